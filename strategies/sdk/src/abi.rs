@@ -296,9 +296,7 @@ impl Event {
                 [f.order_id as i64, f.px.0, f.qty.0, f.leaves.0],
             ),
             EventBody::Reject(r) => (event_kind::REJECT, r.reason, [r.order_id as i64, 0, 0, 0]),
-            EventBody::Canceled(c) => {
-                (event_kind::CANCELED, 0, [c.order_id as i64, c.qty.0, 0, 0])
-            }
+            EventBody::Canceled(c) => (event_kind::CANCELED, 0, [c.order_id as i64, c.qty.0, 0, 0]),
             EventBody::Timer(id) => (event_kind::TIMER, 0, [id as i64, 0, 0, 0]),
         };
         wr_u16(b, 0, kind);
@@ -535,11 +533,9 @@ impl ActionRecord {
             action_kind::SET_TIMER => {
                 Action::SetTimer { timer_id: order_id, at: Nanos(rd_i64(b, 32)) }
             }
-            action_kind::SIGNAL => Action::Signal {
-                instrument,
-                id: rd_u64(b, 40) as u32,
-                value: rd_i64(b, 32),
-            },
+            action_kind::SIGNAL => {
+                Action::Signal { instrument, id: rd_u64(b, 40) as u32, value: rd_i64(b, 32) }
+            }
             k => return Err(AbiError::UnknownKind(k)),
         })
     }

@@ -53,7 +53,9 @@ pub enum ParamError {
 impl fmt::Display for ParamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ParamError::Missing { key } => write!(f, "parameter `{key}` is required: pass {key}=VALUE"),
+            ParamError::Missing { key } => {
+                write!(f, "parameter `{key}` is required: pass {key}=VALUE")
+            }
             ParamError::Malformed { key, value, expected } => {
                 write!(f, "parameter `{key}`={value:?} is not {expected}")
             }
@@ -91,14 +93,12 @@ impl<'a> Params<'a> {
 
     /// Iterates `(key, value)` pairs in order, trimmed; empty segments are skipped.
     pub fn pairs(&self) -> impl Iterator<Item = Result<(&'a str, &'a str), ParamError>> + 'a {
-        self.text
-            .split([';', '\n'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|seg| match seg.split_once('=') {
+        self.text.split([';', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(|seg| {
+            match seg.split_once('=') {
                 Some((k, v)) => Ok((k.trim(), v.trim())),
                 None => Err(ParamError::Syntax { segment: seg.to_owned() }),
-            })
+            }
+        })
     }
 
     /// Checks every key is one of `known`.
@@ -152,7 +152,9 @@ impl<'a> Params<'a> {
     /// [`ParamError::Malformed`] if present but not a finite number.
     pub fn f64_or(&self, key: &str, default: f64) -> Result<f64, ParamError> {
         Ok(self
-            .parse_with(key, "a finite number", |v| v.parse::<f64>().ok().filter(|x| x.is_finite()))?
+            .parse_with(key, "a finite number", |v| {
+                v.parse::<f64>().ok().filter(|x| x.is_finite())
+            })?
             .unwrap_or(default))
     }
 

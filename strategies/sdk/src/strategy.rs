@@ -6,8 +6,8 @@
 //! `dispatch`, so the two builds differ only in the compiler target.
 
 use crate::abi::{
-    Action, ActionRecord, BookRecord, BookView, Canceled, EventBody, EventHeader, EventRecord,
-    Fill, OrderAck, Quote, Reject, Trade, AbiError,
+    AbiError, Action, ActionRecord, BookRecord, BookView, Canceled, EventBody, EventHeader,
+    EventRecord, Fill, OrderAck, Quote, Reject, Trade,
 };
 use crate::params::{ParamError, Params};
 use crate::units::{InstrumentId, Nanos, OrderId, Price, Qty, Side};
@@ -153,7 +153,13 @@ impl<'a> Actions<'a> {
     }
     /// Places a market order.
     #[inline]
-    pub fn place_market(&mut self, instrument: InstrumentId, order_id: OrderId, side: Side, qty: Qty) {
+    pub fn place_market(
+        &mut self,
+        instrument: InstrumentId,
+        order_id: OrderId,
+        side: Side,
+        qty: Qty,
+    ) {
         self.push(Action::PlaceMarket { instrument, order_id, side, qty });
     }
     /// Cancels an order.
@@ -290,9 +296,7 @@ impl<S: Strategy> NativeInstance<S> {
         let mut out = Actions::new(&mut actions);
         let strategy = S::init(&Params::new(params), &mut out)?;
         if out.overflowed() {
-            return Err(InitError::Other(format!(
-                "init emitted more than {action_cap} actions"
-            )));
+            return Err(InitError::Other(format!("init emitted more than {action_cap} actions")));
         }
         let len = out.len();
         Ok(Self { strategy, actions, book: BookRecord::default(), len })
