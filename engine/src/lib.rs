@@ -1,1 +1,50 @@
-//! Placeholder.
+//! # lockstep-engine
+//!
+//! Deterministic, fuel-metered execution of WebAssembly trading strategies on wasmi.
+//!
+//! ```no_run
+//! use lockstep_engine::{Config, Engine, Fuel, StrategyModule};
+//! # fn main() -> Result<(), lockstep_engine::Error> {
+//! # let wasm: &[u8] = &[];
+//! let mut config = Config::new();
+//! config.fuel_per_event(Fuel(1_000_000));
+//! let engine = Engine::new(&config);          // one per pinned worker
+//! let module = StrategyModule::new(&engine, wasm)?; // sandbox + ABI checks
+//! let mut strategy = module.instantiate("gamma=0.1")?;
+//! # let event = lockstep_sdk::EventRecord::zeroed();
+//! let actions = strategy.on_event(&event, None)?;   // zero allocations
+//! println!("{} actions, {}", actions.len(), strategy.last_fuel());
+//! # Ok(()) }
+//! ```
+//!
+//! ## Determinism contract
+//! The interpreter runs with wasmi's `deterministic` feature (canonical NaNs), eager
+//! compilation and fuel metering. Guests import nothing but `lockstep.memory` and
+//! `lockstep.fail`: no clock, no randomness, no I/O. Given the same module, parameters and
+//! event records, an instance produces the same action bytes and the same fuel per event on
+//! every machine. Nothing in this crate reads a clock or iterates a hash map.
+//!
+//! ## Hot path
+//! [`Instance::on_event`] copies a 64-byte [`EventRecord`](lockstep_sdk::EventRecord) (and a
+//! [`BookRecord`](lockstep_sdk::BookRecord) for book events) into regions of the guest's memory
+//! fixed at instantiation, sets the fuel budget, calls the guest, and copies the actions into
+//! a buffer allocated at instantiation. Memory is preallocated (and pre-touched) by the host;
+//! the value stack is pre-sized; nothing allocates per event. See `engine/ABI.md`.
+
+mod config;
+mod engine;
+mod error;
+mod instance;
+mod module;
+mod sys;
+mod worker;
+
+pub use config::{Config, Fuel, WASM_PAGE};
+pub use engine::Engine;
+pub use error::{Error, GuestStatus, Phase, TrapKind};
+pub use instance::{Instance, StrategyRunner};
+pub use module::StrategyModule;
+pub use worker::{Feed, Output, Worker, WorkerConfig, WorkerInfo};
+
+/// The SDK this engine speaks, re-exported so embedders need one dependency.
+pub use lockstep_sdk as sdk;

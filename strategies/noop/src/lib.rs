@@ -4,13 +4,22 @@
 
 use lockstep_sdk::{Actions, InitError, Params, Strategy};
 
+/// Catalog name.
+pub const NAME: &str = "noop";
+/// One line on what it does.
+pub const SUMMARY: &str = "does nothing: measures the engine and replay overhead";
+/// Parameters for the synthetic default market (none).
+pub const DEFAULT_PARAMS: &str = "";
+/// Accepted parameter keys (none).
+pub const PARAMS: &[&str] = &[];
+
 /// Does nothing, on purpose.
 #[derive(Debug, Default)]
 pub struct Noop;
 
 impl Strategy for Noop {
     fn init(params: &Params<'_>, _out: &mut Actions<'_>) -> Result<Self, InitError> {
-        params.check_known(&[])?;
+        params.check_known(PARAMS)?;
         Ok(Noop)
     }
 }

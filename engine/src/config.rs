@@ -1,0 +1,126 @@
+//! Engine configuration: fuel budgets, memory and stack limits, load limits.
+
+use core::fmt;
+
+/// Units of wasmi fuel: a deterministic, machine-independent measure of work (roughly one unit
+/// per executed instruction), the same on every machine for the same module and input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fuel(pub u64);
+
+impl fmt::Display for Fuel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} fuel", self.0)
+    }
+}
+
+/// Size of one Wasm page in bytes.
+pub const WASM_PAGE: usize = 65_536;
+
+/// Settings for an [`Engine`](crate::Engine). Build with [`Config::new`] and the setters, each
+/// of which documents its default.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) fuel_per_event: Fuel,
+    pub(crate) init_fuel: Fuel,
+    pub(crate) max_memory_pages: u32,
+    pub(crate) max_module_bytes: usize,
+    pub(crate) min_stack_bytes: usize,
+    pub(crate) max_stack_bytes: usize,
+    pub(crate) max_recursion_depth: usize,
+    pub(crate) pretouch_memory: bool,
+    pub(crate) max_action_cap: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            fuel_per_event: Fuel(10_000_000),
+            init_fuel: Fuel(100_000_000),
+            max_memory_pages: 64,
+            max_module_bytes: 4 << 20,
+            min_stack_bytes: 1 << 20,
+            max_stack_bytes: 4 << 20,
+            max_recursion_depth: 1024,
+            pretouch_memory: true,
+            max_action_cap: 1024,
+        }
+    }
+}
+
+impl Config {
+    /// The default configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Fuel each event may use before the strategy is halted with
+    /// [`Error::OutOfFuel`](crate::Error::OutOfFuel). Default: 10,000,000.
+    pub fn fuel_per_event(&mut self, fuel: Fuel) -> &mut Self {
+        self.fuel_per_event = fuel;
+        self
+    }
+
+    /// Fuel for instantiation: the start function plus `lockstep_init`. Default: 100,000,000.
+    pub fn init_fuel(&mut self, fuel: Fuel) -> &mut Self {
+        self.init_fuel = fuel;
+        self
+    }
+
+    /// The most linear memory a guest may have, in 64 KiB pages. The host preallocates exactly
+    /// this much per instance; `memory.grow` beyond it halts the strategy. Default: 64 (4 MiB).
+    pub fn max_memory_pages(&mut self, pages: u32) -> &mut Self {
+        self.max_memory_pages = pages;
+        self
+    }
+
+    /// The largest module accepted at load, in bytes. Default: 4 MiB.
+    pub fn max_module_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.max_module_bytes = bytes;
+        self
+    }
+
+    /// Initial size of the interpreter's value stack in bytes, allocated once per worker so the
+    /// hot path never reallocates it. Default: 1 MiB.
+    ///
+    /// # Panics
+    /// [`Engine::new`](crate::Engine::new) panics if this exceeds [`Config::max_stack_bytes`].
+    pub fn min_stack_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.min_stack_bytes = bytes;
+        self
+    }
+
+    /// Largest value stack in bytes; deeper use traps as stack exhaustion. Default: 4 MiB.
+    pub fn max_stack_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.max_stack_bytes = bytes;
+        self
+    }
+
+    /// Deepest call nesting before a stack-exhaustion trap. Default: 1024.
+    pub fn max_recursion_depth(&mut self, depth: usize) -> &mut Self {
+        self.max_recursion_depth = depth;
+        self
+    }
+
+    /// Write every page of each instance's preallocated memory at instantiation, so no page
+    /// fault lands on the hot path. Default: true.
+    pub fn pretouch_memory(&mut self, yes: bool) -> &mut Self {
+        self.pretouch_memory = yes;
+        self
+    }
+
+    /// Largest action region (in records) a guest may declare. Default: 1024.
+    pub fn max_action_cap(&mut self, records: u32) -> &mut Self {
+        self.max_action_cap = records;
+        self
+    }
+
+    /// The per-event fuel budget.
+    pub fn get_fuel_per_event(&self) -> Fuel {
+        self.fuel_per_event
+    }
+
+    /// The memory limit in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.max_memory_pages as usize * WASM_PAGE
+    }
+}

@@ -1,0 +1,301 @@
+//! The engine's error type: every way a module can be refused or a strategy can fail.
+
+use core::fmt;
+use lockstep_sdk::DispatchError;
+
+/// What kind of trap stopped a guest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TrapKind {
+    /// `unreachable` executed (also what a Rust panic becomes with `panic = "abort"`).
+    Unreachable,
+    /// A load or store outside linear memory.
+    MemoryOutOfBounds,
+    /// Integer division or remainder by zero.
+    DivisionByZero,
+    /// Signed division overflow.
+    IntegerOverflow,
+    /// Float to integer conversion out of range.
+    BadConversion,
+    /// Call nesting or value stack beyond the configured limits.
+    StackExhausted,
+    /// An indirect call through a bad table slot or signature.
+    BadIndirectCall,
+    /// Any other trap (host error or unknown code).
+    Other,
+}
+
+impl fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TrapKind::Unreachable => "unreachable executed",
+            TrapKind::MemoryOutOfBounds => "out-of-bounds memory access",
+            TrapKind::DivisionByZero => "integer division by zero",
+            TrapKind::IntegerOverflow => "integer overflow",
+            TrapKind::BadConversion => "invalid float-to-integer conversion",
+            TrapKind::StackExhausted => "stack exhausted (recursion too deep)",
+            TrapKind::BadIndirectCall => "bad indirect call",
+            TrapKind::Other => "trap",
+        })
+    }
+}
+
+/// Where in a strategy's life an error happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Loading and validating the module (includes a trial instantiation).
+    Load,
+    /// Instantiation: the start function and `lockstep_init`.
+    Init,
+    /// Handling the event with this sequence number.
+    Event(u64),
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Phase::Load => f.write_str("at load"),
+            Phase::Init => f.write_str("during init"),
+            Phase::Event(seq) => write!(f, "on event seq {seq}"),
+        }
+    }
+}
+
+/// Everything that can go wrong loading, instantiating or running a strategy.
+///
+/// Load errors refuse the module; runtime errors halt that one strategy instance, and the
+/// host and every other instance carry on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The module is larger than [`Config::max_module_bytes`](crate::Config::max_module_bytes).
+    ModuleTooLarge {
+        /// Size of the module.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// The bytes are not a valid WebAssembly module (or use a feature the engine disables).
+    Malformed {
+        /// wasmi's explanation.
+        reason: String,
+    },
+    /// The module imports something the engine does not provide.
+    ForbiddenImport {
+        /// Import module name.
+        module: String,
+        /// Import field name.
+        name: String,
+    },
+    /// The module does not import its memory as `lockstep.memory`.
+    MissingMemoryImport,
+    /// The module's declared minimum memory exceeds the configured limit.
+    MemoryTooLarge {
+        /// Pages the module asks for at minimum.
+        declared_pages: u64,
+        /// The configured limit in pages.
+        limit_pages: u32,
+    },
+    /// A required ABI export is absent.
+    MissingExport {
+        /// The export's name.
+        name: &'static str,
+    },
+    /// An ABI export or import has the wrong type.
+    BadSignature {
+        /// The item's name.
+        name: &'static str,
+        /// The type the ABI requires.
+        expected: &'static str,
+    },
+    /// The module speaks a different ABI version.
+    AbiVersion {
+        /// Version the module reports.
+        found: i64,
+        /// Version this engine speaks.
+        expected: u32,
+    },
+    /// The module's region descriptor is invalid (outside memory, overlapping, or too large).
+    BadRegions {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The parameter text does not fit in the guest's parameter region.
+    ParamsTooLong {
+        /// Length of the parameters.
+        len: usize,
+        /// Capacity of the region.
+        cap: u32,
+    },
+    /// The strategy's `init` refused the parameters.
+    InitRejected {
+        /// The strategy's message.
+        message: String,
+    },
+    /// The strategy used its whole fuel budget.
+    OutOfFuel {
+        /// Where.
+        phase: Phase,
+        /// The budget it ran out of.
+        budget: u64,
+    },
+    /// The strategy tried to grow its memory beyond the preallocated limit.
+    MemoryLimit {
+        /// Where.
+        phase: Phase,
+        /// The configured limit in pages.
+        limit_pages: u32,
+    },
+    /// The guest trapped.
+    Trap {
+        /// Where.
+        phase: Phase,
+        /// What kind of trap.
+        kind: TrapKind,
+    },
+    /// The guest panicked and reported a message through `lockstep.fail`.
+    GuestPanic {
+        /// Where.
+        phase: Phase,
+        /// The guest's message.
+        message: String,
+    },
+    /// The interpreter failed for a reason that is not a guest trap (a host or limit error).
+    Host {
+        /// Where.
+        phase: Phase,
+        /// wasmi's explanation.
+        reason: String,
+    },
+    /// The guest returned a failure status or an impossible action count.
+    Guest {
+        /// Where.
+        phase: Phase,
+        /// What the guest said.
+        error: GuestStatus,
+    },
+    /// An earlier error halted this instance; it takes no more events.
+    Halted {
+        /// The sequence number of the event that was refused.
+        seq: u64,
+    },
+    /// A worker could not be placed on the requested core.
+    Pinning {
+        /// The core asked for.
+        core: usize,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A worker's input ring is full (the producer is faster than the strategies).
+    RingFull,
+    /// The worker thread is gone (it panicked or was shut down).
+    WorkerGone,
+}
+
+/// A failure status returned by the guest itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GuestStatus {
+    /// A status code the SDK defines.
+    Dispatch(DispatchError),
+    /// The guest returned a status code the ABI does not define.
+    UnknownStatus(i32),
+    /// The guest claimed more actions than its action region holds.
+    TooManyActions {
+        /// The count returned.
+        count: i32,
+        /// The region capacity.
+        cap: u32,
+    },
+}
+
+impl fmt::Display for GuestStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GuestStatus::Dispatch(d) => d.fmt(f),
+            GuestStatus::UnknownStatus(c) => write!(f, "guest returned undefined status {c}"),
+            GuestStatus::TooManyActions { count, cap } => {
+                write!(f, "guest reported {count} actions but its action region holds {cap}")
+            }
+        }
+    }
+}
+
+impl Error {
+    /// Whether this error halts the instance (every runtime failure except a host-side bad event).
+    pub fn halts(&self) -> bool {
+        !matches!(
+            self,
+            Error::Guest { error: GuestStatus::Dispatch(DispatchError::BadEvent(_)), .. }
+                | Error::Halted { .. }
+        )
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::ModuleTooLarge { size, limit } => write!(
+                f,
+                "module is {size} bytes, over the {limit}-byte limit; shrink it (opt-level, lto, strip) or raise Config::max_module_bytes"
+            ),
+            Error::Malformed { reason } => {
+                write!(f, "not a valid WebAssembly module for this engine: {reason}")
+            }
+            Error::ForbiddenImport { module, name } => write!(
+                f,
+                "module imports `{module}.{name}`, which Lockstep does not provide; only `lockstep.memory` and `lockstep.fail` may be imported (no WASI, no clocks, no I/O)"
+            ),
+            Error::MissingMemoryImport => f.write_str(
+                "module does not import its memory as `lockstep.memory`; link with --import-memory=lockstep,memory (see engine/ABI.md)",
+            ),
+            Error::MemoryTooLarge { declared_pages, limit_pages } => write!(
+                f,
+                "module declares at least {declared_pages} memory pages, over the limit of {limit_pages}; use less memory or raise Config::max_memory_pages"
+            ),
+            Error::MissingExport { name } => {
+                write!(f, "module lacks the ABI export `{name}`; export it (see engine/ABI.md)")
+            }
+            Error::BadSignature { name, expected } => {
+                write!(f, "`{name}` has the wrong type: the ABI requires {expected}")
+            }
+            Error::AbiVersion { found, expected } => write!(
+                f,
+                "module speaks Lockstep ABI v{found}, this engine speaks v{expected}; rebuild the strategy against a matching lockstep-sdk"
+            ),
+            Error::BadRegions { reason } => write!(f, "module's ABI regions are invalid: {reason}"),
+            Error::ParamsTooLong { len, cap } => write!(
+                f,
+                "parameters are {len} bytes but the strategy's parameter region holds {cap}; pass fewer parameters"
+            ),
+            Error::InitRejected { message } => write!(f, "strategy refused to start: {message}"),
+            Error::OutOfFuel { phase, budget } => write!(
+                f,
+                "strategy ran out of fuel {phase} (budget {budget}); it is halted. Raise the fuel budget only if the work is legitimate"
+            ),
+            Error::MemoryLimit { phase, limit_pages } => write!(
+                f,
+                "strategy tried to grow memory past {limit_pages} pages {phase}; it is halted. Preallocate in init or raise Config::max_memory_pages"
+            ),
+            Error::Trap { phase, kind } => write!(f, "strategy trapped {phase}: {kind}; it is halted"),
+            Error::GuestPanic { phase, message } => {
+                write!(f, "strategy panicked {phase}: {message}; it is halted")
+            }
+            Error::Host { phase, reason } => {
+                write!(f, "strategy stopped {phase} by the engine: {reason}; it is halted")
+            }
+            Error::Guest { phase, error } => write!(f, "strategy failed {phase}: {error}"),
+            Error::Halted { seq } => write!(
+                f,
+                "event seq {seq} refused: the strategy was halted by an earlier error; reload it to continue"
+            ),
+            Error::Pinning { core, reason } => write!(f, "cannot run on core {core}: {reason}"),
+            Error::RingFull => f.write_str(
+                "worker input ring is full: the strategies fall behind the feed; drain results or enlarge the ring",
+            ),
+            Error::WorkerGone => f.write_str("the worker thread has stopped"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,212 @@
+//! The hostile-module suite: every kind is refused at load or contained as a typed error, and a
+//! healthy strategy on the same engine keeps producing correct output throughout.
+
+use crate::common::{MID_WAT, engine_with_fuel, events, healthy, wasm};
+use lockstep_engine::{Config, Engine, Error, GuestStatus, Phase, StrategyModule, TrapKind};
+use lockstep_sdk::{Action, EventBody};
+
+/// A module skeleton with valid ABI exports; `on_event` and extra items are substituted.
+fn guest(on_event_body: &str, extra: &str) -> Vec<u8> {
+    wasm(&format!(
+        r#"(module
+  (import "lockstep" "memory" (memory 1))
+  (data (i32.const 0)
+    "\01\00\00\00" "\40\00\00\00" "\80\00\00\00" "\04\00\00\00"
+    "\00\02\00\00" "\00\04\00\00" "\00\01\00\00" "\00\00\00\00")
+  {extra}
+  (func (export "lockstep_abi_version") (result i32) (i32.const 1))
+  (func (export "lockstep_regions") (result i32) (i32.const 0))
+  (func (export "lockstep_init") (param i32) (result i32) (i32.const 0))
+  (func $on_event (export "lockstep_on_event") (result i32) {on_event_body}))"#
+    ))
+}
+
+/// Checks the healthy WAT strategy still answers correctly on the same engine.
+fn assert_healthy_output(engine: &Engine) {
+    let mut h = healthy(engine);
+    for (ev, book) in events(200) {
+        let decoded = ev.decode().unwrap();
+        let acts = h.on_event(&ev, book.as_ref()).expect("healthy strategy keeps working");
+        if let EventBody::Quote(q) = decoded.body {
+            let want = (q.bid.px.raw() + q.ask.px.raw()) / 2;
+            assert_eq!(
+                acts[0].decode().unwrap(),
+                Action::Signal { instrument: decoded.h.instrument, id: 1, value: want }
+            );
+        }
+    }
+}
+
+/// Runs a runtime-hostile guest beside a healthy one and returns the hostile's first error.
+fn contain(bytes: &[u8]) -> Error {
+    let engine = engine_with_fuel(100_000);
+    let module = StrategyModule::new(&engine, bytes).expect("loads; fails only when run");
+    let mut bad = module.instantiate("").unwrap();
+    let mut good = healthy(&engine);
+    let evs = events(10);
+    let err = bad.on_event(&evs[0].0, None).unwrap_err();
+    assert!(bad.is_halted(), "{err} should halt the instance");
+    assert!(matches!(bad.on_event(&evs[1].0, None), Err(Error::Halted { seq: 1 })));
+    for (ev, book) in &evs {
+        good.on_event(ev, book.as_ref()).expect("healthy neighbour unaffected");
+    }
+    assert_healthy_output(&engine);
+    err
+}
+
+fn refuse(bytes: &[u8]) -> Error {
+    let engine = engine_with_fuel(100_000);
+    let err = StrategyModule::new(&engine, bytes).unwrap_err();
+    assert_healthy_output(&engine);
+    err
+}
+
+#[test]
+fn infinite_loop_runs_out_of_fuel_naming_the_event() {
+    let e = contain(&guest("(loop $l (br $l)) (i32.const 0)", ""));
+    assert_eq!(e, Error::OutOfFuel { phase: Phase::Event(0), budget: 100_000 });
+    assert!(e.to_string().contains("event seq 0"), "{e}");
+}
+
+#[test]
+fn unbounded_recursion_exhausts_the_stack() {
+    let e = contain(&guest("(call $on_event)", ""));
+    assert_eq!(e, Error::Trap { phase: Phase::Event(0), kind: TrapKind::StackExhausted });
+}
+
+#[test]
+fn growing_memory_past_the_limit_is_refused() {
+    let body = "(loop $l (drop (memory.grow (i32.const 8))) (br $l)) (i32.const 0)";
+    let e = contain(&guest(body, ""));
+    assert!(matches!(e, Error::MemoryLimit { phase: Phase::Event(0), limit_pages: 64 }), "{e:?}");
+}
+
+#[test]
+fn huge_declared_memory_is_refused_at_load() {
+    let bytes = wasm(
+        r#"(module (import "lockstep" "memory" (memory 60000))
+        (func (export "lockstep_abi_version") (result i32) (i32.const 1)))"#,
+    );
+    assert_eq!(refuse(&bytes), Error::MemoryTooLarge { declared_pages: 60000, limit_pages: 64 });
+}
+
+#[test]
+fn own_memory_instead_of_the_import_is_refused() {
+    let bytes = wasm(r#"(module (memory (export "memory") 30000))"#);
+    assert_eq!(refuse(&bytes), Error::MissingMemoryImport);
+}
+
+#[test]
+fn forbidden_imports_are_refused_by_name() {
+    for (module, name) in [("wasi_snapshot_preview1", "fd_write"), ("lockstep", "clock_now")] {
+        let extra = format!(r#"(import "{module}" "{name}" (func (param i32)))"#);
+        let bytes = wasm(&format!(r#"(module {extra} (import "lockstep" "memory" (memory 1)))"#));
+        let e = refuse(&bytes);
+        assert_eq!(e, Error::ForbiddenImport { module: module.into(), name: name.into() });
+        assert!(e.to_string().contains(&format!("{module}.{name}")));
+    }
+}
+
+#[test]
+fn start_function_that_never_returns_is_stopped_at_load() {
+    let bytes = guest("(i32.const 0)", "(func $spin (loop $l (br $l))) (start $spin)");
+    assert_eq!(refuse(&bytes), Error::OutOfFuel { phase: Phase::Load, budget: 1_000_000 });
+}
+
+#[test]
+fn unreachable_trap_is_contained() {
+    let e = contain(&guest("unreachable", ""));
+    assert_eq!(e, Error::Trap { phase: Phase::Event(0), kind: TrapKind::Unreachable });
+}
+
+#[test]
+fn out_of_bounds_access_is_contained() {
+    let e = contain(&guest("(i32.load (i32.const 0x7ffffff0))", ""));
+    assert_eq!(e, Error::Trap { phase: Phase::Event(0), kind: TrapKind::MemoryOutOfBounds });
+}
+
+#[test]
+fn division_by_zero_is_contained() {
+    let body = "(i32.div_u (i32.const 1) (i32.load (i32.const 2000)))";
+    let e = contain(&guest(body, ""));
+    assert_eq!(e, Error::Trap { phase: Phase::Event(0), kind: TrapKind::DivisionByZero });
+}
+
+#[test]
+fn malformed_bytes_are_refused() {
+    for bytes in [&b"not wasm at all"[..], b"\0asm\x01\0\0\0\x01\xff\xff", b""] {
+        assert!(matches!(refuse(bytes), Error::Malformed { .. }));
+    }
+}
+
+#[test]
+fn wrong_abi_version_is_refused() {
+    let bytes = wasm(&MID_WAT.replace(
+        r#"(func (export "lockstep_abi_version") (result i32) (i32.const 1))"#,
+        r#"(func (export "lockstep_abi_version") (result i32) (i32.const 2))"#,
+    ));
+    assert_eq!(refuse(&bytes), Error::AbiVersion { found: 2, expected: 1 });
+}
+
+#[test]
+fn missing_export_is_refused() {
+    let bytes = wasm(&MID_WAT.replace(r#"(export "lockstep_on_event")"#, ""));
+    assert_eq!(refuse(&bytes), Error::MissingExport { name: "lockstep_on_event" });
+}
+
+#[test]
+fn wrong_export_signature_is_refused() {
+    let bytes = wasm(&MID_WAT.replace(
+        r#"(func (export "lockstep_regions") (result i32) (i32.const 0))"#,
+        r#"(func (export "lockstep_regions") (result i64) (i64.const 0))"#,
+    ));
+    assert!(matches!(refuse(&bytes), Error::BadSignature { name: "lockstep_regions", .. }));
+}
+
+#[test]
+fn regions_outside_memory_are_refused() {
+    let bytes = wasm(
+        &MID_WAT.replace(r#""\40\00\00\00" "\80\00\00\00""#, r#""\00\00\01\00" "\80\00\00\00""#),
+    );
+    assert!(matches!(refuse(&bytes), Error::BadRegions { .. }));
+}
+
+#[test]
+fn oversized_module_is_refused() {
+    let mut c = Config::new();
+    c.max_module_bytes(64);
+    let engine = Engine::new(&c);
+    let e = StrategyModule::new(&engine, &wasm(MID_WAT)).unwrap_err();
+    assert!(matches!(e, Error::ModuleTooLarge { limit: 64, .. }));
+}
+
+#[test]
+fn init_refusal_carries_the_strategy_message() {
+    let engine = engine_with_fuel(100_000);
+    let module = StrategyModule::new(&engine, &wasm(MID_WAT)).unwrap();
+    let e = module.instantiate("fail").unwrap_err();
+    assert_eq!(e, Error::InitRejected { message: "refused!".into() });
+}
+
+#[test]
+fn guest_panic_message_reaches_the_host() {
+    let extra = r#"(import "lockstep" "fail" (func $fail (param i32 i32)))
+                   (data (i32.const 3000) "boom: inventory limit")"#;
+    let e = contain(&guest("(call $fail (i32.const 3000) (i32.const 21)) (i32.const 0)", extra));
+    assert_eq!(
+        e,
+        Error::GuestPanic { phase: Phase::Event(0), message: "boom: inventory limit".into() }
+    );
+}
+
+#[test]
+fn impossible_action_count_is_contained() {
+    let e = contain(&guest("(i32.const 1000)", ""));
+    assert_eq!(
+        e,
+        Error::Guest {
+            phase: Phase::Event(0),
+            error: GuestStatus::TooManyActions { count: 1000, cap: 4 }
+        }
+    );
+}

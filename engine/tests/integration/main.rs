@@ -1,0 +1,9 @@
+//! Engine integration tests: the ABI from a language without the SDK (WAT), the hostile-module
+//! suite, determinism across runs and workers, and zero allocations per event.
+
+mod alloc_counter;
+mod common;
+mod determinism;
+mod hostile;
+mod wat_abi;
+mod zero_alloc;
