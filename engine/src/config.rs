@@ -36,7 +36,7 @@ impl Default for Config {
         Self {
             fuel_per_event: Fuel(10_000_000),
             init_fuel: Fuel(100_000_000),
-            max_memory_pages: 64,
+            max_memory_pages: 16,
             max_module_bytes: 4 << 20,
             min_stack_bytes: 1 << 20,
             max_stack_bytes: 4 << 20,
@@ -67,7 +67,7 @@ impl Config {
     }
 
     /// The most linear memory a guest may have, in 64 KiB pages. The host preallocates exactly
-    /// this much per instance; `memory.grow` beyond it halts the strategy. Default: 64 (4 MiB).
+    /// this much per instance; `memory.grow` beyond it halts the strategy. Default: 16 (1 MiB).
     pub fn max_memory_pages(&mut self, pages: u32) -> &mut Self {
         self.max_memory_pages = pages;
         self

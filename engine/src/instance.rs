@@ -282,15 +282,19 @@ impl Instance {
             });
         }
         let n = rc as usize;
+        self.len = n;
+        if n == 0 {
+            return Ok(());
+        }
         let start = self.regions.action_ptr as usize;
         let mem = self.memory.data(&self.store);
         let Some(src) = mem.get(start..start + n * ACTION_SIZE) else {
+            self.len = 0;
             return Err(Error::BadRegions { reason: "action region left memory".into() });
         };
         for (dst, chunk) in self.actions.iter_mut().zip(src.chunks_exact(ACTION_SIZE)) {
             dst.0.copy_from_slice(chunk);
         }
-        self.len = n;
         Ok(())
     }
 

@@ -78,7 +78,7 @@ fn unbounded_recursion_exhausts_the_stack() {
 fn growing_memory_past_the_limit_is_refused() {
     let body = "(loop $l (drop (memory.grow (i32.const 8))) (br $l)) (i32.const 0)";
     let e = contain(&guest(body, ""));
-    assert!(matches!(e, Error::MemoryLimit { phase: Phase::Event(0), limit_pages: 64 }), "{e:?}");
+    assert!(matches!(e, Error::MemoryLimit { phase: Phase::Event(0), limit_pages: 16 }), "{e:?}");
 }
 
 #[test]
@@ -87,7 +87,7 @@ fn huge_declared_memory_is_refused_at_load() {
         r#"(module (import "lockstep" "memory" (memory 60000))
         (func (export "lockstep_abi_version") (result i32) (i32.const 1)))"#,
     );
-    assert_eq!(refuse(&bytes), Error::MemoryTooLarge { declared_pages: 60000, limit_pages: 64 });
+    assert_eq!(refuse(&bytes), Error::MemoryTooLarge { declared_pages: 60000, limit_pages: 16 });
 }
 
 #[test]

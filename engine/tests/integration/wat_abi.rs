@@ -43,7 +43,7 @@ fn wat_strategy_speaks_the_abi() {
 fn memory_is_preallocated_to_the_limit() {
     let engine = engine_with_fuel(1_000_000);
     let inst = StrategyModule::new(&engine, &wasm(MID_WAT)).unwrap().instantiate("").unwrap();
-    assert_eq!(inst.memory_capacity(), 64 * 65_536);
+    assert_eq!(inst.memory_capacity(), 16 * 65_536);
     assert_eq!(inst.memory_size(), 65_536);
 }
 
