@@ -210,3 +210,21 @@ fn impossible_action_count_is_contained() {
         }
     );
 }
+
+#[test]
+fn long_guest_call_keeps_the_host_stack_flat() {
+    // Fifty million instructions in one call, on a thread with a 256 KiB stack: the interpreter
+    // must not grow the host stack per instruction (see the wasmi profile note in Cargo.toml).
+    let bytes = guest("(loop $l (br $l)) (i32.const 0)", "");
+    let outcome = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || {
+            let engine = engine_with_fuel(50_000_000);
+            let mut inst = StrategyModule::new(&engine, &bytes).unwrap().instantiate("").unwrap();
+            inst.on_event(&events(1)[0].0, None).unwrap_err()
+        })
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    assert_eq!(outcome, Error::OutOfFuel { phase: Phase::Event(0), budget: 50_000_000 });
+}
