@@ -299,3 +299,32 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lockstep_sdk::AbiError;
+
+    #[test]
+    fn only_host_side_bad_events_leave_the_instance_running() {
+        let bad_event = Error::Guest {
+            phase: Phase::Event(3),
+            error: GuestStatus::Dispatch(DispatchError::BadEvent(AbiError::UnknownKind(9))),
+        };
+        assert!(!bad_event.halts());
+        assert!(Error::OutOfFuel { phase: Phase::Event(3), budget: 10 }.halts());
+        assert!(Error::Trap { phase: Phase::Event(3), kind: TrapKind::Unreachable }.halts());
+    }
+
+    #[test]
+    fn messages_say_where_and_what_to_do() {
+        let e = Error::OutOfFuel { phase: Phase::Event(42), budget: 1000 };
+        let s = e.to_string();
+        assert!(s.contains("event seq 42") && s.contains("budget 1000") && s.contains("halted"));
+        let e = Error::ForbiddenImport {
+            module: "wasi_snapshot_preview1".into(),
+            name: "fd_write".into(),
+        };
+        assert!(e.to_string().contains("wasi_snapshot_preview1.fd_write"));
+    }
+}

@@ -470,3 +470,45 @@ impl<S: Strategy + Send> StrategyRunner for NativeInstance<S> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn regions() -> Regions {
+        Regions {
+            abi_version: ABI_VERSION,
+            event_ptr: 64,
+            action_ptr: 128,
+            action_cap: 4,
+            book_ptr: 512,
+            params_ptr: 1024,
+            params_cap: 256,
+        }
+    }
+
+    #[test]
+    fn good_regions_pass() {
+        assert_eq!(check_regions(&regions(), 65_536, &Config::new()), Ok(()));
+    }
+
+    #[test]
+    fn overlapping_regions_are_named() {
+        let r = Regions { book_ptr: 100, ..regions() };
+        let e = check_regions(&r, 65_536, &Config::new()).unwrap_err();
+        assert_eq!(e, Error::BadRegions { reason: "event and book regions overlap".into() });
+    }
+
+    #[test]
+    fn regions_past_memory_and_bad_caps_are_refused() {
+        let r = Regions { params_ptr: 65_500, ..regions() };
+        assert!(matches!(check_regions(&r, 65_536, &Config::new()), Err(Error::BadRegions { .. })));
+        let r = Regions { action_cap: 0, ..regions() };
+        assert!(matches!(check_regions(&r, 65_536, &Config::new()), Err(Error::BadRegions { .. })));
+        let r = Regions { abi_version: 7, ..regions() };
+        assert_eq!(
+            check_regions(&r, 65_536, &Config::new()),
+            Err(Error::AbiVersion { found: 7, expected: ABI_VERSION })
+        );
+    }
+}
