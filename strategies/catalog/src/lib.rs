@@ -98,6 +98,13 @@ macro_rules! catalog {
 
 catalog! {
     strategy_noop::Noop => "noop",
+    strategy_black_scholes::BlackScholes => "black-scholes",
+    strategy_crr_binomial::CrrBinomial => "crr-binomial",
+    strategy_avellaneda_stoikov::AvellanedaStoikov => "avellaneda-stoikov",
+    strategy_microprice::Microprice => "microprice",
+    strategy_vwap_twap::VwapTwap => "vwap-twap",
+    strategy_pairs::Pairs => "pairs",
+    strategy_bond::Bond => "bond",
 }
 
 /// Every built-in strategy, in a fixed order.

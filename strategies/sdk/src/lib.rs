@@ -28,6 +28,7 @@
 
 mod abi;
 mod params;
+mod quoter;
 mod strategy;
 mod units;
 
@@ -42,6 +43,7 @@ pub use abi::{
     reject_reason,
 };
 pub use params::{ParamError, Params};
+pub use quoter::TwoSidedQuoter;
 pub use strategy::{
     Actions, DEFAULT_ACTION_CAP, DispatchError, InitError, NativeInstance, Strategy, dispatch,
     f64_to_fixed, status,
