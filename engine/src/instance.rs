@@ -435,6 +435,23 @@ pub trait StrategyRunner: Send {
     fn last_fuel(&self) -> Option<Fuel>;
 }
 
+impl<R: StrategyRunner + ?Sized> StrategyRunner for Box<R> {
+    #[inline]
+    fn on_event(
+        &mut self,
+        ev: &EventRecord,
+        book: Option<&BookRecord>,
+    ) -> Result<&[ActionRecord], Error> {
+        (**self).on_event(ev, book)
+    }
+    fn actions(&self) -> &[ActionRecord] {
+        (**self).actions()
+    }
+    fn last_fuel(&self) -> Option<Fuel> {
+        (**self).last_fuel()
+    }
+}
+
 impl StrategyRunner for Instance {
     #[inline]
     fn on_event(
