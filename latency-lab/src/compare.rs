@@ -1,0 +1,796 @@
+//! `compare`: one strategy over one tape, as native Rust, as Wasm in the engine, and as the
+//! equivalent JVM program, each pinned to the same core while a hiccup thread on another core
+//! records the platform's own stalls. Outputs are checked byte for byte against a reference run.
+
+use crate::clock::{Clock, ClockCost, TickFn, Ticks, measure_cost};
+use crate::error::Error;
+use crate::hiccup::{HiccupConfig, HiccupRun, JITTER_DEFINITION, check_cores};
+use crate::histo::{Summary, format_ns, new_histogram, round3, write_hgrm};
+use crate::jvm::{self, JvmSetup};
+use crate::tape::{Mismatch, Outputs, Tape, compare_outputs, record};
+use hdrhistogram::Histogram;
+use lockstep_engine::{Config, Engine, StrategyModule, StrategyRunner};
+use serde_json::{Value, json};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// What to compare.
+#[derive(Clone, Debug)]
+pub struct CompareConfig {
+    /// Catalog name of the strategy.
+    pub strategy: String,
+    /// Parameters; the catalog's defaults when `None`.
+    pub params: Option<String>,
+    /// Measured events.
+    pub events: usize,
+    /// Unmeasured warm-up events run first (same tape, all implementations).
+    pub warmup: usize,
+    /// Seed of the tape generator.
+    pub seed: u64,
+    /// Core the strategy runs on.
+    pub core: usize,
+    /// Core of the concurrent hiccup thread; `None` for no platform measurement.
+    pub hiccup_core: Option<usize>,
+    /// Threshold of the hiccup thread, ns.
+    pub threshold_ns: u64,
+    /// Run the JVM column (when a JDK is found).
+    pub jvm: bool,
+    /// JVM options (heap, GC...).
+    pub java_opts: Vec<String>,
+    /// CPUs the JVM may use (`taskset -c` list); the strategy core when `None`.
+    pub jvm_cpus: Option<String>,
+    /// Where to write histograms, charts and the JVM build; a temporary directory if `None`.
+    pub out_dir: Option<PathBuf>,
+    /// Show progress on stderr.
+    pub progress: bool,
+}
+
+/// How one implementation's run went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Ran and was measured.
+    Measured,
+    /// Could not run here (e.g. no JDK); the reason.
+    Unavailable(String),
+    /// Started but failed; the error.
+    Failed(String),
+}
+
+/// Platform stalls seen by the hiccup thread during one run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlatformStalls {
+    /// The hiccup thread's core.
+    pub core: usize,
+    /// Stalls above the threshold.
+    pub count: u64,
+    /// Largest stall, ns.
+    pub max_ns: u64,
+    /// 99th percentile stall, ns.
+    pub p99_ns: u64,
+    /// Fraction of the run the hiccup core lost.
+    pub lost_fraction: f64,
+}
+
+/// One implementation's result.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    /// `native`, `wasm` or `jvm`.
+    pub name: &'static str,
+    /// Outcome.
+    pub status: RunStatus,
+    /// Measured latency per event, ns.
+    pub hist: Histogram<u64>,
+    /// Latency during the warm-up events, ns.
+    pub warmup: Histogram<u64>,
+    /// Wall time of the whole run (warm-up included), ns.
+    pub run_ns: u64,
+    /// Differences from the reference outputs (`None` when not run).
+    pub mismatch: Option<Mismatch>,
+    /// The platform during the run.
+    pub platform: Option<PlatformStalls>,
+    /// Clock used to time events.
+    pub clock: String,
+    /// Cost of one read of that clock, ns.
+    pub clock_ns_per_read: f64,
+    /// Extra facts (JVM version, GC and JIT activity...).
+    pub notes: Vec<String>,
+    /// The same facts as JSON.
+    pub extra: Value,
+}
+
+impl RunResult {
+    fn empty(name: &'static str, status: RunStatus) -> Self {
+        Self {
+            name,
+            status,
+            hist: new_histogram(),
+            warmup: new_histogram(),
+            run_ns: 0,
+            mismatch: None,
+            platform: None,
+            clock: String::new(),
+            clock_ns_per_read: 0.0,
+            notes: Vec::new(),
+            extra: Value::Null,
+        }
+    }
+    /// Whether the run was measured.
+    pub fn measured(&self) -> bool {
+        self.status == RunStatus::Measured
+    }
+    /// Summary of the measured events.
+    pub fn summary(&self) -> Summary {
+        Summary::of(&self.hist)
+    }
+    /// Plain-language attribution of this run's worst event.
+    pub fn attribution(&self) -> Option<String> {
+        let p = self.platform?;
+        let s = self.summary();
+        if !self.measured() || s.count == 0 {
+            return None;
+        }
+        Some(if p.max_ns >= s.max / 2 && p.max_ns > 0 {
+            format!(
+                "{}: max {} is within reach of the platform's own largest stall ({} on core {}): \
+                 likely the platform, not the code",
+                self.name,
+                format_ns(s.max),
+                format_ns(p.max_ns),
+                p.core
+            )
+        } else {
+            format!(
+                "{}: max {} exceeds twice the platform's largest stall ({} on core {}): the code \
+                 (or an interrupt local to the strategy core)",
+                self.name,
+                format_ns(s.max),
+                format_ns(p.max_ns),
+                p.core
+            )
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        let measured = self.measured();
+        let s = self.summary();
+        let mut v = if measured {
+            s.to_json()
+        } else {
+            json!({"p50": null, "p99": null, "p999": null, "p9999": null, "max": null})
+        };
+        let o = v.as_object_mut().unwrap_or_else(|| unreachable!("summary JSON is an object"));
+        let (status, reason) = match &self.status {
+            RunStatus::Measured => ("measured", None),
+            RunStatus::Unavailable(r) => ("unavailable", Some(r.clone())),
+            RunStatus::Failed(r) => ("failed", Some(r.clone())),
+        };
+        o.insert("status".into(), json!(status));
+        if let Some(r) = reason {
+            o.insert("reason".into(), json!(r));
+        }
+        if measured {
+            o.insert("warmup".into(), Summary::of(&self.warmup).to_json());
+            o.insert("run_ns".into(), json!(self.run_ns));
+            o.insert("clock".into(), json!(self.clock));
+            o.insert("clock_ns_per_read".into(), json!(round3(self.clock_ns_per_read)));
+            o.insert(
+                "outputs_match".into(),
+                json!(self.mismatch.as_ref().is_some_and(|m| m.events == 0)),
+            );
+            if let Some(m) = &self.mismatch
+                && let Some((at, want, got)) = &m.first
+            {
+                o.insert(
+                    "first_mismatch".into(),
+                    json!({"at": at, "events": m.events, "expected": want, "got": got}),
+                );
+            }
+            if let Some(p) = self.platform {
+                o.insert(
+                    "platform".into(),
+                    json!({
+                        "core": p.core,
+                        "stalls": p.count,
+                        "max_ns": p.max_ns,
+                        "p99_ns": p.p99_ns,
+                        "lost_fraction": p.lost_fraction,
+                    }),
+                );
+            }
+            if let Some(a) = self.attribution() {
+                o.insert("attribution".into(), json!(a));
+            }
+            if !self.extra.is_null() {
+                o.insert("details".into(), self.extra.clone());
+            }
+        }
+        v
+    }
+}
+
+/// The whole comparison.
+#[derive(Clone, Debug)]
+pub struct CompareReport {
+    /// Strategy name.
+    pub strategy: String,
+    /// Parameters used.
+    pub params: String,
+    /// Measured events.
+    pub events: usize,
+    /// Warm-up events.
+    pub warmup: usize,
+    /// Tape seed.
+    pub seed: u64,
+    /// Strategy core.
+    pub core: usize,
+    /// Hiccup core.
+    pub hiccup_core: Option<usize>,
+    /// Event counts by kind.
+    pub mix: Vec<(&'static str, u64)>,
+    /// Reference output size: action records.
+    pub reference_actions: usize,
+    /// native, wasm, jvm.
+    pub runs: Vec<RunResult>,
+    /// The measuring clock and its cost.
+    pub clock_cost: ClockCost,
+    /// Isolation summary line.
+    pub isolation: String,
+    /// Files written.
+    pub files: Vec<PathBuf>,
+}
+
+impl CompareReport {
+    /// The run named `name`.
+    pub fn run(&self, name: &str) -> Option<&RunResult> {
+        self.runs.iter().find(|r| r.name == name)
+    }
+    /// Whether every implementation that ran produced exactly the reference outputs.
+    /// A run that failed counts as a difference; one that could not run here (no JDK) does not.
+    pub fn outputs_identical(&self) -> bool {
+        let failed = self.runs.iter().any(|r| matches!(r.status, RunStatus::Failed(_)));
+        let ran: Vec<&RunResult> = self.runs.iter().filter(|r| r.measured()).collect();
+        !failed
+            && !ran.is_empty()
+            && ran.iter().all(|r| r.mismatch.as_ref().is_some_and(|m| m.events == 0))
+    }
+    /// `a / b` for one percentile, when both ran.
+    pub fn ratio(&self, a: &str, b: &str, pick: fn(&Summary) -> u64) -> Option<f64> {
+        let (ra, rb) = (self.run(a)?, self.run(b)?);
+        if !(ra.measured() && rb.measured()) {
+            return None;
+        }
+        let (x, y) = (pick(&ra.summary()), pick(&rb.summary()));
+        (y > 0).then(|| x as f64 / y as f64)
+    }
+
+    fn ratios_json(&self, a: &str, b: &str) -> Value {
+        let r = |f: fn(&Summary) -> u64| self.ratio(a, b, f).map(round3);
+        json!({
+            "p50": r(|s| s.p50),
+            "p99": r(|s| s.p99),
+            "p999": r(|s| s.p999),
+            "p9999": r(|s| s.p9999),
+            "max": r(|s| s.max),
+            "max_minus_p50": r(|s| s.jitter_ns()),
+        })
+    }
+
+    /// The report as one JSON object (`native`, `wasm`, `jvm`, `outputs_identical`, ...).
+    pub fn to_json(&self) -> Value {
+        let mix: serde_json::Map<String, Value> =
+            self.mix.iter().map(|(k, n)| (k.to_string(), json!(n))).collect();
+        let compared: Vec<&str> =
+            self.runs.iter().filter(|r| r.measured()).map(|r| r.name).collect();
+        let mut v = json!({
+            "command": "compare",
+            "strategy": self.strategy,
+            "params": self.params,
+            "events": self.events,
+            "warmup": self.warmup,
+            "seed": self.seed,
+            "core": self.core,
+            "hiccup_core": self.hiccup_core,
+            "tape_mix": mix,
+            "reference_actions": self.reference_actions,
+            "clock": self.clock_cost.kind.name(),
+            "clock_ns_per_read": round3(self.clock_cost.ns_per_read),
+            "isolation": self.isolation,
+            "definition": JITTER_DEFINITION,
+            "outputs_identical": self.outputs_identical(),
+            "compared": compared,
+            "ratios": {
+                "jvm_over_wasm": self.ratios_json("jvm", "wasm"),
+                "wasm_over_native": self.ratios_json("wasm", "native"),
+            },
+            "files": self.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        });
+        for r in &self.runs {
+            v[r.name] = r.to_json();
+        }
+        v
+    }
+}
+
+impl fmt::Display for CompareReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "compare {}: {} events measured after {} warm-up events (seed {}), strategy on \
+             core {}{}",
+            self.strategy,
+            self.events,
+            self.warmup,
+            self.seed,
+            self.core,
+            self.hiccup_core.map_or(String::new(), |c| format!(", hiccup thread on core {c}")),
+        )?;
+        writeln!(f, "params: {}", self.params)?;
+        writeln!(
+            f,
+            "tape: {}",
+            self.mix.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ")
+        )?;
+        writeln!(f, "isolation: {}", self.isolation)?;
+        let clocks: Vec<String> = self
+            .runs
+            .iter()
+            .filter(|r| r.measured())
+            .map(|r| format!("{} {} ({:.1} ns/read)", r.name, r.clock, r.clock_ns_per_read))
+            .collect();
+        writeln!(f, "clocks: {}", clocks.join("; "))?;
+        writeln!(f, "{JITTER_DEFINITION}")?;
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>11} {:>14}",
+            "",
+            "p50",
+            "p90",
+            "p99",
+            "p99.9",
+            "p99.99",
+            "max",
+            "max-p50",
+            "p99.99/p50",
+            "platform max"
+        )?;
+        for r in &self.runs {
+            if !r.measured() {
+                let why = match &r.status {
+                    RunStatus::Unavailable(w) | RunStatus::Failed(w) => w.as_str(),
+                    RunStatus::Measured => "",
+                };
+                writeln!(f, "{:<8} {why}", r.name)?;
+                continue;
+            }
+            let s = r.summary();
+            writeln!(
+                f,
+                "{:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>11.1} {:>14}",
+                r.name,
+                format_ns(s.p50),
+                format_ns(s.p90),
+                format_ns(s.p99),
+                format_ns(s.p999),
+                format_ns(s.p9999),
+                format_ns(s.max),
+                format_ns(s.jitter_ns()),
+                s.tail_ratio(),
+                r.platform.map_or("-".to_owned(), |p| format!(
+                    "{} ({})",
+                    format_ns(p.max_ns),
+                    p.count
+                )),
+            )?;
+        }
+        writeln!(f)?;
+        for (a, b) in [("jvm", "wasm"), ("wasm", "native")] {
+            let r = |p: fn(&Summary) -> u64| {
+                self.ratio(a, b, p).map_or("-".to_owned(), |x| format!("{x:.2}x"))
+            };
+            writeln!(
+                f,
+                "{:<12} p50 {}  p99 {}  p99.9 {}  p99.99 {}  max {}  max-p50 {}",
+                format!("{a}/{b}"),
+                r(|s| s.p50),
+                r(|s| s.p99),
+                r(|s| s.p999),
+                r(|s| s.p9999),
+                r(|s| s.max),
+                r(|s| s.jitter_ns()),
+            )?;
+        }
+        writeln!(f)?;
+        let compared: Vec<&str> =
+            self.runs.iter().filter(|r| r.measured()).map(|r| r.name).collect();
+        if self.outputs_identical() {
+            writeln!(
+                f,
+                "outputs: identical across {} (init + {} events, {} actions, byte for byte)",
+                compared.join(", "),
+                self.events + self.warmup,
+                self.reference_actions
+            )?;
+        } else {
+            for r in self.runs.iter().filter(|r| r.measured()) {
+                if let Some(m) = &r.mismatch
+                    && let Some((at, want, got)) = &m.first
+                {
+                    writeln!(
+                        f,
+                        "outputs: {} DIFFERS on {} events; first at {at}: expected {want:?}, \
+                         got {got:?}",
+                        r.name, m.events
+                    )?;
+                }
+            }
+        }
+        for r in self.runs.iter().filter(|r| r.measured()) {
+            let w = Summary::of(&r.warmup);
+            writeln!(
+                f,
+                "warm-up {}: p50 {}, max {} over {} events{}",
+                r.name,
+                format_ns(w.p50),
+                format_ns(w.max),
+                w.count,
+                if r.notes.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", r.notes.join("; "))
+                }
+            )?;
+        }
+        for r in &self.runs {
+            if let Some(a) = r.attribution() {
+                writeln!(f, "{a}")?;
+            }
+        }
+        for p in &self.files {
+            writeln!(f, "wrote {}", p.display())?;
+        }
+        Ok(())
+    }
+}
+
+/// The timed loop over the tape. Histograms and the output buffer are preallocated; the only
+/// work between the two clock reads is the strategy call (event and book copied in, actions
+/// copied out).
+struct Measure<'a> {
+    runner: &'a mut dyn StrategyRunner,
+    tape: &'a Tape,
+    warmup: usize,
+    outputs: &'a mut Outputs,
+    warm: &'a mut Histogram<u64>,
+    hist: &'a mut Histogram<u64>,
+    progress: &'a AtomicUsize,
+}
+
+impl TickFn<Result<u64, String>> for Measure<'_> {
+    fn call<C: Ticks>(self, c: C) -> Result<u64, String> {
+        let start = c.now_ordered();
+        for i in 0..self.tape.len() {
+            let (ev, book) = self.tape.get(i);
+            let t0 = c.now_ordered();
+            let r = self.runner.on_event(ev, book);
+            let t1 = c.now_ordered();
+            let acts = r.map_err(|e| format!("event {i}: {e}"))?;
+            let ns = c.to_ns(t1.wrapping_sub(t0));
+            if i < self.warmup {
+                self.warm.saturating_record(ns);
+            } else {
+                self.hist.saturating_record(ns);
+            }
+            self.outputs.push(acts);
+            if i & 4095 == 0 {
+                self.progress.store(i, Ordering::Relaxed);
+            }
+        }
+        Ok(c.to_ns(c.now_ordered().wrapping_sub(start)))
+    }
+}
+
+/// Builds a runner on the calling (pinned) thread, so its memory is first touched there.
+type MakeRunner<'a> = &'a (dyn Fn() -> Result<Box<dyn StrategyRunner>, String> + Sync);
+
+/// Runs one in-process implementation pinned to `core`.
+fn run_in_process(
+    name: &'static str,
+    make: MakeRunner<'_>,
+    tape: &Tape,
+    cfg: &CompareConfig,
+    clock: Clock,
+    reference: &Outputs,
+) -> RunResult {
+    let progress = AtomicUsize::new(0);
+    let result = std::thread::scope(|s| {
+        let h = std::thread::Builder::new().name(format!("compare-{name}")).spawn_scoped(s, || {
+            if !core_affinity::set_for_current(core_affinity::CoreId { id: cfg.core }) {
+                return Err(format!("could not pin to core {}", cfg.core));
+            }
+            let cost = measure_cost(&clock, 200_000);
+            let mut runner = make()?;
+            let mut outputs = Outputs::pretouched(reference.counts.len(), reference.records.len());
+            outputs.push(runner.actions());
+            let mut warm = new_histogram();
+            let mut hist = new_histogram();
+            let run_ns = clock.with(Measure {
+                runner: runner.as_mut(),
+                tape,
+                warmup: cfg.warmup,
+                outputs: &mut outputs,
+                warm: &mut warm,
+                hist: &mut hist,
+                progress: &progress,
+            })?;
+            Ok((cost, outputs, warm, hist, run_ns))
+        });
+        let h = match h {
+            Ok(h) => h,
+            Err(e) => return Err(format!("cannot start the {name} thread: {e}")),
+        };
+        show_progress(cfg.progress, name, tape.len(), &progress, || h.is_finished());
+        h.join().unwrap_or_else(|_| Err(format!("the {name} thread panicked")))
+    });
+    match result {
+        Ok((cost, outputs, warm, hist, run_ns)) => RunResult {
+            name,
+            status: RunStatus::Measured,
+            hist,
+            warmup: warm,
+            run_ns,
+            mismatch: Some(compare_outputs(tape, reference, &outputs)),
+            platform: None,
+            clock: clock.kind().name().to_owned(),
+            clock_ns_per_read: cost.ns_per_read,
+            notes: Vec::new(),
+            extra: Value::Null,
+        },
+        Err(e) => RunResult::empty(name, RunStatus::Failed(e)),
+    }
+}
+
+/// Prints `name: i/n events` on stderr while `done()` is false.
+fn show_progress(on: bool, name: &str, n: usize, at: &AtomicUsize, done: impl Fn() -> bool) {
+    let sw = crate::clock::Stopwatch::start();
+    let mut last = 0u64;
+    while !done() {
+        // Parking briefly keeps this thread off the measured cores most of the time.
+        std::thread::park_timeout(Duration::from_millis(100));
+        let t = sw.elapsed().as_secs();
+        if on && t > last {
+            last = t;
+            eprint!("\r{name}: {}/{n} events ", at.load(Ordering::Relaxed));
+        }
+    }
+    if on && last > 0 {
+        eprintln!("\r{name}: {n}/{n} events ");
+    }
+}
+
+/// Runs `f` while a hiccup thread spins on `core` and returns its stalls.
+fn with_platform<T>(
+    cfg: &CompareConfig,
+    clock: Clock,
+    f: impl FnOnce() -> T,
+) -> Result<(T, Option<PlatformStalls>), Error> {
+    let Some(core) = cfg.hiccup_core else { return Ok((f(), None)) };
+    let run = HiccupRun::start(
+        HiccupConfig {
+            cores: vec![core],
+            duration: None,
+            threshold_ns: cfg.threshold_ns,
+            interval: Duration::from_secs(1),
+            mlock: false,
+            progress: false,
+            out_dir: None,
+            comments: Vec::new(),
+        },
+        clock,
+    )?;
+    let stop = run.stopper();
+    let value = f();
+    stop.store(true, Ordering::Relaxed);
+    let rep = run.finish("")?;
+    let stalls = rep.cores.first().map(|c| {
+        let s = Summary::of(&c.hist);
+        PlatformStalls {
+            core,
+            count: c.interruptions,
+            max_ns: s.max,
+            p99_ns: s.p99,
+            lost_fraction: c.lost_fraction(),
+        }
+    });
+    Ok((value, stalls))
+}
+
+/// Runs the comparison for one strategy.
+///
+/// # Errors
+/// [`Error::Argument`] for an unknown strategy, bad parameters or cores; [`Error::Strategy`]
+/// when the reference run fails; [`Error::Io`] when outputs cannot be written. A failing
+/// implementation is reported in its column, not as an error.
+pub fn run(cfg: &CompareConfig, clock: Clock, isolation: &str) -> Result<CompareReport, Error> {
+    let info = lockstep_strategies::get(&cfg.strategy).ok_or_else(|| {
+        Error::arg(
+            "--strategy",
+            format!(
+                "no built-in strategy is called `{}`; choose one of: {}",
+                cfg.strategy,
+                lockstep_strategies::names().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })?;
+    check_cores(&[cfg.core], "--core")?;
+    if let Some(h) = cfg.hiccup_core {
+        check_cores(&[h], "--hiccup-core")?;
+        if h == cfg.core {
+            return Err(Error::arg("--hiccup-core", "must differ from --core"));
+        }
+    }
+    if cfg.events == 0 {
+        return Err(Error::arg("--events", "must be at least 1"));
+    }
+    let params = cfg.params.clone().unwrap_or_else(|| info.default_params.to_owned());
+    let strat_err = |runner: &'static str, message: String| Error::Strategy {
+        name: cfg.strategy.clone(),
+        runner,
+        message,
+    };
+    // Reference run: records the tape (with the venue's answers) and the expected outputs.
+    let mut reference_runner = lockstep_strategies::native(&cfg.strategy, &params)
+        .map_err(|e| Error::arg("--params", e.to_string()))?;
+    let total = cfg.warmup + cfg.events;
+    let (tape, reference) =
+        record(total, cfg.seed, reference_runner.as_mut()).map_err(|m| strat_err("native", m))?;
+    drop(reference_runner);
+
+    let name = cfg.strategy.clone();
+    let p = params.clone();
+    let make_native = move || lockstep_strategies::native(&name, &p).map_err(|e| e.to_string());
+    let wasm = info.wasm;
+    let p = params.clone();
+    let make_wasm = move || -> Result<Box<dyn StrategyRunner>, String> {
+        let engine = Engine::new(Config::new().pretouch_memory(true));
+        let module = StrategyModule::new(&engine, wasm).map_err(|e| e.to_string())?;
+        let inst = module.instantiate(&p).map_err(|e| e.to_string())?;
+        Ok(Box::new(inst))
+    };
+    let mut runs = Vec::new();
+    for (name, make) in
+        [("native", &make_native as MakeRunner<'_>), ("wasm", &make_wasm as MakeRunner<'_>)]
+    {
+        let (mut r, stalls) = with_platform(cfg, clock, || {
+            run_in_process(name, make, &tape, cfg, clock, &reference)
+        })?;
+        r.platform = stalls;
+        runs.push(r);
+    }
+
+    // The JVM column.
+    let tmp;
+    let work_dir = match &cfg.out_dir {
+        Some(d) => d.join("jvm"),
+        None => {
+            tmp = std::env::temp_dir().join(format!("latency-lab-{}", std::process::id()));
+            tmp.clone()
+        }
+    };
+    let jvm_result = if !cfg.jvm {
+        RunResult::empty("jvm", RunStatus::Unavailable("skipped (--no-jvm)".into()))
+    } else if !jvm::JAVA_PORTS.contains(&cfg.strategy.as_str()) {
+        let why =
+            format!("no Java port of `{}` (ported: {})", cfg.strategy, jvm::JAVA_PORTS.join(", "));
+        RunResult::empty("jvm", RunStatus::Unavailable(why))
+    } else {
+        match JvmSetup::find() {
+            Err(why) => RunResult::empty("jvm", RunStatus::Unavailable(why)),
+            Ok(setup) => {
+                let jvm_cpus = cfg.jvm_cpus.clone().unwrap_or_else(|| cfg.core.to_string());
+                let job = jvm::Job {
+                    setup: &setup,
+                    dir: &work_dir,
+                    strategy: &cfg.strategy,
+                    params: &params,
+                    tape: &tape,
+                    warmup: cfg.warmup,
+                    cpus: &jvm_cpus,
+                    java_opts: &cfg.java_opts,
+                    capacity: (reference.counts.len() * 2 + reference.records.len() * 64) * 2,
+                };
+                if cfg.progress {
+                    eprintln!("jvm: javac, then java pinned to CPU {jvm_cpus}");
+                }
+                let (res, stalls) = match jvm::prepare(&job) {
+                    Ok(prepared) => with_platform(cfg, clock, || jvm::execute(&job, &prepared))?,
+                    Err(e) => (Err(e), None),
+                };
+                match res {
+                    Ok(out) => {
+                        let mismatch = compare_outputs(&tape, &reference, &out.outputs);
+                        let mut hist = new_histogram();
+                        let mut warm = new_histogram();
+                        for (i, &ns) in out.latencies.iter().enumerate() {
+                            if i < cfg.warmup {
+                                warm.saturating_record(ns);
+                            } else {
+                                hist.saturating_record(ns);
+                            }
+                        }
+                        RunResult {
+                            name: "jvm",
+                            status: RunStatus::Measured,
+                            hist,
+                            warmup: warm,
+                            run_ns: out.run_ns,
+                            mismatch: Some(mismatch),
+                            platform: stalls,
+                            clock: "System.nanoTime".into(),
+                            clock_ns_per_read: out.clock_ns_per_read,
+                            notes: out.notes,
+                            extra: out.extra,
+                        }
+                    }
+                    Err(e) => RunResult::empty("jvm", RunStatus::Failed(e)),
+                }
+            }
+        }
+    };
+    runs.push(jvm_result);
+    if cfg.out_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&work_dir);
+    }
+
+    let mut files = Vec::new();
+    if let Some(dir) = &cfg.out_dir {
+        files = write_outputs(dir, &cfg.strategy, &runs)?;
+    }
+    Ok(CompareReport {
+        strategy: cfg.strategy.clone(),
+        params,
+        events: cfg.events,
+        warmup: cfg.warmup,
+        seed: cfg.seed,
+        core: cfg.core,
+        hiccup_core: cfg.hiccup_core,
+        mix: tape.mix().into_iter().collect(),
+        reference_actions: reference.records.len(),
+        runs,
+        clock_cost: measure_cost(&clock, 200_000),
+        isolation: isolation.to_owned(),
+        files,
+    })
+}
+
+/// Writes one `.hgrm` per measured run and the percentile chart overlaying them.
+fn write_outputs(
+    dir: &std::path::Path,
+    strategy: &str,
+    runs: &[RunResult],
+) -> Result<Vec<PathBuf>, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating the output directory", dir, e))?;
+    let mut files = Vec::new();
+    for r in runs.iter().filter(|r| r.measured()) {
+        let p = dir.join(format!("compare-{strategy}-{}.hgrm", r.name));
+        let mut buf = Vec::new();
+        write_hgrm(&mut buf, &r.hist, 1.0)
+            .and_then(|()| std::fs::write(&p, &buf))
+            .map_err(|e| Error::io("writing the percentile distribution", &p, e))?;
+        files.push(p);
+    }
+    if !files.is_empty() {
+        let chart = crate::plot::plot(&crate::plot::PlotConfig {
+            inputs: files.clone(),
+            out_dir: dir.join(format!("compare-{strategy}")),
+            unit: crate::plot::Unit::Ns,
+            title: format!("{strategy}: native vs Wasm vs JVM"),
+            size: (1200, 700),
+            log_y: true,
+        })?;
+        files.extend(chart.files);
+    }
+    Ok(files)
+}

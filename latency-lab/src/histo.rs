@@ -1,0 +1,406 @@
+//! Latency histograms and their files: HdrHistogram interval logs (`.hlog`, readable by the Java
+//! `HistogramLogProcessor` and HistogramLogAnalyzer) and percentile distributions (`.hgrm`, the
+//! text `outputPercentileDistribution` writes).
+
+use crate::error::Error;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::Path;
+
+/// Highest value a latency histogram tracks: one hour in nanoseconds (larger values saturate).
+pub const HIGHEST_NS: u64 = 3_600_000_000_000;
+
+/// Percentile ticks per half distance in `.hgrm` output and charts (HdrHistogram's default).
+pub(crate) const TICKS_PER_HALF_DISTANCE: u32 = 5;
+
+/// A latency histogram in nanoseconds: 1 ns to one hour at 3 significant digits (~270 KiB),
+/// allocated and zero-filled (every page touched) here so recording never allocates or faults.
+pub fn new_histogram() -> Histogram<u64> {
+    let mut h = Histogram::new_with_bounds(1, HIGHEST_NS, 3)
+        .unwrap_or_else(|e| unreachable!("constant histogram bounds are valid: {e}"));
+    // `reset` writes every counter: this commits the pages now instead of on the hot path.
+    h.reset();
+    h
+}
+
+/// The percentiles every report shows, in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Summary {
+    /// Number of samples.
+    pub count: u64,
+    /// Smallest sample.
+    pub min: u64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// 99.99th percentile.
+    pub p9999: u64,
+    /// Largest sample.
+    pub max: u64,
+    /// Arithmetic mean.
+    pub mean: f64,
+}
+
+impl Summary {
+    /// Summarises a histogram (all zeros when it is empty).
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Self::default();
+        }
+        Self {
+            count: h.len(),
+            min: h.min(),
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            p9999: h.value_at_quantile(0.9999),
+            max: h.max(),
+            mean: h.mean(),
+        }
+    }
+
+    /// Jitter as we define it: `max − p50` in nanoseconds.
+    pub fn jitter_ns(&self) -> u64 {
+        self.max.saturating_sub(self.p50)
+    }
+
+    /// Tail ratio as we define it: `p99.99 / p50` (0 when there are no samples).
+    pub fn tail_ratio(&self) -> f64 {
+        if self.p50 == 0 { 0.0 } else { self.p9999 as f64 / self.p50 as f64 }
+    }
+
+    /// The JSON object used by every `--json` output (values in nanoseconds).
+    pub fn to_json(&self) -> Value {
+        json!({
+            "count": self.count,
+            "min": self.min,
+            "p50": self.p50,
+            "p90": self.p90,
+            "p99": self.p99,
+            "p999": self.p999,
+            "p9999": self.p9999,
+            "max": self.max,
+            "mean": round3(self.mean),
+            "max_minus_p50": self.jitter_ns(),
+            "p9999_over_p50": round3(self.tail_ratio()),
+        })
+    }
+}
+
+/// Rounds to 3 decimals for JSON readability.
+pub(crate) fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+/// Formats nanoseconds for people: `850ns`, `12.3µs`, `4.56ms`, `1.20s`.
+pub fn format_ns(ns: u64) -> String {
+    let v = ns as f64;
+    if ns < 1_000 {
+        format!("{ns}ns")
+    } else if ns < 1_000_000 {
+        format!("{:.3}µs", v / 1e3).replace(".000µs", "µs")
+    } else if ns < 1_000_000_000 {
+        format!("{:.3}ms", v / 1e6)
+    } else {
+        format!("{:.3}s", v / 1e9)
+    }
+}
+
+/// One interval histogram read from an interval log.
+#[derive(Debug)]
+pub struct Interval {
+    /// The interval's tag (latency-lab writes `core<N>` or the runner name), if any.
+    pub tag: Option<String>,
+    /// Start, in seconds (relative to the log's start when latency-lab wrote it).
+    pub start_s: f64,
+    /// Length in seconds.
+    pub duration_s: f64,
+    /// The interval's values.
+    pub hist: Histogram<u64>,
+}
+
+/// Reads every interval of an HdrHistogram interval log (`.hlog`).
+///
+/// # Errors
+/// [`Error::Io`] when the file cannot be read, [`Error::Parse`] (with the line) when a line or an
+/// encoded histogram is malformed.
+pub fn read_hlog(path: &Path) -> Result<Vec<Interval>, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io("reading the interval log", path, e))?;
+    parse_hlog(&bytes, path)
+}
+
+fn line_of(bytes: &[u8], offset: usize) -> usize {
+    bytes[..offset.min(bytes.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Parses interval-log text (see [`read_hlog`]); `path` is only used in error messages.
+pub(crate) fn parse_hlog(bytes: &[u8], path: &Path) -> Result<Vec<Interval>, Error> {
+    let mut out = Vec::new();
+    let mut de = Deserializer::new();
+    let mut base = 0.0;
+    let mut first_start: Option<f64> = None;
+    for entry in IntervalLogIterator::new(bytes) {
+        let entry = entry.map_err(|e| {
+            let hdrhistogram::serialization::interval_log::LogIteratorError::ParseError { offset } =
+                e;
+            Error::parse(
+                path,
+                line_of(bytes, offset),
+                "not an interval-log line (expected `#` comment, header or \
+                 `start,duration,max,base64-histogram`)",
+            )
+        })?;
+        match entry {
+            LogEntry::BaseTime(t) => base = t.as_secs_f64(),
+            LogEntry::StartTime(_) => {}
+            LogEntry::Interval(ilh) => {
+                let encoded = ilh.encoded_histogram();
+                let at_line = || {
+                    let off = bytes
+                        .windows(encoded.len().min(32))
+                        .position(|w| w == &encoded.as_bytes()[..encoded.len().min(32)])
+                        .unwrap_or(0);
+                    line_of(bytes, off)
+                };
+                let raw = base64_decode(encoded).ok_or_else(|| {
+                    Error::parse(path, at_line(), "the histogram column is not valid base64")
+                })?;
+                let hist: Histogram<u64> = de.deserialize(&mut raw.as_slice()).map_err(|e| {
+                    Error::parse(path, at_line(), format!("the encoded histogram is invalid: {e}"))
+                })?;
+                let start = base + ilh.start_timestamp().as_secs_f64();
+                first_start.get_or_insert(start);
+                out.push(Interval {
+                    tag: ilh.tag().map(|t| t.as_str().to_owned()),
+                    start_s: start,
+                    duration_s: ilh.duration().as_secs_f64(),
+                    hist,
+                });
+            }
+        }
+    }
+    // Logs stamped with absolute epoch seconds are shown relative to their first interval.
+    if let Some(t0) = first_start.filter(|&t| t > 1e8) {
+        for i in &mut out {
+            i.start_s -= t0;
+        }
+    }
+    Ok(out)
+}
+
+/// Standard base64 (with padding) decoding, as interval logs use.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    fn val(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    }
+    let s = s.trim().trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    for chunk in s.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= val(c)? << (18 - 6 * i);
+        }
+        match chunk.len() {
+            4 => out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]),
+            3 => out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8]),
+            2 => out.push((acc >> 16) as u8),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Writes a percentile distribution in HdrHistogram's `.hgrm` text format; values are divided
+/// by `value_scale` (1.0 keeps nanoseconds, 1000.0 writes microseconds).
+///
+/// # Errors
+/// The writer's I/O error.
+pub fn write_hgrm(w: &mut impl Write, h: &Histogram<u64>, value_scale: f64) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "{:>12} {:>14} {:>10} {:>14}\n",
+        "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
+    )?;
+    let mut total = 0u64;
+    for v in h.iter_quantiles(TICKS_PER_HALF_DISTANCE) {
+        total += v.count_since_last_iteration();
+        let value = v.value_iterated_to() as f64 / value_scale;
+        let q = v.quantile_iterated_to();
+        if q < 1.0 {
+            writeln!(w, "{value:12.3} {q:2.12} {total:10} {:14.2}", 1.0 / (1.0 - q))?;
+        } else {
+            writeln!(w, "{value:12.3} {q:2.12} {total:10}")?;
+        }
+    }
+    let s = |v: f64| v / value_scale;
+    writeln!(w, "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]", s(h.mean()), s(h.stdev()))?;
+    writeln!(w, "#[Max     = {:12.3}, Total count    = {:12}]", s(h.max() as f64), h.len())?;
+    writeln!(w, "#[Buckets = {:12}, SubBuckets     = {:12}]", h.buckets(), 2048)?;
+    Ok(())
+}
+
+/// One row of a `.hgrm` percentile distribution.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HgrmPoint {
+    /// The value, in the file's unit.
+    pub value: f64,
+    /// The quantile, 0..=1.
+    pub quantile: f64,
+    /// Samples at or below the value.
+    pub total_count: u64,
+}
+
+/// Parses `.hgrm` text: the header line, then rows of `value quantile total_count [1/(1-q)]`,
+/// then `#[...]` footer lines.
+///
+/// # Errors
+/// [`Error::Parse`] with the line number of the first malformed row, or when there is no row.
+pub fn parse_hgrm(text: &str, path: &Path) -> Result<Vec<HgrmPoint>, Error> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') || t.starts_with("Value") {
+            continue;
+        }
+        let cols: Vec<&str> = t.split_whitespace().collect();
+        let bad = |what: &str| {
+            Error::parse(
+                path,
+                i + 1,
+                format!("{what}; expected `Value Percentile TotalCount [1/(1-Percentile)]`"),
+            )
+        };
+        if !(3..=4).contains(&cols.len()) {
+            return Err(bad(&format!("{} columns", cols.len())));
+        }
+        let value: f64 = cols[0].parse().map_err(|_| bad("value is not a number"))?;
+        let quantile: f64 = cols[1].parse().map_err(|_| bad("percentile is not a number"))?;
+        let total_count: u64 = cols[2].parse().map_err(|_| bad("total count is not an integer"))?;
+        if !(0.0..=1.0).contains(&quantile) {
+            return Err(bad("percentile column must be a fraction in 0..=1"));
+        }
+        out.push(HgrmPoint { value, quantile, total_count });
+    }
+    if out.is_empty() {
+        return Err(Error::parse(path, 0, "no percentile rows found: is this a .hgrm file?"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hdrhistogram::serialization::V2DeflateSerializer;
+    use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
+    use std::time::Duration;
+
+    fn sample() -> Histogram<u64> {
+        let mut h = new_histogram();
+        for v in 1..=10_000u64 {
+            h.record(v * 100).unwrap();
+        }
+        h
+    }
+
+    #[test]
+    fn summary_defines_jitter_and_tail_ratio() {
+        let s = Summary::of(&sample());
+        assert_eq!(s.count, 10_000);
+        assert!((499_000..=501_000).contains(&s.p50), "{s:?}");
+        assert!(s.max >= 1_000_000 && s.max < 1_001_000);
+        assert_eq!(s.jitter_ns(), s.max - s.p50);
+        assert!((s.tail_ratio() - s.p9999 as f64 / s.p50 as f64).abs() < 1e-12);
+        let empty = Summary::of(&new_histogram());
+        assert_eq!((empty.count, empty.tail_ratio()), (0, 0.0));
+    }
+
+    #[test]
+    fn hgrm_round_trip() {
+        let h = sample();
+        let mut buf = Vec::new();
+        write_hgrm(&mut buf, &h, 1.0).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.starts_with("       Value     Percentile TotalCount 1/(1-Percentile)"));
+        let pts = parse_hgrm(&text, Path::new("t.hgrm")).unwrap();
+        let last = pts.last().unwrap();
+        assert_eq!(last.quantile, 1.0);
+        assert_eq!(last.total_count, 10_000);
+        assert_eq!(last.value, h.max() as f64);
+        let median = pts.iter().find(|p| p.quantile >= 0.5).unwrap();
+        assert_eq!(median.value, h.value_at_quantile(0.5) as f64);
+        assert!(pts.windows(2).all(|w| w[0].quantile <= w[1].quantile));
+    }
+
+    #[test]
+    fn hgrm_errors_name_the_line() {
+        let text = "       Value     Percentile TotalCount 1/(1-Percentile)\n\n\
+                    1.0 0.5 10 2.0\n 2.0 x 11\n";
+        let e = parse_hgrm(text, Path::new("a.hgrm")).unwrap_err().to_string();
+        assert!(e.starts_with("a.hgrm:4: percentile is not a number"), "{e}");
+        let e = parse_hgrm("#[Mean = 1]\n", Path::new("b.hgrm")).unwrap_err().to_string();
+        assert!(e.contains("no percentile rows"), "{e}");
+    }
+
+    #[test]
+    fn hlog_round_trip_with_tags() {
+        let h = sample();
+        let mut buf = Vec::new();
+        let mut ser = V2DeflateSerializer::new();
+        {
+            let mut w = IntervalLogWriterBuilder::new()
+                .add_comment("test log")
+                .begin_log_with(&mut buf, &mut ser)
+                .unwrap();
+            w.write_histogram(&h, Duration::ZERO, Duration::from_secs(1), Tag::new("core0"))
+                .unwrap();
+            w.write_histogram(&h, Duration::from_secs(1), Duration::from_secs(1), None).unwrap();
+        }
+        let ivs = parse_hlog(&buf, Path::new("t.hlog")).unwrap();
+        assert_eq!(ivs.len(), 2);
+        assert_eq!(ivs[0].tag.as_deref(), Some("core0"));
+        assert_eq!(ivs[1].tag, None);
+        assert_eq!((ivs[1].start_s, ivs[1].duration_s), (1.0, 1.0));
+        assert_eq!(ivs[0].hist.len(), h.len());
+        assert_eq!(ivs[0].hist.value_at_quantile(0.99), h.value_at_quantile(0.99));
+    }
+
+    #[test]
+    fn hlog_garbage_is_a_parse_error_with_a_line() {
+        let text = b"#comment\n0.000,1.000,2.0,!!!notbase64\n";
+        let e = parse_hlog(text, Path::new("g.hlog")).unwrap_err().to_string();
+        assert!(e.starts_with("g.hlog:2:"), "{e}");
+    }
+
+    #[test]
+    fn base64_decodes_standard_alphabet() {
+        assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(base64_decode("aGk=").unwrap(), b"hi");
+        assert_eq!(base64_decode("YWJj").unwrap(), b"abc");
+        assert!(base64_decode("a*==").is_none());
+    }
+
+    #[test]
+    fn format_ns_picks_a_unit() {
+        assert_eq!(format_ns(850), "850ns");
+        assert_eq!(format_ns(12_300), "12.300µs");
+        assert_eq!(format_ns(2_000), "2µs");
+        assert_eq!(format_ns(4_560_000), "4.560ms");
+        assert_eq!(format_ns(1_200_000_000), "1.200s");
+    }
+}
