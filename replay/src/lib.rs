@@ -1,1 +1,70 @@
-//! Placeholder: being written (issue 4).
+//! # lockstep-replay
+//!
+//! Backtesting by market replay, with proof of determinism and a worst-case latency report.
+//!
+//! - **Tapes** ([`TapeWriter`], [`TapeReader`]): a versioned binary format, events in
+//!   checksummed chunks, read chunk by chunk in bounded memory. Importers turn LOBSTER,
+//!   Tardis, Binance (hftbacktest captures) and a generic CSV into tapes, parsing timestamps
+//!   and prices from text to integers exactly. [`Synth`] generates the embedded default market.
+//! - **Order book** ([`Book`]): order by order with FIFO queues, L2 updates as unattributed
+//!   level quantity, preallocated, checked against LOBSTER's own book by [`book_check`].
+//! - **Backtests** ([`Session`]): strategies (WebAssembly through `lockstep-engine`, or their
+//!   native builds) receive SDK events; their orders go to a simulated exchange with latency,
+//!   queue position and fees.
+//! - **Determinism**: every run yields a [`Digest`] over every action, fill and unit of fuel;
+//!   [`first_divergence`] finds where two traced runs part.
+//! - **Jitter** ([`JitterRecorder`]): per-event latency in HdrHistogram, measured from when
+//!   each event was due or handed over, with `.hlog` and `.hgrm` output.
+//!
+//! ```no_run
+//! use lockstep_replay::{EventSource, Session, SessionConfig, StrategySpec, Synth, SynthConfig};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut market = Synth::new(SynthConfig::default());
+//! let mm = StrategySpec::resolve("avellaneda-stoikov", None, false)?;
+//! let session = Session::new(market.header(), &[mm], SessionConfig::default())?;
+//! let out = session.run(&mut market, &mut |_| {})?;
+//! println!("digest {}", lockstep_replay::hex(&out.report.digest));
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod book;
+mod book_check;
+mod digest;
+mod exchange;
+mod import;
+mod jitter;
+mod session;
+mod synth;
+mod tape;
+mod timing;
+mod trace;
+mod units_serde;
+
+pub use book::{Applied, Book, BookStats, OrderView};
+pub use book_check::{BookCheckReport, MismatchClass, book_check};
+pub use digest::{Digest, combine, hex};
+pub use exchange::{
+    ExchangeConfig, ExchangeStats, ExchangeSummary, FeeModel, InstrumentSummary, LatencyModel,
+    Money,
+};
+pub use import::binance::import_binance;
+pub use import::csv::{TimeUnit, import_csv};
+pub use import::lobster::import_lobster;
+pub use import::tardis::import_tardis;
+pub use import::{ImportError, ImportOptions, ImportSummary, parse_seconds_ns};
+pub use jitter::{
+    JitterRecorder, LatencyReport, MAX_TRACKABLE_NS, SIGNIFICANT_DIGITS, WORST_KEPT, WorstEvent,
+    percentile_distribution,
+};
+pub use session::{
+    CLOSING_WINDOW_NS, Pacing, RunOutput, RunReport, Session, SessionConfig, SessionError,
+    StrategyReport, StrategySource, StrategySpec, trace_path,
+};
+pub use synth::{DEFAULT_SYNTH_EVENTS, DEFAULT_SYNTH_SEED, Synth, SynthConfig};
+pub use tape::{
+    Compression, DEFAULT_CHUNK_EVENTS, EventSource, FLAG_MORE, FORMAT_VERSION, InstrumentInfo,
+    MarketEvent, MemorySource, TapeError, TapeEvent, TapeHeader, TapeReader, TapeWriter,
+};
+pub use timing::Stopwatch;
+pub use trace::{Divergence, TraceReader, TracedEvent, first_divergence};

@@ -1,0 +1,343 @@
+//! Command-line interface: argument definitions and dispatch.
+
+mod import;
+mod output;
+mod run;
+mod verify;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use lockstep_replay::{
+    ExchangeConfig, FeeModel, LatencyModel, Pacing, SessionConfig, StrategySpec, TimeUnit,
+};
+use lockstep_sdk::{Nanos, Price};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Market replay for Lockstep: tapes, order book, simulated exchange, bit-identical
+/// verification and worst-case jitter.
+#[derive(Parser, Debug)]
+#[command(name = "replay", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// Print one JSON object on stdout instead of text (everything else goes to stderr).
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Import market data into a tape.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
+    /// Replay a tape through strategies: digest, throughput and per-event latency.
+    Run(RunArgs),
+    /// Run a backtest (like `run`, default strategy: the market maker) and report PnL.
+    Backtest(RunArgs),
+    /// Replay several times, in separate processes on different cores and in parallel
+    /// threads, and show the digests are identical.
+    Verify(VerifyArgs),
+    /// Check the order book against LOBSTER's own orderbook file, row by row and depth by depth.
+    BookCheck(BookCheckArgs),
+    /// List the built-in strategies.
+    Strategies,
+}
+
+#[derive(Subcommand, Debug)]
+enum ImportSource {
+    /// LOBSTER message file (and its orderbook file, to seed the opening book and keep the book
+    /// equal to LOBSTER's).
+    Lobster {
+        /// The message file (`..._message_N.csv`).
+        #[arg(long)]
+        message: PathBuf,
+        /// The matching orderbook file (`..._orderbook_N.csv`).
+        #[arg(long)]
+        orderbook: Option<PathBuf>,
+        /// Symbol (default: the file name's prefix).
+        #[arg(long)]
+        symbol: Option<String>,
+        #[command(flatten)]
+        common: ImportCommon,
+    },
+    /// Tardis.dev CSV files (trades, quote, incremental_book_L2, book_snapshot_N), merged by
+    /// local time.
+    Tardis {
+        /// Input files (plain or gzip).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        common: ImportCommon,
+    },
+    /// Binance WebSocket captures in the hftbacktest collector format (`<ns> <json>` lines).
+    Binance {
+        /// Input files (plain or gzip), in order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        common: ImportCommon,
+    },
+    /// The generic CSV format (see the documentation of `import_csv`).
+    Csv {
+        /// Input file (plain or gzip).
+        file: PathBuf,
+        /// Unit of the timestamp columns.
+        #[arg(long, value_enum, default_value_t = TsUnit::Ns)]
+        ts_unit: TsUnit,
+        #[command(flatten)]
+        common: ImportCommon,
+    },
+    /// Write the embedded synthetic market to a tape.
+    Synth {
+        /// Number of events.
+        #[arg(long, default_value_t = lockstep_replay::DEFAULT_SYNTH_EVENTS)]
+        events: u64,
+        /// Seed.
+        #[arg(long, default_value_t = lockstep_replay::DEFAULT_SYNTH_SEED)]
+        seed: u64,
+        #[command(flatten)]
+        common: ImportCommon,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum TsUnit {
+    S,
+    Ms,
+    Us,
+    Ns,
+}
+
+impl From<TsUnit> for TimeUnit {
+    fn from(u: TsUnit) -> Self {
+        match u {
+            TsUnit::S => TimeUnit::Seconds,
+            TsUnit::Ms => TimeUnit::Millis,
+            TsUnit::Us => TimeUnit::Micros,
+            TsUnit::Ns => TimeUnit::Nanos,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct ImportCommon {
+    /// The tape to write.
+    #[arg(long)]
+    out: PathBuf,
+    /// Deflate chunk payloads (smaller tape, slower replay).
+    #[arg(long)]
+    compress: bool,
+    /// Events per chunk.
+    #[arg(long, default_value_t = lockstep_replay::DEFAULT_CHUNK_EVENTS)]
+    chunk_events: u32,
+}
+
+/// Options shared by `run`, `backtest` and `verify`.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct ReplayArgs {
+    /// Tape to replay (absent: the embedded synthetic market).
+    #[arg(long)]
+    pub(crate) tape: Option<PathBuf>,
+    /// Events of the synthetic market (without --tape).
+    #[arg(long, default_value_t = lockstep_replay::DEFAULT_SYNTH_EVENTS)]
+    pub(crate) events: u64,
+    /// Seed of the synthetic market (without --tape).
+    #[arg(long, default_value_t = lockstep_replay::DEFAULT_SYNTH_SEED)]
+    pub(crate) seed: u64,
+    /// A built-in strategy name or a path to a .wasm file; repeat for several.
+    #[arg(long = "strategy")]
+    pub(crate) strategies: Vec<String>,
+    /// Parameters (`key=value;...`) for the strategies, in the same order; default: each
+    /// built-in's defaults.
+    #[arg(long = "params")]
+    pub(crate) params: Vec<String>,
+    /// Run the built-ins' native builds instead of WebAssembly (no fuel metering).
+    #[arg(long)]
+    pub(crate) native: bool,
+    /// Fuel each strategy event may use before the strategy is halted.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub(crate) fuel_per_event: u64,
+    /// Order-entry latency of the simulated exchange, in ns.
+    #[arg(long, default_value_t = 20_000)]
+    pub(crate) entry_latency_ns: i64,
+    /// Latency of the simulated exchange's answers, in ns.
+    #[arg(long, default_value_t = 20_000)]
+    pub(crate) feed_latency_ns: i64,
+    /// Maker fee in basis points (negative: rebate).
+    #[arg(long, default_value = "0", allow_hyphen_values = true)]
+    pub(crate) maker_fee_bps: String,
+    /// Taker fee in basis points.
+    #[arg(long, default_value = "0", allow_hyphen_values = true)]
+    pub(crate) taker_fee_bps: String,
+}
+
+impl ReplayArgs {
+    /// The strategies, with `default` when none was given.
+    pub(crate) fn specs(&self, default: &[&str]) -> Result<Vec<StrategySpec>> {
+        let names: Vec<String> = if self.strategies.is_empty() {
+            default.iter().map(|s| (*s).to_owned()).collect()
+        } else {
+            self.strategies.clone()
+        };
+        if self.params.len() > names.len() {
+            bail!("{} --params given for {} strategies", self.params.len(), names.len());
+        }
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                StrategySpec::resolve(n, self.params.get(i).map(String::as_str), self.native)
+                    .with_context(|| format!("--strategy {n}"))
+            })
+            .collect()
+    }
+
+    pub(crate) fn exchange(&self) -> Result<ExchangeConfig> {
+        let bps = |flag: &str, v: &str| {
+            Price::parse(v)
+                .with_context(|| format!("{flag} {v:?} is not a decimal number of basis points"))
+        };
+        if self.entry_latency_ns < 0 || self.feed_latency_ns < 0 {
+            bail!("latencies must not be negative");
+        }
+        Ok(ExchangeConfig {
+            latency: LatencyModel {
+                entry: Nanos(self.entry_latency_ns),
+                feed: Nanos(self.feed_latency_ns),
+            },
+            fees: FeeModel {
+                maker_bps: bps("--maker-fee-bps", &self.maker_fee_bps)?,
+                taker_bps: bps("--taker-fee-bps", &self.taker_fee_bps)?,
+            },
+        })
+    }
+
+    /// The flags that reproduce this configuration in a child `replay run`.
+    pub(crate) fn child_args(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        match &self.tape {
+            Some(t) => a.extend(["--tape".to_owned(), t.display().to_string()]),
+            None => a.extend([
+                "--events".to_owned(),
+                self.events.to_string(),
+                "--seed".to_owned(),
+                self.seed.to_string(),
+            ]),
+        }
+        for s in &self.strategies {
+            a.extend(["--strategy".to_owned(), s.clone()]);
+        }
+        for p in &self.params {
+            a.extend(["--params".to_owned(), p.clone()]);
+        }
+        if self.native {
+            a.push("--native".to_owned());
+        }
+        a.extend([
+            "--fuel-per-event".to_owned(),
+            self.fuel_per_event.to_string(),
+            "--entry-latency-ns".to_owned(),
+            self.entry_latency_ns.to_string(),
+            "--feed-latency-ns".to_owned(),
+            self.feed_latency_ns.to_string(),
+            "--maker-fee-bps".to_owned(),
+            self.maker_fee_bps.clone(),
+            "--taker-fee-bps".to_owned(),
+            self.taker_fee_bps.clone(),
+        ]);
+        a
+    }
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) replay: ReplayArgs,
+    /// Replay the book only, without strategies (the digest is then over the L2 views).
+    #[arg(long, conflicts_with_all = ["strategies", "params", "native"])]
+    pub(crate) book_only: bool,
+    /// Pin the replay thread to this core.
+    #[arg(long)]
+    pub(crate) core: Option<usize>,
+    /// Directory for the latency files (latency.hlog, latency.hgrm).
+    #[arg(long, default_value = "replay-out")]
+    pub(crate) out: PathBuf,
+    /// Replay in real time (events when due on the tape's clock).
+    #[arg(long)]
+    pub(crate) paced: bool,
+    /// Replay paced at this many times real time (implies --paced).
+    #[arg(long)]
+    pub(crate) speed: Option<f64>,
+    /// Length of one interval of the .hlog, in ms of wall time.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) interval_ms: u64,
+    /// Write a per-event trace of each strategy into this directory.
+    #[arg(long)]
+    pub(crate) trace: Option<PathBuf>,
+    /// Skip per-event latency measurement (pure throughput; no latency report or files).
+    #[arg(long, conflicts_with_all = ["paced", "speed"])]
+    pub(crate) no_latency: bool,
+}
+
+impl RunArgs {
+    pub(crate) fn session_config(&self) -> Result<SessionConfig> {
+        let pacing = match (self.paced, self.speed) {
+            (_, Some(s)) if !(s.is_finite() && s > 0.0) => {
+                bail!("--speed must be a positive number, not {s}")
+            }
+            (_, Some(s)) => Pacing::Paced { speed: s },
+            (true, None) => Pacing::Paced { speed: 1.0 },
+            (false, None) => Pacing::AsFastAsPossible,
+        };
+        Ok(SessionConfig {
+            fuel_per_event: self.replay.fuel_per_event,
+            exchange: self.replay.exchange()?,
+            pacing,
+            interval_ns: self.interval_ms.max(1).saturating_mul(1_000_000),
+            book_digest: self.book_only,
+            trace_dir: self.trace.clone(),
+            measure_latency: !self.no_latency,
+        })
+    }
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct VerifyArgs {
+    #[command(flatten)]
+    pub(crate) replay: ReplayArgs,
+    /// Separate process runs.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) runs: usize,
+    /// Directory for the runs' files.
+    #[arg(long, default_value = "replay-out")]
+    pub(crate) out: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct BookCheckArgs {
+    /// LOBSTER message file.
+    #[arg(long)]
+    pub(crate) message: PathBuf,
+    /// LOBSTER orderbook file.
+    #[arg(long)]
+    pub(crate) orderbook: PathBuf,
+    /// Levels per side to compare (at most the file's depth).
+    #[arg(long, default_value_t = 5)]
+    pub(crate) levels: usize,
+}
+
+/// Runs the chosen command.
+pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let json = cli.json;
+    match cli.cmd {
+        Cmd::Import { source } => import::import(source, json),
+        Cmd::Run(a) => run::run(&a, json, run::Mode::Run),
+        Cmd::Backtest(a) => run::run(&a, json, run::Mode::Backtest),
+        Cmd::Verify(a) => verify::verify(&a, json),
+        Cmd::BookCheck(a) => run::book_check(&a, json),
+        Cmd::Strategies => run::strategies(json),
+    }
+}

@@ -1,0 +1,298 @@
+//! `replay run`, `replay backtest`, `replay book-check`, `replay strategies`.
+
+use super::output::{
+    Text, header_json, ns, open_source, pin, print_json, progress, rate, report_json, say,
+    source_name,
+};
+use super::{BookCheckArgs, RunArgs};
+use anyhow::{Context, Result};
+use lockstep_replay::{Pacing, RunOutput, Session, book_check as check, hex};
+use serde_json::{Value, json};
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Run,
+    Backtest,
+}
+
+fn write_files(out: &RunOutput, dir: &Path, mode: &str) -> Result<(PathBuf, PathBuf)> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("--out {}: cannot create directory", dir.display()))?;
+    let hlog = dir.join("latency.hlog");
+    let hgrm = dir.join("latency.hgrm");
+    let mut f = BufWriter::new(
+        File::create(&hlog).with_context(|| format!("creating {}", hlog.display()))?,
+    );
+    out.jitter
+        .write_hlog(&mut f, &format!("lockstep replay, per-event latency, mode {mode}"), mode)
+        .with_context(|| format!("writing {}", hlog.display()))?;
+    let mut f = BufWriter::new(
+        File::create(&hgrm).with_context(|| format!("creating {}", hgrm.display()))?,
+    );
+    out.jitter.write_hgrm(&mut f).with_context(|| format!("writing {}", hgrm.display()))?;
+    Ok((hlog, hgrm))
+}
+
+pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
+    let mut o = Text::default();
+    if let Some(c) = a.core {
+        pin(c)?;
+    }
+    let specs = if a.book_only {
+        Vec::new()
+    } else {
+        a.replay.specs(match mode {
+            Mode::Run => &["noop"],
+            Mode::Backtest => &["avellaneda-stoikov"],
+        })?
+    };
+    let cfg = a.session_config()?;
+    let pacing = cfg.pacing;
+    if let Some(dir) = &a.trace {
+        std::fs::create_dir_all(dir).with_context(|| format!("--trace {}", dir.display()))?;
+    }
+    let mut src = open_source(&a.replay)?;
+    let header = src.header().clone();
+    let session = Session::new(&header, &specs, cfg)?;
+    let pb = progress(header.event_count, "replaying");
+    let out = session
+        .run(&mut *src, &mut |n| pb.set_position(n))
+        .with_context(|| format!("replaying {}", source_name(&a.replay)))?;
+    pb.finish_and_clear();
+    let mode_name = match pacing {
+        Pacing::AsFastAsPossible => "afap".to_owned(),
+        Pacing::Paced { speed } => format!("paced-x{speed}"),
+    };
+    let mode_name = if a.no_latency { "afap-no-latency".to_owned() } else { mode_name };
+    let files = if a.no_latency { None } else { Some(write_files(&out, &a.out, &mode_name)?) };
+    let r = &out.report;
+    if json {
+        let mut v = report_json(r);
+        v["command"] = json!(if mode == Mode::Run { "run" } else { "backtest" });
+        v["mode"] = json!(mode_name);
+        v["tape"] = header_json(&header);
+        v["tape"]["path"] = json!(a.replay.tape.as_ref().map(|p| p.display().to_string()));
+        v["files"] = match &files {
+            Some((hlog, hgrm)) => {
+                json!({ "hlog": hlog.display().to_string(), "hgrm": hgrm.display().to_string() })
+            }
+            None => {
+                v["latency_ns"] = Value::Null;
+                v["worst"] = Value::Null;
+                Value::Null
+            }
+        };
+        print_json(&v)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    say!(o, "tape: {}", header.source);
+    say!(
+        o,
+        "instruments: {}",
+        header
+            .instruments
+            .iter()
+            .map(|i| format!("{} {}", i.id, i.symbol))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if r.strategies.is_empty() {
+        say!(o, "strategies: none (book only)");
+    }
+    say!(
+        o,
+        "events: {} tape events, {} strategy events in {} ({})",
+        r.events,
+        r.strategy_events,
+        ns(r.elapsed_ns),
+        rate(r.events_per_sec)
+    );
+    say!(o, "digest: {}", hex(&r.digest));
+    if !r.strategies.is_empty() {
+        say!(o, "fuel: total {}, max per event {}", r.fuel_total, r.fuel_max_per_event);
+    }
+    for s in &r.strategies {
+        let x = &s.exchange;
+        say!(
+            o,
+            "strategy {} ({}): digest {}, {} events, {} actions, fuel max {} (seq {})",
+            s.name,
+            if s.wasm { "wasm" } else { "native" },
+            &hex(&s.digest)[..16],
+            s.events,
+            s.actions,
+            s.fuel_max.0,
+            s.fuel_max.1
+        );
+        if let Some((seq, e)) = &s.halted {
+            say!(o, "  HALTED at event seq {seq}: {e}");
+        }
+        if mode == Mode::Backtest || x.fills > 0 {
+            say!(
+                o,
+                "  orders {}, cancels {}, replaces {}, rejects {}, fills {}, open {}, PnL {}, fees {}",
+                x.stats.orders,
+                x.stats.cancels,
+                x.stats.replaces,
+                x.stats.rejects,
+                x.fills,
+                x.open_orders,
+                x.pnl,
+                x.fees
+            );
+            for i in &x.instruments {
+                say!(
+                    o,
+                    "    instrument {}: position {}, bought {}, sold {}, maker fills {}, taker fills {}, mark {}, PnL {}",
+                    i.instrument,
+                    i.position,
+                    i.bought,
+                    i.sold,
+                    i.maker_fills,
+                    i.taker_fills,
+                    i.mark,
+                    i.pnl
+                );
+            }
+        }
+    }
+    let Some((hlog, hgrm)) = files else {
+        say!(o, "latency: not measured (--no-latency)");
+        o.emit()?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let l = &r.latency;
+    say!(
+        o,
+        "latency per event ({mode_name}): p50 {}  p90 {}  p99 {}  p99.9 {}  p99.99 {}  max {}  max-p50 {}",
+        ns(l.p50),
+        ns(l.p90),
+        ns(l.p99),
+        ns(l.p999),
+        ns(l.p9999),
+        ns(l.max),
+        ns(l.max_minus_p50())
+    );
+    say!(o, "ten worst events:");
+    say!(
+        o,
+        "  {:>12}  {:>10}  {:>10}  {:>8}  {:>4}  {:>10}",
+        "latency",
+        "tape event",
+        "seq",
+        "strategy",
+        "kind",
+        "fuel"
+    );
+    for w in &l.worst {
+        let opt = |v: u64| if v == u64::MAX { "-".to_owned() } else { v.to_string() };
+        let st = if w.strategy == u32::MAX { "-".to_owned() } else { w.strategy.to_string() };
+        say!(
+            o,
+            "  {:>12}  {:>10}  {:>10}  {:>8}  {:>4}  {:>10}",
+            ns(w.latency_ns),
+            opt(w.tape_event),
+            opt(w.seq),
+            st,
+            w.kind,
+            w.fuel
+        );
+    }
+    say!(o, "files: {} {}", hlog.display(), hgrm.display());
+    o.emit()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn book_check(a: &BookCheckArgs, json: bool) -> Result<ExitCode> {
+    let mut o = Text::default();
+    let r = check(&a.message, &a.orderbook, a.levels)?;
+    let pct = |m: u64| (m as f64 * 1e6 / r.rows as f64).round() / 1e4;
+    if json {
+        print_json(&json!({
+            "command": "book-check",
+            "rows": r.rows,
+            "levels": r.levels,
+            "file_levels": r.file_levels,
+            "depths": (1..=r.levels).collect::<Vec<_>>(),
+            "matched": r.matched,
+            "matched_pct": r.matched.iter().map(|&m| pct(m)).collect::<Vec<_>>(),
+            "matched_messages_only": r.matched_messages_only,
+            "matched_messages_only_pct": r.matched_messages_only.iter().map(|&m| pct(m)).collect::<Vec<_>>(),
+            "rows_corrected": r.rows_corrected,
+            "classes": r.classes.iter().map(|c| json!({
+                "class": c.name,
+                "rows": c.rows,
+                "examples": c.examples,
+                "explanation": c.explanation,
+            })).collect::<Vec<_>>(),
+            "unknown_order_messages": r.book_stats.unknown_orders,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    say!(
+        o,
+        "{} rows, comparing the top {} of {} levels after every message",
+        r.rows,
+        r.levels,
+        r.file_levels
+    );
+    say!(o, "{:>6}  {:>22}  {:>22}", "depth", "matched (reconciled)", "messages only");
+    for k in 0..r.levels {
+        say!(
+            o,
+            "{:>6}  {:>10} {:>10.4}%  {:>10} {:>10.4}%",
+            k + 1,
+            r.matched[k],
+            pct(r.matched[k]),
+            r.matched_messages_only[k],
+            pct(r.matched_messages_only[k])
+        );
+    }
+    say!(o, "differences of the reconciled book (the tape's book), by cause:");
+    for c in &r.classes {
+        say!(o, "  {:<36} {:>8} rows  e.g. rows {:?}", c.name, c.rows, c.examples);
+        say!(o, "      {}", c.explanation);
+    }
+    say!(
+        o,
+        "reconciled: after each message the book is brought back to the file where it differs, and order ids are forgotten at levels coming back into view ({} rows needed either), as `import lobster --orderbook` does on the tape;",
+        r.rows_corrected
+    );
+    say!(
+        o,
+        "messages only: never corrected after the opening row; a level-{} message file omits every event beyond its depth, so that book drifts ({} messages named unknown orders).",
+        r.file_levels,
+        r.book_stats.unknown_orders
+    );
+    o.emit()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn strategies(json: bool) -> Result<ExitCode> {
+    let mut o = Text::default();
+    let all = lockstep_strategies::all();
+    if json {
+        print_json(&json!({
+            "command": "strategies",
+            "strategies": all.iter().map(|s| s.name).collect::<Vec<_>>(),
+            "details": all.iter().map(|s| json!({
+                "name": s.name,
+                "summary": s.summary,
+                "default_params": s.default_params,
+                "params": s.params,
+                "wasm_bytes": s.wasm.len(),
+            })).collect::<Vec<_>>(),
+        }))?;
+    } else {
+        for s in all {
+            say!(o, "{:<20} {}", s.name, s.summary);
+            say!(o, "{:<20} defaults: {}", "", s.default_params);
+        }
+    }
+    o.emit()?;
+    Ok(ExitCode::SUCCESS)
+}

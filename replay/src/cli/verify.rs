@@ -1,0 +1,315 @@
+//! `replay verify`: the same replay in separate processes pinned on different cores, and in
+//! parallel threads in one process; every strategy's digest must be the same everywhere.
+
+use super::output::{Text, cores, open_source, pin, print_json, say};
+use super::{ReplayArgs, VerifyArgs};
+use anyhow::{Context, Result, anyhow, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lockstep_replay::{
+    Pacing, Session, SessionConfig, StrategySpec, TracedEvent, combine, first_divergence, hex,
+    trace_path,
+};
+use serde_json::{Value, json};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+
+/// One configuration's result: a label and each strategy's digest.
+struct RunResult {
+    label: String,
+    kind: &'static str,
+    cores: Vec<usize>,
+    digests: Vec<[u8; 32]>,
+    events: u64,
+}
+
+fn parse_digest(v: &Value) -> Result<[u8; 32]> {
+    let s = v.as_str().ok_or_else(|| anyhow!("digest is not a string"))?;
+    let mut out = [0u8; 32];
+    if s.len() != 64 {
+        bail!("digest {s:?} is not 64 hex digits");
+    }
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16)
+            .with_context(|| format!("digest {s:?}"))?;
+    }
+    Ok(out)
+}
+
+/// Runs `replay run --json` in a child process pinned on `core`.
+fn child_run(replay: &ReplayArgs, core: usize, out: &Path, trace: Option<&Path>) -> Result<Value> {
+    let exe =
+        std::env::current_exe().context("cannot find the replay executable to start child runs")?;
+    let mut cmd = Command::new(&exe);
+    cmd.arg("run")
+        .arg("--json")
+        .args(replay.child_args())
+        .arg("--core")
+        .arg(core.to_string())
+        .arg("--out")
+        .arg(out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(t) = trace {
+        cmd.arg("--trace").arg(t);
+    }
+    let o = cmd.output().with_context(|| format!("starting {}", exe.display()))?;
+    if !o.status.success() {
+        bail!(
+            "child run on core {core} failed ({}): {}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        );
+    }
+    serde_json::from_slice(&o.stdout).context("child run printed invalid JSON")
+}
+
+fn session_config(replay: &ReplayArgs, trace: Option<PathBuf>) -> Result<SessionConfig> {
+    Ok(SessionConfig {
+        fuel_per_event: replay.fuel_per_event,
+        exchange: replay.exchange()?,
+        pacing: Pacing::AsFastAsPossible,
+        interval_ns: 1_000_000_000,
+        book_digest: false,
+        trace_dir: trace,
+        measure_latency: true,
+    })
+}
+
+/// Runs each strategy alone in its own thread, all at once, each pinned on its own core.
+fn thread_run(
+    replay: &ReplayArgs,
+    specs: &[StrategySpec],
+    cores: &[usize],
+    trace: Option<&Path>,
+) -> Result<Vec<([u8; 32], u64)>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = specs
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| {
+                let core = cores.get((i + 1) % cores.len().max(1)).copied();
+                scope.spawn(move || -> Result<([u8; 32], u64)> {
+                    if let Some(c) = core {
+                        pin(c)?;
+                    }
+                    let mut src = open_source(replay)?;
+                    let header = src.header().clone();
+                    let cfg = session_config(replay, trace.map(Path::to_path_buf))?;
+                    let session = Session::new(&header, std::slice::from_ref(spec), cfg)?;
+                    let out = session.run(&mut *src, &mut |_| {})?;
+                    Ok((out.report.digest, out.report.events))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| anyhow!("a replay thread panicked"))?)
+            .collect()
+    })
+}
+
+fn traced_json(t: &Option<TracedEvent>) -> Value {
+    match t {
+        None => Value::Null,
+        Some(t) => json!({
+            "seq": t.seq,
+            "fuel": t.fuel,
+            "event": format!("{:?}", t.event),
+            "actions": t.actions.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+/// Reruns one strategy alone in the two configurations that disagreed, with tracing, and
+/// finds the first event where they differ.
+fn find_divergence(
+    replay: &ReplayArgs,
+    spec: &StrategySpec,
+    arg: &str,
+    a: &RunResult,
+    b: &RunResult,
+    dir: &Path,
+) -> Result<Value> {
+    let mut alone = replay.clone();
+    alone.strategies = vec![arg.to_owned()];
+    alone.params = vec![spec.params.clone()];
+    let mut traces = Vec::new();
+    for (n, r) in [a, b].into_iter().enumerate() {
+        let tdir = dir.join(format!("trace-{n}"));
+        std::fs::create_dir_all(&tdir).with_context(|| format!("creating {}", tdir.display()))?;
+        if r.kind == "process" {
+            child_run(&alone, r.cores[0], &dir.join(format!("trace-run-{n}")), Some(&tdir))?;
+        } else {
+            thread_run(&alone, std::slice::from_ref(spec), &r.cores, Some(&tdir))?;
+        }
+        traces.push(trace_path(&tdir, 0, &spec.name));
+    }
+    Ok(match first_divergence(&traces[0], &traces[1])? {
+        None => json!({
+            "strategy": spec.name,
+            "run_a": a.label,
+            "run_b": b.label,
+            "reproduced": false,
+        }),
+        Some(d) => json!({
+            "strategy": spec.name,
+            "run_a": a.label,
+            "run_b": b.label,
+            "reproduced": true,
+            "event_index": d.index,
+            "a": traced_json(&d.a),
+            "b": traced_json(&d.b),
+        }),
+    })
+}
+
+pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
+    let mut o = Text::default();
+    let all: Vec<&str> = lockstep_strategies::names().collect();
+    let specs = a.replay.specs(&all)?;
+    let mut replay = a.replay.clone();
+    if replay.strategies.is_empty() {
+        replay.strategies = all.iter().map(|s| (*s).to_owned()).collect();
+    }
+    let args: Vec<String> = replay.strategies.clone();
+    let mut cores = cores();
+    if cores.is_empty() {
+        cores.push(0);
+    }
+    let pb = spinner(a.runs.max(1) as u64 + 1);
+    let say = |s: String| {
+        if !json {
+            pb.suspend(|| eprintln!("{s}"));
+        }
+    };
+    let mut runs: Vec<RunResult> = Vec::new();
+    for k in 0..a.runs.max(1) {
+        let core = cores[k % cores.len()];
+        pb.set_message(format!("process run {k} on core {core}"));
+        let v = child_run(&replay, core, &a.out.join(format!("verify-run-{k}")), None)?;
+        let list = v["strategies"]
+            .as_array()
+            .ok_or_else(|| anyhow!("child run reported no strategies"))?;
+        let digests =
+            list.iter().map(|s| parse_digest(&s["digest"])).collect::<Result<Vec<_>>>()?;
+        let r = RunResult {
+            label: format!("process {k} on core {core}"),
+            kind: "process",
+            cores: vec![core],
+            digests,
+            events: v["events"].as_u64().unwrap_or(0),
+        };
+        say(format!(
+            "{}: {} strategies, digest {}",
+            r.label,
+            r.digests.len(),
+            hex(&combined(&r.digests))
+        ));
+        runs.push(r);
+    }
+    let thread_cores: Vec<usize> = (0..specs.len()).map(|i| cores[(i + 1) % cores.len()]).collect();
+    pb.set_message(format!("{} strategies in parallel threads", specs.len()));
+    let t = thread_run(&replay, &specs, &cores, None)?;
+    pb.finish_and_clear();
+    let r = RunResult {
+        label: format!("{} threads in one process on cores {thread_cores:?}", specs.len()),
+        kind: "threads",
+        cores: thread_cores,
+        digests: t.iter().map(|(d, _)| *d).collect(),
+        events: t.first().map_or(0, |(_, e)| *e),
+    };
+    say(format!("{}: digest {}", r.label, hex(&combined(&r.digests))));
+    runs.push(r);
+
+    let first = &runs[0];
+    let mut mismatch = None;
+    'outer: for (i, spec) in specs.iter().enumerate() {
+        for r in &runs[1..] {
+            if r.digests.get(i) != first.digests.get(i) {
+                mismatch = Some((i, spec, r));
+                break 'outer;
+            }
+        }
+    }
+    let identical = mismatch.is_none() && runs.iter().all(|r| r.digests.len() == specs.len());
+    let divergence = match mismatch {
+        Some((i, spec, r)) => Some(find_divergence(
+            &replay,
+            spec,
+            &args[i],
+            first,
+            r,
+            &a.out.join("verify-divergence"),
+        )?),
+        None => None,
+    };
+    let digest = combined(&first.digests);
+    if json {
+        print_json(&json!({
+            "command": "verify",
+            "identical": identical,
+            "digest": hex(&digest),
+            "events": first.events,
+            "strategies": specs.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+            "runs": runs.iter().map(|r| json!({
+                "kind": r.kind,
+                "label": r.label,
+                "cores": r.cores,
+                "digest": hex(&combined(&r.digests)),
+                "events": r.events,
+                "strategies": specs.iter().zip(&r.digests).map(|(s, d)| json!({ "name": s.name, "digest": hex(d) })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "divergence": divergence,
+        }))?;
+    } else {
+        say!(
+            o,
+            "{} events, {} strategies, {} configurations",
+            first.events,
+            specs.len(),
+            runs.len()
+        );
+        for (i, s) in specs.iter().enumerate() {
+            let same = runs.iter().all(|r| r.digests.get(i) == first.digests.get(i));
+            say!(
+                o,
+                "  {:<20} {}  {}",
+                s.name,
+                hex(&first.digests[i]),
+                if same { "identical" } else { "DIFFERS" }
+            );
+        }
+        if identical {
+            say!(o, "identical: every run produced digest {}", hex(&digest));
+        } else {
+            say!(o, "NOT identical");
+            if let Some(d) = &divergence {
+                say!(o, "{}", serde_json::to_string_pretty(d)?);
+            }
+        }
+    }
+    o.emit()?;
+    Ok(if identical { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn combined(d: &[[u8; 32]]) -> [u8; 32] {
+    match d {
+        [one] => *one,
+        _ => combine(d.iter()),
+    }
+}
+
+/// A progress bar over the configurations, on stderr when it is a terminal.
+fn spinner(len: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg} ({elapsed})") {
+        pb.set_style(style);
+    }
+    pb.enable_steady_tick(std::time::Duration::from_millis(200));
+    pb
+}

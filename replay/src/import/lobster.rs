@@ -1,0 +1,533 @@
+//! LOBSTER message and orderbook files (NASDAQ TotalView-ITCH rebuilt by LOBSTER).
+//!
+//! Message rows are `time,type,order_id,size,price,direction`: time in decimal seconds after
+//! midnight, price in dollars × 10000, direction 1 (buy order) or -1 (sell order). Orderbook
+//! rows hold `ask_px,ask_size,bid_px,bid_size` for each level, after the message of the same
+//! row.
+//!
+//! A level-`k` message file only lists events that touched the top `k` levels, so a book built
+//! from messages alone drifts: an order cancelled while it sat deeper is never removed, and a
+//! level that moves up from beyond the depth is unknown. With the orderbook file the importer
+//! therefore *reconciles*: it seeds the opening book from the first row (orders placed before
+//! 09:30 are unknown by id, so their quantity becomes unattributed level quantity), and after
+//! every message whose result differs from the file it appends absolute level updates that
+//! make the book equal LOBSTER's (in the same batch, so strategies see LOBSTER's book).
+//! `replay book-check` reports how often that is needed and why.
+
+use super::{ImportError, ImportOptions, ImportSummary, Lines, Sink, parse_seconds_ns};
+use crate::book::Book;
+use crate::tape::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
+use lockstep_sdk::{Nanos, ONE, Price, Qty, Side};
+use std::path::Path;
+
+/// LOBSTER prices are dollars × 10^4; tape prices are × 10^8.
+const PRICE_MUL: i64 = 10_000;
+/// LOBSTER's placeholder price for an empty ask level.
+const DUMMY_ASK: i64 = 9_999_999_999;
+
+/// One message row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Msg {
+    pub(crate) ts: i64,
+    pub(crate) kind: u8,
+    pub(crate) id: u64,
+    pub(crate) size: i64,
+    pub(crate) price: i64,
+    pub(crate) dir: i8,
+}
+
+impl Msg {
+    pub(crate) fn side(&self) -> Side {
+        if self.dir > 0 { Side::Buy } else { Side::Sell }
+    }
+}
+
+fn price(raw: i64) -> Option<Price> {
+    raw.checked_mul(PRICE_MUL).map(Price)
+}
+
+fn qty(shares: i64) -> Option<Qty> {
+    shares.checked_mul(ONE).map(Qty)
+}
+
+/// Parses a message row.
+pub(crate) fn parse_message(lines: &Lines, text: &str) -> Result<Msg, ImportError> {
+    let mut it = text.split(',');
+    let mut next = |name: &str| {
+        it.next().map(str::trim).ok_or_else(|| {
+            lines.err(format!("expected 6 comma-separated fields (time,type,id,size,price,direction); `{name}` is missing"))
+        })
+    };
+    let (t, k, id, sz, px, dir) = (
+        next("time")?,
+        next("type")?,
+        next("order id")?,
+        next("size")?,
+        next("price")?,
+        next("direction")?,
+    );
+    if it.next().is_some() {
+        return Err(lines.err("more than 6 fields in a message row"));
+    }
+    let ts = parse_seconds_ns(t).ok_or_else(|| {
+        lines.err(format!("time {t:?} is not decimal seconds with at most 9 places"))
+    })?;
+    let kind: u8 = k.parse().map_err(|_| lines.err(format!("event type {k:?} is not a number")))?;
+    if !matches!(kind, 1..=7) {
+        return Err(lines.err(format!("unknown LOBSTER event type {kind} (expected 1-7)")));
+    }
+    let id: u64 = id.parse().map_err(|_| lines.err(format!("order id {id:?} is not a number")))?;
+    let size: i64 = sz.parse().map_err(|_| lines.err(format!("size {sz:?} is not an integer")))?;
+    let price: i64 =
+        px.parse().map_err(|_| lines.err(format!("price {px:?} is not an integer")))?;
+    let dir: i8 = match dir {
+        "1" => 1,
+        "-1" => -1,
+        other => return Err(lines.err(format!("direction {other:?} is neither 1 nor -1"))),
+    };
+    if kind != 7 && size <= 0 {
+        return Err(lines.err(format!("size {size} is not positive")));
+    }
+    if kind != 7 && price <= 0 {
+        return Err(lines.err(format!("price {price} is not positive")));
+    }
+    Ok(Msg { ts, kind, id, size, price, dir })
+}
+
+/// The tape event for a message.
+pub(crate) fn to_event(lines: &Lines, m: &Msg) -> Result<MarketEvent, ImportError> {
+    let overflow = || lines.err("price or size out of range");
+    let side = m.side();
+    let px = || price(m.price).ok_or_else(overflow);
+    let q = || qty(m.size).ok_or_else(overflow);
+    Ok(match m.kind {
+        1 => MarketEvent::Add { order_id: m.id, side, px: px()?, qty: q()? },
+        2 => MarketEvent::Cancel { order_id: m.id, side, px: px()?, qty: q()? },
+        3 => MarketEvent::Delete { order_id: m.id, side, px: px()?, qty: q()? },
+        4 => MarketEvent::Execute { order_id: m.id, side, px: px()?, qty: q()? },
+        5 => MarketEvent::HiddenExecute { side, px: px()?, qty: q()? },
+        6 => MarketEvent::Trade { px: px()?, qty: q()?, aggressor: None },
+        _ => MarketEvent::Status { code: m.price.clamp(-1, 1) as i8 },
+    })
+}
+
+/// One orderbook row: levels best first, `(price ×10^4, size)`; dummy levels dropped.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct BookRow {
+    pub(crate) asks: Vec<(i64, i64)>,
+    pub(crate) bids: Vec<(i64, i64)>,
+}
+
+impl BookRow {
+    pub(crate) fn side(&self, side: Side) -> &[(i64, i64)] {
+        match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        }
+    }
+    fn side_mut(&mut self, side: Side) -> &mut Vec<(i64, i64)> {
+        match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
+        }
+    }
+}
+
+/// Parses an orderbook row into `row` (reusing its buffers); returns the number of levels.
+pub(crate) fn parse_book_row(
+    lines: &Lines,
+    text: &str,
+    row: &mut BookRow,
+) -> Result<usize, ImportError> {
+    row.asks.clear();
+    row.bids.clear();
+    let mut n = 0usize;
+    let mut vals = [0i64; 4];
+    let mut fields = text.split(',');
+    while let Some(first) = fields.next() {
+        vals[0] = first
+            .trim()
+            .parse()
+            .map_err(|_| lines.err(format!("orderbook field {:?} is not an integer", first)))?;
+        for (k, v) in vals.iter_mut().enumerate().skip(1) {
+            let f = fields.next().ok_or_else(|| {
+                lines.err(format!("orderbook row has {} fields, not a multiple of 4", n * 4 + k))
+            })?;
+            *v = f
+                .trim()
+                .parse()
+                .map_err(|_| lines.err(format!("orderbook field {f:?} is not an integer")))?;
+        }
+        let [ap, asz, bp, bsz] = vals;
+        if ap != DUMMY_ASK && asz > 0 {
+            row.asks.push((ap, asz));
+        }
+        if bp != -DUMMY_ASK && bsz > 0 {
+            row.bids.push((bp, bsz));
+        }
+        n += 1;
+    }
+    if n == 0 {
+        return Err(lines.err("empty orderbook row"));
+    }
+    Ok(n)
+}
+
+/// The book just before message `m`, given the orderbook row just after it: the row with the
+/// message's effect undone. This is the state the data window opened on.
+pub(crate) fn undo(row: &BookRow, m: &Msg) -> BookRow {
+    let mut before = row.clone();
+    let delta = match m.kind {
+        1 => -m.size,
+        2..=4 => m.size,
+        _ => 0,
+    };
+    if delta != 0 {
+        let side = m.side();
+        let v = before.side_mut(side);
+        let better = |a: i64, b: i64| if side == Side::Buy { a > b } else { a < b };
+        match v.iter().position(|&(p, _)| p == m.price) {
+            Some(i) => {
+                v[i].1 += delta;
+                if v[i].1 <= 0 {
+                    v.remove(i);
+                }
+            }
+            None if delta > 0 => {
+                let at = v.iter().position(|&(p, _)| better(m.price, p)).unwrap_or(v.len());
+                v.insert(at, (m.price, delta));
+            }
+            None => {}
+        }
+    }
+    before
+}
+
+/// Tape events (absolute level sizes) that set the book to `row`.
+pub(crate) fn seed_events(row: &BookRow, ts: i64) -> Vec<TapeEvent> {
+    let mut out = Vec::new();
+    for side in [Side::Buy, Side::Sell] {
+        for &(p, s) in row.side(side) {
+            if let (Some(px), Some(qty)) = (price(p), qty(s)) {
+                out.push(TapeEvent::new(
+                    Nanos(ts),
+                    Nanos(ts),
+                    0,
+                    MarketEvent::Level { side, px, qty },
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Keeps a book equal to LOBSTER's orderbook rows: applies messages, then computes and
+/// applies the level updates (if any) that make the book match the row.
+pub(crate) struct Reconciler {
+    pub(crate) book: Book,
+    stale: Vec<(Side, Price)>,
+    /// Per side (buy, sell): the worst price the previous row showed, or `None` when it showed
+    /// the whole side.
+    prev_worst: [Option<i64>; 2],
+    /// Levels whose order ids were forgotten on coming back into view.
+    pub(crate) forgotten: u64,
+    /// Rows that needed corrections (level updates or forgotten ids).
+    pub(crate) rows_corrected: u64,
+    /// Level updates emitted.
+    pub(crate) corrections: u64,
+}
+
+impl Reconciler {
+    pub(crate) fn new() -> Self {
+        Self {
+            book: Book::new(),
+            stale: Vec::new(),
+            prev_worst: [None; 2],
+            forgotten: 0,
+            rows_corrected: 0,
+            corrections: 0,
+        }
+    }
+
+    /// Whether the previous row showed the price `px` (raw tape price) on `side`.
+    pub(crate) fn was_in_view(&self, side: Side, px: i64) -> bool {
+        match self.prev_worst[side as usize - 1] {
+            None => true,
+            Some(w) => px == w || (side == Side::Buy) == (px > w),
+        }
+    }
+
+    /// Appends to `out` the level updates that make the book equal `row` over the price range
+    /// the row covers, and applies them. Levels beyond the row's depth are left as the
+    /// messages made them (the file does not show them). Returns how many were needed.
+    pub(crate) fn reconcile(
+        &mut self,
+        row: &BookRow,
+        file_levels: usize,
+        ts: i64,
+        out: &mut Vec<TapeEvent>,
+    ) -> usize {
+        let start = out.len();
+        for side in [Side::Buy, Side::Sell] {
+            let file = row.side(side);
+            // A side showing fewer levels than the file's depth shows all of its levels.
+            let worst = (file.len() >= file_levels)
+                .then(|| file.last().map(|&(p, _)| p * PRICE_MUL))
+                .flatten();
+            let within = |bound: Option<i64>, px: i64| match bound {
+                None => true,
+                Some(w) => px == w || (side == Side::Buy) == (px > w),
+            };
+            let prev = self.prev_worst[side as usize - 1];
+            self.prev_worst[side as usize - 1] = worst;
+            // Levels coming back into view: while they lay beyond the file's depth their
+            // orders may have been cancelled or executed unseen, so their ids are forgotten.
+            self.stale.clear();
+            for l in self.book.levels(side) {
+                if !within(worst, l.px.0) {
+                    break;
+                }
+                if !within(prev, l.px.0) && self.book.unattributed_at(side, l.px) != l.qty {
+                    self.stale.push((side, l.px));
+                }
+            }
+            for i in 0..self.stale.len() {
+                let (side, px) = self.stale[i];
+                out.push(TapeEvent::new(Nanos(ts), Nanos(ts), 0, MarketEvent::Forget { side, px }));
+                self.forgotten += 1;
+            }
+            self.stale.clear();
+            for l in self.book.levels(side) {
+                if !within(worst, l.px.0) {
+                    break;
+                }
+                if !file.iter().any(|&(p, _)| p * PRICE_MUL == l.px.0) {
+                    self.stale.push((side, l.px));
+                }
+            }
+            for i in 0..self.stale.len() {
+                let (side, px) = self.stale[i];
+                out.push(TapeEvent::new(
+                    Nanos(ts),
+                    Nanos(ts),
+                    0,
+                    MarketEvent::Level { side, px, qty: Qty::ZERO },
+                ));
+            }
+            for &(p, s) in file {
+                let (px, qty) = (Price(p * PRICE_MUL), Qty(s * ONE));
+                if self.book.qty_at(side, px) != qty {
+                    out.push(TapeEvent::new(
+                        Nanos(ts),
+                        Nanos(ts),
+                        0,
+                        MarketEvent::Level { side, px, qty },
+                    ));
+                }
+            }
+        }
+        for e in &out[start..] {
+            self.book.apply(&e.msg);
+        }
+        let n = out.len() - start;
+        if n > 0 {
+            self.rows_corrected += 1;
+            self.corrections += n as u64;
+        }
+        n
+    }
+}
+
+/// The symbol a LOBSTER file name starts with (`GOOG_2012-06-21_..._message_5.csv` → `GOOG`).
+pub(crate) fn symbol_from(path: &Path) -> String {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.split('_').next())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("LOBSTER")
+        .to_owned()
+}
+
+/// Imports a LOBSTER message file (and, to seed the opening book, its orderbook file).
+///
+/// Timestamps are nanoseconds after midnight of the file's trading day; exchange and local
+/// time are the same (LOBSTER records one time). Prices keep their exact value (× 10^4 on the
+/// file, × 10^8 on the tape); sizes are shares.
+///
+/// # Errors
+/// [`ImportError`] naming the file and line of the first malformed row, or an I/O error.
+pub fn import_lobster(
+    message: &Path,
+    orderbook: Option<&Path>,
+    out: &Path,
+    symbol: Option<&str>,
+    opts: &ImportOptions,
+) -> Result<ImportSummary, ImportError> {
+    let symbol = symbol.map_or_else(|| symbol_from(message), str::to_owned);
+    let header = TapeHeader::new(
+        format!(
+            "LOBSTER {} {}",
+            message.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
+            orderbook.map_or(String::new(), |p| format!(
+                "seeded from {}",
+                p.file_name().and_then(|n| n.to_str()).unwrap_or("?")
+            ))
+        )
+        .trim()
+        .to_owned(),
+        vec![InstrumentInfo {
+            id: 0,
+            symbol,
+            venue: "NASDAQ (LOBSTER)".into(),
+            tick_size: Price(ONE / 100),
+            price_scale: 4,
+        }],
+    );
+    let mut sink = Sink::create(out, header, opts)?;
+    let mut msgs = Lines::open(message)?;
+    let mut rows = 0u64;
+    let mut book = orderbook.map(Lines::open).transpose()?;
+    let mut row = BookRow::default();
+    let mut rec = Reconciler::new();
+    let mut batch: Vec<TapeEvent> = Vec::new();
+    let mut prev_ts = i64::MIN;
+    let mut file_levels = 0usize;
+    let mut seeded = 0usize;
+    while msgs.next_line()? {
+        let text = msgs.text();
+        if text.trim().is_empty() {
+            continue;
+        }
+        let m = parse_message(&msgs, text)?;
+        if m.ts < prev_ts {
+            return Err(msgs.err(format!(
+                "time goes backwards ({} ns after {} ns); LOBSTER files are in time order",
+                m.ts, prev_ts
+            )));
+        }
+        prev_ts = m.ts;
+        rows += 1;
+        let ev = TapeEvent::new(Nanos(m.ts), Nanos(m.ts), 0, to_event(&msgs, &m)?);
+        let Some(b) = book.as_mut() else {
+            sink.one(ev)?;
+            continue;
+        };
+        if !b.next_line()? {
+            return Err(b.err(format!(
+                "orderbook file ends after {} rows but the message file goes on",
+                rows - 1
+            )));
+        }
+        let n = parse_book_row(b, b.text(), &mut row)?;
+        batch.clear();
+        if rows == 1 {
+            file_levels = n;
+            batch = seed_events(&undo(&row, &m), m.ts);
+            seeded = batch.len();
+            for e in &batch {
+                rec.book.apply(&e.msg);
+            }
+        } else if n != file_levels {
+            return Err(b.err(format!("row has {n} levels, the first row {file_levels}")));
+        }
+        rec.book.apply(&ev.msg);
+        batch.push(ev);
+        rec.reconcile(&row, file_levels, m.ts, &mut batch);
+        sink.batch(&mut batch)?;
+    }
+    if rows == 0 {
+        return Err(ImportError::Format {
+            file: message.to_path_buf(),
+            reason: "message file holds no rows".into(),
+        });
+    }
+    if let Some(b) = book.as_mut()
+        && b.next_line()?
+    {
+        return Err(b.err(format!("orderbook file has more rows than the {rows} messages")));
+    }
+    let notes = if book.is_some() {
+        vec![
+            ("opening levels seeded from the orderbook file".to_owned(), seeded as u64),
+            (
+                "messages followed by corrections to match LOBSTER's orderbook".to_owned(),
+                rec.rows_corrected,
+            ),
+            (
+                "level size updates added to match LOBSTER's orderbook".to_owned(),
+                rec.corrections - rec.forgotten,
+            ),
+            (
+                "levels back in view whose order ids were forgotten (events beyond the depth are missing)".to_owned(),
+                rec.forgotten,
+            ),
+        ]
+    } else {
+        Vec::new()
+    };
+    sink.finish(rows, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines() -> Lines {
+        // A Lines over a file that exists, only used for error construction.
+        Lines::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml").as_path()).unwrap()
+    }
+
+    #[test]
+    fn parses_rows_and_rejects_bad_ones() {
+        let l = lines();
+        let m = parse_message(&l, "34200.18960767,1,11885113,21,5794000,1").unwrap();
+        assert_eq!(
+            m,
+            Msg {
+                ts: 34_200_189_607_670,
+                kind: 1,
+                id: 11_885_113,
+                size: 21,
+                price: 5_794_000,
+                dir: 1
+            }
+        );
+        assert_eq!(
+            to_event(&l, &m).unwrap(),
+            MarketEvent::Add {
+                order_id: 11_885_113,
+                side: Side::Buy,
+                px: Price(57_940_000_000),
+                qty: Qty(21 * ONE)
+            }
+        );
+        for bad in [
+            "34200.1,9,1,1,1,1",
+            "34200.1,1,1,1,1,0",
+            "34200.1,1,1,1,1",
+            "34200.1,1,1,-5,1,1",
+            "3e4,1,1,1,1,1",
+            "34200.1,1,1,1,1,1,1",
+        ] {
+            let e = parse_message(&l, bad).unwrap_err().to_string();
+            assert!(e.contains("Cargo.toml:0"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn undo_restores_the_opening_book() {
+        let l = lines();
+        let mut row = BookRow::default();
+        parse_book_row(&l, "5802300,100,5794000,496,5804300,100,5787000,400", &mut row).unwrap();
+        let m = parse_message(&l, "34200.015105074,4,15818974,4,5794000,1").unwrap();
+        let b = undo(&row, &m);
+        assert_eq!(b.bids, vec![(5_794_000, 500), (5_787_000, 400)]);
+        assert_eq!(b.asks, row.asks);
+        // A delete that emptied a level puts the level back in price order.
+        let m = parse_message(&l, "34200.1,3,7,50,5790000,1").unwrap();
+        assert_eq!(undo(&row, &m).bids, vec![(5_794_000, 496), (5_790_000, 50), (5_787_000, 400)]);
+        // An add is taken back out.
+        let m = parse_message(&l, "34200.1,1,7,100,5802300,-1").unwrap();
+        assert_eq!(undo(&row, &m).asks, vec![(5_804_300, 100)]);
+    }
+}

@@ -1,0 +1,537 @@
+//! End-to-end tests of the `replay` binary: imports, runs, goldens, verification, errors.
+//!
+//! Tests that need the shared real data (`../shared/data` beside the repository) print a
+//! notice and pass when it is absent, unless `LOCKSTEP_REQUIRE_DATA=1`, which makes them fail.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Golden digests. They change only when replay, exchange, feeder, digest, synthetic market or a
+/// strategy's behaviour (or its fuel) changes; update them deliberately, with the reason.
+mod golden {
+    /// `run --events 20000 --strategy noop --strategy avellaneda-stoikov --strategy microprice`.
+    pub(super) const SYNTH_20K: [(&str, &str); 3] = [
+        ("noop", "4f305a2dee95c4413d539107b6bb4189c19b4a2502551f67d0e80f66af20e0b1"),
+        ("avellaneda-stoikov", "78aa6909ba95f5205fcbaa8ece82bae7a61cff343231f6fd95479420276af925"),
+        ("microprice", "4955c1b94057ebee451d0f3012bd9486f8e03e64034d6470f1d9a3124b114fb1"),
+    ];
+    /// LOBSTER GOOG 2012-06-21 level 5, imported with its orderbook file.
+    pub(super) const GOOG_EVENTS: u64 = 134_983;
+    pub(super) const GOOG: [(&str, &str); 2] = [
+        ("noop", "ef53bd99319de06aee3259381b19074a6102796cce83eaa5cea05d4d051de142"),
+        ("microprice", "7dfc68447f9de83a881dbffaa17befa18b9a3be9aae3c20a244f68fd7017e9ef"),
+    ];
+    /// `run --book-only` on the GOOG tape: a digest of every L2 view.
+    pub(super) const GOOG_BOOK: &str =
+        "32614d9b70ef413d644b5689ef185388452dd28a21840c376851fe31d3c64f36";
+    /// Binance BTCUSDT spot capture 2024-08-08 (hftbacktest collector).
+    pub(super) const BTC_EVENTS: u64 = 163_904;
+    pub(super) const BTC: [(&str, &str); 2] = [
+        ("noop", "d80d9411d319fe3fec43f892fed11139c009f893e017af95acae476c4b70896a"),
+        ("avellaneda-stoikov", "6432572a0e1430eb7c8899fe43cf0b4403aae75e432116b8610e2f6f13077620"),
+    ];
+    /// `book-check` on GOOG level 5, top 1..5 levels.
+    pub(super) const GOOG_ROWS: u64 = 112_673;
+    pub(super) const GOOG_MATCHED: [u64; 5] = [112_673, 112_673, 112_673, 112_673, 103_954];
+    pub(super) const GOOG_REVEALED: u64 = 8_719;
+}
+
+const GOOG_MSG: &str = "lobster/GOOG_2012-06-21_34200000_57600000_message_5.csv";
+const GOOG_OB: &str = "lobster/GOOG_2012-06-21_34200000_57600000_orderbook_5.csv";
+const BTC_CAPTURE: &str = "hftbacktest/spot/btcusdt_20240808.gz";
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_replay"))
+}
+
+/// The shared data folder, or `None` (with a notice) when absent and not required.
+fn data() -> Option<PathBuf> {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+    if d.join(GOOG_MSG).is_file() {
+        return Some(d);
+    }
+    assert!(
+        std::env::var("LOCKSTEP_REQUIRE_DATA").as_deref() != Ok("1"),
+        "LOCKSTEP_REQUIRE_DATA=1 but the shared data is missing at {}",
+        d.display()
+    );
+    eprintln!(
+        "notice: shared data not found at {}; skipping (set LOCKSTEP_REQUIRE_DATA=1 to fail instead)",
+        d.display()
+    );
+    None
+}
+
+/// A fresh temporary directory for one test.
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lockstep-replay-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn run_ok(cmd: &mut Command) -> Output {
+    let o = cmd.output().expect("start replay");
+    assert!(
+        o.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    o
+}
+
+/// Runs with `--json` and parses the single JSON object printed on stdout.
+fn json(cmd: &mut Command) -> Value {
+    let o = run_ok(cmd.arg("--json"));
+    let text = String::from_utf8(o.stdout).expect("utf-8");
+    assert_eq!(text.trim().lines().count(), 1, "--json must print exactly one line: {text}");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn fails(cmd: &mut Command) -> String {
+    let o = cmd.output().expect("start replay");
+    assert!(!o.status.success(), "{cmd:?} should have failed");
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn digests(v: &Value) -> Vec<(String, String)> {
+    v["strategies"]
+        .as_array()
+        .expect("strategies")
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap().to_owned(), s["digest"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn expect(golden: &[(&str, &str)]) -> Vec<(String, String)> {
+    golden.iter().map(|(n, d)| ((*n).to_owned(), (*d).to_owned())).collect()
+}
+
+#[test]
+fn strategies_lists_the_builtins() {
+    let v = json(bin().arg("strategies"));
+    let names: Vec<&str> =
+        v["strategies"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    for n in [
+        "noop",
+        "black-scholes",
+        "crr-binomial",
+        "avellaneda-stoikov",
+        "microprice",
+        "vwap-twap",
+        "pairs",
+        "bond",
+    ] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+}
+
+#[test]
+fn run_on_the_synthetic_default_reports_everything() {
+    let out = tmp("run-default");
+    let v = json(bin().args(["run", "--events", "5000", "--out"]).arg(&out));
+    assert_eq!(v["events"], 5000);
+    let digest = v["digest"].as_str().unwrap();
+    assert_eq!(digest.len(), 64);
+    assert!(v["events_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(v["fuel"]["total"].as_u64().unwrap() > 0);
+    assert!(v["fuel"]["max_per_event"].as_u64().unwrap() > 0);
+    let l = &v["latency_ns"];
+    let p = |k: &str| l[k].as_u64().unwrap_or_else(|| panic!("latency_ns.{k} missing: {l}"));
+    assert!(p("p50") <= p("p99") && p("p99") <= p("p999") && p("p999") <= p("p9999"));
+    assert!(p("p9999") <= p("max") && p("max") > 0);
+    assert_eq!(l["max_minus_p50"].as_u64().unwrap(), p("max") - p("p50"));
+    assert_eq!(v["worst"].as_array().unwrap().len(), 10);
+    assert_eq!(v["strategies"][0]["name"], "noop");
+    // The latency files are HdrHistogram's formats: the interval log parses with its reader.
+    let hlog = std::fs::read(out.join("latency.hlog")).unwrap();
+    let intervals = hdrhistogram::serialization::interval_log::IntervalLogIterator::new(&hlog)
+        .filter(|e| {
+            matches!(e, Ok(hdrhistogram::serialization::interval_log::LogEntry::Interval(_)))
+        })
+        .count();
+    assert!(intervals >= 1);
+    let hgrm = std::fs::read_to_string(out.join("latency.hgrm")).unwrap();
+    assert!(hgrm.starts_with("       Value     Percentile TotalCount 1/(1-Percentile)"));
+    assert!(hgrm.contains("#[Max     ="));
+    // Same configuration, same digest, whether latency is measured or not.
+    let again = json(bin().args(["run", "--events", "5000", "--out"]).arg(&out));
+    assert_eq!(again["digest"].as_str().unwrap(), digest);
+    let quiet = json(bin().args(["run", "--events", "5000", "--no-latency", "--out"]).arg(&out));
+    assert_eq!(quiet["digest"].as_str().unwrap(), digest);
+    assert!(quiet["latency_ns"].is_null());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn golden_digests_of_the_synthetic_market() {
+    let out = tmp("golden-synth");
+    let v = json(
+        bin()
+            .args([
+                "run",
+                "--events",
+                "20000",
+                "--strategy",
+                "noop",
+                "--strategy",
+                "avellaneda-stoikov",
+            ])
+            .args(["--strategy", "microprice", "--out"])
+            .arg(&out),
+    );
+    assert_eq!(digests(&v), expect(&golden::SYNTH_20K));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_wasm_file_runs_like_the_builtin() {
+    let wasm = Path::new(lockstep_strategies::wasm_dir()).join("noop.wasm");
+    assert!(wasm.is_file(), "{} missing", wasm.display());
+    let out = tmp("wasm-file");
+    let v = json(
+        bin().args(["run", "--events", "20000", "--strategy"]).arg(&wasm).arg("--out").arg(&out),
+    );
+    assert_eq!(v["strategies"][0]["digest"].as_str().unwrap(), golden::SYNTH_20K[0].1);
+    let native = json(bin().args(["run", "--events", "3000", "--native", "--out"]).arg(&out));
+    assert_eq!(native["strategies"][0]["wasm"], false);
+    assert_eq!(native["fuel"]["total"], 0);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn backtest_defaults_to_the_market_maker_and_reports_pnl() {
+    let out = tmp("backtest");
+    let v = json(
+        bin().args(["backtest", "--events", "20000", "--maker-fee-bps", "-0.5", "--out"]).arg(&out),
+    );
+    let s = &v["strategies"][0];
+    assert_eq!(s["name"], "avellaneda-stoikov");
+    assert!(s["exchange"]["orders"].as_u64().unwrap() > 0);
+    assert!(s["exchange"]["pnl"].as_str().is_some());
+    assert!(s["halted"].is_null());
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_strategy_out_of_fuel_is_halted_and_the_others_go_on() {
+    let out = tmp("halt");
+    let v = json(
+        bin()
+            .args(["run", "--events", "3000", "--fuel-per-event", "1000"])
+            .args(["--strategy", "noop", "--strategy", "microprice", "--out"])
+            .arg(&out),
+    );
+    let s = v["strategies"].as_array().unwrap();
+    assert!(s[0]["halted"].is_null());
+    assert!(s[0]["events"].as_u64().unwrap() >= 3000);
+    let h = &s[1]["halted"];
+    assert_eq!(h["seq"], 0);
+    assert!(h["error"].as_str().unwrap().contains("out of fuel"), "{h}");
+    assert_eq!(s[1]["events"], 1);
+    // Human output says so too, and a closed pipe is not an error.
+    let o = run_ok(
+        bin()
+            .args(["run", "--events", "3000", "--fuel-per-event", "1000"])
+            .args(["--strategy", "noop", "--strategy", "microprice", "--out"])
+            .arg(&out),
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("HALTED at event seq 0"));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn paced_replay_and_pinning() {
+    let out = tmp("paced");
+    // 2,000 synthetic events span about a second of tape time: at 1000x about a millisecond.
+    let v = json(
+        bin()
+            .args(["run", "--events", "2000", "--speed", "1000", "--core", "0", "--out"])
+            .arg(&out),
+    );
+    assert_eq!(v["mode"], "paced-x1000");
+    assert_eq!(v["events"], 2000);
+    let err = fails(bin().args(["run", "--events", "100", "--core", "100000", "--out"]).arg(&out));
+    assert!(err.contains("--core 100000"), "{err}");
+    let err =
+        fails(bin().args(["run", "--events", "100", "--strategy", "no-such", "--out"]).arg(&out));
+    assert!(err.contains("no-such") && err.contains("avellaneda-stoikov"), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn verify_shows_identical_digests() {
+    let out = tmp("verify");
+    let v = json(
+        bin()
+            .args(["verify", "--events", "4000", "--strategy", "noop", "--strategy", "microprice"])
+            .args(["--runs", "2", "--out"])
+            .arg(&out),
+    );
+    assert_eq!(v["identical"], true);
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    assert_eq!(runs[2]["kind"], "threads");
+    let first = &runs[0]["strategies"];
+    for r in runs {
+        assert_eq!(&r["strategies"], first);
+        assert_eq!(r["digest"], v["digest"]);
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn traces_locate_the_first_diverging_event() {
+    let out = tmp("trace");
+    let trace = |dir: &str, params: &str| {
+        let d = out.join(dir);
+        run_ok(
+            bin()
+                .args(["run", "--events", "3000", "--strategy", "microprice", "--params", params])
+                .arg("--trace")
+                .arg(&d)
+                .arg("--out")
+                .arg(&out),
+        );
+        lockstep_replay::trace_path(&d, 0, "microprice")
+    };
+    let base = "instrument=0;levels=3;tick=0.01;half_spread_ticks=1;order_qty=1;max_inventory=10";
+    let (a, b) = (trace("a", base), trace("b", base));
+    assert_eq!(lockstep_replay::first_divergence(&a, &b).unwrap(), None);
+    let c = trace("c", &base.replace("half_spread_ticks=1", "half_spread_ticks=2"));
+    let d = lockstep_replay::first_divergence(&a, &c).unwrap().expect("the runs differ");
+    let (x, y) = (d.a.unwrap(), d.b.unwrap());
+    assert_eq!(x.seq, y.seq);
+    assert_eq!(x.event, y.event, "same event, different actions");
+    assert_ne!(x.actions, y.actions);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn corrupt_and_truncated_tapes_are_refused_with_chunk_and_offset() {
+    let out = tmp("corrupt");
+    let tape = out.join("synth.tape");
+    json(
+        bin()
+            .args(["import", "synth", "--events", "30000", "--chunk-events", "2000", "--out"])
+            .arg(&tape),
+    );
+    let good = std::fs::read(&tape).unwrap();
+    let ok = json(bin().args(["run", "--book-only", "--tape"]).arg(&tape).arg("--out").arg(&out));
+    assert_eq!(ok["events"], 30000);
+
+    let mut bad = good.clone();
+    let at = bad.len() * 2 / 5;
+    bad[at] ^= 0x10;
+    let flipped = out.join("flipped.tape");
+    std::fs::write(&flipped, &bad).unwrap();
+    let err = fails(bin().args(["run", "--tape"]).arg(&flipped).arg("--out").arg(&out));
+    assert!(
+        err.contains("chunk") && err.contains("byte offset") && err.contains("corrupt"),
+        "{err}"
+    );
+    // With --json the error is the one JSON object.
+    let o = bin()
+        .args(["run", "--json", "--tape"])
+        .arg(&flipped)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("chunk"));
+
+    let cut = out.join("cut.tape");
+    std::fs::write(&cut, &good[..good.len() * 3 / 4]).unwrap();
+    let err = fails(bin().args(["run", "--tape"]).arg(&cut).arg("--out").arg(&out));
+    assert!(
+        err.contains("truncated") && err.contains("chunk") && err.contains("byte offset"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn import_errors_name_the_file_and_line() {
+    let out = tmp("import-errors");
+    let tape = out.join("t.tape");
+    let write = |name: &str, text: &str| {
+        let p = out.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let m = write(
+        "X_message_1.csv",
+        "34200.1,1,1,100,5794000,1\n34200.2,1,2,100,5795000,-1\n34200.3,9,3,100,5795000,-1\n",
+    );
+    let err = fails(bin().args(["import", "lobster", "--message"]).arg(&m).arg("--out").arg(&tape));
+    assert!(err.contains(&format!("{}:3:", m.display())) && err.contains("event type 9"), "{err}");
+    let m = write("Y_message_1.csv", "34200.1,1,1,100,5794000,1\n34200.x,3,1,100,5794000,1\n");
+    let err = fails(bin().args(["import", "lobster", "--message"]).arg(&m).arg("--out").arg(&tape));
+    assert!(err.contains(&format!("{}:2:", m.display())), "{err}");
+
+    let t = write(
+        "t.csv",
+        "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\nb,X,1,2,3,buy,1.5,2\nb,X,1,2,3,buy,1.5e3,2\n",
+    );
+    let err = fails(bin().arg("import").arg("tardis").arg(&t).arg("--out").arg(&tape));
+    assert!(err.contains(&format!("{}:3:", t.display())) && err.contains("price"), "{err}");
+    let t = write("u.csv", "a,b,c\n1,2,3\n");
+    let err = fails(bin().arg("import").arg("tardis").arg(&t).arg("--out").arg(&tape));
+    assert!(err.contains("not a Tardis"), "{err}");
+
+    let b = write(
+        "cap.txt",
+        "1 {\"stream\":\"x@trade\",\"data\":{\"e\":\"trade\",\"p\":\"1.0\",\"q\":\"1.0\",\"T\":1,\"m\":true}}\n2 {not json\n",
+    );
+    let err = fails(bin().arg("import").arg("binance").arg(&b).arg("--out").arg(&tape));
+    assert!(err.contains(&format!("{}:2:", b.display())) && err.contains("JSON"), "{err}");
+
+    let c = write(
+        "g.csv",
+        "exchange_ts,local_ts,symbol,event,side,price,qty,order_id\n1,2,A,add,buy,10.5,3,1\n3,4,A,launch,buy,10.5,3,1\n",
+    );
+    let err = fails(bin().arg("import").arg("csv").arg(&c).arg("--out").arg(&tape));
+    assert!(err.contains(&format!("{}:3:", c.display())) && err.contains("launch"), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn generic_csv_imports_and_replays() {
+    let out = tmp("csv");
+    let c = out.join("g.csv");
+    std::fs::write(
+        &c,
+        "exchange_ts,local_ts,symbol,event,side,price,qty,order_id,more\n\
+         0.5,0.500001,A,add,buy,10.25,3,1,0\n\
+         0.6,0.600001,A,add,sell,10.27,2,2,0\n\
+         0.7,0.700001,B,level,buy,99.5,1.5,,1\n\
+         0.7,0.700001,B,level,sell,99.75,1.5,,0\n\
+         0.8,0.800001,A,execute,sell,10.27,1,2,0\n\
+         0.9,0.900001,A,trade,,10.26,1,,0\n",
+    )
+    .unwrap();
+    let tape = out.join("g.tape");
+    let v = json(bin().args(["import", "csv", "--ts-unit", "s"]).arg(&c).arg("--out").arg(&tape));
+    assert_eq!(v["events"], 6);
+    let ins = v["header"]["instruments"].as_array().unwrap();
+    assert_eq!(ins.len(), 2);
+    assert_eq!(ins[0]["symbol"], "A");
+    assert_eq!(ins[0]["tick_size"], "0.01");
+    assert_eq!(ins[1]["tick_size"], "0.01");
+    let r = json(bin().args(["run", "--tape"]).arg(&tape).arg("--out").arg(&out));
+    // Book A twice, book B once (one batch), a trade and a book for the execution, a trade.
+    assert_eq!(r["strategy_events"], 6);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn golden_digests_of_the_lobster_goog_sample() {
+    let Some(d) = data() else { return };
+    let out = tmp("goog");
+    let tape = out.join("goog5.tape");
+    let v = json(
+        bin()
+            .args(["import", "lobster", "--message"])
+            .arg(d.join(GOOG_MSG))
+            .arg("--orderbook")
+            .arg(d.join(GOOG_OB))
+            .arg("--out")
+            .arg(&tape),
+    );
+    assert_eq!(v["events"], golden::GOOG_EVENTS);
+    assert_eq!(v["rows"], golden::GOOG_ROWS);
+    assert_eq!(v["header"]["instruments"][0]["symbol"], "GOOG");
+    let r = json(
+        bin()
+            .args(["run", "--strategy", "noop", "--strategy", "microprice", "--tape"])
+            .arg(&tape)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert_eq!(r["events"], golden::GOOG_EVENTS);
+    assert_eq!(digests(&r), expect(&golden::GOOG));
+    let b = json(bin().args(["run", "--book-only", "--tape"]).arg(&tape).arg("--out").arg(&out));
+    assert_eq!(b["digest"], golden::GOOG_BOOK);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn golden_digests_of_the_binance_capture() {
+    let Some(d) = data() else { return };
+    let out = tmp("btc");
+    let tape = out.join("btc.tape");
+    let v =
+        json(bin().args(["import", "binance"]).arg(d.join(BTC_CAPTURE)).arg("--out").arg(&tape));
+    assert_eq!(v["events"], golden::BTC_EVENTS);
+    let r = json(
+        bin()
+            .args(["run", "--strategy", "noop", "--strategy", "avellaneda-stoikov", "--tape"])
+            .arg(&tape)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert_eq!(digests(&r), expect(&golden::BTC));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn book_check_matches_lobsters_orderbook() {
+    let Some(d) = data() else { return };
+    let v = json(
+        bin()
+            .args(["book-check", "--levels", "5", "--message"])
+            .arg(d.join(GOOG_MSG))
+            .arg("--orderbook")
+            .arg(d.join(GOOG_OB)),
+    );
+    assert_eq!(v["rows"], golden::GOOG_ROWS);
+    let matched: Vec<u64> =
+        v["matched"].as_array().unwrap().iter().map(|m| m.as_u64().unwrap()).collect();
+    assert_eq!(matched, golden::GOOG_MATCHED);
+    // Every difference is explained: all of them are levels revealed from beyond the depth.
+    let classes = v["classes"].as_array().unwrap();
+    let total: u64 = classes.iter().map(|c| c["rows"].as_u64().unwrap()).sum();
+    assert_eq!(total, golden::GOOG_ROWS - golden::GOOG_MATCHED[4]);
+    assert_eq!(classes[0]["class"], "level-revealed-from-beyond-depth");
+    assert_eq!(classes[0]["rows"], golden::GOOG_REVEALED);
+    let err = fails(
+        bin()
+            .args(["book-check", "--levels", "7", "--message"])
+            .arg(d.join(GOOG_MSG))
+            .arg("--orderbook")
+            .arg(d.join(GOOG_OB)),
+    );
+    assert!(err.contains("5 levels"), "{err}");
+}
+
+#[test]
+fn tardis_files_merge_by_local_time() {
+    let Some(d) = data() else { return };
+    let out = tmp("tardis");
+    let tape = out.join("t.tape");
+    let v = json(
+        bin()
+            .args(["import", "tardis"])
+            .arg(d.join("nautilus_trader/tardis/trades.csv"))
+            .arg(d.join("nautilus_trader/tardis/quotes.csv"))
+            .arg("--out")
+            .arg(&tape),
+    );
+    assert_eq!(v["rows"], 19_998);
+    assert_eq!(v["events"], 19_998);
+    let r = json(bin().args(["run", "--tape"]).arg(&tape).arg("--out").arg(&out));
+    assert_eq!(r["strategy_events"], 19_998);
+    let v = json(
+        bin()
+            .args(["import", "tardis"])
+            .arg(d.join("nautilus_trader/tardis/deribit_incremental_book_L2_BTC-PERPETUAL.csv"))
+            .arg("--out")
+            .arg(&tape),
+    );
+    // One snapshot of 15 levels: a clear, then the levels.
+    assert_eq!(v["events"], 16);
+    let _ = std::fs::remove_dir_all(&out);
+}
