@@ -45,8 +45,10 @@ impl StrategyModule {
         if wasm.len() > config.max_module_bytes {
             return Err(Error::ModuleTooLarge { size: wasm.len(), limit: config.max_module_bytes });
         }
-        let module = wasmi::Module::new(&engine.inner, wasm)
-            .map_err(|e| Error::Malformed { reason: e.to_string() })?;
+        let module = wasmi::Module::new(&engine.inner, wasm).map_err(|e| Error::Malformed {
+            // wasmi pretty-prints some details over many lines; keep the message on one.
+            reason: e.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
+        })?;
 
         let mut memory = None;
         for import in module.imports() {

@@ -227,32 +227,13 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 }
 
 /// Writes a percentile distribution in HdrHistogram's `.hgrm` text format; values are divided
-/// by `value_scale` (1.0 keeps nanoseconds, 1000.0 writes microseconds).
+/// by `value_scale` (1.0 keeps nanoseconds, 1000.0 writes microseconds). The text itself comes
+/// from the replay crate, so every `.hgrm` Lockstep writes has one format.
 ///
 /// # Errors
 /// The writer's I/O error.
 pub fn write_hgrm(w: &mut impl Write, h: &Histogram<u64>, value_scale: f64) -> std::io::Result<()> {
-    writeln!(
-        w,
-        "{:>12} {:>14} {:>10} {:>14}\n",
-        "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
-    )?;
-    let mut total = 0u64;
-    for v in h.iter_quantiles(TICKS_PER_HALF_DISTANCE) {
-        total += v.count_since_last_iteration();
-        let value = v.value_iterated_to() as f64 / value_scale;
-        let q = v.quantile_iterated_to();
-        if q < 1.0 {
-            writeln!(w, "{value:12.3} {q:2.12} {total:10} {:14.2}", 1.0 / (1.0 - q))?;
-        } else {
-            writeln!(w, "{value:12.3} {q:2.12} {total:10}")?;
-        }
-    }
-    let s = |v: f64| v / value_scale;
-    writeln!(w, "#[Mean    = {:12.3}, StdDeviation   = {:12.3}]", s(h.mean()), s(h.stdev()))?;
-    writeln!(w, "#[Max     = {:12.3}, Total count    = {:12}]", s(h.max() as f64), h.len())?;
-    writeln!(w, "#[Buckets = {:12}, SubBuckets     = {:12}]", h.buckets(), 2048)?;
-    Ok(())
+    w.write_all(lockstep_replay::percentile_distribution(h, value_scale).as_bytes())
 }
 
 /// One row of a `.hgrm` percentile distribution.

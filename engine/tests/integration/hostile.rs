@@ -135,7 +135,9 @@ fn division_by_zero_is_contained() {
 #[test]
 fn malformed_bytes_are_refused() {
     for bytes in [&b"not wasm at all"[..], b"\0asm\x01\0\0\0\x01\xff\xff", b""] {
-        assert!(matches!(refuse(bytes), Error::Malformed { .. }));
+        let e = refuse(bytes);
+        assert!(matches!(e, Error::Malformed { .. }), "{e:?}");
+        assert!(!e.to_string().contains('\n'), "one-line message: {e}");
     }
 }
 
