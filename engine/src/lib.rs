@@ -31,6 +31,8 @@
 //! a buffer allocated at instantiation. Memory is preallocated (and pre-touched) by the host;
 //! the value stack is pre-sized; nothing allocates per event. See `engine/ABI.md`.
 
+#![deny(unsafe_code)] // only `sys` may use unsafe, and it says so
+
 mod config;
 mod engine;
 mod error;

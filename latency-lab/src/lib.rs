@@ -14,6 +14,8 @@
 //! In `hiccup` the samples are interruptions: gaps longer than a threshold between consecutive
 //! clock reads of a pinned busy loop.
 
+#![deny(unsafe_code)] // only `sys` may use unsafe, and it says so
+
 mod clock;
 mod compare;
 mod error;

@@ -1,5 +1,7 @@
 //! `latency-lab`: jitter profiling for Lockstep. See `latency-lab --help`.
 
+#![forbid(unsafe_code)]
+
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use latency_lab::{

@@ -1,6 +1,8 @@
 //! `replay`: import market data, replay it through strategies, prove the runs bit-identical
 //! and report the worst-case jitter. See `replay --help`.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 
 use clap::Parser;
