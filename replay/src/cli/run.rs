@@ -180,7 +180,7 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
     say!(o, "ten worst events:");
     say!(
         o,
-        "  {:>12}  {:>10}  {:>10}  {:>8}  {:>4}  {:>10}",
+        "  {:>12}  {:>10}  {:>10}  {:>8}  {:>8}  {:>10}",
         "latency",
         "tape event",
         "seq",
@@ -193,12 +193,12 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
         let st = if w.strategy == u32::MAX { "-".to_owned() } else { w.strategy.to_string() };
         say!(
             o,
-            "  {:>12}  {:>10}  {:>10}  {:>8}  {:>4}  {:>10}",
+            "  {:>12}  {:>10}  {:>10}  {:>8}  {:>8}  {:>10}",
             ns(w.latency_ns),
             opt(w.tape_event),
             opt(w.seq),
             st,
-            w.kind,
+            lockstep_sdk::event_kind::name(w.kind),
             w.fuel
         );
     }

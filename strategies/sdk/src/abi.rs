@@ -122,6 +122,21 @@ pub mod event_kind {
     pub const CANCELED: u16 = 7;
     /// A timer the strategy set has fired.
     pub const TIMER: u16 = 8;
+
+    /// A short name for a kind, for reports (`"?"` for undefined kinds).
+    pub const fn name(kind: u16) -> &'static str {
+        match kind {
+            QUOTE => "quote",
+            TRADE => "trade",
+            BOOK => "book",
+            ORDER_ACK => "ack",
+            FILL => "fill",
+            REJECT => "reject",
+            CANCELED => "canceled",
+            TIMER => "timer",
+            _ => "?",
+        }
+    }
 }
 
 /// Action kinds (`u16` at offset 0 of an action record).
@@ -787,6 +802,13 @@ mod tests {
         for a in acts {
             assert_eq!(a.encode().decode(), Ok(a));
         }
+    }
+
+    #[test]
+    fn kinds_have_report_names() {
+        assert_eq!(event_kind::name(event_kind::BOOK), "book");
+        assert_eq!(event_kind::name(event_kind::FILL), "fill");
+        assert_eq!(event_kind::name(0), "?");
     }
 
     #[test]
