@@ -101,14 +101,9 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+// Display already carries the underlying error, so `source` is left empty: reporting the
+// chain as well (anyhow's `{:#}`) would print it twice.
+impl std::error::Error for Error {}
 
 #[cfg(test)]
 mod tests {

@@ -182,17 +182,9 @@ impl fmt::Display for SessionError {
     }
 }
 
-impl std::error::Error for SessionError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            SessionError::ReadWasm { source, .. } | SessionError::Trace { source, .. } => {
-                Some(source)
-            }
-            SessionError::Load { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+// Display already carries the underlying error, so `source` is left empty: reporting the
+// chain as well (anyhow's `{:#}`) would print it twice.
+impl std::error::Error for SessionError {}
 
 /// How fast to replay.
 #[derive(Clone, Copy, Debug, PartialEq)]

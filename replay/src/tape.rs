@@ -416,14 +416,9 @@ impl fmt::Display for TapeError {
     }
 }
 
-impl std::error::Error for TapeError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            TapeError::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+// Display already carries the underlying error, so `source` is left empty: reporting the
+// chain as well (anyhow's `{:#}`) would print it twice.
+impl std::error::Error for TapeError {}
 
 /// Something that yields tape events chunk by chunk: a tape file, the synthetic market, memory.
 pub trait EventSource {

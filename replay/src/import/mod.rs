@@ -68,15 +68,9 @@ impl fmt::Display for ImportError {
     }
 }
 
-impl std::error::Error for ImportError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ImportError::Io { source, .. } => Some(source),
-            ImportError::Tape { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+// Display already carries the underlying error, so `source` is left empty: reporting the
+// chain as well (anyhow's `{:#}`) would print it twice.
+impl std::error::Error for ImportError {}
 
 /// What an import produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
