@@ -13,14 +13,14 @@ mod golden {
     /// `run --events 20000 --strategy noop --strategy avellaneda-stoikov --strategy microprice`.
     pub(super) const SYNTH_20K: [(&str, &str); 3] = [
         ("noop", "4f305a2dee95c4413d539107b6bb4189c19b4a2502551f67d0e80f66af20e0b1"),
-        ("avellaneda-stoikov", "78aa6909ba95f5205fcbaa8ece82bae7a61cff343231f6fd95479420276af925"),
-        ("microprice", "4955c1b94057ebee451d0f3012bd9486f8e03e64034d6470f1d9a3124b114fb1"),
+        ("avellaneda-stoikov", "de8258df9d65d461e580f5f0c35501ec4a60cb1e243c7ee30a2c394f6c6814b5"),
+        ("microprice", "9e3410b5a06a18af8d6572a6614287efeefb2f222b2cd51e86c908ddaef7993a"),
     ];
     /// LOBSTER GOOG 2012-06-21 level 5, imported with its orderbook file.
     pub(super) const GOOG_EVENTS: u64 = 134_983;
     pub(super) const GOOG: [(&str, &str); 2] = [
         ("noop", "ef53bd99319de06aee3259381b19074a6102796cce83eaa5cea05d4d051de142"),
-        ("microprice", "7dfc68447f9de83a881dbffaa17befa18b9a3be9aae3c20a244f68fd7017e9ef"),
+        ("microprice", "037355a8122fe00e2c3071f21c706a81a01b91e100075dc06bd7f62ff4dbe4f4"),
     ];
     /// `run --book-only` on the GOOG tape: a digest of every L2 view.
     pub(super) const GOOG_BOOK: &str =
@@ -29,7 +29,7 @@ mod golden {
     pub(super) const BTC_EVENTS: u64 = 163_904;
     pub(super) const BTC: [(&str, &str); 2] = [
         ("noop", "d80d9411d319fe3fec43f892fed11139c009f893e017af95acae476c4b70896a"),
-        ("avellaneda-stoikov", "6432572a0e1430eb7c8899fe43cf0b4403aae75e432116b8610e2f6f13077620"),
+        ("avellaneda-stoikov", "79c4386031ccd71207d259aa3b8dd4501c56bc73c1180876d305d073a7ec0d91"),
     ];
     /// `book-check` on GOOG level 5, top 1..5 levels.
     pub(super) const GOOG_ROWS: u64 = 112_673;

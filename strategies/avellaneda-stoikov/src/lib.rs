@@ -143,10 +143,7 @@ impl AvellanedaStoikov {
 impl Strategy for AvellanedaStoikov {
     fn init(params: &Params<'_>, _out: &mut Actions<'_>) -> Result<Self, InitError> {
         params.check_known(PARAMS)?;
-        let instrument = params.i64_or("instrument", 0)?;
-        let instrument = u16::try_from(instrument).map_err(|_| {
-            params.out_of_range("instrument", "must be an instrument id in 0..=65535")
-        })?;
+        let instrument = params.instrument_or("instrument", 0)?;
         let gamma_raw = params.price_or("gamma", Price(10_000_000))?;
         if gamma_raw.0 <= 0 || gamma_raw > Price::from_units(100) {
             return Err(params.out_of_range("gamma", "must be > 0 and <= 100").into());

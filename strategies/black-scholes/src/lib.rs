@@ -51,7 +51,7 @@ pub use model::{
 };
 
 use lockstep_sdk::{
-    Actions, BookView, EventHeader, InitError, InstrumentId, Params, Price, Quote, Strategy, Trade,
+    Actions, BookView, EventHeader, InitError, OptionTerms, Params, Quote, Strategy, Trade, mid_f64,
 };
 
 /// Catalog name.
@@ -91,63 +91,32 @@ pub const SIG_RHO: u32 = 6;
 /// Signal id: implied volatility of the option's market price.
 pub const SIG_IV: u32 = 7;
 
-/// 30 days in nanoseconds.
-const DEFAULT_TENOR_NS: i64 = 30 * 86_400 * 1_000_000_000;
-/// 365 days in nanoseconds.
-const DEFAULT_YEAR_NS: i64 = 365 * 86_400 * 1_000_000_000;
-
 /// A Black–Scholes–Merton pricer for one European option.
 #[derive(Clone, Debug)]
 pub struct BlackScholes {
-    underlying: InstrumentId,
-    option: InstrumentId,
-    kind: OptionKind,
-    strike: f64,
-    rate: f64,
-    div_yield: f64,
-    sigma: f64,
-    /// Expiry on the local clock, fixed by the parameter or at the first event.
-    expiry_ns: Option<i64>,
-    tenor_ns: i64,
-    year_ns: f64,
+    /// Contract, instruments and expiry clock (shared with the CRR pricer).
+    terms: OptionTerms,
     iv_tol: f64,
     iv_max_iter: u32,
     /// Last spot, 0 until the underlying has a two-sided price or a trade.
     spot: f64,
 }
 
-fn instrument(params: &Params<'_>, key: &'static str, default: i64) -> Result<u16, InitError> {
-    let v = params.i64_or(key, default)?;
-    u16::try_from(v)
-        .map_err(|_| params.out_of_range(key, "must be an instrument id in 0..=65535").into())
-}
-
-/// The price a quote implies: the mid when both sides are present, else `None`.
-fn mid(bid: Price, ask: Price) -> Option<f64> {
-    (bid.0 > 0 && ask.0 > 0 && ask.0 >= bid.0).then(|| (to_f64(bid) + to_f64(ask)) * 0.5)
-}
-
-/// A fixed-point price as a float: one correctly rounded conversion and one division.
-fn to_f64(p: Price) -> f64 {
-    p.0 as f64 / 1e8
-}
-
 impl BlackScholes {
     /// Time to expiry in years at `now`, fixing the expiry at the first event if needed.
     fn years_left(&mut self, now: i64) -> f64 {
-        let expiry = *self.expiry_ns.get_or_insert(now.saturating_add(self.tenor_ns));
-        expiry.saturating_sub(now) as f64 / self.year_ns
+        self.terms.expiry.years_left(now)
     }
 
     fn inputs(&self, t: f64) -> Inputs {
         Inputs {
-            kind: self.kind,
+            kind: self.terms.kind,
             s: self.spot,
-            k: self.strike,
+            k: self.terms.strike,
             t,
-            r: self.rate,
-            q: self.div_yield,
-            sigma: self.sigma,
+            r: self.terms.rate,
+            q: self.terms.div_yield,
+            sigma: self.terms.sigma,
         }
     }
 
@@ -157,18 +126,10 @@ impl BlackScholes {
         let g = if t > 0.0 {
             greeks(&self.inputs(t))
         } else {
-            let itm = match self.kind {
-                OptionKind::Call => spot - self.strike,
-                OptionKind::Put => self.strike - spot,
-            };
-            let sign = if self.kind == OptionKind::Call { 1.0 } else { -1.0 };
-            Greeks {
-                price: if itm > 0.0 { itm } else { 0.0 },
-                delta: if itm > 0.0 { sign } else { 0.0 },
-                ..Greeks::default()
-            }
+            let (price, delta) = self.terms.kind.at_expiry(spot, self.terms.strike);
+            Greeks { price, delta, ..Greeks::default() }
         };
-        let o = self.option;
+        let o = self.terms.option;
         out.signal_f64(o, SIG_PRICE, g.price);
         out.signal_f64(o, SIG_DELTA, g.delta);
         out.signal_f64(o, SIG_GAMMA, g.gamma);
@@ -183,7 +144,7 @@ impl BlackScholes {
             return;
         }
         if let Some(iv) = implied_vol(&self.inputs(t), price, self.iv_tol, self.iv_max_iter) {
-            out.signal_f64(self.option, SIG_IV, iv);
+            out.signal_f64(self.terms.option, SIG_IV, iv);
         }
     }
 
@@ -193,9 +154,9 @@ impl BlackScholes {
             self.years_left(h.local_ts.0);
             return;
         };
-        if h.instrument == self.underlying {
+        if h.instrument == self.terms.underlying {
             self.on_spot(h, p, out);
-        } else if h.instrument == self.option {
+        } else if h.instrument == self.terms.option {
             self.on_option_price(h, p, out);
         } else {
             self.years_left(h.local_ts.0);
@@ -206,80 +167,32 @@ impl BlackScholes {
 impl Strategy for BlackScholes {
     fn init(params: &Params<'_>, _out: &mut Actions<'_>) -> Result<Self, InitError> {
         params.check_known(PARAMS)?;
-        let underlying = instrument(params, "underlying", 0)?;
-        let option = instrument(params, "option", 1)?;
-        if option == underlying {
-            return Err(params.out_of_range("option", "must differ from `underlying`").into());
-        }
-        let kind = match params.get("kind").unwrap_or("call") {
-            "call" => OptionKind::Call,
-            "put" => OptionKind::Put,
-            _ => return Err(params.out_of_range("kind", "must be `call` or `put`").into()),
-        };
-        let positive = |key: &'static str, default: f64| -> Result<f64, InitError> {
-            let v = params.f64_or(key, default)?;
-            if v > 0.0 { Ok(v) } else { Err(params.out_of_range(key, "must be > 0").into()) }
-        };
-        let strike = positive("strike", 100.0)?;
-        let sigma = positive("sigma", 0.2)?;
-        let iv_tol = positive("iv_tol", 1e-10)?;
-        let rate = params.f64_or("rate", 0.05)?;
-        let div_yield = params.f64_or("div_yield", 0.0)?;
-        if !(-1.0..=1.0).contains(&rate) {
-            return Err(params.out_of_range("rate", "must be within -1..=1 (per year)").into());
-        }
-        if !(-1.0..=1.0).contains(&div_yield) {
-            return Err(params
-                .out_of_range("div_yield", "must be within -1..=1 (per year)")
-                .into());
-        }
-        let expiry_ns = match params.get("expiry_ns") {
-            Some(_) => Some(params.i64_or("expiry_ns", 0)?),
-            None => None,
-        };
-        let tenor_ns = params.i64_or("tenor_ns", DEFAULT_TENOR_NS)?;
-        if tenor_ns <= 0 {
-            return Err(params.out_of_range("tenor_ns", "must be > 0").into());
-        }
-        let year_ns = params.i64_or("year_ns", DEFAULT_YEAR_NS)?;
-        if year_ns <= 0 {
-            return Err(params.out_of_range("year_ns", "must be > 0").into());
+        let terms = OptionTerms::from_params(params, OptionKind::Call)?;
+        let iv_tol = params.f64_or("iv_tol", 1e-10)?;
+        if iv_tol <= 0.0 {
+            return Err(params.out_of_range("iv_tol", "must be > 0").into());
         }
         let iv_max_iter = params.i64_or("iv_max_iter", 100)?;
         if !(1..=1000).contains(&iv_max_iter) {
             return Err(params.out_of_range("iv_max_iter", "must be within 1..=1000").into());
         }
-        Ok(Self {
-            underlying,
-            option,
-            kind,
-            strike,
-            rate,
-            div_yield,
-            sigma,
-            expiry_ns,
-            tenor_ns,
-            year_ns: year_ns as f64,
-            iv_tol,
-            iv_max_iter: iv_max_iter as u32,
-            spot: 0.0,
-        })
+        Ok(Self { terms, iv_tol, iv_max_iter: iv_max_iter as u32, spot: 0.0 })
     }
 
     fn on_quote(&mut self, h: &EventHeader, q: &Quote, out: &mut Actions<'_>) {
-        self.on_price(h, mid(q.bid.px, q.ask.px), out);
+        self.on_price(h, mid_f64(q.bid.px, q.ask.px), out);
     }
 
     fn on_book(&mut self, h: &EventHeader, book: &BookView<'_>, out: &mut Actions<'_>) {
         let px = match (book.bid(0), book.ask(0)) {
-            (Some(b), Some(a)) => mid(b.px, a.px),
+            (Some(b), Some(a)) => mid_f64(b.px, a.px),
             _ => None,
         };
         self.on_price(h, px, out);
     }
 
     fn on_trade(&mut self, h: &EventHeader, t: &Trade, out: &mut Actions<'_>) {
-        self.on_price(h, (t.px.0 > 0).then(|| to_f64(t.px)), out);
+        self.on_price(h, (t.px.0 > 0).then(|| t.px.to_f64()), out);
     }
 }
 
@@ -289,7 +202,7 @@ lockstep_sdk::export_strategy!(BlackScholes);
 mod tests {
     use super::*;
     use lockstep_sdk::{
-        Action, BookRecord, Event, EventBody, Level, Nanos, NativeInstance, Qty, Side,
+        Action, BookRecord, Event, EventBody, Level, Nanos, NativeInstance, Price, Qty, Side,
     };
 
     fn header(seq: u64, instrument: u16, ts: i64) -> EventHeader {

@@ -52,14 +52,7 @@ pub fn norm_pdf(x: f64) -> f64 {
     libm::exp(-(x * x) / 2.0) * INV_SQRT_2PI
 }
 
-/// Call or put.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OptionKind {
-    /// The right to buy at the strike.
-    Call,
-    /// The right to sell at the strike.
-    Put,
-}
+pub use lockstep_sdk::OptionKind;
 
 /// Inputs of the model. Rates and yields are continuously compounded, per year; `t` is in years.
 #[derive(Clone, Copy, Debug, PartialEq)]

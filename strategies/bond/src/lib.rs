@@ -177,9 +177,7 @@ fn mid(bid: Price, ask: Price) -> Option<Decimal> {
 impl Strategy for Bond {
     fn init(params: &Params<'_>, _out: &mut Actions<'_>) -> Result<Self, InitError> {
         params.check_known(PARAMS)?;
-        let instrument = u16::try_from(params.i64_or("instrument", 0)?).map_err(|_| {
-            params.out_of_range("instrument", "must be an instrument id in 0..=65535")
-        })?;
+        let instrument = params.instrument_or("instrument", 0)?;
         let coupon = params.price_or("coupon", Price(5_000_000))?;
         if !(0..=lockstep_sdk::ONE).contains(&coupon.0) {
             return Err(params

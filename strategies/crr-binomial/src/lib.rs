@@ -43,7 +43,7 @@ mod tree;
 pub use tree::{Contract, Exercise, OptionKind, Tree, Valuation};
 
 use lockstep_sdk::{
-    Actions, BookView, EventHeader, InitError, InstrumentId, Params, Price, Quote, Strategy, Trade,
+    Actions, BookView, EventHeader, InitError, OptionTerms, Params, Quote, Strategy, Trade, mid_f64,
 };
 
 /// Catalog name.
@@ -80,45 +80,26 @@ pub const SIG_EARLY_EXERCISE: u32 = 4;
 /// Most steps accepted.
 pub const MAX_STEPS: usize = 2000;
 
-const DEFAULT_TENOR_NS: i64 = 30 * 86_400 * 1_000_000_000;
-const DEFAULT_YEAR_NS: i64 = 365 * 86_400 * 1_000_000_000;
-
 /// The binomial-tree pricer.
 #[derive(Clone, Debug)]
 pub struct CrrBinomial {
-    underlying: InstrumentId,
-    option: InstrumentId,
+    /// Instruments and expiry clock (shared with the Black–Scholes pricer).
+    terms: OptionTerms,
+    /// The contract with spot and time left to be filled in per event.
     contract: Contract,
     steps: usize,
-    expiry_ns: Option<i64>,
-    tenor_ns: i64,
-    year_ns: f64,
     tree: Tree,
-}
-
-fn to_f64(p: Price) -> f64 {
-    p.0 as f64 / 1e8
-}
-
-fn mid(bid: Price, ask: Price) -> Option<f64> {
-    (bid.0 > 0 && ask.0 > 0 && ask.0 >= bid.0).then(|| (to_f64(bid) + to_f64(ask)) * 0.5)
 }
 
 impl CrrBinomial {
     fn on_price(&mut self, h: &EventHeader, spot: Option<f64>, out: &mut Actions<'_>) {
-        let now = h.local_ts.0;
-        let expiry = *self.expiry_ns.get_or_insert(now.saturating_add(self.tenor_ns));
-        let (true, Some(s)) = (h.instrument == self.underlying, spot) else { return };
-        let t = expiry.saturating_sub(now) as f64 / self.year_ns;
-        let o = self.option;
+        let t = self.terms.expiry.years_left(h.local_ts.0);
+        let (true, Some(s)) = (h.instrument == self.terms.underlying, spot) else { return };
+        let o = self.terms.option;
         if t <= 0.0 {
-            let itm = match self.contract.kind {
-                OptionKind::Call => s - self.contract.k,
-                OptionKind::Put => self.contract.k - s,
-            };
-            let sign = if self.contract.kind == OptionKind::Call { 1.0 } else { -1.0 };
-            out.signal_f64(o, SIG_PRICE, if itm > 0.0 { itm } else { 0.0 });
-            out.signal_f64(o, SIG_DELTA, if itm > 0.0 { sign } else { 0.0 });
+            let (price, delta) = self.contract.kind.at_expiry(s, self.contract.k);
+            out.signal_f64(o, SIG_PRICE, price);
+            out.signal_f64(o, SIG_DELTA, delta);
             return;
         }
         let c = Contract { s, t, ..self.contract };
@@ -133,22 +114,10 @@ impl CrrBinomial {
     }
 }
 
-fn instrument(params: &Params<'_>, key: &'static str, default: i64) -> Result<u16, InitError> {
-    let v = params.i64_or(key, default)?;
-    u16::try_from(v)
-        .map_err(|_| params.out_of_range(key, "must be an instrument id in 0..=65535").into())
-}
-
 impl Strategy for CrrBinomial {
     fn init(params: &Params<'_>, _out: &mut Actions<'_>) -> Result<Self, InitError> {
         params.check_known(PARAMS)?;
-        let underlying = instrument(params, "underlying", 0)?;
-        let option = instrument(params, "option", 1)?;
-        let kind = match params.get("kind").unwrap_or("put") {
-            "call" => OptionKind::Call,
-            "put" => OptionKind::Put,
-            _ => return Err(params.out_of_range("kind", "must be `call` or `put`").into()),
-        };
+        let terms = OptionTerms::from_params(params, OptionKind::Put)?;
         let exercise = match params.get("style").unwrap_or("american") {
             "american" => Exercise::American,
             "european" => Exercise::European,
@@ -158,71 +127,38 @@ impl Strategy for CrrBinomial {
                     .into());
             }
         };
-        let positive = |key: &'static str, default: f64| -> Result<f64, InitError> {
-            let v = params.f64_or(key, default)?;
-            if v > 0.0 { Ok(v) } else { Err(params.out_of_range(key, "must be > 0").into()) }
-        };
-        let within_one = |key: &'static str, default: f64| -> Result<f64, InitError> {
-            let v = params.f64_or(key, default)?;
-            if (-1.0..=1.0).contains(&v) {
-                Ok(v)
-            } else {
-                Err(params.out_of_range(key, "must be within -1..=1 (per year)").into())
-            }
-        };
         let contract = Contract {
-            kind,
+            kind: terms.kind,
             exercise,
             s: 0.0,
-            k: positive("strike", 100.0)?,
+            k: terms.strike,
             t: 0.0,
-            r: within_one("rate", 0.05)?,
-            q: within_one("div_yield", 0.0)?,
-            sigma: positive("sigma", 0.2)?,
+            r: terms.rate,
+            q: terms.div_yield,
+            sigma: terms.sigma,
         };
         let steps = params.i64_or("steps", 200)?;
         if !(2..=MAX_STEPS as i64).contains(&steps) {
             return Err(params.out_of_range("steps", "must be within 2..=2000").into());
         }
-        let expiry_ns = match params.get("expiry_ns") {
-            Some(_) => Some(params.i64_or("expiry_ns", 0)?),
-            None => None,
-        };
-        let tenor_ns = params.i64_or("tenor_ns", DEFAULT_TENOR_NS)?;
-        if tenor_ns <= 0 {
-            return Err(params.out_of_range("tenor_ns", "must be > 0").into());
-        }
-        let year_ns = params.i64_or("year_ns", DEFAULT_YEAR_NS)?;
-        if year_ns <= 0 {
-            return Err(params.out_of_range("year_ns", "must be > 0").into());
-        }
         let steps = steps as usize;
-        Ok(Self {
-            underlying,
-            option,
-            contract,
-            steps,
-            expiry_ns,
-            tenor_ns,
-            year_ns: year_ns as f64,
-            tree: Tree::new(steps),
-        })
+        Ok(Self { terms, contract, steps, tree: Tree::new(steps) })
     }
 
     fn on_quote(&mut self, h: &EventHeader, q: &Quote, out: &mut Actions<'_>) {
-        self.on_price(h, mid(q.bid.px, q.ask.px), out);
+        self.on_price(h, mid_f64(q.bid.px, q.ask.px), out);
     }
 
     fn on_book(&mut self, h: &EventHeader, book: &BookView<'_>, out: &mut Actions<'_>) {
         let px = match (book.bid(0), book.ask(0)) {
-            (Some(b), Some(a)) => mid(b.px, a.px),
+            (Some(b), Some(a)) => mid_f64(b.px, a.px),
             _ => None,
         };
         self.on_price(h, px, out);
     }
 
     fn on_trade(&mut self, h: &EventHeader, t: &Trade, out: &mut Actions<'_>) {
-        self.on_price(h, (t.px.0 > 0).then(|| to_f64(t.px)), out);
+        self.on_price(h, (t.px.0 > 0).then(|| t.px.to_f64()), out);
     }
 }
 
@@ -231,7 +167,7 @@ lockstep_sdk::export_strategy!(CrrBinomial);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lockstep_sdk::{Action, Event, EventBody, Level, Nanos, NativeInstance, Qty};
+    use lockstep_sdk::{Action, Event, EventBody, Level, Nanos, NativeInstance, Price, Qty};
 
     fn quote(seq: u64, instrument: u16, ts: i64, bid: &str, ask: &str) -> Event {
         let l = |p: &str| Level { px: Price::parse(p).unwrap(), qty: Qty::from_units(1) };

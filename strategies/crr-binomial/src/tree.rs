@@ -1,13 +1,6 @@
 //! The Cox–Ross–Rubinstein binomial tree, evaluated by backward induction in two fixed buffers.
 
-/// Call or put.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OptionKind {
-    /// The right to buy at the strike.
-    Call,
-    /// The right to sell at the strike.
-    Put,
-}
+pub use lockstep_sdk::OptionKind;
 
 /// Exercise style.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

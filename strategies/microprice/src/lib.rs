@@ -138,9 +138,7 @@ impl Microprice {
 impl Strategy for Microprice {
     fn init(params: &Params<'_>, _out: &mut Actions<'_>) -> Result<Self, InitError> {
         params.check_known(PARAMS)?;
-        let instrument = u16::try_from(params.i64_or("instrument", 0)?).map_err(|_| {
-            params.out_of_range("instrument", "must be an instrument id in 0..=65535")
-        })?;
+        let instrument = params.instrument_or("instrument", 0)?;
         let levels = params.i64_or("levels", 3)?;
         if !(1..=BOOK_LEVELS as i64).contains(&levels) {
             return Err(params.out_of_range("levels", "must be within 1..=10").into());

@@ -284,12 +284,7 @@ fn from_top(bid: Price, ask: Price) -> Option<(i64, i64, i64)> {
 impl Strategy for Pairs {
     fn init(params: &Params<'_>, _out: &mut Actions<'_>) -> Result<Self, InitError> {
         params.check_known(PARAMS)?;
-        let inst = |key: &'static str, default: i64| -> Result<u16, InitError> {
-            u16::try_from(params.i64_or(key, default)?).map_err(|_| {
-                params.out_of_range(key, "must be an instrument id in 0..=65535").into()
-            })
-        };
-        let (a, b) = (inst("leg_a", 0)?, inst("leg_b", 1)?);
+        let (a, b) = (params.instrument_or("leg_a", 0)?, params.instrument_or("leg_b", 1)?);
         if a == b {
             return Err(params.out_of_range("leg_b", "must differ from `leg_a`").into());
         }

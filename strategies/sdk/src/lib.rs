@@ -27,6 +27,7 @@
 #![deny(unsafe_code)]
 
 mod abi;
+mod option;
 mod params;
 mod quoter;
 mod strategy;
@@ -42,6 +43,7 @@ pub use abi::{
     OrderAck, Quote, REGIONS_SIZE, Regions, Reject, Trade, action_kind, event_kind, names,
     reject_reason,
 };
+pub use option::{DEFAULT_TENOR_NS, DEFAULT_YEAR_NS, Expiry, OptionKind, OptionTerms, mid_f64};
 pub use params::{ParamError, Params};
 pub use quoter::TwoSidedQuoter;
 pub use strategy::{

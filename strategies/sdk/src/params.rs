@@ -4,7 +4,7 @@
 //! parsed from text exactly (`Decimal`, integers) or with Rust's correctly rounded `f64` parser,
 //! so the same text gives the same bits on every machine.
 
-use crate::units::{Nanos, Price, Qty};
+use crate::units::{InstrumentId, Nanos, Price, Qty};
 use core::fmt;
 use core::str::FromStr;
 use rust_decimal::Decimal;
@@ -166,6 +166,20 @@ impl<'a> Params<'a> {
         Ok(self.parse_with(key, "an integer", |v| v.parse::<i64>().ok())?.unwrap_or(default))
     }
 
+    /// An instrument id (`0..=65535`), or `default` when absent.
+    ///
+    /// # Errors
+    /// [`ParamError::Malformed`] if not an integer, [`ParamError::OutOfRange`] if outside `u16`.
+    pub fn instrument_or(
+        &self,
+        key: &str,
+        default: InstrumentId,
+    ) -> Result<InstrumentId, ParamError> {
+        let v = self.i64_or(key, i64::from(default))?;
+        InstrumentId::try_from(v)
+            .map_err(|_| self.out_of_range(key, "must be an instrument id in 0..=65535"))
+    }
+
     /// A fixed-point price, or `default` when absent.
     ///
     /// # Errors
@@ -218,6 +232,10 @@ mod tests {
         assert_eq!(p.decimal_or("missing", Decimal::ONE), Ok(Decimal::ONE));
         assert!(p.check_known(&["gamma", "k", "steps", "tick"]).is_ok());
         assert!(matches!(p.check_known(&["gamma"]), Err(ParamError::Unknown { .. })));
+        assert_eq!(p.instrument_or("steps", 0), Ok(200));
+        assert_eq!(p.instrument_or("missing", 7), Ok(7));
+        let big = Params::new("instrument=70000");
+        assert!(matches!(big.instrument_or("instrument", 0), Err(ParamError::OutOfRange { .. })));
     }
 
     #[test]

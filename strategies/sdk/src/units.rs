@@ -65,6 +65,12 @@ macro_rules! fixed_point {
             pub fn parse(text: &str) -> Option<Self> {
                 crate::units::parse_fixed(text).map(Self)
             }
+            /// The value as a float: one correctly rounded conversion and one division, the
+            /// same bits on every IEEE-754 machine. For models that need floats internally.
+            #[inline]
+            pub fn to_f64(self) -> f64 {
+                self.0 as f64 / 1e8
+            }
             /// The absolute value.
             #[inline]
             pub const fn abs(self) -> Self {

@@ -236,9 +236,7 @@ impl VwapTwap {
 impl Strategy for VwapTwap {
     fn init(params: &Params<'_>, out: &mut Actions<'_>) -> Result<Self, InitError> {
         params.check_known(PARAMS)?;
-        let instrument = u16::try_from(params.i64_or("instrument", 0)?).map_err(|_| {
-            params.out_of_range("instrument", "must be an instrument id in 0..=65535")
-        })?;
+        let instrument = params.instrument_or("instrument", 0)?;
         let mode = match params.get("mode").unwrap_or("twap") {
             "twap" => Mode::Twap,
             "vwap" => Mode::Vwap,
