@@ -7,7 +7,7 @@
 #![allow(unsafe_code)]
 
 use hdrhistogram::Histogram;
-use lockstep_engine::{Config, Engine, StrategyModule};
+use lockstep_engine::{Config, Engine, StrategyModule, Tier};
 use lockstep_sdk::{
     BookRecord, Event, EventBody, EventHeader, EventRecord, Level, Nanos, Price, Qty, Quote,
     REGIONS_SIZE, Regions,
@@ -173,7 +173,9 @@ fn main() {
     }
     let evs = stream(n);
     let engine = Engine::new(&Config::new());
-    println!("engine overhead: {n} book events per strategy, latency per event incl. ~20 ns clock");
+    println!(
+        "engine overhead (interpreter): {n} book events per strategy, latency per event incl. ~20 ns clock"
+    );
     for name in ["noop", "microprice", "avellaneda-stoikov", "black-scholes"] {
         let Some(info) = lockstep_strategies::get(name) else { continue };
         if StrategyModule::new(&engine, info.wasm).is_err() {
@@ -227,5 +229,42 @@ fn main() {
             );
         }
         drop(module);
+    }
+
+    // The compiled tier: Cranelift compile, precompiled-artefact load, instantiation.
+    let mut cfg = Config::new();
+    cfg.tier(Tier::Compiled);
+    let compiled = Engine::new(&cfg);
+    for name in ["noop", "black-scholes", "avellaneda-stoikov"] {
+        let Some(info) = lockstep_strategies::get(name) else { continue };
+        let mut compile = Vec::new();
+        let mut artefact = Vec::new();
+        for _ in 0..5 {
+            let t0 = Instant::now();
+            artefact = black_box(StrategyModule::precompile(&compiled, info.wasm).unwrap());
+            compile.push(t0.elapsed().as_nanos() as u64);
+        }
+        let mut load = Vec::new();
+        let mut module = None;
+        for _ in 0..50 {
+            let t0 = Instant::now();
+            module =
+                Some(black_box(StrategyModule::from_precompiled(&compiled, &artefact).unwrap()));
+            load.push(t0.elapsed().as_nanos() as u64);
+        }
+        let m = module.expect("loaded");
+        let mut inst_t = Vec::new();
+        for _ in 0..200 {
+            let t0 = Instant::now();
+            black_box(m.instantiate(info.default_params).unwrap());
+            inst_t.push(t0.elapsed().as_nanos() as u64);
+        }
+        println!(
+            "{name} (compiled): compile+check median {} us; artefact {} KiB, load median {} us; instantiate+init median {} us",
+            median(compile) / 1000,
+            artefact.len() / 1024,
+            median(load) / 1000,
+            median(inst_t) / 1000,
+        );
     }
 }

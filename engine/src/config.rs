@@ -13,6 +13,61 @@ impl fmt::Display for Fuel {
     }
 }
 
+/// Which execution tier runs the strategies of an [`Engine`](crate::Engine).
+///
+/// Both tiers take the same `.wasm` modules through the same sandbox checks and produce the same
+/// actions; fuel is counted per tier (each engine meters its own way), so fuel figures compare
+/// only within a tier.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Tier {
+    /// The wasmi interpreter: the reference. Instant load, no code generation, deterministic
+    /// fuel; use it to backtest and certify.
+    #[default]
+    Interpreter,
+    /// Cranelift-compiled native code (wasmtime) with fuel metering and canonical NaNs: several
+    /// times faster; for deployment once the interpreter has certified the strategy.
+    Compiled,
+}
+
+impl Tier {
+    /// Every tier, the reference first.
+    pub const ALL: [Tier; 2] = [Tier::Interpreter, Tier::Compiled];
+
+    /// The tier's name as the command lines spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Interpreter => "interpreter",
+            Tier::Compiled => "compiled",
+        }
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A tier name that is neither `interpreter` nor `compiled`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownTier(pub String);
+
+impl fmt::Display for UnknownTier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown tier `{}`: use `interpreter` or `compiled`", self.0)
+    }
+}
+
+impl std::error::Error for UnknownTier {}
+
+impl std::str::FromStr for Tier {
+    type Err = UnknownTier;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Tier::ALL.into_iter().find(|t| t.name() == s).ok_or_else(|| UnknownTier(s.to_owned()))
+    }
+}
+
 /// Size of one Wasm page in bytes.
 pub const WASM_PAGE: usize = 65_536;
 
@@ -20,6 +75,8 @@ pub const WASM_PAGE: usize = 65_536;
 /// of which documents its default.
 #[derive(Clone, Debug)]
 pub struct Config {
+    pub(crate) tier: Tier,
+    pub(crate) compiled_stack_bytes: usize,
     pub(crate) fuel_per_event: Fuel,
     pub(crate) init_fuel: Fuel,
     pub(crate) max_memory_pages: u32,
@@ -34,6 +91,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            tier: Tier::Interpreter,
+            compiled_stack_bytes: 512 << 10,
             fuel_per_event: Fuel(10_000_000),
             init_fuel: Fuel(100_000_000),
             max_memory_pages: 16,
@@ -51,6 +110,21 @@ impl Config {
     /// The default configuration.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The execution tier. Default: [`Tier::Interpreter`].
+    pub fn tier(&mut self, tier: Tier) -> &mut Self {
+        self.tier = tier;
+        self
+    }
+
+    /// Host stack a compiled-tier guest call may use; deeper calls trap as stack exhaustion.
+    /// Compiled code runs on the calling thread's stack, so that thread needs this much free
+    /// plus about 64 KiB for the host. The interpreter keeps its own stack (see
+    /// [`Config::max_stack_bytes`]) and ignores this. Default: 512 KiB.
+    pub fn compiled_stack_bytes(&mut self, bytes: usize) -> &mut Self {
+        self.compiled_stack_bytes = bytes;
+        self
     }
 
     /// Fuel each event may use before the strategy is halted with
@@ -112,6 +186,11 @@ impl Config {
     pub fn max_action_cap(&mut self, records: u32) -> &mut Self {
         self.max_action_cap = records;
         self
+    }
+
+    /// The execution tier.
+    pub fn get_tier(&self) -> Tier {
+        self.tier
     }
 
     /// The per-event fuel budget.

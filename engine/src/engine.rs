@@ -1,45 +1,70 @@
-//! The [`Engine`]: one wasmi engine configured for deterministic, metered, eager execution.
+//! The [`Engine`]: one configured execution tier (the wasmi interpreter or Cranelift-compiled
+//! code on wasmtime), metered, deterministic, with memory preallocated by the host.
 
-use crate::config::Config;
+use crate::config::{Config, Tier};
+use crate::error::Error;
+use crate::{compiled, interp};
 use std::sync::Arc;
-use wasmi::CompilationMode;
 
-/// A configured wasmi engine. Keep one per pinned worker: every call touches the engine's shared
-/// state (its stack cache), so sharing one across threads adds contention and jitter.
+/// A configured engine of one [`Tier`]. Keep one per pinned worker: every call touches the
+/// engine's shared state (the interpreter's stack cache), so sharing one across threads adds
+/// contention and jitter.
 #[derive(Clone)]
 pub struct Engine {
-    pub(crate) inner: wasmi::Engine,
+    pub(crate) inner: Backend,
     pub(crate) config: Arc<Config>,
 }
 
+/// The tier-specific engine behind an [`Engine`].
+#[derive(Clone)]
+pub(crate) enum Backend {
+    Interpreter(wasmi::Engine),
+    Compiled(wasmtime::Engine),
+}
+
 impl Engine {
-    /// Builds an engine: fuel metering on, eager compilation (no compile fuel or latency spike
-    /// on a function's first call), deterministic NaNs, value stack pre-sized.
+    /// Builds an engine for `config.tier`: fuel metering on, deterministic NaNs, memory and
+    /// stacks preallocated.
     ///
     /// # Panics
-    /// If `config.min_stack_bytes` exceeds `config.max_stack_bytes`.
+    /// If [`Engine::try_new`] fails: the configuration is inconsistent or the compiled tier does
+    /// not support this host.
     pub fn new(config: &Config) -> Self {
-        assert!(
-            config.min_stack_bytes <= config.max_stack_bytes,
-            "Config::min_stack_bytes ({}) exceeds Config::max_stack_bytes ({})",
-            config.min_stack_bytes,
-            config.max_stack_bytes
-        );
-        let mut c = wasmi::Config::default();
-        c.consume_fuel(true)
-            .compilation_mode(CompilationMode::Eager)
-            .wasm_multi_memory(false)
-            .wasm_custom_page_sizes(false)
-            .set_max_recursion_depth(config.max_recursion_depth)
-            .set_max_stack_height(config.max_stack_bytes)
-            .set_min_stack_height(config.min_stack_bytes)
-            .set_max_cached_stacks(2);
-        Self { inner: wasmi::Engine::new(&c), config: Arc::new(config.clone()) }
+        match Self::try_new(config) {
+            Ok(engine) => engine,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Builds an engine for `config.tier`, reporting a configuration the tier cannot honour.
+    ///
+    /// # Errors
+    /// [`Error::Setup`] when `min_stack_bytes` exceeds `max_stack_bytes`, or when wasmtime
+    /// refuses the compiled tier's settings on this host.
+    pub fn try_new(config: &Config) -> Result<Self, Error> {
+        if config.min_stack_bytes > config.max_stack_bytes {
+            return Err(Error::Setup {
+                reason: format!(
+                    "Config::min_stack_bytes ({}) exceeds Config::max_stack_bytes ({})",
+                    config.min_stack_bytes, config.max_stack_bytes
+                ),
+            });
+        }
+        let inner = match config.tier {
+            Tier::Interpreter => Backend::Interpreter(interp::new_engine(config)),
+            Tier::Compiled => Backend::Compiled(compiled::new_engine(config)?),
+        };
+        Ok(Self { inner, config: Arc::new(config.clone()) })
     }
 
     /// The configuration this engine was built with.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The engine's execution tier.
+    pub fn tier(&self) -> Tier {
+        self.config.tier
     }
 }
 

@@ -190,6 +190,24 @@ pub enum Error {
     RingFull,
     /// The worker thread is gone (it panicked or was shut down).
     WorkerGone,
+    /// The engine cannot be built with this configuration on this host.
+    Setup {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A precompiled artefact was not produced by this engine build and configuration, or was
+    /// damaged since.
+    Artefact {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The operation needs an engine of another tier.
+    WrongTier {
+        /// The tier the operation needs.
+        needs: crate::config::Tier,
+        /// The engine's tier.
+        engine: crate::config::Tier,
+    },
 }
 
 /// A failure status returned by the guest itself.
@@ -222,6 +240,59 @@ impl fmt::Display for GuestStatus {
 }
 
 impl Error {
+    /// A stable numeric code for what went wrong, independent of the tier and of the wording
+    /// of messages: digests hash this, never the text. The high byte names the variant, the low
+    /// byte the trap kind or guest status. Codes never change meaning; new ones are appended.
+    pub fn code(&self) -> u16 {
+        let sub = |k: &TrapKind| match k {
+            TrapKind::Unreachable => 1,
+            TrapKind::MemoryOutOfBounds => 2,
+            TrapKind::DivisionByZero => 3,
+            TrapKind::IntegerOverflow => 4,
+            TrapKind::BadConversion => 5,
+            TrapKind::StackExhausted => 6,
+            TrapKind::BadIndirectCall => 7,
+            TrapKind::Other => 255,
+        };
+        let (variant, low): (u16, u16) = match self {
+            Error::ModuleTooLarge { .. } => (1, 0),
+            Error::Malformed { .. } => (2, 0),
+            Error::ForbiddenImport { .. } => (3, 0),
+            Error::MissingMemoryImport => (4, 0),
+            Error::MemoryTooLarge { .. } => (5, 0),
+            Error::MissingExport { .. } => (6, 0),
+            Error::BadSignature { .. } => (7, 0),
+            Error::AbiVersion { .. } => (8, 0),
+            Error::BadRegions { .. } => (9, 0),
+            Error::ParamsTooLong { .. } => (10, 0),
+            Error::InitRejected { .. } => (11, 0),
+            Error::OutOfFuel { .. } => (12, 0),
+            Error::MemoryLimit { .. } => (13, 0),
+            Error::Trap { kind, .. } => (14, sub(kind)),
+            Error::GuestPanic { .. } => (15, 0),
+            Error::Host { .. } => (16, 0),
+            Error::Guest { error, .. } => (
+                17,
+                match error {
+                    GuestStatus::Dispatch(DispatchError::ActionOverflow { .. }) => 1,
+                    GuestStatus::Dispatch(DispatchError::NotInitialized) => 2,
+                    GuestStatus::Dispatch(DispatchError::BadEvent(_)) => 3,
+                    GuestStatus::Dispatch(_) => 4,
+                    GuestStatus::UnknownStatus(_) => 5,
+                    GuestStatus::TooManyActions { .. } => 6,
+                },
+            ),
+            Error::Halted { .. } => (18, 0),
+            Error::Pinning { .. } => (19, 0),
+            Error::RingFull => (20, 0),
+            Error::WorkerGone => (21, 0),
+            Error::Setup { .. } => (22, 0),
+            Error::Artefact { .. } => (23, 0),
+            Error::WrongTier { .. } => (24, 0),
+        };
+        variant << 8 | low
+    }
+
     /// Whether this error halts the instance (every runtime failure except a host-side bad event).
     pub fn halts(&self) -> bool {
         !matches!(
@@ -294,6 +365,15 @@ impl fmt::Display for Error {
                 "worker input ring is full: the strategies fall behind the feed; drain results or enlarge the ring",
             ),
             Error::WorkerGone => f.write_str("the worker thread has stopped"),
+            Error::Setup { reason } => write!(f, "cannot build the engine: {reason}"),
+            Error::Artefact { reason } => write!(
+                f,
+                "precompiled module refused: {reason}; load the .wasm instead, or precompile it with this build"
+            ),
+            Error::WrongTier { needs, engine } => write!(
+                f,
+                "this needs an engine of the {needs} tier, but the engine is {engine}; set Config::tier"
+            ),
         }
     }
 }

@@ -1,76 +1,97 @@
-//! A running strategy: its store, its preallocated memory and the per-event hot path.
+//! A running strategy on either tier: its guest, the regions it declared and the per-event
+//! hot path.
 //!
 //! Hot path ([`Instance::on_event`]): copy the 64-byte event (and the book view when given)
 //! into the guest's regions, set the fuel budget, call `lockstep_on_event`, copy the actions
 //! out into a buffer allocated at instantiation. No allocation, no lock, no clock.
 
-use crate::config::{Config, Fuel, WASM_PAGE};
-use crate::error::{Error, GuestStatus, Phase, TrapKind};
-use crate::module::StrategyModule;
-use crate::sys::StaticMemory;
+use crate::config::{Config, Fuel};
+use crate::error::{Error, GuestStatus, Phase};
+use crate::module::{Code, StrategyModule};
+use crate::{compiled, engine::Backend, interp};
 use lockstep_sdk::{
     ABI_VERSION, ACTION_SIZE, ActionRecord, BOOK_SIZE, BookRecord, DispatchError, EVENT_SIZE,
-    EventRecord, NativeInstance, REGIONS_SIZE, Regions, Strategy, names, status,
+    EventRecord, NativeInstance, REGIONS_SIZE, Regions, Strategy, status,
 };
-use wasmi::{Caller, Linker, Memory, MemoryType, Store, TrapCode, TypedFunc};
 
-/// Host-side state of one store: the memory handle, the limit, and what the guest reported.
-pub(crate) struct HostState {
-    memory: Option<Memory>,
-    limit_bytes: usize,
-    grow_refused: bool,
-    fail_message: Option<String>,
+/// Most table elements a guest may grow a table to: tables hold function references only, and
+/// a strategy needs a few hundred at most.
+pub(crate) const MAX_TABLE_ELEMENTS: usize = 65_536;
+
+/// Most bytes of a `lockstep.fail` message kept.
+const MAX_FAIL_MESSAGE: usize = 4096;
+
+/// An ABI entry point of a guest.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Entry {
+    AbiVersion,
+    Regions,
+    Init,
+    OnEvent,
 }
 
-impl wasmi::ResourceLimiter for HostState {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> Result<bool, wasmi_core::LimiterError> {
-        if desired > self.limit_bytes {
-            self.grow_refused = true;
-            return Err(wasmi_core::LimiterError::ResourceLimiterDeniedAllocation);
+/// What a guest's host functions and memory limiter observed during a call, kept by each tier's
+/// store so a failed call can be reported with its real cause.
+#[derive(Debug)]
+pub(crate) struct GuestReport {
+    pub(crate) limit_bytes: usize,
+    pub(crate) grow_refused: bool,
+    pub(crate) fail_message: Option<String>,
+}
+
+impl GuestReport {
+    pub(crate) fn new(limit_bytes: usize) -> Self {
+        Self { limit_bytes, grow_refused: false, fail_message: None }
+    }
+
+    /// The message a guest passed to `lockstep.fail`, read from its memory (at most 4 KiB).
+    pub(crate) fn read_message(memory: &[u8], ptr: i32, len: i32) -> String {
+        let len = (len.max(0) as usize).min(MAX_FAIL_MESSAGE);
+        let start = ptr as u32 as usize;
+        match memory.get(start..start + len) {
+            Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            None => format!("<message at {ptr:#x}+{len} is outside memory>"),
         }
-        Ok(true)
     }
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> Result<bool, wasmi_core::LimiterError> {
-        // Tables hold function references only; a strategy needs a few hundred at most.
-        Ok(desired <= 65_536)
+
+    /// The error the report explains, if any: a guest panic, then a refused memory growth.
+    pub(crate) fn take(&mut self, phase: Phase) -> Option<Error> {
+        if let Some(message) = self.fail_message.take() {
+            return Some(Error::GuestPanic { phase, message });
+        }
+        if self.grow_refused {
+            let limit_pages = (self.limit_bytes / crate::config::WASM_PAGE) as u32;
+            return Some(Error::MemoryLimit { phase, limit_pages });
+        }
+        None
     }
-    // wasmi counts the host-created memory and the instance's view of it separately, so the
-    // limits here are one more than a single-memory, single-instance guest needs.
-    fn instances(&self) -> usize {
-        2
-    }
-    fn tables(&self) -> usize {
-        4
-    }
-    fn memories(&self) -> usize {
-        2
-    }
+}
+
+/// A guest instantiated on one tier.
+pub(crate) enum Guest {
+    Interpreter(interp::Guest),
+    Compiled(compiled::Guest),
+}
+
+/// Runs the same code on whichever tier's guest `$g` holds.
+macro_rules! on_guest {
+    ($g:expr, $x:ident => $body:expr) => {
+        match $g {
+            Guest::Interpreter($x) => $body,
+            Guest::Compiled($x) => $body,
+        }
+    };
 }
 
 /// One strategy, instantiated: takes events, yields actions, reports the fuel each event used.
-///
-/// Field order matters: `store` (which holds the `'static` view of `buffer`) is dropped first.
 pub struct Instance {
-    store: Store<HostState>,
-    memory: Memory,
-    on_event_fn: TypedFunc<(), i32>,
+    guest: Guest,
     regions: Regions,
     actions: Box<[ActionRecord]>,
     len: usize,
     last_fuel: Fuel,
     budget: u64,
     halted: bool,
-    buffer: StaticMemory,
 }
 
 impl std::fmt::Debug for Instance {
@@ -83,113 +104,70 @@ impl std::fmt::Debug for Instance {
     }
 }
 
-struct Prepared {
-    store: Store<HostState>,
-    memory: Memory,
-    init_fn: TypedFunc<i32, i32>,
-    on_event_fn: TypedFunc<(), i32>,
-    regions: Regions,
-    buffer: StaticMemory,
-}
-
 impl Instance {
     /// Instantiates without running init: creates the preallocated memory, links the host
     /// functions, runs the start function under the init fuel, checks version and regions.
-    pub(crate) fn prepare(module: &StrategyModule) -> Result<PreparedInstance, Error> {
+    pub(crate) fn prepare(module: &StrategyModule) -> Result<(Guest, Regions), Error> {
         let config: &Config = &module.engine.config;
-        let (min_pages, declared_max) = module.memory_pages;
-        let limit_bytes = config.memory_bytes();
-        let mut buffer = StaticMemory::new(limit_bytes);
-        if config.pretouch_memory {
-            buffer.pretouch();
-        }
-        let mut store = Store::new(
-            &module.engine.inner,
-            HostState { memory: None, limit_bytes, grow_refused: false, fail_message: None },
-        );
-        store.limiter(|s| s as &mut dyn wasmi::ResourceLimiter);
-        store.set_fuel(config.init_fuel.0).map_err(|e| internal(&e))?;
-        let memory = Memory::new_static(
-            &mut store,
-            MemoryType::new(min_pages, declared_max),
-            buffer.leak_static(),
-        )
-        .map_err(|e| Error::BadRegions { reason: format!("cannot create guest memory: {e}") })?;
-        store.data_mut().memory = Some(memory);
-
-        let mut linker = Linker::<HostState>::new(&module.engine.inner);
-        linker
-            .define(names::HOST_MODULE, names::MEMORY, memory)
-            .and_then(|l| l.func_wrap(names::HOST_MODULE, names::FAIL, host_fail))
-            .map_err(|e| Error::Malformed { reason: format!("cannot link host functions: {e}") })?;
-        let instance = linker
-            .instantiate_and_start(&mut store, &module.module)
-            .map_err(|e| classify(&mut store, &e, Phase::Load, config.init_fuel.0))?;
-
-        let typed = |store: &Store<HostState>, name: &'static str| {
-            instance
-                .get_typed_func::<(), i32>(store, name)
-                .map_err(|_| Error::BadSignature { name, expected: "a function () -> i32" })
+        let pages = module.memory_pages;
+        let mut guest = match (&module.engine.inner, &module.code) {
+            (Backend::Interpreter(e), Code::Interpreter(m)) => {
+                Guest::Interpreter(interp::Guest::new(e, m, config, pages)?)
+            }
+            (Backend::Compiled(e), Code::Compiled(m)) => {
+                Guest::Compiled(compiled::Guest::new(e, m, config, pages)?)
+            }
+            _ => unreachable!("a module is compiled by the engine it keeps"),
         };
-        let version_fn = typed(&store, names::ABI_VERSION)?;
-        let regions_fn = typed(&store, names::REGIONS)?;
-        let on_event_fn = typed(&store, names::ON_EVENT)?;
-        let init_fn = instance.get_typed_func::<i32, i32>(&store, names::INIT).map_err(|_| {
-            Error::BadSignature { name: names::INIT, expected: "a function (i32) -> i32" }
-        })?;
-
-        let version = version_fn
-            .call(&mut store, ())
-            .map_err(|e| classify(&mut store, &e, Phase::Load, config.init_fuel.0))?;
+        let budget = config.init_fuel.0;
+        let (version, _) =
+            on_guest!(&mut guest, g => g.call(Entry::AbiVersion, 0, budget, Phase::Load));
+        let version = version?;
         if version != ABI_VERSION as i32 {
             return Err(Error::AbiVersion { found: i64::from(version), expected: ABI_VERSION });
         }
-        let at = regions_fn
-            .call(&mut store, ())
-            .map_err(|e| classify(&mut store, &e, Phase::Load, config.init_fuel.0))?;
-        let mut raw = [0u8; REGIONS_SIZE];
-        memory.read(&store, at as u32 as usize, &mut raw).map_err(|_| Error::BadRegions {
-            reason: format!("descriptor address {at:#x} is outside memory"),
-        })?;
-        let regions = Regions::decode(&raw);
-        check_regions(&regions, memory.data_size(&store), config)?;
-        Ok(PreparedInstance(Prepared { store, memory, init_fn, on_event_fn, regions, buffer }))
+        let (at, _) = on_guest!(&mut guest, g => g.call(Entry::Regions, 0, budget, Phase::Load));
+        let at = at? as u32 as usize;
+        let memory = on_guest!(&guest, g => g.memory());
+        let Some(raw) = memory.get(at..at + REGIONS_SIZE) else {
+            return Err(Error::BadRegions {
+                reason: format!("descriptor address {at:#x} is outside memory"),
+            });
+        };
+        let mut bytes = [0u8; REGIONS_SIZE];
+        bytes.copy_from_slice(raw);
+        let regions = Regions::decode(&bytes);
+        check_regions(&regions, memory.len(), config)?;
+        Ok((guest, regions))
     }
 
     pub(crate) fn new(module: &StrategyModule, params: &str) -> Result<Self, Error> {
         let config: &Config = &module.engine.config;
-        let PreparedInstance(p) = Self::prepare(module)?;
-        let Prepared { mut store, memory, init_fn, on_event_fn, regions, buffer } = p;
+        let (mut guest, regions) = Self::prepare(module)?;
         if params.len() > regions.params_cap as usize {
             return Err(Error::ParamsTooLong { len: params.len(), cap: regions.params_cap });
         }
-        memory
-            .write(&mut store, regions.params_ptr as usize, params.as_bytes())
-            .map_err(|e| internal(&e))?;
-        store.set_fuel(config.init_fuel.0).map_err(|e| internal(&e))?;
-        let rc = init_fn
-            .call(&mut store, params.len() as i32)
-            .map_err(|e| classify(&mut store, &e, Phase::Init, config.init_fuel.0))?;
+        let at = regions.params_ptr as usize;
+        // The params region was checked to lie inside memory.
+        on_guest!(&mut guest, g => g.memory_mut()[at..at + params.len()]
+            .copy_from_slice(params.as_bytes()));
+        let (rc, used) = on_guest!(&mut guest, g =>
+            g.call(Entry::Init, params.len() as i32, config.init_fuel.0, Phase::Init));
+        let rc = rc?;
         if rc < 0 {
             let n = (rc.unsigned_abs() as usize).min(regions.params_cap as usize);
-            let mut msg = vec![0u8; n];
-            memory.read(&store, regions.params_ptr as usize, &mut msg).map_err(|e| internal(&e))?;
-            return Err(Error::InitRejected {
-                message: String::from_utf8_lossy(&msg).into_owned(),
-            });
+            let msg = on_guest!(&guest, g => String::from_utf8_lossy(&g.memory()[at..at + n])
+                .into_owned());
+            return Err(Error::InitRejected { message: msg });
         }
-        let used = config.init_fuel.0 - store.get_fuel().map_err(|e| internal(&e))?;
         let mut this = Self {
-            store,
-            memory,
-            on_event_fn,
+            guest,
             actions: vec![ActionRecord::zeroed(); regions.action_cap as usize].into_boxed_slice(),
             regions,
             len: 0,
             last_fuel: Fuel(used),
             budget: config.fuel_per_event.0,
             halted: false,
-            buffer,
         };
         this.collect(rc, Phase::Init)?;
         Ok(this)
@@ -214,22 +192,25 @@ impl Instance {
         }
         self.len = 0;
         let r = self.regions;
-        let mem = self.memory.data_mut(&mut self.store);
-        // Regions were checked to lie inside memory at instantiation, and memory never shrinks.
-        if let Some(dst) = mem.get_mut(r.event_ptr as usize..r.event_ptr as usize + EVENT_SIZE) {
-            dst.copy_from_slice(&ev.0);
-        }
-        if let Some(b) = book
-            && let Some(dst) = mem.get_mut(r.book_ptr as usize..r.book_ptr as usize + BOOK_SIZE)
-        {
-            dst.copy_from_slice(&b.0);
-        }
-        // Setting fuel cannot fail: fuel metering is always on in a Lockstep engine.
-        let _ = self.store.set_fuel(self.budget);
-        let result = self.on_event_fn.call(&mut self.store, ());
-        let left = self.store.get_fuel().unwrap_or(0);
-        self.last_fuel = Fuel(self.budget - left);
         let phase = Phase::Event(seq);
+        let (result, used) = on_guest!(&mut self.guest, g => {
+            let mem = g.memory_mut();
+            // Regions were checked to lie inside memory at instantiation, and memory never
+            // shrinks.
+            if let Some(dst) =
+                mem.get_mut(r.event_ptr as usize..r.event_ptr as usize + EVENT_SIZE)
+            {
+                dst.copy_from_slice(&ev.0);
+            }
+            if let Some(b) = book
+                && let Some(dst) =
+                    mem.get_mut(r.book_ptr as usize..r.book_ptr as usize + BOOK_SIZE)
+            {
+                dst.copy_from_slice(&b.0);
+            }
+            g.call(Entry::OnEvent, 0, self.budget, phase)
+        });
+        self.last_fuel = Fuel(used);
         match result {
             Ok(rc) => {
                 let out = self.collect(rc, phase);
@@ -254,7 +235,7 @@ impl Instance {
             }
             Err(e) => {
                 self.halted = true;
-                Err(classify(&mut self.store, &e, phase, self.budget))
+                Err(e)
             }
         }
     }
@@ -287,7 +268,7 @@ impl Instance {
             return Ok(());
         }
         let start = self.regions.action_ptr as usize;
-        let mem = self.memory.data(&self.store);
+        let mem = on_guest!(&self.guest, g => g.memory());
         let Some(src) = mem.get(start..start + n * ACTION_SIZE) else {
             self.len = 0;
             return Err(Error::BadRegions { reason: "action region left memory".into() });
@@ -303,7 +284,7 @@ impl Instance {
         &self.actions[..self.len]
     }
 
-    /// Fuel the last call used: deterministic, identical on every machine.
+    /// Fuel the last call used: deterministic, identical on every machine for one tier.
     pub fn last_fuel(&self) -> Fuel {
         self.last_fuel
     }
@@ -320,30 +301,13 @@ impl Instance {
 
     /// Bytes of preallocated linear memory backing this instance.
     pub fn memory_capacity(&self) -> usize {
-        let _ = &self.buffer;
-        self.store.data().limit_bytes
+        on_guest!(&self.guest, g => g.capacity())
     }
 
     /// Current linear memory size in bytes.
     pub fn memory_size(&self) -> usize {
-        self.memory.data_size(&self.store)
+        on_guest!(&self.guest, g => g.memory().len())
     }
-}
-
-/// An instance after the trial instantiation at load (init not yet run). Opaque.
-pub(crate) struct PreparedInstance(Prepared);
-
-fn host_fail(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> Result<(), wasmi::Error> {
-    let len = (len.max(0) as usize).min(4096);
-    let mut buf = vec![0u8; len];
-    let msg = match caller.data().memory {
-        Some(m) if m.read(&caller, ptr as u32 as usize, &mut buf).is_ok() => {
-            String::from_utf8_lossy(&buf).into_owned()
-        }
-        _ => format!("<message at {ptr:#x}+{len} is outside memory>"),
-    };
-    caller.data_mut().fail_message = Some(msg);
-    Err(wasmi::Error::new("guest called lockstep.fail"))
 }
 
 fn check_regions(r: &Regions, mem_len: usize, config: &Config) -> Result<(), Error> {
@@ -382,39 +346,6 @@ fn check_regions(r: &Regions, mem_len: usize, config: &Config) -> Result<(), Err
         }
     }
     Ok(())
-}
-
-fn internal(e: &impl std::fmt::Display) -> Error {
-    Error::Malformed { reason: format!("engine refused the module: {e}") }
-}
-
-/// Turns a wasmi error into a typed one, using what the host functions and limiter recorded.
-fn classify(store: &mut Store<HostState>, e: &wasmi::Error, phase: Phase, budget: u64) -> Error {
-    let limit_pages = (store.data().limit_bytes / WASM_PAGE) as u32;
-    if let Some(message) = store.data_mut().fail_message.take() {
-        return Error::GuestPanic { phase, message };
-    }
-    if store.data().grow_refused {
-        return Error::MemoryLimit { phase, limit_pages };
-    }
-    let kind = match e.as_trap_code() {
-        Some(TrapCode::OutOfFuel) => return Error::OutOfFuel { phase, budget },
-        Some(TrapCode::GrowthOperationLimited) => {
-            return Error::MemoryLimit { phase, limit_pages };
-        }
-        Some(TrapCode::UnreachableCodeReached) => TrapKind::Unreachable,
-        Some(TrapCode::MemoryOutOfBounds) => TrapKind::MemoryOutOfBounds,
-        Some(TrapCode::IntegerDivisionByZero) => TrapKind::DivisionByZero,
-        Some(TrapCode::IntegerOverflow) => TrapKind::IntegerOverflow,
-        Some(TrapCode::BadConversionToInteger) => TrapKind::BadConversion,
-        Some(TrapCode::StackOverflow) => TrapKind::StackExhausted,
-        Some(
-            TrapCode::IndirectCallToNull | TrapCode::BadSignature | TrapCode::TableOutOfBounds,
-        ) => TrapKind::BadIndirectCall,
-        Some(_) => TrapKind::Other,
-        None => return Error::Host { phase, reason: e.to_string() },
-    };
-    Error::Trap { phase, kind }
 }
 
 /// Anything that takes events and yields actions: a Wasm [`Instance`] or a native build of a

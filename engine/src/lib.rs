@@ -1,6 +1,8 @@
 //! # lockstep-engine
 //!
-//! Deterministic, fuel-metered execution of WebAssembly trading strategies on wasmi.
+//! Deterministic, fuel-metered execution of WebAssembly trading strategies, on two tiers
+//! behind one API: the wasmi interpreter (the reference) and Cranelift-compiled code on
+//! wasmtime ([`Tier`]). Both give the same actions for the same events; fuel is per tier.
 //!
 //! ```no_run
 //! use lockstep_engine::{Config, Engine, Fuel, StrategyModule};
@@ -19,10 +21,11 @@
 //!
 //! ## Determinism contract
 //! The interpreter runs with wasmi's `deterministic` feature (canonical NaNs), eager
-//! compilation and fuel metering. Guests import nothing but `lockstep.memory` and
+//! compilation and fuel metering; the compiled tier with Cranelift's NaN canonicalisation, fuel
+//! metering, and SIMD, threads and every other nondeterministic proposal off. Guests import nothing but `lockstep.memory` and
 //! `lockstep.fail`: no clock, no randomness, no I/O. Given the same module, parameters and
 //! event records, an instance produces the same action bytes and the same fuel per event on
-//! every machine. Nothing in this crate reads a clock or iterates a hash map.
+//! every machine (fuel per tier). Nothing in this crate reads a clock or iterates a hash map.
 //!
 //! ## Hot path
 //! [`Instance::on_event`] copies a 64-byte [`EventRecord`](lockstep_sdk::EventRecord) (and a
@@ -33,15 +36,17 @@
 
 #![deny(unsafe_code)] // only `sys` may use unsafe, and it says so
 
+mod compiled;
 mod config;
 mod engine;
 mod error;
 mod instance;
+mod interp;
 mod module;
 mod sys;
 mod worker;
 
-pub use config::{Config, Fuel, WASM_PAGE};
+pub use config::{Config, Fuel, Tier, UnknownTier, WASM_PAGE};
 pub use engine::Engine;
 pub use error::{Error, GuestStatus, Phase, TrapKind};
 pub use instance::{Instance, StrategyRunner};

@@ -1,17 +1,83 @@
-//! Loading: validate a module against the sandbox rules and the ABI before anything runs.
+//! Loading: validate a module against the sandbox rules and the ABI before anything runs. The
+//! rules are written once, over a tier-neutral view of the module's imports and exports, so
+//! both tiers refuse the same modules with the same errors.
 
-use crate::config::Config;
-use crate::engine::Engine;
+use crate::compiled;
+use crate::config::{Config, Tier};
+use crate::engine::{Backend, Engine};
 use crate::error::Error;
 use crate::instance::Instance;
+use crate::interp;
 use lockstep_sdk::names;
-use wasmi::{ExternType, ValType};
+
+/// A value type, as far as the ABI checks care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ValKind {
+    I32,
+    I64,
+    F32,
+    F64,
+    Other,
+}
+
+/// A function's signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ExportSig {
+    pub(crate) params: Vec<ValKind>,
+    pub(crate) results: Vec<ValKind>,
+}
+
+/// What an import asks for.
+#[derive(Clone, Debug)]
+pub(crate) enum ImportKind {
+    Memory {
+        min: u64,
+        max: Option<u64>,
+        is_64: bool,
+        shared: bool,
+    },
+    Func(ExportSig),
+    /// Any other kind of import (a global, a table, a tag).
+    Other,
+}
+
+/// One import of a module.
+#[derive(Clone, Debug)]
+pub(crate) struct ImportDesc {
+    pub(crate) module: String,
+    pub(crate) name: String,
+    pub(crate) kind: ImportKind,
+}
+
+/// A module compiled for one tier.
+#[derive(Clone)]
+pub(crate) enum Code {
+    Interpreter(wasmi::Module),
+    Compiled(wasmtime::Module),
+}
+
+impl Code {
+    fn imports(&self) -> Vec<ImportDesc> {
+        match self {
+            Code::Interpreter(m) => interp::imports(m),
+            Code::Compiled(m) => compiled::imports(m),
+        }
+    }
+
+    /// An export's function signature: `None` if absent, `Some(None)` if not a function.
+    fn export(&self, name: &str) -> Option<Option<ExportSig>> {
+        match self {
+            Code::Interpreter(m) => interp::export(m, name),
+            Code::Compiled(m) => compiled::export(m, name),
+        }
+    }
+}
 
 /// A validated, compiled strategy module, ready to instantiate on the engine that loaded it.
 #[derive(Clone)]
 pub struct StrategyModule {
     pub(crate) engine: Engine,
-    pub(crate) module: wasmi::Module,
+    pub(crate) code: Code,
     /// Pages the module needs at minimum, and the maximum it declares itself (if any, capped
     /// by the config limit). Growth past the config limit is refused by the store's limiter.
     pub(crate) memory_pages: (u32, Option<u32>),
@@ -21,6 +87,7 @@ pub struct StrategyModule {
 impl std::fmt::Debug for StrategyModule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StrategyModule")
+            .field("tier", &self.engine.tier())
             .field("size", &self.size)
             .field("memory_pages", &self.memory_pages)
             .finish_non_exhaustive()
@@ -32,77 +99,76 @@ const SIG_I32_I32: &str = "a function (i32) -> i32";
 const SIG_FAIL: &str = "a function (i32, i32) -> ()";
 
 impl StrategyModule {
-    /// Validates and compiles `wasm`, then instantiates it once (without `lockstep_init`) to
-    /// check the ABI version and the region descriptor.
+    /// Validates and compiles `wasm` for the engine's tier, then instantiates it once (without
+    /// `lockstep_init`) to check the ABI version and the region descriptor.
     ///
     /// # Errors
     /// [`Error::ModuleTooLarge`], [`Error::Malformed`], [`Error::ForbiddenImport`],
     /// [`Error::MissingMemoryImport`], [`Error::MemoryTooLarge`], [`Error::MissingExport`],
     /// [`Error::BadSignature`], [`Error::AbiVersion`], [`Error::BadRegions`], or an
-    /// [`Error::OutOfFuel`]/[`Error::Trap`] from a start function.
+    /// [`Error::OutOfFuel`]/[`Error::Trap`] from a start function. Identical on both tiers.
     pub fn new(engine: &Engine, wasm: &[u8]) -> Result<Self, Error> {
         let config: &Config = &engine.config;
         if wasm.len() > config.max_module_bytes {
             return Err(Error::ModuleTooLarge { size: wasm.len(), limit: config.max_module_bytes });
         }
-        let module = wasmi::Module::new(&engine.inner, wasm).map_err(|e| Error::Malformed {
-            // wasmi pretty-prints some details over many lines; keep the message on one.
-            reason: e.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
-        })?;
+        let code = match &engine.inner {
+            Backend::Interpreter(e) => Code::Interpreter(interp::compile(e, wasm)?),
+            Backend::Compiled(e) => Code::Compiled(compiled::compile(e, wasm)?),
+        };
+        Self::checked(engine, code, wasm.len())
+    }
 
-        let mut memory = None;
-        for import in module.imports() {
-            match (import.module(), import.name(), import.ty()) {
-                (names::HOST_MODULE, names::MEMORY, ExternType::Memory(ty)) => {
-                    if ty.is_64() {
-                        return Err(Error::BadSignature {
-                            name: "lockstep.memory",
-                            expected: "a 32-bit memory",
-                        });
-                    }
-                    if ty.minimum() > u64::from(config.max_memory_pages) {
-                        return Err(Error::MemoryTooLarge {
-                            declared_pages: ty.minimum(),
-                            limit_pages: config.max_memory_pages,
-                        });
-                    }
-                    let max =
-                        ty.maximum().map(|m| m.min(u64::from(config.max_memory_pages)) as u32);
-                    memory = Some((ty.minimum() as u32, max));
-                }
-                (names::HOST_MODULE, names::FAIL, ExternType::Func(ty)) => {
-                    if ty.params() != [ValType::I32, ValType::I32] || !ty.results().is_empty() {
-                        return Err(Error::BadSignature {
-                            name: "lockstep.fail",
-                            expected: SIG_FAIL,
-                        });
-                    }
-                }
-                (m, n, _) => {
-                    return Err(Error::ForbiddenImport {
-                        module: m.to_owned(),
-                        name: n.to_owned(),
-                    });
-                }
-            }
+    /// Compiles `wasm` ahead of time into an artefact that [`StrategyModule::from_precompiled`]
+    /// loads without running Cranelift: compile once at build or deploy time, ship the bytes.
+    /// The module passes every load check first.
+    ///
+    /// # Errors
+    /// [`Error::WrongTier`] on an interpreter engine, or any error of [`StrategyModule::new`].
+    pub fn precompile(engine: &Engine, wasm: &[u8]) -> Result<Vec<u8>, Error> {
+        let module = Self::new(engine, wasm)?;
+        match (&engine.inner, &module.code) {
+            (Backend::Compiled(e), Code::Compiled(m)) => compiled::serialize(e, &engine.config, m),
+            _ => Err(Error::WrongTier { needs: Tier::Compiled, engine: engine.tier() }),
         }
-        let memory_pages = memory.ok_or(Error::MissingMemoryImport)?;
+    }
 
+    /// Loads an artefact made by [`StrategyModule::precompile`] with an engine of the same build
+    /// and compiled-tier configuration, and runs the load checks on it.
+    ///
+    /// Artefacts contain native code: treat them like shared libraries, from your own builds.
+    /// Anything else, a corrupted or truncated artefact, or one made by another build, target
+    /// or configuration, is refused before any of it is mapped as code.
+    ///
+    /// # Errors
+    /// [`Error::WrongTier`] on an interpreter engine, [`Error::Artefact`] for bytes this engine
+    /// did not produce, or any load error of [`StrategyModule::new`].
+    pub fn from_precompiled(engine: &Engine, artefact: &[u8]) -> Result<Self, Error> {
+        let Backend::Compiled(e) = &engine.inner else {
+            return Err(Error::WrongTier { needs: Tier::Compiled, engine: engine.tier() });
+        };
+        let code = Code::Compiled(compiled::deserialize(e, &engine.config, artefact)?);
+        Self::checked(engine, code, artefact.len())
+    }
+
+    /// The sandbox and ABI checks, then a trial instantiation.
+    fn checked(engine: &Engine, code: Code, size: usize) -> Result<Self, Error> {
+        let config: &Config = &engine.config;
+        let memory_pages = check_imports(&code.imports(), config)?;
+        let i32_ = ValKind::I32;
         for (name, params, sig) in [
             (names::ABI_VERSION, &[][..], SIG_NONE_I32),
             (names::REGIONS, &[][..], SIG_NONE_I32),
-            (names::INIT, &[ValType::I32][..], SIG_I32_I32),
+            (names::INIT, &[i32_][..], SIG_I32_I32),
             (names::ON_EVENT, &[][..], SIG_NONE_I32),
         ] {
-            match module.get_export(name) {
+            match code.export(name) {
                 None => return Err(Error::MissingExport { name }),
-                Some(ExternType::Func(ty))
-                    if ty.params() == params && ty.results() == [ValType::I32] => {}
+                Some(Some(s)) if s.params == params && s.results == [i32_] => {}
                 Some(_) => return Err(Error::BadSignature { name, expected: sig }),
             }
         }
-
-        let this = Self { engine: engine.clone(), module, memory_pages, size: wasm.len() };
+        let this = Self { engine: engine.clone(), code, memory_pages, size };
         // Trial instantiation: checks the ABI version and regions, and runs any start function
         // under the init fuel budget, so a hostile module is refused here rather than later.
         Instance::prepare(&this)?;
@@ -118,8 +184,57 @@ impl StrategyModule {
         Instance::new(self, params)
     }
 
-    /// Size of the module in bytes.
+    /// Size of the module (or artefact) in bytes.
     pub fn size(&self) -> usize {
         self.size
     }
+
+    /// The tier this module was compiled for.
+    pub fn tier(&self) -> Tier {
+        self.engine.tier()
+    }
+}
+
+/// The import rules: `lockstep.memory` (a 32-bit, unshared memory within the limit) and
+/// optionally `lockstep.fail`, nothing else. Returns the memory's (minimum, capped maximum).
+fn check_imports(imports: &[ImportDesc], config: &Config) -> Result<(u32, Option<u32>), Error> {
+    let mut memory = None;
+    for import in imports {
+        match (import.module.as_str(), import.name.as_str(), &import.kind) {
+            (names::HOST_MODULE, names::MEMORY, ImportKind::Memory { min, max, is_64, shared }) => {
+                if *is_64 || *shared {
+                    return Err(Error::BadSignature {
+                        name: "lockstep.memory",
+                        expected: "a 32-bit, unshared memory",
+                    });
+                }
+                if *min > u64::from(config.max_memory_pages) {
+                    return Err(Error::MemoryTooLarge {
+                        declared_pages: *min,
+                        limit_pages: config.max_memory_pages,
+                    });
+                }
+                let max = max.map(|m| m.min(u64::from(config.max_memory_pages)) as u32);
+                memory = Some((*min as u32, max));
+            }
+            (names::HOST_MODULE, names::MEMORY, _) => {
+                return Err(Error::BadSignature {
+                    name: "lockstep.memory",
+                    expected: "a memory (import it with `(import \"lockstep\" \"memory\" (memory 1))`)",
+                });
+            }
+            (names::HOST_MODULE, names::FAIL, ImportKind::Func(s)) => {
+                if s.params != [ValKind::I32, ValKind::I32] || !s.results.is_empty() {
+                    return Err(Error::BadSignature { name: "lockstep.fail", expected: SIG_FAIL });
+                }
+            }
+            (names::HOST_MODULE, names::FAIL, _) => {
+                return Err(Error::BadSignature { name: "lockstep.fail", expected: SIG_FAIL });
+            }
+            (m, n, _) => {
+                return Err(Error::ForbiddenImport { module: m.to_owned(), name: n.to_owned() });
+            }
+        }
+    }
+    memory.ok_or(Error::MissingMemoryImport)
 }

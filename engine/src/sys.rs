@@ -1,5 +1,5 @@
-//! The engine's one `unsafe` module: the preallocated guest memory buffer and the two OS calls
-//! a pinned worker needs (`sched_getcpu`, `mlockall`).
+//! The engine's one `unsafe` module: the preallocated guest memory of both tiers, loading a
+//! precompiled module, and the two OS calls a pinned worker needs (`sched_getcpu`, `mlockall`).
 #![allow(unsafe_code)]
 
 use std::ptr::NonNull;
@@ -58,6 +58,174 @@ impl Drop for StaticMemory {
         // bytes was dropped earlier (see `leak_static`).
         drop(unsafe { Box::from_raw(slice) });
     }
+}
+
+/// Supplies the compiled tier's linear memories: mapped, committed and pre-faulted up to the
+/// configured limit when created, so neither instantiation's first touches nor a later
+/// `memory.grow` page-faults on the hot path.
+pub(crate) struct GuestMemoryCreator {
+    /// The most memory any guest may have, in bytes.
+    pub(crate) limit_bytes: usize,
+    /// Whether to write every page at creation.
+    pub(crate) pretouch: bool,
+}
+
+const OS_PAGE: usize = 4096;
+
+// SAFETY: every memory this creator returns honours the `LinearMemory` contract (see
+// `GuestMemory`): it reserves `reserved_size_in_bytes` plus `guard_size_in_bytes` when asked,
+// never moves, and keeps every byte past `byte_size` inaccessible.
+unsafe impl wasmtime::MemoryCreator for GuestMemoryCreator {
+    fn new_memory(
+        &self,
+        _ty: wasmtime::MemoryType,
+        minimum: usize,
+        maximum: Option<usize>,
+        reserved_size_in_bytes: Option<usize>,
+        guard_size_in_bytes: usize,
+    ) -> Result<Box<dyn wasmtime::LinearMemory>, String> {
+        let capacity = maximum.unwrap_or(self.limit_bytes).min(self.limit_bytes);
+        if minimum > capacity {
+            return Err(format!(
+                "the module needs {minimum} bytes of memory, over the {capacity}-byte limit"
+            ));
+        }
+        let reserve = reserved_size_in_bytes.unwrap_or(capacity).max(capacity);
+        GuestMemory::new(minimum, capacity, reserve, guard_size_in_bytes, self.pretouch)
+            .map(|m| Box::new(m) as Box<dyn wasmtime::LinearMemory>)
+            .map_err(|e| format!("cannot map guest memory: {e}"))
+    }
+}
+
+/// One compiled-tier linear memory: `reserve + guard` bytes of address space, of which the
+/// first `size` are readable and writable and the rest inaccessible, so Cranelift's elided
+/// bounds checks trap exactly where the interpreter's explicit checks do. Pages up to
+/// `capacity` are committed and written once at creation.
+struct GuestMemory {
+    base: NonNull<u8>,
+    mapped: usize,
+    size: usize,
+    capacity: usize,
+}
+
+// SAFETY: the mapping is owned by this value alone; wasmtime accesses it from the thread that
+// runs the store, and the value only moves between threads with that store.
+unsafe impl Send for GuestMemory {}
+// SAFETY: `&GuestMemory` gives access to no bytes, only to the sizes and base address.
+unsafe impl Sync for GuestMemory {}
+
+fn round_up(n: usize) -> usize {
+    n.div_ceil(OS_PAGE) * OS_PAGE
+}
+
+impl GuestMemory {
+    fn new(
+        size: usize,
+        capacity: usize,
+        reserve: usize,
+        guard: usize,
+        pretouch: bool,
+    ) -> std::io::Result<Self> {
+        let mapped = round_up(reserve)
+            .checked_add(round_up(guard))
+            .ok_or_else(|| std::io::Error::other("reservation overflows the address space"))?;
+        // SAFETY: a fresh private anonymous mapping with no access; no existing memory is touched.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                mapped,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let Some(base) = NonNull::new(ptr.cast::<u8>()) else {
+            return Err(std::io::Error::other("mmap returned null"));
+        };
+        let mut this = Self { base, mapped, size: 0, capacity: round_up(capacity) };
+        if pretouch && this.capacity > 0 {
+            this.protect(0, this.capacity, libc::PROT_READ | libc::PROT_WRITE)?;
+            for off in (0..this.capacity).step_by(OS_PAGE) {
+                // SAFETY: `off < capacity`, inside the mapping, now readable and writable; the
+                // write stores the zero already there, so the page becomes resident unchanged.
+                unsafe { this.base.as_ptr().add(off).write_volatile(0) };
+            }
+            this.protect(0, this.capacity, libc::PROT_NONE)?;
+        }
+        this.grow_to_len(size)?;
+        Ok(this)
+    }
+
+    fn protect(&self, from: usize, to: usize, prot: libc::c_int) -> std::io::Result<()> {
+        if to <= from {
+            return Ok(());
+        }
+        // SAFETY: `from..to` lies inside our own mapping (callers keep `to <= capacity <=
+        // mapped`) and `from` is page-aligned; changing its protection affects no other memory.
+        let rc = unsafe {
+            libc::mprotect(self.base.as_ptr().add(from).cast(), round_up(to - from), prot)
+        };
+        if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
+    }
+
+    fn grow_to_len(&mut self, new_size: usize) -> std::io::Result<()> {
+        if new_size > self.capacity {
+            return Err(std::io::Error::other(format!(
+                "{new_size} bytes exceed the preallocated {} bytes",
+                self.capacity
+            )));
+        }
+        let from = round_up(self.size);
+        self.protect(from, round_up(new_size), libc::PROT_READ | libc::PROT_WRITE)?;
+        self.size = self.size.max(new_size);
+        Ok(())
+    }
+}
+
+// SAFETY: `as_ptr` is stable for the value's life (the mapping never moves); exactly
+// `byte_size()` bytes from it are accessible and `reserve + guard` are reserved behind it;
+// growth never exceeds `byte_capacity()`.
+unsafe impl wasmtime::LinearMemory for GuestMemory {
+    fn byte_size(&self) -> usize {
+        self.size
+    }
+    fn byte_capacity(&self) -> usize {
+        self.capacity
+    }
+    fn grow_to(&mut self, new_size: usize) -> wasmtime::Result<()> {
+        self.grow_to_len(new_size).map_err(wasmtime::Error::msg)
+    }
+    fn as_ptr(&self) -> *mut u8 {
+        self.base.as_ptr()
+    }
+}
+
+impl Drop for GuestMemory {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `new`; wasmtime drops a memory only after
+        // the last code that could touch it.
+        unsafe { libc::munmap(self.base.as_ptr().cast(), self.mapped) };
+    }
+}
+
+/// Loads a wasmtime module from bytes produced by `wasmtime::Module::serialize`.
+///
+/// The caller has checked the Lockstep envelope: a fingerprint of this engine build and
+/// configuration, and a SHA-256 of exactly these bytes.
+pub(crate) fn deserialize_module(
+    engine: &wasmtime::Engine,
+    payload: &[u8],
+) -> wasmtime::Result<wasmtime::Module> {
+    // SAFETY: `Module::deserialize` requires bytes that wasmtime itself produced: native code
+    // runs from them. The envelope's SHA-256 and fingerprint (checked by our caller) show they
+    // are unchanged output of `serialize` from an engine built and configured like this one;
+    // wasmtime then checks its own version and settings header as well. Artefacts are trusted
+    // build outputs, like a shared library, and documented as such.
+    unsafe { wasmtime::Module::deserialize(engine, payload) }
 }
 
 /// The CPU the calling thread is running on, from `sched_getcpu(3)`.

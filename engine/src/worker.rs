@@ -170,6 +170,8 @@ impl Worker {
                 Some(c) => format!("lockstep-core{c}"),
                 None => "lockstep-worker".into(),
             })
+            // Compiled guests run on this thread's stack: room for their limit plus the host.
+            .stack_size(cfg.engine.compiled_stack_bytes.saturating_add(1 << 20).max(2 << 20))
             .spawn(move || {
                 let info = match start(&cfg) {
                     Ok(info) => info,
@@ -178,7 +180,13 @@ impl Worker {
                         return;
                     }
                 };
-                let engine = Engine::new(&cfg.engine);
+                let engine = match Engine::try_new(&cfg.engine) {
+                    Ok(engine) => engine,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
                 let runners = match setup(&engine) {
                     Ok(r) => r,
                     Err(e) => {

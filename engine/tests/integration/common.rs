@@ -1,6 +1,6 @@
 //! Shared fixtures: a WAT strategy written without the SDK, and a deterministic event stream.
 
-use lockstep_engine::{Config, Engine, Fuel, Instance, StrategyModule};
+use lockstep_engine::{Config, Engine, Fuel, Instance, StrategyModule, Tier};
 use lockstep_sdk::{
     BookRecord, Event, EventBody, EventHeader, EventRecord, Level, Nanos, Price, Qty, Quote, Side,
     Trade,
@@ -53,9 +53,9 @@ pub(crate) fn wasm(wat: &str) -> Vec<u8> {
     wat::parse_str(wat).expect("test WAT parses")
 }
 
-pub(crate) fn engine_with_fuel(fuel: u64) -> Engine {
+pub(crate) fn engine_with_fuel(tier: Tier, fuel: u64) -> Engine {
     let mut c = Config::new();
-    c.fuel_per_event(Fuel(fuel)).init_fuel(Fuel(fuel * 10));
+    c.tier(tier).fuel_per_event(Fuel(fuel)).init_fuel(Fuel(fuel * 10));
     Engine::new(&c)
 }
 

@@ -1,9 +1,10 @@
 //! The same event stream gives the same actions and the same fuel per event: run twice, and
-//! on two different workers (pinned to different cores where the machine has them).
+//! on two different workers (pinned to different cores where the machine has them), on each
+//! tier; and both tiers give the same actions.
 
 use crate::common::{MID_WAT, events, wasm};
 use lockstep_engine::{
-    Config, Engine, Fuel, Output, StrategyModule, StrategyRunner, Worker, WorkerConfig,
+    Config, Engine, Fuel, Output, StrategyModule, StrategyRunner, Tier, Worker, WorkerConfig,
 };
 use lockstep_sdk::{ActionRecord, BookRecord, EventRecord};
 
@@ -17,8 +18,13 @@ fn modules() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     v
 }
 
-fn run_direct(wasm: &[u8], params: &str, evs: &[(EventRecord, Option<BookRecord>)]) -> Trace {
-    let engine = Engine::new(&Config::new());
+fn run_direct(
+    tier: Tier,
+    wasm: &[u8],
+    params: &str,
+    evs: &[(EventRecord, Option<BookRecord>)],
+) -> Trace {
+    let engine = Engine::new(Config::new().tier(tier));
     let mut inst = StrategyModule::new(&engine, wasm).unwrap().instantiate(params).unwrap();
     evs.iter()
         .map(|(ev, book)| {
@@ -29,13 +35,14 @@ fn run_direct(wasm: &[u8], params: &str, evs: &[(EventRecord, Option<BookRecord>
 }
 
 fn run_worker(
+    tier: Tier,
     core: Option<usize>,
     wasm: Vec<u8>,
     params: &'static str,
     evs: &[(EventRecord, Option<BookRecord>)],
 ) -> Trace {
     let mut cfg = WorkerConfig::new();
-    cfg.busy_poll(false).ring_capacity(evs.len() + 1);
+    cfg.busy_poll(false).ring_capacity(evs.len() + 1).engine(Config::new().tier(tier).clone());
     if let Some(c) = core {
         cfg.core(c);
     }
@@ -66,11 +73,30 @@ fn run_worker(
 #[test]
 fn same_stream_twice_gives_identical_actions_and_fuel() {
     let evs = events(3_000);
+    for tier in Tier::ALL {
+        for (name, wasm, params) in modules() {
+            let a = run_direct(tier, &wasm, params, &evs);
+            let b = run_direct(tier, &wasm, params, &evs);
+            assert_eq!(a.len(), evs.len());
+            assert!(a == b, "{name} on the {tier} tier: two runs differ");
+        }
+    }
+}
+
+#[test]
+fn both_tiers_give_identical_actions() {
+    let evs = events(3_000);
     for (name, wasm, params) in modules() {
-        let a = run_direct(&wasm, params, &evs);
-        let b = run_direct(&wasm, params, &evs);
-        assert_eq!(a.len(), evs.len());
-        assert!(a == b, "{name}: two runs differ");
+        let interpreted = run_direct(Tier::Interpreter, &wasm, params, &evs);
+        let compiled = run_direct(Tier::Compiled, &wasm, params, &evs);
+        let mut actions = 0;
+        for ((seq, _, a), (_, fuel, c)) in interpreted.iter().zip(&compiled) {
+            assert_eq!(a, c, "{name}: the tiers' actions differ at seq {seq}");
+            assert!(fuel.is_some_and(|f| f.0 > 0), "{name}: the compiled tier meters fuel");
+            actions += a.len();
+        }
+        assert_eq!(interpreted.len(), compiled.len());
+        eprintln!("{name}: {actions} identical actions over {} events", evs.len());
     }
 }
 
@@ -83,12 +109,14 @@ fn two_workers_on_different_cores_agree() {
         [] => (None, None),
     };
     let evs = events(2_000);
-    for (name, wasm, params) in modules() {
-        let direct = run_direct(&wasm, params, &evs);
-        let w0 = run_worker(c0, wasm.clone(), params, &evs);
-        let w1 = run_worker(c1, wasm, params, &evs);
-        assert!(w0 == direct, "{name}: worker on {c0:?} differs from a direct run");
-        assert!(w1 == direct, "{name}: worker on {c1:?} differs from a direct run");
+    for tier in Tier::ALL {
+        for (name, wasm, params) in modules() {
+            let direct = run_direct(tier, &wasm, params, &evs);
+            let w0 = run_worker(tier, c0, wasm.clone(), params, &evs);
+            let w1 = run_worker(tier, c1, wasm, params, &evs);
+            assert!(w0 == direct, "{name} ({tier}): worker on {c0:?} differs from a direct run");
+            assert!(w1 == direct, "{name} ({tier}): worker on {c1:?} differs from a direct run");
+        }
     }
 }
 

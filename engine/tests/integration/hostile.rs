@@ -1,8 +1,9 @@
 //! The hostile-module suite: every kind is refused at load or contained as a typed error, and a
-//! healthy strategy on the same engine keeps producing correct output throughout.
+//! healthy strategy on the same engine keeps producing correct output throughout. Every case
+//! runs on both tiers, which must give the same error.
 
 use crate::common::{MID_WAT, engine_with_fuel, events, healthy, wasm};
-use lockstep_engine::{Config, Engine, Error, GuestStatus, Phase, StrategyModule, TrapKind};
+use lockstep_engine::{Config, Engine, Error, GuestStatus, Phase, StrategyModule, Tier, TrapKind};
 use lockstep_sdk::{Action, EventBody};
 
 /// A module skeleton with valid ABI exports; `on_event` and extra items are substituted.
@@ -37,9 +38,22 @@ fn assert_healthy_output(engine: &Engine) {
     }
 }
 
-/// Runs a runtime-hostile guest beside a healthy one and returns the hostile's first error.
+/// Runs a runtime-hostile guest beside a healthy one on every tier and returns the hostile's
+/// first error, which must be the same on every tier.
 fn contain(bytes: &[u8]) -> Error {
-    let engine = engine_with_fuel(100_000);
+    same_on_every_tier(|tier| contain_on(tier, bytes))
+}
+
+fn same_on_every_tier(f: impl Fn(Tier) -> Error) -> Error {
+    let reference = f(Tier::Interpreter);
+    for tier in Tier::ALL {
+        assert_eq!(f(tier), reference, "the {tier} tier disagrees with the interpreter");
+    }
+    reference
+}
+
+fn contain_on(tier: Tier, bytes: &[u8]) -> Error {
+    let engine = engine_with_fuel(tier, 100_000);
     let module = StrategyModule::new(&engine, bytes).expect("loads; fails only when run");
     let mut bad = module.instantiate("").unwrap();
     let mut good = healthy(&engine);
@@ -55,7 +69,11 @@ fn contain(bytes: &[u8]) -> Error {
 }
 
 fn refuse(bytes: &[u8]) -> Error {
-    let engine = engine_with_fuel(100_000);
+    same_on_every_tier(|tier| refuse_on(tier, bytes))
+}
+
+fn refuse_on(tier: Tier, bytes: &[u8]) -> Error {
+    let engine = engine_with_fuel(tier, 100_000);
     let err = StrategyModule::new(&engine, bytes).unwrap_err();
     assert_healthy_output(&engine);
     err
@@ -175,19 +193,23 @@ fn regions_outside_memory_are_refused() {
 
 #[test]
 fn oversized_module_is_refused() {
-    let mut c = Config::new();
-    c.max_module_bytes(64);
-    let engine = Engine::new(&c);
-    let e = StrategyModule::new(&engine, &wasm(MID_WAT)).unwrap_err();
-    assert!(matches!(e, Error::ModuleTooLarge { limit: 64, .. }));
+    for tier in Tier::ALL {
+        let mut c = Config::new();
+        c.tier(tier).max_module_bytes(64);
+        let engine = Engine::new(&c);
+        let e = StrategyModule::new(&engine, &wasm(MID_WAT)).unwrap_err();
+        assert!(matches!(e, Error::ModuleTooLarge { limit: 64, .. }));
+    }
 }
 
 #[test]
 fn init_refusal_carries_the_strategy_message() {
-    let engine = engine_with_fuel(100_000);
-    let module = StrategyModule::new(&engine, &wasm(MID_WAT)).unwrap();
-    let e = module.instantiate("fail").unwrap_err();
-    assert_eq!(e, Error::InitRejected { message: "refused!".into() });
+    for tier in Tier::ALL {
+        let engine = engine_with_fuel(tier, 100_000);
+        let module = StrategyModule::new(&engine, &wasm(MID_WAT)).unwrap();
+        let e = module.instantiate("fail").unwrap_err();
+        assert_eq!(e, Error::InitRejected { message: "refused!".into() });
+    }
 }
 
 #[test]
@@ -217,16 +239,70 @@ fn impossible_action_count_is_contained() {
 fn long_guest_call_keeps_the_host_stack_flat() {
     // Fifty million instructions in one call, on a thread with a 256 KiB stack: the interpreter
     // must not grow the host stack per instruction (see the wasmi profile note in Cargo.toml).
-    let bytes = guest("(loop $l (br $l)) (i32.const 0)", "");
-    let outcome = std::thread::Builder::new()
-        .stack_size(256 << 10)
-        .spawn(move || {
-            let engine = engine_with_fuel(50_000_000);
-            let mut inst = StrategyModule::new(&engine, &bytes).unwrap().instantiate("").unwrap();
-            inst.on_event(&events(1)[0].0, None).unwrap_err()
-        })
-        .unwrap()
-        .join()
-        .expect("no stack overflow");
-    assert_eq!(outcome, Error::OutOfFuel { phase: Phase::Event(0), budget: 50_000_000 });
+    for tier in Tier::ALL {
+        let bytes = guest("(loop $l (br $l)) (i32.const 0)", "");
+        let outcome = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || {
+                let engine = engine_with_fuel(tier, 50_000_000);
+                let module = StrategyModule::new(&engine, &bytes).unwrap();
+                module.instantiate("").unwrap().on_event(&events(1)[0].0, None).unwrap_err()
+            })
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        assert_eq!(outcome, Error::OutOfFuel { phase: Phase::Event(0), budget: 50_000_000 });
+    }
+}
+
+#[test]
+fn memory_imported_as_a_global_is_named_as_such() {
+    let bytes = wasm(r#"(module (import "lockstep" "memory" (global i32)))"#);
+    let e = refuse(&bytes);
+    assert!(matches!(e, Error::BadSignature { name: "lockstep.memory", .. }), "{e:?}");
+    assert!(e.to_string().contains("a memory"), "{e}");
+}
+
+#[test]
+fn precompiled_artefacts_load_and_anything_else_is_refused() {
+    let mut c = Config::new();
+    c.tier(Tier::Compiled);
+    let engine = Engine::new(&c);
+    let artefact = StrategyModule::precompile(&engine, &wasm(MID_WAT)).unwrap();
+    let module = StrategyModule::from_precompiled(&engine, &artefact).unwrap();
+    let mut inst = module.instantiate("").unwrap();
+    let mut reference = healthy(&engine_with_fuel(Tier::Interpreter, 100_000));
+    for (ev, book) in events(300) {
+        let a = inst.on_event(&ev, book.as_ref()).unwrap().to_vec();
+        assert_eq!(a, reference.on_event(&ev, book.as_ref()).unwrap());
+    }
+    let refused = |bytes: &[u8]| match StrategyModule::from_precompiled(&engine, bytes) {
+        Err(Error::Artefact { reason }) => reason,
+        other => panic!("expected Error::Artefact, got {other:?}"),
+    };
+    // A plain .wasm, garbage, a truncated artefact, one flipped byte of code.
+    assert!(refused(&wasm(MID_WAT)).contains("not a Lockstep precompiled module"));
+    assert!(refused(b"LOCKSTEP-AOT").contains("not a Lockstep precompiled module"));
+    assert!(refused(&artefact[..artefact.len() - 10]).contains("truncated"));
+    let mut flipped = artefact.clone();
+    let last = flipped.len() - 100;
+    flipped[last] ^= 0x40;
+    assert!(refused(&flipped).contains("corrupted"));
+    // Another configuration of the compiled tier.
+    let mut other = Config::new();
+    other.tier(Tier::Compiled).compiled_stack_bytes(256 << 10);
+    let other = Engine::new(&other);
+    let e = StrategyModule::from_precompiled(&other, &artefact).unwrap_err();
+    assert!(matches!(e, Error::Artefact { .. }), "{e:?}");
+    assert!(e.to_string().contains("another Lockstep build"), "{e}");
+    // The interpreter has no use for native code.
+    let interp = engine_with_fuel(Tier::Interpreter, 100_000);
+    assert!(matches!(
+        StrategyModule::from_precompiled(&interp, &artefact),
+        Err(Error::WrongTier { needs: Tier::Compiled, engine: Tier::Interpreter })
+    ));
+    assert!(matches!(
+        StrategyModule::precompile(&interp, &wasm(MID_WAT)),
+        Err(Error::WrongTier { .. })
+    ));
 }

@@ -2,12 +2,18 @@
 //! loads, initialises, and produces exactly the records the ABI document describes.
 
 use crate::common::{MID_WAT, engine_with_fuel, events, wasm};
-use lockstep_engine::{Fuel, StrategyModule};
+use lockstep_engine::{Fuel, StrategyModule, Tier};
 use lockstep_sdk::{Action, EventBody};
 
 #[test]
 fn wat_strategy_speaks_the_abi() {
-    let engine = engine_with_fuel(1_000_000);
+    for tier in Tier::ALL {
+        wat_strategy_speaks_the_abi_on(tier);
+    }
+}
+
+fn wat_strategy_speaks_the_abi_on(tier: Tier) {
+    let engine = engine_with_fuel(tier, 1_000_000);
     let module = StrategyModule::new(&engine, &wasm(MID_WAT)).unwrap();
     let mut inst = module.instantiate("threshold=3").unwrap();
     assert!(inst.actions().is_empty());
@@ -41,15 +47,24 @@ fn wat_strategy_speaks_the_abi() {
 
 #[test]
 fn memory_is_preallocated_to_the_limit() {
-    let engine = engine_with_fuel(1_000_000);
-    let inst = StrategyModule::new(&engine, &wasm(MID_WAT)).unwrap().instantiate("").unwrap();
-    assert_eq!(inst.memory_capacity(), 16 * 65_536);
-    assert_eq!(inst.memory_size(), 65_536);
+    for tier in Tier::ALL {
+        let engine = engine_with_fuel(tier, 1_000_000);
+        let module = StrategyModule::new(&engine, &wasm(MID_WAT)).unwrap();
+        let inst = module.instantiate("").unwrap();
+        assert_eq!(inst.memory_capacity(), 16 * 65_536, "{tier}");
+        assert_eq!(inst.memory_size(), 65_536, "{tier}");
+    }
 }
 
 #[test]
 fn sdk_strategies_from_the_catalog_load_and_run() {
-    let engine = engine_with_fuel(50_000_000);
+    for tier in Tier::ALL {
+        catalog_loads_and_runs_on(tier);
+    }
+}
+
+fn catalog_loads_and_runs_on(tier: Tier) {
+    let engine = engine_with_fuel(tier, 50_000_000);
     for info in lockstep_strategies::all() {
         let module = StrategyModule::new(&engine, info.wasm)
             .unwrap_or_else(|e| panic!("{}: {e}", info.name));

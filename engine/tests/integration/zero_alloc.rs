@@ -3,14 +3,20 @@
 
 use crate::alloc_counter::count_allocs;
 use crate::common::{MID_WAT, events, wasm};
-use lockstep_engine::{Config, Engine, StrategyModule};
+use lockstep_engine::{Config, Engine, StrategyModule, Tier};
 
 const EVENTS: usize = 100_000;
 
 #[test]
 fn no_allocation_per_event_over_100k_events() {
+    for tier in Tier::ALL {
+        no_allocation_on(tier);
+    }
+}
+
+fn no_allocation_on(tier: Tier) {
     let evs = events(EVENTS);
-    let engine = Engine::new(&Config::new());
+    let engine = Engine::new(Config::new().tier(tier));
     let mut subjects = vec![("mid-wat", wasm(MID_WAT), "")];
     for s in lockstep_strategies::all() {
         subjects.push((s.name, s.wasm.to_vec(), s.default_params));
@@ -27,7 +33,7 @@ fn no_allocation_per_event_over_100k_events() {
                 actions += inst.on_event(ev, book.as_ref()).unwrap().len();
             }
         });
-        assert_eq!(allocs, 0, "{name}: {allocs} allocations over {EVENTS} events");
-        eprintln!("{name}: 0 allocations over {EVENTS} events ({actions} actions)");
+        assert_eq!(allocs, 0, "{name} ({tier}): {allocs} allocations over {EVENTS} events");
+        eprintln!("{name} ({tier}): 0 allocations over {EVENTS} events ({actions} actions)");
     }
 }
