@@ -9,7 +9,7 @@ use crate::histo::{Summary, format_ns, new_histogram, round3, write_hgrm};
 use crate::jvm::{self, JvmSetup};
 use crate::tape::{Mismatch, Outputs, Tape, compare_outputs, record};
 use hdrhistogram::Histogram;
-use lockstep_engine::{Config, Engine, StrategyModule, StrategyRunner};
+use lockstep_engine::{Config, Engine, StrategyModule, StrategyRunner, Tier};
 use serde_json::{Value, json};
 use std::fmt;
 use std::path::PathBuf;
@@ -45,6 +45,9 @@ pub struct CompareConfig {
     pub out_dir: Option<PathBuf>,
     /// Show progress on stderr.
     pub progress: bool,
+    /// Engine tiers to measure: the interpreter is the `wasm` column, Cranelift the
+    /// `compiled` column.
+    pub tiers: Vec<Tier>,
 }
 
 /// How one implementation's run went.
@@ -302,7 +305,10 @@ impl CompareReport {
             "compared": compared,
             "ratios": {
                 "jvm_over_wasm": self.ratios_json("jvm", "wasm"),
+                "jvm_over_compiled": self.ratios_json("jvm", "compiled"),
                 "wasm_over_native": self.ratios_json("wasm", "native"),
+                "compiled_over_native": self.ratios_json("compiled", "native"),
+                "wasm_over_compiled": self.ratios_json("wasm", "compiled"),
             },
             "files": self.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         });
@@ -386,7 +392,16 @@ impl fmt::Display for CompareReport {
             )?;
         }
         writeln!(f)?;
-        for (a, b) in [("jvm", "wasm"), ("wasm", "native")] {
+        for (a, b) in [
+            ("jvm", "wasm"),
+            ("jvm", "compiled"),
+            ("wasm", "native"),
+            ("compiled", "native"),
+            ("wasm", "compiled"),
+        ] {
+            if self.ratio(a, b, |s| s.p50).is_none() {
+                continue;
+            }
             let r = |p: fn(&Summary) -> u64| {
                 self.ratio(a, b, p).map_or("-".to_owned(), |x| format!("{x:.2}x"))
             };
@@ -652,17 +667,27 @@ pub fn run(cfg: &CompareConfig, clock: Clock, isolation: &str) -> Result<Compare
     let p = params.clone();
     let make_native = move || lockstep_strategies::native(&name, &p).map_err(|e| e.to_string());
     let wasm = info.wasm;
-    let p = params.clone();
-    let make_wasm = move || -> Result<Box<dyn StrategyRunner>, String> {
-        let engine = Engine::new(Config::new().pretouch_memory(true));
-        let module = StrategyModule::new(&engine, wasm).map_err(|e| e.to_string())?;
-        let inst = module.instantiate(&p).map_err(|e| e.to_string())?;
-        Ok(Box::new(inst))
+    let make_tier = |tier: Tier| {
+        let p = params.clone();
+        move || -> Result<Box<dyn StrategyRunner>, String> {
+            let engine = Engine::try_new(Config::new().tier(tier).pretouch_memory(true))
+                .map_err(|e| e.to_string())?;
+            let module = StrategyModule::new(&engine, wasm).map_err(|e| e.to_string())?;
+            let inst = module.instantiate(&p).map_err(|e| e.to_string())?;
+            Ok(Box::new(inst) as Box<dyn StrategyRunner>)
+        }
     };
+    let make_wasm = make_tier(Tier::Interpreter);
+    let make_compiled = make_tier(Tier::Compiled);
+    let mut columns = vec![("native", &make_native as MakeRunner<'_>)];
+    if cfg.tiers.contains(&Tier::Interpreter) {
+        columns.push(("wasm", &make_wasm as MakeRunner<'_>));
+    }
+    if cfg.tiers.contains(&Tier::Compiled) {
+        columns.push(("compiled", &make_compiled as MakeRunner<'_>));
+    }
     let mut runs = Vec::new();
-    for (name, make) in
-        [("native", &make_native as MakeRunner<'_>), ("wasm", &make_wasm as MakeRunner<'_>)]
-    {
+    for (name, make) in columns {
         let (mut r, stalls) = with_platform(cfg, clock, || {
             run_in_process(name, make, &tape, cfg, clock, &reference)
         })?;

@@ -120,6 +120,10 @@ struct CompareArgs {
     /// Skip the JVM column.
     #[arg(long)]
     no_jvm: bool,
+    /// Measure only this engine tier (`interpreter`: the `wasm` column; `compiled`: the
+    /// `compiled` column); default: both.
+    #[arg(long)]
+    tier: Option<lockstep_engine::Tier>,
     /// JVM options, whitespace-separated (default: a fixed, pre-touched 512 MiB heap).
     #[arg(long)]
     java_opts: Option<String>,
@@ -269,6 +273,7 @@ fn compare(a: CompareArgs) -> Result<()> {
             jvm_cpus: a.jvm_cpus.clone(),
             out_dir: Some(a.out.clone()),
             progress,
+            tiers: a.tier.map_or(lockstep_engine::Tier::ALL.to_vec(), |t| vec![t]),
         };
         let r = run_compare(&cfg, clock, &info.summary)?;
         if !a.json {

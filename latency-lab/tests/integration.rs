@@ -112,7 +112,7 @@ fn compare_outputs_are_identical_across_implementations() {
     ]));
     assert_eq!(v["strategy"], "avellaneda-stoikov");
     assert_eq!(v["outputs_identical"], true, "{v:#}");
-    for runner in ["native", "wasm"] {
+    for runner in ["native", "wasm", "compiled"] {
         let r = &v[runner];
         assert_eq!(r["status"], "measured", "{runner}: {r}");
         assert_eq!(r["outputs_match"], true);
@@ -126,16 +126,19 @@ fn compare_outputs_are_identical_across_implementations() {
     if has_javac() {
         assert_eq!(v["jvm"]["status"], "measured", "{}", v["jvm"]);
         assert_eq!(v["jvm"]["outputs_match"], true);
-        assert_eq!(compared, ["native", "wasm", "jvm"]);
+        assert_eq!(compared, ["native", "wasm", "compiled", "jvm"]);
         assert!(v["ratios"]["jvm_over_wasm"]["p99"].as_f64().is_some());
+        assert!(v["ratios"]["jvm_over_compiled"]["p99"].as_f64().is_some());
     } else {
         println!("no JDK here: the JVM column is checked to say so");
         assert_eq!(v["jvm"]["status"], "unavailable");
         assert!(v["jvm"]["reason"].as_str().unwrap().contains("no JDK"));
         assert!(v["jvm"]["p50"].is_null());
-        assert_eq!(compared, ["native", "wasm"]);
+        assert_eq!(compared, ["native", "wasm", "compiled"]);
     }
+    assert!(v["ratios"]["compiled_over_native"]["p50"].as_f64().is_some());
     assert!(dir.join("compare-avellaneda-stoikov-wasm.hgrm").is_file());
+    assert!(dir.join("compare-avellaneda-stoikov-compiled.hgrm").is_file());
     assert!(dir.join("compare-avellaneda-stoikov/percentiles.svg").is_file());
     println!("native {}\nwasm {}\njvm {}", v["native"], v["wasm"], v["jvm"]);
     std::fs::remove_dir_all(&dir).unwrap();

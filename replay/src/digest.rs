@@ -1,16 +1,22 @@
-//! The run digest: SHA-256 over the ordered stream of everything a strategy did.
+//! The run digests: SHA-256 over the ordered stream of everything a strategy did, and a second
+//! SHA-256 over the fuel each event cost.
 //!
-//! For each event delivered to a strategy, in order: its sequence number, the fuel it used and
-//! the count and raw bytes of the actions it returned (all little-endian). Events the simulated
-//! exchange sends back (acks, fills, rejects, cancels, timers) are hashed whole as well, so
-//! every fill is in the digest; a halt is hashed with the sequence number and the error. Two
-//! runs agree on the digest exactly when they agree on every action, fill and unit of fuel.
+//! `digest` covers, for each event delivered to a strategy in order, its sequence number and
+//! the count and raw bytes of the actions it returned (all little-endian); events the simulated
+//! exchange sends back (acks, fills, rejects, cancels, timers) are hashed whole, so every fill
+//! is in it; a halt is hashed with the sequence number and the error's stable code (never its
+//! wording). It is the same on every tier and for a built-in's native build: two runs agree on
+//! it exactly when they agree on every action, fill and halt.
+//!
+//! `fuel_digest` covers each event's sequence number and the fuel it used. Fuel is metered per
+//! tier, so it agrees across runs, processes and machines within one tier.
 
 use lockstep_sdk::{ACTION_SIZE, ActionRecord, EventRecord};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
 
 const DOMAIN: &[u8] = b"lockstep-replay digest v1\0";
+const FUEL_DOMAIN: &[u8] = b"lockstep-replay fuel digest v1\0";
 const TAG_EVENT: u8 = 1;
 const TAG_EXCHANGE: u8 = 2;
 const TAG_HALT: u8 = 3;
@@ -19,6 +25,7 @@ const TAG_HALT: u8 = 3;
 #[derive(Clone)]
 pub struct Digest {
     h: Sha256,
+    fuel: Sha256,
     events: u64,
 }
 
@@ -39,18 +46,23 @@ impl Digest {
     pub fn new() -> Self {
         let mut h = Sha256::new();
         h.update(DOMAIN);
-        Self { h, events: 0 }
+        let mut fuel = Sha256::new();
+        fuel.update(FUEL_DOMAIN);
+        Self { h, fuel, events: 0 }
     }
 
     /// One event handled: its sequence number, the fuel used and the actions returned.
     #[inline]
     pub fn event(&mut self, seq: u64, fuel: u64, actions: &[ActionRecord]) {
-        let mut head = [0u8; 21];
+        let mut head = [0u8; 13];
         head[0] = TAG_EVENT;
         head[1..9].copy_from_slice(&seq.to_le_bytes());
-        head[9..17].copy_from_slice(&fuel.to_le_bytes());
-        head[17..21].copy_from_slice(&(actions.len() as u32).to_le_bytes());
+        head[9..13].copy_from_slice(&(actions.len() as u32).to_le_bytes());
         self.h.update(head);
+        let mut cost = [0u8; 16];
+        cost[..8].copy_from_slice(&seq.to_le_bytes());
+        cost[8..].copy_from_slice(&fuel.to_le_bytes());
+        self.fuel.update(cost);
         for a in actions {
             self.h.update(a.0);
         }
@@ -64,12 +76,12 @@ impl Digest {
         self.h.update(rec.0);
     }
 
-    /// The strategy was halted at `seq` with `reason`.
-    pub fn halt(&mut self, seq: u64, reason: &str) {
+    /// The strategy failed at `seq` with the error whose stable code is `code`
+    /// ([`lockstep_engine::Error::code`]).
+    pub fn halt(&mut self, seq: u64, code: u16) {
         self.h.update([TAG_HALT]);
         self.h.update(seq.to_le_bytes());
-        self.h.update((reason.len() as u64).to_le_bytes());
-        self.h.update(reason.as_bytes());
+        self.h.update(code.to_le_bytes());
     }
 
     /// Raw bytes (for digests of something other than strategy events, e.g. book views).
@@ -87,6 +99,11 @@ impl Digest {
     /// The digest value.
     pub fn finish(self) -> [u8; 32] {
         self.h.finalize().into()
+    }
+
+    /// The digest and the fuel digest.
+    pub fn finish_with_fuel(self) -> ([u8; 32], [u8; 32]) {
+        (self.h.finalize().into(), self.fuel.finalize().into())
     }
 }
 
@@ -123,14 +140,24 @@ mod tests {
         let run = |seq, fuel, acts: &[ActionRecord]| {
             let mut d = Digest::new();
             d.event(seq, fuel, acts);
+            d.finish_with_fuel()
+        };
+        let (base, base_fuel) = run(1, 10, &[a]);
+        assert_eq!((base, base_fuel), run(1, 10, &[a]));
+        assert_ne!(base, run(2, 10, &[a]).0);
+        assert_ne!(base_fuel, run(2, 10, &[a]).1);
+        // Fuel moves only the fuel digest; actions only the digest.
+        assert_eq!(base, run(1, 11, &[a]).0);
+        assert_ne!(base_fuel, run(1, 11, &[a]).1);
+        assert_ne!(base, run(1, 10, &[b]).0);
+        assert_eq!(base_fuel, run(1, 10, &[b]).1);
+        assert_ne!(base, run(1, 10, &[a, a]).0);
+        let halted = |code| {
+            let mut d = Digest::new();
+            d.halt(3, code);
             d.finish()
         };
-        let base = run(1, 10, &[a]);
-        assert_eq!(base, run(1, 10, &[a]));
-        assert_ne!(base, run(2, 10, &[a]));
-        assert_ne!(base, run(1, 11, &[a]));
-        assert_ne!(base, run(1, 10, &[b]));
-        assert_ne!(base, run(1, 10, &[a, a]));
+        assert_ne!(halted(0x0c00), halted(0x0e01));
         let _ = Side::Buy;
         assert_eq!(hex(&[0xab; 32]).len(), 64);
         assert!(hex(&base).chars().all(|c| c.is_ascii_hexdigit()));

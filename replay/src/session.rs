@@ -18,7 +18,7 @@ use crate::jitter::{JitterRecorder, LatencyReport, WorstEvent};
 use crate::tape::{EventSource, TapeError, TapeEvent, TapeHeader};
 use crate::timing::Clock;
 use crate::trace::TraceWriter;
-use lockstep_engine::{Config, Engine, Fuel, StrategyModule, StrategyRunner};
+use lockstep_engine::{Config, Engine, Fuel, StrategyModule, StrategyRunner, Tier};
 use lockstep_sdk::{
     ActionRecord, BookRecord, Event, EventBody, EventHeader, EventRecord, InstrumentId, Nanos,
 };
@@ -140,6 +140,11 @@ pub enum SessionError {
         /// The engine's error.
         source: lockstep_engine::Error,
     },
+    /// The engine of the chosen tier cannot be built here.
+    Engine {
+        /// The engine's error.
+        source: lockstep_engine::Error,
+    },
     /// A native strategy refused its parameters.
     Init {
         /// The strategy.
@@ -172,6 +177,7 @@ impl fmt::Display for SessionError {
                 path.display()
             ),
             SessionError::Load { name, source } => write!(f, "strategy `{name}`: {source}"),
+            SessionError::Engine { source } => write!(f, "{source}"),
             SessionError::Init { name, message } => {
                 write!(f, "strategy `{name}` refused its parameters: {message}")
             }
@@ -201,6 +207,8 @@ pub enum Pacing {
 /// Settings of a session.
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
+    /// The engine tier that runs WebAssembly strategies (native builds ignore it).
+    pub tier: Tier,
     /// Fuel each strategy event may use.
     pub fuel_per_event: u64,
     /// The simulated exchange.
@@ -221,6 +229,7 @@ pub struct SessionConfig {
 impl Default for SessionConfig {
     fn default() -> Self {
         Self {
+            tier: Tier::Interpreter,
             fuel_per_event: 10_000_000,
             exchange: ExchangeConfig::default(),
             pacing: Pacing::AsFastAsPossible,
@@ -241,8 +250,12 @@ pub struct StrategyReport {
     pub params: String,
     /// Whether it ran as WebAssembly (fuel-metered) or natively.
     pub wasm: bool,
-    /// Its digest.
+    /// The tier it ran on; `None` for a native build.
+    pub tier: Option<Tier>,
+    /// Its digest: every action, exchange event and halt (the same on every tier).
     pub digest: [u8; 32],
+    /// Digest of the fuel of every event (the same across runs and machines within a tier).
+    pub fuel_digest: [u8; 32],
     /// Events it handled.
     pub events: u64,
     /// Actions it returned.
@@ -275,6 +288,10 @@ pub struct RunReport {
     /// The run's digest: the strategy's digest with one strategy; SHA-256 over the strategies'
     /// digests in order with several; the book digest (or the empty digest) with none.
     pub digest: [u8; 32],
+    /// The run's fuel digest, combined like `digest`.
+    pub fuel_digest: [u8; 32],
+    /// The tier WebAssembly strategies ran on.
+    pub tier: Tier,
     /// Digest of the L2 views, when asked for.
     pub book_digest: Option<[u8; 32]>,
     /// Fuel of all strategies together.
@@ -377,7 +394,7 @@ fn deliver(
         }
         Err(e) => {
             slot.scratch.clear();
-            Some((e.halts(), e.to_string()))
+            Some((e.halts(), e.code(), e.to_string()))
         }
     };
     let fuel = slot.runner.last_fuel().map_or(0, |f: Fuel| f.0);
@@ -389,8 +406,8 @@ fn deliver(
     if fuel > slot.fuel_max.0 {
         slot.fuel_max = (fuel, seq);
     }
-    if let Some((halts, msg)) = failure {
-        slot.digest.halt(seq, &msg);
+    if let Some((halts, code, msg)) = failure {
+        slot.digest.halt(seq, code);
         if halts {
             slot.halted = Some((seq, msg));
         } else {
@@ -419,8 +436,8 @@ impl Session {
         cfg: SessionConfig,
     ) -> Result<Self, SessionError> {
         let mut config = Config::new();
-        config.fuel_per_event(Fuel(cfg.fuel_per_event));
-        let engine = Engine::new(&config);
+        config.tier(cfg.tier).fuel_per_event(Fuel(cfg.fuel_per_event));
+        let engine = Engine::try_new(&config).map_err(|source| SessionError::Engine { source })?;
         let n = header.instruments.len();
         let mut slots = Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
@@ -690,12 +707,15 @@ impl Session {
             {
                 trace_error = Some(format!("trace of {}: {e}", slot.name));
             }
+            let (digest, fuel_digest) = slot.digest.finish_with_fuel();
             strategies.push(StrategyReport {
                 exchange: slot.exch.summary(&self.books),
                 name: slot.name,
                 params: slot.params,
                 wasm: slot.wasm,
-                digest: slot.digest.finish(),
+                tier: slot.wasm.then_some(self.cfg.tier),
+                digest,
+                fuel_digest,
                 events: slot.events,
                 actions: slot.actions,
                 fuel_total: slot.fuel_total,
@@ -711,12 +731,19 @@ impl Session {
             1 => strategies[0].digest,
             _ => combine(strategies.iter().map(|s| &s.digest)),
         };
+        let fuel_digest = match strategies.len() {
+            0 => Digest::new().finish_with_fuel().1,
+            1 => strategies[0].fuel_digest,
+            _ => combine(strategies.iter().map(|s| &s.fuel_digest)),
+        };
         let report = RunReport {
             events,
             strategy_events: strategies.iter().map(|s| s.events).sum(),
             elapsed_ns,
             events_per_sec: events as f64 * 1e9 / elapsed_ns as f64,
             digest,
+            fuel_digest,
+            tier: self.cfg.tier,
             book_digest,
             fuel_total: strategies.iter().map(|s| s.fuel_total).sum(),
             fuel_max_per_event: strategies.iter().map(|s| s.fuel_max.0).max().unwrap_or(0),

@@ -140,14 +140,21 @@ pub struct Divergence {
 ///
 /// # Errors
 /// I/O errors reading either trace.
-pub fn first_divergence(a: &Path, b: &Path) -> io::Result<Option<Divergence>> {
+pub fn first_divergence(a: &Path, b: &Path, with_fuel: bool) -> io::Result<Option<Divergence>> {
     let (mut ra, mut rb) = (TraceReader::open(a)?, TraceReader::open(b)?);
     let mut index = 0u64;
     loop {
         let (ea, eb) = (ra.next_event()?, rb.next_event()?);
         match (&ea, &eb) {
             (None, None) => return Ok(None),
-            (Some(x), Some(y)) if x == y => index += 1,
+            (Some(x), Some(y))
+                if x.seq == y.seq
+                    && x.event == y.event
+                    && x.actions == y.actions
+                    && (!with_fuel || x.fuel == y.fuel) =>
+            {
+                index += 1
+            }
             _ => return Ok(Some(Divergence { index, a: ea, b: eb })),
         }
     }
@@ -172,11 +179,11 @@ mod tests {
             }
             w.finish().unwrap();
         }
-        let d = first_divergence(&pa, &pb).unwrap().unwrap();
+        let d = first_divergence(&pa, &pb, true).unwrap().unwrap();
         assert_eq!(d.index, 57);
         assert_eq!(d.a.unwrap().actions, vec![act(1)]);
         assert_eq!(d.b.unwrap().actions, vec![act(2)]);
-        assert_eq!(first_divergence(&pa, &pa).unwrap(), None);
+        assert_eq!(first_divergence(&pa, &pa, true).unwrap(), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -7,29 +7,69 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Golden digests. They change only when replay, exchange, feeder, digest, synthetic market or a
-/// strategy's behaviour (or its fuel) changes; update them deliberately, with the reason.
+/// Golden digests: for each strategy its `digest` (what it did: the same on every tier and for
+/// its native build), then its `fuel_digest` on the interpreter and on the compiled tier. They
+/// change only when replay, exchange, feeder, digest, synthetic market or a strategy's
+/// behaviour (or, for the fuel digests, its fuel) changes; update them deliberately, with the
+/// reason. Re-blessed once when fuel moved out of `digest` into `fuel_digest`.
 mod golden {
+    /// (strategy, digest, interpreter fuel digest, compiled fuel digest)
+    pub(super) type Golden = (&'static str, &'static str, &'static str, &'static str);
     /// `run --events 20000 --strategy noop --strategy avellaneda-stoikov --strategy microprice`.
-    pub(super) const SYNTH_20K: [(&str, &str); 3] = [
-        ("noop", "4f305a2dee95c4413d539107b6bb4189c19b4a2502551f67d0e80f66af20e0b1"),
-        ("avellaneda-stoikov", "de8258df9d65d461e580f5f0c35501ec4a60cb1e243c7ee30a2c394f6c6814b5"),
-        ("microprice", "9e3410b5a06a18af8d6572a6614287efeefb2f222b2cd51e86c908ddaef7993a"),
+    pub(super) const SYNTH_20K: [Golden; 3] = [
+        (
+            "noop",
+            "39a4d86e4145035b275c9b204351c819b7a9465978002b3564e0e1cf38d8c037",
+            "5e435be7e45d924062f190bd18bc4a3cb4510e5c0e435f7e33737f9e9ca39513",
+            "691cab10d7da107013763149e8be9793d7d8b344c2f80bd2ac0d3c8d34bc2788",
+        ),
+        (
+            "avellaneda-stoikov",
+            "50b517e8fbb8faf36c8e9b4f82d01863b1f7ce8485e7cd4e507f77219845dffe",
+            "1ba1496a0182588ffc57930e55206e43faef3550f9f883b2bd31137d178a8aa4",
+            "9b37051a07e5bfcf060490eb4439533efa903a2d3454d4e18343686e7ea41454",
+        ),
+        (
+            "microprice",
+            "2705319a5f2bab5e599eeab6bab1989247367349cf84a24595571e4130e4837c",
+            "ecc41949fd6cc3bb8f17ba00cedb05e9851d1d5149f7fd190755ab71e876d34b",
+            "770c6e4ebf828d60eb64baa511151bf3de6b238f27a483a21fa3314b72e5cb2c",
+        ),
     ];
     /// LOBSTER GOOG 2012-06-21 level 5, imported with its orderbook file.
     pub(super) const GOOG_EVENTS: u64 = 134_983;
-    pub(super) const GOOG: [(&str, &str); 2] = [
-        ("noop", "ef53bd99319de06aee3259381b19074a6102796cce83eaa5cea05d4d051de142"),
-        ("microprice", "037355a8122fe00e2c3071f21c706a81a01b91e100075dc06bd7f62ff4dbe4f4"),
+    pub(super) const GOOG: [Golden; 2] = [
+        (
+            "noop",
+            "7cd342ac99b8f98c510f8934f6e2fb22ac26968211f402b5730e845986c4e0c0",
+            "7223e35e60d1391705d35a36c4c3153e686fc94b44c11b8bd2576935f95e8edb",
+            "de7e2605fe46f5f2b3d64fe35340caed37d47266f00ffb436e178f751ee260cd",
+        ),
+        (
+            "microprice",
+            "6cc993e3816ed64689ea0703e95468171ff584332daf66b3eb78527450743ae9",
+            "5800196cf14ba43eea235569ca0c16435a3817462150477bbbeaff77462e47f6",
+            "4ccf2897b7de4ee89c62b3c0061d71378636c677a9a8eb75d329dc2140fe1554",
+        ),
     ];
     /// `run --book-only` on the GOOG tape: a digest of every L2 view.
     pub(super) const GOOG_BOOK: &str =
         "32614d9b70ef413d644b5689ef185388452dd28a21840c376851fe31d3c64f36";
     /// Binance BTCUSDT spot capture 2024-08-08 (hftbacktest collector).
     pub(super) const BTC_EVENTS: u64 = 163_904;
-    pub(super) const BTC: [(&str, &str); 2] = [
-        ("noop", "d80d9411d319fe3fec43f892fed11139c009f893e017af95acae476c4b70896a"),
-        ("avellaneda-stoikov", "79c4386031ccd71207d259aa3b8dd4501c56bc73c1180876d305d073a7ec0d91"),
+    pub(super) const BTC: [Golden; 2] = [
+        (
+            "noop",
+            "e5d9a110b1b04585e6af8982d76ff9f8d7fe2badb7d53bd7398ec18a56b8920b",
+            "4a26c4449cf27d4a2f52f1b8553e4b9a1e6938ba356d6945c29e34a3f584d60b",
+            "2ec49b64daf6a247c588a190b8f6d61f9657ee161414a90db8959f72001f07b1",
+        ),
+        (
+            "avellaneda-stoikov",
+            "ed7c9ea3a613f3dd9976bf0aad9d05c49cf0da463d374914f19b8154e4cf166f",
+            "bfdc30d2e89c4a8f5ecc7f7d8a2f4f49c9a9ce7ceb42dc1c1c4f18a5c9a22898",
+            "9281e1a856a7c49ba16387f65348ca6a627170b019c003147b320872e265ec66",
+        ),
     ];
     /// `book-check` on GOOG level 5, top 1..5 levels.
     pub(super) const GOOG_ROWS: u64 = 112_673;
@@ -96,17 +136,34 @@ fn fails(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn digests(v: &Value) -> Vec<(String, String)> {
+/// Each strategy's (name, digest, fuel digest) in a run's JSON.
+fn digests(v: &Value) -> Vec<(String, String, String)> {
+    let field = |s: &Value, k: &str| s[k].as_str().unwrap().to_owned();
     v["strategies"]
         .as_array()
         .expect("strategies")
         .iter()
-        .map(|s| (s["name"].as_str().unwrap().to_owned(), s["digest"].as_str().unwrap().to_owned()))
+        .map(|s| (field(s, "name"), field(s, "digest"), field(s, "fuel_digest")))
         .collect()
 }
 
-fn expect(golden: &[(&str, &str)]) -> Vec<(String, String)> {
-    golden.iter().map(|(n, d)| ((*n).to_owned(), (*d).to_owned())).collect()
+/// Runs `command` on both tiers and checks every strategy's digest (the same on both) and its
+/// fuel digest (per tier) against `golden`. Returns the interpreter run's JSON.
+fn assert_goldens(command: impl Fn() -> Command, golden: &[golden::Golden]) -> Value {
+    let mut reference = Value::Null;
+    for (i, tier) in ["interpreter", "compiled"].into_iter().enumerate() {
+        let v = json(command().args(["--tier", tier]));
+        assert_eq!(v["tier"], tier);
+        let want: Vec<(String, String, String)> = golden
+            .iter()
+            .map(|g| (g.0.to_owned(), g.1.to_owned(), (if i == 0 { g.2 } else { g.3 }).to_owned()))
+            .collect();
+        assert_eq!(digests(&v), want, "{tier} tier");
+        if i == 0 {
+            reference = v;
+        }
+    }
+    reference
 }
 
 #[test]
@@ -168,21 +225,20 @@ fn run_on_the_synthetic_default_reports_everything() {
 #[test]
 fn golden_digests_of_the_synthetic_market() {
     let out = tmp("golden-synth");
-    let v = json(
-        bin()
-            .args([
-                "run",
-                "--events",
-                "20000",
-                "--strategy",
-                "noop",
-                "--strategy",
-                "avellaneda-stoikov",
-            ])
-            .args(["--strategy", "microprice", "--out"])
-            .arg(&out),
-    );
-    assert_eq!(digests(&v), expect(&golden::SYNTH_20K));
+    let run = || {
+        let mut c = bin();
+        c.args(["run", "--events", "20000", "--strategy", "noop", "--strategy"])
+            .args(["avellaneda-stoikov", "--strategy", "microprice", "--out"])
+            .arg(&out);
+        c
+    };
+    assert_goldens(run, &golden::SYNTH_20K);
+    // The native builds do the same: `digest` does not depend on how the strategy runs.
+    let native = json(run().arg("--native"));
+    for (s, g) in native["strategies"].as_array().unwrap().iter().zip(&golden::SYNTH_20K) {
+        assert_eq!((s["name"].as_str(), s["digest"].as_str()), (Some(g.0), Some(g.1)));
+        assert!(s["tier"].is_null());
+    }
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -283,6 +339,38 @@ fn verify_shows_identical_digests() {
 }
 
 #[test]
+fn verify_across_tiers_shows_one_digest_and_a_fuel_digest_per_tier() {
+    let out = tmp("verify-tiers");
+    let v = json(
+        bin()
+            .args(["verify", "--tiers", "--events", "3000", "--strategy", "microprice"])
+            .args(["--runs", "1", "--out"])
+            .arg(&out),
+    );
+    assert_eq!(v["identical"], true, "{v:#}");
+    assert_eq!(v["tiers"], serde_json::json!(["interpreter", "compiled"]));
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 4, "a process run and a thread run per tier");
+    let fuel = |tier: &str| {
+        runs.iter()
+            .filter(|r| r["tier"] == tier)
+            .map(|r| r["fuel_digest"].clone())
+            .collect::<Vec<_>>()
+    };
+    for r in runs {
+        assert_eq!(r["digest"], v["digest"]);
+    }
+    let (fi, fc) = (fuel("interpreter"), fuel("compiled"));
+    assert_eq!(fi.len(), 2);
+    assert_eq!(fi[0], fi[1], "fuel agrees within the interpreter tier");
+    assert_eq!(fc[0], fc[1], "fuel agrees within the compiled tier");
+    assert_ne!(fi[0], fc[0], "each tier meters its own fuel");
+    let err = fails(bin().args(["verify", "--runs", "0", "--events", "100", "--out"]).arg(&out));
+    assert!(err.contains("--runs 0"), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
 fn traces_locate_the_first_diverging_event() {
     let out = tmp("trace");
     let trace = |dir: &str, params: &str| {
@@ -299,9 +387,9 @@ fn traces_locate_the_first_diverging_event() {
     };
     let base = "instrument=0;levels=3;tick=0.01;half_spread_ticks=1;order_qty=1;max_inventory=10";
     let (a, b) = (trace("a", base), trace("b", base));
-    assert_eq!(lockstep_replay::first_divergence(&a, &b).unwrap(), None);
+    assert_eq!(lockstep_replay::first_divergence(&a, &b, true).unwrap(), None);
     let c = trace("c", &base.replace("half_spread_ticks=1", "half_spread_ticks=2"));
-    let d = lockstep_replay::first_divergence(&a, &c).unwrap().expect("the runs differ");
+    let d = lockstep_replay::first_divergence(&a, &c, true).unwrap().expect("the runs differ");
     let (x, y) = (d.a.unwrap(), d.b.unwrap());
     assert_eq!(x.seq, y.seq);
     assert_eq!(x.event, y.event, "same event, different actions");
@@ -444,15 +532,18 @@ fn golden_digests_of_the_lobster_goog_sample() {
     assert_eq!(v["events"], golden::GOOG_EVENTS);
     assert_eq!(v["rows"], golden::GOOG_ROWS);
     assert_eq!(v["header"]["instruments"][0]["symbol"], "GOOG");
-    let r = json(
-        bin()
-            .args(["run", "--strategy", "noop", "--strategy", "microprice", "--tape"])
-            .arg(&tape)
-            .arg("--out")
-            .arg(&out),
+    let r = assert_goldens(
+        || {
+            let mut c = bin();
+            c.args(["run", "--strategy", "noop", "--strategy", "microprice", "--tape"])
+                .arg(&tape)
+                .arg("--out")
+                .arg(&out);
+            c
+        },
+        &golden::GOOG,
     );
     assert_eq!(r["events"], golden::GOOG_EVENTS);
-    assert_eq!(digests(&r), expect(&golden::GOOG));
     let b = json(bin().args(["run", "--book-only", "--tape"]).arg(&tape).arg("--out").arg(&out));
     assert_eq!(b["digest"], golden::GOOG_BOOK);
     let _ = std::fs::remove_dir_all(&out);
@@ -466,14 +557,17 @@ fn golden_digests_of_the_binance_capture() {
     let v =
         json(bin().args(["import", "binance"]).arg(d.join(BTC_CAPTURE)).arg("--out").arg(&tape));
     assert_eq!(v["events"], golden::BTC_EVENTS);
-    let r = json(
-        bin()
-            .args(["run", "--strategy", "noop", "--strategy", "avellaneda-stoikov", "--tape"])
-            .arg(&tape)
-            .arg("--out")
-            .arg(&out),
+    assert_goldens(
+        || {
+            let mut c = bin();
+            c.args(["run", "--strategy", "noop", "--strategy", "avellaneda-stoikov", "--tape"])
+                .arg(&tape)
+                .arg("--out")
+                .arg(&out);
+            c
+        },
+        &golden::BTC,
     );
-    assert_eq!(digests(&r), expect(&golden::BTC));
     let _ = std::fs::remove_dir_all(&out);
 }
 

@@ -7,6 +7,7 @@ mod verify;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use lockstep_engine::Tier;
 use lockstep_replay::{
     ExchangeConfig, FeeModel, LatencyModel, Pacing, SessionConfig, StrategySpec, TimeUnit,
 };
@@ -157,6 +158,10 @@ pub(crate) struct ReplayArgs {
     /// Run the built-ins' native builds instead of WebAssembly (no fuel metering).
     #[arg(long)]
     pub(crate) native: bool,
+    /// Engine tier for WebAssembly strategies: `interpreter` (the reference) or `compiled`
+    /// (Cranelift). Actions and `digest` are the same on both; fuel is per tier.
+    #[arg(long, default_value_t = Tier::Interpreter)]
+    pub(crate) tier: Tier,
     /// Fuel each strategy event may use before the strategy is halted.
     #[arg(long, default_value_t = 10_000_000)]
     pub(crate) fuel_per_event: u64,
@@ -237,6 +242,8 @@ impl ReplayArgs {
             a.push("--native".to_owned());
         }
         a.extend([
+            "--tier".to_owned(),
+            self.tier.name().to_owned(),
             "--fuel-per-event".to_owned(),
             self.fuel_per_event.to_string(),
             "--entry-latency-ns".to_owned(),
@@ -293,6 +300,7 @@ impl RunArgs {
             (false, None) => Pacing::AsFastAsPossible,
         };
         Ok(SessionConfig {
+            tier: self.replay.tier,
             fuel_per_event: self.replay.fuel_per_event,
             exchange: self.replay.exchange()?,
             pacing,
@@ -308,9 +316,13 @@ impl RunArgs {
 pub(crate) struct VerifyArgs {
     #[command(flatten)]
     pub(crate) replay: ReplayArgs,
-    /// Separate process runs.
+    /// Separate process runs (per tier).
     #[arg(long, default_value_t = 3)]
     pub(crate) runs: usize,
+    /// Run every configuration on both tiers (interpreter and compiled) and require the same
+    /// `digest` everywhere, and the same `fuel_digest` within each tier.
+    #[arg(long, conflicts_with = "tier")]
+    pub(crate) tiers: bool,
     /// Directory for the runs' files.
     #[arg(long, default_value = "replay-out")]
     pub(crate) out: PathBuf,

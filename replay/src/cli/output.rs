@@ -156,7 +156,9 @@ pub(crate) fn strategy_json(s: &StrategyReport) -> Value {
         "name": s.name,
         "params": s.params,
         "wasm": s.wasm,
+        "tier": s.tier.map(|t| t.name()),
         "digest": hex(&s.digest),
+        "fuel_digest": hex(&s.fuel_digest),
         "events": s.events,
         "actions": s.actions,
         "fuel": { "total": s.fuel_total, "max_per_event": s.fuel_max.0, "max_seq": s.fuel_max.1, "init": s.init_fuel },
@@ -194,6 +196,8 @@ pub(crate) fn strategy_json(s: &StrategyReport) -> Value {
 pub(crate) fn report_json(r: &RunReport) -> Value {
     json!({
         "digest": hex(&r.digest),
+        "fuel_digest": hex(&r.fuel_digest),
+        "tier": r.tier.name(),
         "book_digest": r.book_digest.as_ref().map(hex),
         "events": r.events,
         "strategy_events": r.strategy_events,

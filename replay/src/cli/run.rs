@@ -113,6 +113,7 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
     );
     say!(o, "digest: {}", hex(&r.digest));
     if !r.strategies.is_empty() {
+        say!(o, "fuel digest: {} ({} tier)", hex(&r.fuel_digest), r.tier);
         say!(o, "fuel: total {}, max per event {}", r.fuel_total, r.fuel_max_per_event);
     }
     for s in &r.strategies {
@@ -121,7 +122,7 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
             o,
             "strategy {} ({}): digest {}, {} events, {} actions, fuel max {} (seq {})",
             s.name,
-            if s.wasm { "wasm" } else { "native" },
+            s.tier.map_or("native", |t| t.name()),
             &hex(&s.digest)[..16],
             s.events,
             s.actions,

@@ -1,10 +1,12 @@
 //! `replay verify`: the same replay in separate processes pinned on different cores, and in
-//! parallel threads in one process; every strategy's digest must be the same everywhere.
+//! parallel threads in one process, on one tier or (`--tiers`) on both; every strategy's
+//! `digest` must be the same everywhere, and its `fuel_digest` the same within each tier.
 
 use super::output::{Text, cores, open_source, pin, print_json, say};
 use super::{ReplayArgs, VerifyArgs};
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lockstep_engine::Tier;
 use lockstep_replay::{
     Pacing, Session, SessionConfig, StrategySpec, TracedEvent, combine, first_divergence, hex,
     trace_path,
@@ -18,8 +20,10 @@ use std::process::{Command, ExitCode, Stdio};
 struct RunResult {
     label: String,
     kind: &'static str,
+    tier: Tier,
     cores: Vec<usize>,
     digests: Vec<[u8; 32]>,
+    fuel_digests: Vec<[u8; 32]>,
     events: u64,
 }
 
@@ -67,6 +71,7 @@ fn child_run(replay: &ReplayArgs, core: usize, out: &Path, trace: Option<&Path>)
 
 fn session_config(replay: &ReplayArgs, trace: Option<PathBuf>) -> Result<SessionConfig> {
     Ok(SessionConfig {
+        tier: replay.tier,
         fuel_per_event: replay.fuel_per_event,
         exchange: replay.exchange()?,
         pacing: Pacing::AsFastAsPossible,
@@ -83,14 +88,14 @@ fn thread_run(
     specs: &[StrategySpec],
     cores: &[usize],
     trace: Option<&Path>,
-) -> Result<Vec<([u8; 32], u64)>> {
+) -> Result<Vec<([u8; 32], [u8; 32], u64)>> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = specs
             .iter()
             .enumerate()
             .map(|(i, spec)| {
                 let core = cores.get((i + 1) % cores.len().max(1)).copied();
-                scope.spawn(move || -> Result<([u8; 32], u64)> {
+                scope.spawn(move || -> Result<([u8; 32], [u8; 32], u64)> {
                     if let Some(c) = core {
                         pin(c)?;
                     }
@@ -99,7 +104,7 @@ fn thread_run(
                     let cfg = session_config(replay, trace.map(Path::to_path_buf))?;
                     let session = Session::new(&header, std::slice::from_ref(spec), cfg)?;
                     let out = session.run(&mut *src, &mut |_| {})?;
-                    Ok((out.report.digest, out.report.events))
+                    Ok((out.report.digest, out.report.fuel_digest, out.report.events))
                 })
             })
             .collect();
@@ -137,6 +142,7 @@ fn find_divergence(
     alone.params = vec![spec.params.clone()];
     let mut traces = Vec::new();
     for (n, r) in [a, b].into_iter().enumerate() {
+        alone.tier = r.tier;
         let tdir = dir.join(format!("trace-{n}"));
         std::fs::create_dir_all(&tdir).with_context(|| format!("creating {}", tdir.display()))?;
         if r.kind == "process" {
@@ -146,7 +152,8 @@ fn find_divergence(
         }
         traces.push(trace_path(&tdir, 0, &spec.name));
     }
-    Ok(match first_divergence(&traces[0], &traces[1])? {
+    // Fuel is metered per tier: across tiers only events and actions must agree.
+    Ok(match first_divergence(&traces[0], &traces[1], a.tier == b.tier)? {
         None => json!({
             "strategy": spec.name,
             "run_a": a.label,
@@ -158,6 +165,7 @@ fn find_divergence(
             "run_a": a.label,
             "run_b": b.label,
             "reproduced": true,
+            "fuel_compared": a.tier == b.tier,
             "event_index": d.index,
             "a": traced_json(&d.a),
             "b": traced_json(&d.b),
@@ -178,71 +186,87 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
     if cores.is_empty() {
         cores.push(0);
     }
-    let pb = spinner(a.runs.max(1) as u64 + 1);
+    if a.runs == 0 {
+        bail!("--runs 0 verifies nothing: give at least 1 process run");
+    }
+    let tiers: Vec<Tier> = if a.tiers { Tier::ALL.to_vec() } else { vec![replay.tier] };
+    let pb = spinner((a.runs as u64 + 1) * tiers.len() as u64);
     let say = |s: String| {
         if !json {
             pb.suspend(|| eprintln!("{s}"));
         }
     };
     let mut runs: Vec<RunResult> = Vec::new();
-    for k in 0..a.runs.max(1) {
-        let core = cores[k % cores.len()];
-        pb.set_message(format!("process run {k} on core {core}"));
-        let v = child_run(&replay, core, &a.out.join(format!("verify-run-{k}")), None)?;
-        let list = v["strategies"]
-            .as_array()
-            .ok_or_else(|| anyhow!("child run reported no strategies"))?;
-        let digests =
-            list.iter().map(|s| parse_digest(&s["digest"])).collect::<Result<Vec<_>>>()?;
+    let thread_cores: Vec<usize> = (0..specs.len()).map(|i| cores[(i + 1) % cores.len()]).collect();
+    for &tier in &tiers {
+        replay.tier = tier;
+        for k in 0..a.runs {
+            let core = cores[k % cores.len()];
+            pb.set_message(format!("{tier} process run {k} on core {core}"));
+            let dir = a.out.join(format!("verify-{tier}-run-{k}"));
+            let v = child_run(&replay, core, &dir, None)?;
+            let list = v["strategies"]
+                .as_array()
+                .ok_or_else(|| anyhow!("child run reported no strategies"))?;
+            let field = |name: &str| {
+                list.iter().map(|s| parse_digest(&s[name])).collect::<Result<Vec<_>>>()
+            };
+            let r = RunResult {
+                label: format!("{tier} process {k} on core {core}"),
+                kind: "process",
+                tier,
+                cores: vec![core],
+                digests: field("digest")?,
+                fuel_digests: field("fuel_digest")?,
+                events: v["events"].as_u64().unwrap_or(0),
+            };
+            say(format!(
+                "{}: {} strategies, digest {}",
+                r.label,
+                r.digests.len(),
+                hex(&combined(&r.digests))
+            ));
+            runs.push(r);
+        }
+        pb.set_message(format!("{tier}: {} strategies in parallel threads", specs.len()));
+        let t = thread_run(&replay, &specs, &cores, None)?;
         let r = RunResult {
-            label: format!("process {k} on core {core}"),
-            kind: "process",
-            cores: vec![core],
-            digests,
-            events: v["events"].as_u64().unwrap_or(0),
+            label: format!(
+                "{tier}: {} threads in one process on cores {thread_cores:?}",
+                specs.len()
+            ),
+            kind: "threads",
+            tier,
+            cores: thread_cores.clone(),
+            digests: t.iter().map(|(d, _, _)| *d).collect(),
+            fuel_digests: t.iter().map(|(_, f, _)| *f).collect(),
+            events: t.first().map_or(0, |(_, _, e)| *e),
         };
-        say(format!(
-            "{}: {} strategies, digest {}",
-            r.label,
-            r.digests.len(),
-            hex(&combined(&r.digests))
-        ));
+        say(format!("{}: digest {}", r.label, hex(&combined(&r.digests))));
         runs.push(r);
     }
-    let thread_cores: Vec<usize> = (0..specs.len()).map(|i| cores[(i + 1) % cores.len()]).collect();
-    pb.set_message(format!("{} strategies in parallel threads", specs.len()));
-    let t = thread_run(&replay, &specs, &cores, None)?;
     pb.finish_and_clear();
-    let r = RunResult {
-        label: format!("{} threads in one process on cores {thread_cores:?}", specs.len()),
-        kind: "threads",
-        cores: thread_cores,
-        digests: t.iter().map(|(d, _)| *d).collect(),
-        events: t.first().map_or(0, |(_, e)| *e),
-    };
-    say(format!("{}: digest {}", r.label, hex(&combined(&r.digests))));
-    runs.push(r);
 
     let first = &runs[0];
     let mut mismatch = None;
     'outer: for (i, spec) in specs.iter().enumerate() {
         for r in &runs[1..] {
-            if r.digests.get(i) != first.digests.get(i) {
-                mismatch = Some((i, spec, r));
+            let reference = runs.iter().find(|x| x.tier == r.tier).unwrap_or(first);
+            if r.digests.get(i) != first.digests.get(i)
+                || r.fuel_digests.get(i) != reference.fuel_digests.get(i)
+            {
+                let base = if r.digests.get(i) == first.digests.get(i) { reference } else { first };
+                mismatch = Some((i, spec, base, r));
                 break 'outer;
             }
         }
     }
-    let identical = mismatch.is_none() && runs.iter().all(|r| r.digests.len() == specs.len());
+    let complete = runs.iter().all(|r| r.digests.len() == specs.len());
+    let identical = mismatch.is_none() && complete;
     let divergence = match mismatch {
-        Some((i, spec, r)) => Some(find_divergence(
-            &replay,
-            spec,
-            &args[i],
-            first,
-            r,
-            &a.out.join("verify-divergence"),
-        )?),
+        Some((i, spec, x, r)) => {
+            Some(find_divergence(&replay, spec, &args[i], x, r, &a.out.join("verify-divergence"))?)
+        }
         None => None,
     };
     let digest = combined(&first.digests);
@@ -251,11 +275,18 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
             "command": "verify",
             "identical": identical,
             "digest": hex(&digest),
+            "tiers": tiers.iter().map(|t| t.name()).collect::<Vec<_>>(),
+            "fuel_digests": tiers.iter().map(|t| {
+                let r = runs.iter().find(|r| r.tier == *t).unwrap_or(first);
+                json!({ "tier": t.name(), "fuel_digest": hex(&combined(&r.fuel_digests)) })
+            }).collect::<Vec<_>>(),
             "events": first.events,
             "strategies": specs.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
             "runs": runs.iter().map(|r| json!({
                 "kind": r.kind,
+                "tier": r.tier.name(),
                 "label": r.label,
+                "fuel_digest": hex(&combined(&r.fuel_digests)),
                 "cores": r.cores,
                 "digest": hex(&combined(&r.digests)),
                 "events": r.events,
@@ -272,7 +303,8 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
             runs.len()
         );
         for (i, s) in specs.iter().enumerate() {
-            let same = runs.iter().all(|r| r.digests.get(i) == first.digests.get(i));
+            let same = mismatch.is_none_or(|(j, ..)| j != i)
+                && runs.iter().all(|r| r.digests.get(i) == first.digests.get(i));
             say!(
                 o,
                 "  {:<20} {}  {}",
@@ -283,6 +315,14 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
         }
         if identical {
             say!(o, "identical: every run produced digest {}", hex(&digest));
+            for t in &tiers {
+                let r = runs.iter().find(|r| r.tier == *t).unwrap_or(first);
+                say!(
+                    o,
+                    "  {t} tier: every run produced fuel digest {}",
+                    hex(&combined(&r.fuel_digests))
+                );
+            }
         } else {
             say!(o, "NOT identical");
             if let Some(d) = &divergence {
