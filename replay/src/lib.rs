@@ -45,8 +45,8 @@ pub use book::{Applied, Book, BookStats, OrderView};
 pub use book_check::{BookCheckReport, MismatchClass, book_check};
 pub use digest::{Digest, combine, hex};
 pub use exchange::{
-    ExchangeConfig, ExchangeStats, ExchangeSummary, FeeModel, InstrumentSummary, LatencyModel,
-    Money,
+    BudgetExceeded, ExchangeConfig, ExchangeStats, ExchangeSummary, FeeModel, InstrumentSummary,
+    LatencyModel, Money, VenueBudget, VenueBudgets,
 };
 pub use import::binance::import_binance;
 pub use import::csv::{TimeUnit, import_csv};

@@ -399,13 +399,28 @@ fn deliver(
         return fuel;
     }
     slot.actions += slot.scratch.len() as u64;
+    slot.exch.check_actions(slot.scratch.len(), now);
     for a in &slot.scratch {
         match a.decode() {
             Ok(act) => slot.exch.action(act, now),
             Err(_) => slot.exch.stats.invalid_actions += 1,
         }
     }
+    budget_halt(slot, Some(seq));
     fuel
+}
+
+/// Halts `slot` if its simulated exchange crossed a venue budget (at event `seq`; `None`:
+/// in `init`); whether it did.
+fn budget_halt(slot: &mut Slot, seq: Option<u64>) -> bool {
+    let Some(e) = slot.exch.crossed(seq) else { return false };
+    if slot.halted.is_none() {
+        let seq = seq.unwrap_or(0);
+        let msg = e.to_string();
+        slot.digest.halt(seq, &msg);
+        slot.halted = Some((seq, msg));
+    }
+    true
 }
 
 impl Session {
@@ -496,9 +511,14 @@ impl Session {
                 break;
             }
             let Some(item) = self.slots[s].exch.pop() else { break };
+            let next_seq = Some(self.slots[s].seq);
+            if budget_halt(&mut self.slots[s], next_seq) {
+                continue;
+            }
             let (instrument, exchange_ts, body) = match item.what {
                 Pending::Arrive(a) => {
                     self.slots[s].exch.arrive(a, item.time, &self.books);
+                    budget_halt(&mut self.slots[s], next_seq);
                     continue;
                 }
                 Pending::Deliver { instrument, exchange_ts, body } => {
@@ -672,12 +692,14 @@ impl Session {
     fn start_strategies(&mut self, t: i64) {
         for slot in &mut self.slots {
             slot.digest.event(u64::MAX, slot.init_fuel, &slot.init_actions);
+            slot.exch.check_actions(slot.init_actions.len(), t);
             for a in &slot.init_actions {
                 match a.decode() {
                     Ok(act) => slot.exch.action(act, t),
                     Err(_) => slot.exch.stats.invalid_actions += 1,
                 }
             }
+            budget_halt(slot, None);
         }
     }
 

@@ -535,3 +535,137 @@ fn tardis_files_merge_by_local_time() {
     assert_eq!(v["events"], 16);
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// A hostile strategy module in WebAssembly text, written by the test into `dir`: ABI v1
+/// without the SDK, 1,024 action slots at 0x10000. `$limit` writes a buy limit order for one
+/// unit at 1.00 (far below the synthetic market, so it rests) with the given id into an action
+/// slot; `$timer` a timer at the given time; `body` is `lockstep_on_event`'s body.
+fn hostile_module(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let wat = format!(
+        r#"(module
+  (import "lockstep" "memory" (memory 2))
+  (data (i32.const 0)
+    "\01\00\00\00" "\40\00\00\00" "\00\00\01\00" "\00\04\00\00"
+    "\00\02\00\00" "\00\04\00\00" "\00\01\00\00" "\00\00\00\00")
+  (global $next (mut i64) (i64.const 1))
+  (func (export "lockstep_abi_version") (result i32) (i32.const 1))
+  (func (export "lockstep_regions") (result i32) (i32.const 0))
+  (func (export "lockstep_init") (param i32) (result i32) (i32.const 0))
+  (func $slot (param $i i32) (result i32)
+    (local $a i32)
+    (local.set $a (i32.add (i32.const 0x10000) (i32.mul (local.get $i) (i32.const 64))))
+    (memory.fill (local.get $a) (i32.const 0) (i32.const 64))
+    (local.get $a))
+  (func $limit (param $i i32) (param $id i64)
+    (local $a i32)
+    (local.set $a (call $slot (local.get $i)))
+    (i32.store16 (local.get $a) (i32.const 1))
+    (i32.store8 offset=4 (local.get $a) (i32.const 1))
+    (i64.store offset=8 (local.get $a) (local.get $id))
+    (i64.store offset=16 (local.get $a) (i64.const 100000000))
+    (i64.store offset=24 (local.get $a) (i64.const 100000000)))
+  (func $timer (param $i i32) (param $at i64)
+    (local $a i32)
+    (local.set $a (call $slot (local.get $i)))
+    (i32.store16 (local.get $a) (i32.const 5))
+    (i64.store offset=8 (local.get $a) (i64.const 1))
+    (i64.store offset=32 (local.get $a) (local.get $at)))
+  ;; Writes `n` limit orders with fresh ids; returns `n`.
+  (func $flood (param $n i32) (result i32)
+    (local $i i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (call $limit (local.get $i) (global.get $next))
+        (global.set $next (i64.add (global.get $next) (i64.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+    (local.get $n))
+  (func (export "lockstep_on_event") (result i32) {body}))"#
+    );
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::write(&path, wat::parse_str(&wat).expect("test WAT parses")).expect("write module");
+    path
+}
+
+/// Runs `hostile` beside avellaneda-stoikov with `extra` flags and checks: the hostile strategy
+/// is halted by `budget`, the run finishes, and the neighbour's digest equals its solo run's.
+/// Returns the hostile strategy's report.
+fn contained(hostile: &Path, extra: &[&str], budget: &str) -> Value {
+    let out = tmp(&format!("contained-{}", hostile.file_stem().unwrap().to_string_lossy()));
+    let run = |strategies: &[&str]| {
+        let mut c = bin();
+        c.args(["run", "--events", "3000", "--no-latency"]).args(extra);
+        for s in strategies {
+            c.args(["--strategy", s]);
+        }
+        json(&mut c)
+    };
+    let h = hostile.to_str().unwrap();
+    let both = run(&[h, "avellaneda-stoikov"]);
+    let solo = run(&["avellaneda-stoikov"]);
+    assert_eq!(both["events"], 3000, "the run finishes");
+    let s = &both["strategies"];
+    assert_eq!(s[1]["name"], "avellaneda-stoikov");
+    assert!(s[1]["halted"].is_null());
+    assert_eq!(s[1]["digest"], solo["strategies"][0]["digest"], "neighbour's digest equals solo");
+    let b = &s[0]["budget_exceeded"];
+    assert_eq!(b["budget"], budget, "{}", s[0]);
+    let err = s[0]["halted"]["error"].as_str().expect("hostile strategy halted");
+    assert!(err.contains(&format!("crossed its venue budget of {} {budget}", b["limit"])), "{err}");
+    assert!(err.contains(b["flag"].as_str().unwrap()), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
+    s[0].clone()
+}
+
+#[test]
+fn a_strategy_flooding_orders_is_halted_by_its_actions_budget() {
+    let dir = tmp("hostile-flood");
+    let m = hostile_module(&dir, "flood", "(call $flood (i32.const 1024))");
+    let s = contained(&m, &[], "actions per event");
+    assert_eq!(s["halted"]["seq"], 0);
+    assert_eq!(s["budget_exceeded"]["seq"], 0);
+    assert_eq!(s["budget_exceeded"]["limit"], 256);
+    assert_eq!(s["events"], 1);
+    // The flag moves the limit: 1,024 orders a call then cross the resting-orders budget.
+    let s = contained(&m, &["--max-actions-per-event", "1024"], "resting orders");
+    assert_eq!(s["budget_exceeded"]["limit"], 10_000);
+    assert_eq!(s["exchange"]["open_orders"], 10_000);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_timer_rearmed_one_nanosecond_ahead_is_halted_by_the_timer_budget() {
+    let dir = tmp("hostile-timer");
+    // Every event (timers included) arms timer 1 at its own local time + 1 ns.
+    let m = hostile_module(
+        &dir,
+        "chain",
+        "(call $timer (i32.const 0) (i64.add (i64.load (i32.const 88)) (i64.const 1))) (i32.const 1)",
+    );
+    let s = contained(&m, &[], "timers fired per second of tape time");
+    assert_eq!(s["budget_exceeded"]["limit"], 100_000);
+    // A timer budget of 1 live timer: the second arming crosses it at once.
+    let m = hostile_module(
+        &dir,
+        "two-timers",
+        "(call $timer (i32.const 0) (i64.const 0)) (call $timer (i32.const 1) (i64.const 0)) (i32.const 2)",
+    );
+    let s = contained(&m, &["--max-live-timers", "1"], "live timers");
+    assert_eq!(s["halted"]["seq"], 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_strategy_reusing_an_order_id_forever_is_halted_by_its_message_budget() {
+    let dir = tmp("hostile-reuse");
+    // Every event, rejects included, places order 7 again: with zero latency each reject comes
+    // back at the same instant, a loop that never lets the tape move on.
+    let m =
+        hostile_module(&dir, "reuse", "(call $limit (i32.const 0) (i64.const 7)) (i32.const 1)");
+    let zero = ["--entry-latency-ns", "0", "--feed-latency-ns", "0"];
+    let s = contained(&m, &zero, "venue messages per market event");
+    assert_eq!(s["budget_exceeded"]["limit"], 100_000);
+    assert!(s["exchange"]["rejects"].as_u64().unwrap() >= 49_999, "{s}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

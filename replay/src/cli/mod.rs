@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use lockstep_replay::{
     ExchangeConfig, FeeModel, LatencyModel, Pacing, SessionConfig, StrategySpec, TimeUnit,
+    VenueBudgets,
 };
 use lockstep_sdk::{Nanos, Price};
 use std::path::PathBuf;
@@ -172,6 +173,23 @@ pub(crate) struct ReplayArgs {
     /// Taker fee in basis points.
     #[arg(long, default_value = "0", allow_hyphen_values = true)]
     pub(crate) taker_fee_bps: String,
+    /// Venue budget: most actions one strategy call may return (crossing it halts that
+    /// strategy; the run goes on).
+    #[arg(long, default_value_t = VenueBudgets::default().actions_per_event)]
+    pub(crate) max_actions_per_event: u64,
+    /// Venue budget: most venue messages (orders arriving, answers) a strategy may cause
+    /// between two tape events.
+    #[arg(long, default_value_t = VenueBudgets::default().messages_per_event)]
+    pub(crate) max_messages_per_event: u64,
+    /// Venue budget: most orders a strategy may have resting at once.
+    #[arg(long, default_value_t = VenueBudgets::default().resting_orders)]
+    pub(crate) max_resting_orders: u64,
+    /// Venue budget: most timers a strategy may have pending at once.
+    #[arg(long, default_value_t = VenueBudgets::default().live_timers)]
+    pub(crate) max_live_timers: u64,
+    /// Venue budget: most timers fired per second of tape time (bounds timer chains).
+    #[arg(long, default_value_t = VenueBudgets::default().timers_per_sec)]
+    pub(crate) max_timers_per_sec: u64,
 }
 
 impl ReplayArgs {
@@ -212,6 +230,13 @@ impl ReplayArgs {
                 maker_bps: bps("--maker-fee-bps", &self.maker_fee_bps)?,
                 taker_bps: bps("--taker-fee-bps", &self.taker_fee_bps)?,
             },
+            budgets: VenueBudgets {
+                actions_per_event: self.max_actions_per_event,
+                messages_per_event: self.max_messages_per_event,
+                resting_orders: self.max_resting_orders,
+                live_timers: self.max_live_timers,
+                timers_per_sec: self.max_timers_per_sec,
+            },
         })
     }
 
@@ -247,6 +272,16 @@ impl ReplayArgs {
             self.maker_fee_bps.clone(),
             "--taker-fee-bps".to_owned(),
             self.taker_fee_bps.clone(),
+            "--max-actions-per-event".to_owned(),
+            self.max_actions_per_event.to_string(),
+            "--max-messages-per-event".to_owned(),
+            self.max_messages_per_event.to_string(),
+            "--max-resting-orders".to_owned(),
+            self.max_resting_orders.to_string(),
+            "--max-live-timers".to_owned(),
+            self.max_live_timers.to_string(),
+            "--max-timers-per-sec".to_owned(),
+            self.max_timers_per_sec.to_string(),
         ]);
         a
     }
