@@ -101,7 +101,8 @@ impl StrategySpec {
         }
         let bytes = std::fs::read(&path)
             .map_err(|source| SessionError::ReadWasm { path: path.clone(), source })?;
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("wasm").to_owned();
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("wasm");
+        let name = lockstep_sdk::untrusted(name).max_chars(64).to_string();
         Ok(Self {
             name,
             source: StrategySource::WasmFile { path, bytes: bytes.into() },
@@ -172,9 +173,11 @@ impl fmt::Display for SessionError {
                 path.display()
             ),
             SessionError::Load { name, source } => write!(f, "strategy `{name}`: {source}"),
-            SessionError::Init { name, message } => {
-                write!(f, "strategy `{name}` refused its parameters: {message}")
-            }
+            SessionError::Init { name, message } => write!(
+                f,
+                "strategy `{name}` refused its parameters: {}",
+                lockstep_sdk::untrusted(message)
+            ),
             SessionError::Trace { path, source } => {
                 write!(f, "cannot create trace {}: {source}", path.display())
             }

@@ -669,3 +669,88 @@ fn a_strategy_reusing_an_order_id_forever_is_halted_by_its_message_budget() {
     assert!(s["exchange"]["rejects"].as_u64().unwrap() >= 49_999, "{s}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Asserts `text` holds no control character but newlines ending lines, and no line starting
+/// with `forged`.
+fn assert_clean(text: &str, forged: &str) {
+    for line in text.lines() {
+        assert!(!line.chars().any(char::is_control), "control character in {line:?}");
+        assert!(!line.trim_start().starts_with(forged), "forged line {line:?} in\n{text}");
+    }
+}
+
+#[test]
+fn guest_text_is_escaped_and_capped_wherever_it_is_printed() {
+    let dir = tmp("guest-text");
+    // On its first event the guest fails with a message that clears the screen, forges a
+    // `digest:` line and drags 5,000 NULs behind it.
+    let fail = dir.join("fail.wasm");
+    let wat = r#"(module
+  (import "lockstep" "memory" (memory 1))
+  (import "lockstep" "fail" (func $fail (param i32 i32)))
+  (data (i32.const 0)
+    "\01\00\00\00" "\40\00\00\00" "\80\00\00\00" "\04\00\00\00"
+    "\00\02\00\00" "\00\04\00\00" "\00\01\00\00" "\00\00\00\00")
+  (data (i32.const 2048) "\1b[2J\ndigest: 0000\n")
+  (func (export "lockstep_abi_version") (result i32) (i32.const 1))
+  (func (export "lockstep_regions") (result i32) (i32.const 0))
+  (func (export "lockstep_init") (param i32) (result i32) (i32.const 0))
+  (func (export "lockstep_on_event") (result i32)
+    (call $fail (i32.const 2048) (i32.const 5018)) (i32.const 0)))"#;
+    std::fs::write(&fail, wat::parse_str(wat).unwrap()).unwrap();
+    let o = run_ok(
+        bin()
+            .args(["run", "--events", "200", "--no-latency", "--strategy"])
+            .arg(&fail)
+            .args(["--strategy", "noop"]),
+    );
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    assert_clean(&stdout, "digest: 0000");
+    let halted = stdout.lines().find(|l| l.contains("HALTED")).expect("halt reported");
+    assert!(
+        halted.contains("strategy panicked on event seq 0: \\u{1b}[2J\\ndigest: 0000\\n\\u{0}"),
+        "{halted}"
+    );
+    // The engine reads at most 4 KiB of the message; 200 characters of it are shown.
+    assert!(halted.contains("… (3896 more bytes); it is halted"), "{halted}");
+    let v = json(
+        bin()
+            .args(["run", "--events", "200", "--no-latency", "--strategy"])
+            .arg(&fail)
+            .args(["--strategy", "noop"]),
+    );
+    let err = v["strategies"][0]["halted"]["error"].as_str().unwrap();
+    assert!(err.ends_with("… (3896 more bytes); it is halted"), "{err:?}");
+    assert!(!err.chars().any(char::is_control), "{err:?}");
+    // An import name and an init refusal are guest text too: the run is refused, cleanly.
+    let import = dir.join("import.wasm");
+    let wat = r#"(module (import "lockstep" "x\0a\1b[2Jdigest: 0000" (func)))"#;
+    std::fs::write(&import, wat::parse_str(wat).unwrap()).unwrap();
+    let err = fails(bin().args(["run", "--events", "10", "--strategy"]).arg(&import));
+    assert_clean(&err, "digest: 0000");
+    assert!(err.contains("imports `lockstep.x\\n\\u{1b}[2Jdigest: 0000`"), "{err}");
+    let refuse = dir.join("refuse.wasm");
+    let wat = r#"(module
+  (import "lockstep" "memory" (memory 1))
+  (data (i32.const 0)
+    "\01\00\00\00" "\40\00\00\00" "\80\00\00\00" "\04\00\00\00"
+    "\00\02\00\00" "\00\04\00\00" "\00\01\00\00" "\00\00\00\00")
+  (func (export "lockstep_abi_version") (result i32) (i32.const 1))
+  (func (export "lockstep_regions") (result i32) (i32.const 0))
+  (data (i32.const 1024) "\1b[2J\ndigest: 0000\n")
+  (func (export "lockstep_init") (param i32) (result i32) (i32.const -18))
+  (func (export "lockstep_on_event") (result i32) (i32.const 0)))"#;
+    std::fs::write(&refuse, wat::parse_str(wat).unwrap()).unwrap();
+    let o = bin()
+        .args(["run", "--events", "10", "--json", "--strategy"])
+        .arg(&refuse)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_clean(&err, "digest:");
+    assert!(err.contains("strategy refused to start: \\u{1b}[2J\\ndigest: 0000\\n"), "{err}");
+    let v: Value = serde_json::from_slice(&o.stdout).expect("one JSON error object");
+    assert!(!v["error"].as_str().unwrap().chars().any(char::is_control), "{v}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -9,7 +9,8 @@
 //! for rebuilding a local book. Diffs before the first snapshot are applied to a partial book.
 
 use super::{
-    ImportError, ImportOptions, ImportSummary, Lines, Sink, decimals, parse_int_ns, tick_for,
+    ImportError, ImportOptions, ImportSummary, Lines, Sink, decimals, parse_int_ns, quoted,
+    tick_for,
 };
 use crate::tape::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
 use lockstep_sdk::{Nanos, Price, Qty, Side};
@@ -53,12 +54,12 @@ impl Ctx<'_> {
     }
     fn px(&self, t: &str) -> Result<Price, ImportError> {
         Price::parse(t).ok_or_else(|| {
-            self.lines.err(format!("price {t:?} is not a decimal with at most 8 places"))
+            self.lines.err(format!("price {} is not a decimal with at most 8 places", quoted(t)))
         })
     }
     fn qty(&self, t: &str) -> Result<Qty, ImportError> {
         Qty::parse(t).ok_or_else(|| {
-            self.lines.err(format!("quantity {t:?} is not a decimal with at most 8 places"))
+            self.lines.err(format!("quantity {} is not a decimal with at most 8 places", quoted(t)))
         })
     }
     /// `[[px, qty], ...]` as level events.
@@ -190,15 +191,17 @@ pub fn import_binance(
             let Some((ts, json)) = split(line) else {
                 return Err(lines.err("expected `<timestamp in ns> <json>`"));
             };
-            let local = parse_int_ns(ts, 1)
-                .ok_or_else(|| lines.err(format!("timestamp {ts:?} is not integer nanoseconds")))?;
+            let local = parse_int_ns(ts, 1).ok_or_else(|| {
+                lines.err(format!("timestamp {} is not integer nanoseconds", quoted(ts)))
+            })?;
             let v: Value =
                 serde_json::from_str(json).map_err(|e| lines.err(format!("invalid JSON: {e}")))?;
             let cx = Ctx { lines: &lines };
             msgs.clear();
             let (instrument, exch) = if let Some(stream) = v.get("stream").and_then(Value::as_str) {
-                let (sym, kind) = stream_symbol(stream)
-                    .ok_or_else(|| lines.err(format!("stream name {stream:?} has no `@`")))?;
+                let (sym, kind) = stream_symbol(stream).ok_or_else(|| {
+                    lines.err(format!("stream name {} has no `@`", quoted(stream)))
+                })?;
                 let sym = sym.to_ascii_uppercase();
                 let ins = found.iter().position(|(s, _)| *s == sym).ok_or_else(|| {
                     lines.err(format!("symbol {sym} missing from the first pass"))

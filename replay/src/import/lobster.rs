@@ -14,7 +14,7 @@
 //! make the book equal LOBSTER's (in the same batch, so strategies see LOBSTER's book).
 //! `replay book-check` reports how often that is needed and why.
 
-use super::{ImportError, ImportOptions, ImportSummary, Lines, Sink, parse_seconds_ns};
+use super::{ImportError, ImportOptions, ImportSummary, Lines, Sink, parse_seconds_ns, quoted};
 use crate::book::Book;
 use crate::tape::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
 use lockstep_sdk::{Nanos, ONE, Price, Qty, Side};
@@ -70,20 +70,23 @@ pub(crate) fn parse_message(lines: &Lines, text: &str) -> Result<Msg, ImportErro
         return Err(lines.err("more than 6 fields in a message row"));
     }
     let ts = parse_seconds_ns(t).ok_or_else(|| {
-        lines.err(format!("time {t:?} is not decimal seconds with at most 9 places"))
+        lines.err(format!("time {} is not decimal seconds with at most 9 places", quoted(t)))
     })?;
-    let kind: u8 = k.parse().map_err(|_| lines.err(format!("event type {k:?} is not a number")))?;
+    let kind: u8 =
+        k.parse().map_err(|_| lines.err(format!("event type {} is not a number", quoted(k))))?;
     if !matches!(kind, 1..=7) {
         return Err(lines.err(format!("unknown LOBSTER event type {kind} (expected 1-7)")));
     }
-    let id: u64 = id.parse().map_err(|_| lines.err(format!("order id {id:?} is not a number")))?;
-    let size: i64 = sz.parse().map_err(|_| lines.err(format!("size {sz:?} is not an integer")))?;
+    let id: u64 =
+        id.parse().map_err(|_| lines.err(format!("order id {} is not a number", quoted(id))))?;
+    let size: i64 =
+        sz.parse().map_err(|_| lines.err(format!("size {} is not an integer", quoted(sz))))?;
     let price: i64 =
-        px.parse().map_err(|_| lines.err(format!("price {px:?} is not an integer")))?;
+        px.parse().map_err(|_| lines.err(format!("price {} is not an integer", quoted(px))))?;
     let dir: i8 = match dir {
         "1" => 1,
         "-1" => -1,
-        other => return Err(lines.err(format!("direction {other:?} is neither 1 nor -1"))),
+        other => return Err(lines.err(format!("direction {} is neither 1 nor -1", quoted(other)))),
     };
     if kind != 7 && size <= 0 {
         return Err(lines.err(format!("size {size} is not positive")));
@@ -145,18 +148,16 @@ pub(crate) fn parse_book_row(
     let mut vals = [0i64; 4];
     let mut fields = text.split(',');
     while let Some(first) = fields.next() {
-        vals[0] = first
-            .trim()
-            .parse()
-            .map_err(|_| lines.err(format!("orderbook field {:?} is not an integer", first)))?;
+        vals[0] = first.trim().parse().map_err(|_| {
+            lines.err(format!("orderbook field {} is not an integer", quoted(first)))
+        })?;
         for (k, v) in vals.iter_mut().enumerate().skip(1) {
             let f = fields.next().ok_or_else(|| {
                 lines.err(format!("orderbook row has {} fields, not a multiple of 4", n * 4 + k))
             })?;
-            *v = f
-                .trim()
-                .parse()
-                .map_err(|_| lines.err(format!("orderbook field {f:?} is not an integer")))?;
+            *v = f.trim().parse().map_err(|_| {
+                lines.err(format!("orderbook field {} is not an integer", quoted(f)))
+            })?;
         }
         let [ap, asz, bp, bsz] = vals;
         if ap != DUMMY_ASK && asz > 0 {

@@ -12,6 +12,7 @@ pub(crate) mod tardis;
 
 use crate::tape::{Compression, FLAG_MORE, TapeError, TapeEvent, TapeHeader, TapeWriter};
 use flate2::read::MultiGzDecoder;
+use lockstep_sdk::untrusted;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter};
@@ -57,10 +58,13 @@ impl fmt::Display for ImportError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ImportError::Io { file, source } => write!(f, "{}: {source}", file.display()),
+            // Reasons quote fields of the file: escaped and capped (a 4 MB field stays out).
             ImportError::Row { file, line, reason } => {
-                write!(f, "{}:{line}: {reason}", file.display())
+                write!(f, "{}:{line}: {}", file.display(), untrusted(reason).max_chars(400))
             }
-            ImportError::Format { file, reason } => write!(f, "{}: {reason}", file.display()),
+            ImportError::Format { file, reason } => {
+                write!(f, "{}: {}", file.display(), untrusted(reason).max_chars(400))
+            }
             ImportError::Tape { file, source } => {
                 write!(f, "writing tape {}: {source}", file.display())
             }
@@ -97,6 +101,9 @@ pub struct ImportOptions {
     pub chunk_events: u32,
 }
 
+/// Longest line an importer reads (a longer one is refused before it is all in memory).
+pub(crate) const MAX_LINE_BYTES: u64 = 8 << 20;
+
 /// Reads text lines from a plain or gzip file (by content), with 1-based line numbers.
 pub(crate) struct Lines {
     path: PathBuf,
@@ -121,17 +128,28 @@ impl Lines {
     /// Reads the next line; `false` at the end. The line is then [`Lines::text`].
     pub(crate) fn next_line(&mut self) -> Result<bool, ImportError> {
         self.buf.clear();
-        let n = self.inner.read_line(&mut self.buf).map_err(|e| ImportError::Row {
-            file: self.path.clone(),
-            line: self.line + 1,
-            reason: format!("cannot read line: {e}"),
-        })?;
+        let n = io::Read::take(&mut self.inner, MAX_LINE_BYTES + 1)
+            .read_line(&mut self.buf)
+            .map_err(|e| ImportError::Row {
+                file: self.path.clone(),
+                line: self.line + 1,
+                reason: format!("cannot read line: {e}"),
+            })?;
         if n == 0 {
             return Ok(false);
         }
         self.line += 1;
+        if n as u64 > MAX_LINE_BYTES {
+            return Err(self.err(format!(
+                "line is longer than {MAX_LINE_BYTES} bytes; is this really a market data file?"
+            )));
+        }
         let keep = self.buf.trim_end_matches(['\n', '\r']).len();
         self.buf.truncate(keep);
+        // A UTF-8 byte order mark (as spreadsheet tools write) is not part of the first field.
+        if self.line == 1 && self.buf.starts_with('\u{feff}') {
+            self.buf.drain(..'\u{feff}'.len_utf8());
+        }
         Ok(true)
     }
 
@@ -198,6 +216,11 @@ impl Sink {
             .map_err(|source| ImportError::Tape { file: self.path.clone(), source })?;
         Ok(ImportSummary { header, rows, events, tape_bytes, notes })
     }
+}
+
+/// A field of an input file quoted for an error message: escaped, at most 64 characters.
+pub(crate) fn quoted(field: &str) -> String {
+    format!("\"{}\"", untrusted(field).max_chars(64))
 }
 
 /// Parses decimal seconds (`"34200.015105074"`, up to 9 places) into integer nanoseconds.

@@ -5,7 +5,8 @@
 //! file order is kept.
 
 use super::{
-    ImportError, ImportOptions, ImportSummary, Lines, Sink, decimals, parse_int_ns, tick_for,
+    ImportError, ImportOptions, ImportSummary, Lines, Sink, decimals, parse_int_ns, quoted,
+    tick_for,
 };
 use crate::tape::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
 use lockstep_sdk::{Nanos, Price, Qty, Side};
@@ -124,16 +125,18 @@ fn px(lines: &Lines, t: &str) -> Result<Price, ImportError> {
     if t.is_empty() {
         return Ok(Price::ZERO);
     }
-    Price::parse(t)
-        .ok_or_else(|| lines.err(format!("price {t:?} is not a decimal with at most 8 places")))
+    Price::parse(t).ok_or_else(|| {
+        lines.err(format!("price {} is not a decimal with at most 8 places", quoted(t)))
+    })
 }
 
 fn qty(lines: &Lines, t: &str) -> Result<Qty, ImportError> {
     if t.is_empty() {
         return Ok(Qty::ZERO);
     }
-    Qty::parse(t)
-        .ok_or_else(|| lines.err(format!("amount {t:?} is not a decimal with at most 8 places")))
+    Qty::parse(t).ok_or_else(|| {
+        lines.err(format!("amount {} is not a decimal with at most 8 places", quoted(t)))
+    })
 }
 
 fn split_fields(text: &str, out: &mut Vec<(usize, usize)>) {
@@ -191,11 +194,13 @@ impl FileSource {
         };
         let c = &self.cols;
         let ts = f(c.ts)?;
-        let ts = parse_int_ns(ts, 1000)
-            .ok_or_else(|| l.err(format!("timestamp {ts:?} is not integer microseconds")))?;
+        let ts = parse_int_ns(ts, 1000).ok_or_else(|| {
+            l.err(format!("timestamp {} is not integer microseconds", quoted(ts)))
+        })?;
         let lts = f(c.local_ts)?;
-        let lts = parse_int_ns(lts, 1000)
-            .ok_or_else(|| l.err(format!("local_timestamp {lts:?} is not integer microseconds")))?;
+        let lts = parse_int_ns(lts, 1000).ok_or_else(|| {
+            l.err(format!("local_timestamp {} is not integer microseconds", quoted(lts)))
+        })?;
         let (ex, sym) = (f(c.exchange)?, f(c.symbol)?);
         let instrument = instruments
             .iter()
@@ -206,7 +211,7 @@ impl FileSource {
             "buy" | "bid" => Ok(Some(Side::Buy)),
             "sell" | "ask" => Ok(Some(Side::Sell)),
             "unknown" | "" => Ok(None),
-            other => Err(l.err(format!("side {other:?} is not buy/sell/bid/ask/unknown"))),
+            other => Err(l.err(format!("side {} is not buy/sell/bid/ask/unknown", quoted(other)))),
         };
         let key = (lts, ts);
         let row = |msg, snapshot| Row { key, instrument, snapshot, msg };
@@ -238,7 +243,11 @@ impl FileSource {
                 let snapshot = match f(c.is_snapshot)? {
                     "true" => true,
                     "false" => false,
-                    other => return Err(l.err(format!("is_snapshot {other:?} is not true/false"))),
+                    other => {
+                        return Err(
+                            l.err(format!("is_snapshot {} is not true/false", quoted(other)))
+                        );
+                    }
                 };
                 let side = side_of(f(c.side)?)?.ok_or_else(|| l.err("book row without a side"))?;
                 let q = qty(l, f(c.amount)?)?;
