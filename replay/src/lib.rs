@@ -28,6 +28,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod atomic;
 mod book;
 mod book_check;
 mod digest;
@@ -41,6 +42,9 @@ mod timing;
 mod trace;
 mod units_serde;
 
+pub use atomic::{
+    AtomicFile, SameFileError, refuse_overwriting_inputs, temp_path, write_atomic, write_via_temp,
+};
 pub use book::{Applied, Book, BookStats, OrderView};
 pub use book_check::{BookCheckReport, MismatchClass, book_check};
 pub use digest::{Digest, combine, hex};

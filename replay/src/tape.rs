@@ -15,6 +15,7 @@
 //! time, so a tape larger than memory replays in bounded memory. Every structural check
 //! failure names the chunk and the byte offset where it was found.
 
+use crate::atomic::AtomicFile;
 use crate::units_serde;
 use lockstep_sdk::{InstrumentId, Nanos, Price, Qty, Side};
 use serde::{Deserialize, Serialize};
@@ -447,8 +448,10 @@ pub struct TapeWriter<W: Write + Seek> {
     prev_local: i64,
 }
 
-impl TapeWriter<BufWriter<File>> {
-    /// Creates (or truncates) the tape file at `path`.
+impl TapeWriter<BufWriter<AtomicFile>> {
+    /// Starts the tape file at `path`. It is written to a temporary file beside it and
+    /// replaces `path` only when [`TapeWriter::finish`] succeeds: a failed or abandoned
+    /// write leaves an existing file untouched.
     ///
     /// # Errors
     /// [`TapeError::Io`] if the file cannot be created or written.
@@ -457,8 +460,20 @@ impl TapeWriter<BufWriter<File>> {
         header: TapeHeader,
         compression: Compression,
     ) -> Result<Self, TapeError> {
-        let f = File::create(path).map_err(|source| TapeError::Io { offset: 0, source })?;
+        let f = AtomicFile::create(path).map_err(|source| TapeError::Io { offset: 0, source })?;
         Self::new(BufWriter::with_capacity(1 << 20, f), header, compression)
+    }
+
+    /// Completes the tape (see [`TapeWriter::finish_into`]) and moves it into place; returns
+    /// the final header and the file size.
+    ///
+    /// # Errors
+    /// [`TapeError::Io`] on a write error; the target path is then untouched.
+    pub fn finish(self) -> Result<(TapeHeader, u64), TapeError> {
+        let (header, size, out) = self.finish_into()?;
+        let io = |source| TapeError::Io { offset: size, source };
+        out.into_inner().map_err(|e| io(e.into_error()))?.commit().map_err(io)?;
+        Ok((header, size))
     }
 }
 
@@ -585,11 +600,11 @@ impl<W: Write + Seek> TapeWriter<W> {
     }
 
     /// Writes the last chunk and the end marker, and records the event count in the header.
-    /// Returns the header as written and the total file size in bytes.
+    /// Returns the header as written, the total size in bytes and the output.
     ///
     /// # Errors
     /// [`TapeError`] on a write or seek error.
-    pub fn finish(mut self) -> Result<(TapeHeader, u64), TapeError> {
+    pub fn finish_into(mut self) -> Result<(TapeHeader, u64, W), TapeError> {
         self.flush_chunk()?;
         let mut end = [0u8; END_LEN];
         end[..4].copy_from_slice(END_MAGIC);
@@ -608,7 +623,7 @@ impl<W: Write + Seek> TapeWriter<W> {
         self.out.write_all(&crc32fast::hash(&bytes).to_le_bytes()).map_err(io)?;
         self.out.seek(SeekFrom::End(0)).map_err(io)?;
         self.out.flush().map_err(io)?;
-        Ok((self.header, size))
+        Ok((self.header, size, self.out))
     }
 }
 
@@ -1026,7 +1041,7 @@ mod tests {
         for e in events {
             w.push(e).unwrap();
         }
-        let (h, size) = w.finish().unwrap();
+        let (h, size, _) = w.finish_into().unwrap();
         assert_eq!(h.event_count, events.len() as u64);
         let bytes = buf.into_inner();
         assert_eq!(size, bytes.len() as u64);

@@ -10,6 +10,7 @@ pub(crate) mod csv;
 pub(crate) mod lobster;
 pub(crate) mod tardis;
 
+use crate::atomic::AtomicFile;
 use crate::tape::{Compression, FLAG_MORE, TapeError, TapeEvent, TapeHeader, TapeWriter};
 use flate2::read::MultiGzDecoder;
 use lockstep_sdk::untrusted;
@@ -168,7 +169,7 @@ impl Lines {
 /// [`FLAG_MORE`], so strategies see the book once per source message.
 pub(crate) struct Sink {
     path: PathBuf,
-    w: TapeWriter<BufWriter<File>>,
+    w: TapeWriter<BufWriter<AtomicFile>>,
 }
 
 impl Sink {
