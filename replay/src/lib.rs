@@ -62,13 +62,14 @@ pub use jitter::{
     percentile_distribution,
 };
 pub use session::{
-    CLOSING_WINDOW_NS, Pacing, RunOutput, RunReport, Session, SessionConfig, SessionError,
-    StrategyReport, StrategySource, StrategySpec, trace_path,
+    CLOSING_WINDOW_NS, MAX_MODULE_BYTES, Pacing, RunOutput, RunReport, Session, SessionConfig,
+    SessionError, StrategyReport, StrategySource, StrategySpec, trace_path,
 };
 pub use synth::{DEFAULT_SYNTH_EVENTS, DEFAULT_SYNTH_SEED, Synth, SynthConfig};
 pub use tape::{
     Compression, DEFAULT_CHUNK_EVENTS, EventSource, FLAG_MORE, FORMAT_VERSION, InstrumentInfo,
-    MarketEvent, MemorySource, TapeError, TapeEvent, TapeHeader, TapeReader, TapeWriter,
+    MAX_INSTRUMENTS, MarketEvent, MemorySource, TapeError, TapeEvent, TapeHeader, TapeReader,
+    TapeWriter,
 };
 pub use timing::Stopwatch;
 pub use trace::{Divergence, TraceReader, TracedEvent, first_divergence};

@@ -99,8 +99,7 @@ impl StrategySpec {
         if native {
             return Err(SessionError::NativeFile { path });
         }
-        let bytes = std::fs::read(&path)
-            .map_err(|source| SessionError::ReadWasm { path: path.clone(), source })?;
+        let bytes = read_module(&path)?;
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("wasm");
         let name = lockstep_sdk::untrusted(name).max_chars(64).to_string();
         Ok(Self {
@@ -109,6 +108,25 @@ impl StrategySpec {
             params: params.unwrap_or("").to_owned(),
         })
     }
+}
+
+/// Largest `.wasm` file read: the engine's default module limit. The read stops one byte past
+/// it, so `--strategy /dev/zero` fails at once instead of filling memory.
+pub const MAX_MODULE_BYTES: u64 = 4 << 20;
+
+fn read_module(path: &Path) -> Result<Vec<u8>, SessionError> {
+    use std::io::Read;
+    let err = |source| SessionError::ReadWasm { path: path.to_path_buf(), source };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_MODULE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(err)?;
+    if bytes.len() as u64 > MAX_MODULE_BYTES {
+        return Err(err(std::io::Error::other(format!(
+            "larger than {MAX_MODULE_BYTES} bytes, the most a strategy module may be"
+        ))));
+    }
+    Ok(bytes)
 }
 
 /// Why a session could not start.

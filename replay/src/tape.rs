@@ -33,6 +33,9 @@ const MAX_CHUNK_BYTES: u32 = 64 << 20;
 const MAX_HEADER_BYTES: u32 = 16 << 20;
 const MAX_CHUNK_EVENTS: u32 = 1 << 20;
 
+/// Most instruments a tape may hold: instrument ids are `u16`.
+pub const MAX_INSTRUMENTS: usize = 1 << 16;
+
 const MAGIC: &[u8; 8] = b"LOCKTAPE";
 const CHUNK_MAGIC: &[u8; 4] = b"CHNK";
 const END_MAGIC: &[u8; 4] = b"TEND";
@@ -272,6 +275,90 @@ impl TapeEvent {
     pub fn more(&self) -> bool {
         self.flags & FLAG_MORE != 0
     }
+}
+
+/// The rules every event obeys, checked where events enter (the tape reader, the importers):
+/// a known instrument, only defined flag bits, no negative time, price or size; and, for the
+/// importers (`ordered`), local time (the replay's clock) never going backwards on an
+/// instrument's feed. The reader cannot require that order of every tape: the synthetic
+/// market's local times carry a random feed delay (its golden digests depend on it).
+#[derive(Clone, Debug)]
+pub(crate) struct EventCheck {
+    last_local: Vec<i64>,
+    ordered: bool,
+}
+
+impl EventCheck {
+    /// Checks for a tape with `instruments` instruments; `ordered`: also local time order.
+    pub(crate) fn new(instruments: usize, ordered: bool) -> Self {
+        Self { last_local: vec![i64::MIN; instruments], ordered }
+    }
+
+    /// Checks `e`, the next event; the reason it is refused.
+    pub(crate) fn check(&mut self, e: &TapeEvent) -> Result<(), String> {
+        let n = self.last_local.len();
+        let Some(last) = self.last_local.get_mut(usize::from(e.instrument)) else {
+            return Err(format!("names instrument {} but the tape lists {n}", e.instrument));
+        };
+        if e.flags & !FLAG_MORE != 0 {
+            return Err(format!("has undefined flag bits {:#04x}", e.flags & !FLAG_MORE));
+        }
+        if e.local_ts.0 < 0 || e.exchange_ts.0 < 0 {
+            return Err(format!(
+                "has a negative time (exchange {} ns, local {} ns)",
+                e.exchange_ts.0, e.local_ts.0
+            ));
+        }
+        if self.ordered && e.local_ts.0 < *last {
+            return Err(format!(
+                "local time goes backwards on instrument {} ({} ns after {} ns)",
+                e.instrument, e.local_ts.0, *last
+            ));
+        }
+        *last = e.local_ts.0;
+        let (px, qty) = match e.msg {
+            MarketEvent::Add { px, qty, .. }
+            | MarketEvent::Cancel { px, qty, .. }
+            | MarketEvent::Delete { px, qty, .. }
+            | MarketEvent::Execute { px, qty, .. }
+            | MarketEvent::HiddenExecute { px, qty, .. }
+            | MarketEvent::Level { px, qty, .. }
+            | MarketEvent::Trade { px, qty, .. } => (px.0, qty.0),
+            MarketEvent::Quote { bid_px, bid_qty, ask_px, ask_qty } => {
+                (bid_px.0.min(ask_px.0), bid_qty.0.min(ask_qty.0))
+            }
+            MarketEvent::Forget { px, .. } => (px.0, 0),
+            MarketEvent::Clear | MarketEvent::Status { .. } => (0, 0),
+        };
+        if px < 0 || qty < 0 {
+            return Err(format!("has a negative price or size ({:?})", e.msg));
+        }
+        Ok(())
+    }
+}
+
+/// Checks a tape header's instruments: ids equal to their index, at most
+/// [`MAX_INSTRUMENTS`], tick sizes above zero.
+pub(crate) fn check_instruments(instruments: &[InstrumentInfo]) -> Result<(), String> {
+    if instruments.len() > MAX_INSTRUMENTS {
+        return Err(format!(
+            "{} instruments, more than the {MAX_INSTRUMENTS} a tape can hold",
+            instruments.len()
+        ));
+    }
+    for (i, ins) in instruments.iter().enumerate() {
+        if usize::from(ins.id) != i {
+            return Err(format!("instrument {i} has id {}", ins.id));
+        }
+        if ins.tick_size.0 <= 0 {
+            return Err(format!(
+                "instrument {i} ({}) has tick size {}; it must be above 0",
+                lockstep_sdk::untrusted(&ins.symbol).max_chars(64),
+                ins.tick_size
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The on-disk shape of an event: timestamps as deltas within the chunk.
@@ -638,6 +725,7 @@ pub struct TapeReader<R: Read> {
     stored: Vec<u8>,
     raw: Vec<u8>,
     done: bool,
+    check: EventCheck,
 }
 
 impl std::fmt::Debug for TapeReader<BufReader<File>> {
@@ -741,15 +829,10 @@ impl<R: Read> TapeReader<R> {
                 reason: format!("{} trailing bytes", body.len() - used),
             });
         }
-        for (i, ins) in header.instruments.iter().enumerate() {
-            if usize::from(ins.id) != i {
-                return Err(TapeError::Header {
-                    offset: PROLOGUE_LEN,
-                    reason: format!("instrument {i} has id {}", ins.id),
-                });
-            }
-        }
+        check_instruments(&header.instruments)
+            .map_err(|reason| TapeError::Header { offset: PROLOGUE_LEN, reason })?;
         Ok(Self {
+            check: EventCheck::new(header.instruments.len(), false),
             input,
             header,
             compression,
@@ -823,6 +906,16 @@ impl<R: Read> TapeReader<R> {
                 });
             }
             self.offset += END_LEN as u64;
+            let mut extra = [0u8; 1];
+            let n = read_full(&mut self.input, &mut extra)
+                .map_err(|source| TapeError::Io { offset: self.offset, source })?;
+            if n > 0 {
+                return Err(TapeError::Corrupt {
+                    chunk: self.chunk,
+                    offset: self.offset,
+                    reason: "data follows the end marker".into(),
+                });
+            }
             self.done = true;
             return Ok(false);
         }
@@ -879,8 +972,11 @@ impl<R: Read> TapeReader<R> {
             Compression::Deflate => {
                 self.raw.clear();
                 self.raw.reserve(raw_len as usize);
-                let mut dec = flate2::read::DeflateDecoder::new(&self.stored[..]);
-                dec.read_to_end(&mut self.raw)
+                // Inflate at most one byte more than the declared size: a small chunk cannot
+                // expand into gigabytes before it is refused.
+                let dec = flate2::read::DeflateDecoder::new(&self.stored[..]);
+                dec.take(u64::from(raw_len) + 1)
+                    .read_to_end(&mut self.raw)
                     .map_err(|e| self.corrupt(at, format!("deflate: {e}")))?;
                 &self.raw
             }
@@ -891,7 +987,6 @@ impl<R: Read> TapeReader<R> {
                 format!("payload is {} bytes, header says {raw_len}", payload.len()),
             ));
         }
-        let n_instruments = self.header.instruments.len();
         buf.reserve(n_events as usize);
         let seed = ChunkSeed { out: buf, n: n_events as usize };
         let pos = match bincode::serde::seed_decode_from_slice(seed, payload, event_config()) {
@@ -901,16 +996,10 @@ impl<R: Read> TapeReader<R> {
                 return Err(self.corrupt(at, format!("event {i} of the chunk: {e}")));
             }
         };
-        if let Some((i, e)) =
-            buf.iter().enumerate().find(|(_, e)| usize::from(e.instrument) >= n_instruments)
-        {
-            return Err(self.corrupt(
-                at,
-                format!(
-                    "event {i} names instrument {} but the header lists {n_instruments}",
-                    e.instrument
-                ),
-            ));
+        for (i, e) in buf.iter().enumerate() {
+            if let Err(reason) = self.check.check(e) {
+                return Err(self.corrupt(at, format!("event {i} of the chunk {reason}")));
+            }
         }
         if pos != payload.len() {
             return Err(self.corrupt(at, format!("{} trailing payload bytes", payload.len() - pos)));

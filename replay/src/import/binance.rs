@@ -8,6 +8,7 @@
 //! diffs newer than it that arrived before it are applied again after it, as Binance documents
 //! for rebuilding a local book. Diffs before the first snapshot are applied to a partial book.
 
+use super::room_for_instrument;
 use super::{
     ImportError, ImportOptions, ImportSummary, Lines, Sink, decimals, parse_int_ns, quoted,
     tick_for,
@@ -15,6 +16,7 @@ use super::{
 use crate::tape::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
 use lockstep_sdk::{Nanos, Price, Qty, Side};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
@@ -90,6 +92,7 @@ impl Ctx<'_> {
 /// First pass: symbols in order of first appearance and their finest price decimals.
 fn scan(paths: &[PathBuf]) -> Result<Vec<(String, u32)>, ImportError> {
     let mut found: Vec<(String, u32)> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for p in paths {
         let mut lines = Lines::open(p)?;
         while lines.next_line()? {
@@ -113,9 +116,13 @@ fn scan(paths: &[PathBuf]) -> Result<Vec<(String, u32)>, ImportError> {
                 .max()
                 .unwrap_or(0);
             let sym = sym.to_ascii_uppercase();
-            match found.iter_mut().find(|(s, _)| *s == sym) {
-                Some(e) => e.1 = e.1.max(d),
-                None => found.push((sym, d)),
+            match index.get(&sym) {
+                Some(&i) => found[i].1 = found[i].1.max(d),
+                None => {
+                    room_for_instrument(&lines, found.len())?;
+                    index.insert(sym.clone(), found.len());
+                    found.push((sym, d));
+                }
             }
         }
     }
@@ -290,7 +297,7 @@ pub fn import_binance(
                 msgs.iter().map(|m| TapeEvent::new(Nanos(exch), Nanos(local), instrument, *m)),
             );
             if !batch.is_empty() {
-                sink.batch(&mut batch)?;
+                sink.batch(&mut batch, &lines)?;
             }
         }
     }

@@ -18,12 +18,14 @@
 //! decimal numbers in the unit given on the command line (nanoseconds by default), parsed
 //! exactly; rows are kept in file order.
 
+use super::room_for_instrument;
 use super::{
     ImportError, ImportOptions, ImportSummary, Lines, Sink, decimals, parse_scaled, quoted,
     tick_for,
 };
 use crate::tape::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
 use lockstep_sdk::{Nanos, Price, Qty, Side};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Unit of the timestamp columns of a generic CSV file.
@@ -116,6 +118,7 @@ pub fn import_csv(
     // First pass: symbols in order of appearance and their finest price decimals.
     let (mut lines, cols) = open(file)?;
     let mut syms: Vec<(String, u32)> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
     while lines.next_line()? {
         let text = lines.text();
         if text.trim().is_empty() {
@@ -130,9 +133,13 @@ pub fn import_csv(
             .map(|t| decimals(t))
             .max()
             .unwrap_or(0);
-        match syms.iter_mut().find(|(s, _)| s == sym) {
-            Some(e) => e.1 = e.1.max(d),
-            None => syms.push((sym.to_owned(), d)),
+        match index.get(sym) {
+            Some(&i) => syms[i].1 = syms[i].1.max(d),
+            None => {
+                room_for_instrument(&lines, syms.len())?;
+                index.insert(sym.to_owned(), syms.len());
+                syms.push((sym.to_owned(), d));
+            }
         }
     }
     if syms.is_empty() {
@@ -274,12 +281,12 @@ pub fn import_csv(
         };
         batch.push(TapeEvent::new(Nanos(ex), Nanos(lo), instrument, msg));
         if !more {
-            sink.batch(&mut batch)?;
+            sink.batch(&mut batch, &lines)?;
             batch.clear();
         }
     }
     if !batch.is_empty() {
-        sink.batch(&mut batch)?;
+        sink.batch(&mut batch, &lines)?;
     }
     sink.finish(rows, Vec::new())
 }

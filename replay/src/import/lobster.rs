@@ -160,6 +160,14 @@ pub(crate) fn parse_book_row(
             })?;
         }
         let [ap, asz, bp, bsz] = vals;
+        for (what, p, sz, dummy) in [("ask", ap, asz, DUMMY_ASK), ("bid", bp, bsz, -DUMMY_ASK)] {
+            if p != dummy && sz > 0 && (p <= 0 || price(p).is_none() || qty(sz).is_none()) {
+                return Err(lines.err(format!(
+                    "orderbook level {} {what}: price {p} or size {sz} is out of range",
+                    n + 1
+                )));
+            }
+        }
         if ap != DUMMY_ASK && asz > 0 {
             row.asks.push((ap, asz));
         }
@@ -189,7 +197,7 @@ pub(crate) fn undo(row: &BookRow, m: &Msg) -> BookRow {
         let better = |a: i64, b: i64| if side == Side::Buy { a > b } else { a < b };
         match v.iter().position(|&(p, _)| p == m.price) {
             Some(i) => {
-                v[i].1 += delta;
+                v[i].1 = v[i].1.saturating_add(delta);
                 if v[i].1 <= 0 {
                     v.remove(i);
                 }
@@ -410,7 +418,7 @@ pub fn import_lobster(
         rows += 1;
         let ev = TapeEvent::new(Nanos(m.ts), Nanos(m.ts), 0, to_event(&msgs, &m)?);
         let Some(b) = book.as_mut() else {
-            sink.one(ev)?;
+            sink.one(ev, &msgs)?;
             continue;
         };
         if !b.next_line()? {
@@ -434,7 +442,7 @@ pub fn import_lobster(
         rec.book.apply(&ev.msg);
         batch.push(ev);
         rec.reconcile(&row, file_levels, m.ts, &mut batch);
-        sink.batch(&mut batch)?;
+        sink.batch(&mut batch, &msgs)?;
     }
     if rows == 0 {
         return Err(ImportError::Format {

@@ -11,7 +11,10 @@ pub(crate) mod lobster;
 pub(crate) mod tardis;
 
 use crate::atomic::AtomicFile;
-use crate::tape::{Compression, FLAG_MORE, TapeError, TapeEvent, TapeHeader, TapeWriter};
+use crate::tape::{
+    Compression, EventCheck, FLAG_MORE, MAX_INSTRUMENTS, TapeError, TapeEvent, TapeHeader,
+    TapeWriter, check_instruments,
+};
 use flate2::read::MultiGzDecoder;
 use lockstep_sdk::untrusted;
 use std::fmt;
@@ -102,6 +105,16 @@ pub struct ImportOptions {
     pub chunk_events: u32,
 }
 
+/// Refuses one more instrument when `count` are known already.
+pub(crate) fn room_for_instrument(lines: &Lines, count: usize) -> Result<(), ImportError> {
+    if count >= MAX_INSTRUMENTS {
+        return Err(lines.err(format!(
+            "more than {MAX_INSTRUMENTS} instruments, the most a tape can hold; split the input"
+        )));
+    }
+    Ok(())
+}
+
 /// Longest line an importer reads (a longer one is refused before it is all in memory).
 pub(crate) const MAX_LINE_BYTES: u64 = 8 << 20;
 
@@ -170,6 +183,7 @@ impl Lines {
 pub(crate) struct Sink {
     path: PathBuf,
     w: TapeWriter<BufWriter<AtomicFile>>,
+    check: EventCheck,
 }
 
 impl Sink {
@@ -181,13 +195,27 @@ impl Sink {
         if opts.chunk_events > 0 {
             header.chunk_events = opts.chunk_events;
         }
+        check_instruments(&header.instruments).map_err(|reason| ImportError::Format {
+            file: path.to_path_buf(),
+            reason: format!("the tape would be invalid: {reason}"),
+        })?;
+        let check = EventCheck::new(header.instruments.len(), true);
         let w = TapeWriter::create(path, header, opts.compression)
             .map_err(|source| ImportError::Tape { file: path.to_path_buf(), source })?;
-        Ok(Self { path: path.to_path_buf(), w })
+        Ok(Self { path: path.to_path_buf(), w, check })
     }
 
-    pub(crate) fn batch(&mut self, events: &mut [TapeEvent]) -> Result<(), ImportError> {
+    /// Writes the events of one source message; `at` is the input being read, whose current
+    /// line an event breaking the tape's rules is reported at.
+    pub(crate) fn batch(
+        &mut self,
+        events: &mut [TapeEvent],
+        at: &Lines,
+    ) -> Result<(), ImportError> {
         let n = events.len();
+        for e in events.iter() {
+            self.check.check(e).map_err(|reason| at.err(format!("the event {reason}")))?;
+        }
         for (i, e) in events.iter_mut().enumerate() {
             if i + 1 < n {
                 e.flags |= FLAG_MORE;
@@ -201,8 +229,8 @@ impl Sink {
         Ok(())
     }
 
-    pub(crate) fn one(&mut self, mut e: TapeEvent) -> Result<(), ImportError> {
-        self.batch(std::slice::from_mut(&mut e))
+    pub(crate) fn one(&mut self, mut e: TapeEvent, at: &Lines) -> Result<(), ImportError> {
+        self.batch(std::slice::from_mut(&mut e), at)
     }
 
     pub(crate) fn finish(

@@ -4,12 +4,14 @@
 //! merged by local time; for equal times the file given first goes first, and within a file
 //! file order is kept.
 
+use super::room_for_instrument;
 use super::{
     ImportError, ImportOptions, ImportSummary, Lines, Sink, decimals, parse_int_ns, quoted,
     tick_for,
 };
 use crate::tape::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
 use lockstep_sdk::{Nanos, Price, Qty, Side};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -327,6 +329,7 @@ impl FileSource {
 /// First pass: instruments (in order of first appearance) and the finest price decimals.
 fn scan(paths: &[PathBuf]) -> Result<Vec<(String, String, u32)>, ImportError> {
     let mut found: Vec<(String, String, u32)> = Vec::new();
+    let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut fields = Vec::new();
     for p in paths {
         let mut lines = Lines::open(p)?;
@@ -344,9 +347,13 @@ fn scan(paths: &[PathBuf]) -> Result<Vec<(String, String, u32)>, ImportError> {
                 return Err(lines.err("row lacks the exchange or symbol field"));
             };
             let d = pcols.iter().filter_map(|&i| get(i)).map(decimals).max().unwrap_or(0);
-            match found.iter_mut().find(|(e, s, _)| e == ex && s == sym) {
-                Some(e) => e.2 = e.2.max(d),
-                None => found.push((ex.to_owned(), sym.to_owned(), d)),
+            match index.get(&(ex.to_owned(), sym.to_owned())) {
+                Some(&i) => found[i].2 = found[i].2.max(d),
+                None => {
+                    room_for_instrument(&lines, found.len())?;
+                    index.insert((ex.to_owned(), sym.to_owned()), found.len());
+                    found.push((ex.to_owned(), sym.to_owned(), d));
+                }
             }
         }
     }
@@ -405,7 +412,7 @@ pub fn import_tardis(
     loop {
         let next = (0..srcs.len()).filter(|&i| live[i]).min_by_key(|&i| (heads[i][0].local_ts, i));
         let Some(i) = next else { break };
-        sink.batch(&mut heads[i])?;
+        sink.batch(&mut heads[i], &srcs[i].lines)?;
         live[i] = srcs[i].next_batch(&names, &mut heads[i])?;
     }
     let rows = srcs.iter().map(|s| s.rows).sum();
