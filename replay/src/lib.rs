@@ -73,3 +73,51 @@ pub use tape::{
 };
 pub use timing::Stopwatch;
 pub use trace::{Divergence, TraceReader, TracedEvent, first_divergence};
+
+/// Seeded mutations for the fuzz-style tests (stable Rust, no fuzzing engine): deterministic
+/// per seed, so a failing case is reproduced by its number.
+#[cfg(test)]
+pub(crate) struct FuzzRng(u64);
+
+#[cfg(test)]
+impl FuzzRng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    /// One to four random edits: flip a bit, overwrite a byte with an edge value, cut the
+    /// end, insert bytes, or duplicate a range.
+    pub(crate) fn mutate(&mut self, b: &mut Vec<u8>) {
+        for _ in 0..1 + self.below(4) {
+            let at = self.below(b.len());
+            match self.below(5) {
+                0 if !b.is_empty() => b[at] ^= 1 << self.below(8),
+                1 if !b.is_empty() => b[at] = [0, 0xff, 0x7f, 0x80, b'\n', b','][self.below(6)],
+                2 => b.truncate(at),
+                3 => {
+                    let v = self.next().to_le_bytes();
+                    b.splice(at..at, v[..1 + self.below(8)].iter().copied());
+                }
+                _ => {
+                    let end = (at + self.below(64)).min(b.len());
+                    let dup = b[at..end].to_vec();
+                    b.splice(at..at, dup);
+                }
+            }
+        }
+    }
+}
+
+/// Cases per fuzz-style test: `default`, or `LOCKSTEP_FUZZ_CASES` for a long run.
+#[cfg(test)]
+pub(crate) fn fuzz_cases(default: u64) -> u64 {
+    std::env::var("LOCKSTEP_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}

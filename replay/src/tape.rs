@@ -1147,6 +1147,132 @@ mod tests {
         Ok(all)
     }
 
+    /// Offset of the first chunk header of a tape written by `write`.
+    fn first_chunk(bytes: &[u8]) -> usize {
+        PROLOGUE_LEN as usize + u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize + 4
+    }
+
+    /// Recomputes the checksum of the chunk at `at` after its header was edited.
+    fn reseal(bytes: &mut [u8], at: usize) {
+        let stored = u32::from_le_bytes(bytes[at + 12..at + 16].try_into().unwrap()) as usize;
+        let mut h = crc32fast::Hasher::new();
+        h.update(&bytes[at + 4..at + 24]);
+        h.update(&bytes[at + CHUNK_HEADER_LEN..at + CHUNK_HEADER_LEN + stored]);
+        let crc = h.finalize().to_le_bytes();
+        bytes[at + 24..at + 28].copy_from_slice(&crc);
+    }
+
+    #[test]
+    fn data_after_the_end_marker_is_refused() {
+        let mut bytes = write(&sample(10), Compression::None);
+        let end = bytes.len() as u64;
+        bytes.push(0);
+        match read_all(&bytes) {
+            Err(TapeError::Corrupt { offset, reason, .. }) => {
+                assert_eq!(offset, end);
+                assert_eq!(reason, "data follows the end marker");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_chunk_inflates_no_further_than_its_declared_size() {
+        // 200,000 identical events deflate to a few kB; the chunk then claims 10 bytes.
+        let ev = vec![sample(1)[0]; 200_000];
+        let mut h = header();
+        h.chunk_events = 200_000;
+        let mut buf = Cursor::new(Vec::new());
+        let mut w = TapeWriter::new(&mut buf, h, Compression::Deflate).unwrap();
+        for e in &ev {
+            w.push(e).unwrap();
+        }
+        w.finish_into().unwrap();
+        let mut bytes = buf.into_inner();
+        let at = first_chunk(&bytes);
+        bytes[at + 8..at + 12].copy_from_slice(&10u32.to_le_bytes());
+        reseal(&mut bytes, at);
+        match read_all(&bytes) {
+            Err(TapeError::Corrupt { chunk: 0, reason, .. }) => {
+                assert_eq!(reason, "payload is 11 bytes, header says 10");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn decoded_events_are_sanity_checked() {
+        let bad = |e: TapeEvent| {
+            let mut ev = sample(3);
+            ev.push(e);
+            match read_all(&write(&ev, Compression::None)) {
+                Err(TapeError::Corrupt { chunk: 0, reason, .. }) => reason,
+                other => panic!("{other:?}"),
+            }
+        };
+        let t = Nanos(2_000_000_000_000);
+        let add = |px: i64, qty: i64| MarketEvent::Add {
+            order_id: 9,
+            side: Side::Sell,
+            px: Price(px),
+            qty: Qty(qty),
+        };
+        assert_eq!(
+            bad(TapeEvent::new(t, t, 0, add(5, -1))),
+            format!("event 3 of the chunk has a negative price or size ({:?})", add(5, -1))
+        );
+        assert!(bad(TapeEvent::new(t, t, 1, add(-5, 1))).contains("negative price or size"));
+        assert_eq!(
+            bad(TapeEvent::new(t, Nanos(-1), 0, add(5, 1))),
+            "event 3 of the chunk has a negative time (exchange 2000000000000 ns, local -1 ns)"
+        );
+        assert_eq!(
+            bad(TapeEvent { flags: 0x82, ..TapeEvent::new(t, t, 0, add(5, 1)) }),
+            "event 3 of the chunk has undefined flag bits 0x82"
+        );
+        assert_eq!(
+            bad(TapeEvent::new(t, t, 2, add(5, 1))),
+            "event 3 of the chunk names instrument 2 but the tape lists 2"
+        );
+    }
+
+    #[test]
+    fn a_header_with_a_tick_size_of_zero_is_refused() {
+        let mut h = header();
+        h.instruments[1].tick_size = Price(0);
+        let mut buf = Cursor::new(Vec::new());
+        TapeWriter::new(&mut buf, h, Compression::None).unwrap().finish_into().unwrap();
+        match TapeReader::new(&buf.into_inner()[..]).map(|r| r.header().clone()) {
+            Err(TapeError::Header { reason, .. }) => {
+                assert_eq!(reason, "instrument 1 (S1) has tick size 0; it must be above 0");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Mutated tapes (bit flips, overwritten bytes, cuts, insertions) are read to the end or
+    /// refused with an error, never a panic or a hang. `LOCKSTEP_FUZZ_CASES` raises the count
+    /// for a long run, e.g. `LOCKSTEP_FUZZ_CASES=1000000 cargo test --release -p
+    /// lockstep-replay fuzz_`.
+    #[test]
+    fn fuzz_mutated_tapes_never_panic() {
+        let cases = crate::fuzz_cases(3000);
+        let good =
+            [write(&sample(300), Compression::None), write(&sample(300), Compression::Deflate)];
+        let mut rng = crate::FuzzRng::new(0x7a9e);
+        let (mut refused, mut read) = (0u64, 0u64);
+        for case in 0..cases {
+            let mut b = good[(case % 2) as usize].clone();
+            rng.mutate(&mut b);
+            match read_all(&b) {
+                Ok(_) => read += 1,
+                Err(_) => refused += 1,
+            }
+        }
+        assert_eq!(read + refused, cases);
+        assert!(refused > cases / 2, "most mutations are caught: {refused} of {cases}");
+    }
+
     #[test]
     fn round_trips_with_and_without_compression() {
         let ev = sample(1234);

@@ -76,4 +76,53 @@ mod tests {
         assert_eq!(untrusted("ab€d").max_chars(3).to_string(), "ab€… (1 more bytes)");
         assert_eq!(untrusted("abc").max_chars(3).to_string(), "abc");
     }
+
+    /// Random text (ASCII, control characters, direction overrides, multi-byte characters):
+    /// the output never holds a control or direction character, keeps every other character
+    /// in order, and stops at the cap. `LOCKSTEP_FUZZ_CASES` raises the count for a long run.
+    #[test]
+    fn fuzz_random_text_comes_out_clean() {
+        let cases: u64 = std::env::var("LOCKSTEP_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000);
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let pool = [
+            'a', 'Z', ' ', '\\', '\n', '\r', '\t', '\0', '\x1b', '\x7f', '\u{85}', '\u{202e}',
+            '\u{2066}', 'é', '€', '😀',
+        ];
+        for _ in 0..cases {
+            let len = (next() % 300) as usize;
+            let text: String =
+                (0..len).map(|_| pool[(next() % pool.len() as u64) as usize]).collect();
+            let max = (next() % 250) as usize;
+            let out = untrusted(&text).max_chars(max).to_string();
+            assert!(!out.chars().any(|c| c.is_control() || is_direction_control(c)), "{out:?}");
+            let kept: String = text
+                .chars()
+                .take(max)
+                .filter(|c| !c.is_control() && !is_direction_control(*c))
+                .collect();
+            let shown: String = out
+                .chars()
+                .filter(|c| !"\\u{}0123456789abcdefnrt… ()morebys".contains(*c))
+                .collect();
+            let expect: String = kept
+                .chars()
+                .filter(|c| !"\\u{}0123456789abcdefnrt… ()morebys".contains(*c))
+                .collect();
+            assert_eq!(shown, expect, "{text:?} -> {out:?}");
+            assert_eq!(
+                out.contains("more bytes)"),
+                text.chars().count() > max,
+                "{text:?} -> {out:?}"
+            );
+        }
+    }
 }
