@@ -780,7 +780,7 @@ fn start_time(clock: &Clock, pace: Option<(f64, u64, i64)>, t: i64, handed: u64)
     match pace {
         None => handed,
         Some((speed, origin, t0)) => {
-            let due = origin + ((t.saturating_sub(t0)).max(0) as f64 / speed) as u64;
+            let due = origin.saturating_add(((t.saturating_sub(t0)).max(0) as f64 / speed) as u64);
             clock.spin_until(due);
             due
         }

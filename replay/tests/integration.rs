@@ -830,3 +830,120 @@ fn failed_commands_leave_existing_files_byte_identical() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn nonsense_flags_are_refused_with_what_to_do() {
+    let err = fails(bin().args(["verify", "--runs", "0", "--events", "100"]));
+    assert!(err.contains("--runs") && err.contains("0"), "{err}");
+    let err = fails(bin().args([
+        "run",
+        "--events",
+        "100",
+        "--strategy",
+        "avellaneda-stoikov",
+        "--params",
+        "gamma=0.1;gamma=0.2",
+    ]));
+    assert!(err.contains("`gamma` is given twice"), "{err}");
+    let dir = tmp("flags");
+    let err = fails(
+        bin()
+            .args(["import", "synth", "--events", "10", "--chunk-events", "0", "--out"])
+            .arg(dir.join("t.tape")),
+    );
+    assert!(err.contains("--chunk-events"), "{err}");
+    assert!(!dir.join("t.tape").exists());
+    let err = fails(bin().args(["run", "--events", "100", "--speed", "1e-300"]));
+    assert!(err.contains("--speed 0.000") || err.contains("too slow"), "{err}");
+    // A strategy module that never ends is refused after 4 MiB, not read into memory.
+    let err = fails(bin().args(["run", "--events", "10", "--strategy", "/dev/zero"]));
+    assert!(err.contains("larger than 4194304 bytes"), "{err}");
+    // Ordinary user errors print no backtrace, even when asked for one.
+    let o = bin()
+        .env("RUST_BACKTRACE", "1")
+        .args(["run", "--tape", "/nonexistent/x.tape"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.starts_with("error: --tape /nonexistent/x.tape"), "{err}");
+    assert!(!err.contains("backtrace") && err.lines().count() == 1, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn importers_apply_the_tape_rules_at_the_offending_line() {
+    let dir = tmp("import-rules");
+    let tape = dir.join("t.tape");
+    let head = "exchange_ts,local_ts,symbol,event,side,price,qty,order_id\n";
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // A UTF-8 BOM (as spreadsheets write) is accepted.
+    let c = write("bom.csv", &format!("\u{feff}{head}1,2,A,add,buy,10.5,3,1\n"));
+    assert_eq!(json(bin().arg("import").arg("csv").arg(&c).arg("--out").arg(&tape))["events"], 1);
+    let refused = |name: &str, rows: &str| {
+        let c = write(name, &format!("{head}{rows}"));
+        let err = fails(bin().arg("import").arg("csv").arg(&c).arg("--out").arg(&tape));
+        (c, err)
+    };
+    let (c, err) = refused("neg.csv", "1,2,A,add,buy,10.5,3,1\n3,4,A,add,buy,10.5,-3,2\n");
+    assert!(
+        err.contains(&format!("{}:3: the event has a negative price or size", c.display())),
+        "{err}"
+    );
+    let (c, err) = refused("back.csv", "5,9,A,add,buy,10.5,3,1\n3,4,A,add,buy,10.5,3,2\n");
+    assert!(
+        err.contains(&format!(
+            "{}:3: the event local time goes backwards on instrument 0 (4 ns after 9 ns)",
+            c.display()
+        )),
+        "{err}"
+    );
+    // A 4 MB field is quoted in 64 characters.
+    let (_, err) = refused("big.csv", &format!("1,2,A,add,buy,{},3,1\n", "9".repeat(4 << 20)));
+    assert!(
+        err.len() < 600 && err.contains("… ("),
+        "{} bytes: {}",
+        err.len(),
+        &err[..err.len().min(300)]
+    );
+    // More instruments than a tape can hold: refused at the row that names one too many.
+    let rows: String = (0..65_537).map(|i| format!("1,2,S{i},add,buy,1,1,{}\n", i + 1)).collect();
+    let (c, err) = refused("many.csv", &rows);
+    assert!(err.contains(&format!("{}:65538: more than 65536 instruments", c.display())), "{err}");
+    // Two orders at one level whose total overflows: the run goes on (the book refuses the
+    // second add) instead of panicking.
+    let big = "90000000000";
+    let c = write(
+        "ovf.csv",
+        &format!(
+            "{head}1,2,A,add,buy,1,{big},1\n3,4,A,add,buy,1,{big},2\n5,6,A,delete,buy,1,{big},1\n"
+        ),
+    );
+    json(bin().arg("import").arg("csv").arg(&c).arg("--out").arg(&tape));
+    let v = json(bin().args(["run", "--no-latency", "--tape"]).arg(&tape));
+    assert_eq!(v["events"], 3);
+    assert_eq!(v["books"][0]["invalid"], 1);
+    // A LOBSTER orderbook level whose size overflows is refused at its line.
+    let m = write("X_message_1.csv", "34200.1,1,1,100,5794000,1\n");
+    let ob = write("X_orderbook_1.csv", "5795000,100,5794000,99999999999999\n");
+    let err = fails(
+        bin()
+            .args(["import", "lobster", "--message"])
+            .arg(&m)
+            .arg("--orderbook")
+            .arg(&ob)
+            .arg("--out")
+            .arg(&tape),
+    );
+    assert!(
+        err.contains(&format!(
+            "{}:1: orderbook level 1 bid: price 5794000 or size 99999999999999 is out of range",
+            ob.display()
+        )),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -131,8 +131,9 @@ struct ImportCommon {
     /// Deflate chunk payloads (smaller tape, slower replay).
     #[arg(long)]
     compress: bool,
-    /// Events per chunk.
-    #[arg(long, default_value_t = lockstep_replay::DEFAULT_CHUNK_EVENTS)]
+    /// Events per chunk (1 to 1048576).
+    #[arg(long, default_value_t = lockstep_replay::DEFAULT_CHUNK_EVENTS,
+          value_parser = clap::value_parser!(u32).range(1..=1 << 20))]
     chunk_events: u32,
 }
 
@@ -202,6 +203,18 @@ impl ReplayArgs {
         };
         if self.params.len() > names.len() {
             bail!("{} --params given for {} strategies", self.params.len(), names.len());
+        }
+        for p in &self.params {
+            let mut keys = std::collections::BTreeSet::new();
+            for key in p.split(';').filter_map(|kv| kv.split_once('=')).map(|(k, _)| k.trim()) {
+                if !keys.insert(key) {
+                    bail!(
+                        "--params {:?}: `{}` is given twice; give each key once",
+                        lockstep_sdk::untrusted(p).max_chars(100).to_string(),
+                        lockstep_sdk::untrusted(key).max_chars(64)
+                    );
+                }
+            }
         }
         names
             .iter()
@@ -317,11 +330,20 @@ pub(crate) struct RunArgs {
     pub(crate) no_latency: bool,
 }
 
+/// Slowest `--speed`.
+const MIN_SPEED: f64 = 1e-3;
+
 impl RunArgs {
     pub(crate) fn session_config(&self) -> Result<SessionConfig> {
         let pacing = match (self.paced, self.speed) {
             (_, Some(s)) if !(s.is_finite() && s > 0.0) => {
                 bail!("--speed must be a positive number, not {s}")
+            }
+            // Slower than this, a day of tape would take longer than 2^64 ns to replay.
+            (_, Some(s)) if s < MIN_SPEED => {
+                bail!(
+                    "--speed {s} is too slow: at least {MIN_SPEED} (one day of tape in 2.7 years)"
+                )
             }
             (_, Some(s)) => Pacing::Paced { speed: s },
             (true, None) => Pacing::Paced { speed: 1.0 },
@@ -343,9 +365,9 @@ impl RunArgs {
 pub(crate) struct VerifyArgs {
     #[command(flatten)]
     pub(crate) replay: ReplayArgs,
-    /// Separate process runs.
-    #[arg(long, default_value_t = 3)]
-    pub(crate) runs: usize,
+    /// Separate process runs (at least 1).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub(crate) runs: u64,
     /// Directory for the runs' files.
     #[arg(long, default_value = "replay-out")]
     pub(crate) out: PathBuf,

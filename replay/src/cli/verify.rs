@@ -178,14 +178,14 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
     if cores.is_empty() {
         cores.push(0);
     }
-    let pb = spinner(a.runs.max(1) as u64 + 1);
+    let pb = spinner(a.runs + 1);
     let say = |s: String| {
         if !json {
             pb.suspend(|| eprintln!("{s}"));
         }
     };
     let mut runs: Vec<RunResult> = Vec::new();
-    for k in 0..a.runs.max(1) {
+    for k in 0..a.runs as usize {
         let core = cores[k % cores.len()];
         pb.set_message(format!("process run {k} on core {core}"));
         let v = child_run(&replay, core, &a.out.join(format!("verify-run-{k}")), None)?;
