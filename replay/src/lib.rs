@@ -75,7 +75,12 @@ pub use timing::Stopwatch;
 pub use trace::{Divergence, TraceReader, TracedEvent, first_divergence};
 
 /// Seeded mutations for the fuzz-style tests (stable Rust, no fuzzing engine): deterministic
-/// per seed, so a failing case is reproduced by its number.
+/// per seed, so a failing case is reproduced by its number. CI runs a few thousand cases; a
+/// long run of the tape, importer and sanitiser fuzzers:
+///
+/// ```text
+/// LOCKSTEP_FUZZ_CASES=1000000 cargo test --release -p lockstep-replay -p lockstep-sdk fuzz_
+/// ```
 #[cfg(test)]
 pub(crate) struct FuzzRng(u64);
 

@@ -412,8 +412,8 @@ mod tests {
                 let out = dir.join(format!("{kind}.tape"));
                 let r = match kind {
                     "lobster" => lobster::import_lobster(&input, None, &out, Some("X"), &opts),
-                    "tardis" => tardis::import_tardis(&[input.clone()], &out, &opts),
-                    "binance" => binance::import_binance(&[input.clone()], &out, &opts),
+                    "tardis" => tardis::import_tardis(std::slice::from_ref(&input), &out, &opts),
+                    "binance" => binance::import_binance(std::slice::from_ref(&input), &out, &opts),
                     _ => csv::import_csv(&input, &out, csv::TimeUnit::Nanos, &opts),
                 };
                 match r {
