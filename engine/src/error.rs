@@ -1,7 +1,7 @@
 //! The engine's error type: every way a module can be refused or a strategy can fail.
 
 use core::fmt;
-use lockstep_sdk::DispatchError;
+use lockstep_sdk::{DispatchError, untrusted};
 
 /// What kind of trap stopped a guest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -310,12 +310,16 @@ impl fmt::Display for Error {
                 f,
                 "module is {size} bytes, over the {limit}-byte limit; shrink it (opt-level, lto, strip) or raise Config::max_module_bytes"
             ),
-            Error::Malformed { reason } => {
-                write!(f, "not a valid WebAssembly module for this engine: {reason}")
-            }
+            Error::Malformed { reason } => write!(
+                f,
+                "not a valid WebAssembly module for this engine: {}",
+                untrusted(reason).max_chars(1000)
+            ),
             Error::ForbiddenImport { module, name } => write!(
                 f,
-                "module imports `{module}.{name}`, which Lockstep does not provide; only `lockstep.memory` and `lockstep.fail` may be imported (no WASI, no clocks, no I/O)"
+                "module imports `{}.{}`, which Lockstep does not provide; only `lockstep.memory` and `lockstep.fail` may be imported (no WASI, no clocks, no I/O)",
+                untrusted(module),
+                untrusted(name)
             ),
             Error::MissingMemoryImport => f.write_str(
                 "module does not import its memory as `lockstep.memory`; link with --import-memory=lockstep,memory (see engine/ABI.md)",
@@ -339,7 +343,9 @@ impl fmt::Display for Error {
                 f,
                 "parameters are {len} bytes but the strategy's parameter region holds {cap}; pass fewer parameters"
             ),
-            Error::InitRejected { message } => write!(f, "strategy refused to start: {message}"),
+            Error::InitRejected { message } => {
+                write!(f, "strategy refused to start: {}", untrusted(message))
+            }
             Error::OutOfFuel { phase, budget } => write!(
                 f,
                 "strategy ran out of fuel {phase} (budget {budget}); it is halted. Raise the fuel budget only if the work is legitimate"
@@ -350,11 +356,13 @@ impl fmt::Display for Error {
             ),
             Error::Trap { phase, kind } => write!(f, "strategy trapped {phase}: {kind}; it is halted"),
             Error::GuestPanic { phase, message } => {
-                write!(f, "strategy panicked {phase}: {message}; it is halted")
+                write!(f, "strategy panicked {phase}: {}; it is halted", untrusted(message))
             }
-            Error::Host { phase, reason } => {
-                write!(f, "strategy stopped {phase} by the engine: {reason}; it is halted")
-            }
+            Error::Host { phase, reason } => write!(
+                f,
+                "strategy stopped {phase} by the engine: {}; it is halted",
+                untrusted(reason).max_chars(1000)
+            ),
             Error::Guest { phase, error } => write!(f, "strategy failed {phase}: {error}"),
             Error::Halted { seq } => write!(
                 f,
@@ -406,5 +414,25 @@ mod tests {
             name: "fd_write".into(),
         };
         assert!(e.to_string().contains("wasi_snapshot_preview1.fd_write"));
+    }
+
+    #[test]
+    fn guest_text_is_escaped_and_capped() {
+        let e = Error::GuestPanic {
+            phase: Phase::Event(1),
+            message: format!("\x1b[2J\ndigest: {}", "\0".repeat(5000)),
+        };
+        let s = e.to_string();
+        assert!(!s.chars().any(char::is_control), "{s:?}");
+        assert!(
+            s.starts_with("strategy panicked on event seq 1: \\u{1b}[2J\\ndigest: \\u{0}"),
+            "{s}"
+        );
+        assert!(s.ends_with("… (4813 more bytes); it is halted"), "{s}");
+        let e =
+            Error::ForbiddenImport { module: "lockstep".into(), name: "fail\n\x1b]0;x\x07".into() };
+        assert!(e.to_string().contains("`lockstep.fail\\n\\u{1b}]0;x\\u{7}`"), "{e}");
+        let e = Error::InitRejected { message: "no\r\nerror: forged".into() };
+        assert_eq!(e.to_string(), "strategy refused to start: no\\r\\nerror: forged");
     }
 }

@@ -68,6 +68,9 @@ impl GuestReport {
 }
 
 /// A guest instantiated on one tier.
+// The interpreter's store is large and inline; an instance is built once and not moved on the
+// hot path, so boxing it would only add a pointer chase per event.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Guest {
     Interpreter(interp::Guest),
     Compiled(compiled::Guest),

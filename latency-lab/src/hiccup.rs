@@ -358,16 +358,22 @@ impl HiccupRun {
         let HiccupRun { stop, threads, full, free, cfg, clock, clock_cost, mlock } = self;
         let mut files = Vec::new();
         let mut hlog_path = None;
-        let mut out: Box<dyn Write> = Box::new(std::io::sink());
+        // The interval log is written beside its path and moved into place when complete.
+        let mut file = None;
         if let Some(dir) = &cfg.out_dir {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io("creating the output directory", dir, e))?;
             let p = dir.join("hiccup.hlog");
-            let f = std::fs::File::create(&p)
+            let f = lockstep_replay::AtomicFile::create(&p)
                 .map_err(|e| Error::io("creating the interval log", &p, e))?;
-            out = Box::new(std::io::BufWriter::new(f));
+            file = Some(std::io::BufWriter::new(f));
             hlog_path = Some(p);
         }
+        let mut sink = std::io::sink();
+        let mut out: &mut dyn Write = match file.as_mut() {
+            Some(f) => f,
+            None => &mut sink,
+        };
         let log_path = hlog_path.clone().unwrap_or_else(|| PathBuf::from("-"));
         let mut ser = V2DeflateSerializer::new();
         let mut builder = IntervalLogWriterBuilder::new();
@@ -433,13 +439,19 @@ impl HiccupRun {
         if let Some(e) = write_err {
             return Err(Error::io("writing the interval log", &log_path, std::io::Error::other(e)));
         }
+        if let Some(f) = file {
+            f.into_inner()
+                .map_err(std::io::IntoInnerError::into_error)
+                .and_then(lockstep_replay::AtomicFile::commit)
+                .map_err(|e| Error::io("writing the interval log", &log_path, e))?;
+        }
         files.extend(hlog_path);
         if let Some(dir) = &cfg.out_dir {
             for c in &cores {
                 let p = dir.join(format!("hiccup-core{}.hgrm", c.core));
                 let mut buf = Vec::new();
                 crate::histo::write_hgrm(&mut buf, &c.hist, 1.0)
-                    .and_then(|()| std::fs::write(&p, &buf))
+                    .and_then(|()| lockstep_replay::write_atomic(&p, &buf))
                     .map_err(|e| Error::io("writing the percentile distribution", &p, e))?;
                 files.push(p);
             }

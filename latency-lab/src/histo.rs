@@ -271,6 +271,9 @@ pub fn parse_hgrm(text: &str, path: &Path) -> Result<Vec<HgrmPoint>, Error> {
             return Err(bad(&format!("{} columns", cols.len())));
         }
         let value: f64 = cols[0].parse().map_err(|_| bad("value is not a number"))?;
+        if !value.is_finite() || value < 0.0 {
+            return Err(bad("value must be a finite number, not negative"));
+        }
         let quantile: f64 = cols[1].parse().map_err(|_| bad("percentile is not a number"))?;
         let total_count: u64 = cols[2].parse().map_err(|_| bad("total count is not an integer"))?;
         if !(0.0..=1.0).contains(&quantile) {
@@ -334,6 +337,10 @@ mod tests {
                     1.0 0.5 10 2.0\n 2.0 x 11\n";
         let e = parse_hgrm(text, Path::new("a.hgrm")).unwrap_err().to_string();
         assert!(e.starts_with("a.hgrm:4: percentile is not a number"), "{e}");
+        let e = parse_hgrm("1 0.5 1\ninf 0.9 2\n", Path::new("c.hgrm")).unwrap_err().to_string();
+        assert!(e.starts_with("c.hgrm:2: value must be a finite number, not negative"), "{e}");
+        let e = parse_hgrm("NaN 0.5 1\n", Path::new("c.hgrm")).unwrap_err().to_string();
+        assert!(e.starts_with("c.hgrm:1: value must be a finite number"), "{e}");
         let e = parse_hgrm("#[Mean = 1]\n", Path::new("b.hgrm")).unwrap_err().to_string();
         assert!(e.contains("no percentile rows"), "{e}");
     }

@@ -43,7 +43,7 @@ pub use histo::{
 pub use jvm::{DEFAULT_JAVA_OPTS, JAVA_PORTS, JvmSetup};
 pub use plot::{PlotConfig, PlotReport, Series, Unit, percentile_label, percentile_x, plot};
 pub use sysinfo::{
-    Cmdline, Finding, Status, SysInfo, UNKNOWN, Verdict, collect as collect_sysinfo,
+    Cmdline, Finding, MAX_CPUS, Status, SysInfo, UNKNOWN, Verdict, collect as collect_sysinfo,
     format_cpu_list, parse_cmdline, parse_cpu_list,
 };
 pub use tape::{Mismatch, Outputs, Tape, TapeEvent, compare_outputs, record as record_tape};

@@ -10,6 +10,7 @@ use latency_lab::{
 };
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 /// Jitter profiling: platform hiccups, isolation report, strategy latency native vs Wasm vs JVM,
@@ -190,8 +191,18 @@ struct PlotArgs {
     json: bool,
 }
 
+/// Writes to stdout; a closed pipe (`--json | head`) ends the output quietly.
+fn out(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    match o.write_all(text.as_bytes()).and_then(|()| o.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("writing to stdout"),
+        _ => Ok(()),
+    }
+}
+
 fn print_json(v: &serde_json::Value) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    out(&format!("{}\n", serde_json::to_string_pretty(v)?))?;
     Ok(())
 }
 
@@ -200,8 +211,12 @@ fn hiccup(a: HiccupArgs) -> Result<()> {
         bail!("--duration-s: must be a positive number of seconds, got {}", a.duration_s);
     }
     let cores = match &a.cores {
-        Some(s) => parse_cpu_list(s)
-            .with_context(|| format!("--cores: `{s}` is not a CPU list such as `0,1` or `0-3`"))?,
+        Some(s) => parse_cpu_list(s).with_context(|| {
+            format!(
+                "--cores: `{s}` is not a CPU list such as `0,1` or `0-3` (CPUs below {})",
+                latency_lab::MAX_CPUS
+            )
+        })?,
         None => core_ids(),
     };
     let info = collect_sysinfo();
@@ -228,7 +243,7 @@ fn hiccup(a: HiccupArgs) -> Result<()> {
     if a.json {
         print_json(&report.to_json())
     } else {
-        print!("{report}");
+        out(&report.to_string())?;
         Ok(())
     }
 }
@@ -277,7 +292,7 @@ fn compare(a: CompareArgs) -> Result<()> {
         };
         let r = run_compare(&cfg, clock, &info.summary)?;
         if !a.json {
-            println!("{r}");
+            out(&format!("{r}\n"))?;
         }
         reports.push(r);
     }
@@ -292,6 +307,18 @@ fn compare(a: CompareArgs) -> Result<()> {
         }
     }
     if let Some(bad) = reports.iter().find(|r| !r.outputs_identical()) {
+        // A run that failed (a JVM that did not start, a crashed thread) is not a difference
+        // in outputs: say which.
+        if let Some((name, why)) = bad.runs.iter().find_map(|r| match &r.status {
+            latency_lab::RunStatus::Failed(why) => Some((r.name, why)),
+            _ => None,
+        }) {
+            bail!(
+                "the {name} run of `{}` failed, so its outputs could not be compared: {}",
+                bad.strategy,
+                lockstep_sdk::untrusted(why).max_chars(2000)
+            );
+        }
         bail!("outputs of `{}` differ between implementations (see above)", bad.strategy);
     }
     Ok(())
@@ -308,12 +335,19 @@ fn sysinfo(a: SysinfoArgs) -> Result<()> {
         v["command"] = "sysinfo".into();
         print_json(&v)
     } else {
-        print!("{info}");
+        out(&info.to_string())?;
         Ok(())
     }
 }
 
 fn plot_cmd(a: PlotArgs) -> Result<()> {
+    if a.width > MAX_CANVAS || a.height > MAX_CANVAS {
+        bail!(
+            "--width and --height must be at most {MAX_CANVAS} pixels (got {}×{})",
+            a.width,
+            a.height
+        );
+    }
     let cfg = PlotConfig {
         inputs: a.inputs,
         out_dir: a.out,
@@ -330,17 +364,29 @@ fn plot_cmd(a: PlotArgs) -> Result<()> {
     if a.json {
         print_json(&report.to_json())
     } else {
-        print!("{report}");
+        out(&report.to_string())?;
         Ok(())
     }
 }
 
-fn main() -> Result<()> {
+/// Largest chart side in pixels (a bitmap is width × height × 3 bytes).
+const MAX_CANVAS: u32 = 8192;
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.cmd {
+    let r = match cli.cmd {
         Cmd::Hiccup(a) => hiccup(a),
         Cmd::Sysinfo(a) => sysinfo(a),
         Cmd::Compare(a) => compare(a),
         Cmd::Plot(a) => plot_cmd(a),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        // The message and its causes, never a backtrace (even with RUST_BACKTRACE set): these
+        // are user errors, not bugs.
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }

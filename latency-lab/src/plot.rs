@@ -5,6 +5,7 @@
 
 use crate::error::Error;
 use crate::histo::{HgrmPoint, TICKS_PER_HALF_DISTANCE, new_histogram, parse_hgrm, read_hlog};
+use lockstep_replay::write_via_temp;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::{Value, json};
@@ -397,14 +398,23 @@ where
 {
     let svg_path = base.with_extension("svg");
     let png_path = base.with_extension("png");
-    {
-        let root = SVGBackend::new(&svg_path, size).into_drawing_area();
-        svg(&root).map_err(|e| Error::Plot { path: svg_path.clone(), message: e.to_string() })?;
-    }
-    {
-        let root = BitMapBackend::new(&png_path, size).into_drawing_area();
-        png(&root).map_err(|e| Error::Plot { path: png_path.clone(), message: e.to_string() })?;
-    }
+    // Each chart is drawn into a temporary file beside it and renamed into place when done.
+    write_via_temp(
+        &svg_path,
+        |tmp| {
+            let root = SVGBackend::new(tmp, size).into_drawing_area();
+            svg(&root).map_err(|e| Error::Plot { path: svg_path.clone(), message: e.to_string() })
+        },
+        |e| Error::io("writing the chart", &svg_path, e),
+    )?;
+    write_via_temp(
+        &png_path,
+        |tmp| {
+            let root = BitMapBackend::new(tmp, size).into_drawing_area();
+            png(&root).map_err(|e| Error::Plot { path: png_path.clone(), message: e.to_string() })
+        },
+        |e| Error::io("writing the chart", &png_path, e),
+    )?;
     Ok(vec![svg_path, png_path])
 }
 

@@ -57,11 +57,16 @@ impl Source for Live {
     }
 }
 
+/// CPU numbers a list may name are below this (Linux's largest `NR_CPUS`): a list such as
+/// `0-4294967295` is refused instead of allocating billions of entries.
+pub const MAX_CPUS: usize = 8192;
+
 /// Parses a kernel CPU list such as `0-3,8,10-11` (empty text is an empty list).
 ///
-/// Returns `None` for malformed text.
+/// Returns `None` for malformed text or a CPU number of [`MAX_CPUS`] or more.
 pub fn parse_cpu_list(text: &str) -> Option<Vec<usize>> {
     let mut out = Vec::new();
+    let cpu = |t: &str| t.parse::<usize>().ok().filter(|&c| c < MAX_CPUS);
     for part in text.trim().split(',').map(str::trim).filter(|p| !p.is_empty()) {
         // Ranges may carry a stride (`0-7:2`) in newer kernels.
         let (range, stride) = match part.split_once(':') {
@@ -70,13 +75,13 @@ pub fn parse_cpu_list(text: &str) -> Option<Vec<usize>> {
         };
         match range.split_once('-') {
             Some((a, b)) => {
-                let (a, b) = (a.parse::<usize>().ok()?, b.parse::<usize>().ok()?);
+                let (a, b) = (cpu(a)?, cpu(b)?);
                 if b < a {
                     return None;
                 }
                 out.extend((a..=b).step_by(stride));
             }
-            None => out.push(range.parse().ok()?),
+            None => out.push(cpu(range)?),
         }
     }
     out.sort_unstable();
@@ -797,6 +802,13 @@ mod tests {
 
     fn finding<'a>(s: &'a SysInfo, topic: &str) -> &'a Finding {
         s.findings.iter().find(|f| f.topic == topic).unwrap()
+    }
+
+    #[test]
+    fn huge_cpu_lists_are_refused_not_allocated() {
+        assert_eq!(parse_cpu_list("0-4294967295"), None);
+        assert_eq!(parse_cpu_list("8192"), None);
+        assert_eq!(parse_cpu_list("8190-8191"), Some(vec![8190, 8191]));
     }
 
     #[test]

@@ -518,6 +518,12 @@ impl Book {
             return Applied::default();
         }
         let li = match find_level(self.side(side), side, px.0) {
+            // A level whose total would overflow: the add is refused like any invalid event
+            // (the tape reader and importers refuse such input before it gets here).
+            Ok(i) if self.side(side)[i].qty.checked_add(qty.0).is_none() => {
+                self.stats.invalid += 1;
+                return Applied::default();
+            }
             Ok(i) => i,
             Err(i) => {
                 self.side_mut(side).insert(i, Lvl::new(px.0));
@@ -566,7 +572,10 @@ impl Book {
                 let node = self.nodes[n as usize];
                 let (side, px) = (node.side, node.px);
                 let Ok(li) = find_level(self.side(side), side, px) else {
-                    unreachable!("order {id} rests at a level that does not exist")
+                    // Cannot happen while levels never overflow (see `add`); refused, not a
+                    // panic, should it ever.
+                    self.stats.invalid += 1;
+                    return Applied::default();
                 };
                 let take = if full { node.qty } else { qty.0.clamp(0, node.qty) };
                 self.nodes[n as usize].qty -= take;
@@ -584,7 +593,7 @@ impl Book {
                 }
                 let v = self.side_mut(side);
                 let Ok(li) = find_level(v, side, px.0) else {
-                    self.stats.unabsorbed_qty += qty;
+                    self.stats.unabsorbed_qty = self.stats.unabsorbed_qty.saturating_add(qty);
                     return Applied {
                         trade: trade.then_some(Trade { px, qty, aggressor: Some(side.opposite()) }),
                         ..Applied::default()
@@ -594,7 +603,8 @@ impl Book {
                 let take = qty.0.min(l.anon);
                 l.anon -= take;
                 l.qty -= take;
-                self.stats.unabsorbed_qty += Qty(qty.0 - take);
+                self.stats.unabsorbed_qty =
+                    self.stats.unabsorbed_qty.saturating_add(Qty(qty.0 - take));
                 (side, px.0, take, 0, li)
             }
         };
@@ -742,6 +752,23 @@ impl Book {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_level_total_that_would_overflow_is_refused_not_a_panic() {
+        let mut b = Book::new();
+        let big = Qty(i64::MAX - 5);
+        let px = Price(100 * lockstep_sdk::ONE);
+        assert!(b.apply(&MarketEvent::Add { order_id: 1, side: Side::Buy, px, qty: big }).changed);
+        let a = b.apply(&MarketEvent::Add { order_id: 2, side: Side::Buy, px, qty: Qty(10) });
+        assert!(!a.changed);
+        assert_eq!(b.stats().invalid, 1);
+        assert_eq!(b.qty_at(Side::Buy, px), big);
+        b.check().unwrap();
+        let a = b.apply(&MarketEvent::Delete { order_id: 1, side: Side::Buy, px, qty: big });
+        assert_eq!(a.removed, big);
+        assert_eq!(b.depth(Side::Buy), 0);
+        b.check().unwrap();
+    }
 
     fn px(p: i64) -> Price {
         Price(p * 1_000_000)

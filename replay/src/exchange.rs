@@ -28,7 +28,7 @@ use lockstep_sdk::{
     Quote, Reject, Side, reject_reason,
 };
 use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fmt;
 
 /// Order-entry and feed latency of the simulated exchange.
@@ -63,7 +63,123 @@ pub struct ExchangeConfig {
     pub latency: LatencyModel,
     /// Fees.
     pub fees: FeeModel,
+    /// Per-strategy limits on the work a strategy makes the exchange do.
+    pub budgets: VenueBudgets,
 }
+
+/// Per-strategy limits on what a strategy may make the simulated exchange do, beyond the fuel
+/// of each call. Crossing one halts that strategy (with [`BudgetExceeded`]) and freezes its
+/// exchange session; the run and every other strategy go on. The defaults are far above what
+/// an honest strategy does (see `replay run --help`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VenueBudgets {
+    /// Actions one call (`init` or one event) may return.
+    pub actions_per_event: u64,
+    /// Venue messages (orders arriving, answers delivered) processed for the strategy between
+    /// two tape events, or in the closing window.
+    pub messages_per_event: u64,
+    /// Orders resting at once.
+    pub resting_orders: u64,
+    /// Timers pending at once.
+    pub live_timers: u64,
+    /// Timers fired per second of tape time (a timer chain re-armed 1 ns ahead crosses it).
+    pub timers_per_sec: u64,
+}
+
+impl Default for VenueBudgets {
+    fn default() -> Self {
+        Self {
+            actions_per_event: 256,
+            messages_per_event: 100_000,
+            resting_orders: 10_000,
+            live_timers: 1_000,
+            timers_per_sec: 100_000,
+        }
+    }
+}
+
+/// Which venue budget a strategy crossed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VenueBudget {
+    /// [`VenueBudgets::actions_per_event`].
+    ActionsPerEvent,
+    /// [`VenueBudgets::messages_per_event`].
+    MessagesPerEvent,
+    /// [`VenueBudgets::resting_orders`].
+    RestingOrders,
+    /// [`VenueBudgets::live_timers`].
+    LiveTimers,
+    /// [`VenueBudgets::timers_per_sec`].
+    TimersPerSec,
+}
+
+impl VenueBudget {
+    /// A stable code for digests, in a range apart from the engine's error codes
+    /// (`0x8000 | n`); never the wording of the message.
+    pub fn code(self) -> u16 {
+        0x8000
+            | match self {
+                VenueBudget::ActionsPerEvent => 1,
+                VenueBudget::MessagesPerEvent => 2,
+                VenueBudget::RestingOrders => 3,
+                VenueBudget::LiveTimers => 4,
+                VenueBudget::TimersPerSec => 5,
+            }
+    }
+
+    /// The budget in words.
+    pub fn name(self) -> &'static str {
+        match self {
+            VenueBudget::ActionsPerEvent => "actions per event",
+            VenueBudget::MessagesPerEvent => "venue messages per market event",
+            VenueBudget::RestingOrders => "resting orders",
+            VenueBudget::LiveTimers => "live timers",
+            VenueBudget::TimersPerSec => "timers fired per second of tape time",
+        }
+    }
+    /// The `replay run` flag that sets it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            VenueBudget::ActionsPerEvent => "--max-actions-per-event",
+            VenueBudget::MessagesPerEvent => "--max-messages-per-event",
+            VenueBudget::RestingOrders => "--max-resting-orders",
+            VenueBudget::LiveTimers => "--max-live-timers",
+            VenueBudget::TimersPerSec => "--max-timers-per-sec",
+        }
+    }
+}
+
+/// A strategy crossed one of its [`VenueBudgets`]: it is halted, the run goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BudgetExceeded {
+    /// The budget.
+    pub budget: VenueBudget,
+    /// Its limit.
+    pub limit: u64,
+    /// The strategy's event (sequence number) at which it was crossed; `None`: in `init`.
+    pub seq: Option<u64>,
+    /// Local time (tape clock, ns) at which it was crossed.
+    pub local_ts: i64,
+}
+
+impl fmt::Display for BudgetExceeded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "crossed its venue budget of {} {}", self.limit, self.budget.name())?;
+        match self.seq {
+            Some(seq) => write!(f, " at event seq {seq}")?,
+            None => write!(f, " in init")?,
+        }
+        write!(
+            f,
+            " (local time {} ns); the strategy is halted, the run goes on; raise the limit with {} if this is intended",
+            self.local_ts,
+            self.budget.flag()
+        )
+    }
+}
+
+impl std::error::Error for BudgetExceeded {}
 
 /// Scheduling classes: the tie-break order of things happening at the same time.
 pub(crate) const CLASS_ARRIVE: u8 = 0;
@@ -134,7 +250,6 @@ impl fmt::Display for Money {
 #[derive(Clone, Copy, Debug)]
 struct SimOrder {
     id: OrderId,
-    instrument: InstrumentId,
     side: Side,
     px: i64,
     leaves: i64,
@@ -216,13 +331,20 @@ pub struct ExchangeSummary {
     pub pnl: Money,
     /// Total fees.
     pub fees: Money,
+    /// The venue budget the strategy crossed, if any (it was halted there).
+    pub budget_exceeded: Option<BudgetExceeded>,
 }
 
 /// One strategy's simulated exchange session.
 pub(crate) struct SimExchange {
     cfg: ExchangeConfig,
     ticks: Vec<i64>,
-    orders: Vec<SimOrder>,
+    /// Resting orders by (instrument, arrival number): per instrument in the order they
+    /// joined, which is the order they are matched in.
+    orders: BTreeMap<(InstrumentId, u64), SimOrder>,
+    /// Resting orders by id: O(log n) duplicate checks, cancels and replaces.
+    ids: BTreeMap<OrderId, (InstrumentId, u64)>,
+    next_order: u64,
     open: Vec<u32>,
     pos: Vec<Position>,
     queue: BinaryHeap<Reverse<Item>>,
@@ -233,6 +355,25 @@ pub(crate) struct SimExchange {
     quote_time: Vec<i64>,
     book_time: Vec<i64>,
     pub(crate) stats: ExchangeStats,
+    /// Venue messages processed since the last tape event.
+    window_messages: u64,
+    /// Timers pending now.
+    live_timers: u64,
+    /// The tape second timers last fired in, and how many fired in it.
+    timer_second: i64,
+    timers_in_second: u64,
+    /// Local time of the last item taken or action received.
+    now: i64,
+    /// Scratch: keys of orders filled completely by one market event.
+    done: Vec<(InstrumentId, u64)>,
+    /// The budget crossed (the session is frozen from then on), and whether it was reported.
+    crossed: Option<BudgetExceeded>,
+    reported: bool,
+}
+
+/// The mid of two prices, without overflow (equal to `(a + b) / 2` wherever that fits).
+fn mid(a: i64, b: i64) -> i64 {
+    ((i128::from(a) + i128::from(b)) / 2) as i64
 }
 
 #[inline]
@@ -249,7 +390,9 @@ impl SimExchange {
         Self {
             cfg,
             ticks: instruments.iter().map(|i| i.tick_size.0).collect(),
-            orders: Vec::with_capacity(256),
+            orders: BTreeMap::new(),
+            ids: BTreeMap::new(),
+            next_order: 0,
             open: vec![0; n],
             pos: vec![Position::default(); n],
             queue: BinaryHeap::with_capacity(4096),
@@ -259,10 +402,21 @@ impl SimExchange {
             quote_time: vec![i64::MIN; n],
             book_time: vec![i64::MIN; n],
             stats: ExchangeStats::default(),
+            window_messages: 0,
+            live_timers: 0,
+            timer_second: i64::MIN,
+            timers_in_second: 0,
+            now: i64::MIN,
+            done: Vec::new(),
+            crossed: None,
+            reported: false,
         }
     }
 
     fn push(&mut self, time: i64, class: u8, what: Pending) -> bool {
+        if self.crossed.is_some() {
+            return false;
+        }
         if self.queue.len() >= MAX_PENDING {
             self.stats.dropped += 1;
             return false;
@@ -272,15 +426,66 @@ impl SimExchange {
         true
     }
 
+    /// Records that `budget` was crossed: nothing more is scheduled or delivered.
+    fn cross(&mut self, budget: VenueBudget, limit: u64) {
+        if self.crossed.is_none() {
+            self.crossed = Some(BudgetExceeded { budget, limit, seq: None, local_ts: self.now });
+            self.queue.clear();
+        }
+    }
+
+    /// The budget crossed since the last call, stamped with the strategy's event `seq`
+    /// (`None`: in `init`); reported once.
+    pub(crate) fn crossed(&mut self, seq: Option<u64>) -> Option<BudgetExceeded> {
+        if self.reported {
+            return None;
+        }
+        let c = self.crossed.as_mut()?;
+        c.seq = seq;
+        self.reported = true;
+        Some(*c)
+    }
+
+    /// Checks the number of actions one call returned at local time `now` against the budget.
+    pub(crate) fn check_actions(&mut self, n: usize, now: i64) {
+        self.now = now;
+        let limit = self.cfg.budgets.actions_per_event;
+        if n as u64 > limit {
+            self.cross(VenueBudget::ActionsPerEvent, limit);
+        }
+    }
+
     /// The next pending item's time and class.
     #[inline]
     pub(crate) fn peek(&self) -> Option<(i64, u8)> {
         self.queue.peek().map(|Reverse(i)| (i.time, i.class))
     }
 
+    /// Takes the next pending item, counting it against the budgets (an item that crosses
+    /// one is still returned: check [`SimExchange::crossed`]).
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<Item> {
-        self.queue.pop().map(|Reverse(i)| i)
+        let item = self.queue.pop().map(|Reverse(i)| i)?;
+        self.now = item.time;
+        let b = self.cfg.budgets;
+        if let Pending::Timer(_) = item.what {
+            self.live_timers = self.live_timers.saturating_sub(1);
+            let second = item.time.div_euclid(1_000_000_000);
+            if second != self.timer_second {
+                self.timer_second = second;
+                self.timers_in_second = 0;
+            }
+            self.timers_in_second += 1;
+            if self.timers_in_second > b.timers_per_sec {
+                self.cross(VenueBudget::TimersPerSec, b.timers_per_sec);
+            }
+        } else {
+            self.window_messages += 1;
+            if self.window_messages > b.messages_per_event {
+                self.cross(VenueBudget::MessagesPerEvent, b.messages_per_event);
+            }
+        }
+        Some(item)
     }
 
     /// Whether any order rests on `instrument`.
@@ -291,11 +496,22 @@ impl SimExchange {
 
     /// Takes an action the strategy emitted at local time `now`.
     pub(crate) fn action(&mut self, a: Action, now: i64) {
+        if self.crossed.is_some() {
+            return;
+        }
+        self.now = now;
         match a {
             Action::SetTimer { timer_id, at } => {
                 self.stats.timers += 1;
+                let limit = self.cfg.budgets.live_timers;
+                if self.live_timers >= limit {
+                    return self.cross(VenueBudget::LiveTimers, limit);
+                }
                 // Never in the past, never at the very same instant (no busy loops).
-                self.push(at.0.max(now.saturating_add(1)), CLASS_TIMER, Pending::Timer(timer_id));
+                let at = at.0.max(now.saturating_add(1));
+                if self.push(at, CLASS_TIMER, Pending::Timer(timer_id)) {
+                    self.live_timers += 1;
+                }
             }
             Action::Signal { .. } => self.stats.signals += 1,
             other => {
@@ -317,7 +533,7 @@ impl SimExchange {
 
     fn fee(&self, notional: i128, maker: bool) -> i128 {
         let bps = if maker { self.cfg.fees.maker_bps.0 } else { self.cfg.fees.taker_bps.0 };
-        notional * i128::from(bps) / (10_000 * i128::from(ONE))
+        notional.saturating_mul(i128::from(bps)) / (10_000 * i128::from(ONE))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -335,19 +551,20 @@ impl SimExchange {
         let notional = i128::from(px) * i128::from(qty) / i128::from(ONE);
         let fee = self.fee(notional, maker);
         let p = &mut self.pos[usize::from(instrument)];
+        // Saturating: a strategy trading absurd sizes gets absurd (but never wrapped) totals.
         match side {
             Side::Buy => {
-                p.qty += qty;
-                p.bought += qty;
-                p.cash -= notional;
+                p.qty = p.qty.saturating_add(qty);
+                p.bought = p.bought.saturating_add(qty);
+                p.cash = p.cash.saturating_sub(notional);
             }
             Side::Sell => {
-                p.qty -= qty;
-                p.sold += qty;
-                p.cash += notional;
+                p.qty = p.qty.saturating_sub(qty);
+                p.sold = p.sold.saturating_add(qty);
+                p.cash = p.cash.saturating_add(notional);
             }
         }
-        p.fees += fee;
+        p.fees = p.fees.saturating_add(fee);
         if maker {
             p.maker_fills += 1;
         } else {
@@ -425,7 +642,7 @@ impl SimExchange {
                 if qty.0 <= 0 || !self.valid_price(instrument, px.0) {
                     return self.reject(t, instrument, order_id, reject_reason::INVALID);
                 }
-                if self.orders.iter().any(|o| o.id == order_id) {
+                if self.ids.contains_key(&order_id) {
                     return self.reject(t, instrument, order_id, reject_reason::DUPLICATE_ID);
                 }
                 let book = &books[usize::from(instrument)];
@@ -460,14 +677,9 @@ impl SimExchange {
             }
             Action::Cancel { instrument, order_id } => {
                 self.stats.cancels += 1;
-                match self
-                    .orders
-                    .iter()
-                    .position(|o| o.id == order_id && o.instrument == instrument)
-                {
-                    Some(i) => {
-                        let o = self.orders.remove(i);
-                        self.open[usize::from(o.instrument)] -= 1;
+                match self.find(instrument, order_id) {
+                    Some(key) => {
+                        let o = self.unrest(key);
                         self.send(
                             t,
                             instrument,
@@ -479,16 +691,13 @@ impl SimExchange {
             }
             Action::Replace { instrument, order_id, px, qty } => {
                 self.stats.replaces += 1;
-                let Some(i) =
-                    self.orders.iter().position(|o| o.id == order_id && o.instrument == instrument)
-                else {
+                let Some(key) = self.find(instrument, order_id) else {
                     return self.reject(t, instrument, order_id, reject_reason::UNKNOWN_ORDER);
                 };
                 if qty.0 <= 0 || !self.valid_price(instrument, px.0) {
                     return self.reject(t, instrument, order_id, reject_reason::INVALID);
                 }
-                let mut o = self.orders.remove(i);
-                self.open[usize::from(instrument)] -= 1;
+                let mut o = self.unrest(key);
                 let book = &books[usize::from(instrument)];
                 self.send(
                     t,
@@ -502,8 +711,10 @@ impl SimExchange {
                         self.rest(instrument, order_id, o.side, px.0, rem, book);
                     }
                 } else {
+                    // Keeps its place.
                     o.leaves = qty.0;
-                    self.orders.insert(i, o);
+                    self.orders.insert(key, o);
+                    self.ids.insert(order_id, key);
                     self.open[usize::from(instrument)] += 1;
                 }
             }
@@ -520,16 +731,38 @@ impl SimExchange {
         qty: i64,
         book: &Book,
     ) {
-        self.orders.push(SimOrder {
-            id,
-            instrument,
-            side,
-            px,
-            leaves: qty,
-            ahead: book.qty_at(side, Price(px)).0,
-            join_stamp: book.stamp(),
-        });
+        let limit = self.cfg.budgets.resting_orders;
+        if self.orders.len() as u64 >= limit {
+            return self.cross(VenueBudget::RestingOrders, limit);
+        }
+        let key = (instrument, self.next_order);
+        self.next_order += 1;
+        self.orders.insert(
+            key,
+            SimOrder {
+                id,
+                side,
+                px,
+                leaves: qty,
+                ahead: book.qty_at(side, Price(px)).0,
+                join_stamp: book.stamp(),
+            },
+        );
+        self.ids.insert(id, key);
         self.open[usize::from(instrument)] += 1;
+    }
+
+    /// The key of the order resting on `instrument` with `id`.
+    fn find(&self, instrument: InstrumentId, id: OrderId) -> Option<(InstrumentId, u64)> {
+        self.ids.get(&id).copied().filter(|k| k.0 == instrument)
+    }
+
+    /// Removes a resting order.
+    fn unrest(&mut self, key: (InstrumentId, u64)) -> SimOrder {
+        let o = self.orders.remove(&key).expect("the id index names only resting orders");
+        self.ids.remove(&o.id);
+        self.open[usize::from(key.0)] -= 1;
+        o
     }
 
     /// The market moved on `instrument` at time `t` (`applied` says how): update queue
@@ -546,16 +779,14 @@ impl SimExchange {
         if a.changed {
             self.book_time[ii] = t;
         }
-        if self.open[ii] == 0 {
+        // A new tape event opens a new window of venue messages.
+        self.window_messages = 0;
+        if self.open[ii] == 0 || self.crossed.is_some() {
             return;
         }
-        let mut i = 0;
-        while i < self.orders.len() {
-            let mut o = self.orders[i];
-            if o.instrument != instrument {
-                i += 1;
-                continue;
-            }
+        let mut orders = std::mem::take(&mut self.orders);
+        let mut done = std::mem::take(&mut self.done);
+        for (&key, o) in orders.range_mut((instrument, 0)..=(instrument, u64::MAX)) {
             let mut fill = 0i64;
             if let Some(tr) = a.trade {
                 let resting = tr.aggressor.map(Side::opposite);
@@ -567,8 +798,8 @@ impl SimExchange {
                     if through {
                         fill = tr.qty.0;
                     } else if tr.px.0 == o.px {
-                        fill = tr.qty.0 - o.ahead;
-                        o.ahead = (o.ahead - tr.qty.0).max(0);
+                        fill = tr.qty.0.saturating_sub(o.ahead);
+                        o.ahead = o.ahead.saturating_sub(tr.qty.0).max(0);
                     }
                 }
             }
@@ -576,7 +807,7 @@ impl SimExchange {
                 if let Some(q) = a.level_set {
                     o.ahead = o.ahead.min(q.0);
                 } else if a.removed.0 > 0 && a.removed_stamp < o.join_stamp {
-                    o.ahead = (o.ahead - a.removed.0).max(0);
+                    o.ahead = o.ahead.saturating_sub(a.removed.0).max(0);
                 }
             }
             // A quote whose other side crosses our price: that quantity would have traded
@@ -598,13 +829,17 @@ impl SimExchange {
                 self.fill(t, instrument, o.id, o.side, o.px, q, o.leaves, true);
             }
             if o.leaves == 0 {
-                self.orders.remove(i);
-                self.open[ii] -= 1;
-            } else {
-                self.orders[i] = o;
-                i += 1;
+                done.push(key);
             }
         }
+        for key in done.drain(..) {
+            if let Some(o) = orders.remove(&key) {
+                self.ids.remove(&o.id);
+                self.open[ii] -= 1;
+            }
+        }
+        self.orders = orders;
+        self.done = done;
     }
 
     /// Positions, PnL and counters, marking positions on the final books.
@@ -612,6 +847,7 @@ impl SimExchange {
         let mut out = ExchangeSummary {
             stats: self.stats,
             open_orders: self.orders.len(),
+            budget_exceeded: self.crossed,
             ..ExchangeSummary::default()
         };
         for (i, p) in self.pos.iter().enumerate() {
@@ -621,15 +857,18 @@ impl SimExchange {
             let b = &books[i];
             let q = self.last_quote[i];
             let mark = match (b.best(Side::Buy), b.best(Side::Sell)) {
-                (Some(bid), Some(ask)) => (bid.px.0 + ask.px.0) / 2,
+                (Some(bid), Some(ask)) => mid(bid.px.0, ask.px.0),
                 _ if self.last_trade[i] > 0 => self.last_trade[i],
-                _ if q.bid.px.0 > 0 && q.ask.px.0 > 0 => (q.bid.px.0 + q.ask.px.0) / 2,
+                _ if q.bid.px.0 > 0 && q.ask.px.0 > 0 => mid(q.bid.px.0, q.ask.px.0),
                 _ => 0,
             };
-            let pnl = p.cash + i128::from(p.qty) * i128::from(mark) / i128::from(ONE) - p.fees;
+            let pnl = p
+                .cash
+                .saturating_add(i128::from(p.qty) * i128::from(mark) / i128::from(ONE))
+                .saturating_sub(p.fees);
             out.fills += p.maker_fills + p.taker_fills;
-            out.pnl.0 += pnl;
-            out.fees.0 += p.fees;
+            out.pnl.0 = out.pnl.0.saturating_add(pnl);
+            out.fees.0 = out.fees.0.saturating_add(p.fees);
             out.instruments.push(InstrumentSummary {
                 instrument: i as InstrumentId,
                 position: Qty(p.qty),

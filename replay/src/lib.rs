@@ -28,6 +28,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod atomic;
 mod book;
 mod book_check;
 mod digest;
@@ -41,12 +42,15 @@ mod timing;
 mod trace;
 mod units_serde;
 
+pub use atomic::{
+    AtomicFile, SameFileError, refuse_overwriting_inputs, temp_path, write_atomic, write_via_temp,
+};
 pub use book::{Applied, Book, BookStats, OrderView};
 pub use book_check::{BookCheckReport, MismatchClass, book_check};
 pub use digest::{Digest, combine, hex};
 pub use exchange::{
-    ExchangeConfig, ExchangeStats, ExchangeSummary, FeeModel, InstrumentSummary, LatencyModel,
-    Money,
+    BudgetExceeded, ExchangeConfig, ExchangeStats, ExchangeSummary, FeeModel, InstrumentSummary,
+    LatencyModel, Money, VenueBudget, VenueBudgets,
 };
 pub use import::binance::import_binance;
 pub use import::csv::{TimeUnit, import_csv};
@@ -58,13 +62,67 @@ pub use jitter::{
     percentile_distribution,
 };
 pub use session::{
-    CLOSING_WINDOW_NS, Pacing, RunOutput, RunReport, Session, SessionConfig, SessionError,
-    StrategyReport, StrategySource, StrategySpec, trace_path,
+    CLOSING_WINDOW_NS, MAX_MODULE_BYTES, Pacing, RunOutput, RunReport, Session, SessionConfig,
+    SessionError, StrategyReport, StrategySource, StrategySpec, trace_path,
 };
 pub use synth::{DEFAULT_SYNTH_EVENTS, DEFAULT_SYNTH_SEED, Synth, SynthConfig};
 pub use tape::{
     Compression, DEFAULT_CHUNK_EVENTS, EventSource, FLAG_MORE, FORMAT_VERSION, InstrumentInfo,
-    MarketEvent, MemorySource, TapeError, TapeEvent, TapeHeader, TapeReader, TapeWriter,
+    MAX_INSTRUMENTS, MarketEvent, MemorySource, TapeError, TapeEvent, TapeHeader, TapeReader,
+    TapeWriter,
 };
 pub use timing::Stopwatch;
 pub use trace::{Divergence, TraceReader, TracedEvent, first_divergence};
+
+/// Seeded mutations for the fuzz-style tests (stable Rust, no fuzzing engine): deterministic
+/// per seed, so a failing case is reproduced by its number. CI runs a few thousand cases; a
+/// long run of the tape, importer and sanitiser fuzzers:
+///
+/// ```text
+/// LOCKSTEP_FUZZ_CASES=1000000 cargo test --release -p lockstep-replay -p lockstep-sdk fuzz_
+/// ```
+#[cfg(test)]
+pub(crate) struct FuzzRng(u64);
+
+#[cfg(test)]
+impl FuzzRng {
+    pub(crate) fn new(seed: u64) -> Self {
+        Self(seed | 1)
+    }
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    /// One to four random edits: flip a bit, overwrite a byte with an edge value, cut the
+    /// end, insert bytes, or duplicate a range.
+    pub(crate) fn mutate(&mut self, b: &mut Vec<u8>) {
+        for _ in 0..1 + self.below(4) {
+            let at = self.below(b.len());
+            match self.below(5) {
+                0 if !b.is_empty() => b[at] ^= 1 << self.below(8),
+                1 if !b.is_empty() => b[at] = [0, 0xff, 0x7f, 0x80, b'\n', b','][self.below(6)],
+                2 => b.truncate(at),
+                3 => {
+                    let v = self.next().to_le_bytes();
+                    b.splice(at..at, v[..1 + self.below(8)].iter().copied());
+                }
+                _ => {
+                    let end = (at + self.below(64)).min(b.len());
+                    let dup = b[at..end].to_vec();
+                    b.splice(at..at, dup);
+                }
+            }
+        }
+    }
+}
+
+/// Cases per fuzz-style test: `default`, or `LOCKSTEP_FUZZ_CASES` for a long run.
+#[cfg(test)]
+pub(crate) fn fuzz_cases(default: u64) -> u64 {
+    std::env::var("LOCKSTEP_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}

@@ -99,15 +99,34 @@ impl StrategySpec {
         if native {
             return Err(SessionError::NativeFile { path });
         }
-        let bytes = std::fs::read(&path)
-            .map_err(|source| SessionError::ReadWasm { path: path.clone(), source })?;
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("wasm").to_owned();
+        let bytes = read_module(&path)?;
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("wasm");
+        let name = lockstep_sdk::untrusted(name).max_chars(64).to_string();
         Ok(Self {
             name,
             source: StrategySource::WasmFile { path, bytes: bytes.into() },
             params: params.unwrap_or("").to_owned(),
         })
     }
+}
+
+/// Largest `.wasm` file read: the engine's default module limit. The read stops one byte past
+/// it, so `--strategy /dev/zero` fails at once instead of filling memory.
+pub const MAX_MODULE_BYTES: u64 = 4 << 20;
+
+fn read_module(path: &Path) -> Result<Vec<u8>, SessionError> {
+    use std::io::Read;
+    let err = |source| SessionError::ReadWasm { path: path.to_path_buf(), source };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_MODULE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(err)?;
+    if bytes.len() as u64 > MAX_MODULE_BYTES {
+        return Err(err(std::io::Error::other(format!(
+            "larger than {MAX_MODULE_BYTES} bytes, the most a strategy module may be"
+        ))));
+    }
+    Ok(bytes)
 }
 
 /// Why a session could not start.
@@ -178,9 +197,11 @@ impl fmt::Display for SessionError {
             ),
             SessionError::Load { name, source } => write!(f, "strategy `{name}`: {source}"),
             SessionError::Engine { source } => write!(f, "{source}"),
-            SessionError::Init { name, message } => {
-                write!(f, "strategy `{name}` refused its parameters: {message}")
-            }
+            SessionError::Init { name, message } => write!(
+                f,
+                "strategy `{name}` refused its parameters: {}",
+                lockstep_sdk::untrusted(message)
+            ),
             SessionError::Trace { path, source } => {
                 write!(f, "cannot create trace {}: {source}", path.display())
             }
@@ -416,13 +437,28 @@ fn deliver(
         return fuel;
     }
     slot.actions += slot.scratch.len() as u64;
+    slot.exch.check_actions(slot.scratch.len(), now);
     for a in &slot.scratch {
         match a.decode() {
             Ok(act) => slot.exch.action(act, now),
             Err(_) => slot.exch.stats.invalid_actions += 1,
         }
     }
+    budget_halt(slot, Some(seq));
     fuel
+}
+
+/// Halts `slot` if its simulated exchange crossed a venue budget (at event `seq`; `None`:
+/// in `init`); whether it did.
+fn budget_halt(slot: &mut Slot, seq: Option<u64>) -> bool {
+    let Some(e) = slot.exch.crossed(seq) else { return false };
+    if slot.halted.is_none() {
+        let seq = seq.unwrap_or(0);
+        let msg = e.to_string();
+        slot.digest.halt(seq, e.budget.code());
+        slot.halted = Some((seq, msg));
+    }
+    true
 }
 
 impl Session {
@@ -513,9 +549,14 @@ impl Session {
                 break;
             }
             let Some(item) = self.slots[s].exch.pop() else { break };
+            let next_seq = Some(self.slots[s].seq);
+            if budget_halt(&mut self.slots[s], next_seq) {
+                continue;
+            }
             let (instrument, exchange_ts, body) = match item.what {
                 Pending::Arrive(a) => {
                     self.slots[s].exch.arrive(a, item.time, &self.books);
+                    budget_halt(&mut self.slots[s], next_seq);
                     continue;
                 }
                 Pending::Deliver { instrument, exchange_ts, body } => {
@@ -689,12 +730,14 @@ impl Session {
     fn start_strategies(&mut self, t: i64) {
         for slot in &mut self.slots {
             slot.digest.event(u64::MAX, slot.init_fuel, &slot.init_actions);
+            slot.exch.check_actions(slot.init_actions.len(), t);
             for a in &slot.init_actions {
                 match a.decode() {
                     Ok(act) => slot.exch.action(act, t),
                     Err(_) => slot.exch.stats.invalid_actions += 1,
                 }
             }
+            budget_halt(slot, None);
         }
     }
 
@@ -764,7 +807,7 @@ fn start_time(clock: &Clock, pace: Option<(f64, u64, i64)>, t: i64, handed: u64)
     match pace {
         None => handed,
         Some((speed, origin, t0)) => {
-            let due = origin + ((t.saturating_sub(t0)).max(0) as f64 / speed) as u64;
+            let due = origin.saturating_add(((t.saturating_sub(t0)).max(0) as f64 / speed) as u64);
             clock.spin_until(due);
             due
         }

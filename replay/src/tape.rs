@@ -15,6 +15,7 @@
 //! time, so a tape larger than memory replays in bounded memory. Every structural check
 //! failure names the chunk and the byte offset where it was found.
 
+use crate::atomic::AtomicFile;
 use crate::units_serde;
 use lockstep_sdk::{InstrumentId, Nanos, Price, Qty, Side};
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,9 @@ pub const DEFAULT_CHUNK_EVENTS: u32 = 4096;
 const MAX_CHUNK_BYTES: u32 = 64 << 20;
 const MAX_HEADER_BYTES: u32 = 16 << 20;
 const MAX_CHUNK_EVENTS: u32 = 1 << 20;
+
+/// Most instruments a tape may hold: instrument ids are `u16`.
+pub const MAX_INSTRUMENTS: usize = 1 << 16;
 
 const MAGIC: &[u8; 8] = b"LOCKTAPE";
 const CHUNK_MAGIC: &[u8; 4] = b"CHNK";
@@ -273,6 +277,90 @@ impl TapeEvent {
     }
 }
 
+/// The rules every event obeys, checked where events enter (the tape reader, the importers):
+/// a known instrument, only defined flag bits, no negative time, price or size; and, for the
+/// importers (`ordered`), local time (the replay's clock) never going backwards on an
+/// instrument's feed. The reader cannot require that order of every tape: the synthetic
+/// market's local times carry a random feed delay (its golden digests depend on it).
+#[derive(Clone, Debug)]
+pub(crate) struct EventCheck {
+    last_local: Vec<i64>,
+    ordered: bool,
+}
+
+impl EventCheck {
+    /// Checks for a tape with `instruments` instruments; `ordered`: also local time order.
+    pub(crate) fn new(instruments: usize, ordered: bool) -> Self {
+        Self { last_local: vec![i64::MIN; instruments], ordered }
+    }
+
+    /// Checks `e`, the next event; the reason it is refused.
+    pub(crate) fn check(&mut self, e: &TapeEvent) -> Result<(), String> {
+        let n = self.last_local.len();
+        let Some(last) = self.last_local.get_mut(usize::from(e.instrument)) else {
+            return Err(format!("names instrument {} but the tape lists {n}", e.instrument));
+        };
+        if e.flags & !FLAG_MORE != 0 {
+            return Err(format!("has undefined flag bits {:#04x}", e.flags & !FLAG_MORE));
+        }
+        if e.local_ts.0 < 0 || e.exchange_ts.0 < 0 {
+            return Err(format!(
+                "has a negative time (exchange {} ns, local {} ns)",
+                e.exchange_ts.0, e.local_ts.0
+            ));
+        }
+        if self.ordered && e.local_ts.0 < *last {
+            return Err(format!(
+                "local time goes backwards on instrument {} ({} ns after {} ns)",
+                e.instrument, e.local_ts.0, *last
+            ));
+        }
+        *last = e.local_ts.0;
+        let (px, qty) = match e.msg {
+            MarketEvent::Add { px, qty, .. }
+            | MarketEvent::Cancel { px, qty, .. }
+            | MarketEvent::Delete { px, qty, .. }
+            | MarketEvent::Execute { px, qty, .. }
+            | MarketEvent::HiddenExecute { px, qty, .. }
+            | MarketEvent::Level { px, qty, .. }
+            | MarketEvent::Trade { px, qty, .. } => (px.0, qty.0),
+            MarketEvent::Quote { bid_px, bid_qty, ask_px, ask_qty } => {
+                (bid_px.0.min(ask_px.0), bid_qty.0.min(ask_qty.0))
+            }
+            MarketEvent::Forget { px, .. } => (px.0, 0),
+            MarketEvent::Clear | MarketEvent::Status { .. } => (0, 0),
+        };
+        if px < 0 || qty < 0 {
+            return Err(format!("has a negative price or size ({:?})", e.msg));
+        }
+        Ok(())
+    }
+}
+
+/// Checks a tape header's instruments: ids equal to their index, at most
+/// [`MAX_INSTRUMENTS`], tick sizes above zero.
+pub(crate) fn check_instruments(instruments: &[InstrumentInfo]) -> Result<(), String> {
+    if instruments.len() > MAX_INSTRUMENTS {
+        return Err(format!(
+            "{} instruments, more than the {MAX_INSTRUMENTS} a tape can hold",
+            instruments.len()
+        ));
+    }
+    for (i, ins) in instruments.iter().enumerate() {
+        if usize::from(ins.id) != i {
+            return Err(format!("instrument {i} has id {}", ins.id));
+        }
+        if ins.tick_size.0 <= 0 {
+            return Err(format!(
+                "instrument {i} ({}) has tick size {}; it must be above 0",
+                lockstep_sdk::untrusted(&ins.symbol).max_chars(64),
+                ins.tick_size
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The on-disk shape of an event: timestamps as deltas within the chunk.
 #[derive(Serialize, Deserialize)]
 struct WireEvent {
@@ -447,8 +535,10 @@ pub struct TapeWriter<W: Write + Seek> {
     prev_local: i64,
 }
 
-impl TapeWriter<BufWriter<File>> {
-    /// Creates (or truncates) the tape file at `path`.
+impl TapeWriter<BufWriter<AtomicFile>> {
+    /// Starts the tape file at `path`. It is written to a temporary file beside it and
+    /// replaces `path` only when [`TapeWriter::finish`] succeeds: a failed or abandoned
+    /// write leaves an existing file untouched.
     ///
     /// # Errors
     /// [`TapeError::Io`] if the file cannot be created or written.
@@ -457,8 +547,20 @@ impl TapeWriter<BufWriter<File>> {
         header: TapeHeader,
         compression: Compression,
     ) -> Result<Self, TapeError> {
-        let f = File::create(path).map_err(|source| TapeError::Io { offset: 0, source })?;
+        let f = AtomicFile::create(path).map_err(|source| TapeError::Io { offset: 0, source })?;
         Self::new(BufWriter::with_capacity(1 << 20, f), header, compression)
+    }
+
+    /// Completes the tape (see [`TapeWriter::finish_into`]) and moves it into place; returns
+    /// the final header and the file size.
+    ///
+    /// # Errors
+    /// [`TapeError::Io`] on a write error; the target path is then untouched.
+    pub fn finish(self) -> Result<(TapeHeader, u64), TapeError> {
+        let (header, size, out) = self.finish_into()?;
+        let io = |source| TapeError::Io { offset: size, source };
+        out.into_inner().map_err(|e| io(e.into_error()))?.commit().map_err(io)?;
+        Ok((header, size))
     }
 }
 
@@ -585,11 +687,11 @@ impl<W: Write + Seek> TapeWriter<W> {
     }
 
     /// Writes the last chunk and the end marker, and records the event count in the header.
-    /// Returns the header as written and the total file size in bytes.
+    /// Returns the header as written, the total size in bytes and the output.
     ///
     /// # Errors
     /// [`TapeError`] on a write or seek error.
-    pub fn finish(mut self) -> Result<(TapeHeader, u64), TapeError> {
+    pub fn finish_into(mut self) -> Result<(TapeHeader, u64, W), TapeError> {
         self.flush_chunk()?;
         let mut end = [0u8; END_LEN];
         end[..4].copy_from_slice(END_MAGIC);
@@ -608,7 +710,7 @@ impl<W: Write + Seek> TapeWriter<W> {
         self.out.write_all(&crc32fast::hash(&bytes).to_le_bytes()).map_err(io)?;
         self.out.seek(SeekFrom::End(0)).map_err(io)?;
         self.out.flush().map_err(io)?;
-        Ok((self.header, size))
+        Ok((self.header, size, self.out))
     }
 }
 
@@ -623,6 +725,7 @@ pub struct TapeReader<R: Read> {
     stored: Vec<u8>,
     raw: Vec<u8>,
     done: bool,
+    check: EventCheck,
 }
 
 impl std::fmt::Debug for TapeReader<BufReader<File>> {
@@ -726,15 +829,10 @@ impl<R: Read> TapeReader<R> {
                 reason: format!("{} trailing bytes", body.len() - used),
             });
         }
-        for (i, ins) in header.instruments.iter().enumerate() {
-            if usize::from(ins.id) != i {
-                return Err(TapeError::Header {
-                    offset: PROLOGUE_LEN,
-                    reason: format!("instrument {i} has id {}", ins.id),
-                });
-            }
-        }
+        check_instruments(&header.instruments)
+            .map_err(|reason| TapeError::Header { offset: PROLOGUE_LEN, reason })?;
         Ok(Self {
+            check: EventCheck::new(header.instruments.len(), false),
             input,
             header,
             compression,
@@ -808,6 +906,16 @@ impl<R: Read> TapeReader<R> {
                 });
             }
             self.offset += END_LEN as u64;
+            let mut extra = [0u8; 1];
+            let n = read_full(&mut self.input, &mut extra)
+                .map_err(|source| TapeError::Io { offset: self.offset, source })?;
+            if n > 0 {
+                return Err(TapeError::Corrupt {
+                    chunk: self.chunk,
+                    offset: self.offset,
+                    reason: "data follows the end marker".into(),
+                });
+            }
             self.done = true;
             return Ok(false);
         }
@@ -864,8 +972,11 @@ impl<R: Read> TapeReader<R> {
             Compression::Deflate => {
                 self.raw.clear();
                 self.raw.reserve(raw_len as usize);
-                let mut dec = flate2::read::DeflateDecoder::new(&self.stored[..]);
-                dec.read_to_end(&mut self.raw)
+                // Inflate at most one byte more than the declared size: a small chunk cannot
+                // expand into gigabytes before it is refused.
+                let dec = flate2::read::DeflateDecoder::new(&self.stored[..]);
+                dec.take(u64::from(raw_len) + 1)
+                    .read_to_end(&mut self.raw)
                     .map_err(|e| self.corrupt(at, format!("deflate: {e}")))?;
                 &self.raw
             }
@@ -876,7 +987,6 @@ impl<R: Read> TapeReader<R> {
                 format!("payload is {} bytes, header says {raw_len}", payload.len()),
             ));
         }
-        let n_instruments = self.header.instruments.len();
         buf.reserve(n_events as usize);
         let seed = ChunkSeed { out: buf, n: n_events as usize };
         let pos = match bincode::serde::seed_decode_from_slice(seed, payload, event_config()) {
@@ -886,16 +996,10 @@ impl<R: Read> TapeReader<R> {
                 return Err(self.corrupt(at, format!("event {i} of the chunk: {e}")));
             }
         };
-        if let Some((i, e)) =
-            buf.iter().enumerate().find(|(_, e)| usize::from(e.instrument) >= n_instruments)
-        {
-            return Err(self.corrupt(
-                at,
-                format!(
-                    "event {i} names instrument {} but the header lists {n_instruments}",
-                    e.instrument
-                ),
-            ));
+        for (i, e) in buf.iter().enumerate() {
+            if let Err(reason) = self.check.check(e) {
+                return Err(self.corrupt(at, format!("event {i} of the chunk {reason}")));
+            }
         }
         if pos != payload.len() {
             return Err(self.corrupt(at, format!("{} trailing payload bytes", payload.len() - pos)));
@@ -1026,7 +1130,7 @@ mod tests {
         for e in events {
             w.push(e).unwrap();
         }
-        let (h, size) = w.finish().unwrap();
+        let (h, size, _) = w.finish_into().unwrap();
         assert_eq!(h.event_count, events.len() as u64);
         let bytes = buf.into_inner();
         assert_eq!(size, bytes.len() as u64);
@@ -1041,6 +1145,132 @@ mod tests {
             all.extend_from_slice(&buf);
         }
         Ok(all)
+    }
+
+    /// Offset of the first chunk header of a tape written by `write`.
+    fn first_chunk(bytes: &[u8]) -> usize {
+        PROLOGUE_LEN as usize + u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize + 4
+    }
+
+    /// Recomputes the checksum of the chunk at `at` after its header was edited.
+    fn reseal(bytes: &mut [u8], at: usize) {
+        let stored = u32::from_le_bytes(bytes[at + 12..at + 16].try_into().unwrap()) as usize;
+        let mut h = crc32fast::Hasher::new();
+        h.update(&bytes[at + 4..at + 24]);
+        h.update(&bytes[at + CHUNK_HEADER_LEN..at + CHUNK_HEADER_LEN + stored]);
+        let crc = h.finalize().to_le_bytes();
+        bytes[at + 24..at + 28].copy_from_slice(&crc);
+    }
+
+    #[test]
+    fn data_after_the_end_marker_is_refused() {
+        let mut bytes = write(&sample(10), Compression::None);
+        let end = bytes.len() as u64;
+        bytes.push(0);
+        match read_all(&bytes) {
+            Err(TapeError::Corrupt { offset, reason, .. }) => {
+                assert_eq!(offset, end);
+                assert_eq!(reason, "data follows the end marker");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_chunk_inflates_no_further_than_its_declared_size() {
+        // 200,000 identical events deflate to a few kB; the chunk then claims 10 bytes.
+        let ev = vec![sample(1)[0]; 200_000];
+        let mut h = header();
+        h.chunk_events = 200_000;
+        let mut buf = Cursor::new(Vec::new());
+        let mut w = TapeWriter::new(&mut buf, h, Compression::Deflate).unwrap();
+        for e in &ev {
+            w.push(e).unwrap();
+        }
+        w.finish_into().unwrap();
+        let mut bytes = buf.into_inner();
+        let at = first_chunk(&bytes);
+        bytes[at + 8..at + 12].copy_from_slice(&10u32.to_le_bytes());
+        reseal(&mut bytes, at);
+        match read_all(&bytes) {
+            Err(TapeError::Corrupt { chunk: 0, reason, .. }) => {
+                assert_eq!(reason, "payload is 11 bytes, header says 10");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn decoded_events_are_sanity_checked() {
+        let bad = |e: TapeEvent| {
+            let mut ev = sample(3);
+            ev.push(e);
+            match read_all(&write(&ev, Compression::None)) {
+                Err(TapeError::Corrupt { chunk: 0, reason, .. }) => reason,
+                other => panic!("{other:?}"),
+            }
+        };
+        let t = Nanos(2_000_000_000_000);
+        let add = |px: i64, qty: i64| MarketEvent::Add {
+            order_id: 9,
+            side: Side::Sell,
+            px: Price(px),
+            qty: Qty(qty),
+        };
+        assert_eq!(
+            bad(TapeEvent::new(t, t, 0, add(5, -1))),
+            format!("event 3 of the chunk has a negative price or size ({:?})", add(5, -1))
+        );
+        assert!(bad(TapeEvent::new(t, t, 1, add(-5, 1))).contains("negative price or size"));
+        assert_eq!(
+            bad(TapeEvent::new(t, Nanos(-1), 0, add(5, 1))),
+            "event 3 of the chunk has a negative time (exchange 2000000000000 ns, local -1 ns)"
+        );
+        assert_eq!(
+            bad(TapeEvent { flags: 0x82, ..TapeEvent::new(t, t, 0, add(5, 1)) }),
+            "event 3 of the chunk has undefined flag bits 0x82"
+        );
+        assert_eq!(
+            bad(TapeEvent::new(t, t, 2, add(5, 1))),
+            "event 3 of the chunk names instrument 2 but the tape lists 2"
+        );
+    }
+
+    #[test]
+    fn a_header_with_a_tick_size_of_zero_is_refused() {
+        let mut h = header();
+        h.instruments[1].tick_size = Price(0);
+        let mut buf = Cursor::new(Vec::new());
+        TapeWriter::new(&mut buf, h, Compression::None).unwrap().finish_into().unwrap();
+        match TapeReader::new(&buf.into_inner()[..]).map(|r| r.header().clone()) {
+            Err(TapeError::Header { reason, .. }) => {
+                assert_eq!(reason, "instrument 1 (S1) has tick size 0; it must be above 0");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Mutated tapes (bit flips, overwritten bytes, cuts, insertions) are read to the end or
+    /// refused with an error, never a panic or a hang. `LOCKSTEP_FUZZ_CASES` raises the count
+    /// for a long run, e.g. `LOCKSTEP_FUZZ_CASES=1000000 cargo test --release -p
+    /// lockstep-replay fuzz_`.
+    #[test]
+    fn fuzz_mutated_tapes_never_panic() {
+        let cases = crate::fuzz_cases(3000);
+        let good =
+            [write(&sample(300), Compression::None), write(&sample(300), Compression::Deflate)];
+        let mut rng = crate::FuzzRng::new(0x7a9e);
+        let (mut refused, mut read) = (0u64, 0u64);
+        for case in 0..cases {
+            let mut b = good[(case % 2) as usize].clone();
+            rng.mutate(&mut b);
+            match read_all(&b) {
+                Ok(_) => read += 1,
+                Err(_) => refused += 1,
+            }
+        }
+        assert_eq!(read + refused, cases);
+        assert!(refused > cases / 2, "most mutations are caught: {refused} of {cases}");
     }
 
     #[test]

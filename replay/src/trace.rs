@@ -3,6 +3,7 @@
 //! A trace file is `"LSTRACE1"`, then one record per event delivered: `seq u64, fuel u64`,
 //! the 64-byte event record, `n u16` and `n` 64-byte action records (little-endian).
 
+use crate::atomic::AtomicFile;
 use lockstep_sdk::{ACTION_SIZE, ActionRecord, EVENT_SIZE, EventRecord};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
@@ -12,13 +13,15 @@ const MAGIC: &[u8; 8] = b"LSTRACE1";
 
 /// Writes a trace.
 pub(crate) struct TraceWriter {
-    out: BufWriter<File>,
+    out: BufWriter<AtomicFile>,
     error: Option<io::Error>,
 }
 
 impl TraceWriter {
     pub(crate) fn create(path: &Path) -> io::Result<Self> {
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        // Written beside `path` and moved into place by `finish`: a run that fails leaves no
+        // partial trace that looks complete.
+        let mut out = BufWriter::with_capacity(1 << 20, AtomicFile::create(path)?);
         out.write_all(MAGIC)?;
         Ok(Self { out, error: None })
     }
@@ -48,12 +51,13 @@ impl TraceWriter {
         }
     }
 
-    /// Flushes; the first write error, if any.
+    /// Flushes and moves the trace into place; the first write error, if any (the trace is
+    /// then not written at all).
     pub(crate) fn finish(mut self) -> io::Result<()> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        self.out.flush()
+        self.out.into_inner().map_err(io::IntoInnerError::into_error)?.commit()
     }
 }
 

@@ -365,8 +365,6 @@ fn verify_across_tiers_shows_one_digest_and_a_fuel_digest_per_tier() {
     assert_eq!(fi[0], fi[1], "fuel agrees within the interpreter tier");
     assert_eq!(fc[0], fc[1], "fuel agrees within the compiled tier");
     assert_ne!(fi[0], fc[0], "each tier meters its own fuel");
-    let err = fails(bin().args(["verify", "--runs", "0", "--events", "100", "--out"]).arg(&out));
-    assert!(err.contains("--runs 0"), "{err}");
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -515,6 +513,33 @@ fn generic_csv_imports_and_replays() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
+/// Every built-in strategy over `tape`: the same digest on both tiers.
+fn every_builtin_agrees_across_tiers(tape: &Path, out: &Path) {
+    let names = json(bin().arg("strategies"));
+    let names: Vec<&str> =
+        names["strategies"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    let run = |tier: &str| {
+        let mut c = bin();
+        c.args(["run", "--no-latency", "--tier", tier, "--tape"]).arg(tape).arg("--out").arg(out);
+        for n in &names {
+            c.args(["--strategy", n]);
+        }
+        json(&mut c)
+    };
+    let (interpreted, compiled) = (run("interpreter"), run("compiled"));
+    let pick = |v: &Value| {
+        v["strategies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["name"].clone(), s["digest"].clone(), s["actions"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(pick(&interpreted).len(), names.len());
+    assert_eq!(pick(&interpreted), pick(&compiled), "{}", tape.display());
+    assert_ne!(interpreted["fuel_digest"], compiled["fuel_digest"]);
+}
+
 #[test]
 fn golden_digests_of_the_lobster_goog_sample() {
     let Some(d) = data() else { return };
@@ -546,6 +571,7 @@ fn golden_digests_of_the_lobster_goog_sample() {
     assert_eq!(r["events"], golden::GOOG_EVENTS);
     let b = json(bin().args(["run", "--book-only", "--tape"]).arg(&tape).arg("--out").arg(&out));
     assert_eq!(b["digest"], golden::GOOG_BOOK);
+    every_builtin_agrees_across_tiers(&tape, &out);
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -568,6 +594,7 @@ fn golden_digests_of_the_binance_capture() {
         },
         &golden::BTC,
     );
+    every_builtin_agrees_across_tiers(&tape, &out);
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -628,4 +655,422 @@ fn tardis_files_merge_by_local_time() {
     // One snapshot of 15 levels: a clear, then the levels.
     assert_eq!(v["events"], 16);
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A hostile strategy module in WebAssembly text, written by the test into `dir`: ABI v1
+/// without the SDK, 1,024 action slots at 0x10000. `$limit` writes a buy limit order for one
+/// unit at 1.00 (far below the synthetic market, so it rests) with the given id into an action
+/// slot; `$timer` a timer at the given time; `body` is `lockstep_on_event`'s body.
+fn hostile_module(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let wat = format!(
+        r#"(module
+  (import "lockstep" "memory" (memory 2))
+  (data (i32.const 0)
+    "\01\00\00\00" "\40\00\00\00" "\00\00\01\00" "\00\04\00\00"
+    "\00\02\00\00" "\00\04\00\00" "\00\01\00\00" "\00\00\00\00")
+  (global $next (mut i64) (i64.const 1))
+  (func (export "lockstep_abi_version") (result i32) (i32.const 1))
+  (func (export "lockstep_regions") (result i32) (i32.const 0))
+  (func (export "lockstep_init") (param i32) (result i32) (i32.const 0))
+  (func $slot (param $i i32) (result i32)
+    (local $a i32)
+    (local.set $a (i32.add (i32.const 0x10000) (i32.mul (local.get $i) (i32.const 64))))
+    (memory.fill (local.get $a) (i32.const 0) (i32.const 64))
+    (local.get $a))
+  (func $limit (param $i i32) (param $id i64)
+    (local $a i32)
+    (local.set $a (call $slot (local.get $i)))
+    (i32.store16 (local.get $a) (i32.const 1))
+    (i32.store8 offset=4 (local.get $a) (i32.const 1))
+    (i64.store offset=8 (local.get $a) (local.get $id))
+    (i64.store offset=16 (local.get $a) (i64.const 100000000))
+    (i64.store offset=24 (local.get $a) (i64.const 100000000)))
+  (func $timer (param $i i32) (param $at i64)
+    (local $a i32)
+    (local.set $a (call $slot (local.get $i)))
+    (i32.store16 (local.get $a) (i32.const 5))
+    (i64.store offset=8 (local.get $a) (i64.const 1))
+    (i64.store offset=32 (local.get $a) (local.get $at)))
+  ;; Writes `n` limit orders with fresh ids; returns `n`.
+  (func $flood (param $n i32) (result i32)
+    (local $i i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (call $limit (local.get $i) (global.get $next))
+        (global.set $next (i64.add (global.get $next) (i64.const 1)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+    (local.get $n))
+  (func (export "lockstep_on_event") (result i32) {body}))"#
+    );
+    let path = dir.join(format!("{name}.wasm"));
+    std::fs::write(&path, wat::parse_str(&wat).expect("test WAT parses")).expect("write module");
+    path
+}
+
+/// Runs `hostile` beside avellaneda-stoikov with `extra` flags and checks: the hostile strategy
+/// is halted by `budget`, the run finishes, and the neighbour's digest equals its solo run's.
+/// Returns the hostile strategy's report.
+fn contained(hostile: &Path, extra: &[&str], budget: &str) -> Value {
+    let out = tmp(&format!("contained-{}", hostile.file_stem().unwrap().to_string_lossy()));
+    let run_on = |tier: &str, strategies: &[&str]| {
+        let mut c = bin();
+        c.args(["run", "--events", "3000", "--no-latency", "--tier", tier]).args(extra);
+        for s in strategies {
+            c.args(["--strategy", s]);
+        }
+        json(&mut c)
+    };
+    let run = |strategies: &[&str]| run_on("interpreter", strategies);
+    let h = hostile.to_str().unwrap();
+    let both = run(&[h, "avellaneda-stoikov"]);
+    let solo = run(&["avellaneda-stoikov"]);
+    // The compiled tier halts the same strategy at the same event for the same budget.
+    let compiled = run_on("compiled", &[h, "avellaneda-stoikov"]);
+    assert_eq!(compiled["strategies"][1]["digest"], solo["strategies"][0]["digest"]);
+    assert_eq!(compiled["strategies"][0]["halted"], both["strategies"][0]["halted"]);
+    assert_eq!(compiled["strategies"][0]["digest"], both["strategies"][0]["digest"]);
+    assert_eq!(both["events"], 3000, "the run finishes");
+    let s = &both["strategies"];
+    assert_eq!(s[1]["name"], "avellaneda-stoikov");
+    assert!(s[1]["halted"].is_null());
+    assert_eq!(s[1]["digest"], solo["strategies"][0]["digest"], "neighbour's digest equals solo");
+    let b = &s[0]["budget_exceeded"];
+    assert_eq!(b["budget"], budget, "{}", s[0]);
+    let err = s[0]["halted"]["error"].as_str().expect("hostile strategy halted");
+    assert!(err.contains(&format!("crossed its venue budget of {} {budget}", b["limit"])), "{err}");
+    assert!(err.contains(b["flag"].as_str().unwrap()), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
+    s[0].clone()
+}
+
+#[test]
+fn a_strategy_flooding_orders_is_halted_by_its_actions_budget() {
+    let dir = tmp("hostile-flood");
+    let m = hostile_module(&dir, "flood", "(call $flood (i32.const 1024))");
+    let s = contained(&m, &[], "actions per event");
+    assert_eq!(s["halted"]["seq"], 0);
+    assert_eq!(s["budget_exceeded"]["seq"], 0);
+    assert_eq!(s["budget_exceeded"]["limit"], 256);
+    assert_eq!(s["events"], 1);
+    // The flag moves the limit: 1,024 orders a call then cross the resting-orders budget.
+    let s = contained(&m, &["--max-actions-per-event", "1024"], "resting orders");
+    assert_eq!(s["budget_exceeded"]["limit"], 10_000);
+    assert_eq!(s["exchange"]["open_orders"], 10_000);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_timer_rearmed_one_nanosecond_ahead_is_halted_by_the_timer_budget() {
+    let dir = tmp("hostile-timer");
+    // Every event (timers included) arms timer 1 at its own local time + 1 ns.
+    let m = hostile_module(
+        &dir,
+        "chain",
+        "(call $timer (i32.const 0) (i64.add (i64.load (i32.const 88)) (i64.const 1))) (i32.const 1)",
+    );
+    let s = contained(&m, &[], "timers fired per second of tape time");
+    assert_eq!(s["budget_exceeded"]["limit"], 100_000);
+    // A timer budget of 1 live timer: the second arming crosses it at once.
+    let m = hostile_module(
+        &dir,
+        "two-timers",
+        "(call $timer (i32.const 0) (i64.const 0)) (call $timer (i32.const 1) (i64.const 0)) (i32.const 2)",
+    );
+    let s = contained(&m, &["--max-live-timers", "1"], "live timers");
+    assert_eq!(s["halted"]["seq"], 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_strategy_reusing_an_order_id_forever_is_halted_by_its_message_budget() {
+    let dir = tmp("hostile-reuse");
+    // Every event, rejects included, places order 7 again: with zero latency each reject comes
+    // back at the same instant, a loop that never lets the tape move on.
+    let m =
+        hostile_module(&dir, "reuse", "(call $limit (i32.const 0) (i64.const 7)) (i32.const 1)");
+    let zero = ["--entry-latency-ns", "0", "--feed-latency-ns", "0"];
+    let s = contained(&m, &zero, "venue messages per market event");
+    assert_eq!(s["budget_exceeded"]["limit"], 100_000);
+    assert!(s["exchange"]["rejects"].as_u64().unwrap() >= 49_999, "{s}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Asserts `text` holds no control character but newlines ending lines, and no line starting
+/// with `forged`.
+fn assert_clean(text: &str, forged: &str) {
+    for line in text.lines() {
+        assert!(!line.chars().any(char::is_control), "control character in {line:?}");
+        assert!(!line.trim_start().starts_with(forged), "forged line {line:?} in\n{text}");
+    }
+}
+
+#[test]
+fn guest_text_is_escaped_and_capped_wherever_it_is_printed() {
+    let dir = tmp("guest-text");
+    // On its first event the guest fails with a message that clears the screen, forges a
+    // `digest:` line and drags 5,000 NULs behind it.
+    let fail = dir.join("fail.wasm");
+    let wat = r#"(module
+  (import "lockstep" "memory" (memory 1))
+  (import "lockstep" "fail" (func $fail (param i32 i32)))
+  (data (i32.const 0)
+    "\01\00\00\00" "\40\00\00\00" "\80\00\00\00" "\04\00\00\00"
+    "\00\02\00\00" "\00\04\00\00" "\00\01\00\00" "\00\00\00\00")
+  (data (i32.const 2048) "\1b[2J\ndigest: 0000\n")
+  (func (export "lockstep_abi_version") (result i32) (i32.const 1))
+  (func (export "lockstep_regions") (result i32) (i32.const 0))
+  (func (export "lockstep_init") (param i32) (result i32) (i32.const 0))
+  (func (export "lockstep_on_event") (result i32)
+    (call $fail (i32.const 2048) (i32.const 5018)) (i32.const 0)))"#;
+    std::fs::write(&fail, wat::parse_str(wat).unwrap()).unwrap();
+    let o = run_ok(
+        bin()
+            .args(["run", "--events", "200", "--no-latency", "--strategy"])
+            .arg(&fail)
+            .args(["--strategy", "noop"]),
+    );
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    assert_clean(&stdout, "digest: 0000");
+    let halted = stdout.lines().find(|l| l.contains("HALTED")).expect("halt reported");
+    assert!(
+        halted.contains("strategy panicked on event seq 0: \\u{1b}[2J\\ndigest: 0000\\n\\u{0}"),
+        "{halted}"
+    );
+    // The engine reads at most 4 KiB of the message; 200 characters of it are shown.
+    assert!(halted.contains("… (3896 more bytes); it is halted"), "{halted}");
+    let v = json(
+        bin()
+            .args(["run", "--events", "200", "--no-latency", "--strategy"])
+            .arg(&fail)
+            .args(["--strategy", "noop"]),
+    );
+    let err = v["strategies"][0]["halted"]["error"].as_str().unwrap();
+    assert!(err.ends_with("… (3896 more bytes); it is halted"), "{err:?}");
+    assert!(!err.chars().any(char::is_control), "{err:?}");
+    // An import name and an init refusal are guest text too: the run is refused, cleanly.
+    let import = dir.join("import.wasm");
+    let wat = r#"(module (import "lockstep" "x\0a\1b[2Jdigest: 0000" (func)))"#;
+    std::fs::write(&import, wat::parse_str(wat).unwrap()).unwrap();
+    let err = fails(bin().args(["run", "--events", "10", "--strategy"]).arg(&import));
+    assert_clean(&err, "digest: 0000");
+    assert!(err.contains("imports `lockstep.x\\n\\u{1b}[2Jdigest: 0000`"), "{err}");
+    let refuse = dir.join("refuse.wasm");
+    let wat = r#"(module
+  (import "lockstep" "memory" (memory 1))
+  (data (i32.const 0)
+    "\01\00\00\00" "\40\00\00\00" "\80\00\00\00" "\04\00\00\00"
+    "\00\02\00\00" "\00\04\00\00" "\00\01\00\00" "\00\00\00\00")
+  (func (export "lockstep_abi_version") (result i32) (i32.const 1))
+  (func (export "lockstep_regions") (result i32) (i32.const 0))
+  (data (i32.const 1024) "\1b[2J\ndigest: 0000\n")
+  (func (export "lockstep_init") (param i32) (result i32) (i32.const -18))
+  (func (export "lockstep_on_event") (result i32) (i32.const 0)))"#;
+    std::fs::write(&refuse, wat::parse_str(wat).unwrap()).unwrap();
+    let o = bin()
+        .args(["run", "--events", "10", "--json", "--strategy"])
+        .arg(&refuse)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_clean(&err, "digest:");
+    assert!(err.contains("strategy refused to start: \\u{1b}[2J\\ndigest: 0000\\n"), "{err}");
+    let v: Value = serde_json::from_slice(&o.stdout).expect("one JSON error object");
+    assert!(!v["error"].as_str().unwrap().chars().any(char::is_control), "{v}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every file in `dir` with its bytes, sorted by name.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn failed_commands_leave_existing_files_byte_identical() {
+    let dir = tmp("atomic");
+    let tape = dir.join("t.tape");
+    json(bin().args(["import", "synth", "--events", "3000", "--out"]).arg(&tape));
+    // A csv whose last row is malformed, imported over the existing tape: refused at that
+    // line, and the tape is untouched (no header-only tape, no temporary file left behind).
+    let rows: String = (0..5000).map(|i| format!("{i},{i},A,add,buy,10.5,3,{}\n", i + 1)).collect();
+    let csv = dir.join("g.csv");
+    std::fs::write(
+        &csv,
+        format!("exchange_ts,local_ts,symbol,event,side,price,qty,order_id\n{rows}9,9,A,launch,buy,1,1,1\n"),
+    )
+    .unwrap();
+    let before = snapshot(&dir);
+    let err = fails(bin().arg("import").arg("csv").arg(&csv).arg("--out").arg(&tape));
+    assert!(err.contains(&format!("{}:5002:", csv.display())), "{err}");
+    assert_eq!(snapshot(&dir), before);
+    // --out naming the input (through another spelling) is refused before anything is opened
+    // for writing.
+    let same = dir.join(".").join("g.csv");
+    let err = fails(bin().arg("import").arg("csv").arg(&csv).arg("--out").arg(&same));
+    assert!(err.contains("would destroy the input"), "{err}");
+    assert_eq!(snapshot(&dir), before);
+    // A run that fails half-way through a corrupt tape leaves no trace that looks complete and
+    // no latency files.
+    let mut bytes = std::fs::read(&tape).unwrap();
+    let n = bytes.len();
+    bytes[n * 3 / 4] ^= 0x40;
+    let bad = dir.join("bad.tape");
+    std::fs::write(&bad, &bytes).unwrap();
+    let traces = dir.join("traces");
+    std::fs::create_dir_all(&traces).unwrap();
+    let out = dir.join("out");
+    let err = fails(
+        bin()
+            .args(["run", "--strategy", "noop", "--tape"])
+            .arg(&bad)
+            .arg("--trace")
+            .arg(&traces)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(err.contains("corrupt"), "{err}");
+    assert_eq!(snapshot(&traces), vec![]);
+    assert!(!out.exists() || snapshot(&out).is_empty());
+    // The good tape then writes a complete trace.
+    run_ok(
+        bin()
+            .args(["run", "--strategy", "noop", "--tape"])
+            .arg(&tape)
+            .arg("--trace")
+            .arg(&traces)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert_eq!(
+        snapshot(&traces).iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["0-noop.trace"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn nonsense_flags_are_refused_with_what_to_do() {
+    let err = fails(bin().args(["verify", "--runs", "0", "--events", "100"]));
+    assert!(err.contains("--runs") && err.contains("0"), "{err}");
+    let err = fails(bin().args([
+        "run",
+        "--events",
+        "100",
+        "--strategy",
+        "avellaneda-stoikov",
+        "--params",
+        "gamma=0.1;gamma=0.2",
+    ]));
+    assert!(err.contains("`gamma` is given twice"), "{err}");
+    let dir = tmp("flags");
+    let err = fails(
+        bin()
+            .args(["import", "synth", "--events", "10", "--chunk-events", "0", "--out"])
+            .arg(dir.join("t.tape")),
+    );
+    assert!(err.contains("--chunk-events"), "{err}");
+    assert!(!dir.join("t.tape").exists());
+    let err = fails(bin().args(["run", "--events", "100", "--speed", "1e-300"]));
+    assert!(err.contains("--speed 0.000") || err.contains("too slow"), "{err}");
+    // A strategy module that never ends is refused after 4 MiB, not read into memory.
+    let err = fails(bin().args(["run", "--events", "10", "--strategy", "/dev/zero"]));
+    assert!(err.contains("larger than 4194304 bytes"), "{err}");
+    // Ordinary user errors print no backtrace, even when asked for one.
+    let o = bin()
+        .env("RUST_BACKTRACE", "1")
+        .args(["run", "--tape", "/nonexistent/x.tape"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.starts_with("error: --tape /nonexistent/x.tape"), "{err}");
+    assert!(!err.contains("backtrace") && err.lines().count() == 1, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn importers_apply_the_tape_rules_at_the_offending_line() {
+    let dir = tmp("import-rules");
+    let tape = dir.join("t.tape");
+    let head = "exchange_ts,local_ts,symbol,event,side,price,qty,order_id\n";
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    // A UTF-8 BOM (as spreadsheets write) is accepted.
+    let c = write("bom.csv", &format!("\u{feff}{head}1,2,A,add,buy,10.5,3,1\n"));
+    assert_eq!(json(bin().arg("import").arg("csv").arg(&c).arg("--out").arg(&tape))["events"], 1);
+    let refused = |name: &str, rows: &str| {
+        let c = write(name, &format!("{head}{rows}"));
+        let err = fails(bin().arg("import").arg("csv").arg(&c).arg("--out").arg(&tape));
+        (c, err)
+    };
+    let (c, err) = refused("neg.csv", "1,2,A,add,buy,10.5,3,1\n3,4,A,add,buy,10.5,-3,2\n");
+    assert!(
+        err.contains(&format!("{}:3: the event has a negative price or size", c.display())),
+        "{err}"
+    );
+    let (c, err) = refused("back.csv", "5,9,A,add,buy,10.5,3,1\n3,4,A,add,buy,10.5,3,2\n");
+    assert!(
+        err.contains(&format!(
+            "{}:3: the event local time goes backwards on instrument 0 (4 ns after 9 ns)",
+            c.display()
+        )),
+        "{err}"
+    );
+    // A 4 MB field is quoted in 64 characters.
+    let (_, err) = refused("big.csv", &format!("1,2,A,add,buy,{},3,1\n", "9".repeat(4 << 20)));
+    assert!(
+        err.len() < 600 && err.contains("… ("),
+        "{} bytes: {}",
+        err.len(),
+        &err[..err.len().min(300)]
+    );
+    // More instruments than a tape can hold: refused at the row that names one too many.
+    let rows: String = (0..65_537).map(|i| format!("1,2,S{i},add,buy,1,1,{}\n", i + 1)).collect();
+    let (c, err) = refused("many.csv", &rows);
+    assert!(err.contains(&format!("{}:65538: more than 65536 instruments", c.display())), "{err}");
+    // Two orders at one level whose total overflows: the run goes on (the book refuses the
+    // second add) instead of panicking.
+    let big = "90000000000";
+    let c = write(
+        "ovf.csv",
+        &format!(
+            "{head}1,2,A,add,buy,1,{big},1\n3,4,A,add,buy,1,{big},2\n5,6,A,delete,buy,1,{big},1\n"
+        ),
+    );
+    json(bin().arg("import").arg("csv").arg(&c).arg("--out").arg(&tape));
+    let v = json(bin().args(["run", "--no-latency", "--tape"]).arg(&tape));
+    assert_eq!(v["events"], 3);
+    assert_eq!(v["books"][0]["invalid"], 1);
+    // A LOBSTER orderbook level whose size overflows is refused at its line.
+    let m = write("X_message_1.csv", "34200.1,1,1,100,5794000,1\n");
+    let ob = write("X_orderbook_1.csv", "5795000,100,5794000,99999999999999\n");
+    let err = fails(
+        bin()
+            .args(["import", "lobster", "--message"])
+            .arg(&m)
+            .arg("--orderbook")
+            .arg(&ob)
+            .arg("--out")
+            .arg(&tape),
+    );
+    assert!(
+        err.contains(&format!(
+            "{}:1: orderbook level 1 bid: price 5794000 or size 99999999999999 is out of range",
+            ob.display()
+        )),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

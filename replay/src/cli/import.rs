@@ -6,8 +6,10 @@ use anyhow::{Context, Result};
 use lockstep_replay::{
     Compression, EventSource, ImportOptions, ImportSummary, Stopwatch, Synth, SynthConfig,
     TapeWriter, import_binance, import_csv, import_lobster, import_tardis,
+    refuse_overwriting_inputs,
 };
 use serde_json::json;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn options(c: &ImportCommon) -> ImportOptions {
@@ -38,8 +40,30 @@ fn synth(events: u64, seed: u64, c: &ImportCommon) -> Result<ImportSummary> {
     })
 }
 
+/// The input files of an import.
+fn inputs(src: &ImportSource) -> Vec<&Path> {
+    match src {
+        ImportSource::Lobster { message, orderbook, .. } => {
+            std::iter::once(message.as_path()).chain(orderbook.as_deref()).collect()
+        }
+        ImportSource::Tardis { files, .. } | ImportSource::Binance { files, .. } => {
+            files.iter().map(PathBuf::as_path).collect()
+        }
+        ImportSource::Csv { file, .. } => vec![file.as_path()],
+        ImportSource::Synth { .. } => Vec::new(),
+    }
+}
+
 pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
     let mut o = Text::default();
+    let out = match &src {
+        ImportSource::Lobster { common, .. }
+        | ImportSource::Tardis { common, .. }
+        | ImportSource::Binance { common, .. }
+        | ImportSource::Csv { common, .. }
+        | ImportSource::Synth { common, .. } => &common.out,
+    };
+    refuse_overwriting_inputs(out, &inputs(&src)).context("--out")?;
     let clock = Stopwatch::start();
     let (kind, common, summary) = match &src {
         ImportSource::Lobster { message, orderbook, symbol, common } => (

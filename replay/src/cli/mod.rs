@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use lockstep_engine::Tier;
 use lockstep_replay::{
     ExchangeConfig, FeeModel, LatencyModel, Pacing, SessionConfig, StrategySpec, TimeUnit,
+    VenueBudgets,
 };
 use lockstep_sdk::{Nanos, Price};
 use std::path::PathBuf;
@@ -131,8 +132,9 @@ struct ImportCommon {
     /// Deflate chunk payloads (smaller tape, slower replay).
     #[arg(long)]
     compress: bool,
-    /// Events per chunk.
-    #[arg(long, default_value_t = lockstep_replay::DEFAULT_CHUNK_EVENTS)]
+    /// Events per chunk (1 to 1048576).
+    #[arg(long, default_value_t = lockstep_replay::DEFAULT_CHUNK_EVENTS,
+          value_parser = clap::value_parser!(u32).range(1..=1 << 20))]
     chunk_events: u32,
 }
 
@@ -177,6 +179,23 @@ pub(crate) struct ReplayArgs {
     /// Taker fee in basis points.
     #[arg(long, default_value = "0", allow_hyphen_values = true)]
     pub(crate) taker_fee_bps: String,
+    /// Venue budget: most actions one strategy call may return (crossing it halts that
+    /// strategy; the run goes on).
+    #[arg(long, default_value_t = VenueBudgets::default().actions_per_event)]
+    pub(crate) max_actions_per_event: u64,
+    /// Venue budget: most venue messages (orders arriving, answers) a strategy may cause
+    /// between two tape events.
+    #[arg(long, default_value_t = VenueBudgets::default().messages_per_event)]
+    pub(crate) max_messages_per_event: u64,
+    /// Venue budget: most orders a strategy may have resting at once.
+    #[arg(long, default_value_t = VenueBudgets::default().resting_orders)]
+    pub(crate) max_resting_orders: u64,
+    /// Venue budget: most timers a strategy may have pending at once.
+    #[arg(long, default_value_t = VenueBudgets::default().live_timers)]
+    pub(crate) max_live_timers: u64,
+    /// Venue budget: most timers fired per second of tape time (bounds timer chains).
+    #[arg(long, default_value_t = VenueBudgets::default().timers_per_sec)]
+    pub(crate) max_timers_per_sec: u64,
 }
 
 impl ReplayArgs {
@@ -189,6 +208,18 @@ impl ReplayArgs {
         };
         if self.params.len() > names.len() {
             bail!("{} --params given for {} strategies", self.params.len(), names.len());
+        }
+        for p in &self.params {
+            let mut keys = std::collections::BTreeSet::new();
+            for key in p.split(';').filter_map(|kv| kv.split_once('=')).map(|(k, _)| k.trim()) {
+                if !keys.insert(key) {
+                    bail!(
+                        "--params {:?}: `{}` is given twice; give each key once",
+                        lockstep_sdk::untrusted(p).max_chars(100).to_string(),
+                        lockstep_sdk::untrusted(key).max_chars(64)
+                    );
+                }
+            }
         }
         names
             .iter()
@@ -216,6 +247,13 @@ impl ReplayArgs {
             fees: FeeModel {
                 maker_bps: bps("--maker-fee-bps", &self.maker_fee_bps)?,
                 taker_bps: bps("--taker-fee-bps", &self.taker_fee_bps)?,
+            },
+            budgets: VenueBudgets {
+                actions_per_event: self.max_actions_per_event,
+                messages_per_event: self.max_messages_per_event,
+                resting_orders: self.max_resting_orders,
+                live_timers: self.max_live_timers,
+                timers_per_sec: self.max_timers_per_sec,
             },
         })
     }
@@ -254,6 +292,16 @@ impl ReplayArgs {
             self.maker_fee_bps.clone(),
             "--taker-fee-bps".to_owned(),
             self.taker_fee_bps.clone(),
+            "--max-actions-per-event".to_owned(),
+            self.max_actions_per_event.to_string(),
+            "--max-messages-per-event".to_owned(),
+            self.max_messages_per_event.to_string(),
+            "--max-resting-orders".to_owned(),
+            self.max_resting_orders.to_string(),
+            "--max-live-timers".to_owned(),
+            self.max_live_timers.to_string(),
+            "--max-timers-per-sec".to_owned(),
+            self.max_timers_per_sec.to_string(),
         ]);
         a
     }
@@ -289,11 +337,20 @@ pub(crate) struct RunArgs {
     pub(crate) no_latency: bool,
 }
 
+/// Slowest `--speed`.
+const MIN_SPEED: f64 = 1e-3;
+
 impl RunArgs {
     pub(crate) fn session_config(&self) -> Result<SessionConfig> {
         let pacing = match (self.paced, self.speed) {
             (_, Some(s)) if !(s.is_finite() && s > 0.0) => {
                 bail!("--speed must be a positive number, not {s}")
+            }
+            // Slower than this, a day of tape would take longer than 2^64 ns to replay.
+            (_, Some(s)) if s < MIN_SPEED => {
+                bail!(
+                    "--speed {s} is too slow: at least {MIN_SPEED} (one day of tape in 2.7 years)"
+                )
             }
             (_, Some(s)) => Pacing::Paced { speed: s },
             (true, None) => Pacing::Paced { speed: 1.0 },
@@ -316,9 +373,9 @@ impl RunArgs {
 pub(crate) struct VerifyArgs {
     #[command(flatten)]
     pub(crate) replay: ReplayArgs,
-    /// Separate process runs (per tier).
-    #[arg(long, default_value_t = 3)]
-    pub(crate) runs: usize,
+    /// Separate process runs per tier (at least 1).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub(crate) runs: u64,
     /// Run every configuration on both tiers (interpreter and compiled) and require the same
     /// `digest` everywhere, and the same `fuel_digest` within each tier.
     #[arg(long, conflicts_with = "tier")]

@@ -163,6 +163,13 @@ pub(crate) fn strategy_json(s: &StrategyReport) -> Value {
         "actions": s.actions,
         "fuel": { "total": s.fuel_total, "max_per_event": s.fuel_max.0, "max_seq": s.fuel_max.1, "init": s.init_fuel },
         "halted": s.halted.as_ref().map(|(seq, e)| json!({ "seq": seq, "error": e })),
+        "budget_exceeded": x.budget_exceeded.map(|b| json!({
+            "budget": b.budget.name(),
+            "flag": b.budget.flag(),
+            "limit": b.limit,
+            "seq": b.seq,
+            "local_ts": b.local_ts,
+        })),
         "errors": s.errors,
         "exchange": {
             "orders": x.stats.orders,

@@ -6,9 +6,11 @@ use super::output::{
 };
 use super::{BookCheckArgs, RunArgs};
 use anyhow::{Context, Result};
-use lockstep_replay::{Pacing, RunOutput, Session, book_check as check, hex};
+use lockstep_replay::{
+    AtomicFile, Pacing, RunOutput, Session, StrategySource, StrategySpec, book_check as check, hex,
+    refuse_overwriting_inputs, trace_path,
+};
 use serde_json::{Value, json};
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,16 +27,45 @@ fn write_files(out: &RunOutput, dir: &Path, mode: &str) -> Result<(PathBuf, Path
     let hlog = dir.join("latency.hlog");
     let hgrm = dir.join("latency.hgrm");
     let mut f = BufWriter::new(
-        File::create(&hlog).with_context(|| format!("creating {}", hlog.display()))?,
+        AtomicFile::create(&hlog).with_context(|| format!("creating {}", hlog.display()))?,
     );
     out.jitter
         .write_hlog(&mut f, &format!("lockstep replay, per-event latency, mode {mode}"), mode)
         .with_context(|| format!("writing {}", hlog.display()))?;
-    let mut f = BufWriter::new(
-        File::create(&hgrm).with_context(|| format!("creating {}", hgrm.display()))?,
+    let mut g = BufWriter::new(
+        AtomicFile::create(&hgrm).with_context(|| format!("creating {}", hgrm.display()))?,
     );
-    out.jitter.write_hgrm(&mut f).with_context(|| format!("writing {}", hgrm.display()))?;
+    out.jitter.write_hgrm(&mut g).with_context(|| format!("writing {}", hgrm.display()))?;
+    // Both complete: now move them into place.
+    for (w, p) in [(f, &hlog), (g, &hgrm)] {
+        w.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)
+            .and_then(AtomicFile::commit)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
     Ok((hlog, hgrm))
+}
+
+/// Refuses a run whose output files (latency files, traces) would overwrite its inputs (the
+/// tape, `.wasm` modules), before anything is written.
+fn refuse_outputs_over_inputs(a: &RunArgs, specs: &[StrategySpec]) -> Result<()> {
+    let mut inputs: Vec<&Path> = a.replay.tape.iter().map(PathBuf::as_path).collect();
+    for s in specs {
+        if let StrategySource::WasmFile { path, .. } = &s.source {
+            inputs.push(path);
+        }
+    }
+    let mut outputs = Vec::new();
+    if !a.no_latency {
+        outputs.extend([a.out.join("latency.hlog"), a.out.join("latency.hgrm")]);
+    }
+    if let Some(dir) = &a.trace {
+        outputs.extend(specs.iter().enumerate().map(|(i, s)| trace_path(dir, i, &s.name)));
+    }
+    for o in &outputs {
+        refuse_overwriting_inputs(o, &inputs)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
@@ -51,6 +82,7 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
         })?
     };
     let cfg = a.session_config()?;
+    refuse_outputs_over_inputs(a, &specs)?;
     let pacing = cfg.pacing;
     if let Some(dir) = &a.trace {
         std::fs::create_dir_all(dir).with_context(|| format!("--trace {}", dir.display()))?;

@@ -82,20 +82,23 @@ fn session_config(replay: &ReplayArgs, trace: Option<PathBuf>) -> Result<Session
     })
 }
 
+/// One thread's result: the digest, the fuel digest and the events replayed.
+type ThreadRun = ([u8; 32], [u8; 32], u64);
+
 /// Runs each strategy alone in its own thread, all at once, each pinned on its own core.
 fn thread_run(
     replay: &ReplayArgs,
     specs: &[StrategySpec],
     cores: &[usize],
     trace: Option<&Path>,
-) -> Result<Vec<([u8; 32], [u8; 32], u64)>> {
+) -> Result<Vec<ThreadRun>> {
     std::thread::scope(|scope| {
         let handles: Vec<_> = specs
             .iter()
             .enumerate()
             .map(|(i, spec)| {
                 let core = cores.get((i + 1) % cores.len().max(1)).copied();
-                scope.spawn(move || -> Result<([u8; 32], [u8; 32], u64)> {
+                scope.spawn(move || -> Result<ThreadRun> {
                     if let Some(c) = core {
                         pin(c)?;
                     }
@@ -186,11 +189,8 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
     if cores.is_empty() {
         cores.push(0);
     }
-    if a.runs == 0 {
-        bail!("--runs 0 verifies nothing: give at least 1 process run");
-    }
     let tiers: Vec<Tier> = if a.tiers { Tier::ALL.to_vec() } else { vec![replay.tier] };
-    let pb = spinner((a.runs as u64 + 1) * tiers.len() as u64);
+    let pb = spinner((a.runs + 1) * tiers.len() as u64);
     let say = |s: String| {
         if !json {
             pb.suspend(|| eprintln!("{s}"));
@@ -200,7 +200,7 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
     let thread_cores: Vec<usize> = (0..specs.len()).map(|i| cores[(i + 1) % cores.len()]).collect();
     for &tier in &tiers {
         replay.tier = tier;
-        for k in 0..a.runs {
+        for k in 0..a.runs as usize {
             let core = cores[k % cores.len()];
             pb.set_message(format!("{tier} process run {k} on core {core}"));
             let dir = a.out.join(format!("verify-{tier}-run-{k}"));

@@ -8,12 +8,15 @@
 //! diffs newer than it that arrived before it are applied again after it, as Binance documents
 //! for rebuilding a local book. Diffs before the first snapshot are applied to a partial book.
 
+use super::room_for_instrument;
 use super::{
-    ImportError, ImportOptions, ImportSummary, Lines, Sink, decimals, parse_int_ns, tick_for,
+    ImportError, ImportOptions, ImportSummary, Lines, Sink, decimals, parse_int_ns, quoted,
+    tick_for,
 };
 use crate::tape::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
 use lockstep_sdk::{Nanos, Price, Qty, Side};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
@@ -53,12 +56,12 @@ impl Ctx<'_> {
     }
     fn px(&self, t: &str) -> Result<Price, ImportError> {
         Price::parse(t).ok_or_else(|| {
-            self.lines.err(format!("price {t:?} is not a decimal with at most 8 places"))
+            self.lines.err(format!("price {} is not a decimal with at most 8 places", quoted(t)))
         })
     }
     fn qty(&self, t: &str) -> Result<Qty, ImportError> {
         Qty::parse(t).ok_or_else(|| {
-            self.lines.err(format!("quantity {t:?} is not a decimal with at most 8 places"))
+            self.lines.err(format!("quantity {} is not a decimal with at most 8 places", quoted(t)))
         })
     }
     /// `[[px, qty], ...]` as level events.
@@ -89,6 +92,7 @@ impl Ctx<'_> {
 /// First pass: symbols in order of first appearance and their finest price decimals.
 fn scan(paths: &[PathBuf]) -> Result<Vec<(String, u32)>, ImportError> {
     let mut found: Vec<(String, u32)> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for p in paths {
         let mut lines = Lines::open(p)?;
         while lines.next_line()? {
@@ -112,9 +116,13 @@ fn scan(paths: &[PathBuf]) -> Result<Vec<(String, u32)>, ImportError> {
                 .max()
                 .unwrap_or(0);
             let sym = sym.to_ascii_uppercase();
-            match found.iter_mut().find(|(s, _)| *s == sym) {
-                Some(e) => e.1 = e.1.max(d),
-                None => found.push((sym, d)),
+            match index.get(&sym) {
+                Some(&i) => found[i].1 = found[i].1.max(d),
+                None => {
+                    room_for_instrument(&lines, found.len())?;
+                    index.insert(sym.clone(), found.len());
+                    found.push((sym, d));
+                }
             }
         }
     }
@@ -190,15 +198,17 @@ pub fn import_binance(
             let Some((ts, json)) = split(line) else {
                 return Err(lines.err("expected `<timestamp in ns> <json>`"));
             };
-            let local = parse_int_ns(ts, 1)
-                .ok_or_else(|| lines.err(format!("timestamp {ts:?} is not integer nanoseconds")))?;
+            let local = parse_int_ns(ts, 1).ok_or_else(|| {
+                lines.err(format!("timestamp {} is not integer nanoseconds", quoted(ts)))
+            })?;
             let v: Value =
                 serde_json::from_str(json).map_err(|e| lines.err(format!("invalid JSON: {e}")))?;
             let cx = Ctx { lines: &lines };
             msgs.clear();
             let (instrument, exch) = if let Some(stream) = v.get("stream").and_then(Value::as_str) {
-                let (sym, kind) = stream_symbol(stream)
-                    .ok_or_else(|| lines.err(format!("stream name {stream:?} has no `@`")))?;
+                let (sym, kind) = stream_symbol(stream).ok_or_else(|| {
+                    lines.err(format!("stream name {} has no `@`", quoted(stream)))
+                })?;
                 let sym = sym.to_ascii_uppercase();
                 let ins = found.iter().position(|(s, _)| *s == sym).ok_or_else(|| {
                     lines.err(format!("symbol {sym} missing from the first pass"))
@@ -287,7 +297,7 @@ pub fn import_binance(
                 msgs.iter().map(|m| TapeEvent::new(Nanos(exch), Nanos(local), instrument, *m)),
             );
             if !batch.is_empty() {
-                sink.batch(&mut batch)?;
+                sink.batch(&mut batch, &lines)?;
             }
         }
     }

@@ -18,11 +18,14 @@
 //! decimal numbers in the unit given on the command line (nanoseconds by default), parsed
 //! exactly; rows are kept in file order.
 
+use super::room_for_instrument;
 use super::{
-    ImportError, ImportOptions, ImportSummary, Lines, Sink, decimals, parse_scaled, tick_for,
+    ImportError, ImportOptions, ImportSummary, Lines, Sink, decimals, parse_scaled, quoted,
+    tick_for,
 };
 use crate::tape::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
 use lockstep_sdk::{Nanos, Price, Qty, Side};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Unit of the timestamp columns of a generic CSV file.
@@ -115,6 +118,7 @@ pub fn import_csv(
     // First pass: symbols in order of appearance and their finest price decimals.
     let (mut lines, cols) = open(file)?;
     let mut syms: Vec<(String, u32)> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
     while lines.next_line()? {
         let text = lines.text();
         if text.trim().is_empty() {
@@ -129,9 +133,13 @@ pub fn import_csv(
             .map(|t| decimals(t))
             .max()
             .unwrap_or(0);
-        match syms.iter_mut().find(|(s, _)| s == sym) {
-            Some(e) => e.1 = e.1.max(d),
-            None => syms.push((sym.to_owned(), d)),
+        match index.get(sym) {
+            Some(&i) => syms[i].1 = syms[i].1.max(d),
+            None => {
+                room_for_instrument(&lines, syms.len())?;
+                index.insert(sym.to_owned(), syms.len());
+                syms.push((sym.to_owned(), d));
+            }
         }
     }
     if syms.is_empty() {
@@ -176,7 +184,7 @@ pub fn import_csv(
         let ts = |i: usize, name: &str| -> Result<i64, ImportError> {
             let t = get(i, name)?;
             parse_scaled(t, unit.places()).ok_or_else(|| {
-                l.err(format!("{name} {t:?} is not a number in the given time unit"))
+                l.err(format!("{name} {} is not a number in the given time unit", quoted(t)))
             })
         };
         let (ex, lo) = (ts(cols.exchange_ts, "exchange_ts")?, ts(cols.local_ts, "local_ts")?);
@@ -192,25 +200,26 @@ pub fn import_csv(
                 "buy" | "b" | "bid" | "1" => Ok(Some(Side::Buy)),
                 "sell" | "s" | "ask" | "-1" => Ok(Some(Side::Sell)),
                 "" if !required => Ok(None),
-                other => Err(l.err(format!("side {other:?} is not buy or sell"))),
+                other => Err(l.err(format!("side {} is not buy or sell", quoted(other)))),
             }
         };
         let need_side = || side(true).map(|s| s.unwrap_or(Side::Buy));
         let px = |c: Option<usize>, name: &str| -> Result<Price, ImportError> {
             let t = opt(c, name)?;
             Price::parse(t).ok_or_else(|| {
-                l.err(format!("{name} {t:?} is not a decimal with at most 8 places"))
+                l.err(format!("{name} {} is not a decimal with at most 8 places", quoted(t)))
             })
         };
         let qty = |c: Option<usize>, name: &str| -> Result<Qty, ImportError> {
             let t = opt(c, name)?;
             Qty::parse(t).ok_or_else(|| {
-                l.err(format!("{name} {t:?} is not a decimal with at most 8 places"))
+                l.err(format!("{name} {} is not a decimal with at most 8 places", quoted(t)))
             })
         };
         let id = || -> Result<u64, ImportError> {
             let t = opt(cols.order_id, "order_id")?;
-            t.parse().map_err(|_| l.err(format!("order_id {t:?} is not an unsigned integer")))
+            t.parse()
+                .map_err(|_| l.err(format!("order_id {} is not an unsigned integer", quoted(t))))
         };
         let event = get(cols.event, "event")?;
         let msg = match event {
@@ -261,24 +270,23 @@ pub fn import_csv(
                 aggressor: side(false)?,
             },
             other => {
-                return Err(l.err(format!(
-                    "unknown event {other:?} (expected add, cancel, delete, execute, hidden, level, clear, quote or trade)"
+                return Err(l.err(format!("unknown event {} (expected add, cancel, delete, execute, hidden, level, clear, quote or trade)", quoted(other)
                 )));
             }
         };
         let more = match cols.more.map(|i| get(i, "more")).transpose()? {
             None | Some("" | "0" | "false") => false,
             Some("1" | "true") => true,
-            Some(other) => return Err(l.err(format!("more {other:?} is not 0/1"))),
+            Some(other) => return Err(l.err(format!("more {} is not 0/1", quoted(other)))),
         };
         batch.push(TapeEvent::new(Nanos(ex), Nanos(lo), instrument, msg));
         if !more {
-            sink.batch(&mut batch)?;
+            sink.batch(&mut batch, &lines)?;
             batch.clear();
         }
     }
     if !batch.is_empty() {
-        sink.batch(&mut batch)?;
+        sink.batch(&mut batch, &lines)?;
     }
     sink.finish(rows, Vec::new())
 }

@@ -14,7 +14,7 @@
 //! make the book equal LOBSTER's (in the same batch, so strategies see LOBSTER's book).
 //! `replay book-check` reports how often that is needed and why.
 
-use super::{ImportError, ImportOptions, ImportSummary, Lines, Sink, parse_seconds_ns};
+use super::{ImportError, ImportOptions, ImportSummary, Lines, Sink, parse_seconds_ns, quoted};
 use crate::book::Book;
 use crate::tape::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
 use lockstep_sdk::{Nanos, ONE, Price, Qty, Side};
@@ -70,20 +70,23 @@ pub(crate) fn parse_message(lines: &Lines, text: &str) -> Result<Msg, ImportErro
         return Err(lines.err("more than 6 fields in a message row"));
     }
     let ts = parse_seconds_ns(t).ok_or_else(|| {
-        lines.err(format!("time {t:?} is not decimal seconds with at most 9 places"))
+        lines.err(format!("time {} is not decimal seconds with at most 9 places", quoted(t)))
     })?;
-    let kind: u8 = k.parse().map_err(|_| lines.err(format!("event type {k:?} is not a number")))?;
+    let kind: u8 =
+        k.parse().map_err(|_| lines.err(format!("event type {} is not a number", quoted(k))))?;
     if !matches!(kind, 1..=7) {
         return Err(lines.err(format!("unknown LOBSTER event type {kind} (expected 1-7)")));
     }
-    let id: u64 = id.parse().map_err(|_| lines.err(format!("order id {id:?} is not a number")))?;
-    let size: i64 = sz.parse().map_err(|_| lines.err(format!("size {sz:?} is not an integer")))?;
+    let id: u64 =
+        id.parse().map_err(|_| lines.err(format!("order id {} is not a number", quoted(id))))?;
+    let size: i64 =
+        sz.parse().map_err(|_| lines.err(format!("size {} is not an integer", quoted(sz))))?;
     let price: i64 =
-        px.parse().map_err(|_| lines.err(format!("price {px:?} is not an integer")))?;
+        px.parse().map_err(|_| lines.err(format!("price {} is not an integer", quoted(px))))?;
     let dir: i8 = match dir {
         "1" => 1,
         "-1" => -1,
-        other => return Err(lines.err(format!("direction {other:?} is neither 1 nor -1"))),
+        other => return Err(lines.err(format!("direction {} is neither 1 nor -1", quoted(other)))),
     };
     if kind != 7 && size <= 0 {
         return Err(lines.err(format!("size {size} is not positive")));
@@ -145,20 +148,26 @@ pub(crate) fn parse_book_row(
     let mut vals = [0i64; 4];
     let mut fields = text.split(',');
     while let Some(first) = fields.next() {
-        vals[0] = first
-            .trim()
-            .parse()
-            .map_err(|_| lines.err(format!("orderbook field {:?} is not an integer", first)))?;
+        vals[0] = first.trim().parse().map_err(|_| {
+            lines.err(format!("orderbook field {} is not an integer", quoted(first)))
+        })?;
         for (k, v) in vals.iter_mut().enumerate().skip(1) {
             let f = fields.next().ok_or_else(|| {
                 lines.err(format!("orderbook row has {} fields, not a multiple of 4", n * 4 + k))
             })?;
-            *v = f
-                .trim()
-                .parse()
-                .map_err(|_| lines.err(format!("orderbook field {f:?} is not an integer")))?;
+            *v = f.trim().parse().map_err(|_| {
+                lines.err(format!("orderbook field {} is not an integer", quoted(f)))
+            })?;
         }
         let [ap, asz, bp, bsz] = vals;
+        for (what, p, sz, dummy) in [("ask", ap, asz, DUMMY_ASK), ("bid", bp, bsz, -DUMMY_ASK)] {
+            if p != dummy && sz > 0 && (p <= 0 || price(p).is_none() || qty(sz).is_none()) {
+                return Err(lines.err(format!(
+                    "orderbook level {} {what}: price {p} or size {sz} is out of range",
+                    n + 1
+                )));
+            }
+        }
         if ap != DUMMY_ASK && asz > 0 {
             row.asks.push((ap, asz));
         }
@@ -188,7 +197,7 @@ pub(crate) fn undo(row: &BookRow, m: &Msg) -> BookRow {
         let better = |a: i64, b: i64| if side == Side::Buy { a > b } else { a < b };
         match v.iter().position(|&(p, _)| p == m.price) {
             Some(i) => {
-                v[i].1 += delta;
+                v[i].1 = v[i].1.saturating_add(delta);
                 if v[i].1 <= 0 {
                     v.remove(i);
                 }
@@ -409,7 +418,7 @@ pub fn import_lobster(
         rows += 1;
         let ev = TapeEvent::new(Nanos(m.ts), Nanos(m.ts), 0, to_event(&msgs, &m)?);
         let Some(b) = book.as_mut() else {
-            sink.one(ev)?;
+            sink.one(ev, &msgs)?;
             continue;
         };
         if !b.next_line()? {
@@ -433,7 +442,7 @@ pub fn import_lobster(
         rec.book.apply(&ev.msg);
         batch.push(ev);
         rec.reconcile(&row, file_levels, m.ts, &mut batch);
-        sink.batch(&mut batch)?;
+        sink.batch(&mut batch, &msgs)?;
     }
     if rows == 0 {
         return Err(ImportError::Format {

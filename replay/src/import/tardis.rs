@@ -4,11 +4,14 @@
 //! merged by local time; for equal times the file given first goes first, and within a file
 //! file order is kept.
 
+use super::room_for_instrument;
 use super::{
-    ImportError, ImportOptions, ImportSummary, Lines, Sink, decimals, parse_int_ns, tick_for,
+    ImportError, ImportOptions, ImportSummary, Lines, Sink, decimals, parse_int_ns, quoted,
+    tick_for,
 };
 use crate::tape::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
 use lockstep_sdk::{Nanos, Price, Qty, Side};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,16 +127,18 @@ fn px(lines: &Lines, t: &str) -> Result<Price, ImportError> {
     if t.is_empty() {
         return Ok(Price::ZERO);
     }
-    Price::parse(t)
-        .ok_or_else(|| lines.err(format!("price {t:?} is not a decimal with at most 8 places")))
+    Price::parse(t).ok_or_else(|| {
+        lines.err(format!("price {} is not a decimal with at most 8 places", quoted(t)))
+    })
 }
 
 fn qty(lines: &Lines, t: &str) -> Result<Qty, ImportError> {
     if t.is_empty() {
         return Ok(Qty::ZERO);
     }
-    Qty::parse(t)
-        .ok_or_else(|| lines.err(format!("amount {t:?} is not a decimal with at most 8 places")))
+    Qty::parse(t).ok_or_else(|| {
+        lines.err(format!("amount {} is not a decimal with at most 8 places", quoted(t)))
+    })
 }
 
 fn split_fields(text: &str, out: &mut Vec<(usize, usize)>) {
@@ -191,11 +196,13 @@ impl FileSource {
         };
         let c = &self.cols;
         let ts = f(c.ts)?;
-        let ts = parse_int_ns(ts, 1000)
-            .ok_or_else(|| l.err(format!("timestamp {ts:?} is not integer microseconds")))?;
+        let ts = parse_int_ns(ts, 1000).ok_or_else(|| {
+            l.err(format!("timestamp {} is not integer microseconds", quoted(ts)))
+        })?;
         let lts = f(c.local_ts)?;
-        let lts = parse_int_ns(lts, 1000)
-            .ok_or_else(|| l.err(format!("local_timestamp {lts:?} is not integer microseconds")))?;
+        let lts = parse_int_ns(lts, 1000).ok_or_else(|| {
+            l.err(format!("local_timestamp {} is not integer microseconds", quoted(lts)))
+        })?;
         let (ex, sym) = (f(c.exchange)?, f(c.symbol)?);
         let instrument = instruments
             .iter()
@@ -206,7 +213,7 @@ impl FileSource {
             "buy" | "bid" => Ok(Some(Side::Buy)),
             "sell" | "ask" => Ok(Some(Side::Sell)),
             "unknown" | "" => Ok(None),
-            other => Err(l.err(format!("side {other:?} is not buy/sell/bid/ask/unknown"))),
+            other => Err(l.err(format!("side {} is not buy/sell/bid/ask/unknown", quoted(other)))),
         };
         let key = (lts, ts);
         let row = |msg, snapshot| Row { key, instrument, snapshot, msg };
@@ -238,7 +245,11 @@ impl FileSource {
                 let snapshot = match f(c.is_snapshot)? {
                     "true" => true,
                     "false" => false,
-                    other => return Err(l.err(format!("is_snapshot {other:?} is not true/false"))),
+                    other => {
+                        return Err(
+                            l.err(format!("is_snapshot {} is not true/false", quoted(other)))
+                        );
+                    }
                 };
                 let side = side_of(f(c.side)?)?.ok_or_else(|| l.err("book row without a side"))?;
                 let q = qty(l, f(c.amount)?)?;
@@ -318,6 +329,7 @@ impl FileSource {
 /// First pass: instruments (in order of first appearance) and the finest price decimals.
 fn scan(paths: &[PathBuf]) -> Result<Vec<(String, String, u32)>, ImportError> {
     let mut found: Vec<(String, String, u32)> = Vec::new();
+    let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut fields = Vec::new();
     for p in paths {
         let mut lines = Lines::open(p)?;
@@ -335,9 +347,13 @@ fn scan(paths: &[PathBuf]) -> Result<Vec<(String, String, u32)>, ImportError> {
                 return Err(lines.err("row lacks the exchange or symbol field"));
             };
             let d = pcols.iter().filter_map(|&i| get(i)).map(decimals).max().unwrap_or(0);
-            match found.iter_mut().find(|(e, s, _)| e == ex && s == sym) {
-                Some(e) => e.2 = e.2.max(d),
-                None => found.push((ex.to_owned(), sym.to_owned(), d)),
+            match index.get(&(ex.to_owned(), sym.to_owned())) {
+                Some(&i) => found[i].2 = found[i].2.max(d),
+                None => {
+                    room_for_instrument(&lines, found.len())?;
+                    index.insert((ex.to_owned(), sym.to_owned()), found.len());
+                    found.push((ex.to_owned(), sym.to_owned(), d));
+                }
             }
         }
     }
@@ -396,7 +412,7 @@ pub fn import_tardis(
     loop {
         let next = (0..srcs.len()).filter(|&i| live[i]).min_by_key(|&i| (heads[i][0].local_ts, i));
         let Some(i) = next else { break };
-        sink.batch(&mut heads[i])?;
+        sink.batch(&mut heads[i], &srcs[i].lines)?;
         live[i] = srcs[i].next_batch(&names, &mut heads[i])?;
     }
     let rows = srcs.iter().map(|s| s.rows).sum();

@@ -31,6 +31,7 @@ mod option;
 mod params;
 mod quoter;
 mod strategy;
+mod text;
 mod units;
 
 #[cfg(target_arch = "wasm32")]
@@ -50,6 +51,7 @@ pub use strategy::{
     Actions, DEFAULT_ACTION_CAP, DispatchError, InitError, NativeInstance, Strategy, dispatch,
     f64_to_fixed, status,
 };
+pub use text::{UNTRUSTED_MAX_CHARS, Untrusted, untrusted};
 pub use units::{InstrumentId, Nanos, ONE, OrderId, Price, Qty, SCALE, Side};
 
 /// Re-export so strategies use the same `rust_decimal` as the SDK.

@@ -71,10 +71,10 @@ macro_rules! fixed_point {
             pub fn to_f64(self) -> f64 {
                 self.0 as f64 / 1e8
             }
-            /// The absolute value.
+            /// The absolute value (wrapping: the absolute value of the minimum is itself).
             #[inline]
             pub const fn abs(self) -> Self {
-                Self(self.0.abs())
+                Self(self.0.wrapping_abs())
             }
             /// Checked addition.
             #[inline]
@@ -84,39 +84,61 @@ macro_rules! fixed_point {
                     None => None,
                 }
             }
+            /// Checked subtraction.
+            #[inline]
+            pub const fn checked_sub(self, rhs: Self) -> Option<Self> {
+                match self.0.checked_sub(rhs.0) {
+                    Some(v) => Some(Self(v)),
+                    None => None,
+                }
+            }
+            /// Saturating addition.
+            #[inline]
+            pub const fn saturating_add(self, rhs: Self) -> Self {
+                Self(self.0.saturating_add(rhs.0))
+            }
+            /// Saturating subtraction.
+            #[inline]
+            pub const fn saturating_sub(self, rhs: Self) -> Self {
+                Self(self.0.saturating_sub(rhs.0))
+            }
         }
+
+        // The operators wrap on overflow, explicitly: a strategy must compute the same bits
+        // natively in a debug build (where `+` on `i64` would panic) and as Wasm in a release
+        // build (where it wraps). Use the checked or saturating methods to detect overflow.
 
         impl Add for $name {
             type Output = Self;
             #[inline]
             fn add(self, rhs: Self) -> Self {
-                Self(self.0 + rhs.0)
+                Self(self.0.wrapping_add(rhs.0))
             }
         }
         impl Sub for $name {
             type Output = Self;
             #[inline]
             fn sub(self, rhs: Self) -> Self {
-                Self(self.0 - rhs.0)
+                Self(self.0.wrapping_sub(rhs.0))
             }
         }
         impl AddAssign for $name {
             #[inline]
             fn add_assign(&mut self, rhs: Self) {
-                self.0 += rhs.0;
+                self.0 = self.0.wrapping_add(rhs.0);
             }
         }
         impl SubAssign for $name {
             #[inline]
             fn sub_assign(&mut self, rhs: Self) {
-                self.0 -= rhs.0;
+                self.0 = self.0.wrapping_sub(rhs.0);
             }
         }
         impl Neg for $name {
             type Output = Self;
             #[inline]
             fn neg(self) -> Self {
-                Self(-self.0)
+                Self(self.0.wrapping_neg())
             }
         }
         impl fmt::Display for $name {
@@ -158,18 +180,19 @@ impl Nanos {
     }
 }
 
+// Wrapping, like the fixed-point operators: the same bits in every build.
 impl Add for Nanos {
     type Output = Self;
     #[inline]
     fn add(self, rhs: Self) -> Self {
-        Self(self.0 + rhs.0)
+        Self(self.0.wrapping_add(rhs.0))
     }
 }
 impl Sub for Nanos {
     type Output = Self;
     #[inline]
     fn sub(self, rhs: Self) -> Self {
-        Self(self.0 - rhs.0)
+        Self(self.0.wrapping_sub(rhs.0))
     }
 }
 impl fmt::Display for Nanos {
@@ -274,6 +297,26 @@ pub(crate) fn parse_fixed(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs in the native debug build of the tests, where plain `i64` arithmetic would panic:
+    /// the operators must give the bits a Wasm release build gives.
+    #[test]
+    fn operators_wrap_in_every_build_and_checked_methods_detect_overflow() {
+        assert_eq!(Price(i64::MAX) + Price(1), Price(i64::MIN));
+        assert_eq!(Qty(i64::MIN) - Qty(1), Qty(i64::MAX));
+        assert_eq!(-Price(i64::MIN), Price(i64::MIN));
+        assert_eq!(Price(i64::MIN).abs(), Price(i64::MIN));
+        let mut q = Qty(i64::MAX);
+        q += Qty(2);
+        assert_eq!(q, Qty(i64::MIN + 1));
+        q -= Qty(2);
+        assert_eq!(q, Qty(i64::MAX));
+        assert_eq!(Nanos(i64::MAX) + Nanos(1), Nanos(i64::MIN));
+        assert_eq!(Price(i64::MAX).checked_add(Price(1)), None);
+        assert_eq!(Qty(i64::MIN).checked_sub(Qty(1)), None);
+        assert_eq!(Qty(i64::MAX).saturating_add(Qty(5)), Qty(i64::MAX));
+        assert_eq!(Price(i64::MIN).saturating_sub(Price(5)), Price(i64::MIN));
+    }
 
     #[test]
     fn parses_exactly() {
