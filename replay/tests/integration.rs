@@ -26,8 +26,8 @@ mod golden {
         (
             "avellaneda-stoikov",
             "50b517e8fbb8faf36c8e9b4f82d01863b1f7ce8485e7cd4e507f77219845dffe",
-            "1ba1496a0182588ffc57930e55206e43faef3550f9f883b2bd31137d178a8aa4",
-            "9b37051a07e5bfcf060490eb4439533efa903a2d3454d4e18343686e7ea41454",
+            "6793f9dcd8ac73a57e125c003422baea8e6b99b3944bda1db2b1fd81237e5fbb",
+            "4d8e01505f64814e3df8e713be9c5b850dcbbaf154598edede3ee96282a23bb2",
         ),
         (
             "microprice",
@@ -67,8 +67,8 @@ mod golden {
         (
             "avellaneda-stoikov",
             "ed7c9ea3a613f3dd9976bf0aad9d05c49cf0da463d374914f19b8154e4cf166f",
-            "bfdc30d2e89c4a8f5ecc7f7d8a2f4f49c9a9ce7ceb42dc1c1c4f18a5c9a22898",
-            "9281e1a856a7c49ba16387f65348ca6a627170b019c003147b320872e265ec66",
+            "0c5a6aba7b7d5a71632607a02f77c324b01e11fcced27d5774adf7e2cfea3c65",
+            "a8b5161c7a5c99f1c0212124c59da99bd71320ed8290d568fa5937164b6f7aaf",
         ),
     ];
     /// `book-check` on GOOG level 5, top 1..5 levels.

@@ -54,7 +54,9 @@
 
 mod model;
 
-pub use model::{Model, Quotes, ceil_to_tick, floor_to_tick, round8, seconds, spread_const_f64};
+pub use model::{
+    FixedQuotes, Model, Quotes, ceil_to_tick, floor_to_tick, round8, seconds, spread_const_f64,
+};
 
 use lockstep_sdk::TwoSidedQuoter as TwoSided;
 use lockstep_sdk::rust_decimal::{Decimal, RoundingStrategy};
@@ -92,6 +94,9 @@ pub const SIG_INVENTORY: u32 = 3;
 /// Largest accepted horizon: keeps `γσ²·τ` within 28 digits.
 const MAX_HORIZON_NS: i64 = 1_000_000_000_000_000;
 
+/// `Decimal::MAX` (2^96 − 1) as a mantissa at 8 places.
+const DECIMAL_MAX_E8: u128 = 79_228_162_514_264_337_593_543_950_335 * 100_000_000;
+
 /// The Avellaneda–Stoikov market maker.
 #[derive(Clone, Debug)]
 pub struct AvellanedaStoikov {
@@ -100,28 +105,33 @@ pub struct AvellanedaStoikov {
     horizon_ns: i64,
     /// Session end on the local clock; fixed at the first event unless `start_ns` was given.
     end_ns: Option<i64>,
-    max_inventory: Decimal,
-    inventory: Decimal,
-    mid: Option<Decimal>,
+    /// Inventory limit, mantissa at 8 places.
+    max_inventory: i128,
+    /// Filled buys minus filled sells, mantissa at 8 places.
+    inventory: i128,
+    /// Mid price, mantissa at 9 places.
+    mid: Option<i128>,
     quotes: TwoSided,
 }
 
 impl AvellanedaStoikov {
     /// Current inventory (filled buys minus filled sells).
     pub fn inventory(&self) -> Decimal {
-        self.inventory
+        Decimal::try_from_i128_with_scale(self.inventory, 8).unwrap_or(Decimal::MAX)
     }
 
     /// Recomputes the quotes at `now` and brings the book in line.
     fn requote(&mut self, now: i64, out: &mut Actions<'_>) {
         let Some(mid) = self.mid else { return };
         let end = *self.end_ns.get_or_insert(now.saturating_add(self.horizon_ns));
-        let Some(q) = self.model.quotes(mid, self.inventory, end.saturating_sub(now)) else {
+        let Some(q) = self.model.quotes_fixed(mid, self.inventory, end.saturating_sub(now)) else {
             return;
         };
-        let fixed = |d: Decimal| Price::from_decimal(d).map_or(i64::MIN, |p| p.0);
-        out.signal(self.instrument, SIG_RESERVATION, fixed(q.reservation));
-        out.signal(self.instrument, SIG_SPREAD, fixed(q.spread));
+        // Signals are 8-place mantissas; a value outside i64 is reported as i64::MIN.
+        let fixed = |m: i128| i64::try_from(m).unwrap_or(i64::MIN);
+        let reservation = fixed(model::round_e9_to_e8(q.reservation_e9));
+        out.signal(self.instrument, SIG_RESERVATION, reservation);
+        out.signal(self.instrument, SIG_SPREAD, fixed(q.spread_e8));
         out.signal(self.instrument, SIG_INVENTORY, fixed(self.inventory));
         let want_bid = (q.bid.0 > 0 && self.inventory < self.max_inventory).then_some(q.bid);
         let want_ask = (q.ask.0 > 0 && self.inventory > -self.max_inventory).then_some(q.ask);
@@ -134,7 +144,7 @@ impl AvellanedaStoikov {
             return;
         }
         if bid.0 > 0 && ask.0 >= bid.0 {
-            self.mid = Some((bid.to_decimal() + ask.to_decimal()) * Decimal::new(5, 1));
+            self.mid = Some((i128::from(bid.0) + i128::from(ask.0)) * 5);
             self.requote(h.local_ts.0, out);
         }
     }
@@ -194,11 +204,12 @@ impl Strategy for AvellanedaStoikov {
         }
         Ok(Self {
             instrument,
-            model: Model { gamma_sigma2, spread_const, tick: tick.0 },
+            model: Model::new(gamma_sigma2, spread_const, tick.0)
+                .ok_or_else(|| params.out_of_range("sigma", "gamma*sigma^2 has too many places"))?,
             horizon_ns,
             end_ns,
-            max_inventory: max_inventory.to_decimal(),
-            inventory: Decimal::ZERO,
+            max_inventory: i128::from(max_inventory.0),
+            inventory: 0,
             mid: None,
             quotes: TwoSided::new(instrument, order_qty),
         })
@@ -222,13 +233,15 @@ impl Strategy for AvellanedaStoikov {
         if !self.quotes.on_fill(f) {
             return;
         }
-        let filled = f.qty.to_decimal();
+        let filled = i128::from(f.qty.0);
         let inventory = match f.side {
             Side::Buy => self.inventory.checked_add(filled),
             Side::Sell => self.inventory.checked_sub(filled),
         };
-        // Beyond Decimal's range (about 7.9e28) the inventory stays where it was.
-        self.inventory = inventory.unwrap_or(self.inventory);
+        // Beyond Decimal's range (about 7.9e28 units, where the decimal version stopped) the
+        // inventory stays where it was.
+        self.inventory =
+            inventory.filter(|i| i.unsigned_abs() <= DECIMAL_MAX_E8).unwrap_or(self.inventory);
         self.requote(h.local_ts.0, out);
     }
 

@@ -1,7 +1,8 @@
-//! Golden digests: SHA-256 over every event's sequence number, fuel and action bytes for each
-//! strategy over the fixed stream. Any change in a strategy's behaviour, or in the fuel it
-//! costs, changes its digest. To accept an intended change, run with `LOCKSTEP_BLESS=1` and
-//! commit `tests/golden/digests.txt`.
+//! Golden digests for each strategy over the fixed stream, on the interpreter: one SHA-256 over
+//! every event's sequence number and action bytes (what the strategy did), one over every
+//! event's fuel (what it cost). A change in behaviour moves the first; a change that only makes
+//! a strategy cheaper or dearer moves the second alone. To accept an intended change, run with
+//! `LOCKSTEP_BLESS=1` and commit `tests/golden/digests.txt` (`name actions fuel` per line).
 
 use crate::native_vs_wasm::{EVENTS, wasm_run};
 use sha2::{Digest, Sha256};
@@ -11,19 +12,23 @@ use std::fmt::Write as _;
 const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/digests.txt");
 
 fn digest(name: &str) -> String {
-    let mut h = Sha256::new();
+    let (mut acts, mut cost) = (Sha256::new(), Sha256::new());
     for (seq, fuel, actions) in wasm_run(name, EVENTS) {
-        h.update(seq.to_le_bytes());
-        h.update(fuel.unwrap_or(0).to_le_bytes());
-        h.update((actions.len() as u32).to_le_bytes());
+        acts.update(seq.to_le_bytes());
+        acts.update((actions.len() as u32).to_le_bytes());
         for a in actions {
-            h.update(a.0);
+            acts.update(a.0);
         }
+        cost.update(seq.to_le_bytes());
+        cost.update(fuel.unwrap_or(0).to_le_bytes());
     }
-    h.finalize().iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    let hex = |h: Sha256| {
+        h.finalize().iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    };
+    format!("{} {}", hex(acts), hex(cost))
 }
 
 #[test]
