@@ -790,7 +790,8 @@ pub fn run(cfg: &CompareConfig, clock: Clock, isolation: &str) -> Result<Compare
     })
 }
 
-/// Writes one `.hgrm` per measured run and the percentile chart overlaying them.
+/// Writes one `.hgrm` per measured run and the percentile chart overlaying them, each whole or
+/// not at all (through replay's atomic writer, like the charts `plot` draws).
 fn write_outputs(
     dir: &std::path::Path,
     strategy: &str,
@@ -802,7 +803,7 @@ fn write_outputs(
         let p = dir.join(format!("compare-{strategy}-{}.hgrm", r.name));
         let mut buf = Vec::new();
         write_hgrm(&mut buf, &r.hist, 1.0)
-            .and_then(|()| std::fs::write(&p, &buf))
+            .and_then(|()| lockstep_replay::write_atomic(&p, &buf))
             .map_err(|e| Error::io("writing the percentile distribution", &p, e))?;
         files.push(p);
     }
@@ -818,4 +819,76 @@ fn write_outputs(
         files.extend(chart.files);
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(name: &'static str, values: &[u64]) -> RunResult {
+        let mut r = RunResult::empty(name, RunStatus::Measured);
+        for &v in values {
+            r.hist.record(v).unwrap();
+        }
+        r
+    }
+
+    fn listing(d: &std::path::Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn compare_outputs_are_written_whole_or_not_at_all() {
+        let d = std::env::temp_dir().join(format!("latency-lab-compare-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let runs = [
+            measured("native", &[100, 200, 300]),
+            RunResult::empty("jvm", RunStatus::Unavailable("no JDK".into())),
+            measured("wasm", &[150, 250]),
+        ];
+        let files = write_outputs(&d, "x", &runs).unwrap();
+        let names: Vec<String> =
+            files.iter().map(|p| p.strip_prefix(&d).unwrap().display().to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "compare-x-native.hgrm",
+                "compare-x-wasm.hgrm",
+                "compare-x/percentiles.svg",
+                "compare-x/percentiles.png"
+            ]
+        );
+        assert_eq!(listing(&d), ["compare-x", "compare-x-native.hgrm", "compare-x-wasm.hgrm"]);
+        assert_eq!(listing(&d.join("compare-x")), ["percentiles.png", "percentiles.svg"]);
+        let text = std::fs::read_to_string(&files[1]).unwrap();
+        assert!(crate::histo::parse_hgrm(&text, &files[1]).unwrap().len() > 1);
+
+        // A run whose .hgrm cannot be put in place (a directory holds its name): the command
+        // fails naming it, the earlier chart is byte-identical, nothing temporary is left.
+        let svg = std::fs::read(d.join("compare-x/percentiles.svg")).unwrap();
+        std::fs::create_dir(d.join("compare-y-wasm.hgrm")).unwrap();
+        std::fs::write(d.join("compare-y-native.hgrm"), b"old").unwrap();
+        let runs = [measured("wasm", &[1]), measured("native", &[2])];
+        let e = write_outputs(&d, "y", &runs).unwrap_err().to_string();
+        assert!(e.contains("compare-y-wasm.hgrm"), "{e}");
+        assert_eq!(std::fs::read(d.join("compare-y-native.hgrm")).unwrap(), b"old");
+        assert_eq!(std::fs::read(d.join("compare-x/percentiles.svg")).unwrap(), svg);
+        assert_eq!(
+            listing(&d),
+            [
+                "compare-x",
+                "compare-x-native.hgrm",
+                "compare-x-wasm.hgrm",
+                "compare-y-native.hgrm",
+                "compare-y-wasm.hgrm"
+            ]
+        );
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }

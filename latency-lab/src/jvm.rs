@@ -7,6 +7,7 @@
 //! on stdout.
 
 use crate::tape::{Outputs, Tape};
+use lockstep_replay::{temp_path, write_atomic};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -99,31 +100,50 @@ fn io(what: &str, p: &Path, e: std::io::Error) -> String {
 }
 
 /// Compiles the Java sources into `dir/classes` (once per directory and binary).
+///
+/// Everything written here is an output of `compare --out`, so it is written like every other
+/// output: each source file whole or not at all ([`write_atomic`]), and the classes into a
+/// temporary directory beside `classes` that replaces it only once `javac` succeeded (a failed
+/// or interrupted compile leaves an existing `classes` directory as it was).
 fn compile(setup: &JvmSetup, dir: &Path) -> Result<PathBuf, String> {
     let src = dir.join("src").join("lockstep");
     let classes = dir.join("classes");
     std::fs::create_dir_all(&src).map_err(|e| io("creating", &src, e))?;
-    std::fs::create_dir_all(&classes).map_err(|e| io("creating", &classes, e))?;
     let mut files = Vec::new();
     for (name, text) in SOURCES {
         let p = src.join(name);
-        std::fs::write(&p, text).map_err(|e| io("writing", &p, e))?;
+        write_atomic(&p, text.as_bytes()).map_err(|e| io("writing", &p, e))?;
         files.push(p);
     }
-    let out = Command::new(&setup.javac)
+    let fresh = temp_path(&classes);
+    let _ = std::fs::remove_dir_all(&fresh);
+    std::fs::create_dir_all(&fresh).map_err(|e| io("creating", &fresh, e))?;
+    let compiled = Command::new(&setup.javac)
         .arg("-encoding")
         .arg("UTF-8")
         .arg("-d")
-        .arg(&classes)
+        .arg(&fresh)
         .args(&files)
         .output()
-        .map_err(|e| io("running", &setup.javac, e))?;
-    if !out.status.success() {
-        return Err(format!(
-            "javac failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        .map_err(|e| io("running", &setup.javac, e))
+        .and_then(|out| {
+            if out.status.success() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "javac failed ({}): {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ))
+            }
+        })
+        .and_then(|()| match std::fs::remove_dir_all(&classes) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("replacing", &classes, e)),
+            _ => std::fs::rename(&fresh, &classes).map_err(|e| io("renaming into", &classes, e)),
+        });
+    if let Err(e) = compiled {
+        let _ = std::fs::remove_dir_all(&fresh);
+        return Err(e);
     }
     Ok(classes)
 }
@@ -141,7 +161,7 @@ pub(crate) struct Prepared {
 pub(crate) fn prepare(job: &Job<'_>) -> Result<Prepared, String> {
     let classes = compile(job.setup, job.dir)?;
     let tape_path = job.dir.join("tape.bin");
-    std::fs::write(&tape_path, job.tape.encode()).map_err(|e| io("writing", &tape_path, e))?;
+    write_atomic(&tape_path, &job.tape.encode()).map_err(|e| io("writing", &tape_path, e))?;
     Ok(Prepared {
         classes,
         tape_path,
@@ -150,8 +170,32 @@ pub(crate) fn prepare(job: &Job<'_>) -> Result<Prepared, String> {
     })
 }
 
-/// Runs `java` on a prepared job and reads its results back.
+/// Runs `java` on a prepared job and reads its results back. `java` writes its actions and
+/// latencies to temporary files beside their paths, renamed into place only when the run
+/// succeeded and its files were read back whole (outputs are atomic, like every file
+/// Lockstep writes): a failed run leaves the files of an earlier one as they were.
 pub(crate) fn execute(job: &Job<'_>, p: &Prepared) -> Result<JvmOut, String> {
+    let tmp = (temp_path(&p.actions_path), temp_path(&p.lat_path));
+    let r = run_java(job, p, &tmp.0, &tmp.1).and_then(|out| {
+        for (from, to) in [(&tmp.0, &p.actions_path), (&tmp.1, &p.lat_path)] {
+            std::fs::rename(from, to).map_err(|e| io("renaming into", to, e))?;
+        }
+        Ok(out)
+    });
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp.0);
+        let _ = std::fs::remove_file(&tmp.1);
+    }
+    r
+}
+
+/// Runs `java`, which writes to `actions_tmp` and `lat_tmp`, and reads the results back.
+fn run_java(
+    job: &Job<'_>,
+    p: &Prepared,
+    actions_tmp: &Path,
+    lat_tmp: &Path,
+) -> Result<JvmOut, String> {
     let Prepared { classes, tape_path, actions_path, lat_path } = p;
     let mut cmd = match &job.setup.taskset {
         Some(t) => {
@@ -174,9 +218,9 @@ pub(crate) fn execute(job: &Job<'_>, p: &Prepared) -> Result<JvmOut, String> {
         .arg("--warmup")
         .arg(job.warmup.to_string())
         .arg("--actions")
-        .arg(actions_path)
+        .arg(actions_tmp)
         .arg("--latency")
-        .arg(lat_path)
+        .arg(lat_tmp)
         .arg("--capacity")
         .arg(job.capacity.to_string());
     let shown = format!("{cmd:?}");
@@ -194,7 +238,7 @@ pub(crate) fn execute(job: &Job<'_>, p: &Prepared) -> Result<JvmOut, String> {
         .rev()
         .find_map(|l| serde_json::from_str(l).ok())
         .ok_or_else(|| format!("lockstep.Bench printed no JSON line; stdout: {stdout}"))?;
-    let lat_bytes = std::fs::read(lat_path).map_err(|e| io("reading", lat_path, e))?;
+    let lat_bytes = std::fs::read(lat_tmp).map_err(|e| io("reading", lat_path, e))?;
     if lat_bytes.len() != job.tape.len() * 8 {
         return Err(format!(
             "`{}` holds {} bytes, expected {} (one long per event)",
@@ -207,7 +251,7 @@ pub(crate) fn execute(job: &Job<'_>, p: &Prepared) -> Result<JvmOut, String> {
         .chunks_exact(8)
         .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
         .collect();
-    let act_bytes = std::fs::read(actions_path).map_err(|e| io("reading", actions_path, e))?;
+    let act_bytes = std::fs::read(actions_tmp).map_err(|e| io("reading", actions_path, e))?;
     let outputs = Outputs::decode(&act_bytes, job.tape.len())
         .map_err(|e| format!("`{}`: {e}", actions_path.display()))?;
     let num = |k: &str| facts.get(k).and_then(Value::as_f64).unwrap_or(0.0);
@@ -241,4 +285,137 @@ pub(crate) fn execute(job: &Job<'_>, p: &Prepared) -> Result<JvmOut, String> {
         notes,
         extra: facts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("latency-lab-jvm-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// An executable shell script standing in for a JDK tool.
+    fn tool(dir: &Path, name: &str, body: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    /// Every entry under `d`, recursively, as paths relative to it, sorted.
+    fn tree(d: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![d.to_path_buf()];
+        while let Some(p) = stack.pop() {
+            for e in std::fs::read_dir(&p).unwrap() {
+                let e = e.unwrap().path();
+                out.push(e.strip_prefix(d).unwrap().display().to_string());
+                if e.is_dir() {
+                    stack.push(e);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    // The fake `java` finds the paths after --actions and --latency, writes `$OUT_A`/`$OUT_L`
+    // there and exits with `$CODE`.
+    const JAVA: &str = r#"while [ $# -gt 0 ]; do
+  case "$1" in --actions) a="$2";; --latency) l="$2";; esac; shift
+done
+printf "$OUT_A" > "$a"; printf "$OUT_L" > "$l"; echo '{"run_ns": 7}'; exit $CODE"#;
+
+    fn job_files(d: &Path, java_env: &str, javac: &str) -> (JvmSetup, PathBuf) {
+        let tools = d.join("tools");
+        std::fs::create_dir_all(&tools).unwrap();
+        let setup = JvmSetup {
+            javac: tool(&tools, "javac", javac),
+            java: tool(&tools, "java", &format!("{java_env}\n{JAVA}")),
+            taskset: None,
+        };
+        let work = d.join("jvm");
+        std::fs::create_dir_all(work.join("classes")).unwrap();
+        std::fs::write(work.join("classes").join("Old.class"), b"old class").unwrap();
+        std::fs::write(work.join("actions-x.bin"), b"old actions").unwrap();
+        std::fs::write(work.join("latency-x.bin"), b"old latency").unwrap();
+        (setup, work)
+    }
+
+    #[test]
+    fn a_failed_jvm_run_leaves_earlier_outputs_byte_identical() {
+        let d = dir("fail");
+        // javac fails after writing a class: the old classes stay, the new one is dropped.
+        let (setup, work) =
+            job_files(&d, "CODE=3 OUT_A=partial OUT_L=partial", "touch \"$4/New.class\"; exit 1");
+        let tape = Tape::default();
+        let job = Job {
+            setup: &setup,
+            dir: &work,
+            strategy: "x",
+            params: "",
+            tape: &tape,
+            warmup: 0,
+            cpus: "0",
+            java_opts: &[],
+            capacity: 0,
+        };
+        let before = tree(&work);
+        let e = prepare(&job).err().expect("javac fails");
+        assert!(e.starts_with("javac failed"), "{e}");
+        assert_eq!(std::fs::read(work.join("classes/Old.class")).unwrap(), b"old class");
+        // The sources were written whole (the tape is written only after javac succeeds);
+        // nothing temporary is left.
+        let mut want = before.clone();
+        want.extend(["src", "src/lockstep"].map(String::from));
+        want.extend(SOURCES.iter().map(|(n, _)| format!("src/lockstep/{n}")));
+        want.sort();
+        assert_eq!(tree(&work), want);
+
+        // java writes partial outputs and fails: the earlier outputs are untouched.
+        let p = Prepared {
+            classes: work.join("classes"),
+            tape_path: work.join("tape.bin"),
+            actions_path: work.join("actions-x.bin"),
+            lat_path: work.join("latency-x.bin"),
+        };
+        let e = execute(&job, &p).err().expect("java fails");
+        assert!(e.contains("failed (exit status: 3)"), "{e}");
+        assert_eq!(std::fs::read(&p.actions_path).unwrap(), b"old actions");
+        assert_eq!(std::fs::read(&p.lat_path).unwrap(), b"old latency");
+        assert_eq!(tree(&work), want);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_successful_jvm_run_replaces_its_outputs_whole() {
+        let d = dir("ok");
+        let (setup, work) =
+            job_files(&d, "CODE=0 OUT_A='\\000\\000' OUT_L=''", "touch \"$4/New.class\"");
+        let tape = Tape::default();
+        let job = Job {
+            setup: &setup,
+            dir: &work,
+            strategy: "x",
+            params: "",
+            tape: &tape,
+            warmup: 0,
+            cpus: "0",
+            java_opts: &[],
+            capacity: 0,
+        };
+        let p = prepare(&job).unwrap();
+        assert_eq!(tree(&p.classes), ["New.class"], "the new classes replace the old");
+        let out = execute(&job, &p).unwrap();
+        assert_eq!(out.run_ns, 7);
+        assert_eq!(std::fs::read(&p.actions_path).unwrap(), [0, 0]);
+        assert_eq!(std::fs::read(&p.lat_path).unwrap(), b"");
+        assert!(!tree(&work).iter().any(|f| f.contains(".tmp-")), "{:?}", tree(&work));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }

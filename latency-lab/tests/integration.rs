@@ -204,3 +204,51 @@ fn bad_input_is_refused_with_what_and_where() {
     assert!(e.contains("gamma"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The hostile inputs of issue 10 at the binary: each refused with what and where, never an
+/// abort, a hang, a panic or a backtrace.
+#[test]
+fn hostile_input_is_refused_without_aborting_hanging_or_backtraces() {
+    // A core list as large as the index type: refused before anything is allocated.
+    let e = fails(bin().args(["hiccup", "--cores", "0-4294967295", "--duration-s", "1"]));
+    assert!(e.starts_with("error: --cores: `0-4294967295` is not a CPU list"), "{e}");
+    // A canvas of 100000 × 100000 pixels (30 GB as a bitmap).
+    let dir = tmp("hostile");
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.hgrm");
+    std::fs::write(&good, "1.0 0.5 1\n2.0 1.0 2\n").unwrap();
+    let e = fails(
+        bin()
+            .arg("plot")
+            .arg(&good)
+            .args(["--width", "100000", "--height", "100000", "--out"])
+            .arg(dir.join("charts")),
+    );
+    assert!(
+        e.contains("--width and --height must be at most 8192 pixels (got 100000×100000)"),
+        "{e}"
+    );
+    // An .hgrm holding `inf`: refused at its line instead of drawing forever.
+    let inf = dir.join("inf.hgrm");
+    std::fs::write(&inf, "1.0 0.5 1\ninf 0.9 2\n").unwrap();
+    let e = fails(bin().arg("plot").arg(&inf).arg("--out").arg(dir.join("charts")));
+    assert!(e.contains("inf.hgrm:2: value must be a finite number"), "{e}");
+    assert!(!dir.join("charts").exists(), "nothing drawn");
+    // A user error with RUST_BACKTRACE set: the message, no backtrace.
+    let e = fails(bin().env("RUST_BACKTRACE", "1").args(["hiccup", "--cores", "zero"]));
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(!e.contains("backtrace"), "{e}");
+    // `--json | head -c 1`: a reader that goes away is not an error and not a panic.
+    let mut child = bin()
+        .args(["sysinfo", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

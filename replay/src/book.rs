@@ -16,6 +16,7 @@
 
 use crate::tape::MarketEvent;
 use lockstep_sdk::{BOOK_LEVELS, BookRecord, InstrumentId, Level, Price, Qty, Quote, Side, Trade};
+use std::fmt;
 
 const NIL: u32 = u32::MAX;
 const EMPTY: u64 = u64::MAX;
@@ -63,6 +64,37 @@ pub struct BookStats {
     /// Messages with a non-positive quantity or an invalid id (ignored).
     pub invalid: u64,
 }
+
+/// An add that would take a level's total quantity past `i64::MAX` raw units: the book cannot
+/// hold it. [`Book::try_apply`] returns it; the importers refuse such input at its line and a
+/// replay stops at the event (see `TapeError::Book`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LevelOverflow {
+    /// Side of the level.
+    pub side: Side,
+    /// Price of the level.
+    pub px: Price,
+    /// Quantity the level holds.
+    pub level: Qty,
+    /// Quantity the add would put on it.
+    pub add: Qty,
+}
+
+impl fmt::Display for LevelOverflow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "adding {} to the {:?} level at {}, which holds {}, overflows the level's total quantity (at most {})",
+            self.add,
+            self.side,
+            self.px,
+            self.level,
+            Qty(i64::MAX)
+        )
+    }
+}
+
+impl std::error::Error for LevelOverflow {}
 
 /// What applying one market event did to the book, for the feeder and the simulated exchange.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -467,10 +499,23 @@ impl Book {
         self.side(side).len() - 1 - li
     }
 
-    /// Applies one market message.
+    /// Applies one market message; an add that would overflow its level's total is counted as
+    /// invalid and ignored (use [`Book::try_apply`] to refuse it).
     pub fn apply(&mut self, msg: &MarketEvent) -> Applied {
-        match *msg {
-            MarketEvent::Add { order_id, side, px, qty } => self.add(order_id, side, px, qty),
+        self.try_apply(msg).unwrap_or_else(|_| {
+            self.stats.invalid += 1;
+            Applied::default()
+        })
+    }
+
+    /// Applies one market message, refusing an add that would overflow its level's total
+    /// (the book is then unchanged).
+    ///
+    /// # Errors
+    /// [`LevelOverflow`] naming the level.
+    pub fn try_apply(&mut self, msg: &MarketEvent) -> Result<Applied, LevelOverflow> {
+        Ok(match *msg {
+            MarketEvent::Add { order_id, side, px, qty } => self.add(order_id, side, px, qty)?,
             MarketEvent::Cancel { order_id, side, px, qty } => {
                 self.reduce(order_id, side, px, qty, false, false)
             }
@@ -505,24 +550,24 @@ impl Book {
                 Applied { trade: Some(Trade { px, qty, aggressor }), ..Applied::default() }
             }
             MarketEvent::Status { .. } => Applied::default(),
-        }
+        })
     }
 
-    fn add(&mut self, id: u64, side: Side, px: Price, qty: Qty) -> Applied {
+    fn add(&mut self, id: u64, side: Side, px: Price, qty: Qty) -> Result<Applied, LevelOverflow> {
         if qty.0 <= 0 || id == EMPTY {
             self.stats.invalid += 1;
-            return Applied::default();
+            return Ok(Applied::default());
         }
         if self.ids.get(id).is_some() {
             self.stats.duplicate_adds += 1;
-            return Applied::default();
+            return Ok(Applied::default());
         }
         let li = match find_level(self.side(side), side, px.0) {
-            // A level whose total would overflow: the add is refused like any invalid event
-            // (the tape reader and importers refuse such input before it gets here).
+            // A level whose total would overflow: refused, the book unchanged (the importers
+            // refuse such input at its line; a replay stops at the event).
             Ok(i) if self.side(side)[i].qty.checked_add(qty.0).is_none() => {
-                self.stats.invalid += 1;
-                return Applied::default();
+                let level = Qty(self.side(side)[i].qty);
+                return Err(LevelOverflow { side, px, level, add: qty });
             }
             Ok(i) => i,
             Err(i) => {
@@ -545,14 +590,14 @@ impl Book {
         l.qty += qty.0;
         self.ids.insert(id, n);
         let depth = self.depth_of(side, li);
-        Applied {
+        Ok(Applied {
             changed: true,
             top: depth < BOOK_LEVELS,
             side: Some(side),
             px,
             added: qty,
             ..Applied::default()
-        }
+        })
     }
 
     /// Cancel (partial), delete (`full`) or execute (`trade`) against an order, falling back to
@@ -759,7 +804,15 @@ mod tests {
         let big = Qty(i64::MAX - 5);
         let px = Price(100 * lockstep_sdk::ONE);
         assert!(b.apply(&MarketEvent::Add { order_id: 1, side: Side::Buy, px, qty: big }).changed);
-        let a = b.apply(&MarketEvent::Add { order_id: 2, side: Side::Buy, px, qty: Qty(10) });
+        let add = MarketEvent::Add { order_id: 2, side: Side::Buy, px, qty: Qty(10) };
+        let e = b.try_apply(&add).unwrap_err();
+        assert_eq!(e, LevelOverflow { side: Side::Buy, px, level: big, add: Qty(10) });
+        assert_eq!(
+            e.to_string(),
+            "adding 0.0000001 to the Buy level at 100, which holds 92233720368.54775802, overflows the level's total quantity (at most 92233720368.54775807)"
+        );
+        assert_eq!(b.stats().invalid, 0, "try_apply refuses, it does not count");
+        let a = b.apply(&add);
         assert!(!a.changed);
         assert_eq!(b.stats().invalid, 1);
         assert_eq!(b.qty_at(Side::Buy, px), big);

@@ -75,8 +75,12 @@ pub struct ExchangeConfig {
 pub struct VenueBudgets {
     /// Actions one call (`init` or one event) may return.
     pub actions_per_event: u64,
-    /// Venue messages (orders arriving, answers delivered) processed for the strategy between
-    /// two tape events, or in the closing window.
+    /// Venue messages (orders arriving, answers delivered) processed for the strategy per
+    /// market event and per second of tape time: the count starts afresh at every tape event
+    /// and at every new second of tape time (and in the closing window). A strategy trading
+    /// from a timer through hours without market data is counted per second, not over the
+    /// whole gap; a loop that lets no tape time pass (orders re-sent at once on every reject
+    /// at zero latency) crosses it.
     pub messages_per_event: u64,
     /// Orders resting at once.
     pub resting_orders: u64,
@@ -132,7 +136,9 @@ impl VenueBudget {
     pub fn name(self) -> &'static str {
         match self {
             VenueBudget::ActionsPerEvent => "actions per event",
-            VenueBudget::MessagesPerEvent => "venue messages per market event",
+            VenueBudget::MessagesPerEvent => {
+                "venue messages per market event or second of tape time"
+            }
             VenueBudget::RestingOrders => "resting orders",
             VenueBudget::LiveTimers => "live timers",
             VenueBudget::TimersPerSec => "timers fired per second of tape time",
@@ -355,8 +361,10 @@ pub(crate) struct SimExchange {
     quote_time: Vec<i64>,
     book_time: Vec<i64>,
     pub(crate) stats: ExchangeStats,
-    /// Venue messages processed since the last tape event.
+    /// Venue messages processed since the last tape event or the start of the tape second
+    /// `message_second`, whichever came later.
     window_messages: u64,
+    message_second: i64,
     /// Timers pending now.
     live_timers: u64,
     /// The tape second timers last fired in, and how many fired in it.
@@ -403,6 +411,7 @@ impl SimExchange {
             book_time: vec![i64::MIN; n],
             stats: ExchangeStats::default(),
             window_messages: 0,
+            message_second: i64::MIN,
             live_timers: 0,
             timer_second: i64::MIN,
             timers_in_second: 0,
@@ -480,6 +489,12 @@ impl SimExchange {
                 self.cross(VenueBudget::TimersPerSec, b.timers_per_sec);
             }
         } else {
+            // A new second of tape time opens a new window, like a new tape event.
+            let second = item.time.div_euclid(1_000_000_000);
+            if second != self.message_second {
+                self.message_second = second;
+                self.window_messages = 0;
+            }
             self.window_messages += 1;
             if self.window_messages > b.messages_per_event {
                 self.cross(VenueBudget::MessagesPerEvent, b.messages_per_event);
@@ -1038,6 +1053,57 @@ mod tests {
             )]
         );
         assert!(!x.has_open(0));
+    }
+
+    #[test]
+    fn the_message_budget_counts_per_event_and_per_second_of_tape_time() {
+        let books = [Book::new()];
+        let limit = |order_id| Action::PlaceLimit {
+            instrument: 0,
+            order_id,
+            side: Side::Buy,
+            px: p(100),
+            qty: Qty(ONE),
+        };
+        // A heartbeat strategy: once a second through 20 minutes without market data it places
+        // 50 orders and cancels them, 200 venue messages a second, 240,000 in the gap.
+        let mut x = SimExchange::new(ExchangeConfig::default(), &info());
+        let mut messages = 0;
+        for second in 0..1_200i64 {
+            let t = second * 1_000_000_000;
+            for id in 0..50 {
+                x.action(limit(id), t);
+                x.action(Action::Cancel { instrument: 0, order_id: id }, t + 1);
+            }
+            messages += 100 + drain(&mut x, &books).len();
+        }
+        assert_eq!(messages, 240_000);
+        assert_eq!(x.crossed(Some(0)), None, "an honest heartbeat is not halted");
+        assert!(!x.has_open(0));
+        // Work that lets no tape time pass: 50,001 cancels of an unknown order sent at one
+        // instant arrive at one instant and are rejected at one instant. The 100,001st message
+        // crosses the budget.
+        let mut x = SimExchange::new(ExchangeConfig::default(), &info());
+        let t = 5_000_000_000;
+        for _ in 0..50_001 {
+            x.action(Action::Cancel { instrument: 0, order_id: 7 }, t);
+        }
+        let answers = drain(&mut x, &books).len();
+        let crossed = x.crossed(Some(3)).expect("crossed");
+        assert_eq!(
+            crossed,
+            BudgetExceeded {
+                budget: VenueBudget::MessagesPerEvent,
+                limit: 100_000,
+                seq: Some(3),
+                local_ts: t + 40_000
+            }
+        );
+        assert_eq!(answers, 50_000, "nothing is taken after the crossing");
+        assert_eq!(
+            crossed.to_string(),
+            "crossed its venue budget of 100000 venue messages per market event or second of tape time at event seq 3 (local time 5000040000 ns); the strategy is halted, the run goes on; raise the limit with --max-messages-per-event if this is intended"
+        );
     }
 
     #[test]

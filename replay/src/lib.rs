@@ -45,7 +45,7 @@ mod units_serde;
 pub use atomic::{
     AtomicFile, SameFileError, refuse_overwriting_inputs, temp_path, write_atomic, write_via_temp,
 };
-pub use book::{Applied, Book, BookStats, OrderView};
+pub use book::{Applied, Book, BookStats, LevelOverflow, OrderView};
 pub use book_check::{BookCheckReport, MismatchClass, book_check};
 pub use digest::{Digest, combine, hex};
 pub use exchange::{
@@ -80,6 +80,13 @@ pub use trace::{Divergence, TraceReader, TracedEvent, first_divergence};
 ///
 /// ```text
 /// LOCKSTEP_FUZZ_CASES=1000000 cargo test --release -p lockstep-replay -p lockstep-sdk fuzz_
+/// ```
+///
+/// Module loading is fuzzed in the engine's integration tests (`LOCKSTEP_FUZZ_CASES` there
+/// counts mutants per seed module, each run on both tiers):
+///
+/// ```text
+/// LOCKSTEP_FUZZ_CASES=20000 cargo test --release -p lockstep-engine --test integration fuzz_
 /// ```
 #[cfg(test)]
 pub(crate) struct FuzzRng(u64);

@@ -9,7 +9,7 @@
 //! numbers the events it receives itself (`seq` from 0), so its digest does not depend on which
 //! other strategies share the session.
 
-use crate::book::{Book, BookStats};
+use crate::book::{Book, BookStats, LevelOverflow};
 use crate::digest::{Digest, combine};
 use crate::exchange::{
     CLASS_MARKET, CLASS_TIMER, ExchangeConfig, ExchangeSummary, Pending, SimExchange,
@@ -594,9 +594,12 @@ impl Session {
 
     /// Applies one tape event and, at the end of its batch, delivers the resulting SDK events.
     /// Returns the fuel used, the first strategy's sequence number and the first kind.
-    fn market(&mut self, ev: &TapeEvent) -> (u64, u64, u16) {
+    ///
+    /// # Errors
+    /// [`LevelOverflow`] when the book cannot apply the event (nothing was delivered).
+    fn market(&mut self, ev: &TapeEvent) -> Result<(u64, u64, u16), LevelOverflow> {
         let ii = usize::from(ev.instrument);
-        let a = self.books[ii].apply(&ev.msg);
+        let a = self.books[ii].try_apply(&ev.msg)?;
         let t = ev.local_ts.0;
         for slot in &mut self.slots {
             slot.exch.on_market(ev.instrument, &a, t);
@@ -620,7 +623,7 @@ impl Session {
             self.dirty.push(ev.instrument);
         }
         if ev.more() && self.emits.len() + 3 <= self.emits.capacity() {
-            return (0, u64::MAX, 0);
+            return Ok((0, u64::MAX, 0));
         }
         for k in 0..self.dirty.len() {
             let ins = self.dirty[k];
@@ -657,14 +660,16 @@ impl Session {
             }
         }
         self.emits.clear();
-        (fuel, if kind == 0 { u64::MAX } else { first_seq }, kind)
+        Ok((fuel, if kind == 0 { u64::MAX } else { first_seq }, kind))
     }
 
     /// Replays `src` to its end, calling `progress` with the number of tape events done after
     /// each chunk.
     ///
     /// # Errors
-    /// The source's [`TapeError`] (a corrupt or truncated tape), naming chunk and offset.
+    /// The source's [`TapeError`] (a corrupt or truncated tape), naming chunk and offset, or
+    /// [`TapeError::Book`] naming the chunk and event the book cannot apply (a level's total
+    /// quantity would overflow); the replay stops there.
     pub fn run(
         mut self,
         src: &mut dyn EventSource,
@@ -677,10 +682,18 @@ impl Session {
         let mut pace: Option<(f64, u64, i64)> = None;
         let mut last_t = 0i64;
         let start = clock.now();
+        let mut chunk = 0u64;
         while src.next_chunk(&mut buf)? {
             // Reading and decoding the chunk is not charged to its first event.
             self.handed = clock.now();
-            for ev in &buf {
+            for (event, ev) in buf.iter().enumerate() {
+                let refused = |overflow| TapeError::Book {
+                    chunk,
+                    event: event as u64,
+                    index,
+                    instrument: ev.instrument,
+                    overflow,
+                };
                 let t = ev.local_ts.0;
                 if index == 0 {
                     if let Pacing::Paced { speed } = self.cfg.pacing
@@ -696,12 +709,12 @@ impl Session {
                     self.drain(s, t, CLASS_MARKET, &clock, pace);
                 }
                 if !self.cfg.measure_latency {
-                    self.market(ev);
+                    self.market(ev).map_err(refused)?;
                     index += 1;
                     continue;
                 }
                 let began = start_time(&clock, pace, t, self.handed);
-                let (fuel, seq, kind) = self.market(ev);
+                let (fuel, seq, kind) = self.market(ev).map_err(refused)?;
                 let end = clock.now();
                 self.jitter.record(WorstEvent {
                     latency_ns: end.saturating_sub(began),
@@ -716,6 +729,7 @@ impl Session {
                 index += 1;
             }
             progress(index);
+            chunk += 1;
         }
         let close = last_t.saturating_add(CLOSING_WINDOW_NS);
         for s in 0..self.slots.len() {

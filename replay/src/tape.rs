@@ -14,8 +14,15 @@
 //! same chunk; with deflate compression the payload is deflated. Readers hold one chunk at a
 //! time, so a tape larger than memory replays in bounded memory. Every structural check
 //! failure names the chunk and the byte offset where it was found.
+//!
+//! Time order: each instrument's events are in the order of at least one of the two clocks,
+//! exchange time or local time (a tape need not be in global order: the synthetic market's
+//! local times go backwards by a random feed delay, while imported feeds are in local-time
+//! order and their exchange times may not be). The reader refuses an instrument whose events
+//! are in the order of neither; the importers require local-time order at the offending line.
 
 use crate::atomic::AtomicFile;
+use crate::book::LevelOverflow;
 use crate::units_serde;
 use lockstep_sdk::{InstrumentId, Nanos, Price, Qty, Side};
 use serde::{Deserialize, Serialize};
@@ -278,26 +285,46 @@ impl TapeEvent {
 }
 
 /// The rules every event obeys, checked where events enter (the tape reader, the importers):
-/// a known instrument, only defined flag bits, no negative time, price or size; and, for the
-/// importers (`ordered`), local time (the replay's clock) never going backwards on an
-/// instrument's feed. The reader cannot require that order of every tape: the synthetic
-/// market's local times carry a random feed delay (its golden digests depend on it).
+/// a known instrument, only defined flag bits, no negative time, price or size, and time
+/// order per instrument (per feed).
+///
+/// Time order: every instrument's events must be in the order of at least one of the two
+/// clocks. A feed recorded where it is received is in local-time order (every importer
+/// writes such tapes, and refuses a row whose local time goes backwards: `ordered`); a feed
+/// generated at the venue with delays drawn on top is in exchange-time order (the synthetic
+/// market: its local times go backwards by the random feed delay, and its golden digests
+/// depend on them). The reader accepts either, per instrument, and refuses a feed in the order
+/// of neither clock: its exchange time has gone backwards somewhere and its local time
+/// somewhere (not necessarily at the same event); the error names the event where the second
+/// clock went backwards and where the first did.
 #[derive(Clone, Debug)]
 pub(crate) struct EventCheck {
-    last_local: Vec<i64>,
+    feeds: Vec<FeedOrder>,
     ordered: bool,
 }
 
+/// Per instrument: the last time on each clock and the first step backwards of each
+/// (`(time, after)`).
+#[derive(Clone, Copy, Debug)]
+struct FeedOrder {
+    last: [i64; 2],
+    back: [Option<(i64, i64)>; 2],
+}
+
+const CLOCKS: [&str; 2] = ["exchange", "local"];
+
 impl EventCheck {
-    /// Checks for a tape with `instruments` instruments; `ordered`: also local time order.
+    /// Checks for a tape with `instruments` instruments; `ordered`: local time order (the
+    /// importers' rule) rather than either clock's order (the reader's).
     pub(crate) fn new(instruments: usize, ordered: bool) -> Self {
-        Self { last_local: vec![i64::MIN; instruments], ordered }
+        let feed = FeedOrder { last: [i64::MIN; 2], back: [None; 2] };
+        Self { feeds: vec![feed; instruments], ordered }
     }
 
     /// Checks `e`, the next event; the reason it is refused.
     pub(crate) fn check(&mut self, e: &TapeEvent) -> Result<(), String> {
-        let n = self.last_local.len();
-        let Some(last) = self.last_local.get_mut(usize::from(e.instrument)) else {
+        let n = self.feeds.len();
+        let Some(feed) = self.feeds.get_mut(usize::from(e.instrument)) else {
             return Err(format!("names instrument {} but the tape lists {n}", e.instrument));
         };
         if e.flags & !FLAG_MORE != 0 {
@@ -309,13 +336,29 @@ impl EventCheck {
                 e.exchange_ts.0, e.local_ts.0
             ));
         }
-        if self.ordered && e.local_ts.0 < *last {
+        let now = [e.exchange_ts.0, e.local_ts.0];
+        if self.ordered && now[1] < feed.last[1] {
             return Err(format!(
                 "local time goes backwards on instrument {} ({} ns after {} ns)",
-                e.instrument, e.local_ts.0, *last
+                e.instrument, now[1], feed.last[1]
             ));
         }
-        *last = e.local_ts.0;
+        for c in 0..2 {
+            if now[c] < feed.last[c] && feed.back[c].is_none() {
+                feed.back[c] = Some((now[c], feed.last[c]));
+                if let Some((t, after)) = feed.back[1 - c] {
+                    return Err(format!(
+                        "puts instrument {}'s feed in the order of neither clock: its {} time goes backwards here ({} ns after {} ns) and its {} time did earlier ({t} ns after {after} ns); one instrument's events must be in exchange-time or in local-time order",
+                        e.instrument,
+                        CLOCKS[c],
+                        now[c],
+                        feed.last[c],
+                        CLOCKS[1 - c]
+                    ));
+                }
+            }
+            feed.last[c] = feed.last[c].max(now[c]);
+        }
         let (px, qty) = match e.msg {
             MarketEvent::Add { px, qty, .. }
             | MarketEvent::Cancel { px, qty, .. }
@@ -466,6 +509,20 @@ pub enum TapeError {
         /// What was being read.
         reading: &'static str,
     },
+    /// An event the book cannot apply: a level's total quantity would overflow (found while
+    /// replaying; the importers refuse such input at its line).
+    Book {
+        /// Chunk number (0-based).
+        chunk: u64,
+        /// Index of the event within its chunk.
+        event: u64,
+        /// Index of the event on the tape (0-based).
+        index: u64,
+        /// The event's instrument.
+        instrument: InstrumentId,
+        /// The level that would overflow.
+        overflow: LevelOverflow,
+    },
     /// An event could not be encoded (writer side).
     Encode {
         /// bincode's explanation.
@@ -498,6 +555,10 @@ impl fmt::Display for TapeError {
             TapeError::Truncated { chunk, offset, reading } => write!(
                 f,
                 "tape is truncated: chunk {chunk}, byte offset {offset}: the file ends while reading {reading}; re-import the data"
+            ),
+            TapeError::Book { chunk, event, index, instrument, overflow } => write!(
+                f,
+                "tape chunk {chunk}, event {event} of the chunk (tape event {index}, instrument {instrument}) cannot be replayed: {overflow}; the tape is invalid, re-import the data"
             ),
             TapeError::Encode { reason } => write!(f, "cannot encode tape event: {reason}"),
         }
@@ -1234,6 +1295,66 @@ mod tests {
             bad(TapeEvent::new(t, t, 2, add(5, 1))),
             "event 3 of the chunk names instrument 2 but the tape lists 2"
         );
+    }
+
+    #[test]
+    fn each_instruments_feed_must_be_in_the_order_of_one_clock() {
+        let ev = |ins: u16, exchange: i64, local: i64| {
+            TapeEvent::new(Nanos(exchange), Nanos(local), ins, MarketEvent::Clear)
+        };
+        // A full first chunk in order on both clocks, then:
+        let mut events: Vec<TapeEvent> = (0..100).map(|t| ev(0, t, t)).collect();
+        events.extend([
+            ev(0, 1_000, 2_000),
+            ev(1, 1_000, 2_000),
+            // instrument 0's exchange time goes backwards, its local time does not (a feed
+            // recorded where it is received, like every import);
+            ev(0, 900, 2_100),
+            // instrument 1's local time goes backwards, its exchange time does not (a feed
+            // with a random delay on top, like the synthetic market);
+            ev(1, 1_100, 1_500),
+            ev(0, 950, 2_200),
+        ]);
+        assert_eq!(read_all(&write(&events, Compression::Deflate)).unwrap(), events);
+        // ...and now instrument 1's exchange time goes backwards as well.
+        events.push(ev(1, 1_050, 1_600));
+        let bytes = write(&events, Compression::Deflate);
+        let second_chunk = {
+            let mut r = TapeReader::new(&bytes[..]).unwrap();
+            r.next_chunk(&mut Vec::new()).unwrap();
+            r.offset
+        };
+        match read_all(&bytes) {
+            Err(e @ TapeError::Corrupt { chunk: 1, offset, .. }) => {
+                assert_eq!(offset, second_chunk);
+                assert_eq!(
+                    e.to_string(),
+                    format!(
+                        "tape chunk 1 at byte offset {second_chunk} is corrupt: event 5 of the chunk puts instrument 1's feed in the order of neither clock: its exchange time goes backwards here (1050 ns after 1100 ns) and its local time did earlier (1500 ns after 2000 ns); one instrument's events must be in exchange-time or in local-time order; the tape cannot be replayed, re-import the data"
+                    )
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A tape of the synthetic market, whose local times go backwards, reads back whole.
+        let mut synth = crate::Synth::new(crate::SynthConfig { events: 20_000, seed: 3 });
+        let mut all = Vec::new();
+        let mut buf = Vec::new();
+        while synth.next_chunk(&mut buf).unwrap() {
+            all.extend_from_slice(&buf);
+        }
+        assert!(
+            all.windows(2)
+                .any(|w| w[1].instrument == w[0].instrument && w[1].local_ts < w[0].local_ts)
+        );
+        let mut out = Cursor::new(Vec::new());
+        let mut w =
+            TapeWriter::new(&mut out, synth.header().clone(), Compression::Deflate).unwrap();
+        for e in &all {
+            w.push(e).unwrap();
+        }
+        w.finish_into().unwrap();
+        assert_eq!(read_all(&out.into_inner()).unwrap(), all);
     }
 
     #[test]

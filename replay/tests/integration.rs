@@ -791,7 +791,7 @@ fn a_strategy_reusing_an_order_id_forever_is_halted_by_its_message_budget() {
     let m =
         hostile_module(&dir, "reuse", "(call $limit (i32.const 0) (i64.const 7)) (i32.const 1)");
     let zero = ["--entry-latency-ns", "0", "--feed-latency-ns", "0"];
-    let s = contained(&m, &zero, "venue messages per market event");
+    let s = contained(&m, &zero, "venue messages per market event or second of tape time");
     assert_eq!(s["budget_exceeded"]["limit"], 100_000);
     assert!(s["exchange"]["rejects"].as_u64().unwrap() >= 49_999, "{s}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -1020,6 +1020,9 @@ fn importers_apply_the_tape_rules_at_the_offending_line() {
         err.contains(&format!("{}:3: the event has a negative price or size", c.display())),
         "{err}"
     );
+    // An empty trade price is not a price of 0.
+    let (c, err) = refused("nopx.csv", "1,2,A,trade,buy,,3,\n");
+    assert!(err.contains(&format!("{}:2: price \"\" is not a decimal", c.display())), "{err}");
     let (c, err) = refused("back.csv", "5,9,A,add,buy,10.5,3,1\n3,4,A,add,buy,10.5,3,2\n");
     assert!(
         err.contains(&format!(
@@ -1040,19 +1043,61 @@ fn importers_apply_the_tape_rules_at_the_offending_line() {
     let rows: String = (0..65_537).map(|i| format!("1,2,S{i},add,buy,1,1,{}\n", i + 1)).collect();
     let (c, err) = refused("many.csv", &rows);
     assert!(err.contains(&format!("{}:65538: more than 65536 instruments", c.display())), "{err}");
-    // Two orders at one level whose total overflows: the run goes on (the book refuses the
-    // second add) instead of panicking.
+    // Two orders at one level whose total overflows: refused at the second one's line, and
+    // the tape of the first import is byte-identical.
+    let before = std::fs::read(&tape).unwrap();
     let big = "90000000000";
-    let c = write(
+    let (c, err) = refused(
         "ovf.csv",
-        &format!(
-            "{head}1,2,A,add,buy,1,{big},1\n3,4,A,add,buy,1,{big},2\n5,6,A,delete,buy,1,{big},1\n"
-        ),
+        &format!("1,2,A,add,buy,1,{big},1\n3,4,A,add,buy,1,{big},2\n5,6,A,delete,buy,1,{big},1\n"),
     );
-    json(bin().arg("import").arg("csv").arg(&c).arg("--out").arg(&tape));
-    let v = json(bin().args(["run", "--no-latency", "--tape"]).arg(&tape));
-    assert_eq!(v["events"], 3);
-    assert_eq!(v["books"][0]["invalid"], 1);
+    let overflow = format!(
+        "adding {big} to the Buy level at 1, which holds {big}, overflows the level's total quantity (at most 92233720368.54775807)"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}:3: instrument 0: {overflow}; the tape could not be replayed",
+            c.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&tape).unwrap(), before);
+    // The same events on a tape written without an importer: the replay stops at the event
+    // with an error naming its chunk and index, no panic, no wrapped total.
+    let raw = dir.join("raw.tape");
+    let ins = lockstep_replay::InstrumentInfo {
+        id: 0,
+        symbol: "A".into(),
+        venue: "test".into(),
+        tick_size: lockstep_sdk::Price(lockstep_sdk::ONE / 100),
+        price_scale: 2,
+    };
+    let mut header = lockstep_replay::TapeHeader::new("test", vec![ins]);
+    header.chunk_events = 2;
+    let mut w =
+        lockstep_replay::TapeWriter::create(&raw, header, lockstep_replay::Compression::None)
+            .unwrap();
+    let big_qty = lockstep_sdk::Qty(90_000_000_000 * lockstep_sdk::ONE);
+    let px = |p: i64| lockstep_sdk::Price(p * lockstep_sdk::ONE);
+    // Order 1 and order 3 rest at one level; their total overflows. Two events a chunk: the
+    // third event is chunk 1's first.
+    let adds = [(1, px(1), big_qty), (2, px(2), lockstep_sdk::Qty(lockstep_sdk::ONE))];
+    let adds = adds.into_iter().chain([(3, px(1), big_qty), (4, px(2), big_qty)]);
+    for (i, (order_id, px, qty)) in adds.enumerate() {
+        let side = lockstep_sdk::Side::Buy;
+        let msg = lockstep_replay::MarketEvent::Add { order_id, side, px, qty };
+        let t = lockstep_sdk::Nanos(i as i64);
+        w.push(&lockstep_replay::TapeEvent::new(t, t, 0, msg)).unwrap();
+    }
+    w.finish().unwrap();
+    let err = fails(bin().args(["run", "--no-latency", "--tape"]).arg(&raw));
+    assert!(
+        err.contains(&format!(
+            "tape chunk 1, event 0 of the chunk (tape event 2, instrument 0) cannot be replayed: {overflow}; the tape is invalid, re-import the data"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
     // A LOBSTER orderbook level whose size overflows is refused at its line.
     let m = write("X_message_1.csv", "34200.1,1,1,100,5794000,1\n");
     let ob = write("X_orderbook_1.csv", "5795000,100,5794000,99999999999999\n");

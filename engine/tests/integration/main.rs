@@ -1,9 +1,11 @@
 //! Engine integration tests: the ABI from a language without the SDK (WAT), the hostile-module
-//! suite, determinism across runs and workers, and zero allocations per event.
+//! suite, determinism across runs and workers, module loading fuzzed on both tiers, and zero
+//! allocations per event.
 
 mod alloc_counter;
 mod common;
 mod determinism;
+mod fuzz_modules;
 mod hostile;
 mod wat_abi;
 mod zero_alloc;

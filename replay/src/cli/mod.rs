@@ -183,8 +183,13 @@ pub(crate) struct ReplayArgs {
     /// strategy; the run goes on).
     #[arg(long, default_value_t = VenueBudgets::default().actions_per_event)]
     pub(crate) max_actions_per_event: u64,
-    /// Venue budget: most venue messages (orders arriving, answers) a strategy may cause
-    /// between two tape events.
+    /// Venue budget: most venue messages (orders arriving at the venue, answers delivered) a
+    /// strategy may cause per market event and per second of tape time. The count starts
+    /// afresh at every tape event and at every new second of tape time, so a strategy trading
+    /// from a heartbeat timer through hours without market data is held to N a second, which
+    /// no honest strategy nears (a fill or an ack costs one or two messages; 100,000 a second
+    /// is one every 10 us). A loop that lets no tape time pass, such as an order id re-used
+    /// on every reject at zero latency, crosses it after N messages at one instant.
     #[arg(long, default_value_t = VenueBudgets::default().messages_per_event)]
     pub(crate) max_messages_per_event: u64,
     /// Venue budget: most orders a strategy may have resting at once.

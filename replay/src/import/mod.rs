@@ -11,6 +11,7 @@ pub(crate) mod lobster;
 pub(crate) mod tardis;
 
 use crate::atomic::AtomicFile;
+use crate::book::Book;
 use crate::tape::{
     Compression, EventCheck, FLAG_MORE, MAX_INSTRUMENTS, TapeError, TapeEvent, TapeHeader,
     TapeWriter, check_instruments,
@@ -184,6 +185,10 @@ pub(crate) struct Sink {
     path: PathBuf,
     w: TapeWriter<BufWriter<AtomicFile>>,
     check: EventCheck,
+    /// The book each instrument's events build, as a replay will build it: an event it cannot
+    /// apply (a level's total quantity overflowing) is refused at its line here rather than
+    /// stopping every later replay of the tape.
+    books: Vec<Option<Book>>,
 }
 
 impl Sink {
@@ -200,9 +205,10 @@ impl Sink {
             reason: format!("the tape would be invalid: {reason}"),
         })?;
         let check = EventCheck::new(header.instruments.len(), true);
+        let books = (0..header.instruments.len()).map(|_| None).collect();
         let w = TapeWriter::create(path, header, opts.compression)
             .map_err(|source| ImportError::Tape { file: path.to_path_buf(), source })?;
-        Ok(Self { path: path.to_path_buf(), w, check })
+        Ok(Self { path: path.to_path_buf(), w, check, books })
     }
 
     /// Writes the events of one source message; `at` is the input being read, whose current
@@ -215,6 +221,16 @@ impl Sink {
         let n = events.len();
         for e in events.iter() {
             self.check.check(e).map_err(|reason| at.err(format!("the event {reason}")))?;
+            // `check` has verified the instrument is on the tape.
+            if let Some(slot) = self.books.get_mut(usize::from(e.instrument)) {
+                let book = slot.get_or_insert_with(|| Book::with_capacity(1 << 10, 1 << 6));
+                book.try_apply(&e.msg).map_err(|o| {
+                    at.err(format!(
+                        "instrument {}: {o}; the tape could not be replayed",
+                        e.instrument
+                    ))
+                })?;
+            }
         }
         for (i, e) in events.iter_mut().enumerate() {
             if i + 1 < n {
@@ -442,6 +458,65 @@ mod tests {
             }
             assert_eq!(ok + refused, cases);
             assert!(ok > 0 && refused > 0, "{kind}: {ok} imported, {refused} refused");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Every importer accepts a UTF-8 byte order mark (as spreadsheet tools write) and imports
+    /// exactly what it imports without one, gzip-compressed or not; a BOM anywhere but at the
+    /// start of the file is refused at its line.
+    #[test]
+    fn every_importer_accepts_a_utf8_bom() {
+        let dir = std::env::temp_dir().join(format!("lockstep-bom-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let opts = ImportOptions::default();
+        let import = |kind: &str, text: &str, gz: bool, name: &str| {
+            let input = dir.join(format!("{name}.{kind}{}", if gz { ".gz" } else { "" }));
+            let bytes = if gz {
+                use std::io::Write;
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                e.write_all(text.as_bytes()).unwrap();
+                e.finish().unwrap()
+            } else {
+                text.as_bytes().to_vec()
+            };
+            std::fs::write(&input, bytes).unwrap();
+            let out = dir.join(format!("{name}-{kind}.tape"));
+            match kind {
+                "lobster" => lobster::import_lobster(&input, None, &out, Some("X"), &opts),
+                "tardis" => tardis::import_tardis(std::slice::from_ref(&input), &out, &opts),
+                "binance" => binance::import_binance(std::slice::from_ref(&input), &out, &opts),
+                _ => csv::import_csv(&input, &out, csv::TimeUnit::Nanos, &opts),
+            }
+            .map(|summary| {
+                let mut reader = crate::TapeReader::open(&out).unwrap();
+                let (mut all, mut buf) = (Vec::new(), Vec::new());
+                while crate::EventSource::next_chunk(&mut reader, &mut buf).unwrap() {
+                    all.extend_from_slice(&buf);
+                }
+                (summary.events, summary.rows, all)
+            })
+        };
+        for (kind, files) in seeds() {
+            let plain = import(kind, &files[0], false, "plain").unwrap();
+            assert!(plain.0 > 0, "{kind}");
+            for gz in [false, true] {
+                let bom = import(kind, &format!("\u{feff}{}", files[0]), gz, "bom");
+                assert_eq!(bom.unwrap(), plain, "{kind} (gzip: {gz})");
+            }
+            // A BOM on the second line is not a byte order mark but a bad field (where the
+            // first field is read: Tardis files start with the exchange name, which is not).
+            if kind == "tardis" {
+                continue;
+            }
+            let (first, rest) = files[0].split_once('\n').unwrap();
+            let e = import(kind, &format!("{first}\n\u{feff}{rest}"), false, "mid").unwrap_err();
+            let line = match &e {
+                ImportError::Row { line, .. } => *line,
+                other => panic!("{kind}: {other}"),
+            };
+            assert_eq!(line, 2, "{kind}: {e}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
