@@ -347,6 +347,21 @@ printf "$OUT_A" > "$a"; printf "$OUT_L" > "$l"; echo '{"run_ns": 7}'; exit $CODE
         (setup, work)
     }
 
+    /// A job of strategy `x` over `tape` in `work`, with no options.
+    fn test_job<'a>(setup: &'a JvmSetup, work: &'a Path, tape: &'a Tape) -> Job<'a> {
+        Job {
+            setup,
+            dir: work,
+            strategy: "x",
+            params: "",
+            tape,
+            warmup: 0,
+            cpus: "0",
+            java_opts: &[],
+            capacity: 0,
+        }
+    }
+
     #[test]
     fn a_failed_jvm_run_leaves_earlier_outputs_byte_identical() {
         let d = dir("fail");
@@ -354,17 +369,7 @@ printf "$OUT_A" > "$a"; printf "$OUT_L" > "$l"; echo '{"run_ns": 7}'; exit $CODE
         let (setup, work) =
             job_files(&d, "CODE=3 OUT_A=partial OUT_L=partial", "touch \"$4/New.class\"; exit 1");
         let tape = Tape::default();
-        let job = Job {
-            setup: &setup,
-            dir: &work,
-            strategy: "x",
-            params: "",
-            tape: &tape,
-            warmup: 0,
-            cpus: "0",
-            java_opts: &[],
-            capacity: 0,
-        };
+        let job = test_job(&setup, &work, &tape);
         let before = tree(&work);
         let e = prepare(&job).err().expect("javac fails");
         assert!(e.starts_with("javac failed"), "{e}");
@@ -398,17 +403,7 @@ printf "$OUT_A" > "$a"; printf "$OUT_L" > "$l"; echo '{"run_ns": 7}'; exit $CODE
         let (setup, work) =
             job_files(&d, "CODE=0 OUT_A='\\000\\000' OUT_L=''", "touch \"$4/New.class\"");
         let tape = Tape::default();
-        let job = Job {
-            setup: &setup,
-            dir: &work,
-            strategy: "x",
-            params: "",
-            tape: &tape,
-            warmup: 0,
-            cpus: "0",
-            java_opts: &[],
-            capacity: 0,
-        };
+        let job = test_job(&setup, &work, &tape);
         let p = prepare(&job).unwrap();
         assert_eq!(tree(&p.classes), ["New.class"], "the new classes replace the old");
         let out = execute(&job, &p).unwrap();
