@@ -651,3 +651,108 @@ pub fn import_binance(
 fn untrusted_name(kind: &str) -> String {
     lockstep_sdk::untrusted(kind).max_chars(64).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continuity_spot_by_consecutive_ids_futures_by_pu() {
+        // Spot: U must be the previous u + 1.
+        assert!(continues(Chain::Diff(10), 11, None));
+        assert!(!continues(Chain::Diff(10), 12, None));
+        assert!(!continues(Chain::Diff(10), 10, None));
+        // Futures: pu must be the previous u, whatever U is.
+        assert!(continues(Chain::Diff(10), 57, Some(10)));
+        assert!(!continues(Chain::Diff(10), 11, Some(9)));
+        // After a snapshot: the first diff must straddle it.
+        assert!(continues(Chain::Snapshot(100), 101, None));
+        assert!(continues(Chain::Snapshot(100), 90, None));
+        assert!(!continues(Chain::Snapshot(100), 102, None));
+        assert!(continues(Chain::Snapshot(100), 95, Some(80)));
+        assert!(continues(Chain::Snapshot(100), 130, Some(100)));
+        assert!(!continues(Chain::Snapshot(100), 130, Some(120)));
+        assert!(continues(Chain::Start, 5, Some(-1)));
+        assert!(!continues(Chain::Diff(u64::MAX), 0, None));
+    }
+
+    #[test]
+    fn stream_kinds() {
+        assert_eq!(stream_kind("depth"), StreamKind::Diff);
+        assert_eq!(stream_kind("depth@100ms"), StreamKind::Diff);
+        assert_eq!(stream_kind("depth@0ms"), StreamKind::Diff);
+        assert_eq!(stream_kind("depth20@100ms"), StreamKind::Other);
+        assert_eq!(stream_kind("bookTicker"), StreamKind::Ticker);
+        assert_eq!(stream_kind("aggTrade"), StreamKind::Trade);
+        assert_eq!(stream_kind("markPrice@1s"), StreamKind::Other);
+        assert_eq!(stream_kind("kline_1m"), StreamKind::Other);
+    }
+
+    const T0_MS: i64 = 1_723_161_255_000;
+
+    /// Samples of local times `ahead_ms` after the exchange's, written in `unit`.
+    fn samples(unit: LocalTsUnit, ahead_ms: i64) -> Vec<(i64, i64)> {
+        (0..50)
+            .map(|i| {
+                let exch_ns = (T0_MS + i * 100) * 1_000_000;
+                let local_ns = exch_ns + ahead_ms * 1_000_000 + i * 1_000;
+                (local_ns / unit.ns(), exch_ns)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_local_unit_is_detected_from_exchange_times() {
+        let f = Path::new("capture.gz");
+        for unit in LocalTsUnit::ALL {
+            for ahead_ms in [3, -1_270, 2_500] {
+                let c = choose_unit(f, &samples(unit, ahead_ms), None, None).unwrap();
+                assert_eq!((c.unit, c.how), (unit, "exchange times"), "{unit:?} {ahead_ms}");
+                let off = c.offset_ns.unwrap();
+                // The median is off by less than the unit's rounding plus the added spread.
+                assert!((off - ahead_ms * 1_000_000).abs() < 1_100_000, "{off}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_wrong_or_implausible_unit_is_refused_with_the_unit_and_why() {
+        let f = Path::new("capture.gz");
+        // Microsecond data read as nanoseconds: 54 years behind.
+        let e = choose_unit(f, &samples(LocalTsUnit::Micros, 5), None, Some(LocalTsUnit::Nanos))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("capture.gz: local timestamps read as ns (as given by --local-ts-unit)"), "{e}");
+        assert!(e.contains("days before the exchange"), "{e}");
+        assert!(e.contains("--local-ts-unit ns|us|ms"), "{e}");
+        // A clock three hours ahead fits no unit.
+        let e = choose_unit(f, &samples(LocalTsUnit::Nanos, 3 * 3_600_000), None, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("read as ns (the closest fit) put the collector 3.0 h after"), "{e}");
+        // Given and right: accepted.
+        let c = choose_unit(f, &samples(LocalTsUnit::Millis, 1), None, Some(LocalTsUnit::Millis))
+            .unwrap();
+        assert_eq!((c.unit, c.how), (LocalTsUnit::Millis, "given"));
+    }
+
+    #[test]
+    fn without_exchange_times_the_unit_is_judged_by_magnitude() {
+        let f = Path::new("c");
+        let by = |first| choose_unit(f, &[], Some(first), None);
+        assert_eq!(by(1_723_161_253_937_085_768).unwrap().unit, LocalTsUnit::Nanos);
+        assert_eq!(by(1_723_161_253_937_085).unwrap().unit, LocalTsUnit::Micros);
+        assert_eq!(by(1_723_161_253_937).unwrap().unit, LocalTsUnit::Millis);
+        assert_eq!(by(1_723_161_253_937).unwrap().how, "magnitude");
+        assert!(by(1_723_161).unwrap_err().to_string().contains("no time between 2000 and 2100"));
+        let e = choose_unit(f, &[], Some(1_723_161_253_937), Some(LocalTsUnit::Nanos)).unwrap_err();
+        assert!(e.to_string().contains("read as ns (given)"), "{e}");
+    }
+
+    #[test]
+    fn median_is_the_lower_middle() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [5, 1, 3]), Some(3));
+        assert_eq!(median(&mut [4, 1, 3, 2]), Some(2));
+    }
+}

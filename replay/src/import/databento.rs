@@ -702,3 +702,220 @@ fn mbo(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tape::TapeReader;
+    use crate::EventSource;
+    use dbn::encode::{DbnEncoder, EncodeRecord};
+    use dbn::{FlagSet, Metadata, RecordHeader, SType, Schema, rtype};
+    use std::ffi::c_char;
+
+    const T0: u64 = 1_703_422_805_000_000_000;
+
+    fn hd<R: dbn::HasRType>(rt: u8, id: u32, ts: u64) -> RecordHeader {
+        RecordHeader::new::<R>(rt, 1, id, ts)
+    }
+
+    fn mbo(id: u32, i: u64, action: u8, side: u8, oid: u64, px: i64, sz: u32, fl: u8) -> dbn::MboMsg {
+        dbn::MboMsg {
+            hd: hd::<dbn::MboMsg>(rtype::MBO, id, T0 + i),
+            order_id: oid,
+            price: px,
+            size: sz,
+            flags: FlagSet::new(fl),
+            channel_id: 0,
+            action: action as c_char,
+            side: side as c_char,
+            ts_recv: T0 + i + 1_000,
+            ts_in_delta: 0,
+            sequence: i as u32,
+        }
+    }
+
+    fn write<R: dbn::record::DbnEncodable>(path: &Path, schema: Schema, recs: &[R]) {
+        let meta = Metadata::builder()
+            .dataset("GLBX.MDP3")
+            .schema(Some(schema))
+            .start(T0)
+            .stype_in(None)
+            .stype_out(SType::InstrumentId)
+            .build();
+        let f = std::fs::File::create(path).unwrap();
+        let mut enc = DbnEncoder::new(f, &meta).unwrap();
+        for r in recs {
+            enc.encode_record(r).unwrap();
+        }
+    }
+
+    fn read(path: &Path) -> Vec<TapeEvent> {
+        let mut r = TapeReader::open(path).unwrap();
+        let mut all = Vec::new();
+        let mut buf = Vec::new();
+        while r.next_chunk(&mut buf).unwrap() {
+            all.extend_from_slice(&buf);
+        }
+        all
+    }
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("lockstep-dbn-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    const P: i64 = 4_799_000_000_000; // 4799.00 in 1e-9
+    const TICK: i64 = 250_000_000;
+
+    #[test]
+    fn mbo_actions_become_l3_events_and_the_book_is_checked_against_mbp1() {
+        let d = dir("mbo");
+        let l = flags::LAST;
+        let recs = vec![
+            mbo(7, 0, b'R', b'N', 0, UNDEF_PRICE, 0, flags::SNAPSHOT),
+            mbo(7, 1, b'A', b'B', 1, P, 10, flags::SNAPSHOT),
+            mbo(7, 2, b'A', b'A', 2, P + TICK, 5, flags::SNAPSHOT | l),
+            mbo(7, 3, b'C', b'B', 1, P, 4, l),         // partial cancel
+            mbo(7, 4, b'M', b'B', 1, P, 3, l),         // shrink in place
+            mbo(7, 5, b'M', b'A', 2, P + 2 * TICK, 5, l), // move: loses its place
+            mbo(7, 6, b'T', b'B', 0, P + 2 * TICK, 2, 0),
+            mbo(7, 7, b'F', b'A', 2, P + 2 * TICK, 2, 0),
+            mbo(7, 8, b'C', b'A', 2, P + 2 * TICK, 2, l), // the fill's quantity leaves
+            mbo(7, 9, b'C', b'B', 99, P, 1, l),        // unknown order
+            mbo(7, 10, b'N', b'N', 0, UNDEF_PRICE, 0, l),
+        ];
+        let f = d.join("x.mbo.dbn");
+        write(&f, Schema::Mbo, &recs);
+        // The MBP-1 of the same instrument after record 8: bid 4799 x 3, ask 4799.5 x 3.
+        let top = dbn::Mbp1Msg {
+            hd: hd::<dbn::Mbp1Msg>(rtype::MBP_1, 7, T0 + 8),
+            price: P,
+            size: 0,
+            action: b'C' as c_char,
+            side: b'B' as c_char,
+            flags: FlagSet::new(l),
+            depth: 0,
+            ts_recv: T0 + 8 + 1_000,
+            ts_in_delta: 0,
+            sequence: 0,
+            levels: [dbn::BidAskPair {
+                bid_px: P,
+                ask_px: P + 2 * TICK,
+                bid_sz: 3,
+                ask_sz: 3,
+                bid_ct: 1,
+                ask_ct: 1,
+            }],
+        };
+        let g = d.join("x.mbp-1.dbn");
+        write(&g, Schema::Mbp1, &[top]);
+        let out = d.join("t.tape");
+        let s = import_databento(&[f.clone(), g], &out, &ImportOptions::default()).unwrap();
+        let px = |p: i64| Price(p / 10);
+        let q = |n: i64| Qty(n * ONE);
+        let msgs: Vec<MarketEvent> = read(&out).iter().map(|e| e.msg).collect();
+        assert_eq!(
+            msgs,
+            vec![
+                MarketEvent::Clear,
+                MarketEvent::Add { order_id: 1, side: Side::Buy, px: px(P), qty: q(10) },
+                MarketEvent::Add { order_id: 2, side: Side::Sell, px: px(P + TICK), qty: q(5) },
+                MarketEvent::Cancel { order_id: 1, side: Side::Buy, px: px(P), qty: q(4) },
+                MarketEvent::Cancel { order_id: 1, side: Side::Buy, px: px(P), qty: q(3) },
+                MarketEvent::Delete { order_id: 2, side: Side::Sell, px: px(P + TICK), qty: q(5) },
+                MarketEvent::Add { order_id: 2, side: Side::Sell, px: px(P + 2 * TICK), qty: q(5) },
+                MarketEvent::Trade { px: px(P + 2 * TICK), qty: q(2), aggressor: Some(Side::Buy) },
+                MarketEvent::Cancel { order_id: 2, side: Side::Sell, px: px(P + 2 * TICK), qty: q(2) },
+                MarketEvent::Quote { bid_px: px(P), bid_qty: q(3), ask_px: px(P + 2 * TICK), ask_qty: q(3) },
+            ]
+        );
+        assert_eq!(s.rows, 12);
+        assert_eq!(s.events, 10);
+        assert_eq!(
+            s.skipped.iter().map(|(k, v)| (k.as_str(), *v)).collect::<Vec<_>>(),
+            vec![("MBO cancel of an order not on the book", 1), ("MBO record without action", 1)]
+        );
+        let note = |k: &str| s.notes.iter().find(|n| n.0.starts_with(k)).map(|n| n.1);
+        assert_eq!(note("MBO snapshot records"), Some(3));
+        assert_eq!(note("MBO snapshots closed"), Some(1));
+        assert_eq!(note("MBO events after which the rebuilt book is crossed"), Some(0));
+        assert_eq!(note("MBO fills"), Some(1));
+        assert_eq!(note("MBP records whose top 1 level(s) match the MBO book (of 1)"), Some(1));
+        assert_eq!(s.header.instruments[0].symbol, "7");
+        assert_eq!(s.start_ns, Some((T0 + 1_000) as i64));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn definitions_give_symbols_and_ticks_and_instruments_merge_by_receive_time() {
+        let d = dir("defs");
+        let mut def = dbn::InstrumentDefMsg {
+            hd: hd::<dbn::InstrumentDefMsg>(rtype::INSTRUMENT_DEF, 9, T0),
+            min_price_increment: TICK,
+            ..Default::default()
+        };
+        for (dst, b) in def.raw_symbol.iter_mut().zip(b"ESH4") {
+            *dst = *b as c_char;
+        }
+        let defs = d.join("def.dbn");
+        write(&defs, Schema::Definition, &[def]);
+        let trade = |id: u32, i: u64, px: i64| dbn::TradeMsg {
+            hd: hd::<dbn::TradeMsg>(rtype::MBP_0, id, T0 + i),
+            price: px,
+            size: 1,
+            action: b'T' as c_char,
+            side: b'A' as c_char,
+            flags: FlagSet::new(flags::LAST),
+            depth: 0,
+            ts_recv: T0 + 10 * i,
+            ts_in_delta: 0,
+            sequence: 0,
+        };
+        let a = d.join("a.dbn");
+        let b = d.join("b.dbn");
+        write(&a, Schema::Trades, &[trade(9, 1, P), trade(9, 3, P + TICK)]);
+        write(&b, Schema::Trades, &[trade(5, 1, 1_234_500_000), trade(5, 2, 1_234_600_000)]);
+        let out = d.join("t.tape");
+        let s = import_databento(&[a, b, defs], &out, &ImportOptions::default()).unwrap();
+        let ins: Vec<(&str, Price, u32)> = s
+            .header
+            .instruments
+            .iter()
+            .map(|i| (i.symbol.as_str(), i.tick_size, i.price_scale))
+            .collect();
+        assert_eq!(ins, vec![("ESH4", Price(25_000_000), 2), ("5", Price(10_000), 4)]);
+        let order: Vec<(u16, i64)> = read(&out).iter().map(|e| (e.instrument, e.local_ts.0)).collect();
+        let t = |i: u64| (T0 + 10 * i) as i64;
+        // Equal receive times: the file given first goes first.
+        assert_eq!(order, vec![(0, t(1)), (1, t(1)), (1, t(2)), (0, t(3))]);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn prices_beyond_the_tapes_precision_are_refused_with_the_record() {
+        let d = dir("px");
+        let f = d.join("m.dbn");
+        write(&f, Schema::Mbo, &[mbo(1, 0, b'A', b'B', 1, P + 3, 1, flags::LAST)]);
+        let e = import_databento(&[f], &d.join("t.tape"), &ImportOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("m.dbn: record 1: price 4799000000003 (units of 1e-9) has more than the tape's 8 decimal places"), "{e}");
+        let g = d.join("not.dbn");
+        std::fs::write(&g, b"hello").unwrap();
+        let e = import_databento(&[g], &d.join("t.tape"), &ImportOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a readable DBN file"), "{e}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn tick_decimals_of_databento_prices() {
+        assert_eq!(tick_decimals(250_000_000), 2);
+        assert_eq!(tick_decimals(1_000_000_000), 0);
+        assert_eq!(tick_decimals(10_000), 5);
+        assert_eq!(tick_decimals(1), 9);
+    }
+}
