@@ -52,7 +52,7 @@ pub use exchange::{
     BudgetExceeded, ExchangeConfig, ExchangeStats, ExchangeSummary, FeeModel, InstrumentSummary,
     LatencyModel, Money, VenueBudget, VenueBudgets,
 };
-pub use import::binance::{LocalTsUnit, import_binance};
+pub use import::binance::{LocalTsUnit, MAX_CLOCK_OFFSET_NS, import_binance};
 pub use import::csv::{TimeUnit, import_csv};
 pub use import::databento::import_databento;
 pub use import::lobster::import_lobster;

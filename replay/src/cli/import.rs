@@ -29,13 +29,6 @@ struct Note<'a> {
     count: u64,
 }
 
-/// The local timestamp unit of an import report.
-#[derive(Serialize)]
-struct UnitReport<'a> {
-    unit: &'a str,
-    how: &'a str,
-}
-
 /// `import ... --json`.
 #[derive(Serialize)]
 struct ImportReport<'a> {

@@ -518,7 +518,7 @@ pub fn import_binance(
                     lines.err(format!("symbol {sym} missing from the first pass"))
                 })?;
                 let d = v.get("data").ok_or_else(|| lines.err("message has no `data`"))?;
-                match sk {
+                let made = match sk {
                     StreamKind::Diff => {
                         let (big_u, u) = (cx.u64_field(d, "U")?, cx.u64_field(d, "u")?);
                         let pu = match d.get("pu") {
@@ -574,8 +574,8 @@ pub fn import_binance(
                             Some((ins, cx.ms_field(d, "T")?))
                         }
                     }
-                }
-                .map(|(ins, exch)| {
+                };
+                made.map(|(ins, exch)| {
                     last_instrument = Some(ins as u16);
                     (ins as u16, exch)
                 })

@@ -510,8 +510,8 @@ pub fn import_databento(
                     ask_qty: if ask.is_some() { qty(*as_) } else { Qty::ZERO },
                 });
                 if has_mbo[usize::from(ins)] {
-                    let rows = [(bid.map(|p| (p, qty(*bs))), ask.map(|p| (p, qty(*as_))))];
-                    compare(&st.book, &rows, &mut checks);
+                    let top = [(bid.map(|p| (p, qty(*bs))), ask.map(|p| (p, qty(*as_))))];
+                    compare(&st.book, &top, &mut checks);
                 }
             }
             Rec::Depth { levels, trade } => {
@@ -521,11 +521,11 @@ pub fn import_databento(
                 {
                     evs.push(MarketEvent::Trade { px: p, qty: qty(*s), aggressor: side_of(*sd) });
                 }
-                let mut rows = Vec::with_capacity(MBP_DEPTH);
+                let mut view = Vec::with_capacity(MBP_DEPTH);
                 let mut new: [Vec<(Price, Qty)>; 2] = [Vec::new(), Vec::new()];
                 for (bp, bs, ap, as_) in levels.iter() {
                     let (b, a) = (px(*bp)?, px(*ap)?);
-                    rows.push((b.map(|p| (p, qty(*bs))), a.map(|p| (p, qty(*as_)))));
+                    view.push((b.map(|p| (p, qty(*bs))), a.map(|p| (p, qty(*as_)))));
                     if let Some(p) = b && *bs > 0 {
                         new[0].push((p, qty(*bs)));
                     }
@@ -547,7 +547,7 @@ pub fn import_databento(
                 }
                 st.depth = new;
                 if has_mbo[usize::from(ins)] {
-                    compare(&st.book, &rows, &mut checks);
+                    compare(&st.book, &view, &mut checks);
                 }
             }
             Rec::Def { .. } | Rec::Other(_) => {}
@@ -734,7 +734,7 @@ mod tests {
         }
     }
 
-    fn write<R: dbn::record::DbnEncodable>(path: &Path, schema: Schema, recs: &[R]) {
+    fn write<R: dbn::encode::DbnEncodable>(path: &Path, schema: Schema, recs: &[R]) {
         let meta = Metadata::builder()
             .dataset("GLBX.MDP3")
             .schema(Some(schema))
