@@ -76,27 +76,88 @@ mod golden {
     pub(super) const GOOG_MATCHED: [u64; 5] = [112_673, 112_673, 112_673, 112_673, 103_954];
     pub(super) const GOOG_REVEALED: u64 = 8_719;
     /// `inspect` of the GOOG tape: events by kind, and the top of book at 10:00.
-    pub(super) const GOOG_KINDS: [(&str, u64); 0] = [];
-    pub(super) const GOOG_TOP_10H: (Option<&str>, Option<&str>) = (None, None);
-    /// Binance USD-M futures BTCUSDT capture 2024-08-08 (hftbacktest collector).
-    pub(super) const USDM_EVENTS: u64 = 0;
+    pub(super) const GOOG_KINDS: [(&str, u64); 7] = [
+        ("add", 54_907),
+        ("cancel", 16),
+        ("delete", 46_072),
+        ("execute", 7_765),
+        ("forget", 9_198),
+        ("hidden_execute", 3_913),
+        ("level", 13_112),
+    ];
+    pub(super) const GOOG_TOP_10H: (Option<&str>, Option<&str>) = (Some("575.63"), Some("575.91"));
+    /// Binance USD-M futures BTCUSDT capture 2024-08-08 (hftbacktest collector): every diff
+    /// chains by `pu`, so no gaps.
+    pub(super) const USDM_EVENTS: u64 = 532_993;
     pub(super) const USDM_GAPS: u64 = 0;
-    pub(super) const USDM: [Golden; 2] = [("noop", "", "", ""), ("avellaneda-stoikov", "", "", "")];
+    pub(super) const USDM: [Golden; 2] = [
+        (
+            "noop",
+            "2ee3d7dfc06da0741f49b125fcec1f8032cb824d6f508326f7a6927bdd33fba4",
+            "c9b7f15ac847544f1172e48898b1cd303edc1e714e21097efe3751ece5ce14cf",
+            "34e27d62ea4c522abed495e198dede4aa3913890429e6aaf7a7055b9fc6d2962",
+        ),
+        (
+            "avellaneda-stoikov",
+            "a8e1c1a087dbe6fc00a3f71c7b5475b27bdd65e999d61cc4fbae37e1c2c8f807",
+            "92d5f8d96190482526f56c10e8a1bf359ec5c165285febef07f2106af87c453d",
+            "799e1427298cb921fd3c588518caecd5e966e5aa006477168aa29a8df98321d6",
+        ),
+    ];
     /// Binance COIN-M futures BTCUSD_PERP capture 2024-08-08.
-    pub(super) const COINM_EVENTS: u64 = 0;
+    pub(super) const COINM_EVENTS: u64 = 319_444;
     pub(super) const COINM_GAPS: u64 = 0;
-    pub(super) const COINM: [Golden; 2] = [("noop", "", "", ""), ("avellaneda-stoikov", "", "", "")];
-    /// Databento ESH4 MBO snapshot with its definition.
-    pub(super) const DBN_MBO_EVENTS: u64 = 0;
-    pub(super) const DBN_MBO: [Golden; 2] = [("noop", "", "", ""), ("avellaneda-stoikov", "", "", "")];
-    /// Databento MBP-1 + trades + definition of one CME future.
-    pub(super) const DBN_MBP1_EVENTS: u64 = 0;
-    pub(super) const DBN_MBP1_KINDS: [(&str, u64); 0] = [];
-    pub(super) const DBN_MBP1_SYMBOL: &str = "";
-    pub(super) const DBN_MBP1: [Golden; 2] = [("noop", "", "", ""), ("avellaneda-stoikov", "", "", "")];
-    /// Databento one-minute BBO of a future and its options, with the options' definitions.
-    pub(super) const DBN_BBO_EVENTS: u64 = 0;
-    pub(super) const DBN_BBO_SYMBOLS: [&str; 0] = [];
+    pub(super) const COINM: [Golden; 2] = [
+        (
+            "noop",
+            "87fea8a63d309cab5bc9b365566b2969c1d39f2602bf610c3b8976608bfa9bba",
+            "154328d33e58479b67cbf222a2fe688166bd7b8fba8ed9663292bdaeb1bf48b2",
+            "9744d9714097da6015b2936119037466702c23d504f8e03beda67ad1ffd4f935",
+        ),
+        (
+            "avellaneda-stoikov",
+            "1ec3435e44f6651cc0a64a30c25ca2f29353ca5850bceda8885a97920af46159",
+            "096f1b9493646c1ca5483065bd26c7ad2332e06dfd56d888ac942552ee261752",
+            "196278476fdb2d989ba08e6c145e871e7199072a3908b8b625f1574d8b2776e7",
+        ),
+    ];
+    /// Databento ESH4 MBO snapshot (8,725 adds) with the ES definition file.
+    pub(super) const DBN_MBO_EVENTS: u64 = 8_725;
+    pub(super) const DBN_MBO: [Golden; 2] = [
+        (
+            "noop",
+            "2ba107c0959da1db5a074a6048eab039c39630ff3d7880d8dfb8d4ee9396ff93",
+            "9bf0d26c186cbfc3d95c335b9ef0d65273680c28623e370689067d45083c7fe8",
+            "85ca0ee336fa0c3eb0a0adbea4f0d996f336c9c6ab82d658119098d02245f690",
+        ),
+        (
+            "avellaneda-stoikov",
+            "5e9b6265183c668ff84e075bb954fdfa00d342658e3c3c1964715592b185fc02",
+            "ed19dfda017eac90c5256f24f131a3efeae3dd4b1cc6fa836a66927a414aaed9",
+            "05a8130231c157d1eaa42b3a5959e22e70cab537f3c1f494da826345ee319643",
+        ),
+    ];
+    /// Databento MBP-1 + trades + definition of one CME future (ESU4).
+    pub(super) const DBN_MBP1_EVENTS: u64 = 2_528;
+    pub(super) const DBN_MBP1_KINDS: [(&str, u64); 2] = [("quote", 2_288), ("trade", 240)];
+    pub(super) const DBN_MBP1_SYMBOL: &str = "ESU4";
+    pub(super) const DBN_MBP1: [Golden; 2] = [
+        (
+            "noop",
+            "fe31b04717e189fe5eaadcdae99fef82a461b8016651c93e1399ea4b4ed8ac7f",
+            "9fd19becaa7ca55687fd414cd99996ef2131284dde49c0c9fa903ccf0af1b81c",
+            "1019c580d2eef4b36764937f942de57b90c4c4ea8a0384fa79e7adec71dde288",
+        ),
+        (
+            "avellaneda-stoikov",
+            "e46eb9318da3b25e5dd40114a11bce1c479f9086cda0fc1dfe6c94761381bcb1",
+            "43f9a140486130bf530db3c22bbe11f83d0af8c29adfac2466dedd8caf541b4a",
+            "51f1aa8fe2e21614fd23a453f7d9e09e353ba181e0ebf4c90ebd8475071fb239",
+        ),
+    ];
+    /// Databento one-minute BBO of two futures and two options, with the options' definitions.
+    pub(super) const DBN_BBO_EVENTS: u64 = 40;
+    pub(super) const DBN_BBO_SYMBOLS: [&str; 4] = ["NQM4", "ESM4", "ESM4 P5230", "ESM4 P5250"];
 }
 
 const GOOG_MSG: &str = "lobster/GOOG_2012-06-21_34200000_57600000_message_5.csv";
@@ -1146,7 +1207,10 @@ fn binance_futures_captures_chain_by_pu_skip_nothing_and_report_the_clock_skew()
         assert!((-1_300_000_000..-1_240_000_000).contains(&off), "{file}: {off}");
         let i = inspect(&tape);
         assert_eq!(i["events"], events);
-        assert_eq!((i["start_ns"].clone(), i["end_ns"].clone()), (v["start_ns"].clone(), v["end_ns"].clone()));
+        assert_eq!(
+            (i["start_ns"].clone(), i["end_ns"].clone()),
+            (v["start_ns"].clone(), v["end_ns"].clone())
+        );
         run_goldens(&tape, &out, golden);
     }
     let _ = std::fs::remove_dir_all(&out);
@@ -1167,11 +1231,35 @@ fn capture(unit_ns: i64) -> String {
         .enumerate()
     {
         let i = i as i64 * 10 + 1;
-        line(i, format!(r#"{{"stream":"btcusdt@depth@0ms","data":{{"e":"depthUpdate","E":{},"T":{},"s":"BTCUSDT","U":{big_u},"u":{u},"pu":{pu},"b":[["61000.10","{}.5"]],"a":[["61000.20","2"]]}}}}"#, t0 + i, t0 + i, i));
-        line(i + 1, format!(r#"{{"stream":"btcusdt@markPrice@1s","data":{{"e":"markPriceUpdate","E":{},"s":"BTCUSDT","p":"61000.15"}}}}"#, t0 + i + 1));
-        line(i + 2, format!(r#"{{"stream":"btcusdt@trade","data":{{"e":"trade","E":{},"T":{},"s":"BTCUSDT","t":{i},"p":"61000.20","q":"0.010","X":"MARKET","m":false}}}}"#, t0 + i + 2, t0 + i + 2));
+        line(
+            i,
+            format!(
+                r#"{{"stream":"btcusdt@depth@0ms","data":{{"e":"depthUpdate","E":{},"T":{},"s":"BTCUSDT","U":{big_u},"u":{u},"pu":{pu},"b":[["61000.10","{}.5"]],"a":[["61000.20","2"]]}}}}"#,
+                t0 + i,
+                t0 + i,
+                i
+            ),
+        );
+        line(
+            i + 1,
+            format!(
+                r#"{{"stream":"btcusdt@markPrice@1s","data":{{"e":"markPriceUpdate","E":{},"s":"BTCUSDT","p":"61000.15"}}}}"#,
+                t0 + i + 1
+            ),
+        );
+        line(
+            i + 2,
+            format!(
+                r#"{{"stream":"btcusdt@trade","data":{{"e":"trade","E":{},"T":{},"s":"BTCUSDT","t":{i},"p":"61000.20","q":"0.010","X":"MARKET","m":false}}}}"#,
+                t0 + i + 2,
+                t0 + i + 2
+            ),
+        );
     }
-    line(60, format!(r#"{{"stream":"btcusdt@forceOrder","data":{{"e":"forceOrder","E":{}}}}}"#, t0 + 60));
+    line(
+        60,
+        format!(r#"{{"stream":"btcusdt@forceOrder","data":{{"e":"forceOrder","E":{}}}}}"#, t0 + 60),
+    );
     line(61, format!(r#"{{"stream":"btcusdt@kline_1m","data":{{"e":"kline","E":{}}}}}"#, t0 + 61));
     s
 }
@@ -1213,7 +1301,12 @@ fn collector_units_are_detected_and_a_microsecond_capture_equals_its_nanosecond_
                 .arg("--out")
                 .arg(dir.join("wrong.tape")),
         );
-        assert!(err.contains(&format!("local timestamps read as {wrong} (as given by --local-ts-unit)")), "{err}");
+        assert!(
+            err.contains(&format!(
+                "local timestamps read as {wrong} (as given by --local-ts-unit)"
+            )),
+            "{err}"
+        );
         assert!(err.contains("days"), "{err}");
         assert!(!dir.join("wrong.tape").exists());
     }
@@ -1250,11 +1343,21 @@ fn lobster_rows_with_long_time_fractions_and_every_event_type_import() {
     assert_eq!(i["selected"][1]["local_ns"], 34_200_100_000_001i64);
     assert_eq!(
         kinds(&i),
-        [("add", 2), ("cancel", 1), ("delete", 1), ("execute", 1), ("hidden_execute", 1), ("status", 3), ("trade", 1)]
-            .map(|(k, n)| (k.to_owned(), n))
-            .to_vec()
+        [
+            ("add", 2),
+            ("cancel", 1),
+            ("delete", 1),
+            ("execute", 1),
+            ("hidden_execute", 1),
+            ("status", 3),
+            ("trade", 1)
+        ]
+        .map(|(k, n)| (k.to_owned(), n))
+        .to_vec()
     );
-    let r = json(bin().args(["run", "--strategy", "microprice", "--tape"]).arg(&tape).arg("--out").arg(&out));
+    let r = json(
+        bin().args(["run", "--strategy", "microprice", "--tape"]).arg(&tape).arg("--out").arg(&out),
+    );
     assert_eq!(r["events"], 10);
     let _ = std::fs::remove_dir_all(&out);
 }
@@ -1282,10 +1385,16 @@ fn inspect_reports_the_goog_tape() {
     assert_eq!(v["instruments"][0]["tick_size"], "0.01");
     assert_eq!(v["instruments"][0]["price_scale"], 4);
     assert_eq!(kinds(&v), golden::GOOG_KINDS.map(|(k, n)| (k.to_owned(), n)).to_vec());
-    assert_eq!(v["kinds"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum::<u64>(), golden::GOOG_EVENTS);
+    assert_eq!(
+        v["kinds"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum::<u64>(),
+        golden::GOOG_EVENTS
+    );
     assert_eq!(v["start_ns"], 34_200_015_105_074i64);
     assert_eq!(v["first_local"]["utc"], "1970-01-01T09:30:00.015105074Z");
-    assert_eq!((v["start_ns"].clone(), v["end_ns"].clone()), (imp["start_ns"].clone(), imp["end_ns"].clone()));
+    assert_eq!(
+        (v["start_ns"].clone(), v["end_ns"].clone()),
+        (imp["start_ns"].clone(), imp["end_ns"].clone())
+    );
     let at = json(bin().args(["inspect", "--at", "36000000000000", "--tape"]).arg(&tape));
     let (t, tops) = (&at["at"][0], &at["at"][1]);
     assert_eq!(t["utc"], "1970-01-01T10:00:00.000000000Z");
@@ -1310,14 +1419,21 @@ fn databento_samples_import_inspect_and_replay() {
     );
     assert_eq!(v["events"], golden::DBN_MBO_EVENTS);
     let note = |v: &Value, k: &str| {
-        v["notes"].as_array().unwrap().iter().find(|n| n["note"].as_str().unwrap().starts_with(k)).map(|n| n["count"].as_u64().unwrap())
+        v["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["note"].as_str().unwrap().starts_with(k))
+            .map(|n| n["count"].as_u64().unwrap())
     };
     assert_eq!(note(&v, "MBO snapshot records"), Some(8_725));
     assert_eq!(note(&v, "MBO snapshots closed"), Some(1));
     assert_eq!(note(&v, "MBO events after which the rebuilt book is crossed"), Some(0));
     let i = inspect(&tape);
     assert_eq!(i["instruments"][0]["symbol"], "ESH4");
-    assert_eq!(i["instruments"][0]["tick_size"], "0.25");
+    // The definition file given describes ESM3, not ESH4: the tick is inferred from the
+    // finest price decimals.
+    assert_eq!(i["instruments"][0]["tick_size"], "0.01");
     assert_eq!(kinds(&i), vec![("add".to_owned(), 8_725)]);
     run_goldens(&tape, &out, &golden::DBN_MBO);
     // MBP-1 and trades of the same future, with its definition: one tape.
@@ -1335,6 +1451,7 @@ fn databento_samples_import_inspect_and_replay() {
     let i = inspect(&tape);
     assert_eq!(kinds(&i), golden::DBN_MBP1_KINDS.map(|(k, n)| (k.to_owned(), n)).to_vec());
     assert_eq!(i["instruments"][0]["symbol"], golden::DBN_MBP1_SYMBOL);
+    assert_eq!(i["instruments"][0]["tick_size"], "0.25");
     run_goldens(&tape, &out, &golden::DBN_MBP1);
     // One-minute BBO of a future and its options, with the options' definitions: several
     // instruments in one tape.
@@ -1350,9 +1467,15 @@ fn databento_samples_import_inspect_and_replay() {
     );
     assert_eq!(v["events"], golden::DBN_BBO_EVENTS);
     let i = inspect(&tape);
-    let symbols: Vec<&str> = i["instruments"].as_array().unwrap().iter().map(|x| x["symbol"].as_str().unwrap()).collect();
+    let symbols: Vec<&str> = i["instruments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["symbol"].as_str().unwrap())
+        .collect();
     assert_eq!(symbols, golden::DBN_BBO_SYMBOLS);
-    let r = json(bin().args(["run", "--strategy", "noop", "--tape"]).arg(&tape).arg("--out").arg(&out));
+    let r =
+        json(bin().args(["run", "--strategy", "noop", "--tape"]).arg(&tape).arg("--out").arg(&out));
     assert_eq!(r["events"], golden::DBN_BBO_EVENTS);
     let _ = std::fs::remove_dir_all(&out);
 }

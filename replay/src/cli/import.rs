@@ -78,9 +78,7 @@ fn inputs(src: &ImportSource) -> Vec<&Path> {
         }
         ImportSource::Tardis { files, .. }
         | ImportSource::Binance { files, .. }
-        | ImportSource::Databento { files, .. } => {
-            files.iter().map(PathBuf::as_path).collect()
-        }
+        | ImportSource::Databento { files, .. } => files.iter().map(PathBuf::as_path).collect(),
         ImportSource::Csv { file, .. } => vec![file.as_path()],
         ImportSource::Synth { .. } => Vec::new(),
     }

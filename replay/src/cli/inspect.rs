@@ -162,7 +162,8 @@ pub(crate) fn inspect(
     let (mut chunks, mut count) = (0u64, 0u64);
     let (mut first, mut last): (Option<TapeEvent>, Option<TapeEvent>) = (None, None);
     let mut selected = sel.map(|_| Vec::new());
-    let mut books: Vec<Book> = if at.is_some() { (0..n).map(|_| Book::new()).collect() } else { Vec::new() };
+    let mut books: Vec<Book> =
+        if at.is_some() { (0..n).map(|_| Book::new()).collect() } else { Vec::new() };
     let mut buf = Vec::new();
     while r.next_chunk(&mut buf).with_context(|| format!("reading {}", tape.display()))? {
         chunks += 1;
@@ -254,9 +255,25 @@ pub(crate) fn inspect(
     let mut o = Text::default();
     say!(o, "tape {} (format version {})", report.tape, report.format_version);
     say!(o, "source: {}", report.source);
-    say!(o, "{} events in {} chunks of up to {} ({} compression)", report.events, report.chunks, report.chunk_events, report.compression);
+    say!(
+        o,
+        "{} events in {} chunks of up to {} ({} compression)",
+        report.events,
+        report.chunks,
+        report.chunk_events,
+        report.compression
+    );
     for i in &report.instruments {
-        say!(o, "instrument {}: {} on {}, tick {}, price scale {}, {} events", i.id, i.symbol, i.venue, i.tick_size, i.price_scale, i.events);
+        say!(
+            o,
+            "instrument {}: {} on {}, tick {}, price scale {}, {} events",
+            i.id,
+            i.symbol,
+            i.venue,
+            i.tick_size,
+            i.price_scale,
+            i.events
+        );
     }
     for (k, v) in &report.kinds {
         say!(o, "  {k}: {v}");
@@ -273,7 +290,16 @@ pub(crate) fn inspect(
     }
     if let Some(v) = &report.selected {
         for s in v {
-            say!(o, "#{} ins {} local {} exch {}{}: {:?}", s.index, s.instrument, s.local_ns, s.exchange_ns, if s.more { " +" } else { "" }, s.event);
+            say!(
+                o,
+                "#{} ins {} local {} exch {}{}: {:?}",
+                s.index,
+                s.instrument,
+                s.local_ns,
+                s.exchange_ns,
+                if s.more { " +" } else { "" },
+                s.event
+            );
         }
     }
     if let Some((t, tops)) = &report.at {

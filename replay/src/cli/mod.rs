@@ -10,8 +10,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use lockstep_engine::Tier;
 use lockstep_replay::{
-    ExchangeConfig, FeeModel, LatencyModel, LocalTsUnit, Pacing, SessionConfig, StrategySpec, TimeUnit,
-    VenueBudgets,
+    ExchangeConfig, FeeModel, LatencyModel, LocalTsUnit, Pacing, SessionConfig, StrategySpec,
+    TimeUnit, VenueBudgets,
 };
 use lockstep_sdk::{Nanos, Price};
 use std::path::PathBuf;

@@ -316,7 +316,8 @@ fn scan(
                 serde_json::from_str(json).map_err(|e| lines.err(format!("invalid JSON: {e}")))?;
             let data = v.get("data").unwrap_or(&v);
             if samples.len() < MAX_SAMPLES
-                && let Some(ms) = ["E", "T"].iter().find_map(|k| data.get(*k)).and_then(Value::as_i64)
+                && let Some(ms) =
+                    ["E", "T"].iter().find_map(|k| data.get(*k)).and_then(Value::as_i64)
                 && let Some(ns) = ms.checked_mul(1_000_000)
             {
                 samples.push((local, ns));
@@ -488,10 +489,8 @@ pub fn import_binance(
     let mut recent: Vec<Recent> = vec![VecDeque::new(); found.len()];
     loop {
         // The input whose current line is earliest; the first given on equal times.
-        let Some(k) = (0..inputs.len())
-            .filter_map(|k| inputs[k].at.map(|t| (t, k)))
-            .min()
-            .map(|(_, k)| k)
+        let Some(k) =
+            (0..inputs.len()).filter_map(|k| inputs[k].at.map(|t| (t, k))).min().map(|(_, k)| k)
         else {
             break;
         };
@@ -523,9 +522,10 @@ pub fn import_binance(
                         let (big_u, u) = (cx.u64_field(d, "U")?, cx.u64_field(d, "u")?);
                         let pu = match d.get("pu") {
                             None => None,
-                            Some(x) => Some(x.as_i64().ok_or_else(|| {
-                                lines.err("field `pu` is not an integer")
-                            })?),
+                            Some(x) => Some(
+                                x.as_i64()
+                                    .ok_or_else(|| lines.err("field `pu` is not an integer"))?,
+                            ),
                         };
                         if snap_id[ins].is_some_and(|s| u <= s) {
                             covered += 1;
@@ -569,7 +569,11 @@ pub fn import_binance(
                             msgs.push(MarketEvent::Trade {
                                 px: cx.px(cx.str_field(d, "p")?)?,
                                 qty: q,
-                                aggressor: Some(if maker_is_buyer { Side::Sell } else { Side::Buy }),
+                                aggressor: Some(if maker_is_buyer {
+                                    Side::Sell
+                                } else {
+                                    Side::Buy
+                                }),
                             });
                             Some((ins, cx.ms_field(d, "T")?))
                         }
@@ -586,9 +590,8 @@ pub fn import_binance(
                 (1, _) => 0,
                 (_, Some(i)) => i,
                 _ => {
-                    return Err(lines.err(
-                        "depth snapshot before any stream message; cannot tell its symbol",
-                    ));
+                    return Err(lines
+                        .err("depth snapshot before any stream message; cannot tell its symbol"));
                 }
             };
             let id = cx.u64_field(&v, "lastUpdateId")?;
@@ -630,7 +633,11 @@ pub fn import_binance(
                 .to_owned(),
             reapplied,
         ),
-        ("depth diff sequence gaps (spot: U != previous u + 1; futures: pu != previous u)".to_owned(), gaps),
+        (
+            "depth diff sequence gaps (spot: U != previous u + 1; futures: pu != previous u)"
+                .to_owned(),
+            gaps,
+        ),
     ];
     let mut summary = sink.finish(rows, notes)?;
     summary.skipped = skipped;
@@ -639,8 +646,7 @@ pub fn import_binance(
     names.dedup();
     let mut hows: Vec<&str> = units.iter().map(|u| u.how).collect();
     hows.dedup();
-    summary.local_ts_unit =
-        Some(TsUnitChoice { unit: names.join(","), how: hows.join(",") });
+    summary.local_ts_unit = Some(TsUnitChoice { unit: names.join(","), how: hows.join(",") });
     let mut offsets: Vec<i128> = units.iter().filter_map(|u| u.offset_ns).map(i128::from).collect();
     summary.clock_offset_ns = median(&mut offsets).and_then(|m| i64::try_from(m).ok());
     Ok(summary)
@@ -722,7 +728,10 @@ mod tests {
         let e = choose_unit(f, &samples(LocalTsUnit::Micros, 5), None, Some(LocalTsUnit::Nanos))
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("capture.gz: local timestamps read as ns (as given by --local-ts-unit)"), "{e}");
+        assert!(
+            e.starts_with("capture.gz: local timestamps read as ns (as given by --local-ts-unit)"),
+            "{e}"
+        );
         assert!(e.contains("days before the exchange"), "{e}");
         assert!(e.contains("--local-ts-unit ns|us|ms"), "{e}");
         // A clock three hours ahead fits no unit.

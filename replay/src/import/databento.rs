@@ -50,13 +50,32 @@ type Pair = (i64, u32, i64, u32);
 /// A decoded record, owned (the decoder lends its records only until the next one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Rec {
-    Mbo { action: u8, side: u8, order_id: u64, price: i64, size: u32 },
-    Trade { price: i64, size: u32, side: u8 },
+    Mbo {
+        action: u8,
+        side: u8,
+        order_id: u64,
+        price: i64,
+        size: u32,
+    },
+    Trade {
+        price: i64,
+        size: u32,
+        side: u8,
+    },
     /// Top of book, with the trade it reports (action `T`) if any.
-    Top { pair: Pair, trade: Option<(i64, u32, u8)> },
+    Top {
+        pair: Pair,
+        trade: Option<(i64, u32, u8)>,
+    },
     /// Ten levels, with the trade it reports if any.
-    Depth { levels: Box<[Pair; MBP_DEPTH]>, trade: Option<(i64, u32, u8)> },
-    Def { symbol: String, tick: i64 },
+    Depth {
+        levels: Box<[Pair; MBP_DEPTH]>,
+        trade: Option<(i64, u32, u8)>,
+    },
+    Def {
+        symbol: String,
+        tick: i64,
+    },
     Other(&'static str),
 }
 
@@ -82,7 +101,12 @@ fn c(ch: std::ffi::c_char) -> u8 {
     ch as u8
 }
 
-fn trade_of(action: std::ffi::c_char, price: i64, size: u32, side: std::ffi::c_char) -> Option<(i64, u32, u8)> {
+fn trade_of(
+    action: std::ffi::c_char,
+    price: i64,
+    size: u32,
+    side: std::ffi::c_char,
+) -> Option<(i64, u32, u8)> {
     (c(action) == b'T').then_some((price, size, c(side)))
 }
 
@@ -111,13 +135,19 @@ fn convert(r: RecordRefEnum<'_>) -> Result<Item, String> {
             m.hd,
             m.ts_recv,
             m.flags.raw(),
-            Rec::Top { pair: pair(&m.levels[0]), trade: trade_of(m.action, m.price, m.size, m.side) },
+            Rec::Top {
+                pair: pair(&m.levels[0]),
+                trade: trade_of(m.action, m.price, m.size, m.side),
+            },
         ),
         RecordRefEnum::Cmbp1(m) => (
             m.hd,
             m.ts_recv,
             m.flags.raw(),
-            Rec::Top { pair: cpair(&m.levels[0]), trade: trade_of(m.action, m.price, m.size, m.side) },
+            Rec::Top {
+                pair: cpair(&m.levels[0]),
+                trade: trade_of(m.action, m.price, m.size, m.side),
+            },
         ),
         // BBO records carry the interval's last trade, not a new one: the quote only.
         RecordRefEnum::Bbo(m) => {
@@ -171,7 +201,9 @@ impl Input {
         let dec = DynDecoder::from_file(path, VersionUpgradePolicy::UpgradeToV3).map_err(|e| {
             ImportError::Format {
                 file: path.to_path_buf(),
-                reason: format!("not a readable DBN file ({e}); give Databento .dbn or .dbn.zst files"),
+                reason: format!(
+                    "not a readable DBN file ({e}); give Databento .dbn or .dbn.zst files"
+                ),
             }
         })?;
         Ok(Self { path: path.to_path_buf(), dec, index: 0, cur: None })
@@ -231,12 +263,12 @@ fn price(p: i64) -> Result<Option<Price>, String> {
         return Ok(None);
     }
     if p % 10 != 0 {
-        return Err(format!(
-            "price {p} (units of 1e-9) has more than the tape's 8 decimal places"
-        ));
+        return Err(format!("price {p} (units of 1e-9) has more than the tape's 8 decimal places"));
     }
     if p < 0 {
-        return Err(format!("price {p} (units of 1e-9) is negative; the tape holds prices of 0 and above"));
+        return Err(format!(
+            "price {p} (units of 1e-9) is negative; the tape holds prices of 0 and above"
+        ));
     }
     Ok(Some(Price(p / 10)))
 }
@@ -372,18 +404,18 @@ pub fn import_databento(
     if order.len() > crate::tape::MAX_INSTRUMENTS {
         return Err(ImportError::Format {
             file: files[0].clone(),
-            reason: format!("more than {} instruments; split the input", crate::tape::MAX_INSTRUMENTS),
+            reason: format!(
+                "more than {} instruments; split the input",
+                crate::tape::MAX_INSTRUMENTS
+            ),
         });
     }
     let mut instruments = Vec::with_capacity(order.len());
     let mut ids: BTreeMap<u32, u16> = BTreeMap::new();
     for (i, id) in order.iter().enumerate() {
         let f = &found[id];
-        let symbol = f
-            .symbol
-            .clone()
-            .or_else(|| mapped.get(id).cloned())
-            .unwrap_or_else(|| id.to_string());
+        let symbol =
+            f.symbol.clone().or_else(|| mapped.get(id).cloned()).unwrap_or_else(|| id.to_string());
         let (tick_size, price_scale) = match f.tick {
             Some(t) if t % 10 == 0 => (Price(t / 10), tick_decimals(t)),
             _ => (tick_for(f.decimals.min(8)), f.decimals.min(8)),
@@ -468,8 +500,18 @@ pub fn import_databento(
                     checks.snapshot_records += 1;
                     st.in_snapshot = true;
                 }
-                mbo(st, *action, *side, *order_id, px(*p)?, qty(*size), &mut evs, &mut skipped, &mut checks)
-                    .map_err(|r| inp.err(r))?;
+                mbo(
+                    st,
+                    *action,
+                    *side,
+                    *order_id,
+                    px(*p)?,
+                    qty(*size),
+                    &mut evs,
+                    &mut skipped,
+                    &mut checks,
+                )
+                .map_err(|r| inp.err(r))?;
                 for e in &evs {
                     st.book.apply(e);
                 }
@@ -485,16 +527,14 @@ pub fn import_databento(
                     }
                 }
             }
-            Rec::Trade { price: p, size, side } => {
-                match px(*p)? {
-                    Some(p) if *size > 0 => evs.push(MarketEvent::Trade {
-                        px: p,
-                        qty: qty(*size),
-                        aggressor: side_of(*side),
-                    }),
-                    _ => *skipped.entry("trade without price or size".into()).or_insert(0) += 1,
-                }
-            }
+            Rec::Trade { price: p, size, side } => match px(*p)? {
+                Some(p) if *size > 0 => evs.push(MarketEvent::Trade {
+                    px: p,
+                    qty: qty(*size),
+                    aggressor: side_of(*side),
+                }),
+                _ => *skipped.entry("trade without price or size".into()).or_insert(0) += 1,
+            },
             Rec::Top { pair: (bp, bs, ap, as_), trade } => {
                 if let Some((p, s, sd)) = trade
                     && let Some(p) = px(*p)?
@@ -526,10 +566,14 @@ pub fn import_databento(
                 for (bp, bs, ap, as_) in levels.iter() {
                     let (b, a) = (px(*bp)?, px(*ap)?);
                     view.push((b.map(|p| (p, qty(*bs))), a.map(|p| (p, qty(*as_)))));
-                    if let Some(p) = b && *bs > 0 {
+                    if let Some(p) = b
+                        && *bs > 0
+                    {
                         new[0].push((p, qty(*bs)));
                     }
-                    if let Some(p) = a && *as_ > 0 {
+                    if let Some(p) = a
+                        && *as_ > 0
+                    {
                         new[1].push((p, qty(*as_)));
                     }
                 }
@@ -569,12 +613,20 @@ pub fn import_databento(
         ("MBO snapshots closed by a record flagged LAST".to_owned(), checks.snapshots_closed),
         ("MBO snapshots still open at the end of the input".to_owned(), checks.snapshots_open),
         ("MBO events after which the rebuilt book is crossed".to_owned(), checks.crossed),
-        ("MBO fills (no book change: the quantity leaves with the cancel that follows)".to_owned(), checks.fills),
+        (
+            "MBO fills (no book change: the quantity leaves with the cancel that follows)"
+                .to_owned(),
+            checks.fills,
+        ),
     ];
     for d in 0..MBP_DEPTH {
         if checks.compared[d] > 0 {
             notes.push((
-                format!("MBP records whose top {} level(s) match the MBO book (of {})", d + 1, checks.compared[d]),
+                format!(
+                    "MBP records whose top {} level(s) match the MBO book (of {})",
+                    d + 1,
+                    checks.compared[d]
+                ),
                 checks.matched[d],
             ));
         }
@@ -611,7 +663,11 @@ fn flush(
 
 /// Compares the MBO book with a record's levels (best first; `None`: empty), counting per
 /// depth whether levels 1..=d all match.
-fn compare(book: &Book, rows: &[(Option<(Price, Qty)>, Option<(Price, Qty)>)], checks: &mut Checks) {
+fn compare(
+    book: &Book,
+    rows: &[(Option<(Price, Qty)>, Option<(Price, Qty)>)],
+    checks: &mut Checks,
+) {
     let mut bids = book.levels(Side::Buy);
     let mut asks = book.levels(Side::Sell);
     let mut all = true;
@@ -706,8 +762,8 @@ fn mbo(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tape::TapeReader;
     use crate::EventSource;
+    use crate::tape::TapeReader;
     use dbn::encode::{DbnEncoder, EncodeRecord};
     use dbn::{FlagSet, Metadata, RecordHeader, SType, Schema, rtype};
     use std::ffi::c_char;
@@ -718,7 +774,16 @@ mod tests {
         RecordHeader::new::<R>(rt, 1, id, ts)
     }
 
-    fn mbo(id: u32, i: u64, action: u8, side: u8, oid: u64, px: i64, sz: u32, fl: u8) -> dbn::MboMsg {
+    fn mbo(
+        id: u32,
+        i: u64,
+        action: u8,
+        side: u8,
+        oid: u64,
+        px: i64,
+        sz: u32,
+        fl: u8,
+    ) -> dbn::MboMsg {
         dbn::MboMsg {
             hd: hd::<dbn::MboMsg>(rtype::MBO, id, T0 + i),
             order_id: oid,
@@ -777,13 +842,13 @@ mod tests {
             mbo(7, 0, b'R', b'N', 0, UNDEF_PRICE, 0, flags::SNAPSHOT),
             mbo(7, 1, b'A', b'B', 1, P, 10, flags::SNAPSHOT),
             mbo(7, 2, b'A', b'A', 2, P + TICK, 5, flags::SNAPSHOT | l),
-            mbo(7, 3, b'C', b'B', 1, P, 4, l),         // partial cancel
-            mbo(7, 4, b'M', b'B', 1, P, 3, l),         // shrink in place
+            mbo(7, 3, b'C', b'B', 1, P, 4, l), // partial cancel
+            mbo(7, 4, b'M', b'B', 1, P, 3, l), // shrink in place
             mbo(7, 5, b'M', b'A', 2, P + 2 * TICK, 5, l), // move: loses its place
             mbo(7, 6, b'T', b'B', 0, P + 2 * TICK, 2, 0),
             mbo(7, 7, b'F', b'A', 2, P + 2 * TICK, 2, 0),
             mbo(7, 8, b'C', b'A', 2, P + 2 * TICK, 2, l), // the fill's quantity leaves
-            mbo(7, 9, b'C', b'B', 99, P, 1, l),        // unknown order
+            mbo(7, 9, b'C', b'B', 99, P, 1, l),           // unknown order
             mbo(7, 10, b'N', b'N', 0, UNDEF_PRICE, 0, l),
         ];
         let f = d.join("x.mbo.dbn");
@@ -827,8 +892,18 @@ mod tests {
                 MarketEvent::Delete { order_id: 2, side: Side::Sell, px: px(P + TICK), qty: q(5) },
                 MarketEvent::Add { order_id: 2, side: Side::Sell, px: px(P + 2 * TICK), qty: q(5) },
                 MarketEvent::Trade { px: px(P + 2 * TICK), qty: q(2), aggressor: Some(Side::Buy) },
-                MarketEvent::Cancel { order_id: 2, side: Side::Sell, px: px(P + 2 * TICK), qty: q(2) },
-                MarketEvent::Quote { bid_px: px(P), bid_qty: q(3), ask_px: px(P + 2 * TICK), ask_qty: q(3) },
+                MarketEvent::Cancel {
+                    order_id: 2,
+                    side: Side::Sell,
+                    px: px(P + 2 * TICK),
+                    qty: q(2)
+                },
+                MarketEvent::Quote {
+                    bid_px: px(P),
+                    bid_qty: q(3),
+                    ask_px: px(P + 2 * TICK),
+                    ask_qty: q(3)
+                },
             ]
         );
         assert_eq!(s.rows, 12);
@@ -886,7 +961,8 @@ mod tests {
             .map(|i| (i.symbol.as_str(), i.tick_size, i.price_scale))
             .collect();
         assert_eq!(ins, vec![("ESH4", Price(25_000_000), 2), ("5", Price(10_000), 4)]);
-        let order: Vec<(u16, i64)> = read(&out).iter().map(|e| (e.instrument, e.local_ts.0)).collect();
+        let order: Vec<(u16, i64)> =
+            read(&out).iter().map(|e| (e.instrument, e.local_ts.0)).collect();
         let t = |i: u64| (T0 + 10 * i) as i64;
         // Equal receive times: the file given first goes first.
         assert_eq!(order, vec![(0, t(1)), (1, t(1)), (1, t(2)), (0, t(3))]);

@@ -78,7 +78,12 @@ impl fmt::Display for ImportError {
                 write!(f, "{}:{line}: {}", file.display(), untrusted(reason).max_chars(400))
             }
             ImportError::Record { file, record, reason } => {
-                write!(f, "{}: record {record}: {}", file.display(), untrusted(reason).max_chars(400))
+                write!(
+                    f,
+                    "{}: record {record}: {}",
+                    file.display(),
+                    untrusted(reason).max_chars(400)
+                )
             }
             ImportError::Format { file, reason } => {
                 write!(f, "{}: {}", file.display(), untrusted(reason).max_chars(400))
