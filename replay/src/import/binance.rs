@@ -289,12 +289,12 @@ impl Ctx<'_> {
     }
 }
 
+/// What the first pass finds: symbols with their finest price decimals, and each file's unit.
+type Scanned = (Vec<(String, u32)>, Vec<UnitChoice>);
+
 /// First pass: symbols in order of first appearance with their finest price decimals, and
 /// each file's local-timestamp unit.
-fn scan(
-    paths: &[PathBuf],
-    given: Option<LocalTsUnit>,
-) -> Result<(Vec<(String, u32)>, Vec<UnitChoice>), ImportError> {
+fn scan(paths: &[PathBuf], given: Option<LocalTsUnit>) -> Result<Scanned, ImportError> {
     let mut found: Vec<(String, u32)> = Vec::new();
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut units = Vec::with_capacity(paths.len());
@@ -487,13 +487,10 @@ pub fn import_binance(
     // `lastUpdateId`, but the collector may have received diffs beyond that id before the
     // snapshot arrived: those are applied again after it.
     let mut recent: Vec<Recent> = vec![VecDeque::new(); found.len()];
-    loop {
-        // The input whose current line is earliest; the first given on equal times.
-        let Some(k) =
-            (0..inputs.len()).filter_map(|k| inputs[k].at.map(|t| (t, k))).min().map(|(_, k)| k)
-        else {
-            break;
-        };
+    // The input whose current line is earliest; the first given on equal times.
+    while let Some(k) =
+        (0..inputs.len()).filter_map(|k| inputs[k].at.map(|t| (t, k))).min().map(|(_, k)| k)
+    {
         let input = &inputs[k];
         let lines = &input.lines;
         let local = input.at.unwrap_or(0);

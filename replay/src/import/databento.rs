@@ -47,6 +47,9 @@ const MBP_DEPTH: usize = 10;
 /// One side-pair of a book level as Databento writes it: (bid px, bid size, ask px, ask size).
 type Pair = (i64, u32, i64, u32);
 
+/// A book level (price, size) for the checks.
+type Level = (Price, Qty);
+
 /// A decoded record, owned (the decoder lends its records only until the next one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Rec {
@@ -453,14 +456,12 @@ pub fn import_databento(
     let mut pending_from: Option<(usize, u16)> = None;
     let mut pending_at = (0usize, 0u64);
     let mut evs: Vec<MarketEvent> = Vec::new();
-    loop {
-        let Some(k) = (0..inputs.len())
-            .filter_map(|k| inputs[k].cur.as_ref().map(|(t, _)| (*t, k)))
-            .min()
-            .map(|(_, k)| k)
-        else {
-            break;
-        };
+    // The input whose current record is earliest; the first given on equal times.
+    while let Some(k) = (0..inputs.len())
+        .filter_map(|k| inputs[k].cur.as_ref().map(|(t, _)| (*t, k)))
+        .min()
+        .map(|(_, k)| k)
+    {
         let (local, item) = inputs[k].cur.take().unwrap_or((0, placeholder()));
         let inp = &inputs[k];
         let Some(&ins) = ids.get(&item.instrument_id) else {
@@ -584,7 +585,7 @@ pub fn import_databento(
                         }
                     }
                     for &(p, q) in &new[s] {
-                        if !st.depth[s].iter().any(|l| *l == (p, q)) {
+                        if !st.depth[s].contains(&(p, q)) {
                             evs.push(MarketEvent::Level { side, px: p, qty: q });
                         }
                     }
@@ -663,11 +664,7 @@ fn flush(
 
 /// Compares the MBO book with a record's levels (best first; `None`: empty), counting per
 /// depth whether levels 1..=d all match.
-fn compare(
-    book: &Book,
-    rows: &[(Option<(Price, Qty)>, Option<(Price, Qty)>)],
-    checks: &mut Checks,
-) {
+fn compare(book: &Book, rows: &[(Option<Level>, Option<Level>)], checks: &mut Checks) {
     let mut bids = book.levels(Side::Buy);
     let mut asks = book.levels(Side::Sell);
     let mut all = true;
@@ -774,6 +771,8 @@ mod tests {
         RecordHeader::new::<R>(rt, 1, id, ts)
     }
 
+    // One argument per field of the record, in the record's order: clearer than a builder here.
+    #[allow(clippy::too_many_arguments)]
     fn mbo(
         id: u32,
         i: u64,
