@@ -52,11 +52,12 @@ pub use exchange::{
     BudgetExceeded, ExchangeConfig, ExchangeStats, ExchangeSummary, FeeModel, InstrumentSummary,
     LatencyModel, Money, VenueBudget, VenueBudgets,
 };
-pub use import::binance::import_binance;
+pub use import::binance::{LocalTsUnit, MAX_CLOCK_OFFSET_NS, import_binance};
 pub use import::csv::{TimeUnit, import_csv};
+pub use import::databento::import_databento;
 pub use import::lobster::import_lobster;
 pub use import::tardis::import_tardis;
-pub use import::{ImportError, ImportOptions, ImportSummary, parse_seconds_ns};
+pub use import::{ImportError, ImportOptions, ImportSummary, TsUnitChoice, parse_seconds_ns};
 pub use jitter::{
     JitterRecorder, LatencyReport, MAX_TRACKABLE_NS, SIGNIFICANT_DIGITS, WORST_KEPT, WorstEvent,
     percentile_distribution,

@@ -911,6 +911,11 @@ impl<R: Read> TapeReader<R> {
         self.offset
     }
 
+    /// How the tape's chunks are stored.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
     fn corrupt(&self, at: u64, reason: impl Into<String>) -> TapeError {
         TapeError::Corrupt { chunk: self.chunk, offset: at, reason: reason.into() }
     }

@@ -75,6 +75,89 @@ mod golden {
     pub(super) const GOOG_ROWS: u64 = 112_673;
     pub(super) const GOOG_MATCHED: [u64; 5] = [112_673, 112_673, 112_673, 112_673, 103_954];
     pub(super) const GOOG_REVEALED: u64 = 8_719;
+    /// `inspect` of the GOOG tape: events by kind, and the top of book at 10:00.
+    pub(super) const GOOG_KINDS: [(&str, u64); 7] = [
+        ("add", 54_907),
+        ("cancel", 16),
+        ("delete", 46_072),
+        ("execute", 7_765),
+        ("forget", 9_198),
+        ("hidden_execute", 3_913),
+        ("level", 13_112),
+    ];
+    pub(super) const GOOG_TOP_10H: (Option<&str>, Option<&str>) = (Some("575.63"), Some("575.91"));
+    /// Binance USD-M futures BTCUSDT capture 2024-08-08 (hftbacktest collector): every diff
+    /// chains by `pu`, so no gaps.
+    pub(super) const USDM_EVENTS: u64 = 532_993;
+    pub(super) const USDM_GAPS: u64 = 0;
+    pub(super) const USDM: [Golden; 2] = [
+        (
+            "noop",
+            "2ee3d7dfc06da0741f49b125fcec1f8032cb824d6f508326f7a6927bdd33fba4",
+            "c9b7f15ac847544f1172e48898b1cd303edc1e714e21097efe3751ece5ce14cf",
+            "34e27d62ea4c522abed495e198dede4aa3913890429e6aaf7a7055b9fc6d2962",
+        ),
+        (
+            "avellaneda-stoikov",
+            "a8e1c1a087dbe6fc00a3f71c7b5475b27bdd65e999d61cc4fbae37e1c2c8f807",
+            "92d5f8d96190482526f56c10e8a1bf359ec5c165285febef07f2106af87c453d",
+            "799e1427298cb921fd3c588518caecd5e966e5aa006477168aa29a8df98321d6",
+        ),
+    ];
+    /// Binance COIN-M futures BTCUSD_PERP capture 2024-08-08.
+    pub(super) const COINM_EVENTS: u64 = 319_444;
+    pub(super) const COINM_GAPS: u64 = 0;
+    pub(super) const COINM: [Golden; 2] = [
+        (
+            "noop",
+            "87fea8a63d309cab5bc9b365566b2969c1d39f2602bf610c3b8976608bfa9bba",
+            "154328d33e58479b67cbf222a2fe688166bd7b8fba8ed9663292bdaeb1bf48b2",
+            "9744d9714097da6015b2936119037466702c23d504f8e03beda67ad1ffd4f935",
+        ),
+        (
+            "avellaneda-stoikov",
+            "1ec3435e44f6651cc0a64a30c25ca2f29353ca5850bceda8885a97920af46159",
+            "096f1b9493646c1ca5483065bd26c7ad2332e06dfd56d888ac942552ee261752",
+            "196278476fdb2d989ba08e6c145e871e7199072a3908b8b625f1574d8b2776e7",
+        ),
+    ];
+    /// Databento ESH4 MBO snapshot (8,725 adds) with the ES definition file.
+    pub(super) const DBN_MBO_EVENTS: u64 = 8_725;
+    pub(super) const DBN_MBO: [Golden; 2] = [
+        (
+            "noop",
+            "2ba107c0959da1db5a074a6048eab039c39630ff3d7880d8dfb8d4ee9396ff93",
+            "9bf0d26c186cbfc3d95c335b9ef0d65273680c28623e370689067d45083c7fe8",
+            "85ca0ee336fa0c3eb0a0adbea4f0d996f336c9c6ab82d658119098d02245f690",
+        ),
+        (
+            "avellaneda-stoikov",
+            "5e9b6265183c668ff84e075bb954fdfa00d342658e3c3c1964715592b185fc02",
+            "ed19dfda017eac90c5256f24f131a3efeae3dd4b1cc6fa836a66927a414aaed9",
+            "05a8130231c157d1eaa42b3a5959e22e70cab537f3c1f494da826345ee319643",
+        ),
+    ];
+    /// Databento MBP-1 + trades + definition of one CME future (ESU4).
+    pub(super) const DBN_MBP1_EVENTS: u64 = 2_528;
+    pub(super) const DBN_MBP1_KINDS: [(&str, u64); 2] = [("quote", 2_288), ("trade", 240)];
+    pub(super) const DBN_MBP1_SYMBOL: &str = "ESU4";
+    pub(super) const DBN_MBP1: [Golden; 2] = [
+        (
+            "noop",
+            "fe31b04717e189fe5eaadcdae99fef82a461b8016651c93e1399ea4b4ed8ac7f",
+            "9fd19becaa7ca55687fd414cd99996ef2131284dde49c0c9fa903ccf0af1b81c",
+            "1019c580d2eef4b36764937f942de57b90c4c4ea8a0384fa79e7adec71dde288",
+        ),
+        (
+            "avellaneda-stoikov",
+            "e46eb9318da3b25e5dd40114a11bce1c479f9086cda0fc1dfe6c94761381bcb1",
+            "43f9a140486130bf530db3c22bbe11f83d0af8c29adfac2466dedd8caf541b4a",
+            "51f1aa8fe2e21614fd23a453f7d9e09e353ba181e0ebf4c90ebd8475071fb239",
+        ),
+    ];
+    /// Databento one-minute BBO of two futures and two options, with the options' definitions.
+    pub(super) const DBN_BBO_EVENTS: u64 = 40;
+    pub(super) const DBN_BBO_SYMBOLS: [&str; 4] = ["NQM4", "ESM4", "ESM4 P5230", "ESM4 P5250"];
 }
 
 const GOOG_MSG: &str = "lobster/GOOG_2012-06-21_34200000_57600000_message_5.csv";
@@ -1118,4 +1201,326 @@ fn importers_apply_the_tape_rules_at_the_offending_line() {
         "{err}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+const USDM_CAPTURE: &str = "hftbacktest/usdm/btcusdt_20240808.gz";
+const COINM_CAPTURE: &str = "hftbacktest/cm/btcusd_perp_20240808.gz";
+
+/// `replay inspect --tape T --json`.
+fn inspect(tape: &Path) -> Value {
+    json(bin().args(["inspect", "--tape"]).arg(tape))
+}
+
+/// `kinds` of an inspect report as (kind, count) pairs.
+fn kinds(v: &Value) -> Vec<(String, u64)> {
+    v["kinds"].as_object().unwrap().iter().map(|(k, n)| (k.clone(), n.as_u64().unwrap())).collect()
+}
+
+/// Runs `noop` and `avellaneda-stoikov` over `tape` on both tiers against `golden`.
+fn run_goldens(tape: &Path, out: &Path, golden: &[golden::Golden]) {
+    assert_goldens(
+        || {
+            let mut c = bin();
+            c.args(["run", "--strategy", "noop", "--strategy", "avellaneda-stoikov", "--tape"])
+                .arg(tape)
+                .arg("--out")
+                .arg(out);
+            c
+        },
+        golden,
+    );
+}
+
+#[test]
+fn binance_futures_captures_chain_by_pu_skip_nothing_and_report_the_clock_skew() {
+    let Some(d) = data() else { return };
+    let out = tmp("futures");
+    for (file, rows, events, gaps, golden) in [
+        (USDM_CAPTURE, 93_954u64, golden::USDM_EVENTS, golden::USDM_GAPS, &golden::USDM),
+        (COINM_CAPTURE, 48_270, golden::COINM_EVENTS, golden::COINM_GAPS, &golden::COINM),
+    ] {
+        let tape = out.join("f.tape");
+        let v = json(bin().args(["import", "binance"]).arg(d.join(file)).arg("--out").arg(&tape));
+        assert_eq!(v["rows"], rows, "{file}");
+        assert_eq!(v["events"], events, "{file}");
+        assert_eq!(v["sequence_gaps"], gaps, "{file}");
+        assert_eq!(v["skipped"], serde_json::json!({}), "{file}");
+        assert_eq!(v["local_ts_unit"], "ns", "{file}");
+        assert_eq!(v["local_ts_unit_chosen_by"], "exchange times", "{file}");
+        // The collector runs about 1.27 s behind the exchange.
+        let off = v["clock_offset_ns"].as_i64().unwrap();
+        assert!((-1_300_000_000..-1_240_000_000).contains(&off), "{file}: {off}");
+        let i = inspect(&tape);
+        assert_eq!(i["events"], events);
+        assert_eq!(
+            (i["start_ns"].clone(), i["end_ns"].clone()),
+            (v["start_ns"].clone(), v["end_ns"].clone())
+        );
+        run_goldens(&tape, &out, golden);
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A small capture of three streams the tape does not use, a subscription answer, and futures
+/// depth diffs chained by `pu` with one break; the local time in `unit_ns` nanoseconds.
+fn capture(unit_ns: i64) -> String {
+    let mut s = String::new();
+    let t0 = 1_723_161_255_000i64; // ms
+    let mut line = |i: i64, json: String| {
+        let local_ns = (t0 + i) * 1_000_000 + 35_000_000 + i * 1_000;
+        s.push_str(&format!("{} {json}\n", local_ns / unit_ns));
+    };
+    line(0, r#"{"result":null,"id":1}"#.to_owned());
+    for (i, (big_u, u, pu)) in [(10, 12, 9), (13, 15, 12), (16, 20, 15), (25, 30, 21), (31, 33, 30)]
+        .into_iter()
+        .enumerate()
+    {
+        let i = i as i64 * 10 + 1;
+        line(
+            i,
+            format!(
+                r#"{{"stream":"btcusdt@depth@0ms","data":{{"e":"depthUpdate","E":{},"T":{},"s":"BTCUSDT","U":{big_u},"u":{u},"pu":{pu},"b":[["61000.10","{}.5"]],"a":[["61000.20","2"]]}}}}"#,
+                t0 + i,
+                t0 + i,
+                i
+            ),
+        );
+        line(
+            i + 1,
+            format!(
+                r#"{{"stream":"btcusdt@markPrice@1s","data":{{"e":"markPriceUpdate","E":{},"s":"BTCUSDT","p":"61000.15"}}}}"#,
+                t0 + i + 1
+            ),
+        );
+        line(
+            i + 2,
+            format!(
+                r#"{{"stream":"btcusdt@trade","data":{{"e":"trade","E":{},"T":{},"s":"BTCUSDT","t":{i},"p":"61000.20","q":"0.010","X":"MARKET","m":false}}}}"#,
+                t0 + i + 2,
+                t0 + i + 2
+            ),
+        );
+    }
+    line(
+        60,
+        format!(r#"{{"stream":"btcusdt@forceOrder","data":{{"e":"forceOrder","E":{}}}}}"#, t0 + 60),
+    );
+    line(61, format!(r#"{{"stream":"btcusdt@kline_1m","data":{{"e":"kline","E":{}}}}}"#, t0 + 61));
+    s
+}
+
+#[test]
+fn collector_units_are_detected_and_a_microsecond_capture_equals_its_nanosecond_rewrite() {
+    let out = tmp("units");
+    let mut tapes = Vec::new();
+    for (unit, ns) in [("us", 1_000), ("ns", 1), ("ms", 1_000_000)] {
+        let dir = out.join(unit);
+        std::fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("capture.txt");
+        std::fs::write(&input, capture(ns)).unwrap();
+        let tape = dir.join("c.tape");
+        let v = json(bin().args(["import", "binance"]).arg(&input).arg("--out").arg(&tape));
+        assert_eq!(v["local_ts_unit"], unit);
+        assert_eq!(v["local_ts_unit_chosen_by"], "exchange times");
+        assert_eq!(v["rows"], 18);
+        assert_eq!(v["sequence_gaps"], 1, "pu 21 after u 20");
+        assert_eq!(
+            v["skipped"],
+            serde_json::json!({
+                "message that is neither a stream message nor a depth snapshot": 1,
+                "stream forceOrder": 1,
+                "stream kline_1m": 1,
+                "stream markPrice@1s": 5,
+            })
+        );
+        assert_eq!(v["events"], 15);
+        if unit != "ms" {
+            tapes.push(std::fs::read(&tape).unwrap());
+        }
+        // The wrong unit, given, is refused with the unit and why.
+        let wrong = if unit == "ns" { "us" } else { "ns" };
+        let err = fails(
+            bin()
+                .args(["import", "binance", "--local-ts-unit", wrong])
+                .arg(&input)
+                .arg("--out")
+                .arg(dir.join("wrong.tape")),
+        );
+        assert!(
+            err.contains(&format!(
+                "local timestamps read as {wrong} (as given by --local-ts-unit)"
+            )),
+            "{err}"
+        );
+        assert!(err.contains("days"), "{err}");
+        assert!(!dir.join("wrong.tape").exists());
+    }
+    // Microseconds and the same capture rewritten in nanoseconds: byte-identical tapes.
+    assert_eq!(tapes[0], tapes[1]);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn lobster_rows_with_long_time_fractions_and_every_event_type_import() {
+    let out = tmp("lobster-types");
+    let msg = out.join("XYZ_2024-01-02_34200000_57600000_message_3.csv");
+    std::fs::write(
+        &msg,
+        "34200.0000000010000000001,1,11,100,1000000,1\n\
+         34200.1000000009999999,1,12,50,1000100,-1\n\
+         34200.2,2,11,10,1000000,1\n\
+         34200.3,4,12,20,1000100,-1\n\
+         34200.4,5,0,7,1000050,1\n\
+         34200.5,6,-1,300,1000050,1\n\
+         34200.6,7,0,0,-1,-1\n\
+         34200.7,7,0,0,0,-1\n\
+         34200.8,7,0,0,1,-1\n\
+         34200.9,3,11,90,1000000,1\n",
+    )
+    .unwrap();
+    let tape = out.join("x.tape");
+    let v = json(bin().args(["import", "lobster", "--message"]).arg(&msg).arg("--out").arg(&tape));
+    assert_eq!((v["rows"].as_u64(), v["events"].as_u64()), (Some(10), Some(10)));
+    assert_eq!(v["start_ns"], 34_200_000_000_001i64);
+    assert_eq!(v["end_ns"], 34_200_900_000_000i64);
+    let i = json(bin().args(["inspect", "--events", "0..2", "--tape"]).arg(&tape));
+    assert_eq!(i["instruments"][0]["symbol"], "XYZ");
+    assert_eq!(i["selected"][1]["local_ns"], 34_200_100_000_001i64);
+    assert_eq!(
+        kinds(&i),
+        [
+            ("add", 2),
+            ("cancel", 1),
+            ("delete", 1),
+            ("execute", 1),
+            ("hidden_execute", 1),
+            ("status", 3),
+            ("trade", 1)
+        ]
+        .map(|(k, n)| (k.to_owned(), n))
+        .to_vec()
+    );
+    let r = json(
+        bin().args(["run", "--strategy", "microprice", "--tape"]).arg(&tape).arg("--out").arg(&out),
+    );
+    assert_eq!(r["events"], 10);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn inspect_reports_the_goog_tape() {
+    let Some(d) = data() else { return };
+    let out = tmp("inspect");
+    let tape = out.join("goog.tape");
+    let imp = json(
+        bin()
+            .args(["import", "lobster", "--compress", "--message"])
+            .arg(d.join(GOOG_MSG))
+            .arg("--orderbook")
+            .arg(d.join(GOOG_OB))
+            .arg("--out")
+            .arg(&tape),
+    );
+    let v = inspect(&tape);
+    assert_eq!(v["events"], golden::GOOG_EVENTS);
+    assert_eq!(v["format_version"], 1);
+    assert_eq!(v["compression"], "deflate");
+    assert_eq!(v["chunks"], golden::GOOG_EVENTS.div_ceil(4096));
+    assert_eq!(v["instruments"][0]["symbol"], "GOOG");
+    assert_eq!(v["instruments"][0]["tick_size"], "0.01");
+    assert_eq!(v["instruments"][0]["price_scale"], 4);
+    assert_eq!(kinds(&v), golden::GOOG_KINDS.map(|(k, n)| (k.to_owned(), n)).to_vec());
+    assert_eq!(
+        v["kinds"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum::<u64>(),
+        golden::GOOG_EVENTS
+    );
+    assert_eq!(v["start_ns"], 34_200_015_105_074i64);
+    assert_eq!(v["first_local"]["utc"], "1970-01-01T09:30:00.015105074Z");
+    assert_eq!(
+        (v["start_ns"].clone(), v["end_ns"].clone()),
+        (imp["start_ns"].clone(), imp["end_ns"].clone())
+    );
+    let at = json(bin().args(["inspect", "--at", "36000000000000", "--tape"]).arg(&tape));
+    let (t, tops) = (&at["at"][0], &at["at"][1]);
+    assert_eq!(t["utc"], "1970-01-01T10:00:00.000000000Z");
+    assert_eq!((tops[0]["bid_px"].as_str(), tops[0]["ask_px"].as_str()), golden::GOOG_TOP_10H);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn databento_samples_import_inspect_and_replay() {
+    let Some(d) = data() else { return };
+    let db = d.join("databento");
+    let out = tmp("databento");
+    // MBO (a complete snapshot of ESH4) with its definition: the L3 book.
+    let tape = out.join("mbo.tape");
+    let v = json(
+        bin()
+            .args(["import", "databento"])
+            .arg(db.join("esh4-glbx-mdp3-20231224.mbo.dbn.zst"))
+            .arg(db.join("definition-glbx-es-fut.dbn.zst"))
+            .arg("--out")
+            .arg(&tape),
+    );
+    assert_eq!(v["events"], golden::DBN_MBO_EVENTS);
+    let note = |v: &Value, k: &str| {
+        v["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["note"].as_str().unwrap().starts_with(k))
+            .map(|n| n["count"].as_u64().unwrap())
+    };
+    assert_eq!(note(&v, "MBO snapshot records"), Some(8_725));
+    assert_eq!(note(&v, "MBO snapshots closed"), Some(1));
+    assert_eq!(note(&v, "MBO events after which the rebuilt book is crossed"), Some(0));
+    let i = inspect(&tape);
+    assert_eq!(i["instruments"][0]["symbol"], "ESH4");
+    // The definition file given describes ESM3, not ESH4: the tick is inferred from the
+    // finest price decimals.
+    assert_eq!(i["instruments"][0]["tick_size"], "0.01");
+    assert_eq!(kinds(&i), vec![("add".to_owned(), 8_725)]);
+    run_goldens(&tape, &out, &golden::DBN_MBO);
+    // MBP-1 and trades of the same future, with its definition: one tape.
+    let tape = out.join("mbp1.tape");
+    let v = json(
+        bin()
+            .args(["import", "databento"])
+            .arg(db.join("bars_futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst"))
+            .arg(db.join("bars_futures_trades_2024-07-01T23-58_2024-07-02T00-02.dbn.zst"))
+            .arg(db.join("bars_futures_definition.dbn.zst"))
+            .arg("--out")
+            .arg(&tape),
+    );
+    assert_eq!(v["events"], golden::DBN_MBP1_EVENTS);
+    let i = inspect(&tape);
+    assert_eq!(kinds(&i), golden::DBN_MBP1_KINDS.map(|(k, n)| (k.to_owned(), n)).to_vec());
+    assert_eq!(i["instruments"][0]["symbol"], golden::DBN_MBP1_SYMBOL);
+    assert_eq!(i["instruments"][0]["tick_size"], "0.25");
+    run_goldens(&tape, &out, &golden::DBN_MBP1);
+    // One-minute BBO of a future and its options, with the options' definitions: several
+    // instruments in one tape.
+    let tape = out.join("bbo.tape");
+    let v = json(
+        bin()
+            .args(["import", "databento"])
+            .arg(db.join("opt-cat_futures_bbo-1m_2024-05-09T09-55_2024-05-09T10-05.dbn.zst"))
+            .arg(db.join("opt-cat_options_bbo-1m_2024-05-09T09-55_2024-05-09T10-05.dbn.zst"))
+            .arg(db.join("opt-cat_options_definition.dbn.zst"))
+            .arg("--out")
+            .arg(&tape),
+    );
+    assert_eq!(v["events"], golden::DBN_BBO_EVENTS);
+    let i = inspect(&tape);
+    let symbols: Vec<&str> = i["instruments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["symbol"].as_str().unwrap())
+        .collect();
+    assert_eq!(symbols, golden::DBN_BBO_SYMBOLS);
+    let r =
+        json(bin().args(["run", "--strategy", "noop", "--tape"]).arg(&tape).arg("--out").arg(&out));
+    assert_eq!(r["events"], golden::DBN_BBO_EVENTS);
+    let _ = std::fs::remove_dir_all(&out);
 }

@@ -5,10 +5,12 @@ use super::{ImportCommon, ImportSource};
 use anyhow::{Context, Result};
 use lockstep_replay::{
     Compression, EventSource, ImportOptions, ImportSummary, Stopwatch, Synth, SynthConfig,
-    TapeWriter, import_binance, import_csv, import_lobster, import_tardis,
+    TapeWriter, import_binance, import_csv, import_databento, import_lobster, import_tardis,
     refuse_overwriting_inputs,
 };
-use serde_json::json;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -16,7 +18,40 @@ fn options(c: &ImportCommon) -> ImportOptions {
     ImportOptions {
         compression: if c.compress { Compression::Deflate } else { Compression::None },
         chunk_events: c.chunk_events,
+        local_ts_unit: None,
     }
+}
+
+/// One note of an import report.
+#[derive(Serialize)]
+struct Note<'a> {
+    note: &'a str,
+    count: u64,
+}
+
+/// `import ... --json`.
+#[derive(Serialize)]
+struct ImportReport<'a> {
+    command: &'static str,
+    format: &'a str,
+    tape: String,
+    rows: u64,
+    events: u64,
+    bytes: u64,
+    header: Value,
+    notes: Vec<Note<'a>>,
+    skipped: &'a BTreeMap<String, u64>,
+    sequence_gaps: Option<u64>,
+    local_ts_unit: Option<&'a str>,
+    local_ts_unit_chosen_by: Option<&'a str>,
+    clock_offset_ns: Option<i64>,
+    start_ns: Option<i64>,
+    end_ns: Option<i64>,
+    input_bytes: u64,
+    elapsed_ns: u64,
+    events_per_sec: f64,
+    rows_per_sec: f64,
+    input_mb_per_sec: f64,
 }
 
 fn synth(events: u64, seed: u64, c: &ImportCommon) -> Result<ImportSummary> {
@@ -31,13 +66,8 @@ fn synth(events: u64, seed: u64, c: &ImportCommon) -> Result<ImportSummary> {
         }
     }
     let (header, tape_bytes) = w.finish()?;
-    Ok(ImportSummary {
-        rows: header.event_count,
-        events: header.event_count,
-        header,
-        tape_bytes,
-        notes: Vec::new(),
-    })
+    let (rows, events) = (header.event_count, header.event_count);
+    Ok(ImportSummary::plain(header, rows, events, tape_bytes))
 }
 
 /// The input files of an import.
@@ -46,9 +76,9 @@ fn inputs(src: &ImportSource) -> Vec<&Path> {
         ImportSource::Lobster { message, orderbook, .. } => {
             std::iter::once(message.as_path()).chain(orderbook.as_deref()).collect()
         }
-        ImportSource::Tardis { files, .. } | ImportSource::Binance { files, .. } => {
-            files.iter().map(PathBuf::as_path).collect()
-        }
+        ImportSource::Tardis { files, .. }
+        | ImportSource::Binance { files, .. }
+        | ImportSource::Databento { files, .. } => files.iter().map(PathBuf::as_path).collect(),
         ImportSource::Csv { file, .. } => vec![file.as_path()],
         ImportSource::Synth { .. } => Vec::new(),
     }
@@ -61,6 +91,7 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
         | ImportSource::Tardis { common, .. }
         | ImportSource::Binance { common, .. }
         | ImportSource::Csv { common, .. }
+        | ImportSource::Databento { common, .. }
         | ImportSource::Synth { common, .. } => &common.out,
     };
     refuse_overwriting_inputs(out, &inputs(&src)).context("--out")?;
@@ -80,8 +111,13 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
         ImportSource::Tardis { files, common } => {
             ("tardis", common, import_tardis(files, &common.out, &options(common))?)
         }
-        ImportSource::Binance { files, common } => {
-            ("binance", common, import_binance(files, &common.out, &options(common))?)
+        ImportSource::Binance { files, local_ts_unit, common } => {
+            let opts =
+                ImportOptions { local_ts_unit: local_ts_unit.map(Into::into), ..options(common) };
+            ("binance", common, import_binance(files, &common.out, &opts)?)
+        }
+        ImportSource::Databento { files, common } => {
+            ("databento", common, import_databento(files, &common.out, &options(common))?)
         }
         ImportSource::Csv { file, ts_unit, common } => {
             ("csv", common, import_csv(file, &common.out, (*ts_unit).into(), &options(common))?)
@@ -93,19 +129,33 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
     };
     let elapsed = clock.elapsed_ns().max(1);
     let per_sec = summary.events as f64 * 1e9 / elapsed as f64;
+    let input_bytes: u64 =
+        inputs(&src).iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     if json {
-        print_json(&json!({
-            "command": "import",
-            "format": kind,
-            "tape": common.out.display().to_string(),
-            "rows": summary.rows,
-            "events": summary.events,
-            "bytes": summary.tape_bytes,
-            "header": header_json(&summary.header),
-            "notes": summary.notes.iter().map(|(k, v)| json!({ "note": k, "count": v })).collect::<Vec<_>>(),
-            "elapsed_ns": elapsed,
-            "events_per_sec": per_sec.round(),
-        }))?;
+        let unit = summary.local_ts_unit.as_ref();
+        let report = ImportReport {
+            command: "import",
+            format: kind,
+            tape: common.out.display().to_string(),
+            rows: summary.rows,
+            events: summary.events,
+            bytes: summary.tape_bytes,
+            header: header_json(&summary.header),
+            notes: summary.notes.iter().map(|(k, v)| Note { note: k, count: *v }).collect(),
+            skipped: &summary.skipped,
+            sequence_gaps: summary.sequence_gaps,
+            local_ts_unit: unit.map(|u| u.unit.as_str()),
+            local_ts_unit_chosen_by: unit.map(|u| u.how.as_str()),
+            clock_offset_ns: summary.clock_offset_ns,
+            start_ns: summary.start_ns,
+            end_ns: summary.end_ns,
+            input_bytes,
+            elapsed_ns: elapsed,
+            events_per_sec: per_sec.round(),
+            rows_per_sec: (summary.rows as f64 * 1e9 / elapsed as f64).round(),
+            input_mb_per_sec: (input_bytes as f64 * 1e3 / elapsed as f64 * 100.0).round() / 100.0,
+        };
+        print_json(&serde_json::to_value(&report)?)?;
     } else {
         say!(o, "wrote {} ({} bytes)", common.out.display(), summary.tape_bytes);
         say!(o, "source: {}", summary.header.source);
@@ -122,6 +172,23 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
         );
         for (k, v) in &summary.notes {
             say!(o, "  {k}: {v}");
+        }
+        for (k, v) in &summary.skipped {
+            say!(o, "  skipped, {k}: {v}");
+        }
+        if let Some(g) = summary.sequence_gaps {
+            say!(o, "sequence gaps: {g}");
+        }
+        if let Some(u) = &summary.local_ts_unit {
+            say!(o, "local timestamps in {} ({})", u.unit, u.how);
+        }
+        if let Some(off) = summary.clock_offset_ns {
+            say!(
+                o,
+                "local minus exchange time (median): {:.3} ms{}",
+                off as f64 / 1e6,
+                if off < 0 { " (the receiver's clock runs behind the exchange's)" } else { "" }
+            );
         }
     }
     o.emit()?;

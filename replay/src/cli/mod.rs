@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod import;
+mod inspect;
 mod output;
 mod run;
 mod verify;
@@ -9,8 +10,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use lockstep_engine::Tier;
 use lockstep_replay::{
-    ExchangeConfig, FeeModel, LatencyModel, Pacing, SessionConfig, StrategySpec, TimeUnit,
-    VenueBudgets,
+    ExchangeConfig, FeeModel, LatencyModel, LocalTsUnit, Pacing, SessionConfig, StrategySpec,
+    TimeUnit, VenueBudgets,
 };
 use lockstep_sdk::{Nanos, Price};
 use std::path::PathBuf;
@@ -44,8 +45,25 @@ enum Cmd {
     Verify(VerifyArgs),
     /// Check the order book against LOBSTER's own orderbook file, row by row and depth by depth.
     BookCheck(BookCheckArgs),
+    /// What a tape holds: format, source, instruments, events by kind, first and last times,
+    /// chunks; with --events or --at, the events or the top of book there.
+    Inspect(InspectArgs),
     /// List the built-in strategies.
     Strategies,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct InspectArgs {
+    /// The tape.
+    #[arg(long)]
+    pub(crate) tape: PathBuf,
+    /// Show the events with these indices (`A..B`, B exclusive).
+    #[arg(long, conflicts_with = "at")]
+    pub(crate) events: Option<String>,
+    /// Show each instrument's top of book after every event with local time up to this
+    /// (nanoseconds, as on the tape).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) at: Option<i64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -74,9 +92,24 @@ enum ImportSource {
         #[command(flatten)]
         common: ImportCommon,
     },
-    /// Binance WebSocket captures in the hftbacktest collector format (`<ns> <json>` lines).
+    /// Binance WebSocket captures (spot, USD-M, COIN-M) in the hftbacktest collector format
+    /// (`<local time> <json>` lines), merged by local time.
     Binance {
-        /// Input files (plain or gzip), in order.
+        /// Input files (plain or gzip); on equal local times the first given goes first.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Unit of the local timestamps (default: detected per file by comparing with the
+        /// messages' exchange times).
+        #[arg(long, value_enum)]
+        local_ts_unit: Option<LocalUnit>,
+        #[command(flatten)]
+        common: ImportCommon,
+    },
+    /// Databento DBN files (MBO, MBP-1, MBP-10, trades, TBBO, BBO; zstd or not), with
+    /// instrument definition files for symbols and tick sizes, merged by receive time.
+    Databento {
+        /// Input files: market data and definitions (by content); on equal times the first
+        /// given goes first.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[command(flatten)]
@@ -111,6 +144,23 @@ enum TsUnit {
     Ms,
     Us,
     Ns,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LocalUnit {
+    Ns,
+    Us,
+    Ms,
+}
+
+impl From<LocalUnit> for LocalTsUnit {
+    fn from(u: LocalUnit) -> Self {
+        match u {
+            LocalUnit::Ns => LocalTsUnit::Nanos,
+            LocalUnit::Us => LocalTsUnit::Micros,
+            LocalUnit::Ms => LocalTsUnit::Millis,
+        }
+    }
 }
 
 impl From<TsUnit> for TimeUnit {
@@ -412,6 +462,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Backtest(a) => run::run(&a, json, run::Mode::Backtest),
         Cmd::Verify(a) => verify::verify(&a, json),
         Cmd::BookCheck(a) => run::book_check(&a, json),
+        Cmd::Inspect(a) => inspect::inspect(&a.tape, a.events.as_deref(), a.at, json),
         Cmd::Strategies => run::strategies(json),
     }
 }

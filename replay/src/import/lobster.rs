@@ -70,15 +70,27 @@ pub(crate) fn parse_message(lines: &Lines, text: &str) -> Result<Msg, ImportErro
         return Err(lines.err("more than 6 fields in a message row"));
     }
     let ts = parse_seconds_ns(t).ok_or_else(|| {
-        lines.err(format!("time {} is not decimal seconds with at most 9 places", quoted(t)))
+        lines.err(format!(
+            "time {} is not decimal seconds (places beyond the ninth are rounded to the nearest ns)",
+            quoted(t)
+        ))
     })?;
     let kind: u8 =
         k.parse().map_err(|_| lines.err(format!("event type {} is not a number", quoted(k))))?;
     if !matches!(kind, 1..=7) {
         return Err(lines.err(format!("unknown LOBSTER event type {kind} (expected 1-7)")));
     }
-    let id: u64 =
+    let raw_id: i64 =
         id.parse().map_err(|_| lines.err(format!("order id {} is not a number", quoted(id))))?;
+    // Hidden executions, cross trades and halts name no resting order; some files write 0,
+    // others -1 there.
+    let id = match u64::try_from(raw_id) {
+        Ok(v) => v,
+        Err(_) if kind >= 5 => 0,
+        Err(_) => {
+            return Err(lines.err(format!("order id {raw_id} is negative on a type {kind} row")));
+        }
+    };
     let size: i64 =
         sz.parse().map_err(|_| lines.err(format!("size {} is not an integer", quoted(sz))))?;
     let price: i64 =
@@ -521,6 +533,48 @@ mod tests {
             let e = parse_message(&l, bad).unwrap_err().to_string();
             assert!(e.contains("Cargo.toml:0"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn every_event_type_and_long_time_fractions() {
+        let l = lines();
+        let ev = |row: &str| to_event(&l, &parse_message(&l, row).unwrap()).unwrap();
+        // Float artefacts beyond nine places: rounded to the nearest nanosecond.
+        let m = parse_message(&l, "34200.0151050739999999,1,7,100,5794000,1").unwrap();
+        assert_eq!(m.ts, 34_200_015_105_074);
+        let m = parse_message(&l, "34713.685155243000000012,3,7,100,5794000,-1").unwrap();
+        assert_eq!(m.ts, 34_713_685_155_243);
+        let px = Price(57_940_000_000);
+        let q = Qty(100 * ONE);
+        assert_eq!(
+            ev("34200.1,2,7,100,5794000,-1"),
+            MarketEvent::Cancel { order_id: 7, side: Side::Sell, px, qty: q }
+        );
+        assert_eq!(
+            ev("34200.1,4,7,100,5794000,1"),
+            MarketEvent::Execute { order_id: 7, side: Side::Buy, px, qty: q }
+        );
+        // Hidden execution: order id 0 (or -1), no resting order.
+        assert_eq!(
+            ev("34200.1,5,0,100,5794000,-1"),
+            MarketEvent::HiddenExecute { side: Side::Sell, px, qty: q }
+        );
+        assert_eq!(
+            ev("34200.1,5,-1,100,5794000,1"),
+            MarketEvent::HiddenExecute { side: Side::Buy, px, qty: q }
+        );
+        // Cross (auction) trade: a print without an aggressor.
+        assert_eq!(
+            ev("34200.1,6,-1,2500,5794000,1"),
+            MarketEvent::Trade { px, qty: Qty(2500 * ONE), aggressor: None }
+        );
+        // Trading halt, quoting, resume: price -1, 0, 1; size 0.
+        assert_eq!(ev("34200.1,7,0,0,-1,-1"), MarketEvent::Status { code: -1 });
+        assert_eq!(ev("34200.1,7,0,0,0,-1"), MarketEvent::Status { code: 0 });
+        assert_eq!(ev("34200.1,7,0,0,1,-1"), MarketEvent::Status { code: 1 });
+        // A visible order must name its id.
+        let e = parse_message(&l, "34200.1,1,-1,100,5794000,1").unwrap_err().to_string();
+        assert!(e.contains("order id -1 is negative on a type 1 row"), "{e}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub(crate) mod binance;
 pub(crate) mod csv;
+pub(crate) mod databento;
 pub(crate) mod lobster;
 pub(crate) mod tardis;
 
@@ -18,6 +19,7 @@ use crate::tape::{
 };
 use flate2::read::MultiGzDecoder;
 use lockstep_sdk::untrusted;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter};
@@ -40,6 +42,15 @@ pub enum ImportError {
         file: PathBuf,
         /// 1-based line number.
         line: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A record of a binary file cannot be decoded or put on a tape.
+    Record {
+        /// The file.
+        file: PathBuf,
+        /// 1-based record number within the file.
+        record: u64,
         /// What is wrong with it.
         reason: String,
     },
@@ -66,6 +77,14 @@ impl fmt::Display for ImportError {
             // Reasons quote fields of the file: escaped and capped (a 4 MB field stays out).
             ImportError::Row { file, line, reason } => {
                 write!(f, "{}:{line}: {}", file.display(), untrusted(reason).max_chars(400))
+            }
+            ImportError::Record { file, record, reason } => {
+                write!(
+                    f,
+                    "{}: record {record}: {}",
+                    file.display(),
+                    untrusted(reason).max_chars(400)
+                )
             }
             ImportError::Format { file, reason } => {
                 write!(f, "{}: {}", file.display(), untrusted(reason).max_chars(400))
@@ -95,6 +114,50 @@ pub struct ImportSummary {
     /// Things the importer noticed and handled, each with a count (e.g. depth updates already
     /// covered by a snapshot, sequence gaps).
     pub notes: Vec<(String, u64)>,
+    /// Input rows or records read and not turned into events, by reason (e.g. `stream
+    /// markPrice@1s`), in name order.
+    pub skipped: BTreeMap<String, u64>,
+    /// Breaks in the source's own sequence numbers, where the format has them (`None`: the
+    /// format has none).
+    pub sequence_gaps: Option<u64>,
+    /// The unit of the input's local timestamps and how it was chosen, where the format does
+    /// not fix it (e.g. `ns` detected from the exchange times).
+    pub local_ts_unit: Option<TsUnitChoice>,
+    /// Median of local minus exchange time over the messages carrying both (feed latency plus
+    /// clock skew; negative when the receiver's clock runs behind the exchange's).
+    pub clock_offset_ns: Option<i64>,
+    /// Local time of the first and of the last event written (`None` for an empty tape).
+    pub start_ns: Option<i64>,
+    /// See `start_ns`.
+    pub end_ns: Option<i64>,
+}
+
+/// The unit chosen for an input's local timestamps, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TsUnitChoice {
+    /// `ns`, `us` or `ms` (several, comma-separated, when files differ).
+    pub unit: String,
+    /// How it was chosen: `given`, `exchange times` or `magnitude`.
+    pub how: String,
+}
+
+impl ImportSummary {
+    /// A summary with nothing but the counts (for sources other than the importers).
+    pub fn plain(header: TapeHeader, rows: u64, events: u64, tape_bytes: u64) -> Self {
+        Self {
+            header,
+            rows,
+            events,
+            tape_bytes,
+            notes: Vec::new(),
+            skipped: BTreeMap::new(),
+            sequence_gaps: None,
+            local_ts_unit: None,
+            clock_offset_ns: None,
+            start_ns: None,
+            end_ns: None,
+        }
+    }
 }
 
 /// Options shared by the importers.
@@ -104,6 +167,8 @@ pub struct ImportOptions {
     pub compression: Compression,
     /// Events per chunk (0: the default).
     pub chunk_events: u32,
+    /// Unit of the local timestamps of collector captures (`None`: detected from the data).
+    pub local_ts_unit: Option<binance::LocalTsUnit>,
 }
 
 /// Refuses one more instrument when `count` are known already.
@@ -189,6 +254,8 @@ pub(crate) struct Sink {
     /// apply (a level's total quantity overflowing) is refused at its line here rather than
     /// stopping every later replay of the tape.
     books: Vec<Option<Book>>,
+    first_local: Option<i64>,
+    last_local: Option<i64>,
 }
 
 impl Sink {
@@ -208,7 +275,7 @@ impl Sink {
         let books = (0..header.instruments.len()).map(|_| None).collect();
         let w = TapeWriter::create(path, header, opts.compression)
             .map_err(|source| ImportError::Tape { file: path.to_path_buf(), source })?;
-        Ok(Self { path: path.to_path_buf(), w, check, books })
+        Ok(Self { path: path.to_path_buf(), w, check, books, first_local: None, last_local: None })
     }
 
     /// Writes the events of one source message; `at` is the input being read, whose current
@@ -218,17 +285,23 @@ impl Sink {
         events: &mut [TapeEvent],
         at: &Lines,
     ) -> Result<(), ImportError> {
+        self.batch_with(events, &|reason| at.err(reason))
+    }
+
+    /// [`Sink::batch`] with errors located by `at`.
+    pub(crate) fn batch_with(
+        &mut self,
+        events: &mut [TapeEvent],
+        at: &dyn Fn(String) -> ImportError,
+    ) -> Result<(), ImportError> {
         let n = events.len();
         for e in events.iter() {
-            self.check.check(e).map_err(|reason| at.err(format!("the event {reason}")))?;
+            self.check.check(e).map_err(|reason| at(format!("the event {reason}")))?;
             // `check` has verified the instrument is on the tape.
             if let Some(slot) = self.books.get_mut(usize::from(e.instrument)) {
                 let book = slot.get_or_insert_with(|| Book::with_capacity(1 << 10, 1 << 6));
                 book.try_apply(&e.msg).map_err(|o| {
-                    at.err(format!(
-                        "instrument {}: {o}; the tape could not be replayed",
-                        e.instrument
-                    ))
+                    at(format!("instrument {}: {o}; the tape could not be replayed", e.instrument))
                 })?;
             }
         }
@@ -241,6 +314,8 @@ impl Sink {
             self.w
                 .push(e)
                 .map_err(|source| ImportError::Tape { file: self.path.clone(), source })?;
+            self.first_local.get_or_insert(e.local_ts.0);
+            self.last_local = Some(self.last_local.map_or(e.local_ts.0, |l| l.max(e.local_ts.0)));
         }
         Ok(())
     }
@@ -259,7 +334,11 @@ impl Sink {
             .w
             .finish()
             .map_err(|source| ImportError::Tape { file: self.path.clone(), source })?;
-        Ok(ImportSummary { header, rows, events, tape_bytes, notes })
+        let mut s = ImportSummary::plain(header, rows, events, tape_bytes);
+        s.notes = notes;
+        s.start_ns = self.first_local;
+        s.end_ns = self.last_local;
+        Ok(s)
     }
 }
 
@@ -268,9 +347,30 @@ pub(crate) fn quoted(field: &str) -> String {
     format!("\"{}\"", untrusted(field).max_chars(64))
 }
 
-/// Parses decimal seconds (`"34200.015105074"`, up to 9 places) into integer nanoseconds.
+/// Parses decimal seconds (`"34200.015105074"`) into integer nanoseconds.
+///
+/// Up to nine decimal places are exact. More places (float artefacts such as
+/// `34200.0151050739999999`) are rounded to the nearest nanosecond, a tie (exactly half a
+/// nanosecond, `…5` followed only by zeros) away from zero, i.e. to the later time for a
+/// positive time. `None` for malformed text or overflow.
 pub fn parse_seconds_ns(text: &str) -> Option<i64> {
-    parse_scaled(text, 9)
+    let t = text.trim();
+    let Some((head, frac)) = t.split_once('.') else { return parse_scaled(t, 9) };
+    let frac = frac.trim_end_matches('0');
+    if frac.len() <= 9 {
+        return parse_scaled(t, 9);
+    }
+    let (keep, rest) = frac.split_at(9);
+    if !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let v = parse_scaled(&format!("{head}.{keep}"), 9)?;
+    // `rest` has no trailing zeros, so it is at least half exactly when its first digit is.
+    if rest.as_bytes()[0] >= b'5' {
+        if v < 0 || head.starts_with('-') { v.checked_sub(1) } else { v.checked_add(1) }
+    } else {
+        Some(v)
+    }
 }
 
 /// Parses a decimal number into an integer scaled by `10^places` exactly; `None` for malformed
@@ -336,7 +436,17 @@ mod tests {
         assert_eq!(parse_seconds_ns("34200.18960767"), Some(34_200_189_607_670));
         assert_eq!(parse_seconds_ns("34200"), Some(34_200_000_000_000));
         assert_eq!(parse_seconds_ns("0.1"), Some(100_000_000));
-        assert_eq!(parse_seconds_ns("1.0000000001"), None);
+        // More than nine places: rounded to the nearest nanosecond, ties away from zero.
+        assert_eq!(parse_seconds_ns("1.0000000001"), Some(1_000_000_000));
+        assert_eq!(parse_seconds_ns("34200.0151050739999999"), Some(34_200_015_105_074));
+        assert_eq!(parse_seconds_ns("34200.01510507400000012"), Some(34_200_015_105_074));
+        assert_eq!(parse_seconds_ns("1.0000000005"), Some(1_000_000_001));
+        assert_eq!(parse_seconds_ns("1.00000000049999"), Some(1_000_000_000));
+        assert_eq!(parse_seconds_ns("1.000000000500"), Some(1_000_000_001));
+        assert_eq!(parse_seconds_ns("-1.0000000005"), Some(-1_000_000_001));
+        assert_eq!(parse_seconds_ns("0.9999999999"), Some(1_000_000_000));
+        assert_eq!(parse_seconds_ns("1.00000000012x"), None);
+        assert_eq!(parse_seconds_ns("9223372036.8547758079"), None);
         assert_eq!(parse_seconds_ns("1.5000000000"), Some(1_500_000_000));
         assert_eq!(parse_seconds_ns("12a.5"), None);
         assert_eq!(parse_seconds_ns(""), None);
