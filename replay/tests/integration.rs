@@ -100,8 +100,8 @@ mod golden {
         (
             "avellaneda-stoikov",
             "a8e1c1a087dbe6fc00a3f71c7b5475b27bdd65e999d61cc4fbae37e1c2c8f807",
-            "92d5f8d96190482526f56c10e8a1bf359ec5c165285febef07f2106af87c453d",
-            "799e1427298cb921fd3c588518caecd5e966e5aa006477168aa29a8df98321d6",
+            "ed266cc3c96adce936bd6782e3df7b25dbbb4caaa3f2020c9da9448b79e41c07",
+            "2071ad204a129800dc175ab8ae46def5ebb1182b1d71cbf6038105770a3cbb15",
         ),
     ];
     /// Binance COIN-M futures BTCUSD_PERP capture 2024-08-08.
@@ -117,8 +117,8 @@ mod golden {
         (
             "avellaneda-stoikov",
             "1ec3435e44f6651cc0a64a30c25ca2f29353ca5850bceda8885a97920af46159",
-            "096f1b9493646c1ca5483065bd26c7ad2332e06dfd56d888ac942552ee261752",
-            "196278476fdb2d989ba08e6c145e871e7199072a3908b8b625f1574d8b2776e7",
+            "1ee5cd012e4a745cdc6355054cb4679786ecc334943b95ba74f89733ea8bf470",
+            "0765009eb825b65c0acf5cacd406e0069e448714377c5e9a58fbf5b0c6f684a4",
         ),
     ];
     /// Databento ESH4 MBO snapshot (8,725 adds) with the ES definition file.
@@ -133,8 +133,8 @@ mod golden {
         (
             "avellaneda-stoikov",
             "5e9b6265183c668ff84e075bb954fdfa00d342658e3c3c1964715592b185fc02",
-            "ed19dfda017eac90c5256f24f131a3efeae3dd4b1cc6fa836a66927a414aaed9",
-            "05a8130231c157d1eaa42b3a5959e22e70cab537f3c1f494da826345ee319643",
+            "47ad441b757772feb891505bb6c2c500e9b601748d449aada501552e777c6a02",
+            "0642e568b24f78ee929c3df40bef122365fb20dd9da2f959bda2138bbfebb7ea",
         ),
     ];
     /// Databento MBP-1 + trades + definition of one CME future (ESU4).
@@ -151,8 +151,8 @@ mod golden {
         (
             "avellaneda-stoikov",
             "e46eb9318da3b25e5dd40114a11bce1c479f9086cda0fc1dfe6c94761381bcb1",
-            "43f9a140486130bf530db3c22bbe11f83d0af8c29adfac2466dedd8caf541b4a",
-            "51f1aa8fe2e21614fd23a453f7d9e09e353ba181e0ebf4c90ebd8475071fb239",
+            "67f78ef52044473bc3360436ae8d0fdcf9af545ac2735334b4b22ed0d52c6967",
+            "20f14f5f811eb98d754b05d3ef44d8e3d68455e6bf268d598be1cdd3bec10a37",
         ),
     ];
     /// Databento one-minute BBO of two futures and two options, with the options' definitions.
