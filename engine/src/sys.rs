@@ -215,16 +215,15 @@ impl Drop for GuestMemory {
 /// Loads a wasmtime module from bytes produced by `wasmtime::Module::serialize`.
 ///
 /// The caller has checked the Lockstep envelope: a fingerprint of this engine build and
-/// configuration, and a SHA-256 of exactly these bytes.
+/// configuration, and a SHA-256 of exactly these bytes. `Module::deserialize` requires bytes
+/// that wasmtime itself produced, since native code runs from them; wasmtime then checks its own
+/// version and settings header too. Artefacts are trusted build outputs, like shared libraries.
 pub(crate) fn deserialize_module(
     engine: &wasmtime::Engine,
     payload: &[u8],
 ) -> wasmtime::Result<wasmtime::Module> {
-    // SAFETY: `Module::deserialize` requires bytes that wasmtime itself produced: native code
-    // runs from them. The envelope's SHA-256 and fingerprint (checked by our caller) show they
-    // are unchanged output of `serialize` from an engine built and configured like this one;
-    // wasmtime then checks its own version and settings header as well. Artefacts are trusted
-    // build outputs, like a shared library, and documented as such.
+    // SAFETY: the envelope checks show these bytes are unchanged `serialize` output of an engine
+    // built and configured like this one.
     unsafe { wasmtime::Module::deserialize(engine, payload) }
 }
 

@@ -460,14 +460,7 @@ pub fn import_binance(
             price_scale: *d,
         })
         .collect();
-    let source = format!(
-        "Binance capture (hftbacktest collector) {}",
-        files
-            .iter()
-            .map(|p| p.file_name().and_then(|n| n.to_str()).unwrap_or("?"))
-            .collect::<Vec<_>>()
-            .join(" + ")
-    );
+    let source = super::source_name("Binance capture (hftbacktest collector)", files);
     let mut sink = Sink::create(out, TapeHeader::new(source, instruments), opts)?;
     let mut inputs = Vec::with_capacity(files.len());
     for (p, u) in files.iter().zip(&units) {

@@ -433,14 +433,7 @@ pub fn import_databento(
             price_scale,
         });
     }
-    let source = format!(
-        "Databento DBN {}",
-        files
-            .iter()
-            .map(|p| p.file_name().and_then(|n| n.to_str()).unwrap_or("?"))
-            .collect::<Vec<_>>()
-            .join(" + ")
-    );
+    let source = super::source_name("Databento DBN", files);
     let mut sink = Sink::create(out, TapeHeader::new(source, instruments), opts)?;
     let mut inputs = Vec::with_capacity(files.len());
     for p in files {

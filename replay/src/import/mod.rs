@@ -343,6 +343,13 @@ impl Sink {
 }
 
 /// A field of an input file quoted for an error message: escaped, at most 64 characters.
+/// A tape's source line: `what` and the input files' names joined by ` + `.
+pub(crate) fn source_name(what: &str, files: &[PathBuf]) -> String {
+    let names: Vec<&str> =
+        files.iter().map(|p| p.file_name().and_then(|n| n.to_str()).unwrap_or("?")).collect();
+    format!("{what} {}", names.join(" + "))
+}
+
 pub(crate) fn quoted(field: &str) -> String {
     format!("\"{}\"", untrusted(field).max_chars(64))
 }

@@ -394,14 +394,7 @@ pub fn import_tardis(
         })
         .collect();
     let names: Vec<(String, String)> = found.into_iter().map(|(e, s, _)| (e, s)).collect();
-    let source = format!(
-        "Tardis {}",
-        files
-            .iter()
-            .map(|p| p.file_name().and_then(|n| n.to_str()).unwrap_or("?"))
-            .collect::<Vec<_>>()
-            .join(" + ")
-    );
+    let source = super::source_name("Tardis", files);
     let mut sink = Sink::create(out, TapeHeader::new(source, instruments), opts)?;
     let mut srcs = files.iter().map(|p| FileSource::open(p)).collect::<Result<Vec<_>, _>>()?;
     let mut heads: Vec<Vec<TapeEvent>> = vec![Vec::new(); srcs.len()];
