@@ -165,6 +165,18 @@ fn median(mut v: Vec<u64>) -> u64 {
     v[v.len() / 2]
 }
 
+/// Runs `f` `n` times; returns the last result and the median wall time in ns.
+fn timed_median<T>(n: usize, mut f: impl FnMut() -> T) -> (T, u64) {
+    let mut times = Vec::with_capacity(n);
+    let mut last = None;
+    for _ in 0..n {
+        let t0 = Instant::now();
+        last = Some(black_box(f()));
+        times.push(t0.elapsed().as_nanos() as u64);
+    }
+    (last.expect("n > 0"), median(times))
+}
+
 fn main() {
     let mut n = 200_000;
     let args: Vec<String> = std::env::args().collect();
@@ -203,27 +215,17 @@ fn main() {
     for name in ["noop", "avellaneda-stoikov"] {
         let Some(info) = lockstep_strategies::get(name) else { continue };
         let Ok(module) = StrategyModule::new(&engine, info.wasm) else { continue };
-        let mut load = Vec::new();
-        for _ in 0..50 {
-            let t0 = Instant::now();
-            black_box(StrategyModule::new(&engine, info.wasm).unwrap());
-            load.push(t0.elapsed().as_nanos() as u64);
-        }
+        let (_, load) = timed_median(50, || StrategyModule::new(&engine, info.wasm).unwrap());
         for pretouch in [true, false] {
             let mut cfg = Config::new();
             cfg.pretouch_memory(pretouch);
             let eng = Engine::new(&cfg);
             let m = StrategyModule::new(&eng, info.wasm).unwrap();
-            let mut inst_t = Vec::new();
-            for _ in 0..200 {
-                let t0 = Instant::now();
-                black_box(m.instantiate(info.default_params).unwrap());
-                inst_t.push(t0.elapsed().as_nanos() as u64);
-            }
+            let (_, inst) = timed_median(200, || m.instantiate(info.default_params).unwrap());
             println!(
                 "{name}: load (validate+compile+trial) median {} us; instantiate+init median {} us (pretouch {} of {} KiB memory: {pretouch})",
-                median(load.clone()) / 1000,
-                median(inst_t) / 1000,
+                load / 1000,
+                inst / 1000,
                 if pretouch { "all" } else { "none" },
                 cfg.memory_bytes() / 1024
             );
@@ -237,34 +239,17 @@ fn main() {
     let compiled = Engine::new(&cfg);
     for name in ["noop", "black-scholes", "avellaneda-stoikov"] {
         let Some(info) = lockstep_strategies::get(name) else { continue };
-        let mut compile = Vec::new();
-        let mut artefact = Vec::new();
-        for _ in 0..5 {
-            let t0 = Instant::now();
-            artefact = black_box(StrategyModule::precompile(&compiled, info.wasm).unwrap());
-            compile.push(t0.elapsed().as_nanos() as u64);
-        }
-        let mut load = Vec::new();
-        let mut module = None;
-        for _ in 0..50 {
-            let t0 = Instant::now();
-            module =
-                Some(black_box(StrategyModule::from_precompiled(&compiled, &artefact).unwrap()));
-            load.push(t0.elapsed().as_nanos() as u64);
-        }
-        let m = module.expect("loaded");
-        let mut inst_t = Vec::new();
-        for _ in 0..200 {
-            let t0 = Instant::now();
-            black_box(m.instantiate(info.default_params).unwrap());
-            inst_t.push(t0.elapsed().as_nanos() as u64);
-        }
+        let (artefact, compile) =
+            timed_median(5, || StrategyModule::precompile(&compiled, info.wasm).unwrap());
+        let (m, load) =
+            timed_median(50, || StrategyModule::from_precompiled(&compiled, &artefact).unwrap());
+        let (_, inst) = timed_median(200, || m.instantiate(info.default_params).unwrap());
         println!(
             "{name} (compiled): compile+check median {} us; artefact {} KiB, load median {} us; instantiate+init median {} us",
-            median(compile) / 1000,
+            compile / 1000,
             artefact.len() / 1024,
-            median(load) / 1000,
-            median(inst_t) / 1000,
+            load / 1000,
+            inst / 1000,
         );
     }
 }
