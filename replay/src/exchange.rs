@@ -21,6 +21,7 @@
 //! Events are ordered by (time, class, insertion number) in a binary heap of integers: market
 //! data at a time comes after order arrivals at that time and before answers and timers.
 
+use crate::blotter::{Blotter, BlotterConfig, OrderKind, RequestKind};
 use crate::book::{Applied, Book};
 use crate::tape::InstrumentInfo;
 use lockstep_sdk::{
@@ -377,6 +378,23 @@ pub(crate) struct SimExchange {
     /// The budget crossed (the session is frozen from then on), and whether it was reported.
     crossed: Option<BudgetExceeded>,
     reported: bool,
+    /// What happened to each request, for the backtest report (only when asked for).
+    blotter: Option<Box<Blotter>>,
+}
+
+/// One fill as the venue makes it.
+#[derive(Clone, Copy, Debug)]
+struct FillAt {
+    t: i64,
+    instrument: InstrumentId,
+    order_id: OrderId,
+    side: Side,
+    px: i64,
+    qty: i64,
+    leaves: i64,
+    maker: bool,
+    /// Queue left ahead of a maker order when it filled.
+    ahead: Option<i64>,
 }
 
 /// The mid of two prices, without overflow (equal to `(a + b) / 2` wherever that fits).
@@ -419,6 +437,54 @@ impl SimExchange {
             done: Vec::new(),
             crossed: None,
             reported: false,
+            blotter: None,
+        }
+    }
+
+    /// Keeps a [`Blotter`] of every request, fill and bar from now on.
+    pub(crate) fn keep_blotter(&mut self, cfg: BlotterConfig) {
+        self.blotter = Some(Box::new(Blotter::new(cfg, self.pos.len())));
+    }
+
+    /// The blotter, closed at local time `end` (its last bar and window), if one was kept.
+    pub(crate) fn take_blotter(&mut self, end: i64, books: &[Book]) -> Option<Blotter> {
+        self.advance(end, books);
+        let mut b = self.blotter.take()?;
+        b.finish(end, |i| self.marks(i, books));
+        Some(*b)
+    }
+
+    #[inline]
+    fn note(&mut self, f: impl FnOnce(&mut Blotter)) {
+        if let Some(b) = self.blotter.as_deref_mut() {
+            f(b);
+        }
+    }
+
+    /// Time moves to `t`: the blotter closes the bars that ended. Call before anything at `t`.
+    #[inline]
+    pub(crate) fn advance(&mut self, t: i64, books: &[Book]) {
+        if let Some(mut b) = self.blotter.take() {
+            b.close_bars(t, |i| self.marks(i, books));
+            self.blotter = Some(b);
+        }
+    }
+
+    /// Instrument `i`'s (position, mark, cash, fees) now.
+    fn marks(&self, i: usize, books: &[Book]) -> (Qty, Price, i128, i128) {
+        let p = self.pos[i];
+        (Qty(p.qty), Price(self.mark(i, books)), p.cash, p.fees)
+    }
+
+    /// The price positions in instrument `i` are marked at: the book's mid, else the last
+    /// trade, else the last quote's mid, else zero.
+    fn mark(&self, i: usize, books: &[Book]) -> i64 {
+        let q = self.last_quote[i];
+        match books.get(i).map(|b| (b.best(Side::Buy), b.best(Side::Sell))) {
+            Some((Some(bid), Some(ask))) => mid(bid.px.0, ask.px.0),
+            _ if self.last_trade[i] > 0 => self.last_trade[i],
+            _ if q.bid.px.0 > 0 && q.ask.px.0 > 0 => mid(q.bid.px.0, q.ask.px.0),
+            _ => 0,
         }
     }
 
@@ -551,18 +617,8 @@ impl SimExchange {
         notional.saturating_mul(i128::from(bps)) / (10_000 * i128::from(ONE))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn fill(
-        &mut self,
-        t: i64,
-        instrument: InstrumentId,
-        order_id: OrderId,
-        side: Side,
-        px: i64,
-        qty: i64,
-        leaves: i64,
-        maker: bool,
-    ) {
+    fn fill(&mut self, f: FillAt) {
+        let FillAt { t, instrument, order_id, side, px, qty, leaves, maker, ahead } = f;
         let notional = i128::from(px) * i128::from(qty) / i128::from(ONE);
         let fee = self.fee(notional, maker);
         let p = &mut self.pos[usize::from(instrument)];
@@ -585,6 +641,7 @@ impl SimExchange {
         } else {
             p.taker_fills += 1;
         }
+        let position = Qty(p.qty);
         let body = EventBody::Fill(Fill {
             order_id,
             side,
@@ -593,6 +650,10 @@ impl SimExchange {
             leaves: Qty(leaves),
         });
         self.send(t, instrument, body);
+        self.note(|b| {
+            let (px, qty, leaves, ahead) = (Price(px), Qty(qty), Qty(leaves), ahead.map(Qty));
+            b.fill(t, order_id, instrument, side, px, qty, leaves, maker, fee, ahead, position);
+        });
     }
 
     /// Takes liquidity from the opposite side up to `limit`; returns the quantity left.
@@ -623,7 +684,19 @@ impl SimExchange {
             if quoted.px.0 > 0 && quoted.qty.0 > 0 && ok(quoted.px.0) {
                 let take = rem.min(quoted.qty.0);
                 rem -= take;
-                self.fill(t, instrument, order_id, side, quoted.px.0, take, rem, false);
+                let (px, qty, leaves) = (quoted.px.0, take, rem);
+                let f = FillAt {
+                    t,
+                    instrument,
+                    order_id,
+                    side,
+                    px,
+                    qty,
+                    leaves,
+                    maker: false,
+                    ahead: None,
+                };
+                self.fill(f);
             }
             floor = Some(quoted.px.0);
         }
@@ -636,7 +709,18 @@ impl SimExchange {
             }
             let q = rem.min(lvl.qty.0);
             rem -= q;
-            self.fill(t, instrument, order_id, side, lvl.px.0, q, rem, false);
+            let (px, qty, leaves) = (lvl.px.0, q, rem);
+            self.fill(FillAt {
+                t,
+                instrument,
+                order_id,
+                side,
+                px,
+                qty,
+                leaves,
+                maker: false,
+                ahead: None,
+            });
         }
         rem
     }
@@ -646,19 +730,48 @@ impl SimExchange {
         px > 0 && (tick <= 0 || px % tick == 0)
     }
 
+    /// Why a new order on `instrument` at `px` (`None`: market) for `qty` is refused, if it is.
+    fn refusal(
+        &self,
+        instrument: InstrumentId,
+        order_id: OrderId,
+        px: Option<i64>,
+        qty: i64,
+        books: &[Book],
+    ) -> Option<u32> {
+        if usize::from(instrument) >= books.len() {
+            Some(reject_reason::UNKNOWN_INSTRUMENT)
+        } else if qty <= 0 || px.is_some_and(|px| !self.valid_price(instrument, px)) {
+            Some(reject_reason::INVALID)
+        } else if px.is_some() && self.ids.contains_key(&order_id) {
+            Some(reject_reason::DUPLICATE_ID)
+        } else {
+            None
+        }
+    }
+
     /// An action reaches the exchange at time `t`.
     pub(crate) fn arrive(&mut self, a: Action, t: i64, books: &[Book]) {
+        let sent = t.saturating_sub(self.cfg.latency.entry.0);
         match a {
             Action::PlaceLimit { instrument, order_id, side, px, qty } => {
                 self.stats.orders += 1;
-                if usize::from(instrument) >= books.len() {
-                    return self.reject(t, instrument, order_id, reject_reason::UNKNOWN_INSTRUMENT);
-                }
-                if qty.0 <= 0 || !self.valid_price(instrument, px.0) {
-                    return self.reject(t, instrument, order_id, reject_reason::INVALID);
-                }
-                if self.ids.contains_key(&order_id) {
-                    return self.reject(t, instrument, order_id, reject_reason::DUPLICATE_ID);
+                let refused = self.refusal(instrument, order_id, Some(px.0), qty.0, books);
+                self.note(|b| {
+                    b.placed(
+                        t,
+                        sent,
+                        order_id,
+                        instrument,
+                        side,
+                        OrderKind::Limit,
+                        px,
+                        qty,
+                        refused,
+                    )
+                });
+                if let Some(reason) = refused {
+                    return self.reject(t, instrument, order_id, reason);
                 }
                 let book = &books[usize::from(instrument)];
                 self.send(t, instrument, EventBody::OrderAck(OrderAck { order_id, side, px, qty }));
@@ -669,11 +782,13 @@ impl SimExchange {
             }
             Action::PlaceMarket { instrument, order_id, side, qty } => {
                 self.stats.orders += 1;
-                if usize::from(instrument) >= books.len() {
-                    return self.reject(t, instrument, order_id, reject_reason::UNKNOWN_INSTRUMENT);
-                }
-                if qty.0 <= 0 {
-                    return self.reject(t, instrument, order_id, reject_reason::INVALID);
+                let refused = self.refusal(instrument, order_id, None, qty.0, books);
+                let kind = OrderKind::Market;
+                self.note(|b| {
+                    b.placed(t, sent, order_id, instrument, side, kind, Price::ZERO, qty, refused)
+                });
+                if let Some(reason) = refused {
+                    return self.reject(t, instrument, order_id, reason);
                 }
                 let book = &books[usize::from(instrument)];
                 self.send(
@@ -688,30 +803,45 @@ impl SimExchange {
                         instrument,
                         EventBody::Canceled(Canceled { order_id, qty: Qty(rem) }),
                     );
+                    self.note(|b| b.cancelled(t, order_id));
                 }
             }
             Action::Cancel { instrument, order_id } => {
                 self.stats.cancels += 1;
                 match self.find(instrument, order_id) {
                     Some(key) => {
+                        self.note(|b| b.request(t));
                         let o = self.unrest(key);
                         self.send(
                             t,
                             instrument,
                             EventBody::Canceled(Canceled { order_id, qty: Qty(o.leaves) }),
                         );
+                        self.note(|b| b.cancelled(t, order_id));
                     }
-                    None => self.reject(t, instrument, order_id, reject_reason::UNKNOWN_ORDER),
+                    None => {
+                        let reason = reject_reason::UNKNOWN_ORDER;
+                        self.note(|b| b.refused(t, instrument, RequestKind::Cancel, reason));
+                        self.reject(t, instrument, order_id, reason);
+                    }
                 }
             }
             Action::Replace { instrument, order_id, px, qty } => {
                 self.stats.replaces += 1;
-                let Some(key) = self.find(instrument, order_id) else {
-                    return self.reject(t, instrument, order_id, reject_reason::UNKNOWN_ORDER);
+                let found = self.find(instrument, order_id);
+                let refused = match found {
+                    None => Some(reject_reason::UNKNOWN_ORDER),
+                    Some(_) if qty.0 <= 0 || !self.valid_price(instrument, px.0) => {
+                        Some(reject_reason::INVALID)
+                    }
+                    Some(_) => None,
                 };
-                if qty.0 <= 0 || !self.valid_price(instrument, px.0) {
-                    return self.reject(t, instrument, order_id, reject_reason::INVALID);
-                }
+                let (Some(key), None) = (found, refused) else {
+                    let reason = refused.unwrap_or(reject_reason::INVALID);
+                    self.note(|b| b.refused(t, instrument, RequestKind::Replace, reason));
+                    return self.reject(t, instrument, order_id, reason);
+                };
+                self.note(|b| b.replaced(t, order_id, px, qty));
                 let mut o = self.unrest(key);
                 let book = &books[usize::from(instrument)];
                 self.send(
@@ -731,6 +861,7 @@ impl SimExchange {
                     self.orders.insert(key, o);
                     self.ids.insert(order_id, key);
                     self.open[usize::from(instrument)] += 1;
+                    self.note(|b| b.rested(order_id, instrument, o.side, o.px, Qty(o.ahead)));
                 }
             }
             Action::SetTimer { .. } | Action::Signal { .. } => {}
@@ -752,17 +883,10 @@ impl SimExchange {
         }
         let key = (instrument, self.next_order);
         self.next_order += 1;
-        self.orders.insert(
-            key,
-            SimOrder {
-                id,
-                side,
-                px,
-                leaves: qty,
-                ahead: book.qty_at(side, Price(px)).0,
-                join_stamp: book.stamp(),
-            },
-        );
+        let ahead = book.qty_at(side, Price(px)).0;
+        let join_stamp = book.stamp();
+        self.orders.insert(key, SimOrder { id, side, px, leaves: qty, ahead, join_stamp });
+        self.note(|b| b.rested(id, instrument, side, px, Qty(ahead)));
         self.ids.insert(id, key);
         self.open[usize::from(instrument)] += 1;
     }
@@ -777,13 +901,22 @@ impl SimExchange {
         let o = self.orders.remove(&key).expect("the id index names only resting orders");
         self.ids.remove(&o.id);
         self.open[usize::from(key.0)] -= 1;
+        self.note(|b| b.unrested(key.0, o.side, o.px));
         o
     }
 
     /// The market moved on `instrument` at time `t` (`applied` says how): update queue
     /// positions and fill resting orders.
-    pub(crate) fn on_market(&mut self, instrument: InstrumentId, a: &Applied, t: i64) {
+    pub(crate) fn on_market(&mut self, instrument: InstrumentId, a: &Applied, t: i64, book: &Book) {
         let ii = usize::from(instrument);
+        if self.blotter.is_some() {
+            let top = (a.top || a.quote.is_some()).then(|| {
+                let q = a.quote.unwrap_or(self.last_quote[ii]);
+                let best = |s: Side, quoted: Price| book.best(s).map_or(quoted, |l| l.px);
+                (best(Side::Buy, q.bid.px), best(Side::Sell, q.ask.px))
+            });
+            self.note(|b| b.market(t, instrument, top));
+        }
         if let Some(tr) = a.trade {
             self.last_trade[ii] = tr.px.0;
         }
@@ -841,7 +974,17 @@ impl SimExchange {
             let q = fill.clamp(0, o.leaves);
             if q > 0 {
                 o.leaves -= q;
-                self.fill(t, instrument, o.id, o.side, o.px, q, o.leaves, true);
+                self.fill(FillAt {
+                    t,
+                    instrument,
+                    order_id: o.id,
+                    side: o.side,
+                    px: o.px,
+                    qty: q,
+                    leaves: o.leaves,
+                    maker: true,
+                    ahead: Some(o.ahead),
+                });
             }
             if o.leaves == 0 {
                 done.push(key);
@@ -851,6 +994,7 @@ impl SimExchange {
             if let Some(o) = orders.remove(&key) {
                 self.ids.remove(&o.id);
                 self.open[ii] -= 1;
+                self.note(|b| b.unrested(instrument, o.side, o.px));
             }
         }
         self.orders = orders;
@@ -869,14 +1013,7 @@ impl SimExchange {
             if p.maker_fills + p.taker_fills == 0 {
                 continue;
             }
-            let b = &books[i];
-            let q = self.last_quote[i];
-            let mark = match (b.best(Side::Buy), b.best(Side::Sell)) {
-                (Some(bid), Some(ask)) => mid(bid.px.0, ask.px.0),
-                _ if self.last_trade[i] > 0 => self.last_trade[i],
-                _ if q.bid.px.0 > 0 && q.ask.px.0 > 0 => mid(q.bid.px.0, q.ask.px.0),
-                _ => 0,
-            };
+            let mark = self.mark(i, books);
             let pnl = p
                 .cash
                 .saturating_add(i128::from(p.qty) * i128::from(mark) / i128::from(ONE))
@@ -1002,14 +1139,14 @@ mod tests {
         assert!(matches!(acks[..], [(_, EventBody::OrderAck(_))]));
         // An order behind us arrives, then one ahead-of-us order is partly cancelled.
         let a = books[0].apply(&add(2, Side::Buy, 10_000, 3));
-        x.on_market(0, &a, 100_000);
+        x.on_market(0, &a, 100_000, &books[0]);
         let a = books[0].apply(&MarketEvent::Cancel {
             order_id: 2,
             side: Side::Buy,
             px: p(10_000),
             qty: Qty(ONE),
         });
-        x.on_market(0, &a, 100_000);
+        x.on_market(0, &a, 100_000, &books[0]);
         assert!(drain(&mut x, &books).is_empty());
         // 6 trade at our price: 5 were ahead of us, we get 1.
         for (id, q) in [(1, 5), (2, 1)] {
@@ -1019,7 +1156,7 @@ mod tests {
                 px: p(10_000),
                 qty: Qty(q * ONE),
             });
-            x.on_market(0, &a, 200_000);
+            x.on_market(0, &a, 200_000, &books[0]);
         }
         let fills = drain(&mut x, &books);
         assert_eq!(
@@ -1037,7 +1174,7 @@ mod tests {
         );
         // The ask drops through our bid: filled at our price.
         let a = books[0].apply(&add(10, Side::Sell, 9_999, 9));
-        x.on_market(0, &a, 300_000);
+        x.on_market(0, &a, 300_000, &books[0]);
         let fills = drain(&mut x, &books);
         assert_eq!(
             fills,

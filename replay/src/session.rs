@@ -9,6 +9,7 @@
 //! numbers the events it receives itself (`seq` from 0), so its digest does not depend on which
 //! other strategies share the session.
 
+use crate::blotter::{Blotter, BlotterConfig};
 use crate::book::{Book, BookStats, LevelOverflow};
 use crate::digest::{Digest, combine};
 use crate::exchange::{
@@ -245,6 +246,9 @@ pub struct SessionConfig {
     /// Measure each event's latency (one clock reading and one histogram record per event,
     /// about 30 ns here). Off: pure throughput, no latency report, no pacing.
     pub measure_latency: bool,
+    /// Keep a blotter per strategy (orders, fills, equity per bar, prices over a window) for
+    /// the backtest report; `None` (the default): none is kept.
+    pub blotter: Option<BlotterConfig>,
 }
 
 impl Default for SessionConfig {
@@ -258,6 +262,7 @@ impl Default for SessionConfig {
             book_digest: false,
             trace_dir: None,
             measure_latency: true,
+            blotter: None,
         }
     }
 }
@@ -336,6 +341,9 @@ pub struct RunOutput {
     pub report: RunReport,
     /// The latency histograms.
     pub jitter: JitterRecorder,
+    /// Each strategy's blotter, in strategy order, when [`SessionConfig::blotter`] asked for
+    /// them (else empty).
+    pub blotters: Vec<Blotter>,
 }
 
 struct Slot {
@@ -507,12 +515,16 @@ impl Session {
             };
             let init_fuel = runner.last_fuel().map_or(0, |f| f.0);
             let init_actions = runner.actions().to_vec();
+            let mut exch = SimExchange::new(cfg.exchange, &header.instruments);
+            if let Some(b) = cfg.blotter {
+                exch.keep_blotter(b);
+            }
             slots.push(Slot {
                 name: spec.name.clone(),
                 params: spec.params.clone(),
                 wasm,
                 runner,
-                exch: SimExchange::new(cfg.exchange, &header.instruments),
+                exch,
                 digest: Digest::new(),
                 seq: 0,
                 events: 0,
@@ -548,6 +560,7 @@ impl Session {
             if k >= (t, class) {
                 break;
             }
+            self.slots[s].exch.advance(k.0, &self.books);
             let Some(item) = self.slots[s].exch.pop() else { break };
             let next_seq = Some(self.slots[s].seq);
             if budget_halt(&mut self.slots[s], next_seq) {
@@ -599,10 +612,13 @@ impl Session {
     /// [`LevelOverflow`] when the book cannot apply the event (nothing was delivered).
     fn market(&mut self, ev: &TapeEvent) -> Result<(u64, u64, u16), LevelOverflow> {
         let ii = usize::from(ev.instrument);
-        let a = self.books[ii].try_apply(&ev.msg)?;
         let t = ev.local_ts.0;
         for slot in &mut self.slots {
-            slot.exch.on_market(ev.instrument, &a, t);
+            slot.exch.advance(t, &self.books);
+        }
+        let a = self.books[ii].try_apply(&ev.msg)?;
+        for slot in &mut self.slots {
+            slot.exch.on_market(ev.instrument, &a, t, &self.books[ii]);
         }
         let h = EventHeader {
             seq: 0,
@@ -735,9 +751,16 @@ impl Session {
         for s in 0..self.slots.len() {
             self.drain(s, close, CLASS_TIMER + 1, &clock, pace);
         }
+        let blotters = self
+            .slots
+            .iter_mut()
+            .filter_map(|slot| slot.exch.take_blotter(close, &self.books))
+            .collect();
         let elapsed_ns = clock.now().saturating_sub(start).max(1);
         let latency = self.jitter.finish(clock.now());
-        Ok(self.report(index, elapsed_ns, latency))
+        let mut out = self.report(index, elapsed_ns, latency);
+        out.blotters = blotters;
+        Ok(out)
     }
 
     /// Digests and schedules what the strategies' `init` did, at the first event's time.
@@ -809,7 +832,7 @@ impl Session {
             book_stats: self.books.iter().map(Book::stats).collect(),
             trace_error,
         };
-        RunOutput { report, jitter: self.jitter }
+        RunOutput { report, jitter: self.jitter, blotters: Vec::new() }
     }
 }
 

@@ -79,6 +79,7 @@ fn session_config(replay: &ReplayArgs, trace: Option<PathBuf>) -> Result<Session
         book_digest: false,
         trace_dir: trace,
         measure_latency: true,
+        blotter: None,
     })
 }
 
