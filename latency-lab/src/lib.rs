@@ -41,7 +41,7 @@ pub use histo::{
     write_hgrm,
 };
 pub use jvm::{DEFAULT_JAVA_OPTS, JAVA_PORTS, JvmSetup};
-pub use plot::{PlotConfig, PlotReport, Series, Unit, percentile_label, percentile_x, plot};
+pub use plot::{PlotConfig, PlotReport, Series, Unit, plot};
 pub use sysinfo::{
     Cmdline, Finding, MAX_CPUS, Status, SysInfo, UNKNOWN, Verdict, collect as collect_sysinfo,
     format_cpu_list, parse_cmdline, parse_cpu_list,

@@ -5,13 +5,12 @@
 
 use crate::error::Error;
 use crate::histo::{HgrmPoint, TICKS_PER_HALF_DISTANCE, new_histogram, parse_hgrm, read_hlog};
-use lockstep_replay::write_via_temp;
+use lockstep_replay::{DrawResult, FONT, percentile_label, percentile_x, render, write_atomic};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde_json::{Value, json};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Once;
 
 /// The unit of the values stored in the input files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,25 +73,6 @@ pub struct PlotReport {
     pub files: Vec<PathBuf>,
     /// Inputs that had no samples (skipped).
     pub empty: Vec<String>,
-}
-
-/// `log10(1/(1-p))`: 0 at p = 0, 1 at 90%, 2 at 99%, 3 at 99.9%...; `None` at p >= 1.
-pub fn percentile_x(p: f64) -> Option<f64> {
-    (p < 1.0).then(|| (1.0 / (1.0 - p)).log10())
-}
-
-/// Axis label for integer x: `0%`, `90%`, `99%`, `99.9%`, `99.99%`...
-pub fn percentile_label(x: f64) -> String {
-    let k = x.round();
-    if (x - k).abs() > 1e-9 || k < 0.0 {
-        return String::new();
-    }
-    match k as u32 {
-        0 => "0%".into(),
-        1 => "90%".into(),
-        2 => "99%".into(),
-        n => format!("99.{}%", "9".repeat(n as usize - 2)),
-    }
 }
 
 /// Points of a percentile curve from `(value ns, quantile, total count)` rows: rows with p < 1
@@ -255,19 +235,6 @@ impl YScale {
     }
 }
 
-const FONT: &str = "sans-serif";
-
-fn register_font() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // The font is a valid TrueType file shipped by the crate; failure would only mean
-        // unlabelled PNGs, which `draw` reports as a drawing error.
-        let _ = plotters::style::register_font(FONT, FontStyle::Normal, ttf_noto_sans::REGULAR);
-    });
-}
-
-type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>>;
-
 fn draw_percentiles<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     series: &[Series],
@@ -391,6 +358,8 @@ fn draw_timeline<DB: DrawingBackend>(
     root.present()
 }
 
+/// Draws one chart with `draw` on both backends and writes `<base>.svg` and `<base>.png`, each
+/// to a temporary file renamed into place.
 fn both<F, G>(base: &Path, size: (u32, u32), svg: F, png: G) -> Result<Vec<PathBuf>, Error>
 where
     F: FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult<SVGBackend<'static>>,
@@ -398,23 +367,12 @@ where
 {
     let svg_path = base.with_extension("svg");
     let png_path = base.with_extension("png");
-    // Each chart is drawn into a temporary file beside it and renamed into place when done.
-    write_via_temp(
-        &svg_path,
-        |tmp| {
-            let root = SVGBackend::new(tmp, size).into_drawing_area();
-            svg(&root).map_err(|e| Error::Plot { path: svg_path.clone(), message: e.to_string() })
-        },
-        |e| Error::io("writing the chart", &svg_path, e),
-    )?;
-    write_via_temp(
-        &png_path,
-        |tmp| {
-            let root = BitMapBackend::new(tmp, size).into_drawing_area();
-            png(&root).map_err(|e| Error::Plot { path: png_path.clone(), message: e.to_string() })
-        },
-        |e| Error::io("writing the chart", &png_path, e),
-    )?;
+    let name = base.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let r = render(&name, size, svg, png)
+        .map_err(|e| Error::Plot { path: svg_path.clone(), message: e.to_string() })?;
+    for (path, bytes) in [(&svg_path, r.svg.as_bytes()), (&png_path, &r.png[..])] {
+        write_atomic(path, bytes).map_err(|e| Error::io("writing the chart", path, e))?;
+    }
     Ok(vec![svg_path, png_path])
 }
 
@@ -427,7 +385,6 @@ pub fn plot(cfg: &PlotConfig) -> Result<PlotReport, Error> {
     if cfg.inputs.is_empty() {
         return Err(Error::arg("INPUT", "give at least one .hlog or .hgrm file"));
     }
-    register_font();
     let (series, empty) = load(&cfg.inputs, cfg.unit)?;
     if series.is_empty() {
         return Err(Error::arg(
@@ -500,21 +457,6 @@ impl fmt::Display for PlotReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percentile_axis_maths() {
-        assert_eq!(percentile_x(0.0), Some(0.0));
-        assert!((percentile_x(0.9).unwrap() - 1.0).abs() < 1e-12);
-        assert!((percentile_x(0.99).unwrap() - 2.0).abs() < 1e-12);
-        assert!((percentile_x(0.999).unwrap() - 3.0).abs() < 1e-9);
-        assert_eq!(percentile_x(1.0), None);
-        assert_eq!(percentile_label(0.0), "0%");
-        assert_eq!(percentile_label(1.0), "90%");
-        assert_eq!(percentile_label(2.0), "99%");
-        assert_eq!(percentile_label(3.0), "99.9%");
-        assert_eq!(percentile_label(5.0), "99.999%");
-        assert_eq!(percentile_label(2.5), "");
-    }
 
     #[test]
     fn the_maximum_sits_at_log10_of_the_count() {
