@@ -29,12 +29,15 @@
 #![forbid(unsafe_code)]
 
 mod atomic;
+mod blotter;
 mod book;
 mod book_check;
+mod chart;
 mod digest;
 mod exchange;
 mod import;
 mod jitter;
+mod report;
 mod session;
 mod synth;
 mod tape;
@@ -45,8 +48,16 @@ mod units_serde;
 pub use atomic::{
     AtomicFile, SameFileError, refuse_overwriting_inputs, temp_path, write_atomic, write_via_temp,
 };
+pub use blotter::{
+    Blotter, BlotterConfig, EquityRow, FillRow, MINUTE_NS, OrderKind, OrderRow, OrderStatus,
+    PriceSample, RequestKind, reject_reason_hint, reject_reason_name,
+};
 pub use book::{Applied, Book, BookStats, LevelOverflow, OrderView};
 pub use book_check::{BookCheckReport, MismatchClass, book_check};
+pub use chart::{
+    ChartError, DrawResult, FONT, Rendered, clock_label, percentile_label, percentile_x,
+    register_font, render,
+};
 pub use digest::{Digest, combine, hex};
 pub use exchange::{
     BudgetExceeded, ExchangeConfig, ExchangeStats, ExchangeSummary, FeeModel, InstrumentSummary,
@@ -61,6 +72,10 @@ pub use import::{ImportError, ImportOptions, ImportSummary, TsUnitChoice, parse_
 pub use jitter::{
     JitterRecorder, LatencyReport, MAX_TRACKABLE_NS, SIGNIFICANT_DIGITS, WORST_KEPT, WorstEvent,
     percentile_distribution,
+};
+pub use report::{
+    DEFAULT_YEAR_NS, InstrumentRef, RejectSummary, Report, ReportConfig, ReportError, ReportFile,
+    SimLatency, Stats, StrategySummary, Summary, TapeSummary, build_report, parquet_to_csv,
 };
 pub use session::{
     CLOSING_WINDOW_NS, MAX_MODULE_BYTES, Pacing, RunOutput, RunReport, Session, SessionConfig,

@@ -10,8 +10,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use lockstep_engine::Tier;
 use lockstep_replay::{
-    ExchangeConfig, FeeModel, LatencyModel, LocalTsUnit, Pacing, SessionConfig, StrategySpec,
-    TimeUnit, VenueBudgets,
+    BlotterConfig, ExchangeConfig, FeeModel, LatencyModel, LocalTsUnit, Pacing, ReportConfig,
+    SessionConfig, StrategySpec, TimeUnit, VenueBudgets,
 };
 use lockstep_sdk::{Nanos, Price};
 use std::path::PathBuf;
@@ -390,6 +390,27 @@ pub(crate) struct RunArgs {
     /// Skip per-event latency measurement (pure throughput; no latency report or files).
     #[arg(long, conflicts_with_all = ["paced", "speed"])]
     pub(crate) no_latency: bool,
+    /// Write the backtest report (summary.json, orders/fills/equity as CSV and Parquet,
+    /// charts, report.html, run.json) into this directory. `backtest` writes one by default,
+    /// into `<out>/report-<first 12 digits of the digest>`.
+    #[arg(long)]
+    pub(crate) report: Option<PathBuf>,
+    /// Do not write the backtest report.
+    #[arg(long, conflicts_with = "report")]
+    pub(crate) no_report: bool,
+    /// Bar length for equity, Sharpe and drawdown, in tape time: a number with a unit (`ns`,
+    /// `us`, `ms`, `s`, `m`, `h`), e.g. `1m` (the default) or `500ms`.
+    #[arg(long, default_value = "1m")]
+    pub(crate) bar: String,
+    /// The price chart's window `START..END` in local tape nanoseconds (as `replay inspect`
+    /// prints them); default: the busiest minute (most fills, then most orders, then most
+    /// market events).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) window: Option<String>,
+    /// Trading hours in a year, to annualise Sharpe and Sortino (default 1638: 252 days of
+    /// 6.5 hours; 8766 for markets that never close).
+    #[arg(long, default_value_t = 1638.0)]
+    pub(crate) trading_hours_per_year: f64,
 }
 
 /// Slowest `--speed`.
@@ -420,8 +441,66 @@ impl RunArgs {
             book_digest: self.book_only,
             trace_dir: self.trace.clone(),
             measure_latency: !self.no_latency,
+            blotter: None,
         })
     }
+
+    /// The report settings, or `None` when no report is written (`run` without `--report`,
+    /// or `--no-report`).
+    pub(crate) fn report_config(&self, backtest: bool) -> Result<Option<ReportConfig>> {
+        if self.no_report || (!backtest && self.report.is_none()) {
+            return Ok(None);
+        }
+        let bar_ns =
+            parse_duration_ns(&self.bar).with_context(|| format!("--bar {:?}", self.bar))?;
+        let window = match &self.window {
+            None => None,
+            Some(w) => {
+                let parsed = w.split_once("..").and_then(|(a, b)| {
+                    Some((a.trim().parse::<i64>().ok()?, b.trim().parse::<i64>().ok()?))
+                });
+                match parsed {
+                    Some((a, b)) if a < b => Some((a, b)),
+                    _ => bail!(
+                        "--window {w:?}: give START..END in local tape nanoseconds with START < END, e.g. 34200000000000..34260000000000"
+                    ),
+                }
+            }
+        };
+        let h = self.trading_hours_per_year;
+        if !(h.is_finite() && h > 0.0 && h <= 8784.0) {
+            bail!("--trading-hours-per-year {h}: give a number of hours above 0 and at most 8784");
+        }
+        Ok(Some(ReportConfig {
+            blotter: BlotterConfig { bar_ns, window },
+            year_ns: (h * 3.6e12) as i64,
+        }))
+    }
+}
+
+/// A duration with a unit (`ns`, `us`, `ms`, `s`, `m`, `h`) in nanoseconds, at least 1 ms.
+fn parse_duration_ns(text: &str) -> Result<i64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let scale: i64 = match unit {
+        "ns" => 1,
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" | "min" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => bail!("a whole number followed by ns, us, ms, s, m or h, e.g. 1m or 500ms"),
+    };
+    let v = n
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .context("a whole number followed by ns, us, ms, s, m or h, e.g. 1m or 500ms")?;
+    if v < 1_000_000 {
+        bail!("bars shorter than 1ms make reports larger than the tape; give at least 1ms");
+    }
+    Ok(v)
 }
 
 #[derive(Args, Debug)]

@@ -7,8 +7,8 @@ use super::output::{
 use super::{BookCheckArgs, RunArgs};
 use anyhow::{Context, Result};
 use lockstep_replay::{
-    AtomicFile, Pacing, RunOutput, Session, StrategySource, StrategySpec, book_check as check, hex,
-    refuse_overwriting_inputs, trace_path,
+    AtomicFile, Pacing, ReportFile, RunOutput, Session, StrategySource, StrategySpec,
+    book_check as check, build_report, hex, refuse_overwriting_inputs, trace_path,
 };
 use serde_json::{Value, json};
 use std::io::BufWriter;
@@ -46,15 +46,22 @@ fn write_files(out: &RunOutput, dir: &Path, mode: &str) -> Result<(PathBuf, Path
     Ok((hlog, hgrm))
 }
 
+/// The run's input files (the tape, `.wasm` modules).
+fn report_inputs(a: &RunArgs, specs: &[StrategySpec]) -> Vec<PathBuf> {
+    let mut inputs: Vec<PathBuf> = a.replay.tape.iter().cloned().collect();
+    for s in specs {
+        if let StrategySource::WasmFile { path, .. } = &s.source {
+            inputs.push(path.clone());
+        }
+    }
+    inputs
+}
+
 /// Refuses a run whose output files (latency files, traces) would overwrite its inputs (the
 /// tape, `.wasm` modules), before anything is written.
 fn refuse_outputs_over_inputs(a: &RunArgs, specs: &[StrategySpec]) -> Result<()> {
-    let mut inputs: Vec<&Path> = a.replay.tape.iter().map(PathBuf::as_path).collect();
-    for s in specs {
-        if let StrategySource::WasmFile { path, .. } = &s.source {
-            inputs.push(path);
-        }
-    }
+    let inputs = report_inputs(a, specs);
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
     let mut outputs = Vec::new();
     if !a.no_latency {
         outputs.extend([a.out.join("latency.hlog"), a.out.join("latency.hgrm")]);
@@ -81,7 +88,10 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
             Mode::Backtest => &["avellaneda-stoikov"],
         })?
     };
-    let cfg = a.session_config()?;
+    let mut cfg = a.session_config()?;
+    let report_cfg = if specs.is_empty() { None } else { a.report_config(mode == Mode::Backtest)? };
+    cfg.blotter = report_cfg.map(|r| r.blotter);
+    let latencies = (cfg.exchange.latency.entry.0, cfg.exchange.latency.feed.0);
     refuse_outputs_over_inputs(a, &specs)?;
     let pacing = cfg.pacing;
     if let Some(dir) = &a.trace {
@@ -95,6 +105,25 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
         .run(&mut *src, &mut |n| pb.set_position(n))
         .with_context(|| format!("replaying {}", source_name(&a.replay)))?;
     pb.finish_and_clear();
+    let report = match &report_cfg {
+        Some(rc) => Some(
+            build_report(&out, &header, rc, latencies)
+                .context("building the backtest report (the replay itself finished)")?,
+        ),
+        None => None,
+    };
+    let report_dir = report.as_ref().map(|_| {
+        a.report
+            .clone()
+            .unwrap_or_else(|| a.out.join(format!("report-{}", &hex(&out.report.digest)[..12])))
+    });
+    if let (Some(r), Some(dir)) = (&report, &report_dir) {
+        let inputs = report_inputs(a, &specs);
+        let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+        for name in r.names().chain(["run.json"]) {
+            refuse_overwriting_inputs(&dir.join(name), &inputs)?;
+        }
+    }
     let mode_name = match pacing {
         Pacing::AsFastAsPossible => "afap".to_owned(),
         Pacing::Paced { speed } => format!("paced-x{speed}"),
@@ -102,12 +131,26 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
     let mode_name = if a.no_latency { "afap-no-latency".to_owned() } else { mode_name };
     let files = if a.no_latency { None } else { Some(write_files(&out, &a.out, &mode_name)?) };
     let r = &out.report;
+    let mut v = report_json(r);
+    v["command"] = json!(if mode == Mode::Run { "run" } else { "backtest" });
+    v["mode"] = json!(mode_name);
+    v["tape"] = header_json(&header);
+    v["tape"]["path"] = json!(a.replay.tape.as_ref().map(|p| p.display().to_string()));
+    if let (Some(rep), Some(dir)) = (&report, &report_dir) {
+        // The wall-clock facts of the run (throughput, latency) go in run.json, the one report
+        // file that differs from run to run.
+        let mut run_json = serde_json::to_vec_pretty(&v).context("encoding run.json")?;
+        run_json.push(b'\n');
+        let extra = [ReportFile { name: "run.json".into(), bytes: run_json }];
+        rep.write(dir, &extra)?;
+        v["report"] = json!({
+            "dir": dir.display().to_string(),
+            "html": dir.join("report.html").display().to_string(),
+            "files": rep.names().chain(["run.json"]).collect::<Vec<_>>(),
+        });
+        v["rejects"] = json!(rep.summary.strategies.iter().map(|s| &s.rejects).collect::<Vec<_>>());
+    }
     if json {
-        let mut v = report_json(r);
-        v["command"] = json!(if mode == Mode::Run { "run" } else { "backtest" });
-        v["mode"] = json!(mode_name);
-        v["tape"] = header_json(&header);
-        v["tape"]["path"] = json!(a.replay.tape.as_ref().map(|p| p.display().to_string()));
         v["files"] = match &files {
             Some((hlog, hgrm)) => {
                 json!({ "hlog": hlog.display().to_string(), "hgrm": hgrm.display().to_string() })
@@ -148,7 +191,7 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
         say!(o, "fuel digest: {} ({} tier)", hex(&r.fuel_digest), r.tier);
         say!(o, "fuel: total {}, max per event {}", r.fuel_total, r.fuel_max_per_event);
     }
-    for s in &r.strategies {
+    for (k, s) in r.strategies.iter().enumerate() {
         let x = &s.exchange;
         say!(
             o,
@@ -163,6 +206,19 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
         );
         if let Some((seq, e)) = &s.halted {
             say!(o, "  HALTED at event seq {seq}: {e}");
+        }
+        if let Some(sum) = report.as_ref().and_then(|rep| rep.summary.strategies.get(k)) {
+            for j in &sum.rejects {
+                say!(
+                    o,
+                    "  rejected: {} {} requests on instrument {}: {} ({})",
+                    j.count,
+                    j.request,
+                    j.instrument,
+                    j.reason,
+                    j.hint
+                );
+            }
         }
         if mode == Mode::Backtest || x.fills > 0 {
             say!(
@@ -192,6 +248,9 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
                 );
             }
         }
+    }
+    if let Some(dir) = &report_dir {
+        say!(o, "report: {}", dir.join("report.html").display());
     }
     let Some((hlog, hgrm)) = files else {
         say!(o, "latency: not measured (--no-latency)");
