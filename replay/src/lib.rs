@@ -39,6 +39,7 @@ mod import;
 mod jitter;
 mod report;
 mod session;
+mod sweep;
 mod synth;
 mod tape;
 mod timing;
@@ -76,10 +77,14 @@ pub use jitter::{
 pub use report::{
     DEFAULT_YEAR_NS, InstrumentRef, RejectSummary, Report, ReportConfig, ReportError, ReportFile,
     SimLatency, Stats, StrategySummary, Summary, TapeSummary, build_report, parquet_to_csv,
+    summarize,
 };
 pub use session::{
     CLOSING_WINDOW_NS, MAX_MODULE_BYTES, Pacing, RunOutput, RunReport, Session, SessionConfig,
     SessionError, StrategyReport, StrategySource, StrategySpec, trace_path,
+};
+pub use sweep::{
+    Grid, MAX_POINTS, PointResult, Shard, SweepError, SweepOutput, SweepPlan, TapeRef, merge,
 };
 pub use synth::{DEFAULT_SYNTH_EVENTS, DEFAULT_SYNTH_SEED, Synth, SynthConfig};
 pub use tape::{

@@ -4,6 +4,7 @@ mod import;
 mod inspect;
 mod output;
 mod run;
+mod sweep;
 mod verify;
 
 use anyhow::{Context, Result, bail};
@@ -50,6 +51,61 @@ enum Cmd {
     Inspect(InspectArgs),
     /// List the built-in strategies.
     Strategies,
+    /// Backtest one strategy over a grid of parameters (and tapes); `--shard I/N` runs every
+    /// N-th point, for Slurm job arrays and Kubernetes Indexed Jobs.
+    Sweep(SweepArgs),
+    /// Join the JSON outputs of a sweep's shards, refusing duplicates, gaps and strangers.
+    SweepMerge(SweepMergeArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct SweepArgs {
+    /// A built-in strategy name or a path to a .wasm file.
+    #[arg(long)]
+    pub(crate) strategy: String,
+    /// Parameters the points are laid over (default: the built-in's defaults).
+    #[arg(long)]
+    pub(crate) params: Option<String>,
+    /// The grid: `key=v1,v2;key=v1,...` (every combination, the last key varying fastest).
+    #[arg(long)]
+    pub(crate) grid: Option<String>,
+    /// One point `key=v;key=v` instead of a grid; repeat for several.
+    #[arg(long = "point")]
+    pub(crate) points: Vec<String>,
+    /// Tapes; repeat for several (point number = tape × grid size + grid index). Default:
+    /// the synthetic market.
+    #[arg(long = "tape")]
+    pub(crate) tapes: Vec<PathBuf>,
+    /// Events of the synthetic market (without --tape).
+    #[arg(long, default_value_t = lockstep_replay::DEFAULT_SYNTH_EVENTS)]
+    pub(crate) events: u64,
+    /// Seed of the synthetic market (without --tape).
+    #[arg(long, default_value_t = lockstep_replay::DEFAULT_SYNTH_SEED)]
+    pub(crate) seed: u64,
+    /// Run only points I, I+N, I+2N, ... (`I/N`, e.g. `$SLURM_ARRAY_TASK_ID/10`).
+    #[arg(long)]
+    pub(crate) shard: Option<String>,
+    /// Engine tier for WebAssembly strategies.
+    #[arg(long, default_value_t = Tier::Interpreter)]
+    pub(crate) tier: Tier,
+    /// Fuel each strategy event may use.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub(crate) fuel_per_event: u64,
+    /// Also write the JSON output into this file (atomically).
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) run: ReportArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct SweepMergeArgs {
+    /// The shards' JSON outputs (`replay sweep --json` or `--out`).
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// Also write the merged JSON into this file (atomically).
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -390,6 +446,13 @@ pub(crate) struct RunArgs {
     /// Skip per-event latency measurement (pure throughput; no latency report or files).
     #[arg(long, conflicts_with_all = ["paced", "speed"])]
     pub(crate) no_latency: bool,
+    #[command(flatten)]
+    pub(crate) reporting: ReportArgs,
+}
+
+/// Report and statistics settings (`backtest`, `run`, `sweep`).
+#[derive(Args, Debug)]
+pub(crate) struct ReportArgs {
     /// Write the backtest report (summary.json, orders/fills/equity as CSV and Parquet,
     /// charts, report.html, run.json) into this directory. `backtest` writes one by default,
     /// into `<out>/report-<first 12 digits of the digest>`.
@@ -444,7 +507,9 @@ impl RunArgs {
             blotter: None,
         })
     }
+}
 
+impl ReportArgs {
     /// The report settings, or `None` when no report is written (`run` without `--report`,
     /// or `--no-report`).
     pub(crate) fn report_config(&self, backtest: bool) -> Result<Option<ReportConfig>> {
@@ -543,5 +608,7 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::BookCheck(a) => run::book_check(&a, json),
         Cmd::Inspect(a) => inspect::inspect(&a.tape, a.events.as_deref(), a.at, json),
         Cmd::Strategies => run::strategies(json),
+        Cmd::Sweep(a) => sweep::sweep(&a, json),
+        Cmd::SweepMerge(a) => sweep::sweep_merge(&a, json),
     }
 }

@@ -89,7 +89,8 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
         })?
     };
     let mut cfg = a.session_config()?;
-    let report_cfg = if specs.is_empty() { None } else { a.report_config(mode == Mode::Backtest)? };
+    let report_cfg =
+        if specs.is_empty() { None } else { a.reporting.report_config(mode == Mode::Backtest)? };
     cfg.blotter = report_cfg.map(|r| r.blotter);
     let latencies = (cfg.exchange.latency.entry.0, cfg.exchange.latency.feed.0);
     refuse_outputs_over_inputs(a, &specs)?;
@@ -107,13 +108,14 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
     pb.finish_and_clear();
     let report = match &report_cfg {
         Some(rc) => Some(
-            build_report(&out, &header, rc, latencies)
+            build_report(&out, &header, rc, latencies, true)
                 .context("building the backtest report (the replay itself finished)")?,
         ),
         None => None,
     };
     let report_dir = report.as_ref().map(|_| {
-        a.report
+        a.reporting
+            .report
             .clone()
             .unwrap_or_else(|| a.out.join(format!("report-{}", &hex(&out.report.digest)[..12])))
     });

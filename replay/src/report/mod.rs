@@ -680,17 +680,17 @@ fn strategy_summary(
     }
 }
 
-/// Builds the report of `run` (which must have kept blotters) over the tape `header`;
-/// `latency` is the simulated exchange's (entry, feed) latency in ns.
+/// The summary of `run` (which must have kept blotters) over the tape `header`, without the
+/// tables and charts; `latency` is the simulated exchange's (entry, feed) latency in ns.
 ///
 /// # Errors
-/// [`ReportError::NoBlotter`] if the run kept none; a chart or Parquet encoding failure.
-pub fn build_report(
+/// [`ReportError::NoBlotter`] if the run kept none.
+pub fn summarize(
     run: &RunOutput,
     header: &TapeHeader,
     cfg: &ReportConfig,
     latency: (i64, i64),
-) -> Result<Report, ReportError> {
+) -> Result<Summary, ReportError> {
     if run.blotters.len() != run.report.strategies.len() || run.blotters.is_empty() {
         return Err(ReportError::NoBlotter);
     }
@@ -705,7 +705,7 @@ pub fn build_report(
         .map(|(k, (s, b))| strategy_summary(k, s, b, header, latency, bars_per_year))
         .collect();
     let span = run.blotters[0].span();
-    let summary = Summary {
+    Ok(Summary {
         format: 1,
         tape: TapeSummary {
             source: header.source.clone(),
@@ -728,7 +728,23 @@ pub fn build_report(
         digest: hex(&run.report.digest),
         fuel_digest: hex(&run.report.fuel_digest),
         strategies,
-    };
+    })
+}
+
+/// Builds the report of `run` (which must have kept blotters) over the tape `header`;
+/// `latency` is the simulated exchange's (entry, feed) latency in ns. With `charts` false
+/// the charts and the page are left out (the summary and tables only).
+///
+/// # Errors
+/// [`ReportError::NoBlotter`] if the run kept none; a chart or Parquet encoding failure.
+pub fn build_report(
+    run: &RunOutput,
+    header: &TapeHeader,
+    cfg: &ReportConfig,
+    latency: (i64, i64),
+    charts: bool,
+) -> Result<Report, ReportError> {
+    let summary = summarize(run, header, cfg, latency)?;
     let mut files = Vec::new();
     let mut json = serde_json::to_vec_pretty(&summary).map_err(|e| ReportError::Parquet {
         file: "summary.json".into(),
@@ -742,6 +758,9 @@ pub fn build_report(
             .parquet()
             .map_err(|message| ReportError::Parquet { file: format!("{name}.parquet"), message })?;
         files.push(ReportFile { name: format!("{name}.parquet"), bytes: pq });
+    }
+    if !charts {
+        return Ok(Report { summary, files });
     }
     let several = run.blotters.len() > 1;
     let mut pictures = Vec::new();

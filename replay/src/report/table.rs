@@ -215,7 +215,10 @@ pub fn parquet_to_csv(bytes: &[u8]) -> Result<Vec<u8>, String> {
                     Col::Bool(a.as_boolean().iter().map(|b| b.unwrap_or_default()).collect())
                 }
                 t => {
-                    return Err(format!("column {}: type {t} is not one a report writes", f.name()));
+                    return Err(format!(
+                        "column {}: type {t} is not one a report writes",
+                        f.name()
+                    ));
                 }
             };
             match cols.get_mut(i) {

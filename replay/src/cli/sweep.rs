@@ -1,0 +1,115 @@
+//! `replay sweep` and `replay sweep-merge`: parameter sweeps, sharded for job arrays.
+
+use super::output::{Text, print_json, progress, say};
+use super::{SweepArgs, SweepMergeArgs};
+use anyhow::{Context, Result, bail};
+use lockstep_replay::{
+    ExchangeConfig, Grid, Pacing, ReportConfig, SessionConfig, Shard, SweepOutput, SweepPlan,
+    SynthConfig, TapeRef, merge, write_atomic,
+};
+use std::process::ExitCode;
+
+fn emit(out: &SweepOutput, to: Option<&std::path::Path>, json: bool) -> Result<()> {
+    let mut text = serde_json::to_vec_pretty(out).context("encoding the sweep")?;
+    text.push(b'\n');
+    if let Some(path) = to {
+        write_atomic(path, &text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if json {
+        print_json(&serde_json::to_value(out).context("encoding the sweep")?)?;
+        return Ok(());
+    }
+    let mut o = Text::default();
+    say!(
+        o,
+        "{} on {} tape(s), grid {:?}: {} of {} points (shard {}/{})",
+        out.strategy,
+        out.tapes.len(),
+        out.grid,
+        out.points.len(),
+        out.total,
+        out.shard.index,
+        out.shard.count
+    );
+    say!(
+        o,
+        "{:>6}  {:<40}  {:>12}  {:>9}  {:>10}  {:>6}  digest",
+        "point",
+        "params",
+        "pnl",
+        "sharpe",
+        "max dd",
+        "fills"
+    );
+    for p in &out.points {
+        say!(
+            o,
+            "{:>6}  {:<40}  {:>12}  {:>9}  {:>10}  {:>6}  {}",
+            p.index,
+            p.params,
+            p.pnl,
+            p.sharpe.map_or_else(|| "-".to_owned(), |s| format!("{s:.4}")),
+            p.max_drawdown,
+            p.fills,
+            &p.digest[..16.min(p.digest.len())]
+        );
+    }
+    if let Some(path) = to {
+        say!(o, "written: {}", path.display());
+    }
+    o.emit()
+}
+
+pub(crate) fn sweep(a: &SweepArgs, json: bool) -> Result<ExitCode> {
+    let grid = match (&a.grid, a.points.is_empty()) {
+        (Some(g), true) => Grid::parse(g)?,
+        (None, false) => Grid::from_points(&a.points)?,
+        _ => bail!("give either --grid 'key=v1,v2;key=...' or one --point 'key=v;...' per point"),
+    };
+    let shard = match &a.shard {
+        Some(s) => Shard::parse(s)?,
+        None => Shard::ALL,
+    };
+    let tapes = if a.tapes.is_empty() {
+        vec![TapeRef::Synthetic(SynthConfig { events: a.events, seed: a.seed })]
+    } else {
+        a.tapes.iter().cloned().map(TapeRef::File).collect()
+    };
+    if a.run.report.is_some() {
+        bail!("--report is for backtest and run; a sweep prints (or --out writes) one JSON object");
+    }
+    let report: ReportConfig = a.run.report_config(true)?.unwrap_or_default();
+    let plan = SweepPlan {
+        strategy: a.strategy.clone(),
+        base_params: a.params.clone(),
+        grid,
+        tapes,
+        session: SessionConfig {
+            tier: a.tier,
+            fuel_per_event: a.fuel_per_event,
+            exchange: ExchangeConfig::default(),
+            pacing: Pacing::AsFastAsPossible,
+            ..SessionConfig::default()
+        },
+        report,
+    };
+    let mine = (0..plan.total()).filter(|&k| shard.holds(k)).count() as u64;
+    let pb = progress(mine, "sweeping");
+    let out = plan.run(shard, &mut |n| pb.set_position(n))?;
+    pb.finish_and_clear();
+    emit(&out, a.out.as_deref(), json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn sweep_merge(a: &SweepMergeArgs, json: bool) -> Result<ExitCode> {
+    let mut shards = Vec::with_capacity(a.files.len());
+    for f in &a.files {
+        let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+        let s: SweepOutput = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{}: not the JSON output of `replay sweep`", f.display()))?;
+        shards.push(s);
+    }
+    let merged = merge(shards)?;
+    emit(&merged, a.out.as_deref(), json)?;
+    Ok(ExitCode::SUCCESS)
+}
