@@ -36,6 +36,7 @@ mod chart;
 mod digest;
 mod exchange;
 mod import;
+mod inspect;
 mod jitter;
 mod report;
 mod session;
@@ -70,6 +71,10 @@ pub use import::databento::import_databento;
 pub use import::lobster::import_lobster;
 pub use import::tardis::import_tardis;
 pub use import::{ImportError, ImportOptions, ImportSummary, TsUnitChoice, parse_seconds_ns};
+pub use inspect::{
+    ShownEvent, TapeInspection, TapeInstrument, TapeTime, TopOfBook, event_kind_name, inspect_tape,
+    iso8601,
+};
 pub use jitter::{
     JitterRecorder, LatencyReport, MAX_TRACKABLE_NS, SIGNIFICANT_DIGITS, WORST_KEPT, WorstEvent,
     percentile_distribution,
