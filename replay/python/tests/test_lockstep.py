@@ -128,3 +128,19 @@ def test_ray_sweep_equals_local_and_cli(cli_sweep: dict) -> None:
         ray.shutdown()
     assert list(frame["index"]) == [0, 1, 2, 3]
     assert list(frame["digest"]) == [p["digest"] for p in cli_sweep["points"]]
+
+
+def test_cli_shards_merge_into_the_python_sweep(cli_sweep: dict, tmp_path: Path) -> None:
+    shards = []
+    for i in range(2):
+        out = tmp_path / f"shard-{i}.json"
+        replay(
+            "sweep", "--strategy", "avellaneda-stoikov", "--grid", GRID, "--events", "20000",
+            "--bar", "1s", "--shard", f"{i}/2", "--out", str(out),
+        )
+        shards.append(str(out))
+    merged = replay("sweep-merge", *shards)
+    assert merged["points"] == cli_sweep["points"]
+    frame = lockstep.sweep(None, "avellaneda-stoikov", GRID, events=20_000, bar_ns=BAR_NS)
+    assert list(frame["digest"]) == [p["digest"] for p in merged["points"]]
+    assert list(frame["pnl"]) == [p["pnl"] for p in merged["points"]]
