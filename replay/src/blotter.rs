@@ -27,6 +27,10 @@ impl Default for BlotterConfig {
     }
 }
 
+/// Most order rows and most fill rows one blotter keeps: beyond them (a strategy flooding the
+/// venue for hours) further orders and fills are counted, not kept, and the report says so.
+pub const MAX_ROWS: usize = 2_000_000;
+
 /// Most price samples kept for the window: beyond it the samples thin out (every other one
 /// is dropped), so a window over a whole day stays bounded.
 const MAX_SAMPLES: usize = 200_000;
@@ -290,6 +294,10 @@ pub struct Blotter {
     best: Option<WindowBuf>,
     first_ns: Option<i64>,
     last_ns: i64,
+    /// Orders and fills not kept (past `max_rows`).
+    dropped: (u64, u64),
+    /// [`MAX_ROWS`] (smaller in tests).
+    max_rows: usize,
 }
 
 impl Blotter {
@@ -316,6 +324,8 @@ impl Blotter {
             best: None,
             first_ns: None,
             last_ns: i64::MIN,
+            dropped: (0, 0),
+            max_rows: MAX_ROWS,
         }
     }
 
@@ -334,6 +344,10 @@ impl Blotter {
     /// Equity per bar and instrument (bars in which nothing happened are left out).
     pub fn equity(&self) -> &[EquityRow] {
         &self.equity
+    }
+    /// Orders and fills not kept because [`MAX_ROWS`] were kept already.
+    pub fn dropped(&self) -> (u64, u64) {
+        self.dropped
     }
     /// The end of every bar recorded, in order.
     pub fn bar_ends(&self) -> &[i64] {
@@ -528,6 +542,13 @@ impl Blotter {
         reject: Option<u32>,
     ) {
         self.request(t);
+        if let Some(r) = reject {
+            *self.rejects.entry((instrument, RequestKind::Place, r)).or_default() += 1;
+        }
+        if self.orders.len() >= self.max_rows {
+            self.dropped.0 += 1;
+            return;
+        }
         let order_no = self.orders.len() as u64;
         self.orders.push(OrderRow {
             order_no,
@@ -552,11 +573,8 @@ impl Blotter {
             ahead_at_rest: None,
             status: if reject.is_some() { OrderStatus::Rejected } else { OrderStatus::Open },
         });
-        match reject {
-            Some(r) => *self.rejects.entry((instrument, RequestKind::Place, r)).or_default() += 1,
-            None => {
-                self.live.insert(order_id, self.orders.len() - 1);
-            }
+        if reject.is_none() {
+            self.live.insert(order_id, self.orders.len() - 1);
         }
     }
 
@@ -640,7 +658,14 @@ impl Blotter {
         if let Some(t) = self.traded.get_mut(usize::from(instrument)) {
             *t = true;
         }
-        let Some(&k) = self.live.get(&order_id) else { return };
+        let Some(&k) = self.live.get(&order_id) else {
+            self.dropped.1 += 1;
+            return;
+        };
+        if self.fills.len() >= self.max_rows {
+            self.dropped.1 += 1;
+            return;
+        }
         let o = &mut self.orders[k];
         o.filled = Qty(o.filled.0.saturating_add(qty.0));
         o.notional = o
@@ -668,5 +693,67 @@ impl Blotter {
             ahead_at_fill,
             position,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(b: &mut Blotter, t: i64, id: OrderId, reject: Option<u32>) {
+        let (px, q) = (Price(100), Qty(1));
+        b.placed(t, t - 1, id, 0, Side::Buy, OrderKind::Limit, px, q, reject);
+    }
+
+    #[test]
+    fn an_order_lives_from_placement_to_its_last_fill() {
+        let mut b = Blotter::new(BlotterConfig::default(), 1);
+        place(&mut b, 10, 7, None);
+        b.rested(7, 0, Side::Buy, 100, Qty(5));
+        b.fill(20, 7, 0, Side::Buy, Price(100), Qty(1), Qty(0), true, 0, Some(Qty(0)), Qty(1));
+        b.unrested(0, Side::Buy, 100);
+        // The id is free again: a new order with it is a new row.
+        place(&mut b, 30, 7, None);
+        b.refused(40, 0, RequestKind::Cancel, reject_reason::UNKNOWN_ORDER);
+        place(&mut b, 50, 7, Some(reject_reason::DUPLICATE_ID));
+        let o = b.orders();
+        assert_eq!(o.len(), 3);
+        assert_eq!(
+            (o[0].status, o[0].ahead_at_rest, o[0].first_fill_ns),
+            (OrderStatus::Filled, Some(Qty(5)), Some(20))
+        );
+        assert_eq!(o[1].status, OrderStatus::Open);
+        assert_eq!(o[2].rejected, Some((50, reject_reason::DUPLICATE_ID)));
+        assert_eq!(b.fills()[0].order_no, 0);
+        let r: Vec<_> = b.rejects().iter().map(|(k, n)| (*k, *n)).collect();
+        assert_eq!(r, [((0, RequestKind::Place, 2), 1), ((0, RequestKind::Cancel, 1), 1)]);
+    }
+
+    #[test]
+    fn rows_past_the_limit_are_counted_not_kept() {
+        let mut b = Blotter::new(BlotterConfig::default(), 1);
+        b.max_rows = 2;
+        for id in 0..5 {
+            place(&mut b, 10 + id as i64, id, None);
+            b.fill(20, id, 0, Side::Buy, Price(100), Qty(1), Qty(0), false, 0, None, Qty(1));
+        }
+        place(&mut b, 30, 9, Some(reject_reason::INVALID));
+        assert_eq!((b.orders().len(), b.fills().len()), (2, 2));
+        assert_eq!(b.dropped(), (4, 3));
+        // Rejects are counted in full.
+        assert_eq!(b.rejects().values().sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn bars_close_at_boundaries_and_skip_empty_ones() {
+        let mut b = Blotter::new(BlotterConfig { bar_ns: 10, window: None }, 1);
+        let marks = |_: usize| (Qty(0), Price(0), 0i128, 0i128);
+        for t in [1, 5, 12, 55] {
+            b.close_bars(t, marks);
+            b.market(t, 0, None);
+        }
+        b.finish(57, marks);
+        // Bars [0,10), [10,20) and the last one to 57; [20,50) had nothing.
+        assert_eq!(b.bar_ends(), [10, 20, 57]);
     }
 }

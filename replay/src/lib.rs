@@ -51,8 +51,8 @@ pub use atomic::{
     AtomicFile, SameFileError, refuse_overwriting_inputs, temp_path, write_atomic, write_via_temp,
 };
 pub use blotter::{
-    Blotter, BlotterConfig, EquityRow, FillRow, MINUTE_NS, OrderKind, OrderRow, OrderStatus,
-    PriceSample, RequestKind, reject_reason_hint, reject_reason_name,
+    Blotter, BlotterConfig, EquityRow, FillRow, MAX_ROWS, MINUTE_NS, OrderKind, OrderRow,
+    OrderStatus, PriceSample, RequestKind, reject_reason_hint, reject_reason_name,
 };
 pub use book::{Applied, Book, BookStats, LevelOverflow, OrderView};
 pub use book_check::{BookCheckReport, MismatchClass, book_check};

@@ -210,6 +210,15 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
             say!(o, "  HALTED at event seq {seq}: {e}");
         }
         if let Some(sum) = report.as_ref().and_then(|rep| rep.summary.strategies.get(k)) {
+            if sum.rows_dropped != (0, 0) {
+                say!(
+                    o,
+                    "  report: {} orders and {} fills past the blotter's limit of {} rows each are counted but not in the tables",
+                    sum.rows_dropped.0,
+                    sum.rows_dropped.1,
+                    lockstep_replay::MAX_ROWS
+                );
+            }
             for j in &sum.rejects {
                 say!(
                     o,

@@ -251,6 +251,9 @@ pub struct StrategySummary {
     pub rejects: Vec<RejectSummary>,
     /// Simulated latency.
     pub latency: SimLatency,
+    /// Orders and fills left out of the tables (a run past the blotter's row limit); the
+    /// statistics then cover the rows kept. Both zero normally.
+    pub rows_dropped: (u64, u64),
 }
 
 /// `summary.json`.
@@ -677,6 +680,7 @@ fn strategy_summary(
             to_first_fill_p99_ns: percentile(&to_fill, 0.99),
             to_first_fill_max_ns: to_fill.last().copied(),
         },
+        rows_dropped: b.dropped(),
     }
 }
 
