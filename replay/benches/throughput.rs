@@ -185,7 +185,7 @@ fn main() {
     if msg.exists() {
         let tape = dir.join("goog.tape");
         measure("import LOBSTER GOOG level 5 (with orderbook)", || {
-            import_lobster(&msg, Some(&ob), &tape, None, &ImportOptions::default())
+            import_lobster(&msg, Some(&ob), &tape, None, None, &ImportOptions::default())
                 .expect("import")
                 .events
         });

@@ -57,7 +57,10 @@ pub use import::csv::{TimeUnit, import_csv};
 pub use import::databento::import_databento;
 pub use import::lobster::import_lobster;
 pub use import::tardis::import_tardis;
-pub use import::{ImportError, ImportOptions, ImportSummary, TsUnitChoice, parse_seconds_ns};
+pub use import::{
+    ImportError, ImportOptions, ImportSummary, TickChoice, TickSource, TsUnitChoice,
+    parse_seconds_ns,
+};
 pub use jitter::{
     JitterRecorder, LatencyReport, MAX_TRACKABLE_NS, SIGNIFICANT_DIGITS, WORST_KEPT, WorstEvent,
     percentile_distribution,

@@ -52,6 +52,9 @@ mod golden {
             "4ccf2897b7de4ee89c62b3c0061d71378636c677a9a8eb75d329dc2140fe1554",
         ),
     ];
+    /// Limit prices the GOOG tick is inferred from: messages of types 1-4, and ten per orderbook
+    /// row (five levels a side).
+    pub(super) const GOOG_LIMIT_PRICES: u64 = 54_907 + 16 + 46_072 + 7_765 + 112_673 * 10;
     /// `run --book-only` on the GOOG tape: a digest of every L2 view.
     pub(super) const GOOG_BOOK: &str =
         "32614d9b70ef413d644b5689ef185388452dd28a21840c376851fe31d3c64f36";
@@ -640,6 +643,22 @@ fn golden_digests_of_the_lobster_goog_sample() {
     assert_eq!(v["events"], golden::GOOG_EVENTS);
     assert_eq!(v["rows"], golden::GOOG_ROWS);
     assert_eq!(v["header"]["instruments"][0]["symbol"], "GOOG");
+    // GOOG quotes in cents: the greatest common divisor of its limit prices (messages of types
+    // 1-4 and every orderbook level) is $0.01; its 50 hidden midpoint fills at half a cent are
+    // counted, not taken as the tick.
+    let t = &v["ticks"][0];
+    assert_eq!(
+        (t["tick_size"].as_str(), t["tick_source"].as_str()),
+        (Some("0.01"), Some("inferred"))
+    );
+    assert_eq!(t["prices"], golden::GOOG_LIMIT_PRICES);
+    let off = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["note"].as_str().unwrap().starts_with("message prices off the tick"))
+        .map(|n| n["count"].as_u64().unwrap());
+    assert_eq!(off, Some(50));
     let r = assert_goldens(
         || {
             let mut c = bin();
@@ -1063,6 +1082,21 @@ fn nonsense_flags_are_refused_with_what_to_do() {
     );
     assert!(err.contains("--chunk-events"), "{err}");
     assert!(!dir.join("t.tape").exists());
+    for tick in ["0", "-0.01", "0.000000001", "1e-2"] {
+        let err = fails(
+            bin()
+                .args([
+                    "import",
+                    "lobster",
+                    "--message",
+                    "m.csv",
+                    &format!("--tick={tick}"),
+                    "--out",
+                ])
+                .arg(dir.join("t.tape")),
+        );
+        assert!(err.contains("--tick") && err.contains("positive decimal price"), "{err}");
+    }
     let err = fails(bin().args(["run", "--events", "100", "--speed", "1e-300"]));
     assert!(err.contains("--speed 0.000") || err.contains("too slow"), "{err}");
     // A strategy module that never ends is refused after 4 MiB, not read into memory.

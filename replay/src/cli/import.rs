@@ -5,8 +5,8 @@ use super::{ImportCommon, ImportSource};
 use anyhow::{Context, Result};
 use lockstep_replay::{
     Compression, EventSource, ImportOptions, ImportSummary, Stopwatch, Synth, SynthConfig,
-    TapeWriter, import_binance, import_csv, import_databento, import_lobster, import_tardis,
-    refuse_overwriting_inputs,
+    TapeWriter, TickSource, import_binance, import_csv, import_databento, import_lobster,
+    import_tardis, refuse_overwriting_inputs,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -29,6 +29,17 @@ struct Note<'a> {
     count: u64,
 }
 
+/// An instrument's tick in an import report, and how it was chosen.
+#[derive(Serialize)]
+struct Tick<'a> {
+    instrument: u16,
+    symbol: &'a str,
+    tick_size: String,
+    tick_source: &'static str,
+    /// Prices the choice looked at (inferred ticks).
+    prices: u64,
+}
+
 /// `import ... --json`.
 #[derive(Serialize)]
 struct ImportReport<'a> {
@@ -47,6 +58,7 @@ struct ImportReport<'a> {
     clock_offset_ns: Option<i64>,
     start_ns: Option<i64>,
     end_ns: Option<i64>,
+    ticks: Vec<Tick<'a>>,
     input_bytes: u64,
     elapsed_ns: u64,
     events_per_sec: f64,
@@ -97,7 +109,7 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
     refuse_overwriting_inputs(out, &inputs(&src)).context("--out")?;
     let clock = Stopwatch::start();
     let (kind, common, summary) = match &src {
-        ImportSource::Lobster { message, orderbook, symbol, common } => (
+        ImportSource::Lobster { message, orderbook, symbol, tick, common } => (
             "lobster",
             common,
             import_lobster(
@@ -105,6 +117,7 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
                 orderbook.as_deref(),
                 &common.out,
                 symbol.as_deref(),
+                *tick,
                 &options(common),
             )?,
         ),
@@ -149,6 +162,21 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
             clock_offset_ns: summary.clock_offset_ns,
             start_ns: summary.start_ns,
             end_ns: summary.end_ns,
+            ticks: summary
+                .ticks
+                .iter()
+                .map(|t| Tick {
+                    instrument: t.instrument,
+                    symbol: summary
+                        .header
+                        .instruments
+                        .get(usize::from(t.instrument))
+                        .map_or("", |i| i.symbol.as_str()),
+                    tick_size: t.tick.to_string(),
+                    tick_source: t.source.name(),
+                    prices: t.prices,
+                })
+                .collect(),
             input_bytes,
             elapsed_ns: elapsed,
             events_per_sec: per_sec.round(),
@@ -160,7 +188,14 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
         say!(o, "wrote {} ({} bytes)", common.out.display(), summary.tape_bytes);
         say!(o, "source: {}", summary.header.source);
         for i in &summary.header.instruments {
-            say!(o, "instrument {}: {} on {}, tick {}", i.id, i.symbol, i.venue, i.tick_size);
+            let how = match summary.ticks.iter().find(|t| t.instrument == i.id) {
+                Some(t) if t.source == TickSource::Inferred => {
+                    format!(" (inferred: the greatest common divisor of {} prices)", t.prices)
+                }
+                Some(t) => format!(" ({})", t.source),
+                None => String::new(),
+            };
+            say!(o, "instrument {}: {} on {}, tick {}{how}", i.id, i.symbol, i.venue, i.tick_size);
         }
         say!(
             o,

@@ -80,6 +80,10 @@ enum ImportSource {
         /// Symbol (default: the file name's prefix).
         #[arg(long)]
         symbol: Option<String>,
+        /// Tick size in dollars, e.g. `0.01` (default: inferred as the greatest common divisor
+        /// of the file's limit prices, never finer than LOBSTER's $0.0001).
+        #[arg(long, value_parser = tick_arg)]
+        tick: Option<Price>,
         #[command(flatten)]
         common: ImportCommon,
     },
@@ -136,6 +140,13 @@ enum ImportSource {
         #[command(flatten)]
         common: ImportCommon,
     },
+}
+
+/// A `--tick`: a positive decimal price, parsed exactly.
+fn tick_arg(v: &str) -> Result<Price, String> {
+    Price::parse(v).filter(|p| p.0 > 0).ok_or_else(|| {
+        format!("{v:?} is not a positive decimal price with at most 8 places, e.g. 0.01")
+    })
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -630,6 +630,7 @@ pub fn import_binance(
         ),
     ];
     let mut summary = sink.finish(rows, notes)?;
+    summary.ticks = super::decimal_ticks(&summary.header);
     summary.skipped = skipped;
     summary.sequence_gaps = Some(gaps);
     let mut names: Vec<&str> = units.iter().map(|u| u.unit.name()).collect();

@@ -288,5 +288,7 @@ pub fn import_csv(
     if !batch.is_empty() {
         sink.batch(&mut batch, &lines)?;
     }
-    sink.finish(rows, Vec::new())
+    let mut summary = sink.finish(rows, Vec::new())?;
+    summary.ticks = super::decimal_ticks(&summary.header);
+    Ok(summary)
 }

@@ -14,7 +14,10 @@
 //! make the book equal LOBSTER's (in the same batch, so strategies see LOBSTER's book).
 //! `replay book-check` reports how often that is needed and why.
 
-use super::{ImportError, ImportOptions, ImportSummary, Lines, Sink, parse_seconds_ns, quoted};
+use super::{
+    ImportError, ImportOptions, ImportSummary, Lines, Sink, TickChoice, TickGcd, TickSource,
+    parse_seconds_ns, quoted,
+};
 use crate::book::Book;
 use crate::tape::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
 use lockstep_sdk::{Nanos, ONE, Price, Qty, Side};
@@ -369,11 +372,66 @@ pub(crate) fn symbol_from(path: &Path) -> String {
         .to_owned()
 }
 
+/// The tick of a LOBSTER file: `given`, else the greatest common divisor of its limit prices.
+///
+/// Limit prices are those of the orders the book holds: submissions, cancellations, deletions
+/// and visible executions (types 1-4) and the orderbook file's levels. Hidden executions
+/// (type 5) and cross trades (type 6) are left out: NASDAQ fills hidden midpoint orders at half
+/// a cent (GOOG 2012-06-21 has 50 such fills), which is no price an order can rest at; the
+/// import counts them as off the tick instead. The tick is never finer than LOBSTER's price
+/// unit ($0.0001).
+fn choose_tick(
+    message: &Path,
+    orderbook: Option<&Path>,
+    given: Option<Price>,
+) -> Result<TickChoice, ImportError> {
+    if let Some(tick) = given {
+        return Ok(TickChoice { instrument: 0, tick, source: TickSource::Given, prices: 0 });
+    }
+    let mut g = TickGcd::default();
+    scan_prices(message, orderbook, &mut g)?;
+    // Every row is a halt indicator: no prices, so LOBSTER's unit.
+    let tick = g.tick(PRICE_MUL).unwrap_or(Price(PRICE_MUL));
+    Ok(TickChoice { instrument: 0, tick, source: TickSource::Inferred, prices: g.prices() })
+}
+
+/// Adds the limit prices of a message file and its orderbook file to `g` (see [`choose_tick`]).
+fn scan_prices(
+    message: &Path,
+    orderbook: Option<&Path>,
+    g: &mut TickGcd,
+) -> Result<(), ImportError> {
+    let mut msgs = Lines::open(message)?;
+    while msgs.next_line()? {
+        let text = msgs.text();
+        if text.trim().is_empty() {
+            continue;
+        }
+        let m = parse_message(&msgs, text)?;
+        if matches!(m.kind, 1..=4) {
+            g.observe(m.price);
+        }
+    }
+    if let Some(ob) = orderbook {
+        let mut book = Lines::open(ob)?;
+        let mut row = BookRow::default();
+        while book.next_line()? {
+            parse_book_row(&book, book.text(), &mut row)?;
+            for &(p, _) in row.asks.iter().chain(&row.bids) {
+                g.observe(p);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Imports a LOBSTER message file (and, to seed the opening book, its orderbook file).
 ///
 /// Timestamps are nanoseconds after midnight of the file's trading day; exchange and local
 /// time are the same (LOBSTER records one time). Prices keep their exact value (× 10^4 on the
-/// file, × 10^8 on the tape); sizes are shares.
+/// file, × 10^8 on the tape); sizes are shares. The tick size is `tick` when given, else
+/// inferred from the data as the greatest common divisor of the limit prices (see the summary's
+/// `ticks`); message prices off the tick (hidden midpoint executions) are counted in a note.
 ///
 /// # Errors
 /// [`ImportError`] naming the file and line of the first malformed row, or an I/O error.
@@ -382,9 +440,11 @@ pub fn import_lobster(
     orderbook: Option<&Path>,
     out: &Path,
     symbol: Option<&str>,
+    tick: Option<Price>,
     opts: &ImportOptions,
 ) -> Result<ImportSummary, ImportError> {
     let symbol = symbol.map_or_else(|| symbol_from(message), str::to_owned);
+    let choice = choose_tick(message, orderbook, tick)?;
     let header = TapeHeader::new(
         format!(
             "LOBSTER {} {}",
@@ -400,7 +460,7 @@ pub fn import_lobster(
             id: 0,
             symbol,
             venue: "NASDAQ (LOBSTER)".into(),
-            tick_size: Price(ONE / 100),
+            tick_size: choice.tick,
             price_scale: 4,
         }],
     );
@@ -414,6 +474,7 @@ pub fn import_lobster(
     let mut prev_ts = i64::MIN;
     let mut file_levels = 0usize;
     let mut seeded = 0usize;
+    let mut off_tick = 0u64;
     while msgs.next_line()? {
         let text = msgs.text();
         if text.trim().is_empty() {
@@ -428,6 +489,9 @@ pub fn import_lobster(
         }
         prev_ts = m.ts;
         rows += 1;
+        if m.kind != 7 && price(m.price).is_some_and(|p| p.0 % choice.tick.0 != 0) {
+            off_tick += 1;
+        }
         let ev = TapeEvent::new(Nanos(m.ts), Nanos(m.ts), 0, to_event(&msgs, &m)?);
         let Some(b) = book.as_mut() else {
             sink.one(ev, &msgs)?;
@@ -467,7 +531,7 @@ pub fn import_lobster(
     {
         return Err(b.err(format!("orderbook file has more rows than the {rows} messages")));
     }
-    let notes = if book.is_some() {
+    let mut notes = if book.is_some() {
         vec![
             ("opening levels seeded from the orderbook file".to_owned(), seeded as u64),
             (
@@ -486,7 +550,16 @@ pub fn import_lobster(
     } else {
         Vec::new()
     };
-    sink.finish(rows, notes)
+    if off_tick > 0 {
+        notes.push((
+            "message prices off the tick (hidden executions at the midpoint, or --tick too coarse)"
+                .to_owned(),
+            off_tick,
+        ));
+    }
+    let mut summary = sink.finish(rows, notes)?;
+    summary.ticks = vec![choice];
+    Ok(summary)
 }
 
 #[cfg(test)]
@@ -575,6 +648,59 @@ mod tests {
         // A visible order must name its id.
         let e = parse_message(&l, "34200.1,1,-1,100,5794000,1").unwrap_err().to_string();
         assert!(e.contains("order id -1 is negative on a type 1 row"), "{e}");
+    }
+
+    /// Imports `rows` (a message file) with `tick` given or not; returns the summary.
+    fn import_rows(name: &str, rows: &str, tick: Option<Price>) -> ImportSummary {
+        let dir =
+            std::env::temp_dir().join(format!("lockstep-lobster-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let msg = dir.join("XYZ_2024-01-02_34200000_57600000_message_1.csv");
+        std::fs::write(&msg, rows).unwrap();
+        let s =
+            import_lobster(&msg, None, &dir.join("t.tape"), None, tick, &ImportOptions::default())
+                .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        s
+    }
+
+    #[test]
+    fn the_tick_is_inferred_from_the_limit_prices_or_given() {
+        let tick = |s: &ImportSummary| (s.header.instruments[0].tick_size, s.ticks[0].source);
+        let off = |s: &ImportSummary| {
+            s.notes.iter().find(|n| n.0.starts_with("message prices off the tick")).map(|n| n.1)
+        };
+        // Every limit price a multiple of $0.05 ($10.00, $10.05, $10.25): 0.05.
+        let rows = "34200.1,1,1,100,100000,1\n\
+                    34200.2,1,2,100,100500,-1\n\
+                    34200.3,4,2,50,100500,-1\n\
+                    34200.4,1,3,100,102500,-1\n\
+                    34200.5,3,1,100,100000,1\n";
+        let s = import_rows("005", rows, None);
+        assert_eq!(tick(&s), (Price::parse("0.05").unwrap(), TickSource::Inferred));
+        assert_eq!(s.ticks[0].prices, 5);
+        assert_eq!(off(&s), None);
+        // One odd price ($10.01): every price must be a whole number of ticks, so 0.01.
+        let odd = format!("{rows}34200.6,1,4,100,100100,1\n");
+        let s = import_rows("001", &odd, None);
+        assert_eq!(tick(&s), (Price::parse("0.01").unwrap(), TickSource::Inferred));
+        // A hidden execution at a half-cent midpoint does not make the tick finer; it is counted
+        // as off the tick. Halt rows carry no price.
+        let hidden = format!("{rows}34200.6,5,0,100,100025,1\n34200.7,7,0,0,-1,-1\n");
+        let s = import_rows("hidden", &hidden, None);
+        assert_eq!(tick(&s), (Price::parse("0.05").unwrap(), TickSource::Inferred));
+        assert_eq!(off(&s), Some(1));
+        // Given: kept as given, and the prices off it counted.
+        let s = import_rows("given", rows, Price::parse("0.1"));
+        assert_eq!(tick(&s), (Price::parse("0.1").unwrap(), TickSource::Given));
+        assert_eq!(off(&s), Some(3));
+        // Sub-cent limit prices: down to LOBSTER's unit, never below.
+        let s = import_rows("unit", "34200.1,1,1,100,100001,1\n34200.2,1,2,100,100000,1\n", None);
+        assert_eq!(tick(&s).0, Price::parse("0.0001").unwrap());
+        // Only halts: no price to infer from, LOBSTER's unit.
+        let s = import_rows("halt", "34200.1,7,0,0,-1,-1\n", None);
+        assert_eq!(tick(&s).0, Price::parse("0.0001").unwrap());
     }
 
     #[test]

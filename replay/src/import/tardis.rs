@@ -409,5 +409,7 @@ pub fn import_tardis(
         live[i] = srcs[i].next_batch(&names, &mut heads[i])?;
     }
     let rows = srcs.iter().map(|s| s.rows).sum();
-    sink.finish(rows, Vec::new())
+    let mut summary = sink.finish(rows, Vec::new())?;
+    summary.ticks = super::decimal_ticks(&summary.header);
+    Ok(summary)
 }
