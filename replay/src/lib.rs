@@ -55,7 +55,7 @@ pub use exchange::{
 pub use import::binance::{LocalTsUnit, MAX_CLOCK_OFFSET_NS, import_binance};
 pub use import::csv::{TimeUnit, import_csv};
 pub use import::databento::import_databento;
-pub use import::lobster::import_lobster;
+pub use import::lobster::{LobsterInput, import_lobster};
 pub use import::tardis::import_tardis;
 pub use import::{
     ImportError, ImportOptions, ImportSummary, TickChoice, TickSource, TsUnitChoice,

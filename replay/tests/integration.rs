@@ -678,6 +678,56 @@ fn golden_digests_of_the_lobster_goog_sample() {
 }
 
 #[test]
+fn the_goog_day_split_in_two_files_replays_as_the_whole_day() {
+    let Some(d) = data() else { return };
+    let out = tmp("goog-split");
+    // The same file names in two folders: LOBSTER's own pairing of message and orderbook.
+    let cut = 56_000;
+    let mut args: Vec<std::ffi::OsString> = vec!["import".into(), "lobster".into()];
+    let mut obs = Vec::new();
+    for (part, range) in [("a", 0..cut), ("b", cut..usize::MAX)] {
+        std::fs::create_dir_all(out.join(part)).unwrap();
+        for (file, flag) in [(GOOG_MSG, "--message"), (GOOG_OB, "--orderbook")] {
+            let text = std::fs::read_to_string(d.join(file)).unwrap();
+            let rows: Vec<&str> = text.lines().collect();
+            let end = range.end.min(rows.len());
+            let p = out.join(part).join(Path::new(file).file_name().unwrap());
+            std::fs::write(&p, rows[range.start..end].join("\n") + "\n").unwrap();
+            if flag == "--message" {
+                args.extend([flag.into(), p.into_os_string()]);
+            } else {
+                obs.extend([flag.into(), p.into_os_string()]);
+            }
+        }
+    }
+    args.extend(obs);
+    let tape = out.join("split.tape");
+    let v = json(bin().args(&args).arg("--out").arg(&tape));
+    assert_eq!(v["events"], golden::GOOG_EVENTS);
+    assert_eq!(v["rows"], golden::GOOG_ROWS);
+    assert_eq!(v["header"]["instruments"].as_array().unwrap().len(), 1);
+    assert_eq!(v["ticks"][0]["tick_size"], "0.01");
+    // The replay of the two files is the replay of the whole day: the GOOG goldens.
+    assert_goldens(
+        || {
+            let mut c = bin();
+            c.args(["run", "--strategy", "noop", "--strategy", "microprice", "--tape"])
+                .arg(&tape)
+                .arg("--out")
+                .arg(&out);
+            c
+        },
+        &golden::GOOG,
+    );
+    let b = json(bin().args(["run", "--book-only", "--tape"]).arg(&tape).arg("--out").arg(&out));
+    assert_eq!(b["digest"], golden::GOOG_BOOK);
+    // Two message files and one orderbook file: refused, saying how to pair them.
+    let err = fails(bin().args(&args[..args.len() - 2]).arg("--out").arg(&tape));
+    assert!(err.contains("1 --orderbook for 2 --message"), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
 fn golden_digests_of_the_binance_capture() {
     let Some(d) = data() else { return };
     let out = tmp("btc");

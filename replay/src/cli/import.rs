@@ -2,12 +2,13 @@
 
 use super::output::{Text, header_json, print_json, rate, say};
 use super::{ImportCommon, ImportSource};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use lockstep_replay::{
-    Compression, EventSource, ImportOptions, ImportSummary, Stopwatch, Synth, SynthConfig,
-    TapeWriter, TickSource, import_binance, import_csv, import_databento, import_lobster,
-    import_tardis, refuse_overwriting_inputs,
+    Compression, EventSource, ImportOptions, ImportSummary, LobsterInput, Stopwatch, Synth,
+    SynthConfig, TapeWriter, TickSource, import_binance, import_csv, import_databento,
+    import_lobster, import_tardis, refuse_overwriting_inputs,
 };
+use lockstep_sdk::Price;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -86,14 +87,51 @@ fn synth(events: u64, seed: u64, c: &ImportCommon) -> Result<ImportSummary> {
 fn inputs(src: &ImportSource) -> Vec<&Path> {
     match src {
         ImportSource::Lobster { message, orderbook, .. } => {
-            std::iter::once(message.as_path()).chain(orderbook.as_deref()).collect()
+            message.iter().chain(orderbook).map(PathBuf::as_path).collect()
         }
         ImportSource::Tardis { files, .. }
         | ImportSource::Binance { files, .. }
+        | ImportSource::Csv { files, .. }
         | ImportSource::Databento { files, .. } => files.iter().map(PathBuf::as_path).collect(),
-        ImportSource::Csv { file, .. } => vec![file.as_path()],
         ImportSource::Synth { .. } => Vec::new(),
     }
+}
+
+/// Pairs `import lobster`'s repeated flags: orderbook files none or one per message file in
+/// the same order; symbols and ticks none, one for all, or one per message file.
+fn lobster_inputs(
+    message: &[PathBuf],
+    orderbook: &[PathBuf],
+    symbol: &[String],
+    tick: &[Price],
+) -> Result<Vec<LobsterInput>> {
+    let n = message.len();
+    if !orderbook.is_empty() && orderbook.len() != n {
+        bail!(
+            "{} --orderbook for {n} --message: give one orderbook file per message file, in \
+             the same order, or none",
+            orderbook.len()
+        );
+    }
+    for (flag, count) in [("--symbol", symbol.len()), ("--tick", tick.len())] {
+        if count > 1 && count != n {
+            bail!(
+                "{count} {flag} for {n} --message: give one {flag} for all message files or one \
+                 per message file, in the same order"
+            );
+        }
+    }
+    let pick = |k: usize, len: usize| if len == 1 { 0 } else { k };
+    Ok(message
+        .iter()
+        .enumerate()
+        .map(|(k, m)| LobsterInput {
+            message: m.clone(),
+            orderbook: orderbook.get(k).cloned(),
+            symbol: symbol.get(pick(k, symbol.len())).cloned(),
+            tick: tick.get(pick(k, tick.len())).copied(),
+        })
+        .collect())
 }
 
 pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
@@ -113,11 +151,8 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
             "lobster",
             common,
             import_lobster(
-                message,
-                orderbook.as_deref(),
+                &lobster_inputs(message, orderbook, symbol, tick)?,
                 &common.out,
-                symbol.as_deref(),
-                *tick,
                 &options(common),
             )?,
         ),
@@ -132,8 +167,8 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
         ImportSource::Databento { files, common } => {
             ("databento", common, import_databento(files, &common.out, &options(common))?)
         }
-        ImportSource::Csv { file, ts_unit, common } => {
-            ("csv", common, import_csv(file, &common.out, (*ts_unit).into(), &options(common))?)
+        ImportSource::Csv { files, ts_unit, common } => {
+            ("csv", common, import_csv(files, &common.out, (*ts_unit).into(), &options(common))?)
         }
         ImportSource::Synth { events, seed, common } => ("synth", common, {
             synth(*events, *seed, common)

@@ -480,10 +480,7 @@ pub fn import_binance(
     // `lastUpdateId`, but the collector may have received diffs beyond that id before the
     // snapshot arrived: those are applied again after it.
     let mut recent: Vec<Recent> = vec![VecDeque::new(); found.len()];
-    // The input whose current line is earliest; the first given on equal times.
-    while let Some(k) =
-        (0..inputs.len()).filter_map(|k| inputs[k].at.map(|t| (t, k))).min().map(|(_, k)| k)
-    {
+    while let Some(k) = super::earliest(inputs.iter().map(|i| i.at)) {
         let input = &inputs[k];
         let lines = &input.lines;
         let local = input.at.unwrap_or(0);

@@ -226,6 +226,14 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
+/// The input to read next when merging several by local time: the one whose current item is
+/// earliest, the first given on equal times; `None` when every input is at its end. `at` holds
+/// each input's current local time in file order (`None`: at its end). Every multi-file
+/// importer merges through this one rule.
+pub(crate) fn earliest(at: impl IntoIterator<Item = Option<i64>>) -> Option<usize> {
+    at.into_iter().enumerate().filter_map(|(k, t)| t.map(|t| (t, k))).min().map(|(_, k)| k)
+}
+
 /// The unit chosen for an input's local timestamps, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TsUnitChoice {
@@ -415,10 +423,6 @@ impl Sink {
         Ok(())
     }
 
-    pub(crate) fn one(&mut self, mut e: TapeEvent, at: &Lines) -> Result<(), ImportError> {
-        self.batch(std::slice::from_mut(&mut e), at)
-    }
-
     pub(crate) fn finish(
         self,
         rows: u64,
@@ -570,6 +574,11 @@ mod tests {
         assert_eq!(parse_int_ns("x", 1000), None);
     }
 
+    /// A LOBSTER input of symbol `X`.
+    fn x_input(message: &Path) -> lobster::LobsterInput {
+        lobster::LobsterInput { symbol: Some("X".into()), ..lobster::LobsterInput::new(message) }
+    }
+
     /// Seed inputs of every importer, small and valid.
     fn seeds() -> Vec<(&'static str, Vec<String>)> {
         let lobster_msg: String = (0..40)
@@ -653,12 +662,15 @@ mod tests {
                 std::fs::write(&input, &bytes).unwrap();
                 let out = dir.join(format!("{kind}.tape"));
                 let r = match kind {
-                    "lobster" => {
-                        lobster::import_lobster(&input, None, &out, Some("X"), None, &opts)
-                    }
+                    "lobster" => lobster::import_lobster(&[x_input(&input)], &out, &opts),
                     "tardis" => tardis::import_tardis(std::slice::from_ref(&input), &out, &opts),
                     "binance" => binance::import_binance(std::slice::from_ref(&input), &out, &opts),
-                    _ => csv::import_csv(&input, &out, csv::TimeUnit::Nanos, &opts),
+                    _ => csv::import_csv(
+                        std::slice::from_ref(&input),
+                        &out,
+                        csv::TimeUnit::Nanos,
+                        &opts,
+                    ),
                 };
                 match r {
                     Ok(summary) => {
@@ -712,10 +724,12 @@ mod tests {
             std::fs::write(&input, bytes).unwrap();
             let out = dir.join(format!("{name}-{kind}.tape"));
             match kind {
-                "lobster" => lobster::import_lobster(&input, None, &out, Some("X"), None, &opts),
+                "lobster" => lobster::import_lobster(&[x_input(&input)], &out, &opts),
                 "tardis" => tardis::import_tardis(std::slice::from_ref(&input), &out, &opts),
                 "binance" => binance::import_binance(std::slice::from_ref(&input), &out, &opts),
-                _ => csv::import_csv(&input, &out, csv::TimeUnit::Nanos, &opts),
+                _ => {
+                    csv::import_csv(std::slice::from_ref(&input), &out, csv::TimeUnit::Nanos, &opts)
+                }
             }
             .map(|summary| {
                 let mut reader = crate::TapeReader::open(&out).unwrap();
@@ -791,5 +805,14 @@ mod tests {
         let t = gcd_tick(&prices).unwrap().0;
         assert_eq!(t, 50 * 10_000);
         assert!(prices.iter().all(|p| (p * 10_000) % t == 0));
+    }
+
+    #[test]
+    fn the_earliest_input_goes_first_and_the_first_given_on_ties() {
+        assert_eq!(earliest([Some(5), Some(3), Some(3)]), Some(1));
+        assert_eq!(earliest([None, Some(7), Some(2)]), Some(2));
+        assert_eq!(earliest([Some(4), None, Some(4)]), Some(0));
+        assert_eq!(earliest([None, None]), None);
+        assert_eq!(earliest(std::iter::empty()), None);
     }
 }
