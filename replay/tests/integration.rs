@@ -135,15 +135,18 @@ mod golden {
         ),
         (
             "avellaneda-stoikov",
-            "5e9b6265183c668ff84e075bb954fdfa00d342658e3c3c1964715592b185fc02",
+            "54f5c67312278062e82a274e06a285c86fb3f9494766e24c9c00cc137c31c5ac",
             "47ad441b757772feb891505bb6c2c500e9b601748d449aada501552e777c6a02",
-            "0642e568b24f78ee929c3df40bef122365fb20dd9da2f959bda2138bbfebb7ea",
+            "cb7a03b5df7d13170d3b7c96f0bf19bef660a20fdf4a28e4c0bdcc6469bfea4e",
         ),
     ];
     /// Databento MBP-1 + trades + definition of one CME future (ESU4).
     pub(super) const DBN_MBP1_EVENTS: u64 = 2_528;
     pub(super) const DBN_MBP1_KINDS: [(&str, u64); 2] = [("quote", 2_288), ("trade", 240)];
     pub(super) const DBN_MBP1_SYMBOL: &str = "ESU4";
+    /// MBP-1 records come only from messages that change the top of the book, and CME numbers
+    /// messages per channel: the sequence jumps (an upper bound on loss, none here).
+    pub(super) const DBN_MBP1_SEQUENCE_GAPS: u64 = 537;
     pub(super) const DBN_MBP1: [Golden; 2] = [
         (
             "noop",
@@ -1560,9 +1563,15 @@ fn databento_samples_import_inspect_and_replay() {
     assert_eq!(note(&v, "MBO events after which the rebuilt book is crossed"), Some(0));
     let i = inspect(&tape);
     assert_eq!(i["instruments"][0]["symbol"], "ESH4");
-    // The definition file given describes ESM3, not ESH4: the tick is inferred from the
-    // finest price decimals.
-    assert_eq!(i["instruments"][0]["tick_size"], "0.01");
+    // The definition file given describes ESM3, not ESH4: the tick is inferred as the greatest
+    // common divisor of ESH4's prices, the quarter point ES trades in (the finest decimals
+    // would say 0.01).
+    assert_eq!(i["instruments"][0]["tick_size"], "0.25");
+    let t = &v["ticks"][0];
+    assert_eq!((t["tick_source"].as_str(), t["prices"].as_u64()), (Some("inferred"), Some(8_725)));
+    // Snapshot records carry the sequence numbers of the messages that placed their orders:
+    // not checked, no gap.
+    assert_eq!(v["sequence_gaps"], 0);
     assert_eq!(kinds(&i), vec![("add".to_owned(), 8_725)]);
     run_goldens(&tape, &out, &golden::DBN_MBO);
     // MBP-1 and trades of the same future, with its definition: one tape.
@@ -1577,6 +1586,8 @@ fn databento_samples_import_inspect_and_replay() {
             .arg(&tape),
     );
     assert_eq!(v["events"], golden::DBN_MBP1_EVENTS);
+    assert_eq!(v["sequence_gaps"], golden::DBN_MBP1_SEQUENCE_GAPS);
+    assert_eq!(v["ticks"][0]["tick_source"], "definition");
     let i = inspect(&tape);
     assert_eq!(kinds(&i), golden::DBN_MBP1_KINDS.map(|(k, n)| (k.to_owned(), n)).to_vec());
     assert_eq!(i["instruments"][0]["symbol"], golden::DBN_MBP1_SYMBOL);
@@ -1595,6 +1606,8 @@ fn databento_samples_import_inspect_and_replay() {
             .arg(&tape),
     );
     assert_eq!(v["events"], golden::DBN_BBO_EVENTS);
+    // BBO records are sampled: their sequence numbers are not checked.
+    assert_eq!(v["sequence_gaps"], Value::Null);
     let i = inspect(&tape);
     let symbols: Vec<&str> = i["instruments"]
         .as_array()
