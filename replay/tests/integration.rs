@@ -161,6 +161,37 @@ mod golden {
             "20f14f5f811eb98d754b05d3ef44d8e3d68455e6bf268d598be1cdd3bec10a37",
         ),
     ];
+    /// NautilusTrader's Binance USD-M depth CSV: a 100-level snapshot and one update.
+    pub(super) const NT_DEPTH_EVENTS: u64 = 201;
+    pub(super) const NT_DEPTH: [Golden; 2] = [
+        (
+            "noop",
+            "9cec91bd29abe53c6af958166bce27282523331fc317e9099ea7095dd04551ad",
+            "d1bd8395c816264cca082c1367f9b0a3cf645e9a47d7875e922ecd878f0ad76f",
+            "61c27278e6654bd63c1f0f0cea020e3b4566f80807c10ae3d8111ba90f2da3f3",
+        ),
+        (
+            "avellaneda-stoikov",
+            "a5eb39ff53998746dd8c3a31fcf5abba88cf565bc347af71f38aa93f7bdcfe69",
+            "adda0793dcf625ccef74bc505436c49dbaf9b9a2700bf5f1a9b594ddc04280bd",
+            "581e08bee0186a3d8f8e5296be2f1f088b1f7f910b91db4c88813221fd930063",
+        ),
+    ];
+    /// NautilusTrader's TrueFX USD/JPY ticks: 1,000 quotes without sizes.
+    pub(super) const NT_TRUEFX: [Golden; 2] = [
+        (
+            "noop",
+            "c7ebb52906aeafe8b9f77e87ec2d958d9198634de3298da6b8961e1829ed6bc3",
+            "086ca38887286c6b395b75a87fc7ea54e767c4754b95a99f47e348f8ec78d744",
+            "e5494ab57cb00a880d472fe4e2ea5f17e63317ca52d886836bb080faa7bc9abf",
+        ),
+        (
+            "avellaneda-stoikov",
+            "e2903a40db877db2f00a5deabec0ccf10a4f6126d399464994f778deed2defba",
+            "f5b37699687f1856fbbc63e430ac3a245c7c7020166f960c2ab8473e4928f042",
+            "5c1e5f62ed1cc31d108c1af2a5f22f6eb5c1fe0ee5a65ecbb5cd1644253ee38b",
+        ),
+    ];
     /// Databento one-minute BBO of two futures and two options, with the options' definitions.
     pub(super) const DBN_BBO_EVENTS: u64 = 40;
     pub(super) const DBN_BBO_SYMBOLS: [&str; 4] = ["NQM4", "ESM4", "ESM4 P5230", "ESM4 P5250"];
@@ -1531,6 +1562,54 @@ fn inspect_reports_the_goog_tape() {
     let (t, tops) = (&at["at"][0], &at["at"][1]);
     assert_eq!(t["utc"], "1970-01-01T10:00:00.000000000Z");
     assert_eq!((tops[0]["bid_px"].as_str(), tops[0]["ask_px"].as_str()), golden::GOOG_TOP_10H);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn nautilus_binance_depth_and_truefx_csv_import_and_replay() {
+    let Some(d) = data() else { return };
+    let out = tmp("nautilus-csv");
+    // Binance USD-M depth as NautilusTrader saves it: a 100-level bid snapshot and one update
+    // ten minutes later, which does not chain onto it (a sequence gap).
+    let tape = out.join("depth.tape");
+    let v = json(
+        bin()
+            .args(["import", "csv"])
+            .arg(d.join("nautilus_trader/binance/btcusdt-depth-snap.csv"))
+            .arg(d.join("nautilus_trader/binance/btcusdt-depth-update.csv"))
+            .arg("--out")
+            .arg(&tape),
+    );
+    assert_eq!(v["rows"], 200);
+    // A clear and 100 levels; then the update's 100 levels.
+    assert_eq!(v["events"], golden::NT_DEPTH_EVENTS);
+    assert_eq!(v["sequence_gaps"], 1);
+    let ins = &v["header"]["instruments"][0];
+    assert_eq!((ins["symbol"].as_str(), ins["venue"].as_str()), (Some("BTCUSDT"), Some("binance")));
+    assert_eq!(ins["tick_size"], "0.1");
+    let i = inspect(&tape);
+    assert_eq!(kinds(&i), vec![("clear".to_owned(), 1), ("level".to_owned(), 200)]);
+    assert_eq!(i["first_local"]["utc"], "2022-11-01T23:49:39.146000000Z");
+    run_goldens(&tape, &out, &golden::NT_DEPTH);
+    // TrueFX USD/JPY ticks: quotes without sizes.
+    let tape = out.join("fx.tape");
+    let v = json(
+        bin()
+            .args(["import", "csv"])
+            .arg(d.join("nautilus_trader/truefx/usdjpy-ticks.csv"))
+            .arg("--out")
+            .arg(&tape),
+    );
+    assert_eq!((v["rows"].as_u64(), v["events"].as_u64()), (Some(1_000), Some(1_000)));
+    let ins = &v["header"]["instruments"][0];
+    assert_eq!(
+        (ins["symbol"].as_str(), ins["tick_size"].as_str()),
+        (Some("USDJPY"), Some("0.001"))
+    );
+    let i = inspect(&tape);
+    assert_eq!(kinds(&i), vec![("quote".to_owned(), 1_000)]);
+    assert_eq!(i["first_local"]["utc"], "2013-01-01T22:00:00.295000000Z");
+    run_goldens(&tape, &out, &golden::NT_TRUEFX);
     let _ = std::fs::remove_dir_all(&out);
 }
 

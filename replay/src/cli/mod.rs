@@ -123,12 +123,15 @@ enum ImportSource {
         #[command(flatten)]
         common: ImportCommon,
     },
-    /// The generic CSV format (see the documentation of `import_csv`), merged by local time.
+    /// CSV files, merged by local time: the generic format (see the documentation of
+    /// `import_csv`), Binance depth CSV (`symbol,timestamp,first_update_id,...,pu`) or TrueFX
+    /// ticks (`timestamp,bid,ask`), told apart by their header.
     Csv {
         /// Input files (plain or gzip); on equal local times the first given goes first.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Unit of the timestamp columns.
+        /// Unit of the generic format's timestamp columns (Binance depth CSV is in
+        /// milliseconds, TrueFX in ISO 8601).
         #[arg(long, value_enum, default_value_t = TsUnit::Ns)]
         ts_unit: TsUnit,
         #[command(flatten)]

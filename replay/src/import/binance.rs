@@ -394,7 +394,7 @@ impl Input {
 
 /// Where a market's depth-diff chain stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Chain {
+pub(crate) enum Chain {
     /// Nothing yet (the first diff starts the chain).
     Start,
     /// The last applied diff's final update id.
@@ -405,7 +405,7 @@ enum Chain {
 
 /// Whether a diff (`U`, `pu` on futures, `u`) continues `chain` the way its market defines
 /// continuity.
-fn continues(chain: Chain, big_u: u64, pu: Option<i64>) -> bool {
+pub(crate) fn continues(chain: Chain, big_u: u64, pu: Option<i64>) -> bool {
     match (chain, pu) {
         (Chain::Start, _) => true,
         // Futures: `pu` is the previous diff's `u`.

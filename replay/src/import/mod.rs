@@ -513,6 +513,87 @@ pub(crate) fn parse_scaled(text: &str, places: u32) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
+/// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses an ISO 8601 time into integer nanoseconds since the epoch, exactly:
+/// `YYYY-MM-DD HH:MM:SS` (or `T` between), up to nine decimal places of seconds, then `Z`, an
+/// offset `+HH:MM`/`-HH:MM`, or nothing for UTC. `None` for malformed text, a date that does
+/// not exist, or a time outside what nanoseconds in an `i64` hold (1677 to 2262).
+pub(crate) fn parse_utc_ns(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let b = t.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let s = t.get(from..from + len)?;
+        if !s.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b' ' | b'T')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (h, mi, s) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&mo) || d < 1 || d > month_days[(mo - 1) as usize] {
+        return None;
+    }
+    if h > 23 || mi > 59 || s > 59 {
+        return None;
+    }
+    let mut rest = &t[19..];
+    let mut frac = 0i64;
+    if let Some(r) = rest.strip_prefix('.') {
+        let n = r.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 || n > 9 {
+            return None;
+        }
+        frac = r[..n].parse::<i64>().ok()? * 10i64.pow(9 - n as u32);
+        rest = &r[n..];
+    }
+    let offset = match rest {
+        "" | "Z" => 0,
+        _ => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let z = &rest[1..];
+            let (oh, om) = match z.len() {
+                5 if z.as_bytes()[2] == b':' => (z.get(..2)?, z.get(3..)?),
+                4 => (z.get(..2)?, z.get(2..)?),
+                _ => return None,
+            };
+            let digits = |s: &str| {
+                s.bytes().all(|c| c.is_ascii_digit()).then(|| s.parse::<i64>().ok()).flatten()
+            };
+            let (oh, om) = (digits(oh)?, digits(om)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            sign * (oh * 3600 + om * 60)
+        }
+    };
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset;
+    secs.checked_mul(1_000_000_000)?.checked_add(frac)
+}
+
 /// Parses an integer count of `unit_ns`-nanosecond units (e.g. microseconds: 1000).
 pub(crate) fn parse_int_ns(text: &str, unit_ns: i64) -> Option<i64> {
     text.trim().parse::<i64>().ok()?.checked_mul(unit_ns)
@@ -632,11 +713,41 @@ mod tests {
                     )
                 })
                 .collect::<String>();
+        let depth: String =
+            "symbol,timestamp,first_update_id,last_update_id,side,update_type,price,qty,pu\n"
+                .to_owned()
+                + &(0..40)
+                    .map(|i| {
+                        let (kind, id) = if i < 10 { ("snap", 100) } else { ("set", 100 + i / 3) };
+                        format!(
+                            "BTCUSDT,{},{id},{id},{},{kind},2037{}.{},{}.5,{}\n",
+                            1_667_346_579_146i64 + i / 3,
+                            if i % 2 == 0 { "b" } else { "a" },
+                            i % 10,
+                            i % 7,
+                            i % 4,
+                            if kind == "snap" { -1 } else { id - 1 }
+                        )
+                    })
+                    .collect::<String>();
+        let truefx: String = "timestamp,bid,ask\n".to_owned()
+            + &(0..40)
+                .map(|i| {
+                    format!(
+                        "2013-01-01 22:{:02}:{:02}.295000+00:00,86.6{i:02},86.72{}\n",
+                        i / 7,
+                        i % 60,
+                        i % 10
+                    )
+                })
+                .collect::<String>();
         vec![
             ("lobster", vec![lobster_msg]),
             ("tardis", vec![tardis]),
             ("binance", vec![binance]),
             ("csv", vec![csv]),
+            ("csv-binance-depth", vec![depth]),
+            ("csv-truefx", vec![truefx]),
         ]
     }
 
@@ -748,8 +859,9 @@ mod tests {
                 assert_eq!(bom.unwrap(), plain, "{kind} (gzip: {gz})");
             }
             // A BOM on the second line is not a byte order mark but a bad field (where the
-            // first field is read: Tardis files start with the exchange name, which is not).
-            if kind == "tardis" {
+            // first field is read: Tardis files start with the exchange name, Binance depth
+            // CSV files with the symbol, which are not).
+            if kind == "tardis" || kind == "csv-binance-depth" {
                 continue;
             }
             let (first, rest) = files[0].split_once('\n').unwrap();
@@ -761,6 +873,36 @@ mod tests {
             assert_eq!(line, 2, "{kind}: {e}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn iso_times_parse_exactly() {
+        assert_eq!(
+            parse_utc_ns("2013-01-01 22:00:00.295000+00:00"),
+            Some(1_357_077_600_295_000_000)
+        );
+        assert_eq!(parse_utc_ns("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_utc_ns("1970-01-01 00:00:00.000000001"), Some(1));
+        assert_eq!(parse_utc_ns("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(parse_utc_ns("1969-12-31T19:00:00-0500"), Some(0));
+        assert_eq!(parse_utc_ns("2024-02-29T12:00:00Z"), Some(1_709_208_000_000_000_000));
+        assert_eq!(parse_utc_ns("2000-03-01 00:00:00"), Some(951_868_800_000_000_000));
+        assert_eq!(parse_utc_ns("1600-01-01 00:00:00"), None); // before 1677: out of range
+        for bad in [
+            "2023-02-29 00:00:00",
+            "2013-13-01 00:00:00",
+            "2013-01-01 24:00:00",
+            "2013-01-01 22:00:00.",
+            "2013-01-01 22:00:00.1234567890",
+            "2013-01-01 22:00:00+0:00",
+            "2013-01-01 22:00:00 UTC",
+            "2013/01/01 22:00:00",
+            "2013-01-01",
+            "2013-01-01 22:00:0x",
+            "9999-12-31 23:59:59",
+        ] {
+            assert_eq!(parse_utc_ns(bad), None, "{bad}");
+        }
     }
 
     #[test]
