@@ -516,14 +516,6 @@ fn scan_prices(
     Ok(())
 }
 
-/// File names joined by ` + `.
-fn names<'a>(paths: impl Iterator<Item = &'a Path>) -> String {
-    paths
-        .map(|p| p.file_name().and_then(|n| n.to_str()).unwrap_or("?"))
-        .collect::<Vec<_>>()
-        .join(" + ")
-}
-
 /// Imports LOBSTER message files (each with its orderbook file, if given, to seed the opening
 /// book and keep the book equal to LOBSTER's) into one tape.
 ///
@@ -649,15 +641,11 @@ pub fn import_lobster(
         };
         ticks.push(choice);
     }
-    let mut source = super::source_name(
-        "LOBSTER",
-        &inputs.iter().map(|i| i.message.clone()).collect::<Vec<_>>(),
-    );
-    if inputs.iter().any(|i| i.orderbook.is_some()) {
-        source = format!(
-            "{source} seeded from {}",
-            names(inputs.iter().filter_map(|i| i.orderbook.as_deref()))
-        );
+    let messages: Vec<PathBuf> = inputs.iter().map(|i| i.message.clone()).collect();
+    let orderbooks: Vec<PathBuf> = inputs.iter().filter_map(|i| i.orderbook.clone()).collect();
+    let mut source = super::source_name("LOBSTER", &messages);
+    if !orderbooks.is_empty() {
+        source = format!("{source} {}", super::source_name("seeded from", &orderbooks));
     }
     let header = TapeHeader::new(
         source,
