@@ -6,8 +6,9 @@
 //! for repetitions). The LOBSTER rows are skipped when `../shared/data` is absent.
 
 use lockstep_replay::{
-    Book, Compression, EventSource, ImportOptions, MemorySource, Session, SessionConfig, Stopwatch,
-    StrategySpec, Synth, SynthConfig, TapeReader, TapeWriter, import_lobster,
+    Book, Compression, EventSource, ImportOptions, LobsterInput, MemorySource, Session,
+    SessionConfig, Stopwatch, StrategySpec, Synth, SynthConfig, TapeReader, TapeWriter,
+    import_lobster,
 };
 use std::path::{Path, PathBuf};
 
@@ -185,9 +186,13 @@ fn main() {
     if msg.exists() {
         let tape = dir.join("goog.tape");
         measure("import LOBSTER GOOG level 5 (with orderbook)", || {
-            import_lobster(&msg, Some(&ob), &tape, None, &ImportOptions::default())
-                .expect("import")
-                .events
+            import_lobster(
+                &[LobsterInput::new(&msg).with_orderbook(&ob)],
+                &tape,
+                &ImportOptions::default(),
+            )
+            .expect("import")
+            .events
         });
         let goog = MemorySource::load(&mut TapeReader::open(&tape).expect("tape")).expect("load");
         suite("LOBSTER GOOG 2012-06-21 level 5", &goog, &tape);

@@ -4,8 +4,9 @@
 //!
 //! - **Tapes** ([`TapeWriter`], [`TapeReader`]): a versioned binary format, events in
 //!   checksummed chunks, read chunk by chunk in bounded memory. Importers turn LOBSTER,
-//!   Tardis, Binance (hftbacktest captures) and a generic CSV into tapes, parsing timestamps
-//!   and prices from text to integers exactly. [`Synth`] generates the embedded default market.
+//!   Tardis, Binance (hftbacktest captures), Databento DBN and CSV into tapes, parsing
+//!   timestamps and prices from text to integers exactly, several files merged by local
+//!   time. [`Synth`] generates the embedded default market.
 //! - **Order book** ([`Book`]): order by order with FIFO queues, L2 updates as unattributed
 //!   level quantity, preallocated, checked against LOBSTER's own book by [`book_check`].
 //! - **Backtests** ([`Session`]): strategies (WebAssembly through `lockstep-engine`, or their
@@ -68,9 +69,12 @@ pub use exchange::{
 pub use import::binance::{LocalTsUnit, MAX_CLOCK_OFFSET_NS, import_binance};
 pub use import::csv::{TimeUnit, import_csv};
 pub use import::databento::import_databento;
-pub use import::lobster::import_lobster;
+pub use import::lobster::{LobsterInput, import_lobster};
 pub use import::tardis::import_tardis;
-pub use import::{ImportError, ImportOptions, ImportSummary, TsUnitChoice, parse_seconds_ns};
+pub use import::{
+    ImportError, ImportOptions, ImportSummary, TickChoice, TickSource, TsUnitChoice,
+    parse_seconds_ns,
+};
 pub use inspect::{
     ShownEvent, TapeInspection, TapeInstrument, TapeTime, TopOfBook, event_kind_name, inspect_tape,
     iso8601,

@@ -52,6 +52,9 @@ mod golden {
             "4ccf2897b7de4ee89c62b3c0061d71378636c677a9a8eb75d329dc2140fe1554",
         ),
     ];
+    /// Limit prices the GOOG tick is inferred from: messages of types 1-4, and ten per orderbook
+    /// row (five levels a side).
+    pub(super) const GOOG_LIMIT_PRICES: u64 = 54_907 + 16 + 46_072 + 7_765 + 112_673 * 10;
     /// `run --book-only` on the GOOG tape: a digest of every L2 view.
     pub(super) const GOOG_BOOK: &str =
         "32614d9b70ef413d644b5689ef185388452dd28a21840c376851fe31d3c64f36";
@@ -132,15 +135,18 @@ mod golden {
         ),
         (
             "avellaneda-stoikov",
-            "5e9b6265183c668ff84e075bb954fdfa00d342658e3c3c1964715592b185fc02",
+            "54f5c67312278062e82a274e06a285c86fb3f9494766e24c9c00cc137c31c5ac",
             "47ad441b757772feb891505bb6c2c500e9b601748d449aada501552e777c6a02",
-            "0642e568b24f78ee929c3df40bef122365fb20dd9da2f959bda2138bbfebb7ea",
+            "cb7a03b5df7d13170d3b7c96f0bf19bef660a20fdf4a28e4c0bdcc6469bfea4e",
         ),
     ];
     /// Databento MBP-1 + trades + definition of one CME future (ESU4).
     pub(super) const DBN_MBP1_EVENTS: u64 = 2_528;
     pub(super) const DBN_MBP1_KINDS: [(&str, u64); 2] = [("quote", 2_288), ("trade", 240)];
     pub(super) const DBN_MBP1_SYMBOL: &str = "ESU4";
+    /// MBP-1 records come only from messages that change the top of the book, and CME numbers
+    /// messages per channel: the sequence jumps (an upper bound on loss, none here).
+    pub(super) const DBN_MBP1_SEQUENCE_GAPS: u64 = 537;
     pub(super) const DBN_MBP1: [Golden; 2] = [
         (
             "noop",
@@ -153,6 +159,37 @@ mod golden {
             "e46eb9318da3b25e5dd40114a11bce1c479f9086cda0fc1dfe6c94761381bcb1",
             "67f78ef52044473bc3360436ae8d0fdcf9af545ac2735334b4b22ed0d52c6967",
             "20f14f5f811eb98d754b05d3ef44d8e3d68455e6bf268d598be1cdd3bec10a37",
+        ),
+    ];
+    /// NautilusTrader's Binance USD-M depth CSV: a 100-level snapshot and one update.
+    pub(super) const NT_DEPTH_EVENTS: u64 = 201;
+    pub(super) const NT_DEPTH: [Golden; 2] = [
+        (
+            "noop",
+            "9cec91bd29abe53c6af958166bce27282523331fc317e9099ea7095dd04551ad",
+            "d1bd8395c816264cca082c1367f9b0a3cf645e9a47d7875e922ecd878f0ad76f",
+            "61c27278e6654bd63c1f0f0cea020e3b4566f80807c10ae3d8111ba90f2da3f3",
+        ),
+        (
+            "avellaneda-stoikov",
+            "a5eb39ff53998746dd8c3a31fcf5abba88cf565bc347af71f38aa93f7bdcfe69",
+            "adda0793dcf625ccef74bc505436c49dbaf9b9a2700bf5f1a9b594ddc04280bd",
+            "581e08bee0186a3d8f8e5296be2f1f088b1f7f910b91db4c88813221fd930063",
+        ),
+    ];
+    /// NautilusTrader's TrueFX USD/JPY ticks: 1,000 quotes without sizes.
+    pub(super) const NT_TRUEFX: [Golden; 2] = [
+        (
+            "noop",
+            "c7ebb52906aeafe8b9f77e87ec2d958d9198634de3298da6b8961e1829ed6bc3",
+            "086ca38887286c6b395b75a87fc7ea54e767c4754b95a99f47e348f8ec78d744",
+            "e5494ab57cb00a880d472fe4e2ea5f17e63317ca52d886836bb080faa7bc9abf",
+        ),
+        (
+            "avellaneda-stoikov",
+            "e2903a40db877db2f00a5deabec0ccf10a4f6126d399464994f778deed2defba",
+            "f5b37699687f1856fbbc63e430ac3a245c7c7020166f960c2ab8473e4928f042",
+            "5c1e5f62ed1cc31d108c1af2a5f22f6eb5c1fe0ee5a65ecbb5cd1644253ee38b",
         ),
     ];
     /// Databento one-minute BBO of two futures and two options, with the options' definitions.
@@ -640,6 +677,22 @@ fn golden_digests_of_the_lobster_goog_sample() {
     assert_eq!(v["events"], golden::GOOG_EVENTS);
     assert_eq!(v["rows"], golden::GOOG_ROWS);
     assert_eq!(v["header"]["instruments"][0]["symbol"], "GOOG");
+    // GOOG quotes in cents: the greatest common divisor of its limit prices (messages of types
+    // 1-4 and every orderbook level) is $0.01; its 50 hidden midpoint fills at half a cent are
+    // counted, not taken as the tick.
+    let t = &v["ticks"][0];
+    assert_eq!(
+        (t["tick_size"].as_str(), t["tick_source"].as_str()),
+        (Some("0.01"), Some("inferred"))
+    );
+    assert_eq!(t["prices"], golden::GOOG_LIMIT_PRICES);
+    let off = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["note"].as_str().unwrap().starts_with("message prices off the tick"))
+        .map(|n| n["count"].as_u64().unwrap());
+    assert_eq!(off, Some(50));
     let r = assert_goldens(
         || {
             let mut c = bin();
@@ -655,6 +708,56 @@ fn golden_digests_of_the_lobster_goog_sample() {
     let b = json(bin().args(["run", "--book-only", "--tape"]).arg(&tape).arg("--out").arg(&out));
     assert_eq!(b["digest"], golden::GOOG_BOOK);
     every_builtin_agrees_across_tiers(&tape, &out);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn the_goog_day_split_in_two_files_replays_as_the_whole_day() {
+    let Some(d) = data() else { return };
+    let out = tmp("goog-split");
+    // The same file names in two folders: LOBSTER's own pairing of message and orderbook.
+    let cut = 56_000;
+    let mut args: Vec<std::ffi::OsString> = vec!["import".into(), "lobster".into()];
+    let mut obs = Vec::new();
+    for (part, range) in [("a", 0..cut), ("b", cut..usize::MAX)] {
+        std::fs::create_dir_all(out.join(part)).unwrap();
+        for (file, flag) in [(GOOG_MSG, "--message"), (GOOG_OB, "--orderbook")] {
+            let text = std::fs::read_to_string(d.join(file)).unwrap();
+            let rows: Vec<&str> = text.lines().collect();
+            let end = range.end.min(rows.len());
+            let p = out.join(part).join(Path::new(file).file_name().unwrap());
+            std::fs::write(&p, rows[range.start..end].join("\n") + "\n").unwrap();
+            if flag == "--message" {
+                args.extend([flag.into(), p.into_os_string()]);
+            } else {
+                obs.extend([flag.into(), p.into_os_string()]);
+            }
+        }
+    }
+    args.extend(obs);
+    let tape = out.join("split.tape");
+    let v = json(bin().args(&args).arg("--out").arg(&tape));
+    assert_eq!(v["events"], golden::GOOG_EVENTS);
+    assert_eq!(v["rows"], golden::GOOG_ROWS);
+    assert_eq!(v["header"]["instruments"].as_array().unwrap().len(), 1);
+    assert_eq!(v["ticks"][0]["tick_size"], "0.01");
+    // The replay of the two files is the replay of the whole day: the GOOG goldens.
+    assert_goldens(
+        || {
+            let mut c = bin();
+            c.args(["run", "--strategy", "noop", "--strategy", "microprice", "--tape"])
+                .arg(&tape)
+                .arg("--out")
+                .arg(&out);
+            c
+        },
+        &golden::GOOG,
+    );
+    let b = json(bin().args(["run", "--book-only", "--tape"]).arg(&tape).arg("--out").arg(&out));
+    assert_eq!(b["digest"], golden::GOOG_BOOK);
+    // Two message files and one orderbook file: refused, saying how to pair them.
+    let err = fails(bin().args(&args[..args.len() - 2]).arg("--out").arg(&tape));
+    assert!(err.contains("1 --orderbook for 2 --message"), "{err}");
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -1063,6 +1166,21 @@ fn nonsense_flags_are_refused_with_what_to_do() {
     );
     assert!(err.contains("--chunk-events"), "{err}");
     assert!(!dir.join("t.tape").exists());
+    for tick in ["0", "-0.01", "0.000000001", "1e-2"] {
+        let err = fails(
+            bin()
+                .args([
+                    "import",
+                    "lobster",
+                    "--message",
+                    "m.csv",
+                    &format!("--tick={tick}"),
+                    "--out",
+                ])
+                .arg(dir.join("t.tape")),
+        );
+        assert!(err.contains("--tick") && err.contains("positive decimal price"), "{err}");
+    }
     let err = fails(bin().args(["run", "--events", "100", "--speed", "1e-300"]));
     assert!(err.contains("--speed 0.000") || err.contains("too slow"), "{err}");
     // A strategy module that never ends is refused after 4 MiB, not read into memory.
@@ -1448,6 +1566,54 @@ fn inspect_reports_the_goog_tape() {
 }
 
 #[test]
+fn nautilus_binance_depth_and_truefx_csv_import_and_replay() {
+    let Some(d) = data() else { return };
+    let out = tmp("nautilus-csv");
+    // Binance USD-M depth as NautilusTrader saves it: a 100-level bid snapshot and one update
+    // ten minutes later, which does not chain onto it (a sequence gap).
+    let tape = out.join("depth.tape");
+    let v = json(
+        bin()
+            .args(["import", "csv"])
+            .arg(d.join("nautilus_trader/binance/btcusdt-depth-snap.csv"))
+            .arg(d.join("nautilus_trader/binance/btcusdt-depth-update.csv"))
+            .arg("--out")
+            .arg(&tape),
+    );
+    assert_eq!(v["rows"], 200);
+    // A clear and 100 levels; then the update's 100 levels.
+    assert_eq!(v["events"], golden::NT_DEPTH_EVENTS);
+    assert_eq!(v["sequence_gaps"], 1);
+    let ins = &v["header"]["instruments"][0];
+    assert_eq!((ins["symbol"].as_str(), ins["venue"].as_str()), (Some("BTCUSDT"), Some("binance")));
+    assert_eq!(ins["tick_size"], "0.1");
+    let i = inspect(&tape);
+    assert_eq!(kinds(&i), vec![("clear".to_owned(), 1), ("level".to_owned(), 200)]);
+    assert_eq!(i["first_local"]["utc"], "2022-11-01T23:49:39.146000000Z");
+    run_goldens(&tape, &out, &golden::NT_DEPTH);
+    // TrueFX USD/JPY ticks: quotes without sizes.
+    let tape = out.join("fx.tape");
+    let v = json(
+        bin()
+            .args(["import", "csv"])
+            .arg(d.join("nautilus_trader/truefx/usdjpy-ticks.csv"))
+            .arg("--out")
+            .arg(&tape),
+    );
+    assert_eq!((v["rows"].as_u64(), v["events"].as_u64()), (Some(1_000), Some(1_000)));
+    let ins = &v["header"]["instruments"][0];
+    assert_eq!(
+        (ins["symbol"].as_str(), ins["tick_size"].as_str()),
+        (Some("USDJPY"), Some("0.001"))
+    );
+    let i = inspect(&tape);
+    assert_eq!(kinds(&i), vec![("quote".to_owned(), 1_000)]);
+    assert_eq!(i["first_local"]["utc"], "2013-01-01T22:00:00.295000000Z");
+    run_goldens(&tape, &out, &golden::NT_TRUEFX);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
 fn databento_samples_import_inspect_and_replay() {
     let Some(d) = data() else { return };
     let db = d.join("databento");
@@ -1476,9 +1642,15 @@ fn databento_samples_import_inspect_and_replay() {
     assert_eq!(note(&v, "MBO events after which the rebuilt book is crossed"), Some(0));
     let i = inspect(&tape);
     assert_eq!(i["instruments"][0]["symbol"], "ESH4");
-    // The definition file given describes ESM3, not ESH4: the tick is inferred from the
-    // finest price decimals.
-    assert_eq!(i["instruments"][0]["tick_size"], "0.01");
+    // The definition file given describes ESM3, not ESH4: the tick is inferred as the greatest
+    // common divisor of ESH4's prices, the quarter point ES trades in (the finest decimals
+    // would say 0.01).
+    assert_eq!(i["instruments"][0]["tick_size"], "0.25");
+    let t = &v["ticks"][0];
+    assert_eq!((t["tick_source"].as_str(), t["prices"].as_u64()), (Some("inferred"), Some(8_725)));
+    // Snapshot records carry the sequence numbers of the messages that placed their orders:
+    // not checked, no gap.
+    assert_eq!(v["sequence_gaps"], 0);
     assert_eq!(kinds(&i), vec![("add".to_owned(), 8_725)]);
     run_goldens(&tape, &out, &golden::DBN_MBO);
     // MBP-1 and trades of the same future, with its definition: one tape.
@@ -1493,6 +1665,8 @@ fn databento_samples_import_inspect_and_replay() {
             .arg(&tape),
     );
     assert_eq!(v["events"], golden::DBN_MBP1_EVENTS);
+    assert_eq!(v["sequence_gaps"], golden::DBN_MBP1_SEQUENCE_GAPS);
+    assert_eq!(v["ticks"][0]["tick_source"], "definition");
     let i = inspect(&tape);
     assert_eq!(kinds(&i), golden::DBN_MBP1_KINDS.map(|(k, n)| (k.to_owned(), n)).to_vec());
     assert_eq!(i["instruments"][0]["symbol"], golden::DBN_MBP1_SYMBOL);
@@ -1511,6 +1685,8 @@ fn databento_samples_import_inspect_and_replay() {
             .arg(&tape),
     );
     assert_eq!(v["events"], golden::DBN_BBO_EVENTS);
+    // BBO records are sampled: their sequence numbers are not checked.
+    assert_eq!(v["sequence_gaps"], Value::Null);
     let i = inspect(&tape);
     let symbols: Vec<&str> = i["instruments"]
         .as_array()

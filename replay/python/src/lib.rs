@@ -8,9 +8,9 @@
 use lockstep_engine::Tier;
 use lockstep_replay::{
     BlotterConfig, Compression, ExchangeConfig, FeeModel, Grid, ImportOptions, ImportSummary,
-    LatencyModel, LocalTsUnit, ReportConfig, Session, SessionConfig, Shard, StrategySpec,
-    SweepPlan, Synth, SynthConfig, TapeReader, TapeRef, TimeUnit, build_report, import_binance,
-    import_csv, import_databento, import_lobster, import_tardis, inspect_tape,
+    LatencyModel, LobsterInput, LocalTsUnit, ReportConfig, Session, SessionConfig, Shard,
+    StrategySpec, SweepPlan, Synth, SynthConfig, TapeReader, TapeRef, TimeUnit, build_report,
+    import_binance, import_csv, import_databento, import_lobster, import_tardis, inspect_tape,
 };
 use lockstep_replay::{EventSource, ReportFile};
 use lockstep_sdk::{Nanos, Price};
@@ -83,9 +83,12 @@ struct ImportRequest {
     chunk_events: u32,
     /// Collector captures: `ns`, `us` or `ms` (default: detected).
     local_ts_unit: Option<String>,
-    /// LOBSTER: the orderbook file and the symbol.
-    orderbook: Option<PathBuf>,
+    /// LOBSTER: the orderbook files (none, or one per message file in the same order), the
+    /// symbol and the tick (decimal text; default: inferred from the prices).
+    #[serde(default)]
+    orderbook: Vec<PathBuf>,
     symbol: Option<String>,
+    tick: Option<String>,
     /// Generic CSV: the unit of its times (`s`, `ms`, `us`, `ns`).
     ts_unit: Option<String>,
 }
@@ -104,6 +107,12 @@ fn summary_json(kind: &str, out: &std::path::Path, s: &ImportSummary) -> serde_j
         "clock_offset_ns": s.clock_offset_ns,
         "start_ns": s.start_ns,
         "end_ns": s.end_ns,
+        "ticks": s.ticks.iter().map(|t| json!({
+            "instrument": t.instrument,
+            "tick": t.tick.to_string(),
+            "source": t.source.name(),
+            "prices": t.prices,
+        })).collect::<Vec<_>>(),
         "instruments": s.header.instruments.iter().map(|i| json!({
             "id": i.id,
             "symbol": i.symbol,
@@ -139,23 +148,39 @@ fn import_tape(
         local_ts_unit,
     };
     let ins: Vec<&std::path::Path> =
-        files.iter().map(PathBuf::as_path).chain(req.orderbook.as_deref()).collect();
+        files.iter().chain(&req.orderbook).map(PathBuf::as_path).collect();
     lockstep_replay::refuse_overwriting_inputs(&out, &ins).map_err(fail)?;
     let summary = py.detach(|| match kind {
         "lobster" => {
-            let [message] = &files[..] else {
-                return Err(fail_text(
-                    "lobster: give one message file (and orderbook=... for its orderbook file)",
-                ));
+            if !req.orderbook.is_empty() && req.orderbook.len() != files.len() {
+                return Err(fail_text(format!(
+                    "lobster: {} orderbook files for {} message files; give none or one per message file, in the same order",
+                    req.orderbook.len(),
+                    files.len()
+                )));
+            }
+            let tick = match &req.tick {
+                None => None,
+                Some(t) => Some(Price::parse(t).ok_or_else(|| {
+                    fail_text(format!("tick {t:?} is not a positive decimal price"))
+                })?),
             };
-            import_lobster(message, req.orderbook.as_deref(), &out, req.symbol.as_deref(), &opts)
-                .map_err(fail)
+            let inputs: Vec<LobsterInput> = files
+                .iter()
+                .enumerate()
+                .map(|(k, m)| LobsterInput {
+                    message: m.clone(),
+                    orderbook: req.orderbook.get(k).cloned(),
+                    symbol: req.symbol.clone(),
+                    tick,
+                })
+                .collect();
+            import_lobster(&inputs, &out, &opts).map_err(fail)
         }
         "tardis" => import_tardis(&files, &out, &opts).map_err(fail),
         "binance" => import_binance(&files, &out, &opts).map_err(fail),
         "databento" => import_databento(&files, &out, &opts).map_err(fail),
         "csv" => {
-            let [file] = &files[..] else { return Err(fail_text("csv: give one file")) };
             let unit = match req.ts_unit.as_deref().unwrap_or("ns") {
                 "s" => TimeUnit::Seconds,
                 "ms" => TimeUnit::Millis,
@@ -167,7 +192,7 @@ fn import_tape(
                     )));
                 }
             };
-            import_csv(file, &out, unit, &opts).map_err(fail)
+            import_csv(&files, &out, unit, &opts).map_err(fail)
         }
         other => Err(fail_text(format!(
             "unknown import kind {other:?}: give lobster, tardis, binance, databento or csv"

@@ -144,3 +144,20 @@ def test_cli_shards_merge_into_the_python_sweep(cli_sweep: dict, tmp_path: Path)
     frame = lockstep.sweep(None, "avellaneda-stoikov", GRID, events=20_000, bar_ns=BAR_NS)
     assert list(frame["digest"]) == [p["digest"] for p in merged["points"]]
     assert list(frame["pnl"]) == [p["pnl"] for p in merged["points"]]
+
+
+def test_lobster_import_with_its_orderbook(tmp_path: Path) -> None:
+    data = ROOT.parent / "shared" / "data" / "lobster"
+    messages = sorted(data.glob("*_message_1.csv"))
+    if not messages:
+        if os.environ.get("LOCKSTEP_REQUIRE_DATA"):
+            pytest.fail(f"LOCKSTEP_REQUIRE_DATA is set but {data} has no LOBSTER sample")
+        pytest.skip(f"no LOBSTER sample under {data}")
+    message = messages[0]
+    orderbook = Path(str(message).replace("_message_", "_orderbook_"))
+    tape = tmp_path / "l1.tape"
+    report = lockstep.import_tape("lobster", message, tape, orderbook=orderbook)
+    assert report["events"] > 0 and report["ticks"][0]["source"] == "inferred"
+    assert lockstep.inspect(tape)["events"] == report["events"]
+    with pytest.raises(lockstep.LockstepError, match="orderbook files"):
+        lockstep.import_tape("lobster", [message, message], tmp_path / "x.tape", orderbook=orderbook)

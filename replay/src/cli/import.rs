@@ -2,12 +2,13 @@
 
 use super::output::{Text, header_json, print_json, rate, say};
 use super::{ImportCommon, ImportSource};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use lockstep_replay::{
-    Compression, EventSource, ImportOptions, ImportSummary, Stopwatch, Synth, SynthConfig,
-    TapeWriter, import_binance, import_csv, import_databento, import_lobster, import_tardis,
-    refuse_overwriting_inputs,
+    Compression, EventSource, ImportOptions, ImportSummary, LobsterInput, Stopwatch, Synth,
+    SynthConfig, TapeWriter, TickSource, import_binance, import_csv, import_databento,
+    import_lobster, import_tardis, refuse_overwriting_inputs,
 };
+use lockstep_sdk::Price;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -29,6 +30,17 @@ struct Note<'a> {
     count: u64,
 }
 
+/// An instrument's tick in an import report, and how it was chosen.
+#[derive(Serialize)]
+struct Tick<'a> {
+    instrument: u16,
+    symbol: &'a str,
+    tick_size: String,
+    tick_source: &'static str,
+    /// Prices the choice looked at (inferred ticks).
+    prices: u64,
+}
+
 /// `import ... --json`.
 #[derive(Serialize)]
 struct ImportReport<'a> {
@@ -47,6 +59,7 @@ struct ImportReport<'a> {
     clock_offset_ns: Option<i64>,
     start_ns: Option<i64>,
     end_ns: Option<i64>,
+    ticks: Vec<Tick<'a>>,
     input_bytes: u64,
     elapsed_ns: u64,
     events_per_sec: f64,
@@ -74,14 +87,51 @@ fn synth(events: u64, seed: u64, c: &ImportCommon) -> Result<ImportSummary> {
 fn inputs(src: &ImportSource) -> Vec<&Path> {
     match src {
         ImportSource::Lobster { message, orderbook, .. } => {
-            std::iter::once(message.as_path()).chain(orderbook.as_deref()).collect()
+            message.iter().chain(orderbook).map(PathBuf::as_path).collect()
         }
         ImportSource::Tardis { files, .. }
         | ImportSource::Binance { files, .. }
+        | ImportSource::Csv { files, .. }
         | ImportSource::Databento { files, .. } => files.iter().map(PathBuf::as_path).collect(),
-        ImportSource::Csv { file, .. } => vec![file.as_path()],
         ImportSource::Synth { .. } => Vec::new(),
     }
+}
+
+/// Pairs `import lobster`'s repeated flags: orderbook files none or one per message file in
+/// the same order; symbols and ticks none, one for all, or one per message file.
+fn lobster_inputs(
+    message: &[PathBuf],
+    orderbook: &[PathBuf],
+    symbol: &[String],
+    tick: &[Price],
+) -> Result<Vec<LobsterInput>> {
+    let n = message.len();
+    if !orderbook.is_empty() && orderbook.len() != n {
+        bail!(
+            "{} --orderbook for {n} --message: give one orderbook file per message file, in \
+             the same order, or none",
+            orderbook.len()
+        );
+    }
+    for (flag, count) in [("--symbol", symbol.len()), ("--tick", tick.len())] {
+        if count > 1 && count != n {
+            bail!(
+                "{count} {flag} for {n} --message: give one {flag} for all message files or one \
+                 per message file, in the same order"
+            );
+        }
+    }
+    let pick = |k: usize, len: usize| if len == 1 { 0 } else { k };
+    Ok(message
+        .iter()
+        .enumerate()
+        .map(|(k, m)| LobsterInput {
+            message: m.clone(),
+            orderbook: orderbook.get(k).cloned(),
+            symbol: symbol.get(pick(k, symbol.len())).cloned(),
+            tick: tick.get(pick(k, tick.len())).copied(),
+        })
+        .collect())
 }
 
 pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
@@ -97,14 +147,12 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
     refuse_overwriting_inputs(out, &inputs(&src)).context("--out")?;
     let clock = Stopwatch::start();
     let (kind, common, summary) = match &src {
-        ImportSource::Lobster { message, orderbook, symbol, common } => (
+        ImportSource::Lobster { message, orderbook, symbol, tick, common } => (
             "lobster",
             common,
             import_lobster(
-                message,
-                orderbook.as_deref(),
+                &lobster_inputs(message, orderbook, symbol, tick)?,
                 &common.out,
-                symbol.as_deref(),
                 &options(common),
             )?,
         ),
@@ -119,8 +167,8 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
         ImportSource::Databento { files, common } => {
             ("databento", common, import_databento(files, &common.out, &options(common))?)
         }
-        ImportSource::Csv { file, ts_unit, common } => {
-            ("csv", common, import_csv(file, &common.out, (*ts_unit).into(), &options(common))?)
+        ImportSource::Csv { files, ts_unit, common } => {
+            ("csv", common, import_csv(files, &common.out, (*ts_unit).into(), &options(common))?)
         }
         ImportSource::Synth { events, seed, common } => ("synth", common, {
             synth(*events, *seed, common)
@@ -149,6 +197,21 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
             clock_offset_ns: summary.clock_offset_ns,
             start_ns: summary.start_ns,
             end_ns: summary.end_ns,
+            ticks: summary
+                .ticks
+                .iter()
+                .map(|t| Tick {
+                    instrument: t.instrument,
+                    symbol: summary
+                        .header
+                        .instruments
+                        .get(usize::from(t.instrument))
+                        .map_or("", |i| i.symbol.as_str()),
+                    tick_size: t.tick.to_string(),
+                    tick_source: t.source.name(),
+                    prices: t.prices,
+                })
+                .collect(),
             input_bytes,
             elapsed_ns: elapsed,
             events_per_sec: per_sec.round(),
@@ -160,7 +223,14 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
         say!(o, "wrote {} ({} bytes)", common.out.display(), summary.tape_bytes);
         say!(o, "source: {}", summary.header.source);
         for i in &summary.header.instruments {
-            say!(o, "instrument {}: {} on {}, tick {}", i.id, i.symbol, i.venue, i.tick_size);
+            let how = match summary.ticks.iter().find(|t| t.instrument == i.id) {
+                Some(t) if t.source == TickSource::Inferred => {
+                    format!(" (inferred: the greatest common divisor of {} prices)", t.prices)
+                }
+                Some(t) => format!(" ({})", t.source),
+                None => String::new(),
+            };
+            say!(o, "instrument {}: {} on {}, tick {}{how}", i.id, i.symbol, i.venue, i.tick_size);
         }
         say!(
             o,

@@ -124,18 +124,26 @@ pub(crate) struct InspectArgs {
 
 #[derive(Subcommand, Debug)]
 enum ImportSource {
-    /// LOBSTER message file (and its orderbook file, to seed the opening book and keep the book
-    /// equal to LOBSTER's).
+    /// LOBSTER message files (each with its orderbook file, to seed the opening book and keep
+    /// the book equal to LOBSTER's), merged by time; each symbol is one instrument.
     Lobster {
-        /// The message file (`..._message_N.csv`).
+        /// A message file (`..._message_N.csv`); repeat for several (one day; on equal times
+        /// the first given goes first; files of one symbol are parts of its day, in order).
+        #[arg(long, required = true)]
+        message: Vec<PathBuf>,
+        /// The orderbook file of each message file (`..._orderbook_N.csv`), in the same order:
+        /// none, or one per --message.
         #[arg(long)]
-        message: PathBuf,
-        /// The matching orderbook file (`..._orderbook_N.csv`).
+        orderbook: Vec<PathBuf>,
+        /// Symbol: one for every message file, or one per --message (default: each file
+        /// name's prefix).
         #[arg(long)]
-        orderbook: Option<PathBuf>,
-        /// Symbol (default: the file name's prefix).
-        #[arg(long)]
-        symbol: Option<String>,
+        symbol: Vec<String>,
+        /// Tick size in dollars, e.g. `0.01`: one for every message file, or one per --message
+        /// (default: inferred as the greatest common divisor of the symbol's limit prices,
+        /// never finer than LOBSTER's $0.0001).
+        #[arg(long, value_parser = tick_arg)]
+        tick: Vec<Price>,
         #[command(flatten)]
         common: ImportCommon,
     },
@@ -171,11 +179,15 @@ enum ImportSource {
         #[command(flatten)]
         common: ImportCommon,
     },
-    /// The generic CSV format (see the documentation of `import_csv`).
+    /// CSV files, merged by local time: the generic format (see the documentation of
+    /// `import_csv`), Binance depth CSV (`symbol,timestamp,first_update_id,...,pu`) or TrueFX
+    /// ticks (`timestamp,bid,ask`), told apart by their header.
     Csv {
-        /// Input file (plain or gzip).
-        file: PathBuf,
-        /// Unit of the timestamp columns.
+        /// Input files (plain or gzip); on equal local times the first given goes first.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Unit of the generic format's timestamp columns (Binance depth CSV is in
+        /// milliseconds, TrueFX in ISO 8601).
         #[arg(long, value_enum, default_value_t = TsUnit::Ns)]
         ts_unit: TsUnit,
         #[command(flatten)]
@@ -192,6 +204,13 @@ enum ImportSource {
         #[command(flatten)]
         common: ImportCommon,
     },
+}
+
+/// A `--tick`: a positive decimal price, parsed exactly.
+fn tick_arg(v: &str) -> Result<Price, String> {
+    Price::parse(v).filter(|p| p.0 > 0).ok_or_else(|| {
+        format!("{v:?} is not a positive decimal price with at most 8 places, e.g. 0.01")
+    })
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

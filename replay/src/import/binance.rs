@@ -394,7 +394,7 @@ impl Input {
 
 /// Where a market's depth-diff chain stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Chain {
+pub(crate) enum Chain {
     /// Nothing yet (the first diff starts the chain).
     Start,
     /// The last applied diff's final update id.
@@ -405,7 +405,7 @@ enum Chain {
 
 /// Whether a diff (`U`, `pu` on futures, `u`) continues `chain` the way its market defines
 /// continuity.
-fn continues(chain: Chain, big_u: u64, pu: Option<i64>) -> bool {
+pub(crate) fn continues(chain: Chain, big_u: u64, pu: Option<i64>) -> bool {
     match (chain, pu) {
         (Chain::Start, _) => true,
         // Futures: `pu` is the previous diff's `u`.
@@ -480,10 +480,7 @@ pub fn import_binance(
     // `lastUpdateId`, but the collector may have received diffs beyond that id before the
     // snapshot arrived: those are applied again after it.
     let mut recent: Vec<Recent> = vec![VecDeque::new(); found.len()];
-    // The input whose current line is earliest; the first given on equal times.
-    while let Some(k) =
-        (0..inputs.len()).filter_map(|k| inputs[k].at.map(|t| (t, k))).min().map(|(_, k)| k)
-    {
+    while let Some(k) = super::earliest(inputs.iter().map(|i| i.at)) {
         let input = &inputs[k];
         let lines = &input.lines;
         let local = input.at.unwrap_or(0);
@@ -630,6 +627,7 @@ pub fn import_binance(
         ),
     ];
     let mut summary = sink.finish(rows, notes)?;
+    summary.ticks = super::decimal_ticks(&summary.header);
     summary.skipped = skipped;
     summary.sequence_gaps = Some(gaps);
     let mut names: Vec<&str> = units.iter().map(|u| u.unit.name()).collect();

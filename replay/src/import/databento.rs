@@ -14,19 +14,26 @@
 //! - **Trades** → `Trade`.
 //! - **Instrument definitions** (from any input, e.g. a separate definition file) give symbols
 //!   and tick sizes (`min_price_increment`); without one, the symbol comes from the file's
-//!   symbology mappings (else the instrument id) and the tick from the finest price seen.
-//!   Other record kinds (OHLCV, status, statistics, imbalance, …) are skipped and counted.
+//!   symbology mappings (else the instrument id) and the tick is the greatest common divisor
+//!   of the instrument's prices (every price, level and trade of its records; ESH4's MBO gives
+//!   0.25), never finer than the tape's 1e-8. Other record kinds (OHLCV, status, statistics,
+//!   imbalance, …) are skipped and counted.
 //!
 //! Local time is `ts_recv` (Databento's capture time; `ts_event` where it is undefined),
 //! exchange time `ts_event`. Several files are merged by local time, the file given first going
 //! first on equal times. Prices (units of 1e-9) must fit the tape's 8 decimals.
+//!
+//! **Sequence numbers.** MBO, MBP-1/TBBO and MBP-10 records carry the venue's message sequence
+//! number; the report's `sequence_gaps` counts jumps forward by more than one per schema,
+//! publisher and instrument, and a note counts steps back (resets, not gaps). Snapshot records
+//! are not checked. See `Sequences` for why a gap is an upper bound on loss.
 //!
 //! **Checks.** Where an instrument has MBO data, every top-of-book or MBP-10 record of the same
 //! instrument is compared with the book rebuilt from MBO at that time (top 1..10 levels), and
 //! every MBO event ending with the `LAST` flag is checked for a crossed book; the report counts
 //! snapshot records and whether each snapshot was closed by a `LAST` record.
 
-use super::{ImportError, ImportOptions, ImportSummary, Sink, tick_for};
+use super::{ImportError, ImportOptions, ImportSummary, Sink, TickChoice, TickGcd, TickSource};
 use crate::book::Book;
 use crate::tape::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
 use dbn::decode::{DbnMetadata, DecodeRecordRef, DynDecoder};
@@ -86,6 +93,10 @@ pub(crate) enum Rec {
 #[derive(Clone, Debug)]
 pub(crate) struct Item {
     pub(crate) instrument_id: u32,
+    pub(crate) publisher_id: u16,
+    /// The venue's message sequence number, for the schemas whose continuity is checked (MBO,
+    /// MBP-1/TBBO, MBP-10).
+    pub(crate) sequence: Option<u32>,
     pub(crate) ts_event: u64,
     pub(crate) ts_recv: u64,
     pub(crate) flags: u8,
@@ -115,6 +126,12 @@ fn trade_of(
 
 /// Converts a decoded record.
 fn convert(r: RecordRefEnum<'_>) -> Result<Item, String> {
+    let sequence = match &r {
+        RecordRefEnum::Mbo(m) => Some(m.sequence),
+        RecordRefEnum::Mbp1(m) => Some(m.sequence),
+        RecordRefEnum::Mbp10(m) => Some(m.sequence),
+        _ => None,
+    };
     let (hd, ts_recv, flags, rec) = match r {
         RecordRefEnum::Mbo(m) => (
             m.hd,
@@ -188,7 +205,15 @@ fn convert(r: RecordRefEnum<'_>) -> Result<Item, String> {
         RecordRefEnum::SymbolMapping(m) => (m.hd, UNDEF_TS, 0, Rec::Other("symbol mapping")),
         RecordRefEnum::System(m) => (m.hd, UNDEF_TS, 0, Rec::Other("system message")),
     };
-    Ok(Item { instrument_id: hd.instrument_id, ts_event: hd.ts_event, ts_recv, flags, rec })
+    Ok(Item {
+        instrument_id: hd.instrument_id,
+        publisher_id: hd.publisher_id,
+        sequence,
+        ts_event: hd.ts_event,
+        ts_recv,
+        flags,
+        rec,
+    })
 }
 
 /// One DBN input: its decoder, record count, and the current record.
@@ -234,6 +259,8 @@ impl Input {
             Ok(Err(reason)) => return Err(self.err(reason)),
             Err(_) => Item {
                 instrument_id: r.header().instrument_id,
+                publisher_id: r.header().publisher_id,
+                sequence: None,
                 ts_event: r.header().ts_event,
                 ts_recv: UNDEF_TS,
                 flags: 0,
@@ -297,8 +324,10 @@ fn tick_decimals(tick: i64) -> u32 {
 struct Found {
     symbol: Option<String>,
     tick: Option<i64>,
-    /// Finest decimals of the prices seen (for a tick when no definition gives one).
+    /// Finest decimals of the prices seen (the price scale when no definition gives a tick).
     decimals: u32,
+    /// The prices seen in tape units (for a tick when no definition gives one).
+    gcd: TickGcd,
     /// Whether any MBO record names it.
     mbo: bool,
 }
@@ -361,7 +390,7 @@ pub fn import_databento(
         while let Some((_, item)) = inp.cur.take() {
             rows += 1;
             let f = found.entry(item.instrument_id).or_default();
-            let mut prices = [UNDEF_PRICE; 4];
+            let mut prices = [UNDEF_PRICE; 2 * MBP_DEPTH + 1];
             match &item.rec {
                 Rec::Def { symbol, tick } => {
                     f.symbol = Some(symbol.clone());
@@ -380,13 +409,17 @@ pub fn import_databento(
                             prices[0] = *price;
                         }
                         Rec::Trade { price, .. } => prices[0] = *price,
-                        Rec::Top { pair, .. } => {
+                        Rec::Top { pair, trade } => {
                             prices[0] = pair.0;
                             prices[1] = pair.2;
+                            prices[2] = trade.map_or(UNDEF_PRICE, |t| t.0);
                         }
-                        Rec::Depth { levels, .. } => {
-                            prices[0] = levels[0].0;
-                            prices[1] = levels[0].2;
+                        Rec::Depth { levels, trade } => {
+                            for (d, l) in levels.iter().enumerate() {
+                                prices[2 * d] = l.0;
+                                prices[2 * d + 1] = l.2;
+                            }
+                            prices[2 * MBP_DEPTH] = trade.map_or(UNDEF_PRICE, |t| t.0);
                         }
                         _ => {}
                     }
@@ -394,6 +427,10 @@ pub fn import_databento(
             }
             for p in prices.into_iter().filter(|p| *p != UNDEF_PRICE && *p > 0) {
                 f.decimals = f.decimals.max(tick_decimals(p));
+                // A price finer than the tape's 1e-8 is refused in the second pass.
+                if p % 10 == 0 {
+                    f.gcd.observe(p / 10);
+                }
             }
             inp.advance()?;
         }
@@ -414,16 +451,45 @@ pub fn import_databento(
         });
     }
     let mut instruments = Vec::with_capacity(order.len());
+    let mut ticks = Vec::with_capacity(order.len());
     let mut ids: BTreeMap<u32, u16> = BTreeMap::new();
     for (i, id) in order.iter().enumerate() {
         let f = &found[id];
         let symbol =
             f.symbol.clone().or_else(|| mapped.get(id).cloned()).unwrap_or_else(|| id.to_string());
-        let (tick_size, price_scale) = match f.tick {
-            Some(t) if t % 10 == 0 => (Price(t / 10), tick_decimals(t)),
-            _ => (tick_for(f.decimals.min(8)), f.decimals.min(8)),
-        };
         let idx = u16::try_from(i).unwrap_or(u16::MAX);
+        let (tick, price_scale) = match (f.tick, f.gcd.tick(1)) {
+            (Some(t), _) if t % 10 == 0 => (
+                TickChoice {
+                    instrument: idx,
+                    tick: Price(t / 10),
+                    source: TickSource::Definition,
+                    prices: 0,
+                },
+                tick_decimals(t),
+            ),
+            (_, Some(tick)) => (
+                TickChoice {
+                    instrument: idx,
+                    tick,
+                    source: TickSource::Inferred,
+                    prices: f.gcd.prices(),
+                },
+                f.decimals.min(8),
+            ),
+            // Neither a definition nor a price (only empty book sides): a whole unit.
+            _ => (
+                TickChoice {
+                    instrument: idx,
+                    tick: Price(ONE),
+                    source: TickSource::Inferred,
+                    prices: 0,
+                },
+                0,
+            ),
+        };
+        let tick_size = tick.tick;
+        ticks.push(tick);
         ids.insert(*id, idx);
         instruments.push(InstrumentInfo {
             id: idx,
@@ -449,12 +515,8 @@ pub fn import_databento(
     let mut pending_from: Option<(usize, u16)> = None;
     let mut pending_at = (0usize, 0u64);
     let mut evs: Vec<MarketEvent> = Vec::new();
-    // The input whose current record is earliest; the first given on equal times.
-    while let Some(k) = (0..inputs.len())
-        .filter_map(|k| inputs[k].cur.as_ref().map(|(t, _)| (*t, k)))
-        .min()
-        .map(|(_, k)| k)
-    {
+    let mut seqs = Sequences::default();
+    while let Some(k) = super::earliest(inputs.iter().map(|i| i.cur.as_ref().map(|(t, _)| *t))) {
         let (local, item) = inputs[k].cur.take().unwrap_or((0, placeholder()));
         let inp = &inputs[k];
         let Some(&ins) = ids.get(&item.instrument_id) else {
@@ -472,6 +534,7 @@ pub fn import_databento(
             inputs[k].advance()?;
             continue;
         }
+        seqs.check(&item);
         if local < 0 {
             return Err(inp.err("the record has neither a receive nor an event time"));
         }
@@ -625,13 +688,78 @@ pub fn import_databento(
             ));
         }
     }
+    if seqs.seen {
+        notes.push((
+            "sequence numbers going backwards (resets, not counted as gaps)".to_owned(),
+            seqs.resets,
+        ));
+    }
     let mut summary = sink.finish(rows, notes)?;
     summary.skipped = skipped;
+    summary.sequence_gaps = seqs.seen.then_some(seqs.gaps);
+    summary.ticks = ticks;
     Ok(summary)
 }
 
+/// Continuity of the venues' message sequence numbers (MBO, MBP-1/TBBO, MBP-10 records), per
+/// schema, publisher and instrument, in the order the records go on the tape.
+///
+/// A record whose number is the previous one's or the next is continuous (several records of
+/// one venue message share its number). A jump forward by more than one is a **gap**; a step
+/// back is a **reset** (the venue or a session restarted its numbering), counted apart and
+/// never as a gap; the count goes on from the new number either way. Snapshot records carry the
+/// numbers of the messages that placed their orders, not a position in the feed: they are not
+/// checked, and the record after a snapshot starts the count anew. Venues number messages per
+/// channel (CME: one channel for many instruments), so a file holding a subset of a channel's
+/// messages — one instrument's MBO, or MBP records, which come only from messages that change
+/// the levels they show — jumps where nothing was lost; gaps are an upper bound on loss there.
+#[derive(Default)]
+struct Sequences {
+    last: BTreeMap<(u8, u16, u32), u32>,
+    seen: bool,
+    gaps: u64,
+    resets: u64,
+}
+
+impl Sequences {
+    fn check(&mut self, item: &Item) {
+        let Some(seq) = item.sequence else { return };
+        self.seen = true;
+        let kind = match item.rec {
+            Rec::Mbo { .. } => 0,
+            Rec::Top { .. } => 1,
+            _ => 2,
+        };
+        let key = (kind, item.publisher_id, item.instrument_id);
+        if item.flags & flags::SNAPSHOT != 0 {
+            self.last.remove(&key);
+            return;
+        }
+        if let Some(prev) = self.last.insert(key, seq) {
+            self.count(prev, seq);
+        }
+    }
+
+    /// Counts the step from `prev` to `seq`.
+    fn count(&mut self, prev: u32, seq: u32) {
+        if seq < prev {
+            self.resets += 1;
+        } else if seq - prev > 1 {
+            self.gaps += 1;
+        }
+    }
+}
+
 fn placeholder() -> Item {
-    Item { instrument_id: 0, ts_event: 0, ts_recv: 0, flags: 0, rec: Rec::Other("none") }
+    Item {
+        instrument_id: 0,
+        publisher_id: 0,
+        sequence: None,
+        ts_event: 0,
+        ts_recv: 0,
+        flags: 0,
+        rec: Rec::Other("none"),
+    }
 }
 
 /// Writes the pending batch; errors name the record that ended it.
@@ -959,6 +1087,158 @@ mod tests {
         // Equal receive times: the file given first goes first.
         assert_eq!(order, vec![(0, t(1)), (1, t(1)), (1, t(2)), (0, t(3))]);
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// An MBP-10 record of instrument 3 at `i` with `sequence`, the given levels (bid px, bid
+    /// size, ask px, ask size; the rest empty), and a trade when `trade` is set.
+    fn mbp10(
+        i: u64,
+        sequence: u32,
+        levels: &[(i64, u32, i64, u32)],
+        trade: Option<(i64, u32)>,
+    ) -> dbn::Mbp10Msg {
+        let mut m = dbn::Mbp10Msg {
+            hd: hd::<dbn::Mbp10Msg>(rtype::MBP_10, 3, T0 + i),
+            price: trade.map_or(UNDEF_PRICE, |t| t.0),
+            size: trade.map_or(0, |t| t.1),
+            action: (if trade.is_some() { b'T' } else { b'A' }) as c_char,
+            side: b'B' as c_char,
+            flags: FlagSet::new(flags::LAST),
+            depth: 0,
+            ts_recv: T0 + i + 1_000,
+            ts_in_delta: 0,
+            sequence,
+            levels: std::array::from_fn(|_| dbn::BidAskPair {
+                bid_px: UNDEF_PRICE,
+                ask_px: UNDEF_PRICE,
+                ..Default::default()
+            }),
+        };
+        for (d, &(bp, bs, ap, as_)) in m.levels.iter_mut().zip(levels) {
+            *d = dbn::BidAskPair {
+                bid_px: bp,
+                ask_px: ap,
+                bid_sz: bs,
+                ask_sz: as_,
+                bid_ct: 1,
+                ask_ct: 1,
+            };
+        }
+        m
+    }
+
+    #[test]
+    fn mbp10_records_rebuild_the_top_ten_levels_and_sequence_gaps_are_counted() {
+        let d = dir("mbp10");
+        let lv = |k: i64, bs: u32, as_: u32| (P - k * TICK, bs, P + (k + 1) * TICK, as_);
+        // Ten levels a side; then level 3 of the bid changes size, the best ask leaves (the
+        // others move up and an eleventh comes into view), and a trade prints; then the book
+        // thins to two levels a side.
+        let full: Vec<_> = (0..10).map(|k| lv(k, 10 + k as u32, 20 + k as u32)).collect();
+        let mut moved = full.clone();
+        moved[3].1 = 99;
+        for (k, l) in moved.iter_mut().enumerate() {
+            l.2 = P + (k as i64 + 2) * TICK;
+            l.3 = 20 + k as u32 + 1;
+        }
+        let thin: Vec<_> = full[..2].to_vec();
+        // Sequences: 100, 101 (continuous), 105 (a gap), 105 (same message), 90 (a reset).
+        let recs = vec![
+            mbp10(0, 100, &full, None),
+            mbp10(1, 101, &moved, Some((P + TICK, 5))),
+            mbp10(2, 105, &thin, None),
+            mbp10(3, 105, &thin, None),
+            mbp10(4, 90, &full, None),
+        ];
+        let f = d.join("x.mbp-10.dbn");
+        write(&f, Schema::Mbp10, &recs);
+        let out = d.join("t.tape");
+        let s =
+            import_databento(std::slice::from_ref(&f), &out, &ImportOptions::default()).unwrap();
+        assert_eq!(s.sequence_gaps, Some(1));
+        let note = |k: &str| s.notes.iter().find(|n| n.0.starts_with(k)).map(|n| n.1);
+        assert_eq!(note("sequence numbers going backwards"), Some(1));
+        // No definition: the tick is the GCD of every level's and the trade's price.
+        assert_eq!(s.ticks[0].source, TickSource::Inferred);
+        assert_eq!(s.header.instruments[0].tick_size, Price(TICK / 10));
+        // Replay the tape's events record by record; after each, the book's levels are the
+        // record's.
+        let tape = read(&out);
+        let mut book = Book::new();
+        let mut at = 0;
+        let q = |n: u32| Qty(i64::from(n) * ONE);
+        for (r, rec) in recs.iter().enumerate() {
+            let mut trades = Vec::new();
+            // The fourth record repeats the third: it changes nothing and writes no event.
+            let mut more = r != 3;
+            while more {
+                let e = tape[at];
+                at += 1;
+                if let MarketEvent::Trade { px, qty, .. } = e.msg {
+                    trades.push((px, qty));
+                }
+                book.apply(&e.msg);
+                more = e.flags & crate::tape::FLAG_MORE != 0;
+            }
+            let want = |bid: bool| -> Vec<(Price, Qty)> {
+                rec.levels
+                    .iter()
+                    .filter(|l| if bid { l.bid_px != UNDEF_PRICE } else { l.ask_px != UNDEF_PRICE })
+                    .map(|l| {
+                        if bid {
+                            (Price(l.bid_px / 10), q(l.bid_sz))
+                        } else {
+                            (Price(l.ask_px / 10), q(l.ask_sz))
+                        }
+                    })
+                    .collect()
+            };
+            let got = |side| book.levels(side).map(|l| (l.px, l.qty)).collect::<Vec<_>>();
+            assert_eq!(got(Side::Buy), want(true), "record {r}");
+            assert_eq!(got(Side::Sell), want(false), "record {r}");
+            let want_trades: Vec<(Price, Qty)> =
+                if r == 1 { vec![(Price((P + TICK) / 10), q(5))] } else { Vec::new() };
+            assert_eq!(trades, want_trades, "record {r}");
+        }
+        assert_eq!(at, tape.len());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn without_a_definition_the_tick_is_the_gcd_of_the_prices() {
+        let d = dir("gcd");
+        let l = flags::LAST;
+        // ES-like prices a quarter apart; the finest decimals (2) would say 0.01.
+        let recs = vec![
+            mbo(4, 0, b'A', b'B', 1, P, 1, l),
+            mbo(4, 1, b'A', b'A', 2, P + 3 * TICK, 1, l),
+            mbo(4, 2, b'A', b'B', 3, P - 5 * TICK, 1, l),
+        ];
+        let f = d.join("m.dbn");
+        write(&f, Schema::Mbo, &recs);
+        let s = import_databento(&[f], &d.join("t.tape"), &ImportOptions::default()).unwrap();
+        assert_eq!(s.header.instruments[0].tick_size, Price::parse("0.25").unwrap());
+        assert_eq!(s.header.instruments[0].price_scale, 2);
+        assert_eq!(
+            s.ticks,
+            vec![TickChoice {
+                instrument: 0,
+                tick: Price::parse("0.25").unwrap(),
+                source: TickSource::Inferred,
+                prices: 3
+            }]
+        );
+        assert_eq!(s.sequence_gaps, Some(0));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn sequence_steps_gaps_and_resets() {
+        let mut q = Sequences::default();
+        for (prev, seq) in [(5, 5), (5, 6), (5, 7), (5, 4), (u32::MAX, 0), (0, u32::MAX)] {
+            q.count(prev, seq);
+        }
+        assert_eq!((q.gaps, q.resets), (2, 2));
     }
 
     #[test]

@@ -14,11 +14,15 @@
 //! make the book equal LOBSTER's (in the same batch, so strategies see LOBSTER's book).
 //! `replay book-check` reports how often that is needed and why.
 
-use super::{ImportError, ImportOptions, ImportSummary, Lines, Sink, parse_seconds_ns, quoted};
+use super::{
+    ImportError, ImportOptions, ImportSummary, Lines, Sink, TickChoice, TickGcd, TickSource,
+    parse_seconds_ns, quoted,
+};
 use crate::book::Book;
+use crate::tape::MAX_INSTRUMENTS;
 use crate::tape::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
 use lockstep_sdk::{Nanos, ONE, Price, Qty, Side};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// LOBSTER prices are dollars × 10^4; tape prices are × 10^8.
 const PRICE_MUL: i64 = 10_000;
@@ -369,124 +373,409 @@ pub(crate) fn symbol_from(path: &Path) -> String {
         .to_owned()
 }
 
-/// Imports a LOBSTER message file (and, to seed the opening book, its orderbook file).
+/// The trading day a LOBSTER file name gives (`GOOG_2012-06-21_...` → `2012-06-21`), if any.
+fn day_from(path: &Path) -> Option<&str> {
+    let name = path.file_name()?.to_str()?;
+    let day = name.split('_').nth(1)?;
+    let b = day.as_bytes();
+    (b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit()))
+    .then_some(day)
+}
+
+/// Why `orderbook` cannot be the orderbook file of `message`, when both carry LOBSTER's names
+/// (`<stem>_message_<N>.csv` and `<stem>_orderbook_<N>.csv`) and these differ.
+fn pairing_mismatch(message: &Path, orderbook: &Path) -> Option<String> {
+    let m = message.file_name()?.to_str()?;
+    let o = orderbook.file_name()?.to_str()?;
+    let expected = m.replacen("_message_", "_orderbook_", 1);
+    (m.contains("_message_") && o.contains("_orderbook_") && o != expected).then(|| {
+        format!(
+            "is not the orderbook file of {} (LOBSTER names that {expected}); give the \
+             orderbook files in the order of their message files, one per message file",
+            quoted(m)
+        )
+    })
+}
+
+/// One LOBSTER input of an import: a message file, the orderbook file of the same rows if any,
+/// and its instrument's symbol and tick.
 ///
-/// Timestamps are nanoseconds after midnight of the file's trading day; exchange and local
-/// time are the same (LOBSTER records one time). Prices keep their exact value (× 10^4 on the
-/// file, × 10^8 on the tape); sizes are shares.
-///
-/// # Errors
-/// [`ImportError`] naming the file and line of the first malformed row, or an I/O error.
-pub fn import_lobster(
+/// Inputs with the same symbol are one instrument (a day split into several files, given in
+/// time order); inputs with different symbols are different instruments of one tape.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LobsterInput {
+    /// The message file (`…_message_N.csv`, plain or gzip).
+    pub message: PathBuf,
+    /// Its orderbook file (`…_orderbook_N.csv`): seeds the opening book and keeps the book
+    /// equal to LOBSTER's.
+    pub orderbook: Option<PathBuf>,
+    /// The instrument's symbol (`None`: the message file name's prefix, `GOOG` for
+    /// `GOOG_2012-06-21_…`).
+    pub symbol: Option<String>,
+    /// The instrument's tick size (`None`: inferred from the data, see [`import_lobster`]).
+    /// Inputs of one symbol that give a tick must give the same one.
+    pub tick: Option<Price>,
+}
+
+impl LobsterInput {
+    /// A message file alone: symbol from its name, tick inferred.
+    pub fn new(message: impl Into<PathBuf>) -> Self {
+        Self { message: message.into(), ..Self::default() }
+    }
+
+    /// The same input with its orderbook file.
+    pub fn with_orderbook(mut self, orderbook: impl Into<PathBuf>) -> Self {
+        self.orderbook = Some(orderbook.into());
+        self
+    }
+}
+
+/// An instrument of a LOBSTER import: its inputs' shared state.
+struct Instrument {
+    symbol: String,
+    /// The tick given by one of its inputs, and which.
+    given: Option<(Price, usize)>,
+    /// Whether any of its inputs has an orderbook file (the reconciler's book is then kept).
+    has_book: bool,
+    /// Whether a row of it has been written (the opening book is seeded before the first).
+    started: bool,
+    /// Levels per orderbook row (0 until the first orderbook row).
+    file_levels: usize,
+    rec: Reconciler,
+}
+
+/// One input being merged: its files and its current message row.
+struct Source {
+    msgs: Lines,
+    book: Option<Lines>,
+    instrument: u16,
+    /// The current row (parsed from `msgs`'s current line); `None` at the end.
+    cur: Option<Msg>,
+    rows: u64,
+}
+
+impl Source {
+    /// Moves to the next non-empty message row, checking that time does not go backwards.
+    fn advance(&mut self) -> Result<(), ImportError> {
+        let prev = self.cur.map(|m| m.ts);
+        loop {
+            if !self.msgs.next_line()? {
+                self.cur = None;
+                return Ok(());
+            }
+            let text = self.msgs.text();
+            if text.trim().is_empty() {
+                continue;
+            }
+            let m = parse_message(&self.msgs, text)?;
+            if let Some(p) = prev
+                && m.ts < p
+            {
+                return Err(self.msgs.err(format!(
+                    "time goes backwards ({} ns after {p} ns); LOBSTER files are in time order",
+                    m.ts
+                )));
+            }
+            self.cur = Some(m);
+            return Ok(());
+        }
+    }
+}
+
+/// Adds the limit prices of a message file and its orderbook file to `g` (see
+/// [`import_lobster`]).
+fn scan_prices(
     message: &Path,
     orderbook: Option<&Path>,
-    out: &Path,
-    symbol: Option<&str>,
-    opts: &ImportOptions,
-) -> Result<ImportSummary, ImportError> {
-    let symbol = symbol.map_or_else(|| symbol_from(message), str::to_owned);
-    let header = TapeHeader::new(
-        format!(
-            "LOBSTER {} {}",
-            message.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
-            orderbook.map_or(String::new(), |p| format!(
-                "seeded from {}",
-                p.file_name().and_then(|n| n.to_str()).unwrap_or("?")
-            ))
-        )
-        .trim()
-        .to_owned(),
-        vec![InstrumentInfo {
-            id: 0,
-            symbol,
-            venue: "NASDAQ (LOBSTER)".into(),
-            tick_size: Price(ONE / 100),
-            price_scale: 4,
-        }],
-    );
-    let mut sink = Sink::create(out, header, opts)?;
+    g: &mut TickGcd,
+) -> Result<(), ImportError> {
     let mut msgs = Lines::open(message)?;
-    let mut rows = 0u64;
-    let mut book = orderbook.map(Lines::open).transpose()?;
-    let mut row = BookRow::default();
-    let mut rec = Reconciler::new();
-    let mut batch: Vec<TapeEvent> = Vec::new();
-    let mut prev_ts = i64::MIN;
-    let mut file_levels = 0usize;
-    let mut seeded = 0usize;
     while msgs.next_line()? {
         let text = msgs.text();
         if text.trim().is_empty() {
             continue;
         }
         let m = parse_message(&msgs, text)?;
-        if m.ts < prev_ts {
-            return Err(msgs.err(format!(
-                "time goes backwards ({} ns after {} ns); LOBSTER files are in time order",
-                m.ts, prev_ts
-            )));
+        if matches!(m.kind, 1..=4) {
+            g.observe(m.price);
         }
-        prev_ts = m.ts;
-        rows += 1;
-        let ev = TapeEvent::new(Nanos(m.ts), Nanos(m.ts), 0, to_event(&msgs, &m)?);
-        let Some(b) = book.as_mut() else {
-            sink.one(ev, &msgs)?;
-            continue;
-        };
-        if !b.next_line()? {
-            return Err(b.err(format!(
-                "orderbook file ends after {} rows but the message file goes on",
-                rows - 1
-            )));
-        }
-        let n = parse_book_row(b, b.text(), &mut row)?;
-        batch.clear();
-        if rows == 1 {
-            file_levels = n;
-            batch = seed_events(&undo(&row, &m), m.ts);
-            seeded = batch.len();
-            for e in &batch {
-                rec.book.apply(&e.msg);
-            }
-        } else if n != file_levels {
-            return Err(b.err(format!("row has {n} levels, the first row {file_levels}")));
-        }
-        rec.book.apply(&ev.msg);
-        batch.push(ev);
-        rec.reconcile(&row, file_levels, m.ts, &mut batch);
-        sink.batch(&mut batch, &msgs)?;
     }
-    if rows == 0 {
+    if let Some(ob) = orderbook {
+        let mut book = Lines::open(ob)?;
+        let mut row = BookRow::default();
+        while book.next_line()? {
+            parse_book_row(&book, book.text(), &mut row)?;
+            for &(p, _) in row.asks.iter().chain(&row.bids) {
+                g.observe(p);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Imports LOBSTER message files (each with its orderbook file, if given, to seed the opening
+/// book and keep the book equal to LOBSTER's) into one tape.
+///
+/// Timestamps are nanoseconds after midnight of the files' trading day; exchange and local
+/// time are the same (LOBSTER records one time). Prices keep their exact value (× 10^4 on the
+/// file, × 10^8 on the tape); sizes are shares. Several inputs are merged by time, the input
+/// given first going first on equal times; each distinct symbol is one instrument, in order of
+/// first appearance. Files whose names give different trading days are refused (their times
+/// would interleave), as is an orderbook file whose LOBSTER name is not its message file's.
+///
+/// **Tick size.** The input's tick when given, else the greatest common divisor of the
+/// instrument's limit prices: those of the orders the book holds, i.e. submissions,
+/// cancellations, deletions and visible executions (types 1-4) and the orderbook files'
+/// levels. Hidden executions (type 5) and cross trades (type 6) are left out: NASDAQ fills
+/// hidden midpoint orders at half a cent (GOOG 2012-06-21 has 50 such fills), which is no price
+/// an order can rest at. Message prices off the tick are counted in a note. An inferred tick is
+/// never finer than LOBSTER's price unit ($0.0001), and every limit price is a whole number of
+/// ticks. The summary's `ticks` says how each was chosen.
+///
+/// # Errors
+/// [`ImportError`] naming the file and line of the first malformed row, or an I/O error.
+pub fn import_lobster(
+    inputs: &[LobsterInput],
+    out: &Path,
+    opts: &ImportOptions,
+) -> Result<ImportSummary, ImportError> {
+    if inputs.is_empty() {
         return Err(ImportError::Format {
-            file: message.to_path_buf(),
-            reason: "message file holds no rows".into(),
+            file: out.to_path_buf(),
+            reason: "no message files given".into(),
         });
     }
-    if let Some(b) = book.as_mut()
-        && b.next_line()?
-    {
-        return Err(b.err(format!("orderbook file has more rows than the {rows} messages")));
+    let format =
+        |file: &Path, reason: String| ImportError::Format { file: file.to_path_buf(), reason };
+    let first_day = inputs.iter().find_map(|i| day_from(&i.message).map(|d| (d, &i.message)));
+    let mut instruments: Vec<Instrument> = Vec::new();
+    let mut of_input: Vec<u16> = Vec::with_capacity(inputs.len());
+    for (k, input) in inputs.iter().enumerate() {
+        if let Some(ob) = &input.orderbook
+            && let Some(why) = pairing_mismatch(&input.message, ob)
+        {
+            return Err(format(ob, why));
+        }
+        if let (Some((day, file)), Some(d)) = (first_day, day_from(&input.message))
+            && d != day
+        {
+            return Err(format(
+                &input.message,
+                format!(
+                    "is of {d}, {} of {day}; LOBSTER times are seconds after midnight, so days \
+                     cannot share a tape: import each day separately",
+                    quoted(file.file_name().and_then(|n| n.to_str()).unwrap_or("?"))
+                ),
+            ));
+        }
+        let symbol = input.symbol.clone().unwrap_or_else(|| symbol_from(&input.message));
+        let i = match instruments.iter().position(|x| x.symbol == symbol) {
+            Some(i) => i,
+            None => {
+                if instruments.len() >= MAX_INSTRUMENTS {
+                    return Err(format(
+                        &input.message,
+                        format!(
+                            "more than {MAX_INSTRUMENTS} symbols, the most a tape can hold; \
+                             split the input"
+                        ),
+                    ));
+                }
+                instruments.push(Instrument {
+                    symbol,
+                    given: None,
+                    has_book: false,
+                    started: false,
+                    file_levels: 0,
+                    rec: Reconciler::new(),
+                });
+                instruments.len() - 1
+            }
+        };
+        let ins = &mut instruments[i];
+        ins.has_book |= input.orderbook.is_some();
+        if let Some(t) = input.tick {
+            match ins.given {
+                Some((g, at)) if g != t => {
+                    return Err(format(
+                        &input.message,
+                        format!(
+                            "tick {t} for {}, but input {} gives it tick {g}; give one tick per \
+                             symbol",
+                            ins.symbol,
+                            at + 1
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => ins.given = Some((t, k)),
+            }
+        }
+        of_input.push(i as u16);
     }
-    let notes = if book.is_some() {
-        vec![
-            ("opening levels seeded from the orderbook file".to_owned(), seeded as u64),
+    // First pass, for the instruments whose tick is not given: their limit prices.
+    let mut ticks: Vec<TickChoice> = Vec::with_capacity(instruments.len());
+    for (i, ins) in instruments.iter().enumerate() {
+        let choice = match ins.given {
+            Some((tick, _)) => {
+                TickChoice { instrument: i as u16, tick, source: TickSource::Given, prices: 0 }
+            }
+            None => {
+                let mut g = TickGcd::default();
+                for (input, _) in
+                    inputs.iter().zip(&of_input).filter(|(_, x)| usize::from(**x) == i)
+                {
+                    scan_prices(&input.message, input.orderbook.as_deref(), &mut g)?;
+                }
+                TickChoice {
+                    instrument: i as u16,
+                    // Only halt rows: no price to infer from, LOBSTER's unit.
+                    tick: g.tick(PRICE_MUL).unwrap_or(Price(PRICE_MUL)),
+                    source: TickSource::Inferred,
+                    prices: g.prices(),
+                }
+            }
+        };
+        ticks.push(choice);
+    }
+    let messages: Vec<PathBuf> = inputs.iter().map(|i| i.message.clone()).collect();
+    let orderbooks: Vec<PathBuf> = inputs.iter().filter_map(|i| i.orderbook.clone()).collect();
+    let mut source = super::source_name("LOBSTER", &messages);
+    if !orderbooks.is_empty() {
+        source = format!("{source} {}", super::source_name("seeded from", &orderbooks));
+    }
+    let header = TapeHeader::new(
+        source,
+        instruments
+            .iter()
+            .zip(&ticks)
+            .enumerate()
+            .map(|(i, (ins, t))| InstrumentInfo {
+                id: i as u16,
+                symbol: ins.symbol.clone(),
+                venue: "NASDAQ (LOBSTER)".into(),
+                tick_size: t.tick,
+                price_scale: 4,
+            })
+            .collect(),
+    );
+    let mut sink = Sink::create(out, header, opts)?;
+    let mut srcs = Vec::with_capacity(inputs.len());
+    for (input, &instrument) in inputs.iter().zip(&of_input) {
+        let mut s = Source {
+            msgs: Lines::open(&input.message)?,
+            book: input.orderbook.as_deref().map(Lines::open).transpose()?,
+            instrument,
+            cur: None,
+            rows: 0,
+        };
+        s.advance()?;
+        if s.cur.is_none() {
+            return Err(format(&input.message, "message file holds no rows".into()));
+        }
+        srcs.push(s);
+    }
+    let mut row = BookRow::default();
+    let mut batch: Vec<TapeEvent> = Vec::new();
+    let (mut seeded, mut off_tick) = (0u64, 0u64);
+    while let Some(k) = super::earliest(srcs.iter().map(|s| s.cur.map(|m| m.ts))) {
+        let src = &mut srcs[k];
+        let Some(m) = src.cur else { break };
+        src.rows += 1;
+        let i = src.instrument;
+        let ins = &mut instruments[usize::from(i)];
+        if m.kind != 7 && price(m.price).is_some_and(|p| p.0 % ticks[usize::from(i)].tick.0 != 0) {
+            off_tick += 1;
+        }
+        let ev = TapeEvent::new(Nanos(m.ts), Nanos(m.ts), i, to_event(&src.msgs, &m)?);
+        batch.clear();
+        match src.book.as_mut() {
+            None => {
+                if ins.has_book {
+                    ins.rec.book.apply(&ev.msg);
+                }
+                batch.push(ev);
+            }
+            Some(b) => {
+                if !b.next_line()? {
+                    return Err(b.err(format!(
+                        "orderbook file ends after {} rows but the message file goes on",
+                        src.rows - 1
+                    )));
+                }
+                let n = parse_book_row(b, b.text(), &mut row)?;
+                if !ins.started {
+                    batch = seed_events(&undo(&row, &m), m.ts);
+                    seeded += batch.len() as u64;
+                    for e in &batch {
+                        ins.rec.book.apply(&e.msg);
+                    }
+                }
+                if ins.file_levels == 0 {
+                    ins.file_levels = n;
+                } else if n != ins.file_levels {
+                    return Err(b.err(format!(
+                        "row has {n} levels, the first orderbook row of {} {}",
+                        ins.symbol, ins.file_levels
+                    )));
+                }
+                ins.rec.book.apply(&ev.msg);
+                batch.push(ev);
+                ins.rec.reconcile(&row, ins.file_levels, m.ts, &mut batch);
+                for e in &mut batch {
+                    e.instrument = i;
+                }
+            }
+        }
+        ins.started = true;
+        sink.batch(&mut batch, &src.msgs)?;
+        src.advance()?;
+    }
+    for (s, input) in srcs.iter_mut().zip(inputs) {
+        if let Some(b) = s.book.as_mut()
+            && b.next_line()?
+        {
+            return Err(b.err(format!(
+                "orderbook file has more rows than the {} messages of {}",
+                s.rows,
+                quoted(input.message.file_name().and_then(|n| n.to_str()).unwrap_or("?"))
+            )));
+        }
+    }
+    let rows = srcs.iter().map(|s| s.rows).sum();
+    let mut notes = Vec::new();
+    if inputs.iter().any(|i| i.orderbook.is_some()) {
+        let sum = |f: fn(&Reconciler) -> u64| instruments.iter().map(|x| f(&x.rec)).sum::<u64>();
+        let forgotten = sum(|r| r.forgotten);
+        notes = vec![
+            ("opening levels seeded from the orderbook file".to_owned(), seeded),
             (
                 "messages followed by corrections to match LOBSTER's orderbook".to_owned(),
-                rec.rows_corrected,
+                sum(|r| r.rows_corrected),
             ),
             (
                 "level size updates added to match LOBSTER's orderbook".to_owned(),
-                rec.corrections - rec.forgotten,
+                sum(|r| r.corrections) - forgotten,
             ),
             (
                 "levels back in view whose order ids were forgotten (events beyond the depth are missing)".to_owned(),
-                rec.forgotten,
+                forgotten,
             ),
-        ]
-    } else {
-        Vec::new()
-    };
-    sink.finish(rows, notes)
+        ];
+    }
+    if off_tick > 0 {
+        notes.push((
+            "message prices off the tick (hidden executions at the midpoint, or --tick too coarse)"
+                .to_owned(),
+            off_tick,
+        ));
+    }
+    let mut summary = sink.finish(rows, notes)?;
+    summary.ticks = ticks;
+    Ok(summary)
 }
 
 #[cfg(test)]
@@ -575,6 +864,234 @@ mod tests {
         // A visible order must name its id.
         let e = parse_message(&l, "34200.1,1,-1,100,5794000,1").unwrap_err().to_string();
         assert!(e.contains("order id -1 is negative on a type 1 row"), "{e}");
+    }
+
+    /// Imports `rows` (a message file) with `tick` given or not; returns the summary.
+    fn import_rows(name: &str, rows: &str, tick: Option<Price>) -> ImportSummary {
+        let dir = tmp(name);
+        let msg = dir.join("XYZ_2024-01-02_34200000_57600000_message_1.csv");
+        std::fs::write(&msg, rows).unwrap();
+        let input = LobsterInput { tick, ..LobsterInput::new(&msg) };
+        let s = import_lobster(&[input], &dir.join("t.tape"), &ImportOptions::default()).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        s
+    }
+
+    #[test]
+    fn the_tick_is_inferred_from_the_limit_prices_or_given() {
+        let tick = |s: &ImportSummary| (s.header.instruments[0].tick_size, s.ticks[0].source);
+        let off = |s: &ImportSummary| {
+            s.notes.iter().find(|n| n.0.starts_with("message prices off the tick")).map(|n| n.1)
+        };
+        // Every limit price a multiple of $0.05 ($10.00, $10.05, $10.25): 0.05.
+        let rows = "34200.1,1,1,100,100000,1\n\
+                    34200.2,1,2,100,100500,-1\n\
+                    34200.3,4,2,50,100500,-1\n\
+                    34200.4,1,3,100,102500,-1\n\
+                    34200.5,3,1,100,100000,1\n";
+        let s = import_rows("005", rows, None);
+        assert_eq!(tick(&s), (Price::parse("0.05").unwrap(), TickSource::Inferred));
+        assert_eq!(s.ticks[0].prices, 5);
+        assert_eq!(off(&s), None);
+        // One odd price ($10.01): every price must be a whole number of ticks, so 0.01.
+        let odd = format!("{rows}34200.6,1,4,100,100100,1\n");
+        let s = import_rows("001", &odd, None);
+        assert_eq!(tick(&s), (Price::parse("0.01").unwrap(), TickSource::Inferred));
+        // A hidden execution at a half-cent midpoint does not make the tick finer; it is counted
+        // as off the tick. Halt rows carry no price.
+        let hidden = format!("{rows}34200.6,5,0,100,100025,1\n34200.7,7,0,0,-1,-1\n");
+        let s = import_rows("hidden", &hidden, None);
+        assert_eq!(tick(&s), (Price::parse("0.05").unwrap(), TickSource::Inferred));
+        assert_eq!(off(&s), Some(1));
+        // Given: kept as given, and the prices off it counted.
+        let s = import_rows("given", rows, Price::parse("0.1"));
+        assert_eq!(tick(&s), (Price::parse("0.1").unwrap(), TickSource::Given));
+        assert_eq!(off(&s), Some(3));
+        // Sub-cent limit prices: down to LOBSTER's unit, never below.
+        let s = import_rows("unit", "34200.1,1,1,100,100001,1\n34200.2,1,2,100,100000,1\n", None);
+        assert_eq!(tick(&s).0, Price::parse("0.0001").unwrap());
+        // Only halts: no price to infer from, LOBSTER's unit.
+        let s = import_rows("halt", "34200.1,7,0,0,-1,-1\n", None);
+        assert_eq!(tick(&s).0, Price::parse("0.0001").unwrap());
+    }
+
+    /// A fresh temporary directory.
+    fn tmp(name: &str) -> PathBuf {
+        let d =
+            std::env::temp_dir().join(format!("lockstep-lobster-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// Every event of a tape.
+    fn events(tape: &Path) -> Vec<TapeEvent> {
+        let mut r = crate::TapeReader::open(tape).unwrap();
+        let (mut all, mut buf) = (Vec::new(), Vec::new());
+        while crate::EventSource::next_chunk(&mut r, &mut buf).unwrap() {
+            all.extend_from_slice(&buf);
+        }
+        all
+    }
+
+    /// `n` message rows and two-level orderbook rows of a made-up book: adds on both sides,
+    /// partial cancels, executions and deletes; several rows share a time.
+    fn day(n: usize) -> (Vec<String>, Vec<String>) {
+        let (mut msgs, mut book) = (Vec::new(), Vec::new());
+        let (mut bid, mut ask) = (
+            vec![(1_000_000i64, 300i64), (999_900, 200)],
+            vec![(1_000_100i64, 300i64), (1_000_200, 100)],
+        );
+        for i in 0..n {
+            let ts = format!("{}.5", 34_200 + i / 3);
+            let (kind, size, dir) =
+                [(1, 100, 1), (1, 50, -1), (2, 20, 1), (4, 30, -1), (3, 10, 1)][i % 5];
+            let side = if dir > 0 { &mut bid } else { &mut ask };
+            let px = side[0].0;
+            side[0].1 += if kind == 1 { size } else { -size };
+            msgs.push(format!("{ts},{kind},{},{size},{px},{dir}", i + 1));
+            book.push(format!(
+                "{},{},{},{},{},{},{},{}",
+                ask[0].0, ask[0].1, bid[0].0, bid[0].1, ask[1].0, ask[1].1, bid[1].0, bid[1].1
+            ));
+        }
+        (msgs, book)
+    }
+
+    fn write(path: &Path, rows: &[String]) -> PathBuf {
+        std::fs::write(path, rows.iter().map(|r| format!("{r}\n")).collect::<String>()).unwrap();
+        path.to_path_buf()
+    }
+
+    #[test]
+    fn a_day_split_in_two_files_imports_as_the_whole_day() {
+        let d = tmp("split");
+        let (msgs, book) = day(200);
+        let name = |part: &str, what: &str| {
+            std::fs::create_dir_all(d.join(part)).unwrap();
+            d.join(part).join(format!("ABC_2024-01-02_34200000_57600000_{what}_2.csv"))
+        };
+        let whole = LobsterInput::new(write(&name("whole", "message"), &msgs))
+            .with_orderbook(write(&name("whole", "orderbook"), &book));
+        // The cut falls between two rows of the same time.
+        let cut = 100;
+        assert_eq!(msgs[cut - 1].split(',').next(), msgs[cut].split(',').next());
+        let parts = [
+            LobsterInput::new(write(&name("a", "message"), &msgs[..cut]))
+                .with_orderbook(write(&name("a", "orderbook"), &book[..cut])),
+            LobsterInput::new(write(&name("b", "message"), &msgs[cut..]))
+                .with_orderbook(write(&name("b", "orderbook"), &book[cut..])),
+        ];
+        let opts = ImportOptions::default();
+        let one =
+            import_lobster(std::slice::from_ref(&whole), &d.join("whole.tape"), &opts).unwrap();
+        let two = import_lobster(&parts, &d.join("parts.tape"), &opts).unwrap();
+        assert_eq!(two.header.instruments, one.header.instruments);
+        assert_eq!(
+            (two.rows, two.events, &two.notes, &two.ticks),
+            (one.rows, one.events, &one.notes, &one.ticks)
+        );
+        let all = events(&d.join("whole.tape"));
+        assert_eq!(all.len() as u64, one.events);
+        assert_eq!(events(&d.join("parts.tape")), all);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn files_of_two_symbols_are_two_instruments_merged_by_time() {
+        let d = tmp("two");
+        let a = write(
+            &d.join("AAA_2024-01-02_34200000_57600000_message_1.csv"),
+            &["34200.1,1,1,100,100000,1".into(), "34200.3,1,2,100,100500,-1".into()],
+        );
+        let b = write(
+            &d.join("BBB_2024-01-02_34200000_57600000_message_1.csv"),
+            &["34200.1,1,1,10,2000000,1".into(), "34200.2,1,2,10,2002500,-1".into()],
+        );
+        let s = import_lobster(
+            &[LobsterInput::new(&a), LobsterInput::new(&b)],
+            &d.join("t.tape"),
+            &ImportOptions::default(),
+        )
+        .unwrap();
+        let ins: Vec<(&str, Price)> =
+            s.header.instruments.iter().map(|i| (i.symbol.as_str(), i.tick_size)).collect();
+        assert_eq!(
+            ins,
+            vec![("AAA", Price::parse("0.05").unwrap()), ("BBB", Price::parse("0.25").unwrap())]
+        );
+        assert_eq!(
+            s.header.source,
+            format!(
+                "LOBSTER {} + {}",
+                a.file_name().unwrap().to_str().unwrap(),
+                b.file_name().unwrap().to_str().unwrap()
+            )
+        );
+        // Equal times: the file given first goes first.
+        let order: Vec<(u16, i64)> =
+            events(&d.join("t.tape")).iter().map(|e| (e.instrument, e.local_ts.0)).collect();
+        assert_eq!(
+            order,
+            vec![
+                (0, 34_200_100_000_000),
+                (1, 34_200_100_000_000),
+                (1, 34_200_200_000_000),
+                (0, 34_200_300_000_000)
+            ]
+        );
+        // One symbol given for both: one instrument, whose two orders 1 and 2 clash.
+        let same = |m: &Path| LobsterInput { symbol: Some("S".into()), ..LobsterInput::new(m) };
+        let s = import_lobster(&[same(&a), same(&b)], &d.join("t.tape"), &ImportOptions::default())
+            .unwrap();
+        assert_eq!(s.header.instruments.len(), 1);
+        assert_eq!(s.ticks[0].tick, Price::parse("0.05").unwrap());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn mismatched_pairs_days_and_ticks_are_refused() {
+        let d = tmp("refused");
+        let row = ["34200.1,1,1,100,100000,1".to_owned()];
+        let ob = ["100100,10,100000,100".to_owned()];
+        let m = write(&d.join("AAA_2024-01-02_34200000_57600000_message_1.csv"), &row);
+        let other_ob = write(&d.join("BBB_2024-01-02_34200000_57600000_orderbook_1.csv"), &ob);
+        let opts = ImportOptions::default();
+        let e = import_lobster(
+            &[LobsterInput::new(&m).with_orderbook(&other_ob)],
+            &d.join("t.tape"),
+            &opts,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("BBB_2024-01-02_34200000_57600000_orderbook_1.csv: is not the orderbook file of \"AAA_2024-01-02_34200000_57600000_message_1.csv\""), "{e}");
+        assert!(e.contains("AAA_2024-01-02_34200000_57600000_orderbook_1.csv"), "{e}");
+        // Names LOBSTER did not give are not judged.
+        let plain_ob = write(&d.join("book.csv"), &ob);
+        assert!(
+            import_lobster(
+                &[LobsterInput::new(&m).with_orderbook(&plain_ob)],
+                &d.join("t.tape"),
+                &opts
+            )
+            .is_ok()
+        );
+        let next_day = write(&d.join("AAA_2024-01-03_34200000_57600000_message_1.csv"), &row);
+        let e = import_lobster(
+            &[LobsterInput::new(&m), LobsterInput::new(&next_day)],
+            &d.join("t.tape"),
+            &opts,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("is of 2024-01-03") && e.contains("import each day separately"), "{e}");
+        let tick = |t: &str| LobsterInput { tick: Price::parse(t), ..LobsterInput::new(&m) };
+        let e = import_lobster(&[tick("0.01"), tick("0.05")], &d.join("t.tape"), &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tick 0.05 for AAA, but input 1 gives it tick 0.01"), "{e}");
+        assert!(import_lobster(&[], &d.join("t.tape"), &opts).is_err());
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::tape::{
     TapeWriter, check_instruments,
 };
 use flate2::read::MultiGzDecoder;
-use lockstep_sdk::untrusted;
+use lockstep_sdk::{Price, untrusted};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
@@ -130,6 +130,108 @@ pub struct ImportSummary {
     pub start_ns: Option<i64>,
     /// See `start_ns`.
     pub end_ns: Option<i64>,
+    /// Each instrument's tick size and how it was chosen, by instrument id (empty where the
+    /// importer does not say).
+    pub ticks: Vec<TickChoice>,
+}
+
+/// How an instrument's tick size was chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TickSource {
+    /// Given by the user (`--tick`).
+    Given,
+    /// Inferred as the greatest common divisor of the instrument's prices (see
+    /// [`TickChoice::prices`]).
+    Inferred,
+    /// From an instrument definition record of the input.
+    Definition,
+    /// Ten to the minus the most decimal places among the instrument's prices.
+    Decimals,
+}
+
+impl TickSource {
+    /// `given`, `inferred`, `definition` or `decimals`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TickSource::Given => "given",
+            TickSource::Inferred => "inferred",
+            TickSource::Definition => "definition",
+            TickSource::Decimals => "decimals",
+        }
+    }
+}
+
+impl fmt::Display for TickSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An instrument's tick size as written to the tape header, and how it was chosen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TickChoice {
+    /// The instrument's id on the tape.
+    pub instrument: u16,
+    /// The tick size.
+    pub tick: Price,
+    /// How it was chosen.
+    pub source: TickSource,
+    /// How many prices the choice looked at (0 for a given tick or a definition's).
+    pub prices: u64,
+}
+
+/// Infers a tick size from prices: the greatest common divisor of every price observed, counted
+/// in the source's price unit (e.g. LOBSTER's $0.0001). The tick is therefore never finer than
+/// that unit and every observed price is a whole number of ticks. From a handful of prices it
+/// can come out coarser than the real tick (prices $0.50 apart give $0.50); over a session of
+/// data it is the tick the prices actually use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TickGcd {
+    gcd: u64,
+    prices: u64,
+}
+
+impl TickGcd {
+    /// Takes one price in the source's unit; prices of zero or below (placeholders, status
+    /// codes, absent sides) are not prices and are ignored.
+    pub(crate) fn observe(&mut self, raw: i64) {
+        if raw > 0 {
+            self.gcd = gcd(self.gcd, raw.unsigned_abs());
+            self.prices += 1;
+        }
+    }
+
+    /// How many prices were observed.
+    pub(crate) fn prices(&self) -> u64 {
+        self.prices
+    }
+
+    /// The tick in tape units: the divisor times `unit` (the tape value of one source unit);
+    /// `None` when no price was observed (or, impossibly for prices that fit the tape, when it
+    /// overflows).
+    pub(crate) fn tick(&self, unit: i64) -> Option<Price> {
+        if self.gcd == 0 {
+            return None;
+        }
+        i64::try_from(self.gcd).ok()?.checked_mul(unit).map(Price)
+    }
+}
+
+/// Euclid's greatest common divisor (`gcd(0, b) == b`).
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// The input to read next when merging several by local time: the one whose current item is
+/// earliest, the first given on equal times; `None` when every input is at its end. `at` holds
+/// each input's current local time in file order (`None`: at its end). Every multi-file
+/// importer merges through this one rule.
+pub(crate) fn earliest(at: impl IntoIterator<Item = Option<i64>>) -> Option<usize> {
+    at.into_iter().enumerate().filter_map(|(k, t)| t.map(|t| (t, k))).min().map(|(_, k)| k)
 }
 
 /// The unit chosen for an input's local timestamps, and why.
@@ -156,6 +258,7 @@ impl ImportSummary {
             clock_offset_ns: None,
             start_ns: None,
             end_ns: None,
+            ticks: Vec::new(),
         }
     }
 }
@@ -320,10 +423,6 @@ impl Sink {
         Ok(())
     }
 
-    pub(crate) fn one(&mut self, mut e: TapeEvent, at: &Lines) -> Result<(), ImportError> {
-        self.batch(std::slice::from_mut(&mut e), at)
-    }
-
     pub(crate) fn finish(
         self,
         rows: u64,
@@ -414,6 +513,87 @@ pub(crate) fn parse_scaled(text: &str, places: u32) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
+/// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses an ISO 8601 time into integer nanoseconds since the epoch, exactly:
+/// `YYYY-MM-DD HH:MM:SS` (or `T` between), up to nine decimal places of seconds, then `Z`, an
+/// offset `+HH:MM`/`-HH:MM`, or nothing for UTC. `None` for malformed text, a date that does
+/// not exist, or a time outside what nanoseconds in an `i64` hold (1677 to 2262).
+pub(crate) fn parse_utc_ns(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let b = t.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let s = t.get(from..from + len)?;
+        if !s.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b' ' | b'T')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let (y, mo, d) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (h, mi, s) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&mo) || d < 1 || d > month_days[(mo - 1) as usize] {
+        return None;
+    }
+    if h > 23 || mi > 59 || s > 59 {
+        return None;
+    }
+    let mut rest = &t[19..];
+    let mut frac = 0i64;
+    if let Some(r) = rest.strip_prefix('.') {
+        let n = r.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 || n > 9 {
+            return None;
+        }
+        frac = r[..n].parse::<i64>().ok()? * 10i64.pow(9 - n as u32);
+        rest = &r[n..];
+    }
+    let offset = match rest {
+        "" | "Z" => 0,
+        _ => {
+            let sign = match rest.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let z = &rest[1..];
+            let (oh, om) = match z.len() {
+                5 if z.as_bytes()[2] == b':' => (z.get(..2)?, z.get(3..)?),
+                4 => (z.get(..2)?, z.get(2..)?),
+                _ => return None,
+            };
+            let digits = |s: &str| {
+                s.bytes().all(|c| c.is_ascii_digit()).then(|| s.parse::<i64>().ok()).flatten()
+            };
+            let (oh, om) = (digits(oh)?, digits(om)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            sign * (oh * 3600 + om * 60)
+        }
+    };
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset;
+    secs.checked_mul(1_000_000_000)?.checked_add(frac)
+}
+
 /// Parses an integer count of `unit_ns`-nanosecond units (e.g. microseconds: 1000).
 pub(crate) fn parse_int_ns(text: &str, unit_ns: i64) -> Option<i64> {
     text.trim().parse::<i64>().ok()?.checked_mul(unit_ns)
@@ -428,9 +608,23 @@ pub(crate) fn decimals(text: &str) -> u32 {
 }
 
 /// `10^-decimals` as a price (the tick size inferred from the finest price seen).
-pub(crate) fn tick_for(decimals: u32) -> lockstep_sdk::Price {
+pub(crate) fn tick_for(decimals: u32) -> Price {
     let d = decimals.min(lockstep_sdk::SCALE);
-    lockstep_sdk::Price(10i64.pow(lockstep_sdk::SCALE - d))
+    Price(10i64.pow(lockstep_sdk::SCALE - d))
+}
+
+/// Tick choices of the instruments of `header` whose ticks come from [`tick_for`].
+pub(crate) fn decimal_ticks(header: &TapeHeader) -> Vec<TickChoice> {
+    header
+        .instruments
+        .iter()
+        .map(|i| TickChoice {
+            instrument: i.id,
+            tick: i.tick_size,
+            source: TickSource::Decimals,
+            prices: 0,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -459,6 +653,11 @@ mod tests {
         assert_eq!(parse_seconds_ns(""), None);
         assert_eq!(parse_int_ns("1582329602111000", 1000), Some(1_582_329_602_111_000_000));
         assert_eq!(parse_int_ns("x", 1000), None);
+    }
+
+    /// A LOBSTER input of symbol `X`.
+    fn x_input(message: &Path) -> lobster::LobsterInput {
+        lobster::LobsterInput { symbol: Some("X".into()), ..lobster::LobsterInput::new(message) }
     }
 
     /// Seed inputs of every importer, small and valid.
@@ -514,11 +713,41 @@ mod tests {
                     )
                 })
                 .collect::<String>();
+        let depth: String =
+            "symbol,timestamp,first_update_id,last_update_id,side,update_type,price,qty,pu\n"
+                .to_owned()
+                + &(0..40)
+                    .map(|i| {
+                        let (kind, id) = if i < 10 { ("snap", 100) } else { ("set", 100 + i / 3) };
+                        format!(
+                            "BTCUSDT,{},{id},{id},{},{kind},2037{}.{},{}.5,{}\n",
+                            1_667_346_579_146i64 + i / 3,
+                            if i % 2 == 0 { "b" } else { "a" },
+                            i % 10,
+                            i % 7,
+                            i % 4,
+                            if kind == "snap" { -1 } else { id - 1 }
+                        )
+                    })
+                    .collect::<String>();
+        let truefx: String = "timestamp,bid,ask\n".to_owned()
+            + &(0..40)
+                .map(|i| {
+                    format!(
+                        "2013-01-01 22:{:02}:{:02}.295000+00:00,86.6{i:02},86.72{}\n",
+                        i / 7,
+                        i % 60,
+                        i % 10
+                    )
+                })
+                .collect::<String>();
         vec![
             ("lobster", vec![lobster_msg]),
             ("tardis", vec![tardis]),
             ("binance", vec![binance]),
             ("csv", vec![csv]),
+            ("csv-binance-depth", vec![depth]),
+            ("csv-truefx", vec![truefx]),
         ]
     }
 
@@ -544,10 +773,15 @@ mod tests {
                 std::fs::write(&input, &bytes).unwrap();
                 let out = dir.join(format!("{kind}.tape"));
                 let r = match kind {
-                    "lobster" => lobster::import_lobster(&input, None, &out, Some("X"), &opts),
+                    "lobster" => lobster::import_lobster(&[x_input(&input)], &out, &opts),
                     "tardis" => tardis::import_tardis(std::slice::from_ref(&input), &out, &opts),
                     "binance" => binance::import_binance(std::slice::from_ref(&input), &out, &opts),
-                    _ => csv::import_csv(&input, &out, csv::TimeUnit::Nanos, &opts),
+                    _ => csv::import_csv(
+                        std::slice::from_ref(&input),
+                        &out,
+                        csv::TimeUnit::Nanos,
+                        &opts,
+                    ),
                 };
                 match r {
                     Ok(summary) => {
@@ -601,10 +835,12 @@ mod tests {
             std::fs::write(&input, bytes).unwrap();
             let out = dir.join(format!("{name}-{kind}.tape"));
             match kind {
-                "lobster" => lobster::import_lobster(&input, None, &out, Some("X"), &opts),
+                "lobster" => lobster::import_lobster(&[x_input(&input)], &out, &opts),
                 "tardis" => tardis::import_tardis(std::slice::from_ref(&input), &out, &opts),
                 "binance" => binance::import_binance(std::slice::from_ref(&input), &out, &opts),
-                _ => csv::import_csv(&input, &out, csv::TimeUnit::Nanos, &opts),
+                _ => {
+                    csv::import_csv(std::slice::from_ref(&input), &out, csv::TimeUnit::Nanos, &opts)
+                }
             }
             .map(|summary| {
                 let mut reader = crate::TapeReader::open(&out).unwrap();
@@ -623,8 +859,9 @@ mod tests {
                 assert_eq!(bom.unwrap(), plain, "{kind} (gzip: {gz})");
             }
             // A BOM on the second line is not a byte order mark but a bad field (where the
-            // first field is read: Tardis files start with the exchange name, which is not).
-            if kind == "tardis" {
+            // first field is read: Tardis files start with the exchange name, Binance depth
+            // CSV files with the symbol, which are not).
+            if kind == "tardis" || kind == "csv-binance-depth" {
                 continue;
             }
             let (first, rest) = files[0].split_once('\n').unwrap();
@@ -639,10 +876,85 @@ mod tests {
     }
 
     #[test]
+    fn iso_times_parse_exactly() {
+        assert_eq!(
+            parse_utc_ns("2013-01-01 22:00:00.295000+00:00"),
+            Some(1_357_077_600_295_000_000)
+        );
+        assert_eq!(parse_utc_ns("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_utc_ns("1970-01-01 00:00:00.000000001"), Some(1));
+        assert_eq!(parse_utc_ns("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(parse_utc_ns("1969-12-31T19:00:00-0500"), Some(0));
+        assert_eq!(parse_utc_ns("2024-02-29T12:00:00Z"), Some(1_709_208_000_000_000_000));
+        assert_eq!(parse_utc_ns("2000-03-01 00:00:00"), Some(951_868_800_000_000_000));
+        assert_eq!(parse_utc_ns("1600-01-01 00:00:00"), None); // before 1677: out of range
+        for bad in [
+            "2023-02-29 00:00:00",
+            "2013-13-01 00:00:00",
+            "2013-01-01 24:00:00",
+            "2013-01-01 22:00:00.",
+            "2013-01-01 22:00:00.1234567890",
+            "2013-01-01 22:00:00+0:00",
+            "2013-01-01 22:00:00 UTC",
+            "2013/01/01 22:00:00",
+            "2013-01-01",
+            "2013-01-01 22:00:0x",
+            "9999-12-31 23:59:59",
+        ] {
+            assert_eq!(parse_utc_ns(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn decimals_and_ticks() {
         assert_eq!(decimals("61837.63000000"), 2);
         assert_eq!(decimals("9682"), 0);
         assert_eq!(tick_for(2), lockstep_sdk::Price(1_000_000));
         assert_eq!(tick_for(0), lockstep_sdk::Price(100_000_000));
+    }
+
+    /// LOBSTER-style prices (dollars × 10^4; one unit is 10^4 on the tape).
+    fn gcd_tick(prices: &[i64]) -> Option<Price> {
+        let mut g = TickGcd::default();
+        for &p in prices {
+            g.observe(p);
+        }
+        g.tick(10_000)
+    }
+
+    #[test]
+    fn the_tick_is_the_gcd_of_the_prices_never_below_the_unit() {
+        // All multiples of $0.05: 0.05.
+        assert_eq!(gcd_tick(&[1_000_500, 1_001_000, 1_002_500, 999_500]), Price::parse("0.05"));
+        // One odd price among them: every price must stay a whole number of ticks, so 0.01.
+        assert_eq!(
+            gcd_tick(&[1_000_500, 1_001_000, 1_002_500, 999_500, 1_000_100]),
+            Price::parse("0.01")
+        );
+        // A sub-penny price: down to the file's unit at most.
+        assert_eq!(gcd_tick(&[1_000_000, 1_000_001]), Price::parse("0.0001"));
+        // ES futures in Databento's units on the tape (1e-8): 0.25.
+        let mut g = TickGcd::default();
+        for p in [479_900_000_000i64, 479_925_000_000, 480_050_000_000] {
+            g.observe(p);
+        }
+        assert_eq!((g.tick(1), g.prices()), (Price::parse("0.25"), 3));
+        // Placeholders and status codes are not prices; nothing observed, no tick.
+        assert_eq!(gcd_tick(&[0, -1, -9_999_999_999]), None);
+        assert_eq!(gcd_tick(&[0, 5_794_000, -1]), Price::parse("579.40"));
+        // Every price is a multiple of the tick.
+        let prices = [5_794_000i64, 5_777_750, 5_802_300, 5_761_150];
+        let t = gcd_tick(&prices).unwrap().0;
+        assert_eq!(t, 50 * 10_000);
+        assert!(prices.iter().all(|p| (p * 10_000) % t == 0));
+    }
+
+    #[test]
+    fn the_earliest_input_goes_first_and_the_first_given_on_ties() {
+        assert_eq!(earliest([Some(5), Some(3), Some(3)]), Some(1));
+        assert_eq!(earliest([None, Some(7), Some(2)]), Some(2));
+        assert_eq!(earliest([Some(4), None, Some(4)]), Some(0));
+        assert_eq!(earliest([None, None]), None);
+        assert_eq!(earliest(std::iter::empty()), None);
     }
 }

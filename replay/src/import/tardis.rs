@@ -403,11 +403,14 @@ pub fn import_tardis(
         live[i] = s.next_batch(&names, &mut heads[i])?;
     }
     loop {
-        let next = (0..srcs.len()).filter(|&i| live[i]).min_by_key(|&i| (heads[i][0].local_ts, i));
+        let next =
+            super::earliest((0..srcs.len()).map(|i| live[i].then(|| heads[i][0].local_ts.0)));
         let Some(i) = next else { break };
         sink.batch(&mut heads[i], &srcs[i].lines)?;
         live[i] = srcs[i].next_batch(&names, &mut heads[i])?;
     }
     let rows = srcs.iter().map(|s| s.rows).sum();
-    sink.finish(rows, Vec::new())
+    let mut summary = sink.finish(rows, Vec::new())?;
+    summary.ticks = super::decimal_ticks(&summary.header);
+    Ok(summary)
 }

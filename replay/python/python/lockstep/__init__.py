@@ -57,12 +57,19 @@ def import_tape(
 ) -> dict[str, Any]:
     """Imports market data into a tape; returns the import report.
 
-    ``kind`` is ``lobster``, ``tardis``, ``binance``, ``databento`` or ``csv``. Options:
-    ``compress``, ``chunk_events``, ``local_ts_unit`` (collector captures), ``orderbook`` and
-    ``symbol`` (LOBSTER), ``ts_unit`` (CSV). Unknown options raise :class:`LockstepError`.
+    ``kind`` is ``lobster``, ``tardis``, ``binance``, ``databento`` or ``csv``; several files
+    make one tape, merged by local time. Options: ``compress``, ``chunk_events``,
+    ``local_ts_unit`` (collector captures), ``orderbook`` (one per message file), ``symbol``
+    and ``tick`` (LOBSTER), ``ts_unit`` (CSV). Unknown options raise :class:`LockstepError`.
     """
     if isinstance(files, (str, os.PathLike)):
         files = [files]
+    if isinstance(options.get("orderbook"), (str, os.PathLike)):
+        options["orderbook"] = [options["orderbook"]]
+    if "orderbook" in options:
+        options["orderbook"] = [os.fspath(o) for o in options["orderbook"]]
+    if options.get("tick") is not None:
+        options["tick"] = str(options["tick"])
     opts = {k: (os.fspath(v) if isinstance(v, os.PathLike) else v) for k, v in options.items()}
     return json.loads(
         _lockstep.import_tape(kind, [os.fspath(f) for f in files], os.fspath(out), json.dumps(opts))
