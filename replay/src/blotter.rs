@@ -349,6 +349,16 @@ impl Blotter {
     pub fn dropped(&self) -> (u64, u64) {
         self.dropped
     }
+    /// Time from sending each filled order to its first fill (ns), sorted.
+    pub fn times_to_first_fill(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = self
+            .orders
+            .iter()
+            .filter_map(|o| o.first_fill_ns.map(|f| f.saturating_sub(o.sent_ns)))
+            .collect();
+        v.sort_unstable();
+        v
+    }
     /// The end of every bar recorded, in order.
     pub fn bar_ends(&self) -> &[i64] {
         &self.bar_ends

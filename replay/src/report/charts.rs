@@ -319,12 +319,7 @@ pub(super) fn draw(
         render("prices", WIDE, |r| draw_lines(r, &prices), |r| draw_lines(r, &prices))?,
     ));
 
-    let mut to_fill: Vec<i64> = b
-        .orders()
-        .iter()
-        .filter_map(|o| o.first_fill_ns.map(|f| f.saturating_sub(o.sent_ns)))
-        .collect();
-    to_fill.sort_unstable();
+    let to_fill = b.times_to_first_fill();
     let n = to_fill.len();
     let curve: Vec<(f64, f64)> = to_fill
         .iter()

@@ -654,12 +654,7 @@ fn strategy_summary(
             hint: reject_reason_hint(kind, code),
         })
         .collect();
-    let mut to_fill: Vec<i64> = b
-        .orders()
-        .iter()
-        .filter_map(|o| o.first_fill_ns.map(|f| f.saturating_sub(o.sent_ns)))
-        .collect();
-    to_fill.sort_unstable();
+    let to_fill = b.times_to_first_fill();
     StrategySummary {
         index: k,
         name: s.name.clone(),
