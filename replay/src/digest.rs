@@ -77,7 +77,7 @@ impl Digest {
     }
 
     /// The strategy failed at `seq` with the error whose stable code is `code`
-    /// ([`lockstep_engine::Error::code`]).
+    /// (the engine's `Error::code`, or a runner's own).
     pub fn halt(&mut self, seq: u64, code: u16) {
         self.h.update([TAG_HALT]);
         self.h.update(seq.to_le_bytes());

@@ -266,6 +266,23 @@ struct SimOrder {
     join_stamp: u64,
 }
 
+/// One of a strategy's orders resting at the simulated venue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestingOrder {
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// The strategy's order id.
+    pub id: OrderId,
+    /// Side.
+    pub side: Side,
+    /// Limit price.
+    pub price: Price,
+    /// Quantity still open.
+    pub leaves: Qty,
+    /// Quantity ahead of it in the queue.
+    pub ahead: Qty,
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 struct Position {
     qty: i64,
@@ -1002,6 +1019,21 @@ impl SimExchange {
     }
 
     /// Positions, PnL and counters, marking positions on the final books.
+    /// The resting orders, per instrument in the order they are matched.
+    pub(crate) fn resting(&self) -> Vec<RestingOrder> {
+        self.orders
+            .iter()
+            .map(|(&(instrument, _), o)| RestingOrder {
+                instrument,
+                id: o.id,
+                side: o.side,
+                price: Price(o.px),
+                leaves: Qty(o.leaves),
+                ahead: Qty(o.ahead),
+            })
+            .collect()
+    }
+
     pub(crate) fn summary(&self, books: &[Book]) -> ExchangeSummary {
         let mut out = ExchangeSummary {
             stats: self.stats,

@@ -29,25 +29,38 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod atomic;
+// The deterministic core: builds without `host`, for wasm32-unknown-unknown too.
 mod blotter;
 mod book;
-mod book_check;
-mod chart;
 mod digest;
 mod exchange;
-mod import;
-mod inspect;
 mod jitter;
-mod report;
 mod session;
-mod sweep;
 mod synth;
 mod tape;
-mod timing;
-mod trace;
 mod units_serde;
 
+// Files, clocks, engines and reports: the `host` feature.
+#[cfg(feature = "host")]
+mod atomic;
+#[cfg(feature = "host")]
+mod book_check;
+#[cfg(feature = "host")]
+mod chart;
+#[cfg(feature = "host")]
+mod import;
+#[cfg(feature = "host")]
+mod inspect;
+#[cfg(feature = "host")]
+mod report;
+#[cfg(feature = "host")]
+mod sweep;
+#[cfg(feature = "host")]
+mod timing;
+#[cfg(feature = "host")]
+mod trace;
+
+#[cfg(feature = "host")]
 pub use atomic::{
     AtomicFile, SameFileError, refuse_overwriting_inputs, temp_path, write_atomic, write_via_temp,
 };
@@ -56,7 +69,9 @@ pub use blotter::{
     OrderStatus, PriceSample, RequestKind, reject_reason_hint, reject_reason_name,
 };
 pub use book::{Applied, Book, BookStats, LevelOverflow, OrderView};
+#[cfg(feature = "host")]
 pub use book_check::{BookCheckReport, MismatchClass, book_check};
+#[cfg(feature = "host")]
 pub use chart::{
     ChartError, DrawResult, FONT, Rendered, clock_label, percentile_label, percentile_x,
     register_font, render,
@@ -64,17 +79,24 @@ pub use chart::{
 pub use digest::{Digest, combine, hex};
 pub use exchange::{
     BudgetExceeded, ExchangeConfig, ExchangeStats, ExchangeSummary, FeeModel, InstrumentSummary,
-    LatencyModel, Money, VenueBudget, VenueBudgets,
+    LatencyModel, Money, RestingOrder, VenueBudget, VenueBudgets,
 };
+#[cfg(feature = "host")]
 pub use import::binance::{LocalTsUnit, MAX_CLOCK_OFFSET_NS, import_binance};
+#[cfg(feature = "host")]
 pub use import::csv::{TimeUnit, import_csv};
+#[cfg(feature = "host")]
 pub use import::databento::import_databento;
+#[cfg(feature = "host")]
 pub use import::lobster::{LobsterInput, import_lobster};
+#[cfg(feature = "host")]
 pub use import::tardis::import_tardis;
+#[cfg(feature = "host")]
 pub use import::{
     ImportError, ImportOptions, ImportSummary, TickChoice, TickSource, TsUnitChoice,
     parse_seconds_ns,
 };
+#[cfg(feature = "host")]
 pub use inspect::{
     ShownEvent, TapeInspection, TapeInstrument, TapeTime, TopOfBook, event_kind_name, inspect_tape,
     iso8601,
@@ -83,15 +105,19 @@ pub use jitter::{
     JitterRecorder, LatencyReport, MAX_TRACKABLE_NS, SIGNIFICANT_DIGITS, WORST_KEPT, WorstEvent,
     percentile_distribution,
 };
+#[cfg(feature = "host")]
 pub use report::{
     DEFAULT_YEAR_NS, InstrumentRef, RejectSummary, Report, ReportConfig, ReportError, ReportFile,
     SimLatency, Stats, StrategySummary, Summary, TapeSummary, build_report, parquet_to_csv,
     summarize,
 };
 pub use session::{
-    CLOSING_WINDOW_NS, MAX_MODULE_BYTES, Pacing, RunOutput, RunReport, Session, SessionConfig,
-    SessionError, StrategyReport, StrategySource, StrategySpec, trace_path,
+    CLOSING_WINDOW_NS, Pacing, RunOutput, RunReport, Runner, RunnerError, RunnerSpec, Session,
+    SessionConfig, StrategyReport,
 };
+#[cfg(feature = "host")]
+pub use session::{MAX_MODULE_BYTES, SessionError, StrategySource, StrategySpec, trace_path};
+#[cfg(feature = "host")]
 pub use sweep::{
     Grid, MAX_POINTS, PointResult, Shard, SweepError, SweepOutput, SweepPlan, TapeRef, merge,
 };
@@ -101,7 +127,9 @@ pub use tape::{
     MAX_INSTRUMENTS, MarketEvent, MemorySource, TapeError, TapeEvent, TapeHeader, TapeReader,
     TapeWriter,
 };
+#[cfg(feature = "host")]
 pub use timing::Stopwatch;
+#[cfg(feature = "host")]
 pub use trace::{Divergence, TraceReader, TracedEvent, first_divergence};
 
 /// Seeded mutations for the fuzz-style tests (stable Rust, no fuzzing engine): deterministic

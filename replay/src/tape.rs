@@ -21,14 +21,19 @@
 //! order and their exchange times may not be). The reader refuses an instrument whose events
 //! are in the order of neither; the importers require local-time order at the offending line.
 
+#[cfg(feature = "host")]
 use crate::atomic::AtomicFile;
 use crate::book::LevelOverflow;
 use crate::units_serde;
 use lockstep_sdk::{InstrumentId, Nanos, Price, Qty, Side};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+#[cfg(feature = "host")]
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+#[cfg(feature = "host")]
+use std::io::{BufReader, BufWriter};
+#[cfg(feature = "host")]
 use std::path::Path;
 
 /// The tape format version this build reads and writes.
@@ -596,6 +601,7 @@ pub struct TapeWriter<W: Write + Seek> {
     prev_local: i64,
 }
 
+#[cfg(feature = "host")]
 impl TapeWriter<BufWriter<AtomicFile>> {
     /// Starts the tape file at `path`. It is written to a temporary file beside it and
     /// replaces `path` only when [`TapeWriter::finish`] succeeds: a failed or abandoned
@@ -789,7 +795,7 @@ pub struct TapeReader<R: Read> {
     check: EventCheck,
 }
 
-impl std::fmt::Debug for TapeReader<BufReader<File>> {
+impl<R: Read> std::fmt::Debug for TapeReader<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TapeReader")
             .field("header", &self.header)
@@ -799,6 +805,7 @@ impl std::fmt::Debug for TapeReader<BufReader<File>> {
     }
 }
 
+#[cfg(feature = "host")]
 impl TapeReader<BufReader<File>> {
     /// Opens the tape file at `path` and reads its header.
     ///

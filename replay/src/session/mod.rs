@@ -1,5 +1,5 @@
-//! A replay session: the books, the feeder, the strategies and their simulated exchanges, the
-//! digest and the latency recorder, driven by one event source on one thread.
+//! A replay session: the books, the strategies and their simulated exchanges, and the digest,
+//! driven by one event source on one thread.
 //!
 //! For each tape event, in order: exchange items due before it are processed (orders arriving,
 //! answers and timers delivered); the event is applied to its instrument's book; each
@@ -8,6 +8,11 @@
 //! `Quote` for a quote, then `Book` (with the L2 view) if the top levels changed. Each strategy
 //! numbers the events it receives itself (`seq` from 0), so its digest does not depend on which
 //! other strategies share the session.
+//!
+//! This module is the deterministic core and builds without the `host` feature (for the
+//! browser, too): strategies are [`Runner`]s, and measurement is a [`Meter`] the host passes in.
+//! `host.rs` adds loading from the catalog or files into an engine, traces and wall-clock
+//! latency.
 
 use crate::blotter::{Blotter, BlotterConfig};
 use crate::book::{Book, BookStats, LevelOverflow};
@@ -15,204 +20,122 @@ use crate::digest::{Digest, combine};
 use crate::exchange::{
     CLASS_MARKET, CLASS_TIMER, ExchangeConfig, ExchangeSummary, Pending, SimExchange,
 };
-use crate::jitter::{JitterRecorder, LatencyReport, WorstEvent};
+use crate::jitter::{JitterRecorder, LatencyReport};
 use crate::tape::{EventSource, TapeError, TapeEvent, TapeHeader};
-use crate::timing::Clock;
+#[cfg(feature = "host")]
 use crate::trace::TraceWriter;
-use lockstep_engine::{Config, Engine, Fuel, StrategyModule, StrategyRunner, Tier};
+#[cfg(feature = "host")]
+use lockstep_engine::Tier;
 use lockstep_sdk::{
     ActionRecord, BookRecord, Event, EventBody, EventHeader, EventRecord, InstrumentId, Nanos,
 };
-use lockstep_strategies::StrategyInfo;
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+#[cfg(feature = "host")]
+use std::path::PathBuf;
+
+#[cfg(feature = "host")]
+mod host;
+#[cfg(feature = "host")]
+pub use host::{MAX_MODULE_BYTES, SessionError, StrategySource, StrategySpec, trace_path};
 
 /// After the tape ends, pending answers and timers are still delivered for this long (on the
 /// tape's clock).
 pub const CLOSING_WINDOW_NS: i64 = 1_000_000_000;
 
-/// Where a strategy comes from.
-#[derive(Clone)]
-pub enum StrategySource {
-    /// A built-in strategy, run as WebAssembly.
-    Builtin(&'static StrategyInfo),
-    /// A built-in strategy's native build (not fuel-metered).
-    Native(&'static StrategyInfo),
-    /// A `.wasm` file.
-    WasmFile {
-        /// Where it was read from.
-        path: PathBuf,
-        /// Its bytes.
-        bytes: Arc<[u8]>,
-    },
-}
-
-impl fmt::Debug for StrategySource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StrategySource::Builtin(i) => write!(f, "Builtin({})", i.name),
-            StrategySource::Native(i) => write!(f, "Native({})", i.name),
-            StrategySource::WasmFile { path, bytes } => {
-                write!(f, "WasmFile({}, {} bytes)", path.display(), bytes.len())
-            }
-        }
-    }
-}
-
-/// A strategy to run and its parameters.
-#[derive(Clone, Debug)]
-pub struct StrategySpec {
-    /// Name in reports (catalog name, or the file stem of a `.wasm` file).
-    pub name: String,
-    /// Where it comes from.
-    pub source: StrategySource,
-    /// Parameter text (`key=value;...`).
-    pub params: String,
-}
-
-impl StrategySpec {
-    /// A built-in name or a path to a `.wasm` file; `params` default to the built-in's
-    /// defaults (empty for files). `native` picks the native build of a built-in.
+/// What a session drives for each strategy: SDK events in, action records out. Engine
+/// instances and native builds are runners (with `host`); the browser page's runner hands each
+/// event to the module running in the browser's own WebAssembly engine.
+pub trait Runner {
+    /// Handles one event (with the L2 view for `BOOK` events) and returns the actions.
     ///
     /// # Errors
-    /// [`SessionError`] for an unknown name, an unreadable file, or `native` with a file.
-    pub fn resolve(arg: &str, params: Option<&str>, native: bool) -> Result<Self, SessionError> {
-        let looks_like_file = arg.ends_with(".wasm") || arg.contains('/') || arg.contains('\\');
-        if !looks_like_file && let Some(info) = lockstep_strategies::get(arg) {
-            return Ok(Self {
-                name: info.name.to_owned(),
-                source: if native {
-                    StrategySource::Native(info)
-                } else {
-                    StrategySource::Builtin(info)
-                },
-                params: params.unwrap_or(info.default_params).to_owned(),
-            });
-        }
-        if !looks_like_file {
-            return Err(SessionError::UnknownStrategy {
-                name: arg.to_owned(),
-                known: lockstep_strategies::names().collect::<Vec<_>>().join(", "),
-            });
-        }
-        let path = PathBuf::from(arg);
-        if native {
-            return Err(SessionError::NativeFile { path });
-        }
-        let bytes = read_module(&path)?;
-        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("wasm");
-        let name = lockstep_sdk::untrusted(name).max_chars(64).to_string();
-        Ok(Self {
-            name,
-            source: StrategySource::WasmFile { path, bytes: bytes.into() },
-            params: params.unwrap_or("").to_owned(),
-        })
-    }
+    /// [`RunnerError`]: the event was refused (`halts == false`) or the strategy stopped.
+    fn on_event(
+        &mut self,
+        ev: &EventRecord,
+        book: Option<&BookRecord>,
+    ) -> Result<&[ActionRecord], RunnerError>;
+
+    /// Fuel used by the last call; `None` where nothing meters it.
+    fn last_fuel(&self) -> Option<u64>;
 }
 
-/// Largest `.wasm` file read: the engine's default module limit. The read stops one byte past
-/// it, so `--strategy /dev/zero` fails at once instead of filling memory.
-pub const MAX_MODULE_BYTES: u64 = 4 << 20;
-
-fn read_module(path: &Path) -> Result<Vec<u8>, SessionError> {
-    use std::io::Read;
-    let err = |source| SessionError::ReadWasm { path: path.to_path_buf(), source };
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_MODULE_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(err)?;
-    if bytes.len() as u64 > MAX_MODULE_BYTES {
-        return Err(err(std::io::Error::other(format!(
-            "larger than {MAX_MODULE_BYTES} bytes, the most a strategy module may be"
-        ))));
-    }
-    Ok(bytes)
+/// Why a [`Runner`] refused an event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunnerError {
+    /// Stable code, hashed into the digest on a halt (`lockstep_engine::Error::code` for the
+    /// engine's errors); never the wording.
+    pub code: u16,
+    /// Whether the strategy is stopped for the rest of the run (otherwise only this event was
+    /// refused).
+    pub halts: bool,
+    /// What happened, for the report.
+    pub message: String,
 }
 
-/// Why a session could not start.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum SessionError {
-    /// No built-in strategy has this name.
-    UnknownStrategy {
-        /// The name given.
-        name: String,
-        /// The built-in names.
-        known: String,
-    },
-    /// A `.wasm` file could not be read.
-    ReadWasm {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// `--native` was asked for a `.wasm` file.
-    NativeFile {
-        /// The file.
-        path: PathBuf,
-    },
-    /// The engine refused the module or its parameters.
-    Load {
-        /// The strategy.
-        name: String,
-        /// The engine's error.
-        source: lockstep_engine::Error,
-    },
-    /// The engine of the chosen tier cannot be built here.
-    Engine {
-        /// The engine's error.
-        source: lockstep_engine::Error,
-    },
-    /// A native strategy refused its parameters.
-    Init {
-        /// The strategy.
-        name: String,
-        /// Its message.
-        message: String,
-    },
-    /// A trace file could not be created.
-    Trace {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
+/// A strategy ready to run: a [`Runner`] whose `init` has already run.
+pub struct RunnerSpec {
+    /// Name in reports.
+    pub name: String,
+    /// Parameter text it was started with.
+    pub params: String,
+    /// The runner.
+    pub runner: Box<dyn Runner>,
+    /// The actions `init` returned (timers, first orders), scheduled at the first event.
+    pub init_actions: Vec<ActionRecord>,
+    /// Whether it runs as WebAssembly (reports fuel) rather than a native build.
+    pub metered: bool,
 }
 
-impl fmt::Display for SessionError {
+impl fmt::Debug for RunnerSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SessionError::UnknownStrategy { name, known } => write!(
-                f,
-                "`{name}` is neither a built-in strategy nor a .wasm file; built-ins: {known}"
-            ),
-            SessionError::ReadWasm { path, source } => {
-                write!(f, "cannot read strategy module {}: {source}", path.display())
-            }
-            SessionError::NativeFile { path } => write!(
-                f,
-                "--native runs a built-in strategy's native build; {} is a .wasm file",
-                path.display()
-            ),
-            SessionError::Load { name, source } => write!(f, "strategy `{name}`: {source}"),
-            SessionError::Engine { source } => write!(f, "{source}"),
-            SessionError::Init { name, message } => write!(
-                f,
-                "strategy `{name}` refused its parameters: {}",
-                lockstep_sdk::untrusted(message)
-            ),
-            SessionError::Trace { path, source } => {
-                write!(f, "cannot create trace {}: {source}", path.display())
-            }
-        }
+        f.debug_struct("RunnerSpec")
+            .field("name", &self.name)
+            .field("params", &self.params)
+            .field("init_actions", &self.init_actions.len())
+            .finish_non_exhaustive()
     }
 }
 
-// Display already carries the underlying error, so `source` is left empty: reporting the
-// chain as well (anyhow's `{:#}`) would print it twice.
-impl std::error::Error for SessionError {}
+/// One piece of work a [`Meter`] saw.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "host"), allow(dead_code))] // read by the host's wall-clock meter
+pub(crate) struct Work {
+    /// Tape event index, `u64::MAX` for exchange items.
+    pub(crate) tape_event: u64,
+    /// First strategy's sequence number, `u64::MAX` if none.
+    pub(crate) seq: u64,
+    /// Strategy index, `u32::MAX` for a tape event (all strategies).
+    pub(crate) strategy: u32,
+    /// First SDK event kind.
+    pub(crate) kind: u16,
+    /// Fuel used.
+    pub(crate) fuel: u64,
+}
+
+/// Latency measurement around each piece of work; [`NoMeter`] measures nothing (and keeps
+/// clocks out of the core).
+pub(crate) trait Meter {
+    /// A chunk has been read: the next work is handed over now.
+    #[cfg_attr(not(feature = "host"), allow(dead_code))]
+    fn handed(&mut self) {}
+    /// Work due at tape time `t` starts; returns the start reading.
+    fn begin(&mut self, t: i64) -> u64;
+    /// The work that started at `began` is done.
+    fn end(&mut self, began: u64, w: Work);
+}
+
+/// No measurement.
+pub(crate) struct NoMeter;
+
+impl Meter for NoMeter {
+    #[inline(always)]
+    fn begin(&mut self, _: i64) -> u64 {
+        0
+    }
+    #[inline(always)]
+    fn end(&mut self, _: u64, _: Work) {}
+}
 
 /// How fast to replay.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -229,7 +152,9 @@ pub enum Pacing {
 /// Settings of a session.
 #[derive(Clone, Debug)]
 pub struct SessionConfig {
-    /// The engine tier that runs WebAssembly strategies (native builds ignore it).
+    /// The engine tier that runs WebAssembly strategies (native builds ignore it); default
+    /// the interpreter.
+    #[cfg(feature = "host")]
     pub tier: Tier,
     /// Fuel each strategy event may use.
     pub fuel_per_event: u64,
@@ -242,6 +167,7 @@ pub struct SessionConfig {
     /// Also compute a digest of the book views (for book-only replays).
     pub book_digest: bool,
     /// Write a trace per strategy into this directory (`<index>-<name>.trace`).
+    #[cfg(feature = "host")]
     pub trace_dir: Option<PathBuf>,
     /// Measure each event's latency (one clock reading and one histogram record per event,
     /// about 30 ns here). Off: pure throughput, no latency report, no pacing.
@@ -254,12 +180,14 @@ pub struct SessionConfig {
 impl Default for SessionConfig {
     fn default() -> Self {
         Self {
+            #[cfg(feature = "host")]
             tier: Tier::Interpreter,
             fuel_per_event: 10_000_000,
             exchange: ExchangeConfig::default(),
             pacing: Pacing::AsFastAsPossible,
             interval_ns: 1_000_000_000,
             book_digest: false,
+            #[cfg(feature = "host")]
             trace_dir: None,
             measure_latency: true,
             blotter: None,
@@ -277,6 +205,7 @@ pub struct StrategyReport {
     /// Whether it ran as WebAssembly (fuel-metered) or natively.
     pub wasm: bool,
     /// The tier it ran on; `None` for a native build.
+    #[cfg(feature = "host")]
     pub tier: Option<Tier>,
     /// Its digest: every action, exchange event and halt (the same on every tier).
     pub digest: [u8; 32],
@@ -317,6 +246,7 @@ pub struct RunReport {
     /// The run's fuel digest, combined like `digest`.
     pub fuel_digest: [u8; 32],
     /// The tier WebAssembly strategies ran on.
+    #[cfg(feature = "host")]
     pub tier: Tier,
     /// Digest of the L2 views, when asked for.
     pub book_digest: Option<[u8; 32]>,
@@ -346,11 +276,12 @@ pub struct RunOutput {
     pub blotters: Vec<Blotter>,
 }
 
+
 struct Slot {
     name: String,
     params: String,
     wasm: bool,
-    runner: Box<dyn StrategyRunner>,
+    runner: Box<dyn Runner>,
     exch: SimExchange,
     digest: Digest,
     seq: u64,
@@ -363,6 +294,7 @@ struct Slot {
     halted: Option<(u64, String)>,
     errors: u64,
     scratch: Vec<ActionRecord>,
+    #[cfg(feature = "host")]
     trace: Option<TraceWriter>,
 }
 
@@ -372,7 +304,9 @@ struct Emit {
     book: Option<InstrumentId>,
 }
 
-/// A replay session. Build with [`Session::new`], then [`Session::run`] it once.
+/// A replay session. Build with `Session::new` (with `host`) or [`Session::from_runners`], then
+/// `Session::run` it once, or feed it event by event with [`Session::step`] and end with
+/// [`Session::finish`].
 pub struct Session {
     books: Vec<Book>,
     records: Vec<BookRecord>,
@@ -381,11 +315,12 @@ pub struct Session {
     slots: Vec<Slot>,
     emits: Vec<Emit>,
     cfg: SessionConfig,
-    jitter: JitterRecorder,
     book_digest: Option<Digest>,
     emitted: u64,
-    /// Clock reading when the last piece of work finished: the next event's hand-over time.
-    handed: u64,
+    /// Tape events fed so far.
+    index: u64,
+    /// Latest tape time fed.
+    last_t: i64,
 }
 
 impl fmt::Debug for Session {
@@ -423,11 +358,12 @@ fn deliver(
         }
         Err(e) => {
             slot.scratch.clear();
-            Some((e.halts(), e.code(), e.to_string()))
+            Some((e.halts, e.code, e.message))
         }
     };
-    let fuel = slot.runner.last_fuel().map_or(0, |f: Fuel| f.0);
+    let fuel = slot.runner.last_fuel().unwrap_or(0);
     slot.digest.event(seq, fuel, &slot.scratch);
+    #[cfg(feature = "host")]
     if let Some(t) = slot.trace.as_mut() {
         t.event(seq, fuel, rec, &slot.scratch);
     }
@@ -469,93 +405,162 @@ fn budget_halt(slot: &mut Slot, seq: Option<u64>) -> bool {
     true
 }
 
+
 impl Session {
-    /// Loads the strategies (one wasmi engine for the session) for a tape with `header`.
-    ///
-    /// # Errors
-    /// [`SessionError`] if a strategy cannot be loaded or refuses its parameters.
-    pub fn new(
-        header: &TapeHeader,
-        specs: &[StrategySpec],
-        cfg: SessionConfig,
-    ) -> Result<Self, SessionError> {
-        let mut config = Config::new();
-        config.tier(cfg.tier).fuel_per_event(Fuel(cfg.fuel_per_event));
-        let engine = Engine::try_new(&config).map_err(|source| SessionError::Engine { source })?;
+    /// A session over strategies already started (their `init` has run), for a tape with
+    /// `header`.
+    pub fn from_runners(header: &TapeHeader, runners: Vec<RunnerSpec>, cfg: SessionConfig) -> Self {
         let n = header.instruments.len();
-        let mut slots = Vec::with_capacity(specs.len());
-        for (i, spec) in specs.iter().enumerate() {
-            let load = |e| SessionError::Load { name: spec.name.clone(), source: e };
-            let (runner, wasm): (Box<dyn StrategyRunner>, bool) = match &spec.source {
-                StrategySource::Builtin(info) => {
-                    let m = StrategyModule::new(&engine, info.wasm).map_err(load)?;
-                    (Box::new(m.instantiate(&spec.params).map_err(load)?), true)
+        let slots = runners
+            .into_iter()
+            .map(|r| {
+                let init_fuel = r.runner.last_fuel().unwrap_or(0);
+                let mut exch = SimExchange::new(cfg.exchange, &header.instruments);
+                if let Some(b) = cfg.blotter {
+                    exch.keep_blotter(b);
                 }
-                StrategySource::WasmFile { bytes, .. } => {
-                    let m = StrategyModule::new(&engine, bytes).map_err(load)?;
-                    (Box::new(m.instantiate(&spec.params).map_err(load)?), true)
+                Slot {
+                    name: r.name,
+                    params: r.params,
+                    wasm: r.metered,
+                    runner: r.runner,
+                    exch,
+                    digest: Digest::new(),
+                    seq: 0,
+                    events: 0,
+                    actions: 0,
+                    fuel_total: 0,
+                    fuel_max: (0, 0),
+                    init_fuel,
+                    init_actions: r.init_actions,
+                    halted: None,
+                    errors: 0,
+                    scratch: Vec::with_capacity(1024),
+                    #[cfg(feature = "host")]
+                    trace: None,
                 }
-                StrategySource::Native(info) => (
-                    info.native(&spec.params).map_err(|e| SessionError::Init {
-                        name: spec.name.clone(),
-                        message: e.to_string(),
-                    })?,
-                    false,
-                ),
-            };
-            let trace = match &cfg.trace_dir {
-                Some(dir) => {
-                    let path = trace_path(dir, i, &spec.name);
-                    Some(
-                        TraceWriter::create(&path)
-                            .map_err(|source| SessionError::Trace { path, source })?,
-                    )
-                }
-                None => None,
-            };
-            let init_fuel = runner.last_fuel().map_or(0, |f| f.0);
-            let init_actions = runner.actions().to_vec();
-            let mut exch = SimExchange::new(cfg.exchange, &header.instruments);
-            if let Some(b) = cfg.blotter {
-                exch.keep_blotter(b);
-            }
-            slots.push(Slot {
-                name: spec.name.clone(),
-                params: spec.params.clone(),
-                wasm,
-                runner,
-                exch,
-                digest: Digest::new(),
-                seq: 0,
-                events: 0,
-                actions: 0,
-                fuel_total: 0,
-                fuel_max: (0, 0),
-                init_fuel,
-                init_actions,
-                halted: None,
-                errors: 0,
-                scratch: Vec::with_capacity(1024),
-                trace,
-            });
-        }
-        Ok(Self {
+            })
+            .collect();
+        Self {
             books: (0..n).map(|_| Book::new()).collect(),
             records: vec![BookRecord::default(); n],
             dirty: Vec::with_capacity(n),
             is_dirty: vec![false; n],
             slots,
             emits: Vec::with_capacity(64),
-            jitter: JitterRecorder::new(cfg.interval_ns),
             book_digest: cfg.book_digest.then(Digest::new),
             cfg,
             emitted: 0,
-            handed: 0,
-        })
+            index: 0,
+            last_t: 0,
+        }
+    }
+
+    /// Feeds the next tape event: the venue's items due before it, the event on its book, and
+    /// the SDK events it yields to every strategy.
+    ///
+    /// # Errors
+    /// [`LevelOverflow`] when the book cannot apply the event (nothing was delivered).
+    pub fn step(&mut self, ev: &TapeEvent) -> Result<(), LevelOverflow> {
+        self.step_with(ev, &mut NoMeter)
+    }
+
+    /// Tape events fed so far.
+    pub fn events(&self) -> u64 {
+        self.index
+    }
+
+    /// The book of instrument `i` as it stands.
+    pub fn book(&self, i: InstrumentId) -> Option<&Book> {
+        self.books.get(usize::from(i))
+    }
+
+    /// Strategy `s`'s trading so far, marked at the books as they stand.
+    pub fn exchange_summary(&self, s: usize) -> Option<ExchangeSummary> {
+        self.slots.get(s).map(|slot| slot.exch.summary(&self.books))
+    }
+
+    /// Strategy `s`'s resting orders (instrument, id, side, price, open quantity) in the order
+    /// they are matched.
+    pub fn open_orders(&self, s: usize) -> Vec<crate::exchange::RestingOrder> {
+        self.slots.get(s).map(|slot| slot.exch.resting()).unwrap_or_default()
+    }
+
+    /// The message that halted strategy `s`, if it was halted.
+    pub fn halted(&self, s: usize) -> Option<&(u64, String)> {
+        self.slots.get(s).and_then(|slot| slot.halted.as_ref())
+    }
+
+    /// Ends a run fed with [`Session::step`]: delivers what is due in the closing window and
+    /// returns the report and blotters, with no wall-clock measurement (`elapsed_ns` 0).
+    pub fn finish(mut self) -> RunOutput {
+        let blotters = self.close(&mut NoMeter);
+        let mut jitter = JitterRecorder::new(self.cfg.interval_ns);
+        let latency = jitter.finish(0);
+        RunOutput { report: self.report(0, latency), jitter, blotters }
+    }
+
+    /// Reads `src` to its end, feeding every event.
+    #[cfg_attr(not(feature = "host"), allow(dead_code))] // `Session::run`
+    fn replay<M: Meter>(
+        &mut self,
+        src: &mut dyn EventSource,
+        progress: &mut dyn FnMut(u64),
+        meter: &mut M,
+    ) -> Result<(), TapeError> {
+        let mut buf: Vec<TapeEvent> =
+            Vec::with_capacity(crate::tape::DEFAULT_CHUNK_EVENTS as usize * 2);
+        let mut chunk = 0u64;
+        while src.next_chunk(&mut buf)? {
+            // Reading and decoding the chunk is not charged to its first event.
+            meter.handed();
+            for (event, ev) in buf.iter().enumerate() {
+                let index = self.index;
+                self.step_with(ev, meter).map_err(|overflow| TapeError::Book {
+                    chunk,
+                    event: event as u64,
+                    index,
+                    instrument: ev.instrument,
+                    overflow,
+                })?;
+            }
+            progress(self.index);
+            chunk += 1;
+        }
+        Ok(())
+    }
+
+    fn step_with<M: Meter>(&mut self, ev: &TapeEvent, meter: &mut M) -> Result<(), LevelOverflow> {
+        let t = ev.local_ts.0;
+        if self.index == 0 {
+            self.start_strategies(t);
+        }
+        self.last_t = self.last_t.max(t);
+        for s in 0..self.slots.len() {
+            self.drain(s, t, CLASS_MARKET, meter);
+        }
+        let began = meter.begin(t);
+        let (fuel, seq, kind) = self.market(ev)?;
+        meter.end(began, Work { tape_event: self.index, seq, strategy: u32::MAX, kind, fuel });
+        self.index += 1;
+        Ok(())
+    }
+
+    /// Delivers what is due in the closing window after the last event and takes the
+    /// blotters.
+    fn close<M: Meter>(&mut self, meter: &mut M) -> Vec<Blotter> {
+        let close = self.last_t.saturating_add(CLOSING_WINDOW_NS);
+        for s in 0..self.slots.len() {
+            self.drain(s, close, CLASS_TIMER + 1, meter);
+        }
+        self.slots
+            .iter_mut()
+            .filter_map(|slot| slot.exch.take_blotter(close, &self.books))
+            .collect()
     }
 
     /// Processes a strategy's pending exchange items that come before `(t, class)`.
-    fn drain(&mut self, s: usize, t: i64, class: u8, clock: &Clock, pace: Option<(f64, u64, i64)>) {
+    fn drain<M: Meter>(&mut self, s: usize, t: i64, class: u8, meter: &mut M) {
         while let Some(k) = self.slots[s].exch.peek() {
             if k >= (t, class) {
                 break;
@@ -577,8 +582,7 @@ impl Session {
                 }
                 Pending::Timer(id) => (0, item.time, EventBody::Timer(id)),
             };
-            let measure = self.cfg.measure_latency;
-            let began = if measure { start_time(clock, pace, item.time, self.handed) } else { 0 };
+            let began = meter.begin(item.time);
             let h = EventHeader {
                 seq: 0,
                 instrument,
@@ -588,20 +592,10 @@ impl Session {
             let mut rec = Event { h, body }.encode();
             let seq = self.slots[s].seq;
             let fuel = deliver(&mut self.slots[s], &mut rec, None, item.time, true);
-            if !measure {
-                continue;
-            }
-            let end = clock.now();
-            self.jitter.record(WorstEvent {
-                latency_ns: end.saturating_sub(began),
-                tape_event: u64::MAX,
-                seq,
-                strategy: s as u32,
-                kind: rec.kind(),
-                fuel,
-            });
-            self.jitter.tick(end);
-            self.handed = end;
+            meter.end(
+                began,
+                Work { tape_event: u64::MAX, seq, strategy: s as u32, kind: rec.kind(), fuel },
+            );
         }
     }
 
@@ -679,90 +673,6 @@ impl Session {
         Ok((fuel, if kind == 0 { u64::MAX } else { first_seq }, kind))
     }
 
-    /// Replays `src` to its end, calling `progress` with the number of tape events done after
-    /// each chunk.
-    ///
-    /// # Errors
-    /// The source's [`TapeError`] (a corrupt or truncated tape), naming chunk and offset, or
-    /// [`TapeError::Book`] naming the chunk and event the book cannot apply (a level's total
-    /// quantity would overflow); the replay stops there.
-    pub fn run(
-        mut self,
-        src: &mut dyn EventSource,
-        progress: &mut dyn FnMut(u64),
-    ) -> Result<RunOutput, TapeError> {
-        let clock = Clock::start();
-        let mut buf: Vec<TapeEvent> =
-            Vec::with_capacity(crate::tape::DEFAULT_CHUNK_EVENTS as usize * 2);
-        let mut index = 0u64;
-        let mut pace: Option<(f64, u64, i64)> = None;
-        let mut last_t = 0i64;
-        let start = clock.now();
-        let mut chunk = 0u64;
-        while src.next_chunk(&mut buf)? {
-            // Reading and decoding the chunk is not charged to its first event.
-            self.handed = clock.now();
-            for (event, ev) in buf.iter().enumerate() {
-                let refused = |overflow| TapeError::Book {
-                    chunk,
-                    event: event as u64,
-                    index,
-                    instrument: ev.instrument,
-                    overflow,
-                };
-                let t = ev.local_ts.0;
-                if index == 0 {
-                    if let Pacing::Paced { speed } = self.cfg.pacing
-                        && speed > 0.0
-                        && self.cfg.measure_latency
-                    {
-                        pace = Some((speed, clock.now(), t));
-                    }
-                    self.start_strategies(t);
-                }
-                last_t = last_t.max(t);
-                for s in 0..self.slots.len() {
-                    self.drain(s, t, CLASS_MARKET, &clock, pace);
-                }
-                if !self.cfg.measure_latency {
-                    self.market(ev).map_err(refused)?;
-                    index += 1;
-                    continue;
-                }
-                let began = start_time(&clock, pace, t, self.handed);
-                let (fuel, seq, kind) = self.market(ev).map_err(refused)?;
-                let end = clock.now();
-                self.jitter.record(WorstEvent {
-                    latency_ns: end.saturating_sub(began),
-                    tape_event: index,
-                    seq,
-                    strategy: u32::MAX,
-                    kind,
-                    fuel,
-                });
-                self.jitter.tick(end);
-                self.handed = end;
-                index += 1;
-            }
-            progress(index);
-            chunk += 1;
-        }
-        let close = last_t.saturating_add(CLOSING_WINDOW_NS);
-        for s in 0..self.slots.len() {
-            self.drain(s, close, CLASS_TIMER + 1, &clock, pace);
-        }
-        let blotters = self
-            .slots
-            .iter_mut()
-            .filter_map(|slot| slot.exch.take_blotter(close, &self.books))
-            .collect();
-        let elapsed_ns = clock.now().saturating_sub(start).max(1);
-        let latency = self.jitter.finish(clock.now());
-        let mut out = self.report(index, elapsed_ns, latency);
-        out.blotters = blotters;
-        Ok(out)
-    }
-
     /// Digests and schedules what the strategies' `init` did, at the first event's time.
     fn start_strategies(&mut self, t: i64) {
         for slot in &mut self.slots {
@@ -778,10 +688,13 @@ impl Session {
         }
     }
 
-    fn report(self, events: u64, elapsed_ns: u64, latency: LatencyReport) -> RunOutput {
+    fn report(self, elapsed_ns: u64, latency: LatencyReport) -> RunReport {
+        let events = self.index;
+        #[allow(unused_mut)]
         let mut trace_error = None;
         let mut strategies = Vec::with_capacity(self.slots.len());
         for slot in self.slots {
+            #[cfg(feature = "host")]
             if let Some(t) = slot.trace
                 && let Err(e) = t.finish()
             {
@@ -793,6 +706,7 @@ impl Session {
                 name: slot.name,
                 params: slot.params,
                 wasm: slot.wasm,
+                #[cfg(feature = "host")]
                 tier: slot.wasm.then_some(self.cfg.tier),
                 digest,
                 fuel_digest,
@@ -816,13 +730,14 @@ impl Session {
             1 => strategies[0].fuel_digest,
             _ => combine(strategies.iter().map(|s| &s.fuel_digest)),
         };
-        let report = RunReport {
+        RunReport {
             events,
             strategy_events: strategies.iter().map(|s| s.events).sum(),
             elapsed_ns,
-            events_per_sec: events as f64 * 1e9 / elapsed_ns as f64,
+            events_per_sec: if elapsed_ns == 0 { 0.0 } else { events as f64 * 1e9 / elapsed_ns as f64 },
             digest,
             fuel_digest,
+            #[cfg(feature = "host")]
             tier: self.cfg.tier,
             book_digest,
             fuel_total: strategies.iter().map(|s| s.fuel_total).sum(),
@@ -831,27 +746,7 @@ impl Session {
             strategies,
             book_stats: self.books.iter().map(Book::stats).collect(),
             trace_error,
-        };
-        RunOutput { report, jitter: self.jitter, blotters: Vec::new() }
-    }
-}
-
-/// When an event at tape time `t` starts: when it was handed over, i.e. when the previous work
-/// finished (as fast as possible), or when it is due (paced, waiting for it if early). Either
-/// way a stall delays the start of what follows, so it shows in their latency too.
-#[inline]
-fn start_time(clock: &Clock, pace: Option<(f64, u64, i64)>, t: i64, handed: u64) -> u64 {
-    match pace {
-        None => handed,
-        Some((speed, origin, t0)) => {
-            let due = origin.saturating_add(((t.saturating_sub(t0)).max(0) as f64 / speed) as u64);
-            clock.spin_until(due);
-            due
         }
     }
 }
 
-/// The trace file a session writes for strategy `index` named `name` under `dir`.
-pub fn trace_path(dir: &Path, index: usize, name: &str) -> PathBuf {
-    dir.join(format!("{index}-{name}.trace"))
-}
