@@ -4,6 +4,7 @@ mod import;
 mod inspect;
 mod output;
 mod run;
+mod serve;
 mod sweep;
 mod verify;
 
@@ -56,6 +57,10 @@ enum Cmd {
     Sweep(SweepArgs),
     /// Join the JSON outputs of a sweep's shards, refusing duplicates, gaps and strangers.
     SweepMerge(SweepMergeArgs),
+    /// Serve the replay terminal: a page that runs a strategy in the browser's own
+    /// WebAssembly engine over the same replay core, and compares its digest with this
+    /// server's replay of the same run.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -629,5 +634,6 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Strategies => run::strategies(json),
         Cmd::Sweep(a) => sweep::sweep(&a, json),
         Cmd::SweepMerge(a) => sweep::sweep_merge(&a, json),
+        Cmd::Serve(a) => serve::serve(a, json),
     }
 }
