@@ -7,6 +7,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "integration/web.rs"]
+mod web;
+
 /// Golden digests: for each strategy its `digest` (what it did: the same on every tier and for
 /// its native build), then its `fuel_digest` on the interpreter and on the compiled tier. They
 /// change only when replay, exchange, feeder, digest, synthetic market or a strategy's

@@ -82,10 +82,8 @@ pub(crate) fn serve(args: ServeArgs, json: bool) -> Result<ExitCode> {
     let server = Server::http((args.bind, args.port))
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .context("the server is not listening on an IP address")?;
+    let addr =
+        server.server_addr().to_ip().context("the server is not listening on an IP address")?;
     let url = format!("http://{addr}/");
     if json {
         print_json(&json!({ "command": "serve", "url": url }))?;
@@ -187,26 +185,30 @@ fn respond(req: Request, answer: Result<(&'static str, Vec<u8>), Refusal>) {
 fn run(req: &mut Request, args: &ServeArgs) -> Result<Value, Refusal> {
     let query = parse_query(req.url())?;
     if let Some(k) = query.keys().find(|k| !RUN_KEYS.contains(&k.as_str())) {
-        return Err(Refusal(400, format!("unknown parameter `{k}`; known: {}", RUN_KEYS.join(", "))));
+        return Err(Refusal(
+            400,
+            format!("unknown parameter `{k}`; known: {}", RUN_KEYS.join(", ")),
+        ));
     }
     let number = |key: &str, default: u64| -> Result<u64, Refusal> {
         query.get(key).map_or(Ok(default), |v| {
-            v.parse().map_err(|_| Refusal(400, format!("`{key}` must be a whole number, not {v:?}")))
+            v.parse()
+                .map_err(|_| Refusal(400, format!("`{key}` must be a whole number, not {v:?}")))
         })
     };
     let events = number("events", lockstep_replay::DEFAULT_SYNTH_EVENTS)?;
-    if events > args.max_events {
-        return Err(Refusal(
-            400,
-            format!("{events} events is over this server's --max-events {}", args.max_events),
-        ));
-    }
     let seed = number("seed", lockstep_replay::DEFAULT_SYNTH_SEED)?;
     let (tape, wasm) = match req.method() {
         Method::Post => read_upload(req, args.max_upload_mib.saturating_mul(1 << 20))?,
         Method::Get => (None, None),
         m => return Err(Refusal(405, format!("/api/run takes GET or POST, not {m}"))),
     };
+    if tape.is_none() && events > args.max_events {
+        return Err(Refusal(
+            400,
+            format!("{events} events is over this server's --max-events {}", args.max_events),
+        ));
+    }
     let params = query.get("params").map(String::as_str);
     let strategy = query.get("strategy").map_or("noop", String::as_str);
     let spec = match wasm {
@@ -229,7 +231,8 @@ fn run(req: &mut Request, args: &ServeArgs) -> Result<Value, Refusal> {
     let header = src.header().clone();
     let cfg = SessionConfig { tier: args.tier, measure_latency: false, ..SessionConfig::default() };
     let session = Session::new(&header, &[spec], cfg)?;
-    let out = session.run(&mut *src, &mut |_| {}).map_err(|e| Refusal(400, format!("tape: {e}")))?;
+    let out =
+        session.run(&mut *src, &mut |_| {}).map_err(|e| Refusal(400, format!("tape: {e}")))?;
     let mut v = report_json(&out.report);
     v["command"] = json!("serve");
     v["tape"] = header_json(&header);
@@ -241,7 +244,8 @@ fn read_upload(
     req: &mut Request,
     limit: u64,
 ) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), Refusal> {
-    let too_big = || Refusal(413, format!("the upload is larger than --max-upload-mib ({limit} bytes)"));
+    let too_big =
+        || Refusal(413, format!("the upload is larger than --max-upload-mib ({limit} bytes)"));
     if req.body_length().is_some_and(|n| n as u64 > limit) {
         return Err(too_big());
     }

@@ -276,7 +276,6 @@ pub struct RunOutput {
     pub blotters: Vec<Blotter>,
 }
 
-
 struct Slot {
     name: String,
     params: String,
@@ -404,7 +403,6 @@ fn budget_halt(slot: &mut Slot, seq: Option<u64>) -> bool {
     }
     true
 }
-
 
 impl Session {
     /// A session over strategies already started (their `init` has run), for a tape with
@@ -734,7 +732,11 @@ impl Session {
             events,
             strategy_events: strategies.iter().map(|s| s.events).sum(),
             elapsed_ns,
-            events_per_sec: if elapsed_ns == 0 { 0.0 } else { events as f64 * 1e9 / elapsed_ns as f64 },
+            events_per_sec: if elapsed_ns == 0 {
+                0.0
+            } else {
+                events as f64 * 1e9 / elapsed_ns as f64
+            },
             digest,
             fuel_digest,
             #[cfg(feature = "host")]
@@ -749,4 +751,3 @@ impl Session {
         }
     }
 }
-

@@ -7,8 +7,7 @@ use lockstep_replay::{
     SynthConfig, TapeError, TapeEvent, TapeHeader, TapeReader, hex,
 };
 use lockstep_sdk::{
-    Action, ActionRecord, BookRecord, EventBody, EventRecord, InstrumentId, Nanos, Price, Qty,
-    Side,
+    Action, ActionRecord, BookRecord, EventBody, EventRecord, InstrumentId, Nanos, Price, Qty, Side,
 };
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -133,6 +132,8 @@ impl std::error::Error for WebError {}
 #[derive(Debug, Default)]
 struct Log {
     keep: usize,
+    /// Instrument whose trades are kept.
+    show: InstrumentId,
     trades: VecDeque<TradeView>,
     fills: VecDeque<FillView>,
     actions: VecDeque<ActionView>,
@@ -154,7 +155,7 @@ impl Log {
         let Ok(e) = ev.decode() else { return };
         let t = e.h.local_ts;
         match e.body {
-            EventBody::Trade(tr) => Self::push(
+            EventBody::Trade(tr) if e.h.instrument == self.show => Self::push(
                 &mut self.trades,
                 self.keep,
                 TradeView {
@@ -313,7 +314,7 @@ pub struct Snapshot {
     pub bids: Vec<LevelView>,
     /// Its asks, best first (up to 10).
     pub asks: Vec<LevelView>,
-    /// Recent trades on the tape.
+    /// Recent trades on the tape in the instrument shown.
     pub trades: Vec<TradeView>,
     /// The first strategy's resting orders.
     pub orders: Vec<OrderView>,
@@ -434,7 +435,11 @@ impl WebRun {
             None => Box::new(Synth::new(SynthConfig { events: cfg.events, seed: cfg.seed })),
         };
         let header = source.header().clone();
-        let log = Rc::new(RefCell::new(Log { keep: cfg.keep.min(MAX_KEEP), ..Log::default() }));
+        let log = Rc::new(RefCell::new(Log {
+            keep: cfg.keep.min(MAX_KEEP),
+            show: cfg.show,
+            ..Log::default()
+        }));
         let runners = cfg
             .strategies
             .iter()
@@ -503,9 +508,7 @@ impl WebRun {
                 break;
             }
             let index = session.events();
-            session
-                .step(ev)
-                .map_err(|o| WebError::Book { index, message: o.to_string() })?;
+            session.step(ev).map_err(|o| WebError::Book { index, message: o.to_string() })?;
             self.last_t = ev.local_ts;
             self.pos += 1;
             n += 1;
@@ -530,7 +533,10 @@ impl WebRun {
         }
         let view = rec.view();
         let levels = |get: &dyn Fn(usize) -> Option<lockstep_sdk::Level>, n: usize| {
-            (0..n).filter_map(get).map(|l| LevelView { px: l.px.to_string(), qty: l.qty.to_string() }).collect()
+            (0..n)
+                .filter_map(get)
+                .map(|l| LevelView { px: l.px.to_string(), qty: l.qty.to_string() })
+                .collect()
         };
         let summary = session.exchange_summary(0).unwrap_or_default();
         let position = summary

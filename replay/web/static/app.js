@@ -3,7 +3,7 @@
 // the replay goes, and compares the final digest with the server's replay of the same run.
 //
 // URL parameters: strategy=NAME, params=TEXT, events=N, seed=N, pace=SPEED (0: as fast as
-// possible), autorun=1. When a run ends, the digest is written into #digest and
+// possible), autorun=1, compare=0 (do not ask the server; for timing the browser alone). When a run ends, the digest is written into #digest and
 // data-done="1" is set on it (data-match on #match says whether the server agreed).
 import { Replay, Strategy } from "./host.js";
 
@@ -177,10 +177,13 @@ async function run(ev) {
     setStatus("loading the strategy…");
     const bytes = files.wasm || (await fetchBytes(`/strategies/${encodeURIComponent(name)}.wasm`));
     const strategy = await Strategy.load(bytes, settings.strategies[0].params);
-    const server = serverDigest(settings, files).then(
-      (d) => ({ digest: d }),
-      (e) => ({ error: e.message }),
-    );
+    const server =
+      url.get("compare") === "0"
+        ? Promise.resolve({ error: "not asked (compare=0)" })
+        : serverDigest(settings, files).then(
+            (d) => ({ digest: d }),
+            (e) => ({ error: e.message }),
+          );
     core.open(settings, [strategy], files.tape);
     setStatus("running in this browser…");
     const speed = Number($("pace").value);
@@ -198,8 +201,10 @@ async function run(ev) {
         const n = core.stepUntil(due, 200000);
         done = n === 0 && core.snapshot().done;
       } else {
-        while (performance.now() < frameEnd) {
-          if (core.step(5000) === 0) {
+        // At most 10,000 events a frame (also where the clock is virtual, as in headless
+        // browsers), and at most about 40 ms of work.
+        for (let k = 0; k < 4 && performance.now() < frameEnd; k++) {
+          if (core.step(2500) === 0) {
             done = true;
             break;
           }

@@ -3,11 +3,21 @@
 //   node replay/web/test/replay.mjs CORE.wasm [--events N] [--seed N] [--tape FILE]
 //        [--record OUT.json] NAME=MODULE.wasm[:PARAMS] ...
 //
+// CORE.wasm and each MODULE.wasm are files or http:// URLs (e.g. what `replay serve` serves:
+// URL/lockstep_web.wasm, URL/strategies/NAME.wasm).
 // Prints the run's result (RunResult JSON) and events/s on stdout. With --record, writes every
 // call each strategy answered ([seq, actions hex]) to OUT.json for a record-by-record
 // comparison with the engine's traces.
 import { readFileSync, writeFileSync } from "node:fs";
 import { Replay, Strategy } from "../static/host.js";
+
+/// The bytes of a file or an http:// URL.
+async function load(where) {
+  if (!/^https?:/.test(where)) return readFileSync(where);
+  const r = await fetch(where);
+  if (!r.ok) throw new Error(`${where}: ${r.status} ${await r.text()}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
 
 const args = process.argv.slice(2);
 const core = args.shift();
@@ -24,15 +34,20 @@ while (args.length > 0) {
   else {
     const eq = a.indexOf("=");
     if (eq < 0) throw new Error(`expected NAME=MODULE.wasm[:PARAMS], got ${a}`);
-    const [path, ...params] = a.slice(eq + 1).split(":");
-    settings.strategies.push({ name: a.slice(0, eq), params: params.join(":") });
+    // The module ends at ".wasm"; parameters follow the next colon.
+    const rest = a.slice(eq + 1);
+    const end = rest.indexOf(".wasm") + 5;
+    if (end < 5) throw new Error(`expected NAME=MODULE.wasm[:PARAMS], got ${a}`);
+    const path = rest.slice(0, end);
+    const params = rest.slice(end + 1);
+    settings.strategies.push({ name: a.slice(0, eq), params });
     modules.push(path);
   }
 }
-const replay = await Replay.load(readFileSync(core));
+const replay = await Replay.load(await load(core));
 const strategies = [];
 for (let i = 0; i < modules.length; i++) {
-  const s = await Strategy.load(readFileSync(modules[i]), settings.strategies[i].params);
+  const s = await Strategy.load(await load(modules[i]), settings.strategies[i].params);
   if (record !== null) s.record = [];
   strategies.push(s);
 }
