@@ -10,12 +10,11 @@
 //! a long run, which cancels the browser's start-up and page load.
 
 use lockstep_engine::Tier;
-use lockstep_replay::{Session, SessionConfig, StrategySpec, Synth, SynthConfig};
+use lockstep_replay::{Session, SessionConfig, Stopwatch, StrategySpec, Synth, SynthConfig};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
     std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -90,7 +89,7 @@ fn main() {
     let page = |n: u64| -> Option<f64> {
         let dir =
             std::env::temp_dir().join(format!("lockstep-bench-chromium-{}", std::process::id()));
-        let started = Instant::now();
+        let started = Stopwatch::start();
         let o = Command::new(chromium?)
             .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
             .arg(format!("--user-data-dir={}", dir.display()))
@@ -100,7 +99,7 @@ fn main() {
             ))
             .output()
             .ok()?;
-        let wall = started.elapsed().as_secs_f64();
+        let wall = started.elapsed_ns() as f64 / 1e9;
         let _ = std::fs::remove_dir_all(&dir);
         let dom = String::from_utf8_lossy(&o.stdout);
         // `data-seconds` is set only when the run finished without an error.

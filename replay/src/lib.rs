@@ -103,7 +103,7 @@ pub use inspect::{
 };
 pub use jitter::{
     JitterRecorder, LatencyReport, MAX_TRACKABLE_NS, SIGNIFICANT_DIGITS, WORST_KEPT, WorstEvent,
-    percentile_distribution,
+    format_ns, percentile_distribution,
 };
 #[cfg(feature = "host")]
 pub use report::{
@@ -116,7 +116,10 @@ pub use session::{
     SessionConfig, StrategyReport,
 };
 #[cfg(feature = "host")]
-pub use session::{MAX_MODULE_BYTES, SessionError, StrategySource, StrategySpec, trace_path};
+pub use session::{
+    MAX_MODULE_BYTES, SessionError, StrategyListing, StrategySource, StrategySpec,
+    strategy_listing, trace_path,
+};
 #[cfg(feature = "host")]
 pub use sweep::{
     Grid, MAX_POINTS, PointResult, Shard, SweepError, SweepOutput, SweepPlan, TapeRef, merge,

@@ -234,6 +234,20 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
+/// Imports the shared LOBSTER GOOG level-5 sample (with its orderbook) into `tape`; returns
+/// the import's JSON.
+fn import_goog(data: &Path, tape: &Path) -> Value {
+    json(
+        bin()
+            .args(["import", "lobster", "--message"])
+            .arg(data.join(GOOG_MSG))
+            .arg("--orderbook")
+            .arg(data.join(GOOG_OB))
+            .arg("--out")
+            .arg(tape),
+    )
+}
+
 fn run_ok(cmd: &mut Command) -> Output {
     let o = cmd.output().expect("start replay");
     assert!(
@@ -668,15 +682,7 @@ fn golden_digests_of_the_lobster_goog_sample() {
     let Some(d) = data() else { return };
     let out = tmp("goog");
     let tape = out.join("goog5.tape");
-    let v = json(
-        bin()
-            .args(["import", "lobster", "--message"])
-            .arg(d.join(GOOG_MSG))
-            .arg("--orderbook")
-            .arg(d.join(GOOG_OB))
-            .arg("--out")
-            .arg(&tape),
-    );
+    let v = import_goog(&d, &tape);
     assert_eq!(v["events"], golden::GOOG_EVENTS);
     assert_eq!(v["rows"], golden::GOOG_ROWS);
     assert_eq!(v["header"]["instruments"][0]["symbol"], "GOOG");

@@ -59,18 +59,7 @@ fn to_json(v: &impl serde::Serialize) -> PyResult<String> {
 /// The built-in strategies, as a JSON list of objects.
 #[pyfunction]
 fn strategies() -> PyResult<String> {
-    let all: Vec<_> = lockstep_strategies::all()
-        .iter()
-        .map(|s| {
-            json!({
-                "name": s.name,
-                "summary": s.summary,
-                "default_params": s.default_params,
-                "params": s.params,
-            })
-        })
-        .collect();
-    to_json(&all)
+    to_json(&lockstep_replay::strategy_listing())
 }
 
 /// Options of `import_tape` (unknown keys are refused).

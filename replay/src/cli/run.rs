@@ -382,13 +382,7 @@ pub(crate) fn strategies(json: bool) -> Result<ExitCode> {
         print_json(&json!({
             "command": "strategies",
             "strategies": all.iter().map(|s| s.name).collect::<Vec<_>>(),
-            "details": all.iter().map(|s| json!({
-                "name": s.name,
-                "summary": s.summary,
-                "default_params": s.default_params,
-                "params": s.params,
-                "wasm_bytes": s.wasm.len(),
-            })).collect::<Vec<_>>(),
+            "details": lockstep_replay::strategy_listing(),
         }))?;
     } else {
         for s in all {

@@ -65,6 +65,7 @@ const UPLOAD_MAGIC: &[u8] = b"LSWEB1\n";
 const RUN_KEYS: &[&str] = &["strategy", "params", "events", "seed"];
 
 /// A request's failure: the HTTP status and what to tell the page.
+#[derive(Debug)]
 struct Refusal(u16, String);
 
 impl<E: std::fmt::Display> From<E> for Refusal {
@@ -127,17 +128,7 @@ fn asset(path: &str) -> Result<(&'static str, Vec<u8>), Refusal> {
         return Ok((kind, bytes.to_vec()));
     }
     if path == "/api/strategies" {
-        let list: Vec<Value> = lockstep_strategies::all()
-            .iter()
-            .map(|s| {
-                json!({
-                    "name": s.name,
-                    "summary": s.summary,
-                    "default_params": s.default_params,
-                    "params": s.params,
-                })
-            })
-            .collect();
+        let list = lockstep_replay::strategy_listing();
         let defaults = json!({
             "events": lockstep_replay::DEFAULT_SYNTH_EVENTS,
             "seed": lockstep_replay::DEFAULT_SYNTH_SEED,
@@ -198,9 +189,9 @@ fn run(req: &mut Request, args: &ServeArgs) -> Result<Value, Refusal> {
     };
     let events = number("events", lockstep_replay::DEFAULT_SYNTH_EVENTS)?;
     let seed = number("seed", lockstep_replay::DEFAULT_SYNTH_SEED)?;
-    let (tape, wasm) = match req.method() {
+    let Upload { tape, wasm } = match req.method() {
         Method::Post => read_upload(req, args.max_upload_mib.saturating_mul(1 << 20))?,
-        Method::Get => (None, None),
+        Method::Get => Upload::default(),
         m => return Err(Refusal(405, format!("/api/run takes GET or POST, not {m}"))),
     };
     if tape.is_none() && events > args.max_events {
@@ -239,11 +230,17 @@ fn run(req: &mut Request, args: &ServeArgs) -> Result<Value, Refusal> {
     Ok(v)
 }
 
+/// What an upload held.
+#[derive(Default)]
+struct Upload {
+    /// A tape file.
+    tape: Option<Vec<u8>>,
+    /// A strategy module.
+    wasm: Option<Vec<u8>>,
+}
+
 /// Reads an upload body: [`UPLOAD_MAGIC`], then parts.
-fn read_upload(
-    req: &mut Request,
-    limit: u64,
-) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), Refusal> {
+fn read_upload(req: &mut Request, limit: u64) -> Result<Upload, Refusal> {
     let too_big =
         || Refusal(413, format!("the upload is larger than --max-upload-mib ({limit} bytes)"));
     if req.body_length().is_some_and(|n| n as u64 > limit) {
@@ -260,7 +257,7 @@ fn read_upload(
     let mut rest = body
         .strip_prefix(UPLOAD_MAGIC)
         .ok_or_else(|| Refusal(400, "the upload does not start with LSWEB1".to_owned()))?;
-    let (mut tape, mut wasm) = (None, None);
+    let mut up = Upload::default();
     while let Some((&tag, after)) = rest.split_first() {
         let (len, after) = after
             .split_first_chunk::<8>()
@@ -271,8 +268,8 @@ fn read_upload(
         }
         let (bytes, after) = after.split_at(len);
         let slot = match tag {
-            b't' => &mut tape,
-            b'w' => &mut wasm,
+            b't' => &mut up.tape,
+            b'w' => &mut up.wasm,
             _ => return Err(Refusal(400, format!("unknown upload part `{}`", char::from(tag)))),
         };
         if slot.replace(bytes.to_vec()).is_some() {
@@ -280,7 +277,7 @@ fn read_upload(
         }
         rest = after;
     }
-    Ok((tape, wasm))
+    Ok(up)
 }
 
 /// The query string of `url` as keys and values, percent-decoded.

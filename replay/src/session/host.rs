@@ -17,6 +17,12 @@ use std::sync::Arc;
 
 /// Every engine instance and native build is a [`Runner`]; an engine error becomes a
 /// [`RunnerError`] with the error's stable code, so digests never depend on wording.
+impl From<lockstep_engine::Error> for RunnerError {
+    fn from(e: lockstep_engine::Error) -> Self {
+        RunnerError { code: e.code(), halts: e.halts(), message: e.to_string() }
+    }
+}
+
 impl<T: StrategyRunner + ?Sized> Runner for T {
     #[inline]
     fn on_event(
@@ -24,11 +30,7 @@ impl<T: StrategyRunner + ?Sized> Runner for T {
         ev: &EventRecord,
         book: Option<&BookRecord>,
     ) -> Result<&[ActionRecord], RunnerError> {
-        StrategyRunner::on_event(self, ev, book).map_err(|e| RunnerError {
-            code: e.code(),
-            halts: e.halts(),
-            message: e.to_string(),
-        })
+        StrategyRunner::on_event(self, ev, book).map_err(RunnerError::from)
     }
 
     #[inline]
@@ -114,6 +116,36 @@ impl StrategySpec {
             params: params.unwrap_or("").to_owned(),
         })
     }
+}
+
+/// A built-in strategy as listings show it (`replay strategies --json`, `replay serve`, the
+/// Python package).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct StrategyListing {
+    /// Catalog name.
+    pub name: &'static str,
+    /// One line on what it does.
+    pub summary: &'static str,
+    /// Parameters that suit the synthetic market.
+    pub default_params: &'static str,
+    /// Parameter keys it accepts.
+    pub params: &'static [&'static str],
+    /// Size of its WebAssembly module.
+    pub wasm_bytes: usize,
+}
+
+/// Every built-in strategy, in catalog order.
+pub fn strategy_listing() -> Vec<StrategyListing> {
+    lockstep_strategies::all()
+        .iter()
+        .map(|s| StrategyListing {
+            name: s.name,
+            summary: s.summary,
+            default_params: s.default_params,
+            params: s.params,
+            wasm_bytes: s.wasm.len(),
+        })
+        .collect()
 }
 
 /// Largest `.wasm` file read: the engine's default module limit. The read stops one byte past

@@ -36,7 +36,10 @@ use std::path::PathBuf;
 #[cfg(feature = "host")]
 mod host;
 #[cfg(feature = "host")]
-pub use host::{MAX_MODULE_BYTES, SessionError, StrategySource, StrategySpec, trace_path};
+pub use host::{
+    MAX_MODULE_BYTES, SessionError, StrategyListing, StrategySource, StrategySpec,
+    strategy_listing, trace_path,
+};
 
 /// After the tape ends, pending answers and timers are still delivered for this long (on the
 /// tape's clock).

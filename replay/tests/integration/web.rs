@@ -4,7 +4,7 @@
 //! Node and Chromium come from the system (`.ci/run` installs Chromium when missing); without
 //! them these tests say so and pass, unless `LOCKSTEP_REQUIRE_BROWSER=1`.
 
-use super::{GOOG_MSG, GOOG_OB, bin, data, hostile_module, json, run_ok, tmp};
+use super::{bin, data, hostile_module, import_goog, json, run_ok, tmp};
 use lockstep_replay::TraceReader;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -143,15 +143,7 @@ fn builtins_in_node_return_the_engines_actions_record_by_record() {
     )];
     if let Some(d) = data() {
         let tape = out.join("goog.tape");
-        run_ok(
-            bin()
-                .args(["import", "lobster", "--message"])
-                .arg(d.join(GOOG_MSG))
-                .arg("--orderbook")
-                .arg(d.join(GOOG_OB))
-                .arg("--out")
-                .arg(&tape),
-        );
+        import_goog(&d, &tape);
         let t = tape.display().to_string();
         tapes.push(("goog".into(), vec!["--tape".into(), t.clone()], vec!["--tape".into(), t]));
     }
@@ -311,4 +303,34 @@ fn serve_refuses_bad_requests_and_keeps_serving() {
     assert_eq!(v["digest"], want["digest"]);
     let (s, page) = serve.request("GET", "/", b"");
     assert!(s == 200 && String::from_utf8_lossy(&page).contains("id=\"digest\""));
+}
+
+/// What the page uploads (a tape file and a `.wasm` from disk) replays on the server exactly
+/// as `replay run --tape … --strategy file.wasm`.
+#[test]
+fn serve_replays_an_uploaded_tape_and_module() {
+    let serve = Serve::start(&[]);
+    let out = tmp("web-upload");
+    let tape = out.join("t.tape");
+    run_ok(bin().args(["import", "synth", "--events", "4000", "--seed", "7", "--out"]).arg(&tape));
+    let (s, wasm) = serve.request("GET", "/strategies/microprice.wasm", b"");
+    assert_eq!(s, 200);
+    let module = out.join("mine.wasm");
+    std::fs::write(&module, &wasm).unwrap();
+    let tape_bytes = std::fs::read(&tape).unwrap();
+    let mut body = b"LSWEB1\n".to_vec();
+    for (tag, part) in [(b'w', &wasm), (b't', &tape_bytes)] {
+        body.push(tag);
+        body.extend_from_slice(&(part.len() as u64).to_le_bytes());
+        body.extend_from_slice(part);
+    }
+    let (s, answer) = serve.request("POST", "/api/run?strategy=mine", &body);
+    assert_eq!(s, 200, "{}", String::from_utf8_lossy(&answer));
+    let v: Value = serde_json::from_slice(&answer).unwrap();
+    let want = json(
+        bin().args(["run", "--no-latency", "--tape"]).arg(&tape).arg("--strategy").arg(&module),
+    );
+    assert_eq!(v["events"], 4000);
+    assert_eq!(v["digest"], want["digest"]);
+    let _ = std::fs::remove_dir_all(&out);
 }

@@ -185,18 +185,8 @@ pub extern "C" fn ls_step_until(until: i64, max: u32) -> i32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn ls_snapshot() -> i32 {
     STATE.with_borrow_mut(|s| {
-        let snap = match s.run.as_ref().map(WebRun::snapshot) {
-            Some(Ok(snap)) => snap,
-            Some(Err(e)) => return fail(s, e.to_string()),
-            None => return fail(s, "no run is open".to_owned()),
-        };
-        match serde_json::to_vec(&snap) {
-            Ok(v) => {
-                s.outbox = v;
-                out_len(s)
-            }
-            Err(e) => fail(s, e.to_string()),
-        }
+        let snap = s.run.as_ref().map(WebRun::snapshot);
+        reply(s, snap)
     })
 }
 
@@ -204,18 +194,23 @@ pub extern "C" fn ls_snapshot() -> i32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn ls_finish() -> i32 {
     STATE.with_borrow_mut(|s| {
-        let r = match s.run.as_mut().map(WebRun::finish) {
-            Some(Ok(r)) => r,
-            Some(Err(e)) => return fail(s, e.to_string()),
-            None => return fail(s, "no run is open".to_owned()),
-        };
+        let result = s.run.as_mut().map(WebRun::finish);
         s.run = None;
-        match serde_json::to_vec(&r) {
+        reply(s, result)
+    })
+}
+
+/// Puts `r` (of the open run, `None` without one) in the outbox as JSON, or its error.
+fn reply<T: serde::Serialize>(s: &mut State, r: Option<Result<T, crate::WebError>>) -> i32 {
+    match r {
+        Some(Ok(v)) => match serde_json::to_vec(&v) {
             Ok(v) => {
                 s.outbox = v;
                 out_len(s)
             }
             Err(e) => fail(s, e.to_string()),
-        }
-    })
+        },
+        Some(Err(e)) => fail(s, e.to_string()),
+        None => fail(s, "no run is open".to_owned()),
+    }
 }

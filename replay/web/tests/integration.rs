@@ -19,17 +19,13 @@ impl Guest for Native {
         book: Option<&BookRecord>,
         out: &mut Vec<ActionRecord>,
     ) -> Result<(), RunnerError> {
-        let acts = self.0.on_event(ev, book).map_err(|e| RunnerError {
-            code: e.code(),
-            halts: e.halts(),
-            message: e.to_string(),
-        })?;
+        let acts = self.0.on_event(ev, book).map_err(RunnerError::from)?;
         out.extend_from_slice(acts);
         Ok(())
     }
 }
 
-const EVENTS: u64 = 30_000;
+const EVENTS: u64 = 10_000;
 
 #[test]
 fn every_builtin_gives_the_servers_digest() {
