@@ -5,7 +5,7 @@ use crate::config::{Config, WASM_PAGE};
 use crate::error::{Error, Phase, TrapKind};
 use crate::instance::{Entry, GuestReport};
 use crate::module::{ExportSig, ImportDesc, ImportKind, ValKind};
-use crate::sys::StaticMemory;
+use crate::sys::{StaticMemory, WithStaticMemory};
 use lockstep_sdk::names;
 use wasmi::{
     Caller, CompilationMode, ExternType, Linker, Memory, MemoryType, Store, TrapCode, TypedFunc,
@@ -122,17 +122,19 @@ impl wasmi::ResourceLimiter for HostState {
     }
 }
 
-/// One instantiated guest on the interpreter.
-///
-/// Field order matters: `store` (which holds the `'static` view of `buffer`) is dropped first.
+/// One instantiated guest on the interpreter: the store and its entry points, held with the
+/// preallocated memory the store borrows (dropped after them, by `WithStaticMemory`).
 pub(crate) struct Guest {
+    inner: WithStaticMemory<Inner>,
+}
+
+struct Inner {
     store: Store<HostState>,
     memory: Memory,
     on_event_fn: TypedFunc<(), i32>,
     init_fn: TypedFunc<i32, i32>,
     version_fn: TypedFunc<(), i32>,
     regions_fn: TypedFunc<(), i32>,
-    buffer: StaticMemory,
 }
 
 impl Guest {
@@ -149,41 +151,44 @@ impl Guest {
         if config.pretouch_memory {
             buffer.pretouch();
         }
-        let report = GuestReport::new(limit_bytes);
-        let mut store = Store::new(engine, HostState { memory: None, report });
-        store.limiter(|s| s as &mut dyn wasmi::ResourceLimiter);
-        store.set_fuel(config.init_fuel.0).map_err(|e| internal(&e))?;
-        // The slice goes only to this store, which `Guest` drops before `buffer` (field order).
-        let bytes = buffer.leak_static();
-        let memory = Memory::new_static(&mut store, MemoryType::new(min_pages, max_pages), bytes)
-            .map_err(|e| Error::BadRegions {
-            reason: format!("cannot create guest memory: {e}"),
-        })?;
-        store.data_mut().memory = Some(memory);
+        let inner = WithStaticMemory::new(buffer, |bytes| {
+            let report = GuestReport::new(limit_bytes);
+            let mut store = Store::new(engine, HostState { memory: None, report });
+            store.limiter(|s| s as &mut dyn wasmi::ResourceLimiter);
+            store.set_fuel(config.init_fuel.0).map_err(|e| internal(&e))?;
+            let memory =
+                Memory::new_static(&mut store, MemoryType::new(min_pages, max_pages), bytes)
+                    .map_err(|e| Error::BadRegions {
+                        reason: format!("cannot create guest memory: {e}"),
+                    })?;
+            store.data_mut().memory = Some(memory);
 
-        let mut linker = Linker::<HostState>::new(engine);
-        linker
-            .define(names::HOST_MODULE, names::MEMORY, memory)
-            .and_then(|l| l.func_wrap(names::HOST_MODULE, names::FAIL, host_fail))
-            .map_err(|e| Error::Malformed { reason: format!("cannot link host functions: {e}") })?;
-        let instance = linker
-            .instantiate_and_start(&mut store, module)
-            .map_err(|e| classify(&mut store, &e, Phase::Load, config.init_fuel.0))?;
-        // The module's export signatures were checked at load.
-        let typed = |store: &Store<HostState>, name: &'static str| {
-            instance.get_typed_func::<(), i32>(store, name).map_err(|e| internal(&e))
-        };
-        Ok(Self {
-            on_event_fn: typed(&store, names::ON_EVENT)?,
-            version_fn: typed(&store, names::ABI_VERSION)?,
-            regions_fn: typed(&store, names::REGIONS)?,
-            init_fn: instance
-                .get_typed_func::<i32, i32>(&store, names::INIT)
-                .map_err(|e| internal(&e))?,
-            store,
-            memory,
-            buffer,
-        })
+            let mut linker = Linker::<HostState>::new(engine);
+            linker
+                .define(names::HOST_MODULE, names::MEMORY, memory)
+                .and_then(|l| l.func_wrap(names::HOST_MODULE, names::FAIL, host_fail))
+                .map_err(|e| Error::Malformed {
+                    reason: format!("cannot link host functions: {e}"),
+                })?;
+            let instance = linker
+                .instantiate_and_start(&mut store, module)
+                .map_err(|e| classify(&mut store, &e, Phase::Load, config.init_fuel.0))?;
+            // The module's export signatures were checked at load.
+            let typed = |store: &Store<HostState>, name: &'static str| {
+                instance.get_typed_func::<(), i32>(store, name).map_err(|e| internal(&e))
+            };
+            Ok(Inner {
+                on_event_fn: typed(&store, names::ON_EVENT)?,
+                version_fn: typed(&store, names::ABI_VERSION)?,
+                regions_fn: typed(&store, names::REGIONS)?,
+                init_fn: instance
+                    .get_typed_func::<i32, i32>(&store, names::INIT)
+                    .map_err(|e| internal(&e))?,
+                store,
+                memory,
+            })
+        })?;
+        Ok(Self { inner })
     }
 
     /// Calls an ABI entry point with `budget` fuel; returns its result and the fuel it used.
@@ -194,34 +199,35 @@ impl Guest {
         budget: u64,
         phase: Phase,
     ) -> (Result<i32, Error>, u64) {
+        let g = &mut *self.inner;
         // Setting fuel cannot fail: fuel metering is always on in a Lockstep engine.
-        let _ = self.store.set_fuel(budget);
+        let _ = g.store.set_fuel(budget);
         let result = match entry {
-            Entry::OnEvent => self.on_event_fn.call(&mut self.store, ()),
-            Entry::Init => self.init_fn.call(&mut self.store, arg),
-            Entry::AbiVersion => self.version_fn.call(&mut self.store, ()),
-            Entry::Regions => self.regions_fn.call(&mut self.store, ()),
+            Entry::OnEvent => g.on_event_fn.call(&mut g.store, ()),
+            Entry::Init => g.init_fn.call(&mut g.store, arg),
+            Entry::AbiVersion => g.version_fn.call(&mut g.store, ()),
+            Entry::Regions => g.regions_fn.call(&mut g.store, ()),
         };
-        let used = budget - self.store.get_fuel().unwrap_or(0);
-        (result.map_err(|e| classify(&mut self.store, &e, phase, budget)), used)
+        let used = budget - g.store.get_fuel().unwrap_or(0);
+        (result.map_err(|e| classify(&mut g.store, &e, phase, budget)), used)
     }
 
     /// The guest's linear memory.
     #[inline]
     pub(crate) fn memory(&self) -> &[u8] {
-        self.memory.data(&self.store)
+        self.inner.memory.data(&self.inner.store)
     }
 
     /// The guest's linear memory, writable.
     #[inline]
     pub(crate) fn memory_mut(&mut self) -> &mut [u8] {
-        self.memory.data_mut(&mut self.store)
+        let g = &mut *self.inner;
+        g.memory.data_mut(&mut g.store)
     }
 
     /// Bytes preallocated for the guest's memory.
     pub(crate) fn capacity(&self) -> usize {
-        let _ = &self.buffer;
-        self.store.data().report.limit_bytes
+        self.inner.memory_len()
     }
 }
 

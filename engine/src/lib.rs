@@ -51,7 +51,7 @@ pub use engine::Engine;
 pub use error::{Error, GuestStatus, Phase, TrapKind};
 pub use instance::{Instance, StrategyRunner};
 pub use module::StrategyModule;
-pub use worker::{Feed, Output, Worker, WorkerConfig, WorkerInfo};
+pub use worker::{Feed, Output, Worker, WorkerConfig, WorkerInfo, pin_current_thread};
 
 /// The SDK this engine speaks, re-exported so embedders need one dependency.
 pub use lockstep_sdk as sdk;

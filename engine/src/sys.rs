@@ -2,6 +2,7 @@
 //! precompiled module, and the two OS calls a pinned worker needs (`sched_getcpu`, `mlockall`).
 #![allow(unsafe_code)]
 
+use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 
 /// A zeroed heap buffer handed to wasmi as `&'static mut [u8]` for `Memory::new_static`.
@@ -11,8 +12,7 @@ use std::ptr::NonNull;
 /// (about 0.75 µs per 4 KiB page on a VM) when first touched.
 ///
 /// wasmi requires a `'static` buffer; this type owns the allocation and frees it on drop. The
-/// owner (an [`Instance`](crate::Instance)) declares its wasmi `Store` *before* this field so the
-/// store, the only holder of the `'static` slice, is dropped first.
+/// only way to hand the bytes out is [`WithStaticMemory`], which drops their holder first.
 pub(crate) struct StaticMemory {
     ptr: NonNull<u8>,
     len: usize,
@@ -35,27 +35,86 @@ impl StaticMemory {
     /// Writes one byte in every 4 KiB page so the OS commits them now, not on the hot path.
     pub(crate) fn pretouch(&mut self) {
         for off in (0..self.len).step_by(4096) {
-            // SAFETY: `off < len` and the buffer is exclusively ours until `leak_static` is called
-            // (pretouch is only called before that). Volatile so the write is not elided.
+            // SAFETY: `off < len` and the buffer is exclusively ours: `&mut self`, and the bytes
+            // are handed out only by consuming `self` (`WithStaticMemory::new`). Volatile so
+            // the write is not elided.
             unsafe { self.ptr.as_ptr().add(off).write_volatile(0) };
         }
     }
 
-    /// The buffer as the `'static` slice wasmi wants. Call once, and hand the slice only to a
-    /// wasmi `Store` that is dropped before `self`.
-    pub(crate) fn leak_static(&mut self) -> &'static mut [u8] {
-        // SAFETY: ptr/len describe a live allocation owned by `self`; the slice is given to a
-        // store that the owning Instance drops before this value (field order), so the slice never
-        // outlives the allocation, and no other reference to the bytes is created afterwards.
+    /// The buffer as the `'static` slice wasmi wants.
+    ///
+    /// # Safety
+    /// Call at most once, and drop everything the slice is given to before `self` is dropped
+    /// (the slice does not really live for `'static`). [`WithStaticMemory`] does both.
+    unsafe fn leak_static(&mut self) -> &'static mut [u8] {
+        // SAFETY: ptr/len describe a live allocation owned by `self`; by this function's
+        // contract the slice is the only reference to the bytes from now on and is gone
+        // before the allocation is freed.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+/// A value that holds a [`StaticMemory`]'s bytes as `'static` (the interpreter's wasmi
+/// store), owned together with that memory and dropped before it: the pairing that makes the
+/// `'static` slice sound, in a type, instead of in a struct's field order.
+pub(crate) struct WithStaticMemory<T> {
+    value: ManuallyDrop<T>,
+    memory: StaticMemory,
+}
+
+impl<T> WithStaticMemory<T> {
+    /// Builds the holder from `memory`'s bytes. When `build` fails, whatever it gave the
+    /// slice to is dropped inside it, before `memory` is freed here.
+    ///
+    /// # Errors
+    /// What `build` returns.
+    pub(crate) fn new<E>(
+        mut memory: StaticMemory,
+        build: impl FnOnce(&'static mut [u8]) -> Result<T, E>,
+    ) -> Result<Self, E> {
+        // SAFETY: called once on a memory this function owns; the slice goes only to `build`,
+        // whose result is dropped before `memory` (`Drop` below), and on failure it was
+        // dropped inside `build` already.
+        let bytes = unsafe { memory.leak_static() };
+        let value = build(bytes)?;
+        Ok(Self { value: ManuallyDrop::new(value), memory })
+    }
+
+    /// Bytes preallocated.
+    pub(crate) fn memory_len(&self) -> usize {
+        self.memory.len
+    }
+}
+
+impl<T> std::ops::Deref for WithStaticMemory<T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> std::ops::DerefMut for WithStaticMemory<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.value
+    }
+}
+
+impl<T> Drop for WithStaticMemory<T> {
+    fn drop(&mut self) {
+        // SAFETY: `value` is dropped exactly once, here; `memory`, whose bytes it holds, is a
+        // later field and is dropped only after this function returns.
+        unsafe { ManuallyDrop::drop(&mut self.value) }
     }
 }
 
 impl Drop for StaticMemory {
     fn drop(&mut self) {
         let slice = std::ptr::slice_from_raw_parts_mut(self.ptr.as_ptr(), self.len);
-        // SAFETY: reconstructs the Box created in `new` exactly once; the store that borrowed the
-        // bytes was dropped earlier (see `leak_static`).
+        // SAFETY: reconstructs the Box created in `new` exactly once; whatever held the bytes
+        // was dropped earlier (see `WithStaticMemory`).
         drop(unsafe { Box::from_raw(slice) });
     }
 }
@@ -252,12 +311,13 @@ mod tests {
     fn static_memory_is_zeroed_writable_and_freed() {
         let mut m = StaticMemory::new(3 * 4096 + 17);
         m.pretouch();
-        let s = m.leak_static();
-        assert_eq!(s.len(), 3 * 4096 + 17);
-        assert!(s.iter().all(|b| *b == 0));
-        s[12_000] = 7;
-        assert_eq!(s[12_000], 7);
-        drop(m);
+        let mut held = WithStaticMemory::new(m, Ok::<_, ()>).unwrap();
+        assert_eq!(held.len(), 3 * 4096 + 17);
+        assert!(held.iter().all(|b| *b == 0));
+        held[12_000] = 7;
+        assert_eq!(held[12_000], 7);
+        assert_eq!(held.memory_len(), 3 * 4096 + 17);
+        drop(held);
     }
 
     #[test]

@@ -269,31 +269,47 @@ impl Drop for Worker {
     }
 }
 
+/// Pins the calling thread to `core` and waits until the scheduler has moved it there;
+/// returns the CPU it then runs on. The one pinning helper: workers, `replay --core`,
+/// latency-lab's measurement threads and the benches all pin through it.
+///
+/// # Errors
+/// [`Error::Pinning`] when the OS refuses the affinity (no such core, a cpuset or container
+/// limit) or the thread is still elsewhere after it was set.
+pub fn pin_current_thread(core: usize) -> Result<usize, Error> {
+    if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
+        return Err(Error::Pinning {
+            core,
+            reason:
+                "the OS refused sched_setaffinity (no such core, or cpuset or container limits?)"
+                    .into(),
+        });
+    }
+    // The scheduler moves the thread at its next opportunity; give it a few.
+    let mut cpu = None;
+    for _ in 0..100 {
+        cpu = sys::current_cpu();
+        if cpu == Some(core) {
+            return Ok(core);
+        }
+        std::thread::yield_now();
+    }
+    match cpu {
+        // Platforms without sched_getcpu: the affinity was accepted; trust it.
+        None => Ok(core),
+        Some(other) => Err(Error::Pinning {
+            core,
+            reason: format!("affinity was set but sched_getcpu reports CPU {other}"),
+        }),
+    }
+}
+
 /// Pins, verifies and optionally locks memory, on the worker thread.
 fn start(cfg: &WorkerConfig) -> Result<WorkerInfo, Error> {
-    let mut cpu = None;
-    if let Some(core) = cfg.core {
-        if !core_affinity::set_for_current(core_affinity::CoreId { id: core }) {
-            return Err(Error::Pinning {
-                core,
-                reason: "the OS refused sched_setaffinity (cpuset or container limits?)".into(),
-            });
-        }
-        // The scheduler moves the thread at its next opportunity; give it a few.
-        for _ in 0..100 {
-            cpu = sys::current_cpu();
-            if cpu == Some(core) {
-                break;
-            }
-            std::thread::yield_now();
-        }
-        if cpu != Some(core) {
-            return Err(Error::Pinning {
-                core,
-                reason: format!("affinity was set but sched_getcpu reports CPU {cpu:?}"),
-            });
-        }
-    }
+    let cpu = match cfg.core {
+        Some(core) => Some(pin_current_thread(core)?),
+        None => None,
+    };
     let memory_locked = cfg.lock_memory.then(sys::lock_all_memory);
     Ok(WorkerInfo { core: cfg.core, cpu, memory_locked })
 }
