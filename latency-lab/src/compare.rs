@@ -5,11 +5,12 @@
 use crate::clock::{Clock, ClockCost, TickFn, Ticks, measure_cost};
 use crate::error::Error;
 use crate::hiccup::{HiccupConfig, HiccupRun, JITTER_DEFINITION, check_cores};
-use crate::histo::{Summary, format_ns, new_histogram, round3, write_hgrm};
+use crate::histo::{Summary, new_histogram, round3, write_hgrm};
 use crate::jvm::{self, JvmSetup};
 use crate::tape::{Mismatch, Outputs, Tape, compare_outputs, record};
 use hdrhistogram::Histogram;
 use lockstep_engine::{Config, Engine, StrategyModule, StrategyRunner, Tier};
+use lockstep_replay::format_ns;
 use serde_json::{Value, json};
 use std::fmt;
 use std::path::PathBuf;
@@ -474,6 +475,9 @@ impl fmt::Display for CompareReport {
 /// work between the two clock reads is the strategy call (event and book copied in, actions
 /// copied out).
 struct Measure<'a> {
+    /// Strategy and column, for errors.
+    strategy: &'a str,
+    column: &'static str,
     runner: &'a mut dyn StrategyRunner,
     tape: &'a Tape,
     warmup: usize,
@@ -483,15 +487,19 @@ struct Measure<'a> {
     progress: &'a AtomicUsize,
 }
 
-impl TickFn<Result<u64, String>> for Measure<'_> {
-    fn call<C: Ticks>(self, c: C) -> Result<u64, String> {
+impl TickFn<Result<u64, Error>> for Measure<'_> {
+    fn call<C: Ticks>(self, c: C) -> Result<u64, Error> {
         let start = c.now_ordered();
         for i in 0..self.tape.len() {
             let (ev, book) = self.tape.get(i);
             let t0 = c.now_ordered();
             let r = self.runner.on_event(ev, book);
             let t1 = c.now_ordered();
-            let acts = r.map_err(|e| format!("event {i}: {e}"))?;
+            let acts = r.map_err(|e| Error::Strategy {
+                name: self.strategy.to_owned(),
+                runner: self.column,
+                message: format!("event {i}: {e}"),
+            })?;
             let ns = c.to_ns(t1.wrapping_sub(t0));
             if i < self.warmup {
                 self.warm.saturating_record(ns);
@@ -508,7 +516,7 @@ impl TickFn<Result<u64, String>> for Measure<'_> {
 }
 
 /// Builds a runner on the calling (pinned) thread, so its memory is first touched there.
-type MakeRunner<'a> = &'a (dyn Fn() -> Result<Box<dyn StrategyRunner>, String> + Sync);
+type MakeRunner<'a> = &'a (dyn Fn() -> Result<Box<dyn StrategyRunner>, Error> + Sync);
 
 /// Runs one in-process implementation pinned to `core`.
 fn run_in_process(
@@ -522,9 +530,8 @@ fn run_in_process(
     let progress = AtomicUsize::new(0);
     let result = std::thread::scope(|s| {
         let h = std::thread::Builder::new().name(format!("compare-{name}")).spawn_scoped(s, || {
-            if !core_affinity::set_for_current(core_affinity::CoreId { id: cfg.core }) {
-                return Err(format!("could not pin to core {}", cfg.core));
-            }
+            lockstep_engine::pin_current_thread(cfg.core)
+                .map_err(|e| Error::Thread { message: e.to_string() })?;
             let cost = measure_cost(&clock, 200_000);
             let mut runner = make()?;
             let mut outputs = Outputs::pretouched(reference.counts.len(), reference.records.len());
@@ -532,6 +539,8 @@ fn run_in_process(
             let mut warm = new_histogram();
             let mut hist = new_histogram();
             let run_ns = clock.with(Measure {
+                strategy: &cfg.strategy,
+                column: name,
                 runner: runner.as_mut(),
                 tape,
                 warmup: cfg.warmup,
@@ -544,10 +553,16 @@ fn run_in_process(
         });
         let h = match h {
             Ok(h) => h,
-            Err(e) => return Err(format!("cannot start the {name} thread: {e}")),
+            Err(e) => {
+                return Err(Error::Thread {
+                    message: format!("cannot start the {name} thread: {e}"),
+                });
+            }
         };
         show_progress(cfg.progress, name, tape.len(), &progress, || h.is_finished());
-        h.join().unwrap_or_else(|_| Err(format!("the {name} thread panicked")))
+        h.join().unwrap_or_else(|_| {
+            Err(Error::Thread { message: format!("the {name} thread panicked") })
+        })
     });
     match result {
         Ok((cost, outputs, warm, hist, run_ns)) => RunResult {
@@ -563,7 +578,7 @@ fn run_in_process(
             notes: Vec::new(),
             extra: Value::Null,
         },
-        Err(e) => RunResult::empty(name, RunStatus::Failed(e)),
+        Err(e) => RunResult::empty(name, RunStatus::Failed(e.to_string())),
     }
 }
 
@@ -659,26 +674,29 @@ pub fn run(cfg: &CompareConfig, clock: Clock, isolation: &str) -> Result<Compare
     let mut reference_runner = lockstep_strategies::native(&cfg.strategy, &params)
         .map_err(|e| Error::arg("--params", e.to_string()))?;
     let total = cfg.warmup + cfg.events;
-    let (tape, reference) =
-        record(total, cfg.seed, reference_runner.as_mut()).map_err(|m| strat_err("native", m))?;
+    let (tape, reference) = record(total, cfg.seed, reference_runner.as_mut())
+        .map_err(|e| strat_err("native", e.to_string()))?;
     drop(reference_runner);
 
     let name = cfg.strategy.clone();
     let p = params.clone();
-    let make_native = move || lockstep_strategies::native(&name, &p).map_err(|e| e.to_string());
+    let make_native = move || {
+        lockstep_strategies::native(&name, &p).map_err(|e| strat_err("native", e.to_string()))
+    };
     let wasm = info.wasm;
-    let make_tier = |tier: Tier| {
+    let make_tier = |tier: Tier, column: &'static str| {
         let p = params.clone();
-        move || -> Result<Box<dyn StrategyRunner>, String> {
-            let engine = Engine::try_new(Config::new().tier(tier).pretouch_memory(true))
-                .map_err(|e| e.to_string())?;
-            let module = StrategyModule::new(&engine, wasm).map_err(|e| e.to_string())?;
-            let inst = module.instantiate(&p).map_err(|e| e.to_string())?;
+        move || -> Result<Box<dyn StrategyRunner>, Error> {
+            let err = |e: lockstep_engine::Error| strat_err(column, e.to_string());
+            let engine =
+                Engine::try_new(Config::new().tier(tier).pretouch_memory(true)).map_err(err)?;
+            let module = StrategyModule::new(&engine, wasm).map_err(err)?;
+            let inst = module.instantiate(&p).map_err(err)?;
             Ok(Box::new(inst) as Box<dyn StrategyRunner>)
         }
     };
-    let make_wasm = make_tier(Tier::Interpreter);
-    let make_compiled = make_tier(Tier::Compiled);
+    let make_wasm = make_tier(Tier::Interpreter, "wasm");
+    let make_compiled = make_tier(Tier::Compiled, "compiled");
     let mut columns = vec![("native", &make_native as MakeRunner<'_>)];
     if cfg.tiers.contains(&Tier::Interpreter) {
         columns.push(("wasm", &make_wasm as MakeRunner<'_>));
@@ -712,7 +730,7 @@ pub fn run(cfg: &CompareConfig, clock: Clock, isolation: &str) -> Result<Compare
         RunResult::empty("jvm", RunStatus::Unavailable(why))
     } else {
         match JvmSetup::find() {
-            Err(why) => RunResult::empty("jvm", RunStatus::Unavailable(why)),
+            Err(why) => RunResult::empty("jvm", RunStatus::Unavailable(why.to_string())),
             Ok(setup) => {
                 let jvm_cpus = cfg.jvm_cpus.clone().unwrap_or_else(|| cfg.core.to_string());
                 let job = jvm::Job {
@@ -759,7 +777,7 @@ pub fn run(cfg: &CompareConfig, clock: Clock, isolation: &str) -> Result<Compare
                             extra: out.extra,
                         }
                     }
-                    Err(e) => RunResult::empty("jvm", RunStatus::Failed(e)),
+                    Err(e) => RunResult::empty("jvm", RunStatus::Failed(e.to_string())),
                 }
             }
         }

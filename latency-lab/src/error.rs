@@ -53,6 +53,20 @@ pub enum Error {
         /// What failed.
         message: String,
     },
+    /// No JDK here, so the JVM column cannot run.
+    NoJdk {
+        /// The program not found (`javac` or `java`).
+        missing: &'static str,
+    },
+    /// A program we run (`javac`, `java`) could not start or failed.
+    Tool {
+        /// The command line.
+        command: String,
+        /// Its exit status, or why it could not start.
+        status: String,
+        /// What it printed on stderr (or stdout, when that is where the trouble shows).
+        output: String,
+    },
 }
 
 impl Error {
@@ -97,6 +111,13 @@ impl fmt::Display for Error {
                 write!(f, "drawing `{}` failed: {message}", path.display())
             }
             Error::Thread { message } => write!(f, "measurement thread: {message}"),
+            Error::NoJdk { missing: "javac" } => f.write_str(
+                "no JDK: javac not found in $JAVA_HOME/bin or on PATH (install one, e.g. `apt-get install openjdk-17-jdk-headless`)",
+            ),
+            Error::NoJdk { missing } => write!(f, "no JDK: javac found but {missing} is missing"),
+            Error::Tool { command, status, output } => {
+                write!(f, "{command} failed ({status}): {}", output.trim())
+            }
         }
     }
 }

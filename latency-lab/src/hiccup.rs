@@ -5,11 +5,12 @@
 
 use crate::clock::{Clock, ClockCost, ClockKind, Stopwatch, TickFn, Ticks, measure_cost};
 use crate::error::Error;
-use crate::histo::{Summary, format_ns, new_histogram, round3};
+use crate::histo::{Summary, new_histogram, round3};
 use crate::sys;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
+use lockstep_replay::format_ns;
 use serde_json::{Value, json};
 use std::fmt;
 use std::io::Write;
@@ -316,7 +317,9 @@ impl HiccupRun {
             let clk = clock;
             let spawned =
                 std::thread::Builder::new().name(format!("hiccup-{core}")).spawn(move || {
-                    core_affinity::set_for_current(core_affinity::CoreId { id: core });
+                    // A refusal is reported per core: the spinning loop checks where it runs
+                    // and clears `stayed_on_core`.
+                    let _ = lockstep_engine::pin_current_thread(core);
                     let origin = clk.with(OriginFn { origin_ns });
                     clk.with(SpinArgs { origin, ..args })
                 });

@@ -101,20 +101,6 @@ pub(crate) fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0
 }
 
-/// Formats nanoseconds for people: `850ns`, `12.3µs`, `4.56ms`, `1.20s`.
-pub fn format_ns(ns: u64) -> String {
-    let v = ns as f64;
-    if ns < 1_000 {
-        format!("{ns}ns")
-    } else if ns < 1_000_000 {
-        format!("{:.3}µs", v / 1e3).replace(".000µs", "µs")
-    } else if ns < 1_000_000_000 {
-        format!("{:.3}ms", v / 1e6)
-    } else {
-        format!("{:.3}s", v / 1e9)
-    }
-}
-
 /// One interval histogram read from an interval log.
 #[derive(Debug)]
 pub struct Interval {
@@ -381,14 +367,5 @@ mod tests {
         assert_eq!(base64_decode("aGk=").unwrap(), b"hi");
         assert_eq!(base64_decode("YWJj").unwrap(), b"abc");
         assert!(base64_decode("a*==").is_none());
-    }
-
-    #[test]
-    fn format_ns_picks_a_unit() {
-        assert_eq!(format_ns(850), "850ns");
-        assert_eq!(format_ns(12_300), "12.300µs");
-        assert_eq!(format_ns(2_000), "2µs");
-        assert_eq!(format_ns(4_560_000), "4.560ms");
-        assert_eq!(format_ns(1_200_000_000), "1.200s");
     }
 }

@@ -6,6 +6,7 @@
 //! one little-endian `long` of `System.nanoTime` latency per event, and one JSON line of facts
 //! on stdout.
 
+use crate::error::Error;
 use crate::tape::{Outputs, Tape};
 use lockstep_replay::{temp_path, write_atomic};
 use serde_json::Value;
@@ -57,15 +58,10 @@ impl JvmSetup {
     /// Finds `javac` and `java`.
     ///
     /// # Errors
-    /// Why the JVM column cannot run, in words for the table.
-    pub fn find() -> Result<Self, String> {
-        let javac = find_tool("javac", true).ok_or_else(|| {
-            "no JDK: javac not found in $JAVA_HOME/bin or on PATH (install one, e.g. \
-             `apt-get install openjdk-17-jdk-headless`)"
-                .to_owned()
-        })?;
-        let java = find_tool("java", true)
-            .ok_or_else(|| "no JDK: javac found but java is missing".to_owned())?;
+    /// [`Error::NoJdk`]: why the JVM column cannot run.
+    pub fn find() -> Result<Self, Error> {
+        let javac = find_tool("javac", true).ok_or(Error::NoJdk { missing: "javac" })?;
+        let java = find_tool("java", true).ok_or(Error::NoJdk { missing: "java" })?;
         Ok(Self { javac, java, taskset: find_tool("taskset", false) })
     }
 }
@@ -95,29 +91,25 @@ pub(crate) struct JvmOut {
     pub(crate) extra: Value,
 }
 
-fn io(what: &str, p: &Path, e: std::io::Error) -> String {
-    format!("{what} `{}`: {e}", p.display())
-}
-
 /// Compiles the Java sources into `dir/classes` (once per directory and binary).
 ///
 /// Everything written here is an output of `compare --out`, so it is written like every other
 /// output: each source file whole or not at all ([`write_atomic`]), and the classes into a
 /// temporary directory beside `classes` that replaces it only once `javac` succeeded (a failed
 /// or interrupted compile leaves an existing `classes` directory as it was).
-fn compile(setup: &JvmSetup, dir: &Path) -> Result<PathBuf, String> {
+fn compile(setup: &JvmSetup, dir: &Path) -> Result<PathBuf, Error> {
     let src = dir.join("src").join("lockstep");
     let classes = dir.join("classes");
-    std::fs::create_dir_all(&src).map_err(|e| io("creating", &src, e))?;
+    std::fs::create_dir_all(&src).map_err(|e| Error::io("creating", &src, e))?;
     let mut files = Vec::new();
     for (name, text) in SOURCES {
         let p = src.join(name);
-        write_atomic(&p, text.as_bytes()).map_err(|e| io("writing", &p, e))?;
+        write_atomic(&p, text.as_bytes()).map_err(|e| Error::io("writing", &p, e))?;
         files.push(p);
     }
     let fresh = temp_path(&classes);
     let _ = std::fs::remove_dir_all(&fresh);
-    std::fs::create_dir_all(&fresh).map_err(|e| io("creating", &fresh, e))?;
+    std::fs::create_dir_all(&fresh).map_err(|e| Error::io("creating", &fresh, e))?;
     let compiled = Command::new(&setup.javac)
         .arg("-encoding")
         .arg("UTF-8")
@@ -125,21 +117,24 @@ fn compile(setup: &JvmSetup, dir: &Path) -> Result<PathBuf, String> {
         .arg(&fresh)
         .args(&files)
         .output()
-        .map_err(|e| io("running", &setup.javac, e))
+        .map_err(|e| Error::io("running", &setup.javac, e))
         .and_then(|out| {
             if out.status.success() {
                 Ok(())
             } else {
-                Err(format!(
-                    "javac failed ({}): {}",
-                    out.status,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ))
+                Err(Error::Tool {
+                    command: "javac".into(),
+                    status: out.status.to_string(),
+                    output: String::from_utf8_lossy(&out.stderr).into_owned(),
+                })
             }
         })
         .and_then(|()| match std::fs::remove_dir_all(&classes) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("replacing", &classes, e)),
-            _ => std::fs::rename(&fresh, &classes).map_err(|e| io("renaming into", &classes, e)),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io("replacing", &classes, e))
+            }
+            _ => std::fs::rename(&fresh, &classes)
+                .map_err(|e| Error::io("renaming into", &classes, e)),
         });
     if let Err(e) = compiled {
         let _ = std::fs::remove_dir_all(&fresh);
@@ -158,10 +153,11 @@ pub(crate) struct Prepared {
 
 /// Compiles the sources and writes the tape: everything that must not happen while the
 /// platform is being measured.
-pub(crate) fn prepare(job: &Job<'_>) -> Result<Prepared, String> {
+pub(crate) fn prepare(job: &Job<'_>) -> Result<Prepared, Error> {
     let classes = compile(job.setup, job.dir)?;
     let tape_path = job.dir.join("tape.bin");
-    write_atomic(&tape_path, &job.tape.encode()).map_err(|e| io("writing", &tape_path, e))?;
+    write_atomic(&tape_path, &job.tape.encode())
+        .map_err(|e| Error::io("writing", &tape_path, e))?;
     Ok(Prepared {
         classes,
         tape_path,
@@ -174,11 +170,11 @@ pub(crate) fn prepare(job: &Job<'_>) -> Result<Prepared, String> {
 /// latencies to temporary files beside their paths, renamed into place only when the run
 /// succeeded and its files were read back whole (outputs are atomic, like every file
 /// Lockstep writes): a failed run leaves the files of an earlier one as they were.
-pub(crate) fn execute(job: &Job<'_>, p: &Prepared) -> Result<JvmOut, String> {
+pub(crate) fn execute(job: &Job<'_>, p: &Prepared) -> Result<JvmOut, Error> {
     let tmp = (temp_path(&p.actions_path), temp_path(&p.lat_path));
     let r = run_java(job, p, &tmp.0, &tmp.1).and_then(|out| {
         for (from, to) in [(&tmp.0, &p.actions_path), (&tmp.1, &p.lat_path)] {
-            std::fs::rename(from, to).map_err(|e| io("renaming into", to, e))?;
+            std::fs::rename(from, to).map_err(|e| Error::io("renaming into", to, e))?;
         }
         Ok(out)
     });
@@ -195,7 +191,7 @@ fn run_java(
     p: &Prepared,
     actions_tmp: &Path,
     lat_tmp: &Path,
-) -> Result<JvmOut, String> {
+) -> Result<JvmOut, Error> {
     let Prepared { classes, tape_path, actions_path, lat_path } = p;
     let mut cmd = match &job.setup.taskset {
         Some(t) => {
@@ -224,36 +220,44 @@ fn run_java(
         .arg("--capacity")
         .arg(job.capacity.to_string());
     let shown = format!("{cmd:?}");
-    let out = cmd.output().map_err(|e| format!("cannot start {shown}: {e}"))?;
+    let out = cmd.output().map_err(|e| Error::Tool {
+        command: shown.clone(),
+        status: "could not start".into(),
+        output: e.to_string(),
+    })?;
     if !out.status.success() {
-        return Err(format!(
-            "{shown} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        return Err(Error::Tool {
+            command: shown,
+            status: out.status.to_string(),
+            output: String::from_utf8_lossy(&out.stderr).into_owned(),
+        });
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let facts: Value = stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .ok_or_else(|| format!("lockstep.Bench printed no JSON line; stdout: {stdout}"))?;
-    let lat_bytes = std::fs::read(lat_tmp).map_err(|e| io("reading", lat_path, e))?;
+    let facts: Value =
+        stdout.lines().rev().find_map(|l| serde_json::from_str(l).ok()).ok_or_else(|| {
+            Error::Tool {
+                command: shown.clone(),
+                status: "printed no JSON line".into(),
+                output: stdout.clone().into_owned(),
+            }
+        })?;
+    let lat_bytes = std::fs::read(lat_tmp).map_err(|e| Error::io("reading", lat_path, e))?;
     if lat_bytes.len() != job.tape.len() * 8 {
-        return Err(format!(
-            "`{}` holds {} bytes, expected {} (one long per event)",
-            lat_path.display(),
+        let message = format!(
+            "holds {} bytes, expected {} (one long per event)",
             lat_bytes.len(),
             job.tape.len() * 8
-        ));
+        );
+        return Err(Error::parse(lat_path, 0, message));
     }
     let latencies = lat_bytes
         .chunks_exact(8)
         .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
         .collect();
-    let act_bytes = std::fs::read(actions_tmp).map_err(|e| io("reading", actions_path, e))?;
+    let act_bytes =
+        std::fs::read(actions_tmp).map_err(|e| Error::io("reading", actions_path, e))?;
     let outputs = Outputs::decode(&act_bytes, job.tape.len())
-        .map_err(|e| format!("`{}`: {e}", actions_path.display()))?;
+        .map_err(|e| Error::parse(actions_path, 0, e.to_string()))?;
     let num = |k: &str| facts.get(k).and_then(Value::as_f64).unwrap_or(0.0);
     let notes = vec![
         format!(
@@ -372,7 +376,8 @@ printf "$OUT_A" > "$a"; printf "$OUT_L" > "$l"; echo '{"run_ns": 7}'; exit $CODE
         let job = test_job(&setup, &work, &tape);
         let before = tree(&work);
         let e = prepare(&job).err().expect("javac fails");
-        assert!(e.starts_with("javac failed"), "{e}");
+        assert!(matches!(&e, Error::Tool { command, .. } if command == "javac"), "{e}");
+        assert!(e.to_string().starts_with("javac failed"), "{e}");
         assert_eq!(std::fs::read(work.join("classes/Old.class")).unwrap(), b"old class");
         // The sources were written whole (the tape is written only after javac succeeds);
         // nothing temporary is left.
@@ -390,7 +395,7 @@ printf "$OUT_A" > "$a"; printf "$OUT_L" > "$l"; echo '{"run_ns": 7}'; exit $CODE
             lat_path: work.join("latency-x.bin"),
         };
         let e = execute(&job, &p).err().expect("java fails");
-        assert!(e.contains("failed (exit status: 3)"), "{e}");
+        assert!(e.to_string().contains("failed (exit status: 3)"), "{e}");
         assert_eq!(std::fs::read(&p.actions_path).unwrap(), b"old actions");
         assert_eq!(std::fs::read(&p.lat_path).unwrap(), b"old latency");
         assert_eq!(tree(&work), want);

@@ -37,13 +37,17 @@ pub use hiccup::{
     run as run_hiccup,
 };
 pub use histo::{
-    HIGHEST_NS, HgrmPoint, Interval, Summary, format_ns, new_histogram, parse_hgrm, read_hlog,
-    write_hgrm,
+    HIGHEST_NS, HgrmPoint, Interval, Summary, new_histogram, parse_hgrm, read_hlog, write_hgrm,
 };
 pub use jvm::{DEFAULT_JAVA_OPTS, JAVA_PORTS, JvmSetup};
+/// Nanoseconds for people (the CLI's formatter, shared).
+pub use lockstep_replay::format_ns;
 pub use plot::{PlotConfig, PlotReport, Series, Unit, plot};
 pub use sysinfo::{
     Cmdline, Finding, MAX_CPUS, Status, SysInfo, UNKNOWN, Verdict, collect as collect_sysinfo,
     format_cpu_list, parse_cmdline, parse_cpu_list,
 };
-pub use tape::{Mismatch, Outputs, Tape, TapeEvent, compare_outputs, record as record_tape};
+pub use tape::{
+    FormatError, Mismatch, Outputs, ReferenceFailed, Tape, TapeEvent, compare_outputs,
+    record as record_tape,
+};

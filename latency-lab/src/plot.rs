@@ -83,7 +83,7 @@ fn curve(rows: impl Iterator<Item = (f64, f64, u64)>, count: u64) -> Vec<(f64, f
     for (v, q, _) in rows {
         let x = match percentile_x(q) {
             Some(x) => x,
-            None if count > 1 => (count as f64).log10(),
+            None if count > 1 => libm::log10(count as f64),
             None => 0.0,
         };
         let x = pts.last().map_or(x, |&(px, _)| x.max(px));
@@ -205,8 +205,8 @@ impl YScale {
         }
         let (div, unit) = display_unit(max);
         if log {
-            let lo = if min == f64::MAX { 0.0 } else { min.log10().floor() };
-            let hi = max.log10().ceil().max(lo + 1.0);
+            let lo = if min == f64::MAX { 0.0 } else { libm::log10(min).floor() };
+            let hi = libm::log10(max).ceil().max(lo + 1.0);
             Self { log, div, unit, lo, hi }
         } else {
             Self { log, div, unit, lo: 0.0, hi: max * 1.05 / div }
@@ -214,7 +214,7 @@ impl YScale {
     }
     /// Axis coordinate of a value in ns.
     fn map(&self, ns: f64) -> f64 {
-        if self.log { ns.max(1.0).log10().max(self.lo) } else { ns / self.div }
+        if self.log { libm::log10(ns.max(1.0)).max(self.lo) } else { ns / self.div }
     }
     /// Tick label of an axis coordinate.
     fn label(&self, v: f64) -> String {
@@ -440,7 +440,7 @@ impl fmt::Display for PlotReport {
                 "series {}: {} samples, max {}, {} intervals",
                 s.name,
                 s.count,
-                crate::histo::format_ns(s.points.last().map_or(0.0, |p| p.1) as u64),
+                lockstep_replay::format_ns(s.points.last().map_or(0.0, |p| p.1) as u64),
                 s.timeline.len()
             )?;
         }

@@ -118,41 +118,89 @@ impl Tape {
     /// Reads [`Tape::encode`] output back.
     ///
     /// # Errors
-    /// A message with the byte offset where the data stops making sense.
-    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+    /// [`FormatError`] with the byte offset where the data stops making sense.
+    pub fn decode(bytes: &[u8]) -> Result<Self, FormatError> {
         if bytes.len() < 16 || &bytes[..8] != b"LSTAPE01" {
-            return Err("offset 0: not a latency-lab tape (missing LSTAPE01 header)".into());
+            return Err(FormatError::at(0, "not a latency-lab tape (missing LSTAPE01 header)"));
         }
-        let n = u64::from_le_bytes(bytes[8..16].try_into().map_err(|_| "offset 8: short header")?);
+        let n = u64::from_le_bytes(
+            bytes[8..16].try_into().map_err(|_| FormatError::at(8, "short header"))?,
+        );
         let mut t = Tape::default();
         let mut at = 16usize;
         for i in 0..n {
             let rec = bytes
                 .get(at..at + EVENT_SIZE)
-                .ok_or_else(|| format!("offset {at}: event {i} of {n} is cut short"))?;
-            let ev = EventRecord(rec.try_into().map_err(|_| format!("offset {at}: bad record"))?);
+                .ok_or_else(|| FormatError::at(at, format!("event {i} of {n} is cut short")))?;
+            let ev = EventRecord(rec.try_into().map_err(|_| FormatError::at(at, "bad record"))?);
             at += EVENT_SIZE;
             let mut book = NO_BOOK;
             if ev.kind() == event_kind::BOOK {
-                let b = bytes
-                    .get(at..at + BOOK_SIZE)
-                    .ok_or_else(|| format!("offset {at}: book of event {i} is cut short"))?;
+                let b = bytes.get(at..at + BOOK_SIZE).ok_or_else(|| {
+                    FormatError::at(at, format!("book of event {i} is cut short"))
+                })?;
                 book = t.books.len() as u32;
                 t.books
-                    .push(BookRecord(b.try_into().map_err(|_| format!("offset {at}: bad book"))?));
+                    .push(BookRecord(b.try_into().map_err(|_| FormatError::at(at, "bad book"))?));
                 at += BOOK_SIZE;
             }
             t.events.push(TapeEvent { ev, book });
         }
         if at != bytes.len() {
-            return Err(format!(
-                "offset {at}: {} trailing bytes after {n} events",
-                bytes.len() - at
+            return Err(FormatError::at(
+                at,
+                format!("{} trailing bytes after {n} events", bytes.len() - at),
             ));
         }
         Ok(t)
     }
 }
+
+/// The reference (native) run failed while recording a tape.
+#[derive(Debug)]
+pub struct ReferenceFailed {
+    /// Index of the event on the tape.
+    pub event: usize,
+    /// Its sequence number.
+    pub seq: u64,
+    /// The strategy's error.
+    pub error: lockstep_engine::Error,
+}
+
+impl std::fmt::Display for ReferenceFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "reference (native) run failed at event {} (seq {}): {}",
+            self.event, self.seq, self.error
+        )
+    }
+}
+
+impl std::error::Error for ReferenceFailed {}
+
+/// Bytes that are not a latency-lab tape or outputs file: where and what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormatError {
+    /// Byte offset where the data stops making sense.
+    pub offset: usize,
+    /// What is wrong there.
+    pub what: String,
+}
+
+impl FormatError {
+    fn at(offset: usize, what: impl Into<String>) -> Self {
+        Self { offset, what: what.into() }
+    }
+}
+
+impl std::fmt::Display for FormatError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "offset {}: {}", self.offset, self.what)
+    }
+}
+
+impl std::error::Error for FormatError {}
 
 /// Name of an event kind for reports.
 pub(crate) fn kind_name(k: u16) -> &'static str {
@@ -204,19 +252,19 @@ impl Outputs {
     /// Decodes the JVM's output file (see [`Outputs`]) for a tape of `events` events.
     ///
     /// # Errors
-    /// A message with the byte offset where the data is cut short.
-    pub fn decode(bytes: &[u8], events: usize) -> Result<Self, String> {
+    /// [`FormatError`] with the byte offset where the data is cut short.
+    pub fn decode(bytes: &[u8], events: usize) -> Result<Self, FormatError> {
         let mut o = Self::with_capacity(events, bytes.len() / 64);
         let mut at = 0usize;
         while at < bytes.len() {
-            let c = bytes.get(at..at + 2).ok_or_else(|| format!("offset {at}: count cut short"))?;
+            let c = bytes.get(at..at + 2).ok_or_else(|| FormatError::at(at, "count cut short"))?;
             let c = u16::from_le_bytes([c[0], c[1]]);
             at += 2;
             o.counts.push(c);
             for _ in 0..c {
                 let r = bytes
                     .get(at..at + 64)
-                    .ok_or_else(|| format!("offset {at}: action cut short"))?;
+                    .ok_or_else(|| FormatError::at(at, "action cut short"))?;
                 let mut rec = ActionRecord::zeroed();
                 rec.0.copy_from_slice(r);
                 o.records.push(rec);
@@ -224,9 +272,12 @@ impl Outputs {
             }
         }
         if o.counts.len() != events + 1 {
-            return Err(format!(
-                "{} entries of output for init plus {events} events of input",
-                o.counts.len()
+            return Err(FormatError::at(
+                at,
+                format!(
+                    "{} entries of output for init plus {events} events of input",
+                    o.counts.len()
+                ),
             ));
         }
         Ok(o)
@@ -289,12 +340,12 @@ fn bs_call(s: f64, k: f64, t: f64, r: f64, sigma: f64) -> f64 {
             * (0.319_381_530
                 + t * (-0.356_563_782
                     + t * (1.781_477_937 + t * (-1.821_255_978 + t * 1.330_274_429))));
-        let tail = (-x * x / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt() * poly;
+        let tail = libm::exp(-x * x / 2.0) / (2.0 * std::f64::consts::PI).sqrt() * poly;
         if x >= 0.0 { 1.0 - tail } else { tail }
     }
     let vt = sigma * t.sqrt();
-    let d1 = ((s / k).ln() + (r + sigma * sigma / 2.0) * t) / vt;
-    s * ncdf(d1) - k * (-r * t).exp() * ncdf(d1 - vt)
+    let d1 = (libm::log(s / k) + (r + sigma * sigma / 2.0) * t) / vt;
+    s * ncdf(d1) - k * libm::exp(-r * t) * ncdf(d1 - vt)
 }
 
 /// A resting order at the simulated venue.
@@ -493,7 +544,7 @@ pub fn record(
     n: usize,
     seed: u64,
     reference: &mut dyn StrategyRunner,
-) -> Result<(Tape, Outputs), String> {
+) -> Result<(Tape, Outputs), ReferenceFailed> {
     let mut g = Gen {
         rng: Rng::new(seed),
         now: T0,
@@ -538,13 +589,9 @@ pub fn record(
             NO_BOOK
         };
         tape.events.push(TapeEvent { ev, book });
-        let out = reference.on_event(&ev, has_book.then_some(&scratch)).map_err(|e| {
-            format!(
-                "reference (native) run failed at event {} (seq {}): {e}",
-                tape.events.len() - 1,
-                g.seq
-            )
-        })?;
+        let out = reference
+            .on_event(&ev, has_book.then_some(&scratch))
+            .map_err(|error| ReferenceFailed { event: tape.events.len() - 1, seq: g.seq, error })?;
         outputs.push(out);
         acts.clear();
         acts.extend(out.iter().filter_map(|r| r.decode().ok()));
@@ -604,7 +651,7 @@ mod tests {
             assert_eq!(a, b);
             assert_eq!(ab, bb);
         }
-        assert!(Tape::decode(&bytes[..bytes.len() - 1]).unwrap_err().contains("cut short"));
+        assert!(Tape::decode(&bytes[..bytes.len() - 1]).unwrap_err().what.contains("cut short"));
         // Same seed, same tape and outputs.
         let mut r2 = lockstep_strategies::native(
             "avellaneda-stoikov",
@@ -628,7 +675,7 @@ mod tests {
         bytes.extend_from_slice(&[0, 0]);
         assert_eq!(Outputs::decode(&bytes, 2).unwrap(), o);
         assert!(Outputs::decode(&bytes, 3).is_err());
-        assert!(Outputs::decode(&bytes[..20], 2).unwrap_err().contains("cut short"));
+        assert!(Outputs::decode(&bytes[..20], 2).unwrap_err().what.contains("cut short"));
         let mut tape = Tape::default();
         for _ in 0..2 {
             tape.events.push(TapeEvent { ev: EventRecord::zeroed(), book: NO_BOOK });

@@ -160,12 +160,11 @@ fn suite(label: &str, src: &MemorySource, tape: &Path) {
 }
 
 fn main() {
-    if let Some(c) = std::env::var("BENCH_CORE").ok().and_then(|v| v.parse::<usize>().ok())
-        && let Some(id) =
-            core_affinity::get_core_ids().and_then(|v| v.into_iter().find(|i| i.id == c))
-    {
-        core_affinity::set_for_current(id);
-        println!("pinned to core {c}");
+    if let Some(c) = std::env::var("BENCH_CORE").ok().and_then(|v| v.parse::<usize>().ok()) {
+        match lockstep_engine::pin_current_thread(c) {
+            Ok(_) => println!("pinned to core {c}"),
+            Err(e) => println!("not pinned: {e}"),
+        }
     }
     let dir = std::env::temp_dir().join(format!("lockstep-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

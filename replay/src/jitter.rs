@@ -285,9 +285,33 @@ pub fn percentile_distribution(h: &Histogram<u64>, scale: f64) -> String {
     s
 }
 
+/// Formats nanoseconds for people: `850ns`, `12.300µs`, `4.560ms`, `1.200s` (the one
+/// formatter of the CLI and latency-lab).
+pub fn format_ns(ns: u64) -> String {
+    let v = ns as f64;
+    if ns < 1_000 {
+        format!("{ns}ns")
+    } else if ns < 1_000_000 {
+        format!("{:.3}µs", v / 1e3).replace(".000µs", "µs")
+    } else if ns < 1_000_000_000 {
+        format!("{:.3}ms", v / 1e6)
+    } else {
+        format!("{:.3}s", v / 1e9)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn format_ns_picks_a_unit() {
+        assert_eq!(format_ns(850), "850ns");
+        assert_eq!(format_ns(12_300), "12.300µs");
+        assert_eq!(format_ns(2_000), "2µs");
+        assert_eq!(format_ns(4_560_000), "4.560ms");
+        assert_eq!(format_ns(1_200_000_000), "1.200s");
+    }
 
     fn ev(latency_ns: u64, tape_event: u64) -> WorstEvent {
         WorstEvent { latency_ns, tape_event, ..WorstEvent::default() }

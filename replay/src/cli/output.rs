@@ -37,9 +37,7 @@ pub(crate) fn pin(core: usize) -> Result<()> {
             ids.iter().map(|c| c.id.to_string()).collect::<Vec<_>>().join(", ")
         );
     };
-    if !core_affinity::set_for_current(id) {
-        bail!("--core {core}: the OS refused to pin the thread");
-    }
+    lockstep_engine::pin_current_thread(id.id).with_context(|| format!("--core {core}"))?;
     Ok(())
 }
 
@@ -99,12 +97,7 @@ pub(crate) fn print_json(v: &Value) -> Result<()> {
 
 /// Nanoseconds for people.
 pub(crate) fn ns(v: u64) -> String {
-    match v {
-        0..1_000 => format!("{v} ns"),
-        1_000..1_000_000 => format!("{:.2} µs", v as f64 / 1e3),
-        1_000_000..1_000_000_000 => format!("{:.2} ms", v as f64 / 1e6),
-        _ => format!("{:.2} s", v as f64 / 1e9),
-    }
+    lockstep_replay::format_ns(v)
 }
 
 /// A rate for people.
