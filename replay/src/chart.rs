@@ -111,7 +111,7 @@ where
 
 /// `log10(1/(1-p))`: 0 at p = 0, 1 at 90%, 2 at 99%, 3 at 99.9%...; `None` at p >= 1.
 pub fn percentile_x(p: f64) -> Option<f64> {
-    (p < 1.0).then(|| (1.0 / (1.0 - p)).log10())
+    (p < 1.0).then(|| libm::log10(1.0 / (1.0 - p)))
 }
 
 /// Axis label for integer x: `0%`, `90%`, `99%`, `99.9%`, `99.99%`...
