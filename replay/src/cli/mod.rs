@@ -268,8 +268,24 @@ struct ImportCommon {
     chunk_events: u32,
 }
 
-/// Options shared by `run`, `backtest` and `verify`.
-#[derive(Args, Debug, Clone)]
+/// `Tier` as its name in serialised arguments.
+mod tier_name {
+    use lockstep_engine::Tier;
+
+    pub(crate) fn serialize<S: serde::Serializer>(t: &Tier, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(t.name())
+    }
+
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Tier, D::Error> {
+        let name = <String as serde::Deserialize>::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Options shared by `run`, `backtest` and `verify`. Serialisable: `verify` hands them to its
+/// child processes as one JSON value (`run --replay-config`), so no flag is spelled twice.
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ReplayArgs {
     /// Tape to replay (absent: the embedded synthetic market).
     #[arg(long)]
@@ -293,6 +309,7 @@ pub(crate) struct ReplayArgs {
     /// Engine tier for WebAssembly strategies: `interpreter` (the reference) or `compiled`
     /// (Cranelift). Actions and `digest` are the same on both; fuel is per tier.
     #[arg(long, default_value_t = Tier::Interpreter)]
+    #[serde(with = "tier_name")]
     pub(crate) tier: Tier,
     /// Fuel each strategy event may use before the strategy is halted.
     #[arg(long, default_value_t = 10_000_000)]
@@ -392,60 +409,16 @@ impl ReplayArgs {
             },
         })
     }
-
-    /// The flags that reproduce this configuration in a child `replay run`.
-    pub(crate) fn child_args(&self) -> Vec<String> {
-        let mut a = Vec::new();
-        match &self.tape {
-            Some(t) => a.extend(["--tape".to_owned(), t.display().to_string()]),
-            None => a.extend([
-                "--events".to_owned(),
-                self.events.to_string(),
-                "--seed".to_owned(),
-                self.seed.to_string(),
-            ]),
-        }
-        for s in &self.strategies {
-            a.extend(["--strategy".to_owned(), s.clone()]);
-        }
-        for p in &self.params {
-            a.extend(["--params".to_owned(), p.clone()]);
-        }
-        if self.native {
-            a.push("--native".to_owned());
-        }
-        a.extend([
-            "--tier".to_owned(),
-            self.tier.name().to_owned(),
-            "--fuel-per-event".to_owned(),
-            self.fuel_per_event.to_string(),
-            "--entry-latency-ns".to_owned(),
-            self.entry_latency_ns.to_string(),
-            "--feed-latency-ns".to_owned(),
-            self.feed_latency_ns.to_string(),
-            "--maker-fee-bps".to_owned(),
-            self.maker_fee_bps.clone(),
-            "--taker-fee-bps".to_owned(),
-            self.taker_fee_bps.clone(),
-            "--max-actions-per-event".to_owned(),
-            self.max_actions_per_event.to_string(),
-            "--max-messages-per-event".to_owned(),
-            self.max_messages_per_event.to_string(),
-            "--max-resting-orders".to_owned(),
-            self.max_resting_orders.to_string(),
-            "--max-live-timers".to_owned(),
-            self.max_live_timers.to_string(),
-            "--max-timers-per-sec".to_owned(),
-            self.max_timers_per_sec.to_string(),
-        ]);
-        a
-    }
 }
 
 #[derive(Args, Debug)]
 pub(crate) struct RunArgs {
     #[command(flatten)]
     pub(crate) replay: ReplayArgs,
+    /// The replay options as one JSON value, replacing the flags above (how `verify` starts
+    /// its child runs).
+    #[arg(long, hide = true)]
+    pub(crate) replay_config: Option<String>,
     /// Replay the book only, without strategies (the digest is then over the L2 views).
     #[arg(long, conflicts_with_all = ["strategies", "params", "native"])]
     pub(crate) book_only: bool,
@@ -621,13 +594,21 @@ pub(crate) struct BookCheckArgs {
     pub(crate) levels: usize,
 }
 
+/// `a` with `--replay-config` applied.
+fn with_replay_config(mut a: RunArgs) -> Result<RunArgs> {
+    if let Some(json) = a.replay_config.take() {
+        a.replay = serde_json::from_str(&json).context("--replay-config")?;
+    }
+    Ok(a)
+}
+
 /// Runs the chosen command.
 pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode> {
     let json = cli.json;
     match cli.cmd {
         Cmd::Import { source } => import::import(source, json),
-        Cmd::Run(a) => run::run(&a, json, run::Mode::Run),
-        Cmd::Backtest(a) => run::run(&a, json, run::Mode::Backtest),
+        Cmd::Run(a) => run::run(&with_replay_config(a)?, json, run::Mode::Run),
+        Cmd::Backtest(a) => run::run(&with_replay_config(a)?, json, run::Mode::Backtest),
         Cmd::Verify(a) => verify::verify(&a, json),
         Cmd::BookCheck(a) => run::book_check(&a, json),
         Cmd::Inspect(a) => inspect::inspect(&a.tape, a.events.as_deref(), a.at, json),

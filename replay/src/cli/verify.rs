@@ -45,9 +45,11 @@ fn child_run(replay: &ReplayArgs, core: usize, out: &Path, trace: Option<&Path>)
     let exe =
         std::env::current_exe().context("cannot find the replay executable to start child runs")?;
     let mut cmd = Command::new(&exe);
+    let config = serde_json::to_string(replay).context("serialising the replay options")?;
     cmd.arg("run")
         .arg("--json")
-        .args(replay.child_args())
+        .arg("--replay-config")
+        .arg(config)
         .arg("--core")
         .arg(core.to_string())
         .arg("--out")
