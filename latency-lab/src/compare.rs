@@ -5,7 +5,7 @@
 use crate::clock::{Clock, ClockCost, TickFn, Ticks, measure_cost};
 use crate::error::Error;
 use crate::hiccup::{HiccupConfig, HiccupRun, JITTER_DEFINITION, check_cores};
-use crate::histo::{Summary, new_histogram, round3, write_hgrm};
+use crate::histo::{Summary, new_histogram, round3, summary_json, write_hgrm};
 use crate::jvm::{self, JvmSetup};
 use crate::tape::{Mismatch, Outputs, Tape, compare_outputs, record};
 use hdrhistogram::Histogram;
@@ -160,7 +160,7 @@ impl RunResult {
         let measured = self.measured();
         let s = self.summary();
         let mut v = if measured {
-            s.to_json()
+            summary_json(&s)
         } else {
             json!({"p50": null, "p99": null, "p999": null, "p9999": null, "max": null})
         };
@@ -175,7 +175,7 @@ impl RunResult {
             o.insert("reason".into(), json!(r));
         }
         if measured {
-            o.insert("warmup".into(), Summary::of(&self.warmup).to_json());
+            o.insert("warmup".into(), summary_json(&Summary::of(&self.warmup)));
             o.insert("run_ns".into(), json!(self.run_ns));
             o.insert("clock".into(), json!(self.clock));
             o.insert("clock_ns_per_read".into(), json!(round3(self.clock_ns_per_read)));

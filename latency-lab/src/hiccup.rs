@@ -5,7 +5,7 @@
 
 use crate::clock::{Clock, ClockCost, ClockKind, Stopwatch, TickFn, Ticks, measure_cost};
 use crate::error::Error;
-use crate::histo::{Summary, new_histogram, round3};
+use crate::histo::{Summary, new_histogram, round3, summary_json};
 use crate::sys;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
@@ -82,7 +82,7 @@ impl CoreResult {
     }
     /// JSON object for this core.
     pub fn to_json(&self) -> Value {
-        let mut v = Summary::of(&self.hist).to_json();
+        let mut v = summary_json(&Summary::of(&self.hist));
         let o = v.as_object_mut().unwrap_or_else(|| unreachable!("Summary::to_json is an object"));
         o.insert("core".into(), json!(self.core));
         o.insert("stayed_on_core".into(), json!(self.stayed_on_core));

@@ -26,74 +26,24 @@ pub fn new_histogram() -> Histogram<u64> {
     h
 }
 
-/// The percentiles every report shows, in nanoseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Summary {
-    /// Number of samples.
-    pub count: u64,
-    /// Smallest sample.
-    pub min: u64,
-    /// Median.
-    pub p50: u64,
-    /// 90th percentile.
-    pub p90: u64,
-    /// 99th percentile.
-    pub p99: u64,
-    /// 99.9th percentile.
-    pub p999: u64,
-    /// 99.99th percentile.
-    pub p9999: u64,
-    /// Largest sample.
-    pub max: u64,
-    /// Arithmetic mean.
-    pub mean: f64,
-}
+/// The percentiles every report shows (lockstep-replay's, shared).
+pub use lockstep_replay::Percentiles as Summary;
 
-impl Summary {
-    /// Summarises a histogram (all zeros when it is empty).
-    pub fn of(h: &Histogram<u64>) -> Self {
-        if h.is_empty() {
-            return Self::default();
-        }
-        Self {
-            count: h.len(),
-            min: h.min(),
-            p50: h.value_at_quantile(0.5),
-            p90: h.value_at_quantile(0.9),
-            p99: h.value_at_quantile(0.99),
-            p999: h.value_at_quantile(0.999),
-            p9999: h.value_at_quantile(0.9999),
-            max: h.max(),
-            mean: h.mean(),
-        }
-    }
-
-    /// Jitter as we define it: `max − p50` in nanoseconds.
-    pub fn jitter_ns(&self) -> u64 {
-        self.max.saturating_sub(self.p50)
-    }
-
-    /// Tail ratio as we define it: `p99.99 / p50` (0 when there are no samples).
-    pub fn tail_ratio(&self) -> f64 {
-        if self.p50 == 0 { 0.0 } else { self.p9999 as f64 / self.p50 as f64 }
-    }
-
-    /// The JSON object used by every `--json` output (values in nanoseconds).
-    pub fn to_json(&self) -> Value {
-        json!({
-            "count": self.count,
-            "min": self.min,
-            "p50": self.p50,
-            "p90": self.p90,
-            "p99": self.p99,
-            "p999": self.p999,
-            "p9999": self.p9999,
-            "max": self.max,
-            "mean": round3(self.mean),
-            "max_minus_p50": self.jitter_ns(),
-            "p9999_over_p50": round3(self.tail_ratio()),
-        })
-    }
+/// The JSON object of a [`Summary`] in every `--json` output (values in nanoseconds).
+pub fn summary_json(s: &Summary) -> Value {
+    json!({
+        "count": s.count,
+        "min": s.min,
+        "p50": s.p50,
+        "p90": s.p90,
+        "p99": s.p99,
+        "p999": s.p999,
+        "p9999": s.p9999,
+        "max": s.max,
+        "mean": round3(s.mean),
+        "max_minus_p50": s.jitter_ns(),
+        "p9999_over_p50": round3(s.tail_ratio()),
+    })
 }
 
 /// Rounds to 3 decimals for JSON readability.

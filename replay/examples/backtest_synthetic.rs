@@ -33,6 +33,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  instrument {}: position {}, marked at {}", i.instrument, i.position, i.mark);
     }
     let l = &r.latency;
-    println!("latency per event: p50 {} ns, p99.99 {} ns, max {} ns", l.p50, l.p9999, l.max);
+    println!(
+        "latency per event: p50 {} ns, p99.99 {} ns, max {} ns",
+        l.summary.p50, l.summary.p9999, l.summary.max
+    );
     Ok(())
 }

@@ -39,34 +39,67 @@ pub struct WorstEvent {
     pub fuel: u64,
 }
 
+/// The percentiles every latency report shows, in nanoseconds: replay's per-event latency and
+/// latency-lab's columns and hiccup threads alike.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Percentiles {
+    /// Number of samples.
+    pub count: u64,
+    /// Smallest sample.
+    pub min: u64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// 99.99th percentile.
+    pub p9999: u64,
+    /// Largest sample.
+    pub max: u64,
+    /// Arithmetic mean.
+    pub mean: f64,
+}
+
+impl Percentiles {
+    /// Summarises a histogram (all zeros when it is empty).
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Self::default();
+        }
+        Self {
+            count: h.len(),
+            min: h.min(),
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            p9999: h.value_at_quantile(0.9999),
+            max: h.max(),
+            mean: h.mean(),
+        }
+    }
+
+    /// Jitter as we define it: `max − p50`.
+    pub fn jitter_ns(&self) -> u64 {
+        self.max.saturating_sub(self.p50)
+    }
+
+    /// Tail ratio as we define it: `p99.99 / p50` (0 when there are no samples).
+    pub fn tail_ratio(&self) -> f64 {
+        if self.p50 == 0 { 0.0 } else { self.p9999 as f64 / self.p50 as f64 }
+    }
+}
+
 /// Percentiles and worst events of one run.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LatencyReport {
-    /// Events recorded.
-    pub count: u64,
-    /// Median (ns).
-    pub p50: u64,
-    /// 90th percentile (ns).
-    pub p90: u64,
-    /// 99th percentile (ns).
-    pub p99: u64,
-    /// 99.9th percentile (ns).
-    pub p999: u64,
-    /// 99.99th percentile (ns).
-    pub p9999: u64,
-    /// Maximum (ns).
-    pub max: u64,
-    /// Mean (ns).
-    pub mean: f64,
+    /// The percentiles (ns).
+    pub summary: Percentiles,
     /// The slowest events, slowest first.
     pub worst: Vec<WorstEvent>,
-}
-
-impl LatencyReport {
-    /// Worst case minus the median: the jitter.
-    pub fn max_minus_p50(&self) -> u64 {
-        self.max.saturating_sub(self.p50)
-    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -187,17 +220,7 @@ impl JitterRecorder {
         let h = &self.total;
         let mut worst: Vec<WorstEvent> = self.worst[..self.n_worst].to_vec();
         worst.sort_by(|a, b| b.latency_ns.cmp(&a.latency_ns).then(a.tape_event.cmp(&b.tape_event)));
-        LatencyReport {
-            count: h.len(),
-            p50: h.value_at_quantile(0.5),
-            p90: h.value_at_quantile(0.9),
-            p99: h.value_at_quantile(0.99),
-            p999: h.value_at_quantile(0.999),
-            p9999: h.value_at_quantile(0.9999),
-            max: h.max(),
-            mean: h.mean(),
-            worst,
-        }
+        LatencyReport { summary: Percentiles::of(h), worst }
     }
 
     /// The whole-run histogram (complete once [`JitterRecorder::finish`] has run).
@@ -326,13 +349,13 @@ mod tests {
         }
         r.record(ev(5_000_000, 77_777));
         let rep = r.finish(200_000);
-        assert_eq!(rep.count, 10_001);
-        assert!((140..=160).contains(&rep.p50), "{}", rep.p50);
-        assert!(rep.max >= 4_990_000 && rep.max <= 5_010_000);
+        assert_eq!(rep.summary.count, 10_001);
+        assert!((140..=160).contains(&rep.summary.p50), "{}", rep.summary.p50);
+        assert!(rep.summary.max >= 4_990_000 && rep.summary.max <= 5_010_000);
         assert_eq!(rep.worst[0].tape_event, 77_777);
         assert_eq!(rep.worst.len(), WORST_KEPT);
         assert!(rep.worst.windows(2).all(|w| w[0].latency_ns >= w[1].latency_ns));
-        assert!(rep.max_minus_p50() > 4_000_000);
+        assert!(rep.summary.jitter_ns() > 4_000_000);
 
         let mut hlog = Vec::new();
         r.write_hlog(&mut hlog, "test", "afap").unwrap();

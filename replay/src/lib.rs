@@ -102,8 +102,8 @@ pub use inspect::{
     iso8601,
 };
 pub use jitter::{
-    JitterRecorder, LatencyReport, MAX_TRACKABLE_NS, SIGNIFICANT_DIGITS, WORST_KEPT, WorstEvent,
-    format_ns, percentile_distribution,
+    JitterRecorder, LatencyReport, MAX_TRACKABLE_NS, Percentiles, SIGNIFICANT_DIGITS, WORST_KEPT,
+    WorstEvent, format_ns, percentile_distribution,
 };
 #[cfg(feature = "host")]
 pub use report::{

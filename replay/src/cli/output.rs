@@ -131,15 +131,15 @@ pub(crate) fn header_json(h: &TapeHeader) -> Value {
 
 pub(crate) fn latency_json(l: &LatencyReport) -> Value {
     json!({
-        "count": l.count,
-        "p50": l.p50,
-        "p90": l.p90,
-        "p99": l.p99,
-        "p999": l.p999,
-        "p9999": l.p9999,
-        "max": l.max,
-        "max_minus_p50": l.max_minus_p50(),
-        "mean": (l.mean * 10.0).round() / 10.0,
+        "count": l.summary.count,
+        "p50": l.summary.p50,
+        "p90": l.summary.p90,
+        "p99": l.summary.p99,
+        "p999": l.summary.p999,
+        "p9999": l.summary.p9999,
+        "max": l.summary.max,
+        "max_minus_p50": l.summary.jitter_ns(),
+        "mean": (l.summary.mean * 10.0).round() / 10.0,
     })
 }
 

@@ -272,13 +272,13 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
     say!(
         o,
         "latency per event ({mode_name}): p50 {}  p90 {}  p99 {}  p99.9 {}  p99.99 {}  max {}  max-p50 {}",
-        ns(l.p50),
-        ns(l.p90),
-        ns(l.p99),
-        ns(l.p999),
-        ns(l.p9999),
-        ns(l.max),
-        ns(l.max_minus_p50())
+        ns(l.summary.p50),
+        ns(l.summary.p90),
+        ns(l.summary.p99),
+        ns(l.summary.p999),
+        ns(l.summary.p9999),
+        ns(l.summary.max),
+        ns(l.summary.jitter_ns())
     );
     say!(o, "ten worst events:");
     say!(
