@@ -14,7 +14,7 @@ use lockstep_engine::StrategyRunner;
 use lockstep_sdk::{
     Action, ActionRecord, BOOK_SIZE, BookRecord, Canceled, EVENT_SIZE, Event, EventBody,
     EventHeader, EventRecord, Fill, Level, Nanos, OrderAck, OrderId, Price, Qty, Quote, Reject,
-    Side, Trade, event_kind, reject_reason,
+    Side, SplitMix64, Trade, event_kind, reject_reason,
 };
 use std::collections::BTreeMap;
 
@@ -28,35 +28,6 @@ const VENUE_LATENCY_NS: i64 = 30_000;
 const FILL_LATENCY_NS: i64 = 1_000;
 /// Marker for "no book record".
 const NO_BOOK: u32 = u32::MAX;
-
-/// A tiny deterministic PRNG (xorshift64*), seeded through splitmix64.
-#[derive(Clone, Debug)]
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        Self((z ^ (z >> 31)) | 1)
-    }
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in `0..n` (n > 0).
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-    /// Uniform in `[0, 1)`.
-    fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// One event of the tape and the book record it carries (book events only).
 #[derive(Clone, Copy, Debug)]
@@ -360,7 +331,7 @@ struct Resting {
 
 /// The closed-loop generator.
 struct Gen {
-    rng: Rng,
+    rng: SplitMix64,
     now: i64,
     seq: u64,
     mid: i64,
@@ -546,7 +517,7 @@ pub fn record(
     reference: &mut dyn StrategyRunner,
 ) -> Result<(Tape, Outputs), ReferenceFailed> {
     let mut g = Gen {
-        rng: Rng::new(seed),
+        rng: SplitMix64::new(seed),
         now: T0,
         seq: 0,
         mid: 100 * 100_000_000,
@@ -610,17 +581,6 @@ pub fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rng_is_deterministic_and_spread() {
-        let mut a = Rng::new(7);
-        let mut b = Rng::new(7);
-        let xs: Vec<u64> = (0..100).map(|_| a.below(10)).collect();
-        let ys: Vec<u64> = (0..100).map(|_| b.below(10)).collect();
-        assert_eq!(xs, ys);
-        assert!((0..10).all(|d| xs.contains(&d)));
-        assert_ne!(Rng::new(8).next_u64(), Rng::new(7).next_u64());
-    }
 
     #[test]
     fn black_scholes_call_is_textbook() {

@@ -150,21 +150,18 @@ pub use trace::{Divergence, TraceReader, TracedEvent, first_divergence};
 /// LOCKSTEP_FUZZ_CASES=20000 cargo test --release -p lockstep-engine --test integration fuzz_
 /// ```
 #[cfg(test)]
-pub(crate) struct FuzzRng(u64);
+pub(crate) struct FuzzRng(lockstep_sdk::SplitMix64);
 
 #[cfg(test)]
 impl FuzzRng {
     pub(crate) fn new(seed: u64) -> Self {
-        Self(seed | 1)
+        Self(lockstep_sdk::SplitMix64::new(seed))
     }
     pub(crate) fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+        self.0.next_u64()
     }
     pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        self.0.below(n.max(1) as u64) as usize
     }
     /// One to four random edits: flip a bit, overwrite a byte with an edge value, cut the
     /// end, insert bytes, or duplicate a range.

@@ -14,7 +14,7 @@ use crate::tape::{
     DEFAULT_CHUNK_EVENTS, EventSource, FLAG_MORE, InstrumentInfo, MarketEvent, TapeError,
     TapeEvent, TapeHeader,
 };
-use lockstep_sdk::{InstrumentId, Nanos, ONE, Price, Qty, Side};
+use lockstep_sdk::{InstrumentId, Nanos, ONE, Price, Qty, Side, SplitMix64};
 
 /// Default number of events of the synthetic market.
 pub const DEFAULT_SYNTH_EVENTS: u64 = 200_000;
@@ -39,27 +39,6 @@ pub struct SynthConfig {
 impl Default for SynthConfig {
     fn default() -> Self {
         Self { events: DEFAULT_SYNTH_EVENTS, seed: DEFAULT_SYNTH_SEED }
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and fully specified, so the sequence is
-/// the same everywhere.
-#[derive(Clone, Debug)]
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
     }
 }
 
@@ -100,7 +79,7 @@ impl Synth {
         Self {
             cfg,
             header,
-            rng: SplitMix64(cfg.seed),
+            rng: SplitMix64::new(cfg.seed),
             books: [Book::with_capacity(2048, 256), Book::with_capacity(2048, 256)],
             live: [Vec::with_capacity(2048), Vec::with_capacity(2048)],
             pos: Vec::with_capacity(cfg.events.min(1 << 24) as usize + 1),

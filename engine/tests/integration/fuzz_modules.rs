@@ -27,18 +27,15 @@ fn cases() -> u64 {
     std::env::var("LOCKSTEP_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_CASES)
 }
 
-/// xorshift64*: a deterministic stream, the same on every run.
-struct Rng(u64);
+/// The workspace's generator, with the index helper the mutations use.
+struct Rng(lockstep_engine::sdk::SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        self.0.next_u64()
     }
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        self.0.below(n.max(1) as u64) as usize
     }
 }
 
@@ -182,7 +179,7 @@ fn fuzz_mutated_modules_load_and_run_alike_on_both_tiers_without_panics() {
     // One engine per tier, shared by every mutant (as a gateway shares one).
     let engines: Vec<(Tier, Engine)> =
         Tier::ALL.into_iter().map(|t| (t, engine_with_fuel(t, FUEL))).collect();
-    let mut rng = Rng(0x5EED_F10A_D000_u64);
+    let mut rng = Rng(lockstep_engine::sdk::SplitMix64::new(0x5EED_F10A_D000));
     let mut tally = [0u64; 3]; // refused at load, refused later, ran
     for (i, (name, seed, params)) in seeds.iter().enumerate() {
         // The unmutated seed runs on both tiers (the mutations start from a valid module).

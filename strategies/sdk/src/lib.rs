@@ -30,6 +30,7 @@ mod abi;
 mod option;
 mod params;
 mod quoter;
+mod rng;
 mod strategy;
 mod text;
 mod units;
@@ -47,6 +48,7 @@ pub use abi::{
 pub use option::{DEFAULT_TENOR_NS, DEFAULT_YEAR_NS, Expiry, OptionKind, OptionTerms, mid_f64};
 pub use params::{ParamError, Params};
 pub use quoter::TwoSidedQuoter;
+pub use rng::SplitMix64;
 pub use strategy::{
     Actions, DEFAULT_ACTION_CAP, DispatchError, InitError, NativeInstance, Strategy, dispatch,
     f64_to_fixed, status,
