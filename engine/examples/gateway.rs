@@ -5,9 +5,7 @@
 //!
 //! Run: `cargo run -p lockstep-engine --example gateway [CORE]`
 
-use lockstep_engine::{
-    Config, Error, Fuel, Output, StrategyModule, StrategyRunner, Worker, WorkerConfig,
-};
+use lockstep_engine::{Config, Fuel, Output, StrategyModule, StrategyRunner, Worker, WorkerConfig};
 use lockstep_sdk::{BookRecord, Event, EventBody, EventHeader, Level, Nanos, Price, Qty, Quote};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -73,8 +71,9 @@ fn account(out: Output, actions: &mut [usize; 3], fuel: &mut [u64; 3]) {
     match out {
         Output::Action { strategy, .. } => actions[strategy] += 1,
         Output::Done { strategy, fuel: f, .. } => fuel[strategy] += f.map_or(0, |f| f.0),
-        // The first failure halts the strategy; later events are refused with `Halted`.
-        Output::Failed { strategy, seq, error } if !matches!(error, Error::Halted { .. }) => {
+        // The first failure halts the strategy; later events are refused without halting it
+        // again (`Error::Halted`).
+        Output::Failed { strategy, seq, error } if error.halts() => {
             println!("strategy {strategy} on event {seq}: {error}");
         }
         _ => {}

@@ -8,8 +8,7 @@
 
 use crate::config::{Config, WASM_PAGE};
 use crate::error::{Error, Phase, TrapKind};
-use crate::instance::{Entry, GuestReport};
-use crate::module::{ExportSig, ImportDesc, ImportKind, ValKind};
+use crate::guest::{Entry, ExportSig, GuestReport, ImportDesc, ImportKind, ValKind};
 use crate::sys;
 use lockstep_sdk::names;
 use sha2::{Digest as _, Sha256};
@@ -205,7 +204,7 @@ impl wasmtime::ResourceLimiter for HostState {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= crate::instance::MAX_TABLE_ELEMENTS)
+        Ok(desired <= crate::guest::MAX_TABLE_ELEMENTS)
     }
     fn instances(&self) -> usize {
         1

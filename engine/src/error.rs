@@ -1,7 +1,7 @@
 //! The engine's error type: every way a module can be refused or a strategy can fail.
 
 use core::fmt;
-use lockstep_sdk::{DispatchError, untrusted};
+use lockstep_sdk::{DispatchError, RunError, untrusted};
 
 /// What kind of trap stopped a guest.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -271,17 +271,12 @@ impl Error {
             Error::Trap { kind, .. } => (14, sub(kind)),
             Error::GuestPanic { .. } => (15, 0),
             Error::Host { .. } => (16, 0),
-            Error::Guest { error, .. } => (
-                17,
-                match error {
-                    GuestStatus::Dispatch(DispatchError::ActionOverflow { .. }) => 1,
-                    GuestStatus::Dispatch(DispatchError::NotInitialized) => 2,
-                    GuestStatus::Dispatch(DispatchError::BadEvent(_)) => 3,
-                    GuestStatus::Dispatch(_) => 4,
-                    GuestStatus::UnknownStatus(_) => 5,
-                    GuestStatus::TooManyActions { .. } => 6,
-                },
-            ),
+            // One family with native builds: the SDK codes dispatch failures.
+            Error::Guest { error, .. } => match error {
+                GuestStatus::Dispatch(d) => return RunError::dispatch_code(d),
+                GuestStatus::UnknownStatus(_) => (RunError::GUEST_FAMILY, 5),
+                GuestStatus::TooManyActions { .. } => (RunError::GUEST_FAMILY, 6),
+            },
             Error::Halted { .. } => (18, 0),
             Error::Pinning { .. } => (19, 0),
             Error::RingFull => (20, 0),
@@ -387,6 +382,14 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// An engine error as the SDK's runner interface reports it: the stable code, whether it
+/// halts, and the message.
+impl From<Error> for RunError {
+    fn from(e: Error) -> Self {
+        RunError::new(e.code(), e.halts(), e.to_string())
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -7,83 +7,23 @@
 
 use crate::config::{Config, Fuel};
 use crate::error::{Error, GuestStatus, Phase};
-use crate::module::{Code, StrategyModule};
-use crate::{compiled, engine::Backend, interp};
+use crate::guest::Entry;
+use crate::module::StrategyModule;
+use crate::tier::{Guest, on_guest};
 use lockstep_sdk::{
-    ABI_VERSION, ACTION_SIZE, ActionRecord, BOOK_SIZE, BookRecord, DispatchError, EVENT_SIZE,
-    EventRecord, NativeInstance, REGIONS_SIZE, Regions, Strategy, status,
+    ACTION_SIZE, ActionRecord, BOOK_SIZE, BookRecord, DispatchError, EVENT_SIZE, EventRecord,
+    Regions, RunError, Step, StrategyRunner, status,
 };
 
-/// Most table elements a guest may grow a table to: tables hold function references only, and
-/// a strategy needs a few hundred at most.
-pub(crate) const MAX_TABLE_ELEMENTS: usize = 65_536;
-
-/// Most bytes of a `lockstep.fail` message kept.
-const MAX_FAIL_MESSAGE: usize = 4096;
-
-/// An ABI entry point of a guest.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Entry {
-    AbiVersion,
-    Regions,
-    Init,
-    OnEvent,
-}
-
-/// What a guest's host functions and memory limiter observed during a call, kept by each tier's
-/// store so a failed call can be reported with its real cause.
-#[derive(Debug)]
-pub(crate) struct GuestReport {
-    pub(crate) limit_bytes: usize,
-    pub(crate) grow_refused: bool,
-    pub(crate) fail_message: Option<String>,
-}
-
-impl GuestReport {
-    pub(crate) fn new(limit_bytes: usize) -> Self {
-        Self { limit_bytes, grow_refused: false, fail_message: None }
+impl StrategyModule {
+    /// Instantiates the module and runs `lockstep_init(params)`.
+    ///
+    /// # Errors
+    /// [`Error::ParamsTooLong`], [`Error::InitRejected`] with the strategy's message, or any
+    /// runtime error during init (fuel, trap, panic, memory limit).
+    pub fn instantiate(&self, params: &str) -> Result<Instance, Error> {
+        Instance::new(self, params)
     }
-
-    /// The message a guest passed to `lockstep.fail`, read from its memory (at most 4 KiB).
-    pub(crate) fn read_message(memory: &[u8], ptr: i32, len: i32) -> String {
-        let len = (len.max(0) as usize).min(MAX_FAIL_MESSAGE);
-        let start = ptr as u32 as usize;
-        match memory.get(start..start + len) {
-            Some(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            None => format!("<message at {ptr:#x}+{len} is outside memory>"),
-        }
-    }
-
-    /// The error the report explains, if any: a guest panic, then a refused memory growth.
-    pub(crate) fn take(&mut self, phase: Phase) -> Option<Error> {
-        if let Some(message) = self.fail_message.take() {
-            return Some(Error::GuestPanic { phase, message });
-        }
-        if self.grow_refused {
-            let limit_pages = (self.limit_bytes / crate::config::WASM_PAGE) as u32;
-            return Some(Error::MemoryLimit { phase, limit_pages });
-        }
-        None
-    }
-}
-
-/// A guest instantiated on one tier.
-// The interpreter's store is large and inline; an instance is built once and not moved on the
-// hot path, so boxing it would only add a pointer chase per event.
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Guest {
-    Interpreter(interp::Guest),
-    Compiled(compiled::Guest),
-}
-
-/// Runs the same code on whichever tier's guest `$g` holds.
-macro_rules! on_guest {
-    ($g:expr, $x:ident => $body:expr) => {
-        match $g {
-            Guest::Interpreter($x) => $body,
-            Guest::Compiled($x) => $body,
-        }
-    };
 }
 
 /// One strategy, instantiated: takes events, yields actions, reports the fuel each event used.
@@ -108,45 +48,9 @@ impl std::fmt::Debug for Instance {
 }
 
 impl Instance {
-    /// Instantiates without running init: creates the preallocated memory, links the host
-    /// functions, runs the start function under the init fuel, checks version and regions.
-    pub(crate) fn prepare(module: &StrategyModule) -> Result<(Guest, Regions), Error> {
-        let config: &Config = &module.engine.config;
-        let pages = module.memory_pages;
-        let mut guest = match (&module.engine.inner, &module.code) {
-            (Backend::Interpreter(e), Code::Interpreter(m)) => {
-                Guest::Interpreter(interp::Guest::new(e, m, config, pages)?)
-            }
-            (Backend::Compiled(e), Code::Compiled(m)) => {
-                Guest::Compiled(compiled::Guest::new(e, m, config, pages)?)
-            }
-            _ => unreachable!("a module is compiled by the engine it keeps"),
-        };
-        let budget = config.init_fuel.0;
-        let (version, _) =
-            on_guest!(&mut guest, g => g.call(Entry::AbiVersion, 0, budget, Phase::Load));
-        let version = version?;
-        if version != ABI_VERSION as i32 {
-            return Err(Error::AbiVersion { found: i64::from(version), expected: ABI_VERSION });
-        }
-        let (at, _) = on_guest!(&mut guest, g => g.call(Entry::Regions, 0, budget, Phase::Load));
-        let at = at? as u32 as usize;
-        let memory = on_guest!(&guest, g => g.memory());
-        let Some(raw) = memory.get(at..at + REGIONS_SIZE) else {
-            return Err(Error::BadRegions {
-                reason: format!("descriptor address {at:#x} is outside memory"),
-            });
-        };
-        let mut bytes = [0u8; REGIONS_SIZE];
-        bytes.copy_from_slice(raw);
-        let regions = Regions::decode(&bytes);
-        check_regions(&regions, memory.len(), config)?;
-        Ok((guest, regions))
-    }
-
     pub(crate) fn new(module: &StrategyModule, params: &str) -> Result<Self, Error> {
         let config: &Config = &module.engine.config;
-        let (mut guest, regions) = Self::prepare(module)?;
+        let (mut guest, regions) = module.linked()?;
         if params.len() > regions.params_cap as usize {
             return Err(Error::ParamsTooLong { len: params.len(), cap: regions.params_cap });
         }
@@ -191,6 +95,7 @@ impl Instance {
     ) -> Result<&[ActionRecord], Error> {
         let seq = ev.seq();
         if self.halted {
+            self.last_fuel = Fuel(0);
             return Err(Error::Halted { seq });
         }
         self.len = 0;
@@ -313,153 +218,22 @@ impl Instance {
     }
 }
 
-fn check_regions(r: &Regions, mem_len: usize, config: &Config) -> Result<(), Error> {
-    if r.abi_version != ABI_VERSION {
-        return Err(Error::AbiVersion { found: i64::from(r.abi_version), expected: ABI_VERSION });
-    }
-    if r.action_cap == 0 || r.action_cap > config.max_action_cap {
-        return Err(Error::BadRegions {
-            reason: format!(
-                "action capacity {} is outside 1..={}",
-                r.action_cap, config.max_action_cap
-            ),
-        });
-    }
-    let spans = [
-        ("event", r.event_ptr, EVENT_SIZE as u64),
-        ("action", r.action_ptr, u64::from(r.action_cap) * ACTION_SIZE as u64),
-        ("book", r.book_ptr, BOOK_SIZE as u64),
-        ("params", r.params_ptr, u64::from(r.params_cap)),
-    ];
-    for (name, ptr, len) in spans {
-        if u64::from(ptr) + len > mem_len as u64 {
-            return Err(Error::BadRegions {
-                reason: format!(
-                    "{name} region {ptr:#x}+{len} ends past initial memory ({mem_len} bytes)"
-                ),
-            });
-        }
-    }
-    for (i, (a, pa, la)) in spans.iter().enumerate() {
-        for (b, pb, lb) in &spans[i + 1..] {
-            let (pa, pb) = (u64::from(*pa), u64::from(*pb));
-            if pa < pb + lb && pb < pa + la {
-                return Err(Error::BadRegions { reason: format!("{a} and {b} regions overlap") });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Anything that takes events and yields actions: a Wasm [`Instance`] or a native build of a
-/// strategy ([`NativeInstance`]), so harnesses can run either through one interface.
-pub trait StrategyRunner: Send {
-    /// Handles one event; see [`Instance::on_event`].
-    ///
-    /// # Errors
-    /// As [`Instance::on_event`].
-    fn on_event(
-        &mut self,
-        ev: &EventRecord,
-        book: Option<&BookRecord>,
-    ) -> Result<&[ActionRecord], Error>;
-    /// Actions from the last call.
-    fn actions(&self) -> &[ActionRecord];
-    /// Fuel used by the last call; `None` for native runners, which are not metered.
-    fn last_fuel(&self) -> Option<Fuel>;
-}
-
-impl<R: StrategyRunner + ?Sized> StrategyRunner for Box<R> {
-    #[inline]
-    fn on_event(
-        &mut self,
-        ev: &EventRecord,
-        book: Option<&BookRecord>,
-    ) -> Result<&[ActionRecord], Error> {
-        (**self).on_event(ev, book)
-    }
-    fn actions(&self) -> &[ActionRecord] {
-        (**self).actions()
-    }
-    fn last_fuel(&self) -> Option<Fuel> {
-        (**self).last_fuel()
-    }
-}
-
+/// An instance is a runner for any harness: the actions and fuel of each event together, a
+/// failure as the SDK's [`RunError`] with this engine's stable code.
 impl StrategyRunner for Instance {
     #[inline]
     fn on_event(
         &mut self,
         ev: &EventRecord,
         book: Option<&BookRecord>,
-    ) -> Result<&[ActionRecord], Error> {
-        Instance::on_event(self, ev, book)
-    }
-    fn actions(&self) -> &[ActionRecord] {
-        Instance::actions(self)
-    }
-    fn last_fuel(&self) -> Option<Fuel> {
-        Some(self.last_fuel)
-    }
-}
-
-impl<S: Strategy + Send> StrategyRunner for NativeInstance<S> {
-    #[inline]
-    fn on_event(
-        &mut self,
-        ev: &EventRecord,
-        book: Option<&BookRecord>,
-    ) -> Result<&[ActionRecord], Error> {
-        let seq = ev.seq();
-        NativeInstance::on_event(self, ev, book)
-            .map_err(|d| Error::Guest { phase: Phase::Event(seq), error: GuestStatus::Dispatch(d) })
-    }
-    fn actions(&self) -> &[ActionRecord] {
-        NativeInstance::actions(self)
-    }
-    fn last_fuel(&self) -> Option<Fuel> {
-        None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn regions() -> Regions {
-        Regions {
-            abi_version: ABI_VERSION,
-            event_ptr: 64,
-            action_ptr: 128,
-            action_cap: 4,
-            book_ptr: 512,
-            params_ptr: 1024,
-            params_cap: 256,
+    ) -> Result<Step<'_>, RunError> {
+        match Instance::on_event(self, ev, book).map(<[ActionRecord]>::len) {
+            Ok(n) => Ok(Step { actions: &self.actions[..n], fuel: Some(self.last_fuel.0) }),
+            Err(e) => Err(RunError::from(e).with_fuel(self.last_fuel.0)),
         }
     }
 
-    #[test]
-    fn good_regions_pass() {
-        assert_eq!(check_regions(&regions(), 65_536, &Config::new()), Ok(()));
-    }
-
-    #[test]
-    fn overlapping_regions_are_named() {
-        let r = Regions { book_ptr: 100, ..regions() };
-        let e = check_regions(&r, 65_536, &Config::new()).unwrap_err();
-        assert_eq!(e, Error::BadRegions { reason: "event and book regions overlap".into() });
-    }
-
-    #[test]
-    fn regions_past_memory_and_bad_caps_are_refused() {
-        let r = Regions { params_ptr: 65_500, ..regions() };
-        assert!(matches!(check_regions(&r, 65_536, &Config::new()), Err(Error::BadRegions { .. })));
-        let r = Regions { action_cap: 0, ..regions() };
-        assert!(matches!(check_regions(&r, 65_536, &Config::new()), Err(Error::BadRegions { .. })));
-        let r = Regions { abi_version: 7, ..regions() };
-        assert_eq!(
-            check_regions(&r, 65_536, &Config::new()),
-            Err(Error::AbiVersion { found: 7, expected: ABI_VERSION })
-        );
+    fn actions(&self) -> &[ActionRecord] {
+        Instance::actions(self)
     }
 }

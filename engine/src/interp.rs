@@ -3,8 +3,7 @@
 
 use crate::config::{Config, WASM_PAGE};
 use crate::error::{Error, Phase, TrapKind};
-use crate::instance::{Entry, GuestReport};
-use crate::module::{ExportSig, ImportDesc, ImportKind, ValKind};
+use crate::guest::{Entry, ExportSig, GuestReport, ImportDesc, ImportKind, ValKind};
 use crate::sys::{StaticMemory, WithStaticMemory};
 use lockstep_sdk::names;
 use wasmi::{
@@ -107,7 +106,7 @@ impl wasmi::ResourceLimiter for HostState {
         desired: usize,
         _maximum: Option<usize>,
     ) -> Result<bool, wasmi_core::LimiterError> {
-        Ok(desired <= crate::instance::MAX_TABLE_ELEMENTS)
+        Ok(desired <= crate::guest::MAX_TABLE_ELEMENTS)
     }
     // wasmi counts the host-created memory and the instance's view of it separately, so the
     // limits here are one more than a single-memory, single-instance guest needs.

@@ -40,16 +40,19 @@ mod compiled;
 mod config;
 mod engine;
 mod error;
+mod guest;
 mod instance;
 mod interp;
 mod module;
 mod sys;
+mod tier;
 mod worker;
 
 pub use config::{Config, Fuel, Tier, UnknownTier, WASM_PAGE};
 pub use engine::Engine;
 pub use error::{Error, GuestStatus, Phase, TrapKind};
-pub use instance::{Instance, StrategyRunner};
+pub use instance::Instance;
+pub use lockstep_sdk::{RunError, Step, StrategyRunner};
 pub use module::StrategyModule;
 pub use worker::{Feed, Output, Worker, WorkerConfig, WorkerInfo, pin_current_thread};
 

@@ -6,72 +6,11 @@ use crate::compiled;
 use crate::config::{Config, Tier};
 use crate::engine::{Backend, Engine};
 use crate::error::Error;
-use crate::instance::Instance;
+use crate::guest::{ImportDesc, ImportKind, ValKind};
 use crate::interp;
-use lockstep_sdk::names;
-
-/// A value type, as far as the ABI checks care.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ValKind {
-    I32,
-    I64,
-    F32,
-    F64,
-    Other,
-}
-
-/// A function's signature.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ExportSig {
-    pub(crate) params: Vec<ValKind>,
-    pub(crate) results: Vec<ValKind>,
-}
-
-/// What an import asks for.
-#[derive(Clone, Debug)]
-pub(crate) enum ImportKind {
-    Memory {
-        min: u64,
-        max: Option<u64>,
-        is_64: bool,
-        shared: bool,
-    },
-    Func(ExportSig),
-    /// Any other kind of import (a global, a table, a tag).
-    Other,
-}
-
-/// One import of a module.
-#[derive(Clone, Debug)]
-pub(crate) struct ImportDesc {
-    pub(crate) module: String,
-    pub(crate) name: String,
-    pub(crate) kind: ImportKind,
-}
-
-/// A module compiled for one tier.
-#[derive(Clone)]
-pub(crate) enum Code {
-    Interpreter(wasmi::Module),
-    Compiled(wasmtime::Module),
-}
-
-impl Code {
-    fn imports(&self) -> Vec<ImportDesc> {
-        match self {
-            Code::Interpreter(m) => interp::imports(m),
-            Code::Compiled(m) => compiled::imports(m),
-        }
-    }
-
-    /// An export's function signature: `None` if absent, `Some(None)` if not a function.
-    fn export(&self, name: &str) -> Option<Option<ExportSig>> {
-        match self {
-            Code::Interpreter(m) => interp::export(m, name),
-            Code::Compiled(m) => compiled::export(m, name),
-        }
-    }
-}
+use crate::tier::{self, Code, Guest};
+use lockstep_sdk::{Regions, names};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// A validated, compiled strategy module, ready to instantiate on the engine that loaded it.
 #[derive(Clone)]
@@ -82,6 +21,9 @@ pub struct StrategyModule {
     /// by the config limit). Growth past the config limit is refused by the store's limiter.
     pub(crate) memory_pages: (u32, Option<u32>),
     size: usize,
+    /// The guest the load checks linked, kept for the first `instantiate` (shared by clones),
+    /// so a load followed by an instantiation links once.
+    trial: Arc<Mutex<Option<(Guest, Regions)>>>,
 }
 
 impl std::fmt::Debug for StrategyModule {
@@ -99,8 +41,9 @@ const SIG_I32_I32: &str = "a function (i32) -> i32";
 const SIG_FAIL: &str = "a function (i32, i32) -> ()";
 
 impl StrategyModule {
-    /// Validates and compiles `wasm` for the engine's tier, then instantiates it once (without
-    /// `lockstep_init`) to check the ABI version and the region descriptor.
+    /// Validates and compiles `wasm` for the engine's tier, then links it once (without
+    /// `lockstep_init`) to check the ABI version and the region descriptor; the first
+    /// [`StrategyModule::instantiate`] runs init on that same guest.
     ///
     /// # Errors
     /// [`Error::ModuleTooLarge`], [`Error::Malformed`], [`Error::ForbiddenImport`],
@@ -168,20 +111,26 @@ impl StrategyModule {
                 Some(_) => return Err(Error::BadSignature { name, expected: sig }),
             }
         }
-        let this = Self { engine: engine.clone(), code, memory_pages, size };
-        // Trial instantiation: checks the ABI version and regions, and runs any start function
-        // under the init fuel budget, so a hostile module is refused here rather than later.
-        Instance::prepare(&this)?;
-        Ok(this)
+        // Linking runs any start function under the init fuel budget and checks the ABI
+        // version and regions, so a hostile module is refused at load rather than later.
+        let trial = tier::link(engine, &code, memory_pages)?;
+        Ok(Self {
+            engine: engine.clone(),
+            code,
+            memory_pages,
+            size,
+            trial: Arc::new(Mutex::new(Some(trial))),
+        })
     }
 
-    /// Instantiates the module and runs `lockstep_init(params)`.
-    ///
-    /// # Errors
-    /// [`Error::ParamsTooLong`], [`Error::InitRejected`] with the strategy's message, or any
-    /// runtime error during init (fuel, trap, panic, memory limit).
-    pub fn instantiate(&self, params: &str) -> Result<Instance, Error> {
-        Instance::new(self, params)
+    /// A guest ready for init: the one the load linked if no instance has taken it yet, else a
+    /// fresh one. Either way the same steps have run on it (link, version, regions).
+    pub(crate) fn linked(&self) -> Result<(Guest, Regions), Error> {
+        let kept = self.trial.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match kept {
+            Some(linked) => Ok(linked),
+            None => tier::link(&self.engine, &self.code, self.memory_pages),
+        }
     }
 
     /// Size of the module (or artefact) in bytes.

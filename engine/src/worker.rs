@@ -9,9 +9,8 @@
 use crate::config::{Config, Fuel};
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::instance::StrategyRunner;
 use crate::sys;
-use lockstep_sdk::{ActionRecord, BookRecord, EventRecord};
+use lockstep_sdk::{ActionRecord, BookRecord, EventRecord, RunError, StrategyRunner};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -53,8 +52,8 @@ pub enum Output {
         strategy: usize,
         /// Event sequence number.
         seq: u64,
-        /// What went wrong.
-        error: Error,
+        /// What went wrong: the stable code (see [`Error::code`]), whether it halts, the message.
+        error: RunError,
     },
 }
 
@@ -351,14 +350,14 @@ fn run(
         let seq = feed.event.seq();
         for (strategy, r) in runners.iter_mut().enumerate() {
             let item = match r.on_event(&feed.event, feed.book.as_ref()) {
-                Ok(actions) => {
-                    let n = actions.len() as u32;
-                    for action in actions {
+                Ok(step) => {
+                    let n = step.actions.len() as u32;
+                    for action in step.actions {
                         if !push(&mut out, Output::Action { strategy, action: *action }) {
                             return;
                         }
                     }
-                    Output::Done { strategy, seq, fuel: r.last_fuel(), actions: n }
+                    Output::Done { strategy, seq, fuel: step.fuel.map(Fuel), actions: n }
                 }
                 Err(error) => Output::Failed { strategy, seq, error },
             };

@@ -495,7 +495,7 @@ impl TickFn<Result<u64, Error>> for Measure<'_> {
             let t0 = c.now_ordered();
             let r = self.runner.on_event(ev, book);
             let t1 = c.now_ordered();
-            let acts = r.map_err(|e| Error::Strategy {
+            let step = r.map_err(|e| Error::Strategy {
                 name: self.strategy.to_owned(),
                 runner: self.column,
                 message: format!("event {i}: {e}"),
@@ -506,7 +506,7 @@ impl TickFn<Result<u64, Error>> for Measure<'_> {
             } else {
                 self.hist.saturating_record(ns);
             }
-            self.outputs.push(acts);
+            self.outputs.push(step.actions);
             if i & 4095 == 0 {
                 self.progress.store(i, Ordering::Relaxed);
             }

@@ -135,7 +135,7 @@ pub struct ReferenceFailed {
     /// Its sequence number.
     pub seq: u64,
     /// The strategy's error.
-    pub error: lockstep_engine::Error,
+    pub error: lockstep_engine::RunError,
 }
 
 impl std::fmt::Display for ReferenceFailed {
@@ -562,7 +562,8 @@ pub fn record(
         tape.events.push(TapeEvent { ev, book });
         let out = reference
             .on_event(&ev, has_book.then_some(&scratch))
-            .map_err(|error| ReferenceFailed { event: tape.events.len() - 1, seq: g.seq, error })?;
+            .map_err(|error| ReferenceFailed { event: tape.events.len() - 1, seq: g.seq, error })?
+            .actions;
         outputs.push(out);
         acts.clear();
         acts.extend(out.iter().filter_map(|r| r.decode().ok()));

@@ -112,8 +112,8 @@ pub use report::{
     summarize,
 };
 pub use session::{
-    CLOSING_WINDOW_NS, Pacing, RunOutput, RunReport, Runner, RunnerError, RunnerSpec, Session,
-    SessionConfig, StrategyReport,
+    CLOSING_WINDOW_NS, Pacing, RunOutput, RunReport, RunnerSpec, Session, SessionConfig,
+    StrategyReport,
 };
 #[cfg(feature = "host")]
 pub use session::{

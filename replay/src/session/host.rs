@@ -2,42 +2,18 @@
 //! loaded into an engine of the chosen tier, traces on disk, and [`Session::run`], which reads
 //! a source to its end and measures each event's latency on the wall clock.
 
-use super::{Meter, NoMeter, Runner, RunnerError, RunnerSpec, Session, SessionConfig, Work};
+use super::{Meter, NoMeter, RunnerSpec, Session, SessionConfig, Work};
 use crate::jitter::{JitterRecorder, WorstEvent};
 use crate::session::{Pacing, RunOutput};
 use crate::tape::{EventSource, TapeError, TapeHeader};
 use crate::timing::Clock;
 use crate::trace::TraceWriter;
-use lockstep_engine::{Config, Engine, StrategyModule, StrategyRunner};
-use lockstep_sdk::{ActionRecord, BookRecord, EventRecord};
+use lockstep_engine::{Config, Engine, StrategyModule};
+use lockstep_sdk::{ActionRecord, StrategyRunner};
 use lockstep_strategies::StrategyInfo;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// Every engine instance and native build is a [`Runner`]; an engine error becomes a
-/// [`RunnerError`] with the error's stable code, so digests never depend on wording.
-impl From<lockstep_engine::Error> for RunnerError {
-    fn from(e: lockstep_engine::Error) -> Self {
-        RunnerError { code: e.code(), halts: e.halts(), message: e.to_string() }
-    }
-}
-
-impl<T: StrategyRunner + ?Sized> Runner for T {
-    #[inline]
-    fn on_event(
-        &mut self,
-        ev: &EventRecord,
-        book: Option<&BookRecord>,
-    ) -> Result<&[ActionRecord], RunnerError> {
-        StrategyRunner::on_event(self, ev, book).map_err(RunnerError::from)
-    }
-
-    #[inline]
-    fn last_fuel(&self) -> Option<u64> {
-        StrategyRunner::last_fuel(self).map(|f| f.0)
-    }
-}
 
 /// Where a strategy comes from.
 #[derive(Clone)]
@@ -268,29 +244,31 @@ impl Session {
         let mut traces = Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
             let load = |e| SessionError::Load { name: spec.name.clone(), source: e };
-            let (runner, init_actions, metered): (Box<dyn Runner>, Vec<ActionRecord>, bool) =
-                match &spec.source {
-                    StrategySource::Builtin(_) | StrategySource::WasmFile { .. } => {
-                        let bytes: &[u8] = match &spec.source {
-                            StrategySource::WasmFile { bytes, .. } => bytes,
-                            StrategySource::Builtin(info) | StrategySource::Native(info) => {
-                                info.wasm
-                            }
-                        };
-                        let m = StrategyModule::new(&engine, bytes).map_err(load)?;
-                        let inst = m.instantiate(&spec.params).map_err(load)?;
-                        let init = inst.actions().to_vec();
-                        (Box::new(inst), init, true)
-                    }
-                    StrategySource::Native(info) => {
-                        let native = info.native(&spec.params).map_err(|e| SessionError::Init {
-                            name: spec.name.clone(),
-                            message: e.to_string(),
-                        })?;
-                        let init = native.actions().to_vec();
-                        (Box::new(native), init, false)
-                    }
-                };
+            let (runner, init_actions, init_fuel): (
+                Box<dyn StrategyRunner>,
+                Vec<ActionRecord>,
+                Option<u64>,
+            ) = match &spec.source {
+                StrategySource::Builtin(_) | StrategySource::WasmFile { .. } => {
+                    let bytes: &[u8] = match &spec.source {
+                        StrategySource::WasmFile { bytes, .. } => bytes,
+                        StrategySource::Builtin(info) | StrategySource::Native(info) => info.wasm,
+                    };
+                    let m = StrategyModule::new(&engine, bytes).map_err(load)?;
+                    let inst = m.instantiate(&spec.params).map_err(load)?;
+                    let init = inst.actions().to_vec();
+                    let fuel = inst.last_fuel().0;
+                    (Box::new(inst), init, Some(fuel))
+                }
+                StrategySource::Native(info) => {
+                    let native = info.native(&spec.params).map_err(|e| SessionError::Init {
+                        name: spec.name.clone(),
+                        message: e.to_string(),
+                    })?;
+                    let init = native.actions().to_vec();
+                    (Box::new(native), init, None)
+                }
+            };
             traces.push(match &cfg.trace_dir {
                 Some(dir) => {
                     let path = trace_path(dir, i, &spec.name);
@@ -306,7 +284,7 @@ impl Session {
                 params: spec.params.clone(),
                 runner,
                 init_actions,
-                metered,
+                init_fuel,
             });
         }
         let mut session = Session::from_runners(header, runners, cfg);

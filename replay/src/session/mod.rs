@@ -10,7 +10,7 @@
 //! other strategies share the session.
 //!
 //! This module is the deterministic core and builds without the `host` feature (for the
-//! browser, too): strategies are [`Runner`]s, and measurement is a [`Meter`] the host passes in.
+//! browser, too): strategies are SDK [`StrategyRunner`]s, and measurement is a [`Meter`] the host passes in.
 //! `host.rs` adds loading from the catalog or files into an engine, traces and wall-clock
 //! latency.
 
@@ -28,6 +28,7 @@ use crate::trace::TraceWriter;
 use lockstep_engine::Tier;
 use lockstep_sdk::{
     ActionRecord, BookRecord, Event, EventBody, EventHeader, EventRecord, InstrumentId, Nanos,
+    StrategyRunner,
 };
 use std::fmt;
 #[cfg(feature = "host")]
@@ -45,49 +46,19 @@ pub use host::{
 /// tape's clock).
 pub const CLOSING_WINDOW_NS: i64 = 1_000_000_000;
 
-/// What a session drives for each strategy: SDK events in, action records out. Engine
-/// instances and native builds are runners (with `host`); the browser page's runner hands each
-/// event to the module running in the browser's own WebAssembly engine.
-pub trait Runner {
-    /// Handles one event (with the L2 view for `BOOK` events) and returns the actions.
-    ///
-    /// # Errors
-    /// [`RunnerError`]: the event was refused (`halts == false`) or the strategy stopped.
-    fn on_event(
-        &mut self,
-        ev: &EventRecord,
-        book: Option<&BookRecord>,
-    ) -> Result<&[ActionRecord], RunnerError>;
-
-    /// Fuel used by the last call; `None` where nothing meters it.
-    fn last_fuel(&self) -> Option<u64>;
-}
-
-/// Why a [`Runner`] refused an event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunnerError {
-    /// Stable code, hashed into the digest on a halt (`lockstep_engine::Error::code` for the
-    /// engine's errors); never the wording.
-    pub code: u16,
-    /// Whether the strategy is stopped for the rest of the run (otherwise only this event was
-    /// refused).
-    pub halts: bool,
-    /// What happened, for the report.
-    pub message: String,
-}
-
-/// A strategy ready to run: a [`Runner`] whose `init` has already run.
+/// A strategy ready to run: a [`StrategyRunner`] whose `init` has already run.
 pub struct RunnerSpec {
     /// Name in reports.
     pub name: String,
     /// Parameter text it was started with.
     pub params: String,
-    /// The runner.
-    pub runner: Box<dyn Runner>,
+    /// The runner: an engine instance or native build (with `host`), or the browser's guest.
+    pub runner: Box<dyn StrategyRunner>,
     /// The actions `init` returned (timers, first orders), scheduled at the first event.
     pub init_actions: Vec<ActionRecord>,
-    /// Whether it runs as WebAssembly (reports fuel) rather than a native build.
-    pub metered: bool,
+    /// The fuel `init` used where the runner is metered (an engine instance); `None` for a
+    /// native build or a browser's engine, which report no fuel.
+    pub init_fuel: Option<u64>,
 }
 
 impl fmt::Debug for RunnerSpec {
@@ -283,7 +254,7 @@ struct Slot {
     name: String,
     params: String,
     wasm: bool,
-    runner: Box<dyn Runner>,
+    runner: Box<dyn StrategyRunner>,
     exch: SimExchange,
     digest: Digest,
     seq: u64,
@@ -295,7 +266,6 @@ struct Slot {
     init_actions: Vec<ActionRecord>,
     halted: Option<(u64, String)>,
     errors: u64,
-    scratch: Vec<ActionRecord>,
     #[cfg(feature = "host")]
     trace: Option<TraceWriter>,
 }
@@ -352,39 +322,32 @@ fn deliver(
     if from_exchange {
         slot.digest.exchange_event(rec);
     }
-    let failure = match slot.runner.on_event(rec, book) {
-        Ok(acts) => {
-            slot.scratch.clear();
-            slot.scratch.extend_from_slice(acts);
-            None
-        }
-        Err(e) => {
-            slot.scratch.clear();
-            Some((e.halts, e.code, e.message))
-        }
+    // The actions are read where the runner keeps them: one copy out of the guest, none here.
+    let (actions, fuel, failure) = match slot.runner.on_event(rec, book) {
+        Ok(step) => (step.actions, step.fuel.unwrap_or(0), None),
+        Err(e) => (&[][..], e.fuel().unwrap_or(0), Some(e)),
     };
-    let fuel = slot.runner.last_fuel().unwrap_or(0);
-    slot.digest.event(seq, fuel, &slot.scratch);
+    slot.digest.event(seq, fuel, actions);
     #[cfg(feature = "host")]
     if let Some(t) = slot.trace.as_mut() {
-        t.event(seq, fuel, rec, &slot.scratch);
+        t.event(seq, fuel, rec, actions);
     }
     slot.fuel_total += fuel;
     if fuel > slot.fuel_max.0 {
         slot.fuel_max = (fuel, seq);
     }
-    if let Some((halts, code, msg)) = failure {
-        slot.digest.halt(seq, code);
-        if halts {
-            slot.halted = Some((seq, msg));
+    if let Some(e) = failure {
+        slot.digest.halt(seq, e.code());
+        if e.halts() {
+            slot.halted = Some((seq, e.message().to_owned()));
         } else {
             slot.errors += 1;
         }
         return fuel;
     }
-    slot.actions += slot.scratch.len() as u64;
-    slot.exch.check_actions(slot.scratch.len(), now);
-    for a in &slot.scratch {
+    slot.actions += actions.len() as u64;
+    slot.exch.check_actions(actions.len(), now);
+    for a in actions {
         match a.decode() {
             Ok(act) => slot.exch.action(act, now),
             Err(_) => slot.exch.stats.invalid_actions += 1,
@@ -415,7 +378,6 @@ impl Session {
         let slots = runners
             .into_iter()
             .map(|r| {
-                let init_fuel = r.runner.last_fuel().unwrap_or(0);
                 let mut exch = SimExchange::new(cfg.exchange, &header.instruments);
                 if let Some(b) = cfg.blotter {
                     exch.keep_blotter(b);
@@ -423,7 +385,7 @@ impl Session {
                 Slot {
                     name: r.name,
                     params: r.params,
-                    wasm: r.metered,
+                    wasm: r.init_fuel.is_some(),
                     runner: r.runner,
                     exch,
                     digest: Digest::new(),
@@ -432,11 +394,10 @@ impl Session {
                     actions: 0,
                     fuel_total: 0,
                     fuel_max: (0, 0),
-                    init_fuel,
+                    init_fuel: r.init_fuel.unwrap_or(0),
                     init_actions: r.init_actions,
                     halted: None,
                     errors: 0,
-                    scratch: Vec::with_capacity(1024),
                     #[cfg(feature = "host")]
                     trace: None,
                 }

@@ -16,9 +16,10 @@
 #![allow(unsafe_code)] // calling the host's imports; each call says why it is sound
 #![allow(unreachable_pub)] // the `ls_*` functions are exported by symbol, not by path
 
-use crate::run::{Guest, WebRun, browser_error};
-use lockstep_replay::RunnerError;
-use lockstep_sdk::{ACTION_SIZE, ActionRecord, BookRecord, EventRecord};
+use crate::run::{WebRun, browser_error};
+use lockstep_sdk::{
+    ACTION_SIZE, ActionRecord, BookRecord, EventRecord, RunError, Step, StrategyRunner,
+};
 use std::cell::RefCell;
 
 /// Most actions one call may return: the ABI's largest action region.
@@ -46,15 +47,16 @@ thread_local! {
 struct HostGuest {
     slot: u32,
     buf: Vec<ActionRecord>,
+    len: usize,
 }
 
 impl HostGuest {
     fn new(slot: u32) -> Self {
-        Self { slot, buf: vec![ActionRecord([0; ACTION_SIZE]); ACTION_CAP] }
+        Self { slot, buf: vec![ActionRecord([0; ACTION_SIZE]); ACTION_CAP], len: 0 }
     }
 
     /// Turns the host's return value into a count of records in `buf`.
-    fn count(r: i32) -> Result<usize, RunnerError> {
+    fn count(r: i32) -> Result<usize, RunError> {
         if r < 0 {
             let code = u16::try_from(r.unsigned_abs()).unwrap_or(u16::MAX);
             return Err(browser_error(code));
@@ -67,13 +69,13 @@ impl HostGuest {
     }
 }
 
-impl Guest for HostGuest {
+impl StrategyRunner for HostGuest {
     fn on_event(
         &mut self,
         ev: &EventRecord,
         book: Option<&BookRecord>,
-        out: &mut Vec<ActionRecord>,
-    ) -> Result<(), RunnerError> {
+    ) -> Result<Step<'_>, RunError> {
+        self.len = 0;
         let book = book.map_or(std::ptr::null(), |b| b.0.as_ptr());
         // SAFETY: `ev` and `book` point at live records of their ABI sizes that the host only
         // reads; `buf` holds ACTION_CAP records, the host writes at most `cap` of them, and
@@ -87,9 +89,13 @@ impl Guest for HostGuest {
                 ACTION_CAP as u32,
             )
         };
-        let n = Self::count(r)?;
-        out.extend_from_slice(&self.buf[..n]);
-        Ok(())
+        self.len = Self::count(r)?;
+        // The browser's engine meters nothing.
+        Ok(Step { actions: &self.buf[..self.len], fuel: None })
+    }
+
+    fn actions(&self) -> &[ActionRecord] {
+        &self.buf[..self.len]
     }
 }
 
@@ -140,14 +146,14 @@ pub extern "C" fn ls_open(strategies: u32) -> i32 {
             Ok(c) => c,
             Err(_) => return fail(s, "run settings are not UTF-8 text".to_owned()),
         };
-        let mut guests: Vec<(Box<dyn Guest>, Vec<ActionRecord>)> = Vec::new();
+        let mut guests: Vec<(Box<dyn StrategyRunner>, Vec<ActionRecord>)> = Vec::new();
         for slot in 0..strategies {
             let mut g = HostGuest::new(slot);
             // SAFETY: `buf` holds ACTION_CAP records; the host writes at most `cap` of them.
             let r = unsafe { init_actions(slot, g.buf.as_mut_ptr().cast(), ACTION_CAP as u32) };
             let init = match HostGuest::count(r) {
                 Ok(n) => g.buf[..n].to_vec(),
-                Err(e) => return fail(s, format!("strategy {slot}: {}", e.message)),
+                Err(e) => return fail(s, format!("strategy {slot}: {e}")),
             };
             guests.push((Box::new(g), init));
         }

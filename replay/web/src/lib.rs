@@ -17,6 +17,6 @@ mod ffi;
 mod run;
 
 pub use run::{
-    ActionView, CODE_BAD_EVENT, FillView, Guest, LevelView, OrderView, RunConfig, RunResult,
-    Snapshot, StrategyConfig, StrategyResult, TradeView, WebError, WebRun, browser_error,
+    ActionView, CODE_BAD_EVENT, FillView, LevelView, OrderView, RunConfig, RunResult, Snapshot,
+    StrategyConfig, StrategyResult, TradeView, WebError, WebRun, browser_error,
 };

@@ -1,40 +1,25 @@
 //! One replay run for the page: a [`Session`] over the embedded synthetic market or a tape held
-//! in memory, each strategy a [`Guest`], fed a few thousand events at a time so the page can
+//! in memory, each strategy a [`StrategyRunner`] (the module in the browser's own engine, or a
+//! native build in tests), fed a few thousand events at a time so the page can
 //! draw between steps, with a [`Snapshot`] of what the first strategy sees.
 
 use lockstep_replay::{
-    EventSource, RestingOrder, Runner, RunnerError, RunnerSpec, Session, SessionConfig, Synth,
-    SynthConfig, TapeError, TapeEvent, TapeHeader, TapeReader, hex,
+    EventSource, RestingOrder, RunnerSpec, Session, SessionConfig, Synth, SynthConfig, TapeError,
+    TapeEvent, TapeHeader, TapeReader, hex,
 };
 use lockstep_sdk::{
-    Action, ActionRecord, BookRecord, EventBody, EventRecord, InstrumentId, Nanos, Price, Qty, Side,
+    Action, ActionRecord, BookRecord, EventBody, EventRecord, InstrumentId, Nanos, Price, Qty,
+    RunError, Side, Step, StrategyRunner,
 };
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::Cursor;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// The engine's stable code for a guest's "undecodable event" status: the only failure that
 /// refuses one event without halting the strategy (see `lockstep_engine::Error::halts`).
 pub const CODE_BAD_EVENT: u16 = 17 << 8 | 3;
-
-/// A strategy module as the page runs it: in the browser's own WebAssembly engine, through
-/// the JavaScript host (`static/host.js`), or natively in tests.
-pub trait Guest {
-    /// Handles one event (with the L2 view for `BOOK` events), appending its actions to `out`
-    /// (empty on entry).
-    ///
-    /// # Errors
-    /// [`RunnerError`] with the engine's stable code for what went wrong.
-    fn on_event(
-        &mut self,
-        ev: &EventRecord,
-        book: Option<&BookRecord>,
-        out: &mut Vec<ActionRecord>,
-    ) -> Result<(), RunnerError>;
-}
 
 /// Settings of a run, as the page sends them (JSON).
 #[derive(Clone, Debug, Deserialize)]
@@ -369,30 +354,33 @@ pub struct RunResult {
     pub strategies: Vec<StrategyResult>,
 }
 
-/// Routes a [`Guest`] into the session, keeping the first strategy's log.
+/// Routes a strategy into the session, keeping the first strategy's log.
 struct GuestRunner {
-    guest: Box<dyn Guest>,
-    out: Vec<ActionRecord>,
-    log: Option<Rc<RefCell<Log>>>,
+    guest: Box<dyn StrategyRunner>,
+    log: Option<Arc<Mutex<Log>>>,
 }
 
-impl Runner for GuestRunner {
+impl StrategyRunner for GuestRunner {
     fn on_event(
         &mut self,
         ev: &EventRecord,
         book: Option<&BookRecord>,
-    ) -> Result<&[ActionRecord], RunnerError> {
-        self.out.clear();
-        let r = self.guest.on_event(ev, book, &mut self.out);
+    ) -> Result<Step<'_>, RunError> {
+        let r = self.guest.on_event(ev, book);
         if let Some(log) = &self.log {
-            log.borrow_mut().saw(ev, if r.is_ok() { &self.out } else { &[] });
+            lock(log).saw(ev, r.as_ref().map_or(&[][..], |s| s.actions));
         }
-        r.map(|()| &self.out[..])
+        r
     }
 
-    fn last_fuel(&self) -> Option<u64> {
-        None
+    fn actions(&self) -> &[ActionRecord] {
+        self.guest.actions()
     }
+}
+
+/// The log, even if a panic poisoned it (the page reports the panic; the log stays readable).
+fn lock(log: &Mutex<Log>) -> MutexGuard<'_, Log> {
+    log.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A run in progress.
@@ -405,7 +393,7 @@ pub struct WebRun {
     done: bool,
     last_t: Nanos,
     show: InstrumentId,
-    log: Rc<RefCell<Log>>,
+    log: Arc<Mutex<Log>>,
 }
 
 impl fmt::Debug for WebRun {
@@ -424,7 +412,7 @@ impl WebRun {
     pub fn open(
         cfg: &str,
         tape: Option<Vec<u8>>,
-        guests: Vec<(Box<dyn Guest>, Vec<ActionRecord>)>,
+        guests: Vec<(Box<dyn StrategyRunner>, Vec<ActionRecord>)>,
     ) -> Result<Self, WebError> {
         let cfg: RunConfig = serde_json::from_str(cfg).map_err(WebError::Config)?;
         if cfg.strategies.len() != guests.len() {
@@ -435,7 +423,7 @@ impl WebRun {
             None => Box::new(Synth::new(SynthConfig { events: cfg.events, seed: cfg.seed })),
         };
         let header = source.header().clone();
-        let log = Rc::new(RefCell::new(Log {
+        let log = Arc::new(Mutex::new(Log {
             keep: cfg.keep.min(MAX_KEEP),
             show: cfg.show,
             ..Log::default()
@@ -448,13 +436,9 @@ impl WebRun {
             .map(|(i, (s, (guest, init_actions)))| RunnerSpec {
                 name: s.name.clone(),
                 params: s.params.clone(),
-                runner: Box::new(GuestRunner {
-                    guest,
-                    out: Vec::with_capacity(1024),
-                    log: (i == 0).then(|| Rc::clone(&log)),
-                }),
+                runner: Box::new(GuestRunner { guest, log: (i == 0).then(|| Arc::clone(&log)) }),
                 init_actions,
-                metered: false,
+                init_fuel: None,
             })
             .collect();
         let session = Session::from_runners(&header, runners, SessionConfig::default());
@@ -544,7 +528,7 @@ impl WebRun {
             .iter()
             .find(|i| i.instrument == self.show)
             .map_or(Qty(0), |i| i.position);
-        let log = self.log.borrow();
+        let log = lock(&self.log);
         Ok(Snapshot {
             events: session.events(),
             t: self.last_t.0,
@@ -599,8 +583,8 @@ impl WebRun {
     }
 }
 
-/// The [`RunnerError`] for a failure the JavaScript host reports by its engine code.
-pub fn browser_error(code: u16) -> RunnerError {
+/// The [`RunError`] for a failure the JavaScript host reports by its engine code.
+pub fn browser_error(code: u16) -> RunError {
     let what = match code >> 8 {
         11 => "refused its parameters",
         13 => "grew its memory past the limit",
@@ -623,11 +607,11 @@ pub fn browser_error(code: u16) -> RunnerError {
         },
         _ => "failed",
     };
-    RunnerError {
+    RunError::new(
         code,
-        halts: code != CODE_BAD_EVENT,
-        message: format!("strategy {what} in the browser's WebAssembly engine (code {code})"),
-    }
+        code != CODE_BAD_EVENT,
+        format!("strategy {what} in the browser's WebAssembly engine (code {code})"),
+    )
 }
 
 #[cfg(test)]
@@ -635,14 +619,16 @@ mod tests {
     use super::*;
 
     struct Refuses;
-    impl Guest for Refuses {
+    impl StrategyRunner for Refuses {
         fn on_event(
             &mut self,
             _: &EventRecord,
             _: Option<&BookRecord>,
-            _: &mut Vec<ActionRecord>,
-        ) -> Result<(), RunnerError> {
+        ) -> Result<Step<'_>, RunError> {
             Err(browser_error(14 << 8 | 1))
+        }
+        fn actions(&self) -> &[ActionRecord] {
+            &[]
         }
     }
 
@@ -677,8 +663,8 @@ mod tests {
 
     #[test]
     fn only_a_bad_event_leaves_the_strategy_running() {
-        assert!(!browser_error(CODE_BAD_EVENT).halts);
-        assert!(browser_error(14 << 8 | 6).halts);
-        assert!(browser_error(15 << 8).message.contains("lockstep.fail"));
+        assert!(!browser_error(CODE_BAD_EVENT).halts());
+        assert!(browser_error(14 << 8 | 6).halts());
+        assert!(browser_error(15 << 8).message().contains("lockstep.fail"));
     }
 }

@@ -2,28 +2,8 @@
 //! against the server's session: the same digest for every built-in, event for event the same
 //! code path the page drives (`WebRun::open`, `step`, `finish`).
 
-use lockstep_engine::StrategyRunner;
-use lockstep_replay::{
-    EventSource, RunnerError, Session, SessionConfig, StrategySpec, Synth, SynthConfig, hex,
-};
-use lockstep_sdk::{ActionRecord, BookRecord, EventRecord};
-use lockstep_web::{Guest, WebRun};
-
-/// A built-in's native build as a [`Guest`].
-struct Native(Box<dyn StrategyRunner>);
-
-impl Guest for Native {
-    fn on_event(
-        &mut self,
-        ev: &EventRecord,
-        book: Option<&BookRecord>,
-        out: &mut Vec<ActionRecord>,
-    ) -> Result<(), RunnerError> {
-        let acts = self.0.on_event(ev, book).map_err(RunnerError::from)?;
-        out.extend_from_slice(acts);
-        Ok(())
-    }
-}
+use lockstep_replay::{EventSource, Session, SessionConfig, StrategySpec, Synth, SynthConfig, hex};
+use lockstep_web::WebRun;
 
 const EVENTS: u64 = 10_000;
 
@@ -36,7 +16,7 @@ fn every_builtin_gives_the_servers_digest() {
             r#"{{"events":{EVENTS},"strategies":[{{"name":"{}","params":"{}"}}],"keep":5}}"#,
             info.name, info.default_params
         );
-        let mut run = WebRun::open(&cfg, None, vec![(Box::new(Native(native)), init)]).unwrap();
+        let mut run = WebRun::open(&cfg, None, vec![(native, init)]).unwrap();
         // Small, uneven steps: stepping must not change what happens.
         let mut stepped = 0;
         loop {
@@ -93,7 +73,7 @@ fn a_tape_in_memory_replays_like_the_synthetic_market_it_holds() {
         let native = info.native("").unwrap();
         let init = native.actions().to_vec();
         let cfg = r#"{"events":5000,"strategies":[{"name":"microprice"}]}"#;
-        WebRun::open(cfg, tape, vec![(Box::new(Native(native)), init)]).unwrap().finish().unwrap()
+        WebRun::open(cfg, tape, vec![(native, init)]).unwrap().finish().unwrap()
     };
     let from_tape = open(Some(tape.clone()));
     assert_eq!(from_tape.digest, open(None).digest);
@@ -106,7 +86,7 @@ fn a_tape_in_memory_replays_like_the_synthetic_market_it_holds() {
     let mut run = WebRun::open(
         r#"{"strategies":[{"name":"microprice"}]}"#,
         Some(bad),
-        vec![(Box::new(Native(native)), Vec::new())],
+        vec![(native, Vec::new())],
     )
     .unwrap();
     let err = run.finish().unwrap_err().to_string();

@@ -11,8 +11,8 @@
 mod feed;
 
 use hdrhistogram::Histogram;
-use lockstep_engine::{Config, Engine, Error, Fuel, StrategyModule, StrategyRunner, Tier};
-use lockstep_sdk::{ActionRecord, BookRecord, EventRecord};
+use lockstep_engine::{Config, Engine, Fuel, StrategyModule, Tier};
+use lockstep_sdk::{ActionRecord, BookRecord, EventRecord, RunError, Step, StrategyRunner};
 use std::time::Instant;
 
 /// Wraps a runner and records how long each `on_event` takes, and the fuel it used.
@@ -27,21 +27,19 @@ impl<R: StrategyRunner> StrategyRunner for Timed<R> {
         &mut self,
         ev: &EventRecord,
         book: Option<&BookRecord>,
-    ) -> Result<&[ActionRecord], Error> {
+    ) -> Result<Step<'_>, RunError> {
         let t0 = Instant::now();
-        let ok = self.inner.on_event(ev, book).map(|a| a.len());
+        let step = self.inner.on_event(ev, book);
         let dt = t0.elapsed().as_nanos() as u64;
         self.latency.record(dt.max(1)).expect("in range");
-        if let Some(f) = self.inner.last_fuel() {
-            self.fuel.push(f.0);
+        if let Ok(Step { fuel: Some(f), .. }) = step {
+            self.fuel.push(f);
         }
-        ok.map(|n| &self.inner.actions()[..n])
+        step
     }
+
     fn actions(&self) -> &[ActionRecord] {
         self.inner.actions()
-    }
-    fn last_fuel(&self) -> Option<Fuel> {
-        self.inner.last_fuel()
     }
 }
 

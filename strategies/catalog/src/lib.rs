@@ -7,8 +7,7 @@
 #![forbid(unsafe_code)]
 
 use core::fmt;
-use lockstep_engine::StrategyRunner;
-use lockstep_sdk::{InitError, NativeInstance, Strategy};
+use lockstep_sdk::{InitError, NativeInstance, Strategy, StrategyRunner};
 
 /// One built-in strategy.
 pub struct StrategyInfo {

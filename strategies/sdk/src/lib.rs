@@ -31,6 +31,7 @@ mod option;
 mod params;
 mod quoter;
 mod rng;
+mod runner;
 mod strategy;
 mod text;
 mod units;
@@ -49,6 +50,7 @@ pub use option::{DEFAULT_TENOR_NS, DEFAULT_YEAR_NS, Expiry, OptionKind, OptionTe
 pub use params::{ParamError, Params};
 pub use quoter::TwoSidedQuoter;
 pub use rng::SplitMix64;
+pub use runner::{RunError, Step, StrategyRunner};
 pub use strategy::{
     Actions, DEFAULT_ACTION_CAP, DispatchError, InitError, NativeInstance, Strategy, dispatch,
     f64_to_fixed, status,

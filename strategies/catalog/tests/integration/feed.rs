@@ -2,10 +2,10 @@
 //! fills, cancels, rejects and timers. The venue is a test fixture, not the replay simulator:
 //! limits rest until a trade crosses them, markets fill at the touch, everything acks at once.
 
-use lockstep_engine::StrategyRunner;
 use lockstep_sdk::{
     Action, ActionRecord, BookRecord, Canceled, Event, EventBody, EventHeader, EventRecord, Fill,
-    Level, Nanos, OrderAck, OrderId, Price, Qty, Quote, Reject, Side, Trade, reject_reason,
+    Level, Nanos, OrderAck, OrderId, Price, Qty, Quote, Reject, Side, StrategyRunner, Trade,
+    reject_reason,
 };
 use std::collections::{BTreeMap, VecDeque};
 
@@ -45,7 +45,7 @@ pub(crate) fn run(runner: &mut dyn StrategyRunner, n: usize) -> Result<Vec<Step>
                    instrument: u16,
                    body: EventBody,
                    book: Option<&BookRecord>|
-     -> Result<Vec<ActionRecord>, String> {
+     -> Result<(Vec<ActionRecord>, Option<u64>), String> {
         let h = EventHeader {
             seq: *seq,
             instrument,
@@ -54,8 +54,8 @@ pub(crate) fn run(runner: &mut dyn StrategyRunner, n: usize) -> Result<Vec<Step>
         };
         *seq += 1;
         let ev: EventRecord = Event { h, body }.encode();
-        let acts = runner.on_event(&ev, book).map_err(|e| e.to_string())?.to_vec();
-        Ok(acts)
+        let step = runner.on_event(&ev, book).map_err(|e| e.to_string())?;
+        Ok((step.actions.to_vec(), step.fuel))
     };
 
     for _ in 0..n {
@@ -129,7 +129,7 @@ pub(crate) fn run(runner: &mut dyn StrategyRunner, n: usize) -> Result<Vec<Step>
         }
         while let Some((instrument, body, book)) = queue.pop_front() {
             let s = seq;
-            let acts = deliver(runner, &mut seq, now, instrument, body, book.as_ref())?;
+            let (acts, fuel) = deliver(runner, &mut seq, now, instrument, body, book.as_ref())?;
             for a in &acts {
                 match a.decode().map_err(|e| e.to_string())? {
                     Action::PlaceLimit { instrument, order_id, side, px, qty } => {
@@ -196,7 +196,7 @@ pub(crate) fn run(runner: &mut dyn StrategyRunner, n: usize) -> Result<Vec<Step>
                     Action::Signal { .. } => {}
                 }
             }
-            steps.push((s, runner.last_fuel().map(|f| f.0), acts));
+            steps.push((s, fuel, acts));
             while let Some((instrument, body)) = feedback.pop_front() {
                 queue.push_back((instrument, body, None));
             }
