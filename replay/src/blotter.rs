@@ -4,6 +4,7 @@
 //! is asked for ([`BlotterConfig`] in [`crate::SessionConfig`]); the backtest report is built
 //! from it.
 
+use crate::exchange::{FillAt, OrderRef};
 use lockstep_sdk::{InstrumentId, OrderId, Price, Qty, Side, reject_reason};
 use std::collections::BTreeMap;
 
@@ -612,7 +613,7 @@ impl Blotter {
         order_id: OrderId,
         instrument: InstrumentId,
         side: Side,
-        px: i64,
+        px: Price,
         ahead: Qty,
     ) {
         if let Some(&k) = self.live.get(&order_id) {
@@ -621,13 +622,13 @@ impl Blotter {
                 o.ahead_at_rest = Some(ahead);
             }
         }
-        *self.levels.entry((instrument, side.to_u8(), px)).or_default() += 1;
+        *self.levels.entry((instrument, side.to_u8(), px.0)).or_default() += 1;
         self.sample(self.last_ns, instrument, None);
     }
 
     /// A resting order left the book (filled, cancelled or replaced) at `px`.
-    pub fn unrested(&mut self, instrument: InstrumentId, side: Side, px: i64) {
-        let key = (instrument, side.to_u8(), px);
+    pub fn unrested(&mut self, instrument: InstrumentId, side: Side, px: Price) {
+        let key = (instrument, side.to_u8(), px.0);
         if let Some(n) = self.levels.get_mut(&key) {
             *n -= 1;
             if *n == 0 {
@@ -646,22 +647,10 @@ impl Blotter {
         }
     }
 
-    /// A fill at `t`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn fill(
-        &mut self,
-        t: i64,
-        order_id: OrderId,
-        instrument: InstrumentId,
-        side: Side,
-        px: Price,
-        qty: Qty,
-        leaves: Qty,
-        maker: bool,
-        fee: i128,
-        ahead_at_fill: Option<Qty>,
-        position: Qty,
-    ) {
+    /// A fill, with its fee and the position after it.
+    pub(crate) fn fill(&mut self, f: &FillAt, fee: i128, position: Qty) {
+        let FillAt { t, order, px, qty, leaves, maker, ahead: ahead_at_fill } = *f;
+        let OrderRef { instrument, id: order_id, side } = order;
         self.at(t);
         self.cur.score.0 += 1;
         self.bar_active = true;
@@ -715,13 +704,26 @@ mod tests {
         b.placed(t, t - 1, id, 0, Side::Buy, OrderKind::Limit, px, q, reject);
     }
 
+    /// A fill of one unit at 100 for order `id` at time 20.
+    fn fill(id: OrderId, leaves: Qty, maker: bool) -> FillAt {
+        FillAt {
+            t: 20,
+            order: OrderRef { instrument: 0, id, side: Side::Buy },
+            px: Price(100),
+            qty: Qty(1),
+            leaves,
+            maker,
+            ahead: maker.then_some(Qty(0)),
+        }
+    }
+
     #[test]
     fn an_order_lives_from_placement_to_its_last_fill() {
         let mut b = Blotter::new(BlotterConfig::default(), 1);
         place(&mut b, 10, 7, None);
-        b.rested(7, 0, Side::Buy, 100, Qty(5));
-        b.fill(20, 7, 0, Side::Buy, Price(100), Qty(1), Qty(0), true, 0, Some(Qty(0)), Qty(1));
-        b.unrested(0, Side::Buy, 100);
+        b.rested(7, 0, Side::Buy, Price(100), Qty(5));
+        b.fill(&fill(7, Qty(0), true), 0, Qty(1));
+        b.unrested(0, Side::Buy, Price(100));
         // The id is free again: a new order with it is a new row.
         place(&mut b, 30, 7, None);
         b.refused(40, 0, RequestKind::Cancel, reject_reason::UNKNOWN_ORDER);
@@ -745,7 +747,7 @@ mod tests {
         b.max_rows = 2;
         for id in 0..5 {
             place(&mut b, 10 + id as i64, id, None);
-            b.fill(20, id, 0, Side::Buy, Price(100), Qty(1), Qty(0), false, 0, None, Qty(1));
+            b.fill(&fill(id, Qty(0), false), 0, Qty(1));
         }
         place(&mut b, 30, 9, Some(reject_reason::INVALID));
         assert_eq!((b.orders().len(), b.fills().len()), (2, 2));

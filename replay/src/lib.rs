@@ -78,8 +78,9 @@ pub use chart::{
 };
 pub use digest::{Digest, combine, hex};
 pub use exchange::{
-    BudgetExceeded, ExchangeConfig, ExchangeStats, ExchangeSummary, FeeModel, InstrumentSummary,
-    LatencyModel, Money, RestingOrder, VenueBudget, VenueBudgets,
+    BudgetExceeded, ExchangeConfig, ExchangeStats, ExchangeSummary, FeeModel, Fees, FifoQueue,
+    InstrumentSummary, Latency, LatencyModel, Models, Money, QueuePosition, RestingOrder,
+    VenueBudget, VenueBudgets,
 };
 #[cfg(feature = "host")]
 pub use import::binance::{LocalTsUnit, MAX_CLOCK_OFFSET_NS, import_binance};

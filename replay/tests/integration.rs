@@ -7,6 +7,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "integration/models.rs"]
+mod models;
 #[path = "integration/web.rs"]
 mod web;
 

@@ -496,6 +496,7 @@ impl RunArgs {
             tier: self.replay.tier,
             fuel_per_event: self.replay.fuel_per_event,
             exchange: self.replay.exchange()?,
+            models: None,
             pacing,
             interval_ns: self.interval_ms.max(1).saturating_mul(1_000_000),
             book_digest: self.book_only,

@@ -76,6 +76,7 @@ fn session_config(replay: &ReplayArgs, trace: Option<PathBuf>) -> Result<Session
         tier: replay.tier,
         fuel_per_event: replay.fuel_per_event,
         exchange: replay.exchange()?,
+        models: None,
         pacing: Pacing::AsFastAsPossible,
         interval_ns: 1_000_000_000,
         book_digest: false,

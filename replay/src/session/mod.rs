@@ -18,7 +18,7 @@ use crate::blotter::{Blotter, BlotterConfig};
 use crate::book::{Book, BookStats, LevelOverflow};
 use crate::digest::{Digest, combine};
 use crate::exchange::{
-    CLASS_MARKET, CLASS_TIMER, ExchangeConfig, ExchangeSummary, Pending, SimExchange,
+    CLASS_MARKET, CLASS_TIMER, ExchangeConfig, ExchangeSummary, Models, Pending, SimExchange,
 };
 use crate::jitter::{JitterRecorder, LatencyReport};
 use crate::tape::{EventSource, TapeError, TapeEvent, TapeHeader};
@@ -134,6 +134,9 @@ pub struct SessionConfig {
     pub fuel_per_event: u64,
     /// The simulated exchange.
     pub exchange: ExchangeConfig,
+    /// The exchange's latency, fee and queue-position models; `None` (the default): the
+    /// built-in ones `exchange` describes ([`Models::from_config`]).
+    pub models: Option<Models>,
     /// How fast to replay.
     pub pacing: Pacing,
     /// Wall-clock length of one `.hlog` interval.
@@ -158,6 +161,7 @@ impl Default for SessionConfig {
             tier: Tier::Interpreter,
             fuel_per_event: 10_000_000,
             exchange: ExchangeConfig::default(),
+            models: None,
             pacing: Pacing::AsFastAsPossible,
             interval_ns: 1_000_000_000,
             book_digest: false,
@@ -375,10 +379,12 @@ impl Session {
     /// `header`.
     pub fn from_runners(header: &TapeHeader, runners: Vec<RunnerSpec>, cfg: SessionConfig) -> Self {
         let n = header.instruments.len();
+        let models = cfg.models.clone().unwrap_or_else(|| Models::from_config(&cfg.exchange));
         let slots = runners
             .into_iter()
             .map(|r| {
-                let mut exch = SimExchange::new(cfg.exchange, &header.instruments);
+                let mut exch =
+                    SimExchange::with_models(cfg.exchange, models.clone(), &header.instruments);
                 if let Some(b) = cfg.blotter {
                     exch.keep_blotter(b);
                 }
@@ -534,8 +540,8 @@ impl Session {
                 continue;
             }
             let (instrument, exchange_ts, body) = match item.what {
-                Pending::Arrive(a) => {
-                    self.slots[s].exch.arrive(a, item.time, &self.books);
+                Pending::Arrive { action, sent } => {
+                    self.slots[s].exch.arrive(action, sent, item.time, &self.books);
                     budget_halt(&mut self.slots[s], next_seq);
                     continue;
                 }

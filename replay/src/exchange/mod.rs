@@ -2,21 +2,24 @@
 //!
 //! - **Latency.** An action emitted while handling an event with local time `t` reaches the
 //!   exchange at `t + entry`; the exchange's answers (acks, fills, rejects, cancels) reach the
-//!   strategy `feed` later. The exchange sees the market as replayed on the tape's local
-//!   timeline (market data on a recorded tape already carries its real feed delay).
+//!   strategy `feed` later ([`Latency`]). The exchange sees the market as replayed on the
+//!   tape's local timeline (market data on a recorded tape already carries its real feed delay).
 //! - **Aggressive orders** (market orders, limits that cross) take the visible liquidity of the
 //!   opposite side level by level, up to their limit; they do not change the replayed book
 //!   (no market impact). Where a quote stream is fresher than the book (a depth feed lagging
 //!   its ticker), the latest quote is the top of book and book levels better than it count as
 //!   gone, so a strategy cannot trade against stale depth.
 //! - **Passive orders** rest virtually at their price behind the quantity that was there when
-//!   they arrived. Their queue position only advances for volume ahead of them: trades at the
-//!   price consume it first, cancels advance it only when the cancelled order arrived earlier
-//!   (L3), and an absolute level update can only bound it (L2). Trades through the price, and
+//!   they arrived ([`QueuePosition`]; built in, [`FifoQueue`]: trades at the price consume the
+//!   queue ahead first, cancels advance it only when the cancelled order arrived earlier (L3),
+//!   and an absolute level update can only bound it (L2)). Trades through the price, and
 //!   quantity arriving on the other side at a price that crosses it, fill them.
-//! - **Fees** in basis points of notional, separately for maker and taker fills (negative for
-//!   rebates). Positions, cash, fees and mark-to-market PnL are kept per instrument in exact
-//!   fixed-point arithmetic.
+//! - **Fees** ([`Fees`]; built in, basis points of notional for maker and taker fills,
+//!   negative for rebates). Positions, cash, fees and mark-to-market PnL are kept per
+//!   instrument in exact fixed-point arithmetic.
+//!
+//! The models live in `models.rs` behind traits, so a user can plug their own ([`Models`]);
+//! budgets in `budget.rs`; the result types in `summary.rs`.
 //!
 //! Events are ordered by (time, class, insertion number) in a binary heap of integers: market
 //! data at a time comes after order arrivals at that time and before answers and timers.
@@ -30,32 +33,14 @@ use lockstep_sdk::{
 };
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
-use std::fmt;
 
-/// Order-entry and feed latency of the simulated exchange.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LatencyModel {
-    /// Strategy to exchange.
-    pub entry: Nanos,
-    /// Exchange to strategy, for the exchange's answers.
-    pub feed: Nanos,
-}
+mod budget;
+mod models;
+mod summary;
 
-impl Default for LatencyModel {
-    fn default() -> Self {
-        Self { entry: Nanos(20_000), feed: Nanos(20_000) }
-    }
-}
-
-/// Fees in basis points of notional (fixed-point with 8 decimals, like [`Price`]; negative
-/// values are rebates).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct FeeModel {
-    /// Fee on fills of resting orders.
-    pub maker_bps: Price,
-    /// Fee on fills of orders that take liquidity.
-    pub taker_bps: Price,
-}
+pub use budget::{BudgetExceeded, VenueBudget, VenueBudgets};
+pub use models::{FeeModel, Fees, FifoQueue, Latency, LatencyModel, Models, QueuePosition};
+pub use summary::{ExchangeStats, ExchangeSummary, InstrumentSummary, Money, RestingOrder};
 
 /// Settings of the simulated exchange.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -68,126 +53,6 @@ pub struct ExchangeConfig {
     pub budgets: VenueBudgets,
 }
 
-/// Per-strategy limits on what a strategy may make the simulated exchange do, beyond the fuel
-/// of each call. Crossing one halts that strategy (with [`BudgetExceeded`]) and freezes its
-/// exchange session; the run and every other strategy go on. The defaults are far above what
-/// an honest strategy does (see `replay run --help`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct VenueBudgets {
-    /// Actions one call (`init` or one event) may return.
-    pub actions_per_event: u64,
-    /// Venue messages (orders arriving, answers delivered) processed for the strategy per
-    /// market event and per second of tape time: the count starts afresh at every tape event
-    /// and at every new second of tape time (and in the closing window). A strategy trading
-    /// from a timer through hours without market data is counted per second, not over the
-    /// whole gap; a loop that lets no tape time pass (orders re-sent at once on every reject
-    /// at zero latency) crosses it.
-    pub messages_per_event: u64,
-    /// Orders resting at once.
-    pub resting_orders: u64,
-    /// Timers pending at once.
-    pub live_timers: u64,
-    /// Timers fired per second of tape time (a timer chain re-armed 1 ns ahead crosses it).
-    pub timers_per_sec: u64,
-}
-
-impl Default for VenueBudgets {
-    fn default() -> Self {
-        Self {
-            actions_per_event: 256,
-            messages_per_event: 100_000,
-            resting_orders: 10_000,
-            live_timers: 1_000,
-            timers_per_sec: 100_000,
-        }
-    }
-}
-
-/// Which venue budget a strategy crossed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum VenueBudget {
-    /// [`VenueBudgets::actions_per_event`].
-    ActionsPerEvent,
-    /// [`VenueBudgets::messages_per_event`].
-    MessagesPerEvent,
-    /// [`VenueBudgets::resting_orders`].
-    RestingOrders,
-    /// [`VenueBudgets::live_timers`].
-    LiveTimers,
-    /// [`VenueBudgets::timers_per_sec`].
-    TimersPerSec,
-}
-
-impl VenueBudget {
-    /// A stable code for digests, in a range apart from the engine's error codes
-    /// (`0x8000 | n`); never the wording of the message.
-    pub fn code(self) -> u16 {
-        0x8000
-            | match self {
-                VenueBudget::ActionsPerEvent => 1,
-                VenueBudget::MessagesPerEvent => 2,
-                VenueBudget::RestingOrders => 3,
-                VenueBudget::LiveTimers => 4,
-                VenueBudget::TimersPerSec => 5,
-            }
-    }
-
-    /// The budget in words.
-    pub fn name(self) -> &'static str {
-        match self {
-            VenueBudget::ActionsPerEvent => "actions per event",
-            VenueBudget::MessagesPerEvent => {
-                "venue messages per market event or second of tape time"
-            }
-            VenueBudget::RestingOrders => "resting orders",
-            VenueBudget::LiveTimers => "live timers",
-            VenueBudget::TimersPerSec => "timers fired per second of tape time",
-        }
-    }
-    /// The `replay run` flag that sets it.
-    pub fn flag(self) -> &'static str {
-        match self {
-            VenueBudget::ActionsPerEvent => "--max-actions-per-event",
-            VenueBudget::MessagesPerEvent => "--max-messages-per-event",
-            VenueBudget::RestingOrders => "--max-resting-orders",
-            VenueBudget::LiveTimers => "--max-live-timers",
-            VenueBudget::TimersPerSec => "--max-timers-per-sec",
-        }
-    }
-}
-
-/// A strategy crossed one of its [`VenueBudgets`]: it is halted, the run goes on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BudgetExceeded {
-    /// The budget.
-    pub budget: VenueBudget,
-    /// Its limit.
-    pub limit: u64,
-    /// The strategy's event (sequence number) at which it was crossed; `None`: in `init`.
-    pub seq: Option<u64>,
-    /// Local time (tape clock, ns) at which it was crossed.
-    pub local_ts: i64,
-}
-
-impl fmt::Display for BudgetExceeded {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "crossed its venue budget of {} {}", self.limit, self.budget.name())?;
-        match self.seq {
-            Some(seq) => write!(f, " at event seq {seq}")?,
-            None => write!(f, " in init")?,
-        }
-        write!(
-            f,
-            " (local time {} ns); the strategy is halted, the run goes on; raise the limit with {} if this is intended",
-            self.local_ts,
-            self.budget.flag()
-        )
-    }
-}
-
-impl std::error::Error for BudgetExceeded {}
-
 /// Scheduling classes: the tie-break order of things happening at the same time.
 pub(crate) const CLASS_ARRIVE: u8 = 0;
 pub(crate) const CLASS_MARKET: u8 = 1;
@@ -199,8 +64,16 @@ const MAX_PENDING: usize = 1 << 16;
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Pending {
-    Arrive(Action),
-    Deliver { instrument: InstrumentId, exchange_ts: i64, body: EventBody },
+    /// An order action on its way to the venue, emitted at local time `sent`.
+    Arrive {
+        action: Action,
+        sent: i64,
+    },
+    Deliver {
+        instrument: InstrumentId,
+        exchange_ts: i64,
+        body: EventBody,
+    },
     Timer(u64),
 }
 
@@ -234,53 +107,16 @@ impl Ord for Item {
     }
 }
 
-/// An amount of money: fixed-point with 8 decimals in an `i128` (never `f64`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Money(pub i128);
-
-impl fmt::Display for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let v = self.0;
-        let sign = if v < 0 { "-" } else { "" };
-        let a = v.unsigned_abs();
-        let one = ONE as u128;
-        let frac = format!("{:08}", a % one);
-        let frac = frac.trim_end_matches('0');
-        if frac.is_empty() {
-            write!(f, "{sign}{}", a / one)
-        } else {
-            write!(f, "{sign}{}.{frac}", a / one)
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug)]
 struct SimOrder {
     id: OrderId,
     side: Side,
-    px: i64,
-    leaves: i64,
+    px: Price,
+    leaves: Qty,
     /// Quantity ahead of us in the queue.
-    ahead: i64,
+    ahead: Qty,
     /// Book arrival stamp when we joined: orders with a smaller stamp are ahead.
     join_stamp: u64,
-}
-
-/// One of a strategy's orders resting at the simulated venue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RestingOrder {
-    /// Instrument.
-    pub instrument: InstrumentId,
-    /// The strategy's order id.
-    pub id: OrderId,
-    /// Side.
-    pub side: Side,
-    /// Limit price.
-    pub price: Price,
-    /// Quantity still open.
-    pub leaves: Qty,
-    /// Quantity ahead of it in the queue.
-    pub ahead: Qty,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -294,74 +130,10 @@ struct Position {
     taker_fills: u64,
 }
 
-/// Counters of what a strategy asked the exchange to do.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ExchangeStats {
-    /// Orders placed (limit and market).
-    pub orders: u64,
-    /// Cancels requested.
-    pub cancels: u64,
-    /// Replaces requested.
-    pub replaces: u64,
-    /// Requests rejected.
-    pub rejects: u64,
-    /// Timers set.
-    pub timers: u64,
-    /// Signals published (recorded in the digest, not executed).
-    pub signals: u64,
-    /// Action records that did not decode.
-    pub invalid_actions: u64,
-    /// Timers or orders dropped because too many were pending.
-    pub dropped: u64,
-}
-
-/// The result for one instrument.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InstrumentSummary {
-    /// Instrument id.
-    pub instrument: InstrumentId,
-    /// Net position at the end.
-    pub position: Qty,
-    /// Quantity bought.
-    pub bought: Qty,
-    /// Quantity sold.
-    pub sold: Qty,
-    /// Fills as maker.
-    pub maker_fills: u64,
-    /// Fills as taker.
-    pub taker_fills: u64,
-    /// Cash flow of all fills (sells minus buys).
-    pub cash: Money,
-    /// Fees paid (negative: rebates received).
-    pub fees: Money,
-    /// Price the position is marked at (mid of the final book, else the last trade or quote).
-    pub mark: Price,
-    /// Cash + position × mark − fees.
-    pub pnl: Money,
-}
-
-/// What a strategy's trading came to.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ExchangeSummary {
-    /// Per instrument traded (instruments without fills are left out).
-    pub instruments: Vec<InstrumentSummary>,
-    /// Request counters.
-    pub stats: ExchangeStats,
-    /// Orders still resting at the end.
-    pub open_orders: usize,
-    /// Total fills.
-    pub fills: u64,
-    /// Total PnL over all instruments (all assumed to be quoted in the same currency).
-    pub pnl: Money,
-    /// Total fees.
-    pub fees: Money,
-    /// The venue budget the strategy crossed, if any (it was halted there).
-    pub budget_exceeded: Option<BudgetExceeded>,
-}
-
 /// One strategy's simulated exchange session.
 pub(crate) struct SimExchange {
     cfg: ExchangeConfig,
+    models: Models,
     ticks: Vec<i64>,
     /// Resting orders by (instrument, arrival number): per instrument in the order they
     /// joined, which is the order they are matched in.
@@ -399,19 +171,41 @@ pub(crate) struct SimExchange {
     blotter: Option<Box<Blotter>>,
 }
 
-/// One fill as the venue makes it.
+/// One fill as the venue makes it (and the blotter records it).
 #[derive(Clone, Copy, Debug)]
-struct FillAt {
-    t: i64,
-    instrument: InstrumentId,
-    order_id: OrderId,
-    side: Side,
-    px: i64,
-    qty: i64,
-    leaves: i64,
-    maker: bool,
+pub(crate) struct FillAt {
+    /// Local time of the fill.
+    pub(crate) t: i64,
+    /// The order filled.
+    pub(crate) order: OrderRef,
+    pub(crate) px: Price,
+    pub(crate) qty: Qty,
+    /// Quantity the order still has open.
+    pub(crate) leaves: Qty,
+    /// Whether the order was resting (else it took liquidity).
+    pub(crate) maker: bool,
     /// Queue left ahead of a maker order when it filled.
-    ahead: Option<i64>,
+    pub(crate) ahead: Option<Qty>,
+}
+
+/// Which order: its instrument, the strategy's id and its side.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OrderRef {
+    pub(crate) instrument: InstrumentId,
+    pub(crate) id: OrderId,
+    pub(crate) side: Side,
+}
+
+/// The instrument an order action is for (timers and signals never reach the venue).
+fn instrument_of(a: &Action) -> InstrumentId {
+    match *a {
+        Action::PlaceLimit { instrument, .. }
+        | Action::PlaceMarket { instrument, .. }
+        | Action::Cancel { instrument, .. }
+        | Action::Replace { instrument, .. }
+        | Action::Signal { instrument, .. } => instrument,
+        Action::SetTimer { .. } => 0,
+    }
 }
 
 /// The mid of two prices, without overflow (equal to `(a + b) / 2` wherever that fits).
@@ -428,10 +222,22 @@ fn crosses(side: Side, opposite_px: i64, px: i64) -> bool {
 }
 
 impl SimExchange {
+    /// A session with the built-in models `cfg` describes.
+    #[cfg(test)]
     pub(crate) fn new(cfg: ExchangeConfig, instruments: &[InstrumentInfo]) -> Self {
+        Self::with_models(cfg, Models::from_config(&cfg), instruments)
+    }
+
+    /// A session with `models` (the latency and fees in `cfg` are then unused).
+    pub(crate) fn with_models(
+        cfg: ExchangeConfig,
+        models: Models,
+        instruments: &[InstrumentInfo],
+    ) -> Self {
         let n = instruments.len();
         Self {
             cfg,
+            models,
             ticks: instruments.iter().map(|i| i.tick_size.0).collect(),
             orders: BTreeMap::new(),
             ids: BTreeMap::new(),
@@ -612,15 +418,17 @@ impl SimExchange {
                 }
             }
             Action::Signal { .. } => self.stats.signals += 1,
-            other => {
-                let t = now.saturating_add(self.cfg.latency.entry.0);
-                self.push(t, CLASS_ARRIVE, Pending::Arrive(other));
+            action => {
+                let delay = self.models.latency.entry(instrument_of(&action), Nanos(now));
+                let t = now.saturating_add(delay.0.max(0));
+                self.push(t, CLASS_ARRIVE, Pending::Arrive { action, sent: now });
             }
         }
     }
 
     fn send(&mut self, t: i64, instrument: InstrumentId, body: EventBody) {
-        let at = t.saturating_add(self.cfg.latency.feed.0);
+        let delay = self.models.latency.feed(instrument, Nanos(t));
+        let at = t.saturating_add(delay.0.max(0));
         self.push(at, CLASS_DELIVER, Pending::Deliver { instrument, exchange_ts: t, body });
     }
 
@@ -629,26 +437,21 @@ impl SimExchange {
         self.send(t, instrument, EventBody::Reject(Reject { order_id, reason }));
     }
 
-    fn fee(&self, notional: i128, maker: bool) -> i128 {
-        let bps = if maker { self.cfg.fees.maker_bps.0 } else { self.cfg.fees.taker_bps.0 };
-        notional.saturating_mul(i128::from(bps)) / (10_000 * i128::from(ONE))
-    }
-
     fn fill(&mut self, f: FillAt) {
-        let FillAt { t, instrument, order_id, side, px, qty, leaves, maker, ahead } = f;
-        let notional = i128::from(px) * i128::from(qty) / i128::from(ONE);
-        let fee = self.fee(notional, maker);
-        let p = &mut self.pos[usize::from(instrument)];
+        let FillAt { t, order, px, qty, maker, .. } = f;
+        let notional = i128::from(px.0) * i128::from(qty.0) / i128::from(ONE);
+        let fee = self.models.fees.fee(order.instrument, Money(notional), maker).0;
+        let p = &mut self.pos[usize::from(order.instrument)];
         // Saturating: a strategy trading absurd sizes gets absurd (but never wrapped) totals.
-        match side {
+        match order.side {
             Side::Buy => {
-                p.qty = p.qty.saturating_add(qty);
-                p.bought = p.bought.saturating_add(qty);
+                p.qty = p.qty.saturating_add(qty.0);
+                p.bought = p.bought.saturating_add(qty.0);
                 p.cash = p.cash.saturating_sub(notional);
             }
             Side::Sell => {
-                p.qty = p.qty.saturating_sub(qty);
-                p.sold = p.sold.saturating_add(qty);
+                p.qty = p.qty.saturating_sub(qty.0);
+                p.sold = p.sold.saturating_add(qty.0);
                 p.cash = p.cash.saturating_add(notional);
             }
         }
@@ -660,35 +463,40 @@ impl SimExchange {
         }
         let position = Qty(p.qty);
         let body = EventBody::Fill(Fill {
-            order_id,
-            side,
-            px: Price(px),
-            qty: Qty(qty),
-            leaves: Qty(leaves),
+            order_id: order.id,
+            side: order.side,
+            px,
+            qty,
+            leaves: f.leaves,
         });
-        self.send(t, instrument, body);
-        self.note(|b| {
-            let (px, qty, leaves, ahead) = (Price(px), Qty(qty), Qty(leaves), ahead.map(Qty));
-            b.fill(t, order_id, instrument, side, px, qty, leaves, maker, fee, ahead, position);
-        });
+        self.send(t, order.instrument, body);
+        self.note(|b| b.fill(&f, fee, position));
     }
 
-    /// Takes liquidity from the opposite side up to `limit`; returns the quantity left.
-    #[allow(clippy::too_many_arguments)]
+    /// Takes liquidity from the opposite side up to `limit` (`None`: a market order) for
+    /// `order`; returns the quantity left.
     fn take(
         &mut self,
         t: i64,
-        instrument: InstrumentId,
-        order_id: OrderId,
-        side: Side,
-        limit: Option<i64>,
-        qty: i64,
+        order: OrderRef,
+        limit: Option<Price>,
+        qty: Qty,
         book: &Book,
-    ) -> i64 {
-        let mut rem = qty;
-        let ok = |px: i64| limit.is_none_or(|l| crosses(side, px, l));
-        let ii = usize::from(instrument);
+    ) -> Qty {
+        let side = order.side;
+        let mut rem = qty.0;
+        let ok = |px: i64| limit.is_none_or(|l| crosses(side, px, l.0));
+        let ii = usize::from(order.instrument);
         let opp = side.opposite();
+        let taker = |px: i64, qty: i64, leaves: i64| FillAt {
+            t,
+            order,
+            px: Price(px),
+            qty: Qty(qty),
+            leaves: Qty(leaves),
+            maker: false,
+            ahead: None,
+        };
         // With a quote stream newer than the book (a depth feed that lags its ticker), the
         // quote is the top of book: it is taken first and book levels better than it are
         // treated as gone.
@@ -701,19 +509,7 @@ impl SimExchange {
             if quoted.px.0 > 0 && quoted.qty.0 > 0 && ok(quoted.px.0) {
                 let take = rem.min(quoted.qty.0);
                 rem -= take;
-                let (px, qty, leaves) = (quoted.px.0, take, rem);
-                let f = FillAt {
-                    t,
-                    instrument,
-                    order_id,
-                    side,
-                    px,
-                    qty,
-                    leaves,
-                    maker: false,
-                    ahead: None,
-                };
-                self.fill(f);
+                self.fill(taker(quoted.px.0, take, rem));
             }
             floor = Some(quoted.px.0);
         }
@@ -726,20 +522,9 @@ impl SimExchange {
             }
             let q = rem.min(lvl.qty.0);
             rem -= q;
-            let (px, qty, leaves) = (lvl.px.0, q, rem);
-            self.fill(FillAt {
-                t,
-                instrument,
-                order_id,
-                side,
-                px,
-                qty,
-                leaves,
-                maker: false,
-                ahead: None,
-            });
+            self.fill(taker(lvl.px.0, q, rem));
         }
-        rem
+        Qty(rem)
     }
 
     fn valid_price(&self, instrument: InstrumentId, px: i64) -> bool {
@@ -767,9 +552,8 @@ impl SimExchange {
         }
     }
 
-    /// An action reaches the exchange at time `t`.
-    pub(crate) fn arrive(&mut self, a: Action, t: i64, books: &[Book]) {
-        let sent = t.saturating_sub(self.cfg.latency.entry.0);
+    /// An action the strategy emitted at local time `sent` reaches the exchange at time `t`.
+    pub(crate) fn arrive(&mut self, a: Action, sent: i64, t: i64, books: &[Book]) {
         match a {
             Action::PlaceLimit { instrument, order_id, side, px, qty } => {
                 self.stats.orders += 1;
@@ -792,9 +576,10 @@ impl SimExchange {
                 }
                 let book = &books[usize::from(instrument)];
                 self.send(t, instrument, EventBody::OrderAck(OrderAck { order_id, side, px, qty }));
-                let rem = self.take(t, instrument, order_id, side, Some(px.0), qty.0, book);
-                if rem > 0 {
-                    self.rest(instrument, order_id, side, px.0, rem, book);
+                let order = OrderRef { instrument, id: order_id, side };
+                let rem = self.take(t, order, Some(px), qty, book);
+                if rem.0 > 0 {
+                    self.rest(order, px, rem, book);
                 }
             }
             Action::PlaceMarket { instrument, order_id, side, qty } => {
@@ -813,13 +598,10 @@ impl SimExchange {
                     instrument,
                     EventBody::OrderAck(OrderAck { order_id, side, px: Price::ZERO, qty }),
                 );
-                let rem = self.take(t, instrument, order_id, side, None, qty.0, book);
-                if rem > 0 {
-                    self.send(
-                        t,
-                        instrument,
-                        EventBody::Canceled(Canceled { order_id, qty: Qty(rem) }),
-                    );
+                let order = OrderRef { instrument, id: order_id, side };
+                let rem = self.take(t, order, None, qty, book);
+                if rem.0 > 0 {
+                    self.send(t, instrument, EventBody::Canceled(Canceled { order_id, qty: rem }));
                     self.note(|b| b.cancelled(t, order_id));
                 }
             }
@@ -832,7 +614,7 @@ impl SimExchange {
                         self.send(
                             t,
                             instrument,
-                            EventBody::Canceled(Canceled { order_id, qty: Qty(o.leaves) }),
+                            EventBody::Canceled(Canceled { order_id, qty: o.leaves }),
                         );
                         self.note(|b| b.cancelled(t, order_id));
                     }
@@ -866,44 +648,39 @@ impl SimExchange {
                     instrument,
                     EventBody::OrderAck(OrderAck { order_id, side: o.side, px, qty }),
                 );
-                if px.0 != o.px || qty.0 > o.leaves {
+                if px != o.px || qty > o.leaves {
                     // Loses its place: it joins the back of the queue at the new price.
-                    let rem = self.take(t, instrument, order_id, o.side, Some(px.0), qty.0, book);
-                    if rem > 0 {
-                        self.rest(instrument, order_id, o.side, px.0, rem, book);
+                    let order = OrderRef { instrument, id: order_id, side: o.side };
+                    let rem = self.take(t, order, Some(px), qty, book);
+                    if rem.0 > 0 {
+                        self.rest(order, px, rem, book);
                     }
                 } else {
                     // Keeps its place.
-                    o.leaves = qty.0;
+                    o.leaves = qty;
                     self.orders.insert(key, o);
                     self.ids.insert(order_id, key);
                     self.open[usize::from(instrument)] += 1;
-                    self.note(|b| b.rested(order_id, instrument, o.side, o.px, Qty(o.ahead)));
+                    self.note(|b| b.rested(order_id, instrument, o.side, o.px, o.ahead));
                 }
             }
             Action::SetTimer { .. } | Action::Signal { .. } => {}
         }
     }
 
-    fn rest(
-        &mut self,
-        instrument: InstrumentId,
-        id: OrderId,
-        side: Side,
-        px: i64,
-        qty: i64,
-        book: &Book,
-    ) {
+    /// `order` rests at `px` for `qty`, behind the queue its model says.
+    fn rest(&mut self, order: OrderRef, px: Price, qty: Qty, book: &Book) {
+        let OrderRef { instrument, id, side } = order;
         let limit = self.cfg.budgets.resting_orders;
         if self.orders.len() as u64 >= limit {
             return self.cross(VenueBudget::RestingOrders, limit);
         }
         let key = (instrument, self.next_order);
         self.next_order += 1;
-        let ahead = book.qty_at(side, Price(px)).0;
+        let ahead = self.models.queue.on_join(book.qty_at(side, px));
         let join_stamp = book.stamp();
         self.orders.insert(key, SimOrder { id, side, px, leaves: qty, ahead, join_stamp });
-        self.note(|b| b.rested(id, instrument, side, px, Qty(ahead)));
+        self.note(|b| b.rested(id, instrument, side, px, ahead));
         self.ids.insert(id, key);
         self.open[usize::from(instrument)] += 1;
     }
@@ -951,59 +728,60 @@ impl SimExchange {
         }
         let mut orders = std::mem::take(&mut self.orders);
         let mut done = std::mem::take(&mut self.done);
+        let queue = std::sync::Arc::clone(&self.models.queue);
         for (&key, o) in orders.range_mut((instrument, 0)..=(instrument, u64::MAX)) {
             let mut fill = 0i64;
             if let Some(tr) = a.trade {
                 let resting = tr.aggressor.map(Side::opposite);
                 if resting.is_none_or(|s| s == o.side) {
                     let through = match o.side {
-                        Side::Buy => tr.px.0 < o.px,
-                        Side::Sell => tr.px.0 > o.px,
+                        Side::Buy => tr.px < o.px,
+                        Side::Sell => tr.px > o.px,
                     };
                     if through {
                         fill = tr.qty.0;
-                    } else if tr.px.0 == o.px {
-                        fill = tr.qty.0.saturating_sub(o.ahead);
-                        o.ahead = o.ahead.saturating_sub(tr.qty.0).max(0);
+                    } else if tr.px == o.px {
+                        let (f, ahead) = queue.on_trade_at(o.ahead, tr.qty);
+                        (fill, o.ahead) = (f.0, ahead);
                     }
                 }
             }
-            if a.side == Some(o.side) && a.px.0 == o.px {
+            if a.side == Some(o.side) && a.px == o.px {
                 if let Some(q) = a.level_set {
-                    o.ahead = o.ahead.min(q.0);
-                } else if a.removed.0 > 0 && a.removed_stamp < o.join_stamp {
-                    o.ahead = o.ahead.saturating_sub(a.removed.0).max(0);
+                    o.ahead = queue.on_level(o.ahead, q);
+                } else if a.removed.0 > 0 {
+                    let earlier = a.removed_stamp < o.join_stamp;
+                    o.ahead = queue.on_removed(o.ahead, a.removed, earlier);
                 }
             }
             // A quote whose other side crosses our price: that quantity would have traded
             // with us.
             if let Some(q) = a.quote {
                 let l = if o.side == Side::Buy { q.ask } else { q.bid };
-                if l.px.0 > 0 && crosses(o.side, l.px.0, o.px) {
+                if l.px.0 > 0 && crosses(o.side, l.px.0, o.px.0) {
                     fill = fill.max(l.qty.0);
                 }
             }
             // Quantity arriving on the other side at a price that crosses ours would have
             // traded with us.
-            if a.side == Some(o.side.opposite()) && a.added.0 > 0 && crosses(o.side, a.px.0, o.px) {
+            if a.side == Some(o.side.opposite()) && a.added.0 > 0 && crosses(o.side, a.px.0, o.px.0)
+            {
                 fill = fill.max(a.added.0);
             }
-            let q = fill.clamp(0, o.leaves);
+            let q = fill.clamp(0, o.leaves.0);
             if q > 0 {
-                o.leaves -= q;
+                o.leaves.0 -= q;
                 self.fill(FillAt {
                     t,
-                    instrument,
-                    order_id: o.id,
-                    side: o.side,
+                    order: OrderRef { instrument, id: o.id, side: o.side },
                     px: o.px,
-                    qty: q,
+                    qty: Qty(q),
                     leaves: o.leaves,
                     maker: true,
                     ahead: Some(o.ahead),
                 });
             }
-            if o.leaves == 0 {
+            if o.leaves.0 == 0 {
                 done.push(key);
             }
         }
@@ -1027,9 +805,9 @@ impl SimExchange {
                 instrument,
                 id: o.id,
                 side: o.side,
-                price: Price(o.px),
-                leaves: Qty(o.leaves),
-                ahead: Qty(o.ahead),
+                price: o.px,
+                leaves: o.leaves,
+                ahead: o.ahead,
             })
             .collect()
     }
@@ -1094,7 +872,7 @@ mod tests {
         let mut out = Vec::new();
         while let Some(it) = x.pop() {
             match it.what {
-                Pending::Arrive(a) => x.arrive(a, it.time, books),
+                Pending::Arrive { action, sent } => x.arrive(action, sent, it.time, books),
                 Pending::Deliver { body, .. } => out.push((it.time, body)),
                 Pending::Timer(id) => out.push((it.time, EventBody::Timer(id))),
             }

@@ -1,0 +1,102 @@
+//! The simulated exchange's models are pluggable: the built-ins passed explicitly change
+//! nothing, and a user's latency, queue-position or fee model changes the run the way it
+//! should, deterministically.
+
+use lockstep_replay::{
+    EventSource, ExchangeSummary, Fees, Latency, Models, Money, QueuePosition, Session,
+    SessionConfig, StrategySpec, Synth, SynthConfig, hex,
+};
+use lockstep_sdk::{InstrumentId, Nanos, Qty};
+
+const EVENTS: u64 = 20_000;
+
+/// The market maker's native build over the synthetic market, with `models`.
+fn run(models: Option<Models>) -> (String, ExchangeSummary) {
+    let mut src = Synth::new(SynthConfig { events: EVENTS, ..SynthConfig::default() });
+    let spec = StrategySpec::resolve("avellaneda-stoikov", None, true).unwrap();
+    let cfg = SessionConfig { models, measure_latency: false, ..SessionConfig::default() };
+    let report = Session::new(src.header(), &[spec], cfg)
+        .unwrap()
+        .run(&mut src, &mut |_| {})
+        .unwrap()
+        .report;
+    let s = &report.strategies[0];
+    assert!(s.halted.is_none(), "{:?}", s.halted);
+    (hex(&report.digest), s.exchange.clone())
+}
+
+/// Every passive order is first in its queue.
+struct FrontOfQueue;
+impl QueuePosition for FrontOfQueue {
+    fn on_join(&self, _: Qty) -> Qty {
+        Qty(0)
+    }
+    fn on_trade_at(&self, _: Qty, traded: Qty) -> (Qty, Qty) {
+        (traded, Qty(0))
+    }
+    fn on_level(&self, _: Qty, _: Qty) -> Qty {
+        Qty(0)
+    }
+    fn on_removed(&self, _: Qty, _: Qty, _: bool) -> Qty {
+        Qty(0)
+    }
+}
+
+/// Order entry slows down by 1 µs for every millisecond of tape time within each second: a
+/// latency that depends on the time it is asked about.
+struct Congested;
+impl Latency for Congested {
+    fn entry(&self, _: InstrumentId, sent: Nanos) -> Nanos {
+        Nanos(20_000 + sent.0.rem_euclid(1_000_000_000) / 1_000_000 * 1_000)
+    }
+    fn feed(&self, _: InstrumentId, _: Nanos) -> Nanos {
+        Nanos(20_000)
+    }
+}
+
+/// A flat fee of 0.01 per fill, maker or taker.
+struct Flat;
+impl Fees for Flat {
+    fn fee(&self, _: InstrumentId, _: Money, _: bool) -> Money {
+        Money(1_000_000)
+    }
+}
+
+#[test]
+fn the_builtin_models_passed_explicitly_change_nothing() {
+    let (digest, summary) = run(None);
+    assert_eq!(run(Some(Models::default())), (digest, summary));
+}
+
+#[test]
+fn a_front_of_queue_model_fills_more_passive_orders() {
+    let (fifo_digest, fifo) = run(None);
+    let mut models = Models::default();
+    models.queue(FrontOfQueue);
+    let (digest, front) = run(Some(models));
+    let maker = |s: &ExchangeSummary| s.instruments.iter().map(|i| i.maker_fills).sum::<u64>();
+    assert_ne!(digest, fifo_digest);
+    assert!(maker(&front) > maker(&fifo), "{} vs {}", maker(&front), maker(&fifo));
+}
+
+#[test]
+fn a_time_dependent_latency_is_deterministic_and_changes_the_run() {
+    let congested = || {
+        let mut m = Models::default();
+        m.latency(Congested);
+        Some(m)
+    };
+    let (a, _) = run(congested());
+    let (b, _) = run(congested());
+    assert_eq!(a, b, "the same model gives the same run");
+    assert_ne!(a, run(None).0, "a slower entry changes what fills");
+}
+
+#[test]
+fn a_fee_model_is_charged_on_every_fill() {
+    let mut m = Models::default();
+    m.fees(Flat);
+    let (_, s) = run(Some(m));
+    assert!(s.fills > 0);
+    assert_eq!(s.fees, Money(1_000_000 * i128::from(s.fills)));
+}
