@@ -231,6 +231,14 @@ fn main() {
             );
         }
         drop(module);
+        // What a gateway pays to bring a strategy up: the load's link is the instance's.
+        let (_, up) = timed_median(50, || {
+            StrategyModule::new(&engine, info.wasm)
+                .unwrap()
+                .instantiate(info.default_params)
+                .unwrap()
+        });
+        println!("{name}: load + first instantiate median {} us", up / 1000);
     }
 
     // The compiled tier: Cranelift compile, precompiled-artefact load, instantiation.
