@@ -9,17 +9,25 @@ use std::env;
 use std::path::PathBuf;
 use wasm_build::TARGET;
 
-/// (catalog name, package name, artifact stem).
-const STRATEGIES: &[(&str, &str, &str)] = &[
-    ("noop", "strategy-noop", "strategy_noop"),
-    ("black-scholes", "strategy-black-scholes", "strategy_black_scholes"),
-    ("crr-binomial", "strategy-crr-binomial", "strategy_crr_binomial"),
-    ("avellaneda-stoikov", "strategy-avellaneda-stoikov", "strategy_avellaneda_stoikov"),
-    ("microprice", "strategy-microprice", "strategy_microprice"),
-    ("vwap-twap", "strategy-vwap-twap", "strategy_vwap_twap"),
-    ("pairs", "strategy-pairs", "strategy_pairs"),
-    ("bond", "strategy-bond", "strategy_bond"),
-];
+/// The built-in strategies: every `strategy-<name>` package in this crate's `[dependencies]`,
+/// in the order listed there, as (catalog name, package name, crate and artifact stem). Adding
+/// a strategy is adding its crate and that one dependency line (and its workspace entry).
+fn strategies(manifest: &str) -> Vec<(String, String, String)> {
+    let mut in_deps = false;
+    let mut out = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_deps = line == "[dependencies]";
+            continue;
+        }
+        let key = line.split(['.', '=', ' ']).next().unwrap_or("");
+        if in_deps && let Some(name) = key.strip_prefix("strategy-") {
+            out.push((name.to_owned(), key.to_owned(), key.replace('-', "_")));
+        }
+    }
+    assert!(!out.is_empty(), "the catalog's Cargo.toml lists no strategy-<name> dependency");
+    out
+}
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
@@ -32,8 +40,19 @@ fn main() {
 
     wasm_build::ensure_target();
 
+    let toml = std::fs::read_to_string(manifest.join("Cargo.toml")).expect("read Cargo.toml");
+    let list = strategies(&toml);
+    // The catalog's table, one entry per strategy crate (each names its type `Exported`
+    // through `export_strategy!`).
+    let entries: String = list
+        .iter()
+        .map(|(name, _, krate)| format!("    {krate}::Exported => \"{name}\",\n"))
+        .collect();
+    std::fs::write(out.join("catalog.rs"), format!("catalog! {{\n{entries}}}\n"))
+        .expect("write catalog.rs");
+
     let nested_target = root.join("target/wasm-build");
-    let packages: Vec<&str> = STRATEGIES.iter().map(|(_, pkg, _)| *pkg).collect();
+    let packages: Vec<&str> = list.iter().map(|(_, pkg, _)| pkg.as_str()).collect();
     wasm_build::run(
         wasm_build::nested_build(&root, &nested_target, &packages, None),
         "the strategies",
@@ -43,7 +62,7 @@ fn main() {
     let built = nested_target.join(TARGET).join("wasm");
     let staged = root.join("target/strategies");
     std::fs::create_dir_all(&staged).expect("create target/strategies");
-    for (name, _, stem) in STRATEGIES {
+    for (name, _, stem) in &list {
         let src = built.join(format!("{stem}.wasm"));
         wasm_build::copy(&src, &out.join(format!("{name}.wasm")));
         wasm_build::copy(&src, &staged.join(format!("{name}.wasm")));

@@ -80,8 +80,29 @@ fn boxed<S: Strategy + Send + 'static>(params: &str) -> Result<Box<dyn StrategyR
     Ok(Box::new(NativeInstance::<S>::new(params)?))
 }
 
+/// Whether two strings are equal, at compile time.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 macro_rules! catalog {
     ($( $krate:ident :: $ty:ident => $file:literal ),* $(,)?) => {
+        // Package `strategy-<name>` must call itself `<name>`: the file names follow it.
+        $(const _: () = assert!(
+            same($krate::NAME, $file),
+            concat!("`", stringify!($krate), "::NAME` must be \"", $file, "\"")
+        );)*
         static ALL: &[StrategyInfo] = &[
             $(StrategyInfo {
                 name: $krate::NAME,
@@ -95,16 +116,9 @@ macro_rules! catalog {
     };
 }
 
-catalog! {
-    strategy_noop::Noop => "noop",
-    strategy_black_scholes::BlackScholes => "black-scholes",
-    strategy_crr_binomial::CrrBinomial => "crr-binomial",
-    strategy_avellaneda_stoikov::AvellanedaStoikov => "avellaneda-stoikov",
-    strategy_microprice::Microprice => "microprice",
-    strategy_vwap_twap::VwapTwap => "vwap-twap",
-    strategy_pairs::Pairs => "pairs",
-    strategy_bond::Bond => "bond",
-}
+// `catalog! { strategy_noop::Exported => "noop", ... }`, written by build.rs from this crate's
+// `strategy-<name>` dependencies.
+include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
 
 /// Every built-in strategy, in a fixed order.
 pub fn all() -> &'static [StrategyInfo] {

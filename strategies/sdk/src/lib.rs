@@ -61,11 +61,15 @@ pub use units::{InstrumentId, Nanos, ONE, OrderId, Price, Qty, SCALE, Side};
 /// Re-export so strategies use the same `rust_decimal` as the SDK.
 pub use rust_decimal;
 
-/// Exports a [`Strategy`] type as a Lockstep Wasm guest (ABI v1). A no-op on native targets, so
-/// the same crate links natively alongside other strategies.
+/// Exports a [`Strategy`] type as a Lockstep Wasm guest (ABI v1). On native targets it only
+/// names the type `Exported` (the catalog finds every built-in by that name), so the same crate
+/// links natively alongside other strategies.
 #[macro_export]
 macro_rules! export_strategy {
     ($ty:ty) => {
+        /// The strategy this crate exports.
+        pub type Exported = $ty;
+
         #[cfg(target_arch = "wasm32")]
         #[allow(unsafe_code)]
         const _: () = {
