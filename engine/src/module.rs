@@ -43,7 +43,9 @@ const SIG_FAIL: &str = "a function (i32, i32) -> ()";
 impl StrategyModule {
     /// Validates and compiles `wasm` for the engine's tier, then links it once (without
     /// `lockstep_init`) to check the ABI version and the region descriptor; the first
-    /// [`StrategyModule::instantiate`] runs init on that same guest.
+    /// [`StrategyModule::instantiate`] runs init on that same guest, in memory this call
+    /// allocated, so load on the thread (core) that will run the strategy, as
+    /// [`Worker::spawn`](crate::Worker::spawn)'s setup does.
     ///
     /// # Errors
     /// [`Error::ModuleTooLarge`], [`Error::Malformed`], [`Error::ForbiddenImport`],

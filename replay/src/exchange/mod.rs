@@ -151,15 +151,13 @@ pub(crate) struct SimExchange {
     quote_time: Vec<i64>,
     book_time: Vec<i64>,
     pub(crate) stats: ExchangeStats,
-    /// Venue messages processed since the last tape event or the start of the tape second
-    /// `message_second`, whichever came later.
-    window_messages: u64,
-    message_second: i64,
+    /// Venue messages processed since the last tape event or the start of the tape second,
+    /// whichever came later.
+    messages: PerSecond,
     /// Timers pending now.
     live_timers: u64,
-    /// The tape second timers last fired in, and how many fired in it.
-    timer_second: i64,
-    timers_in_second: u64,
+    /// Timers fired in the current tape second.
+    timers: PerSecond,
     /// Local time of the last item taken or action received.
     now: i64,
     /// Scratch: keys of orders filled completely by one market event.
@@ -194,6 +192,31 @@ pub(crate) struct OrderRef {
     pub(crate) instrument: InstrumentId,
     pub(crate) id: OrderId,
     pub(crate) side: Side,
+}
+
+/// A count that restarts with every second of tape time.
+#[derive(Clone, Copy, Debug)]
+struct PerSecond {
+    second: i64,
+    n: u64,
+}
+
+impl Default for PerSecond {
+    fn default() -> Self {
+        Self { second: i64::MIN, n: 0 }
+    }
+}
+
+impl PerSecond {
+    /// Counts one more at local time `t`; the count in `t`'s second so far.
+    fn count(&mut self, t: i64) -> u64 {
+        let second = t.div_euclid(1_000_000_000);
+        if second != self.second {
+            (self.second, self.n) = (second, 0);
+        }
+        self.n += 1;
+        self.n
+    }
 }
 
 /// The instrument an order action is for (timers and signals never reach the venue).
@@ -251,11 +274,9 @@ impl SimExchange {
             quote_time: vec![i64::MIN; n],
             book_time: vec![i64::MIN; n],
             stats: ExchangeStats::default(),
-            window_messages: 0,
-            message_second: i64::MIN,
+            messages: PerSecond::default(),
             live_timers: 0,
-            timer_second: i64::MIN,
-            timers_in_second: 0,
+            timers: PerSecond::default(),
             now: i64::MIN,
             done: Vec::new(),
             crossed: None,
@@ -368,24 +389,12 @@ impl SimExchange {
         let b = self.cfg.budgets;
         if let Pending::Timer(_) = item.what {
             self.live_timers = self.live_timers.saturating_sub(1);
-            let second = item.time.div_euclid(1_000_000_000);
-            if second != self.timer_second {
-                self.timer_second = second;
-                self.timers_in_second = 0;
-            }
-            self.timers_in_second += 1;
-            if self.timers_in_second > b.timers_per_sec {
+            if self.timers.count(item.time) > b.timers_per_sec {
                 self.cross(VenueBudget::TimersPerSec, b.timers_per_sec);
             }
         } else {
             // A new second of tape time opens a new window, like a new tape event.
-            let second = item.time.div_euclid(1_000_000_000);
-            if second != self.message_second {
-                self.message_second = second;
-                self.window_messages = 0;
-            }
-            self.window_messages += 1;
-            if self.window_messages > b.messages_per_event {
+            if self.messages.count(item.time) > b.messages_per_event {
                 self.cross(VenueBudget::MessagesPerEvent, b.messages_per_event);
             }
         }
@@ -722,7 +731,7 @@ impl SimExchange {
             self.book_time[ii] = t;
         }
         // A new tape event opens a new window of venue messages.
-        self.window_messages = 0;
+        self.messages.n = 0;
         if self.open[ii] == 0 || self.crossed.is_some() {
             return;
         }
