@@ -1,6 +1,7 @@
 //! `replay import ...`
 
-use super::output::{Text, header_json, print_json, rate, say};
+use super::json::TapeJson;
+use super::output::{Text, print_json, rate, say};
 use super::{ImportCommon, ImportSource};
 use anyhow::{Context, Result, bail};
 use lockstep_replay::{
@@ -10,7 +11,6 @@ use lockstep_replay::{
 };
 use lockstep_sdk::Price;
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,7 +50,7 @@ struct ImportReport<'a> {
     rows: u64,
     events: u64,
     bytes: u64,
-    header: Value,
+    header: TapeJson<'a>,
     notes: Vec<Note<'a>>,
     skipped: &'a BTreeMap<String, u64>,
     sequence_gaps: Option<u64>,
@@ -188,7 +188,7 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
             rows: summary.rows,
             events: summary.events,
             bytes: summary.tape_bytes,
-            header: header_json(&summary.header),
+            header: TapeJson::new(&summary.header),
             notes: summary.notes.iter().map(|(k, v)| Note { note: k, count: *v }).collect(),
             skipped: &summary.skipped,
             sequence_gaps: summary.sequence_gaps,
@@ -218,7 +218,7 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
             rows_per_sec: (summary.rows as f64 * 1e9 / elapsed as f64).round(),
             input_mb_per_sec: (input_bytes as f64 * 1e3 / elapsed as f64 * 100.0).round() / 100.0,
         };
-        print_json(&serde_json::to_value(&report)?)?;
+        print_json(&report)?;
     } else {
         say!(o, "wrote {} ({} bytes)", common.out.display(), summary.tape_bytes);
         say!(o, "source: {}", summary.header.source);

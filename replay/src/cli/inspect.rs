@@ -29,7 +29,7 @@ pub(crate) fn inspect(
     let report =
         inspect_tape(tape, sel, at).with_context(|| format!("--tape {}", tape.display()))?;
     if json {
-        print_json(&serde_json::to_value(&report)?)?;
+        print_json(&report)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut o = Text::default();

@@ -2,6 +2,7 @@
 
 mod import;
 mod inspect;
+mod json;
 mod output;
 mod run;
 mod serve;

@@ -1,16 +1,14 @@
 //! `replay run`, `replay backtest`, `replay book-check`, `replay strategies`.
 
-use super::output::{
-    Text, header_json, ns, open_source, pin, print_json, progress, rate, report_json, say,
-    source_name,
-};
+use super::json::{BookCheckJson, ReportJson, RunJson, StrategiesJson, TapeJson};
+use super::output::{Text, ns, open_source, pin, print_json, progress, rate, say, source_name};
 use super::{BookCheckArgs, RunArgs};
 use anyhow::{Context, Result};
 use lockstep_replay::{
-    AtomicFile, Pacing, ReportFile, RunOutput, Session, StrategySource, StrategySpec,
-    book_check as check, build_report, hex, refuse_overwriting_inputs, trace_path,
+    AtomicFile, Pacing, RejectSummary, ReportFile, RunOutput, Session, StrategySource,
+    StrategySpec, book_check as check, build_report, hex, refuse_overwriting_inputs, trace_path,
 };
-use serde_json::{Value, json};
+use serde::Serialize;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -133,37 +131,43 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
     let mode_name = if a.no_latency { "afap-no-latency".to_owned() } else { mode_name };
     let files = if a.no_latency { None } else { Some(write_files(&out, &a.out, &mode_name)?) };
     let r = &out.report;
-    let mut v = report_json(r);
-    v["command"] = json!(if mode == Mode::Run { "run" } else { "backtest" });
-    v["mode"] = json!(mode_name);
-    v["tape"] = header_json(&header);
-    v["tape"]["path"] = json!(a.replay.tape.as_ref().map(|p| p.display().to_string()));
+    let command = if mode == Mode::Run { "run" } else { "backtest" };
+    let tape_path = a.replay.tape.as_ref().map(|p| p.display().to_string());
+    let document = |report, extra| RunJson {
+        command,
+        mode: Some(&mode_name),
+        tape: TapeJson::new(&header).at(tape_path.clone()),
+        report,
+        extra,
+    };
+    let (mut written, mut rejects) = (None, None);
     if let (Some(rep), Some(dir)) = (&report, &report_dir) {
         // The wall-clock facts of the run (throughput, latency) go in run.json, the one report
         // file that differs from run to run.
-        let mut run_json = serde_json::to_vec_pretty(&v).context("encoding run.json")?;
+        let mut run_json =
+            serde_json::to_vec_pretty(&document(ReportJson::new(r), RunExtra::default()))
+                .context("encoding run.json")?;
         run_json.push(b'\n');
         let extra = [ReportFile { name: "run.json".into(), bytes: run_json }];
         rep.write(dir, &extra)?;
-        v["report"] = json!({
-            "dir": dir.display().to_string(),
-            "html": dir.join("report.html").display().to_string(),
-            "files": rep.names().chain(["run.json"]).collect::<Vec<_>>(),
+        written = Some(ReportDirJson {
+            dir: dir.display().to_string(),
+            html: dir.join("report.html").display().to_string(),
+            files: rep.names().chain(["run.json"]).map(str::to_owned).collect(),
         });
-        v["rejects"] = json!(rep.summary.strategies.iter().map(|s| &s.rejects).collect::<Vec<_>>());
+        rejects = Some(rep.summary.strategies.iter().map(|s| s.rejects.as_slice()).collect());
     }
     if json {
-        v["files"] = match &files {
-            Some((hlog, hgrm)) => {
-                json!({ "hlog": hlog.display().to_string(), "hgrm": hgrm.display().to_string() })
-            }
-            None => {
-                v["latency_ns"] = Value::Null;
-                v["worst"] = Value::Null;
-                Value::Null
-            }
-        };
-        print_json(&v)?;
+        let mut report_json = ReportJson::new(r);
+        if files.is_none() {
+            (report_json.latency_ns, report_json.worst) = (None, None);
+        }
+        let files = files.as_ref().map(|(hlog, hgrm)| FilesJson {
+            hlog: hlog.display().to_string(),
+            hgrm: hgrm.display().to_string(),
+        });
+        let extra = RunExtra { report: written, rejects, files: Some(files) };
+        print_json(&document(report_json, extra))?;
         return Ok(ExitCode::SUCCESS);
     }
     say!(o, "tape: {}", header.source);
@@ -315,25 +319,7 @@ pub(crate) fn book_check(a: &BookCheckArgs, json: bool) -> Result<ExitCode> {
     let r = check(&a.message, &a.orderbook, a.levels)?;
     let pct = |m: u64| (m as f64 * 1e6 / r.rows as f64).round() / 1e4;
     if json {
-        print_json(&json!({
-            "command": "book-check",
-            "rows": r.rows,
-            "levels": r.levels,
-            "file_levels": r.file_levels,
-            "depths": (1..=r.levels).collect::<Vec<_>>(),
-            "matched": r.matched,
-            "matched_pct": r.matched.iter().map(|&m| pct(m)).collect::<Vec<_>>(),
-            "matched_messages_only": r.matched_messages_only,
-            "matched_messages_only_pct": r.matched_messages_only.iter().map(|&m| pct(m)).collect::<Vec<_>>(),
-            "rows_corrected": r.rows_corrected,
-            "classes": r.classes.iter().map(|c| json!({
-                "class": c.name,
-                "rows": c.rows,
-                "examples": c.examples,
-                "explanation": c.explanation,
-            })).collect::<Vec<_>>(),
-            "unknown_order_messages": r.book_stats.unknown_orders,
-        }))?;
+        print_json(&BookCheckJson::new(&r, pct))?;
         return Ok(ExitCode::SUCCESS);
     }
     say!(
@@ -379,11 +365,7 @@ pub(crate) fn strategies(json: bool) -> Result<ExitCode> {
     let mut o = Text::default();
     let all = lockstep_strategies::all();
     if json {
-        print_json(&json!({
-            "command": "strategies",
-            "strategies": all.iter().map(|s| s.name).collect::<Vec<_>>(),
-            "details": lockstep_replay::strategy_listing(),
-        }))?;
+        print_json(&StrategiesJson::new())?;
     } else {
         for s in all {
             say!(o, "{:<20} {}", s.name, s.summary);
@@ -392,4 +374,32 @@ pub(crate) fn strategies(json: bool) -> Result<ExitCode> {
     }
     o.emit()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The report folder a run wrote.
+#[derive(Serialize)]
+struct ReportDirJson {
+    dir: String,
+    html: String,
+    files: Vec<String>,
+}
+
+/// The latency files a run wrote.
+#[derive(Serialize)]
+struct FilesJson {
+    hlog: String,
+    hgrm: String,
+}
+
+/// What `run --json` and `backtest --json` add to the run's report (`run.json` has none).
+#[derive(Default, Serialize)]
+struct RunExtra<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<ReportDirJson>,
+    /// Rejects by reason, per strategy (with a report).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rejects: Option<Vec<&'a [RejectSummary]>>,
+    /// `null` when no latency was measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<Option<FilesJson>>,
 }

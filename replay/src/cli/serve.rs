@@ -2,7 +2,8 @@
 //! strategy modules, and the server's own replay of the same run for the page to compare
 //! digests with.
 
-use super::output::{header_json, print_json, report_json};
+use super::json::{NoExtra, ReportJson, RunJson, TapeJson};
+use super::output::print_json;
 use anyhow::{Context, Result};
 use clap::Args;
 use lockstep_engine::Tier;
@@ -10,7 +11,7 @@ use lockstep_replay::{
     EventSource, Session, SessionConfig, StrategySource, StrategySpec, Synth, SynthConfig,
     TapeReader,
 };
-use serde_json::{Value, json};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
 use std::net::IpAddr;
@@ -87,7 +88,7 @@ pub(crate) fn serve(args: ServeArgs, json: bool) -> Result<ExitCode> {
         server.server_addr().to_ip().context("the server is not listening on an IP address")?;
     let url = format!("http://{addr}/");
     if json {
-        print_json(&json!({ "command": "serve", "url": url }))?;
+        print_json(&Listening { command: "serve", url: &url })?;
     } else {
         println!("replay serve: {url}  (Ctrl-C to stop)");
     }
@@ -108,7 +109,7 @@ pub(crate) fn serve(args: ServeArgs, json: bool) -> Result<ExitCode> {
             std::thread::spawn(move || {
                 let mut req = req;
                 let answer = run(&mut req, &shared.args);
-                respond(req, answer.map(|v| ("application/json", v.to_string().into_bytes())));
+                respond(req, answer.map(|body| ("application/json", body)));
                 shared.busy.fetch_sub(1, Ordering::SeqCst);
             });
             continue;
@@ -128,13 +129,14 @@ fn asset(path: &str) -> Result<(&'static str, Vec<u8>), Refusal> {
         return Ok((kind, bytes.to_vec()));
     }
     if path == "/api/strategies" {
-        let list = lockstep_replay::strategy_listing();
-        let defaults = json!({
-            "events": lockstep_replay::DEFAULT_SYNTH_EVENTS,
-            "seed": lockstep_replay::DEFAULT_SYNTH_SEED,
-        });
-        let body = json!({ "strategies": list, "defaults": defaults });
-        return Ok(("application/json", body.to_string().into_bytes()));
+        let body = StrategiesBody {
+            strategies: lockstep_replay::strategy_listing(),
+            defaults: SynthDefaults {
+                events: lockstep_replay::DEFAULT_SYNTH_EVENTS,
+                seed: lockstep_replay::DEFAULT_SYNTH_SEED,
+            },
+        };
+        return Ok(("application/json", to_json(&body)));
     }
     if let Some(name) = path.strip_prefix("/strategies/").and_then(|n| n.strip_suffix(".wasm"))
         && let Some(info) = lockstep_strategies::get(name)
@@ -148,7 +150,7 @@ fn respond(req: Request, answer: Result<(&'static str, Vec<u8>), Refusal>) {
     let (status, kind, body) = match answer {
         Ok((kind, body)) => (200, kind, body),
         Err(Refusal(status, message)) => {
-            (status, "application/json", json!({ "error": message }).to_string().into_bytes())
+            (status, "application/json", to_json(&ErrorBody { error: &message }))
         }
     };
     let headers = [
@@ -173,7 +175,7 @@ fn respond(req: Request, answer: Result<(&'static str, Vec<u8>), Refusal>) {
 /// `GET /api/run?strategy=&params=&events=&seed=` over the synthetic market, or `POST` with an
 /// upload (a tape, a module, or both): the server's replay of what the page runs, with
 /// `replay run --json`'s fields.
-fn run(req: &mut Request, args: &ServeArgs) -> Result<Value, Refusal> {
+fn run(req: &mut Request, args: &ServeArgs) -> Result<Vec<u8>, Refusal> {
     let query = parse_query(req.url())?;
     if let Some(k) = query.keys().find(|k| !RUN_KEYS.contains(&k.as_str())) {
         return Err(Refusal(
@@ -224,10 +226,14 @@ fn run(req: &mut Request, args: &ServeArgs) -> Result<Value, Refusal> {
     let session = Session::new(&header, &[spec], cfg)?;
     let out =
         session.run(&mut *src, &mut |_| {}).map_err(|e| Refusal(400, format!("tape: {e}")))?;
-    let mut v = report_json(&out.report);
-    v["command"] = json!("serve");
-    v["tape"] = header_json(&header);
-    Ok(v)
+    let document = RunJson {
+        command: "serve",
+        mode: None,
+        tape: TapeJson::new(&header),
+        report: ReportJson::new(&out.report),
+        extra: NoExtra {},
+    };
+    Ok(to_json(&document))
 }
 
 /// What an upload held.
@@ -339,4 +345,36 @@ mod tests {
         assert!(matches!(asset("/strategies/nope.wasm"), Err(Refusal(404, _))));
         assert!(matches!(asset("/../etc/passwd"), Err(Refusal(404, _))));
     }
+}
+
+/// `serve --json`: where the page is.
+#[derive(Serialize)]
+struct Listening<'a> {
+    command: &'static str,
+    url: &'a str,
+}
+
+/// `GET /api/strategies`.
+#[derive(Serialize)]
+struct StrategiesBody {
+    strategies: Vec<lockstep_replay::StrategyListing>,
+    defaults: SynthDefaults,
+}
+
+/// The synthetic market's defaults, for the page's form.
+#[derive(Serialize)]
+struct SynthDefaults {
+    events: u64,
+    seed: u64,
+}
+
+/// A refusal's body.
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
+/// A response body; our types always encode.
+fn to_json(body: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}").into_bytes())
 }

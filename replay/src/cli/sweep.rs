@@ -16,7 +16,7 @@ fn emit(out: &SweepOutput, to: Option<&std::path::Path>, json: bool) -> Result<(
         write_atomic(path, &text).with_context(|| format!("writing {}", path.display()))?;
     }
     if json {
-        print_json(&serde_json::to_value(out).context("encoding the sweep")?)?;
+        print_json(out)?;
         return Ok(());
     }
     let mut o = Text::default();

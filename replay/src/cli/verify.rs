@@ -11,7 +11,8 @@ use lockstep_replay::{
     Pacing, Session, SessionConfig, StrategySpec, TracedEvent, combine, first_divergence, hex,
     trace_path,
 };
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -122,16 +123,41 @@ fn thread_run(
     })
 }
 
-fn traced_json(t: &Option<TracedEvent>) -> Value {
-    match t {
-        None => Value::Null,
-        Some(t) => json!({
-            "seq": t.seq,
-            "fuel": t.fuel,
-            "event": format!("{:?}", t.event),
-            "actions": t.actions.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>(),
-        }),
+/// One side of the first diverging event.
+#[derive(Serialize)]
+struct TracedJson {
+    seq: u64,
+    fuel: u64,
+    event: String,
+    actions: Vec<String>,
+}
+
+impl TracedJson {
+    fn new(t: &TracedEvent) -> Self {
+        Self {
+            seq: t.seq,
+            fuel: t.fuel,
+            event: format!("{:?}", t.event),
+            actions: t.actions.iter().map(|a| format!("{a:?}")).collect(),
+        }
     }
+}
+
+/// Where two configurations first disagreed (`reproduced: false`: a rerun did not).
+#[derive(Serialize)]
+struct DivergenceJson {
+    strategy: String,
+    run_a: String,
+    run_b: String,
+    reproduced: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fuel_compared: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_index: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    a: Option<Option<TracedJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    b: Option<Option<TracedJson>>,
 }
 
 /// Reruns one strategy alone in the two configurations that disagreed, with tracing, and
@@ -143,7 +169,7 @@ fn find_divergence(
     a: &RunResult,
     b: &RunResult,
     dir: &Path,
-) -> Result<Value> {
+) -> Result<DivergenceJson> {
     let mut alone = replay.clone();
     alone.strategies = vec![arg.to_owned()];
     alone.params = vec![spec.params.clone()];
@@ -160,23 +186,16 @@ fn find_divergence(
         traces.push(trace_path(&tdir, 0, &spec.name));
     }
     // Fuel is metered per tier: across tiers only events and actions must agree.
-    Ok(match first_divergence(&traces[0], &traces[1], a.tier == b.tier)? {
-        None => json!({
-            "strategy": spec.name,
-            "run_a": a.label,
-            "run_b": b.label,
-            "reproduced": false,
-        }),
-        Some(d) => json!({
-            "strategy": spec.name,
-            "run_a": a.label,
-            "run_b": b.label,
-            "reproduced": true,
-            "fuel_compared": a.tier == b.tier,
-            "event_index": d.index,
-            "a": traced_json(&d.a),
-            "b": traced_json(&d.b),
-        }),
+    let d = first_divergence(&traces[0], &traces[1], a.tier == b.tier)?;
+    Ok(DivergenceJson {
+        strategy: spec.name.clone(),
+        run_a: a.label.clone(),
+        run_b: b.label.clone(),
+        reproduced: d.is_some(),
+        fuel_compared: d.as_ref().map(|_| a.tier == b.tier),
+        event_index: d.as_ref().map(|d| d.index),
+        a: d.as_ref().map(|d| d.a.as_ref().map(TracedJson::new)),
+        b: d.as_ref().map(|d| d.b.as_ref().map(TracedJson::new)),
     })
 }
 
@@ -275,29 +294,37 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
     };
     let digest = combined(&first.digests);
     if json {
-        print_json(&json!({
-            "command": "verify",
-            "identical": identical,
-            "digest": hex(&digest),
-            "tiers": tiers.iter().map(|t| t.name()).collect::<Vec<_>>(),
-            "fuel_digests": tiers.iter().map(|t| {
-                let r = runs.iter().find(|r| r.tier == *t).unwrap_or(first);
-                json!({ "tier": t.name(), "fuel_digest": hex(&combined(&r.fuel_digests)) })
-            }).collect::<Vec<_>>(),
-            "events": first.events,
-            "strategies": specs.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
-            "runs": runs.iter().map(|r| json!({
-                "kind": r.kind,
-                "tier": r.tier.name(),
-                "label": r.label,
-                "fuel_digest": hex(&combined(&r.fuel_digests)),
-                "cores": r.cores,
-                "digest": hex(&combined(&r.digests)),
-                "events": r.events,
-                "strategies": specs.iter().zip(&r.digests).map(|(s, d)| json!({ "name": s.name, "digest": hex(d) })).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-            "divergence": divergence,
-        }))?;
+        let run = |r: &RunResult| RunJson {
+            kind: r.kind,
+            tier: r.tier.name(),
+            label: r.label.clone(),
+            fuel_digest: hex(&combined(&r.fuel_digests)),
+            cores: r.cores.clone(),
+            digest: hex(&combined(&r.digests)),
+            events: r.events,
+            strategies: specs
+                .iter()
+                .zip(&r.digests)
+                .map(|(s, d)| NamedDigest { name: s.name.clone(), digest: hex(d) })
+                .collect(),
+        };
+        print_json(&VerifyJson {
+            command: "verify",
+            identical,
+            digest: hex(&digest),
+            tiers: tiers.iter().map(|t| t.name()).collect(),
+            fuel_digests: tiers
+                .iter()
+                .map(|t| {
+                    let r = runs.iter().find(|r| r.tier == *t).unwrap_or(first);
+                    TierFuel { tier: t.name(), fuel_digest: hex(&combined(&r.fuel_digests)) }
+                })
+                .collect(),
+            events: first.events,
+            strategies: specs.iter().map(|s| s.name.clone()).collect(),
+            runs: runs.iter().map(run).collect(),
+            divergence: divergence.as_ref(),
+        })?;
     } else {
         say!(
             o,
@@ -356,4 +383,43 @@ fn spinner(len: u64) -> ProgressBar {
     }
     pb.enable_steady_tick(std::time::Duration::from_millis(200));
     pb
+}
+
+/// `verify --json`.
+#[derive(Serialize)]
+struct VerifyJson<'a> {
+    command: &'static str,
+    identical: bool,
+    digest: String,
+    tiers: Vec<&'static str>,
+    fuel_digests: Vec<TierFuel>,
+    events: u64,
+    strategies: Vec<String>,
+    runs: Vec<RunJson>,
+    divergence: Option<&'a DivergenceJson>,
+}
+
+#[derive(Serialize)]
+struct TierFuel {
+    tier: &'static str,
+    fuel_digest: String,
+}
+
+/// One configuration's result.
+#[derive(Serialize)]
+struct RunJson {
+    kind: &'static str,
+    tier: &'static str,
+    label: String,
+    fuel_digest: String,
+    cores: Vec<usize>,
+    digest: String,
+    events: u64,
+    strategies: Vec<NamedDigest>,
+}
+
+#[derive(Serialize)]
+struct NamedDigest {
+    name: String,
+    digest: String,
 }
