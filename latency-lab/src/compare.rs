@@ -5,13 +5,15 @@
 use crate::clock::{Clock, ClockCost, TickFn, Ticks, measure_cost};
 use crate::error::Error;
 use crate::hiccup::{HiccupConfig, HiccupRun, JITTER_DEFINITION, check_cores};
-use crate::histo::{Summary, new_histogram, round3, summary_json, write_hgrm};
+use crate::histo::{Summary, SummaryJson, new_histogram, round3, summary_json, write_hgrm};
 use crate::jvm::{self, JvmSetup};
 use crate::tape::{Mismatch, Outputs, Tape, compare_outputs, record};
 use hdrhistogram::Histogram;
 use lockstep_engine::{Config, Engine, StrategyModule, StrategyRunner, Tier};
 use lockstep_replay::format_ns;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -156,62 +158,109 @@ impl RunResult {
         })
     }
 
-    fn to_json(&self) -> Value {
-        let measured = self.measured();
-        let s = self.summary();
-        let mut v = if measured {
-            summary_json(&s)
-        } else {
-            json!({"p50": null, "p99": null, "p999": null, "p9999": null, "max": null})
-        };
-        let o = v.as_object_mut().unwrap_or_else(|| unreachable!("summary JSON is an object"));
+    fn to_json(&self) -> ColumnJson<'_> {
         let (status, reason) = match &self.status {
             RunStatus::Measured => ("measured", None),
-            RunStatus::Unavailable(r) => ("unavailable", Some(r.clone())),
-            RunStatus::Failed(r) => ("failed", Some(r.clone())),
+            RunStatus::Unavailable(r) => ("unavailable", Some(r.as_str())),
+            RunStatus::Failed(r) => ("failed", Some(r.as_str())),
         };
-        o.insert("status".into(), json!(status));
-        if let Some(r) = reason {
-            o.insert("reason".into(), json!(r));
+        let measured = self.measured().then(|| MeasuredJson {
+            warmup: summary_json(&Summary::of(&self.warmup)),
+            run_ns: self.run_ns,
+            clock: &self.clock,
+            clock_ns_per_read: round3(self.clock_ns_per_read),
+            outputs_match: self.mismatch.as_ref().is_some_and(|m| m.events == 0),
+            first_mismatch: self.mismatch.as_ref().and_then(|m| {
+                let (at, expected, got) = m.first.as_ref()?;
+                Some(MismatchJson { at, events: m.events, expected, got })
+            }),
+            platform: self.platform.map(|p| PlatformJson {
+                core: p.core,
+                stalls: p.count,
+                max_ns: p.max_ns,
+                p99_ns: p.p99_ns,
+                lost_fraction: p.lost_fraction,
+            }),
+            attribution: self.attribution(),
+            details: (!self.extra.is_null()).then_some(&self.extra),
+        });
+        ColumnJson {
+            percentiles: if self.measured() {
+                PercentilesJson::Measured(summary_json(&self.summary()))
+            } else {
+                PercentilesJson::Missing(NoPercentiles::default())
+            },
+            status,
+            reason,
+            measured,
         }
-        if measured {
-            o.insert("warmup".into(), summary_json(&Summary::of(&self.warmup)));
-            o.insert("run_ns".into(), json!(self.run_ns));
-            o.insert("clock".into(), json!(self.clock));
-            o.insert("clock_ns_per_read".into(), json!(round3(self.clock_ns_per_read)));
-            o.insert(
-                "outputs_match".into(),
-                json!(self.mismatch.as_ref().is_some_and(|m| m.events == 0)),
-            );
-            if let Some(m) = &self.mismatch
-                && let Some((at, want, got)) = &m.first
-            {
-                o.insert(
-                    "first_mismatch".into(),
-                    json!({"at": at, "events": m.events, "expected": want, "got": got}),
-                );
-            }
-            if let Some(p) = self.platform {
-                o.insert(
-                    "platform".into(),
-                    json!({
-                        "core": p.core,
-                        "stalls": p.count,
-                        "max_ns": p.max_ns,
-                        "p99_ns": p.p99_ns,
-                        "lost_fraction": p.lost_fraction,
-                    }),
-                );
-            }
-            if let Some(a) = self.attribution() {
-                o.insert("attribution".into(), json!(a));
-            }
-            if !self.extra.is_null() {
-                o.insert("details".into(), self.extra.clone());
-            }
-        }
-        v
     }
+}
+
+/// One column of `compare --json` (`native`, `wasm`, `compiled`, `jvm`).
+#[derive(Serialize)]
+struct ColumnJson<'a> {
+    #[serde(flatten)]
+    percentiles: PercentilesJson,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    #[serde(flatten)]
+    measured: Option<MeasuredJson<'a>>,
+}
+
+/// A measured column's percentiles, or `null` ones for a column that did not run.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum PercentilesJson {
+    Measured(SummaryJson),
+    Missing(NoPercentiles),
+}
+
+#[derive(Default, Serialize)]
+struct NoPercentiles {
+    p50: Option<u64>,
+    p99: Option<u64>,
+    p999: Option<u64>,
+    p9999: Option<u64>,
+    max: Option<u64>,
+}
+
+/// What only a measured column has.
+#[derive(Serialize)]
+struct MeasuredJson<'a> {
+    warmup: SummaryJson,
+    run_ns: u64,
+    clock: &'a str,
+    clock_ns_per_read: f64,
+    outputs_match: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_mismatch: Option<MismatchJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<PlatformJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attribution: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a Value>,
+}
+
+/// The first event whose actions differ from the reference.
+#[derive(Serialize)]
+struct MismatchJson<'a> {
+    at: &'a str,
+    events: usize,
+    expected: &'a [String],
+    got: &'a [String],
+}
+
+/// The platform's stalls during the run.
+#[derive(Serialize)]
+struct PlatformJson {
+    core: usize,
+    stalls: u64,
+    max_ns: u64,
+    p99_ns: u64,
+    lost_fraction: f64,
 }
 
 /// The whole comparison.
@@ -269,55 +318,94 @@ impl CompareReport {
         (y > 0).then(|| x as f64 / y as f64)
     }
 
-    fn ratios_json(&self, a: &str, b: &str) -> Value {
+    fn ratios(&self, a: &str, b: &str) -> RatiosJson {
         let r = |f: fn(&Summary) -> u64| self.ratio(a, b, f).map(round3);
-        json!({
-            "p50": r(|s| s.p50),
-            "p99": r(|s| s.p99),
-            "p999": r(|s| s.p999),
-            "p9999": r(|s| s.p9999),
-            "max": r(|s| s.max),
-            "max_minus_p50": r(|s| s.jitter_ns()),
-        })
+        RatiosJson {
+            p50: r(|s| s.p50),
+            p99: r(|s| s.p99),
+            p999: r(|s| s.p999),
+            p9999: r(|s| s.p9999),
+            max: r(|s| s.max),
+            max_minus_p50: r(|s| s.jitter_ns()),
+        }
     }
 
     /// The report as one JSON object (`native`, `wasm`, `jvm`, `outputs_identical`, ...).
     pub fn to_json(&self) -> Value {
-        let mix: serde_json::Map<String, Value> =
-            self.mix.iter().map(|(k, n)| (k.to_string(), json!(n))).collect();
-        let compared: Vec<&str> =
-            self.runs.iter().filter(|r| r.measured()).map(|r| r.name).collect();
-        let mut v = json!({
-            "command": "compare",
-            "strategy": self.strategy,
-            "params": self.params,
-            "events": self.events,
-            "warmup": self.warmup,
-            "seed": self.seed,
-            "core": self.core,
-            "hiccup_core": self.hiccup_core,
-            "tape_mix": mix,
-            "reference_actions": self.reference_actions,
-            "clock": self.clock_cost.kind.name(),
-            "clock_ns_per_read": round3(self.clock_cost.ns_per_read),
-            "isolation": self.isolation,
-            "definition": JITTER_DEFINITION,
-            "outputs_identical": self.outputs_identical(),
-            "compared": compared,
-            "ratios": {
-                "jvm_over_wasm": self.ratios_json("jvm", "wasm"),
-                "jvm_over_compiled": self.ratios_json("jvm", "compiled"),
-                "wasm_over_native": self.ratios_json("wasm", "native"),
-                "compiled_over_native": self.ratios_json("compiled", "native"),
-                "wasm_over_compiled": self.ratios_json("wasm", "compiled"),
+        let report = CompareJson {
+            command: "compare",
+            strategy: &self.strategy,
+            params: &self.params,
+            events: self.events,
+            warmup: self.warmup,
+            seed: self.seed,
+            core: self.core,
+            hiccup_core: self.hiccup_core,
+            tape_mix: self.mix.iter().copied().collect(),
+            reference_actions: self.reference_actions,
+            clock: self.clock_cost.kind.name(),
+            clock_ns_per_read: round3(self.clock_cost.ns_per_read),
+            isolation: &self.isolation,
+            definition: JITTER_DEFINITION,
+            outputs_identical: self.outputs_identical(),
+            compared: self.runs.iter().filter(|r| r.measured()).map(|r| r.name).collect(),
+            ratios: Ratios {
+                jvm_over_wasm: self.ratios("jvm", "wasm"),
+                jvm_over_compiled: self.ratios("jvm", "compiled"),
+                wasm_over_native: self.ratios("wasm", "native"),
+                compiled_over_native: self.ratios("compiled", "native"),
+                wasm_over_compiled: self.ratios("wasm", "compiled"),
             },
-            "files": self.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        });
-        for r in &self.runs {
-            v[r.name] = r.to_json();
-        }
-        v
+            files: self.files.iter().map(|p| p.display().to_string()).collect(),
+            columns: self.runs.iter().map(|r| (r.name, r.to_json())).collect(),
+        };
+        serde_json::to_value(report).unwrap_or(Value::Null)
     }
+}
+
+/// `compare --json`: the settings, the ratios, and one object per column by name.
+#[derive(Serialize)]
+struct CompareJson<'a> {
+    command: &'static str,
+    strategy: &'a str,
+    params: &'a str,
+    events: usize,
+    warmup: usize,
+    seed: u64,
+    core: usize,
+    hiccup_core: Option<usize>,
+    tape_mix: BTreeMap<&'static str, u64>,
+    reference_actions: usize,
+    clock: &'static str,
+    clock_ns_per_read: f64,
+    isolation: &'a str,
+    definition: &'static str,
+    outputs_identical: bool,
+    compared: Vec<&'static str>,
+    ratios: Ratios,
+    files: Vec<String>,
+    #[serde(flatten)]
+    columns: BTreeMap<&'static str, ColumnJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct Ratios {
+    jvm_over_wasm: RatiosJson,
+    jvm_over_compiled: RatiosJson,
+    wasm_over_native: RatiosJson,
+    compiled_over_native: RatiosJson,
+    wasm_over_compiled: RatiosJson,
+}
+
+/// `a / b` at each percentile (`null` where either did not run).
+#[derive(Serialize)]
+struct RatiosJson {
+    p50: Option<f64>,
+    p99: Option<f64>,
+    p999: Option<f64>,
+    p9999: Option<f64>,
+    max: Option<f64>,
+    max_minus_p50: Option<f64>,
 }
 
 impl fmt::Display for CompareReport {

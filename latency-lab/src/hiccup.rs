@@ -5,13 +5,14 @@
 
 use crate::clock::{Clock, ClockCost, ClockKind, Stopwatch, TickFn, Ticks, measure_cost};
 use crate::error::Error;
-use crate::histo::{Summary, new_histogram, round3, summary_json};
+use crate::histo::{Summary, SummaryJson, new_histogram, round3, summary_json};
 use crate::sys;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use lockstep_replay::format_ns;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use std::fmt;
 use std::io::Write;
 use std::path::PathBuf;
@@ -80,22 +81,39 @@ impl CoreResult {
     pub fn ns_per_iteration(&self) -> f64 {
         (self.run_ns.saturating_sub(self.lost_ns)) as f64 / self.iterations.max(1) as f64
     }
-    /// JSON object for this core.
-    pub fn to_json(&self) -> Value {
-        let mut v = summary_json(&Summary::of(&self.hist));
-        let o = v.as_object_mut().unwrap_or_else(|| unreachable!("Summary::to_json is an object"));
-        o.insert("core".into(), json!(self.core));
-        o.insert("stayed_on_core".into(), json!(self.stayed_on_core));
-        o.insert("interruptions".into(), json!(self.interruptions));
-        o.insert("interruptions_per_s".into(), json!(round3(self.per_second())));
-        o.insert("lost_ns".into(), json!(self.lost_ns));
-        o.insert("lost_fraction".into(), json!(self.lost_fraction()));
-        o.insert("iterations".into(), json!(self.iterations));
-        o.insert("ns_per_iteration".into(), json!(round3(self.ns_per_iteration())));
-        o.insert("run_ns".into(), json!(self.run_ns));
-        o.insert("merged_intervals".into(), json!(self.merged_intervals));
-        v
+    /// This core's result as JSON.
+    pub fn to_json(&self) -> CoreJson {
+        CoreJson {
+            summary: summary_json(&Summary::of(&self.hist)),
+            core: self.core,
+            stayed_on_core: self.stayed_on_core,
+            interruptions: self.interruptions,
+            interruptions_per_s: round3(self.per_second()),
+            lost_ns: self.lost_ns,
+            lost_fraction: self.lost_fraction(),
+            iterations: self.iterations,
+            ns_per_iteration: round3(self.ns_per_iteration()),
+            run_ns: self.run_ns,
+            merged_intervals: self.merged_intervals,
+        }
     }
+}
+
+/// One core's hiccup result: its percentiles and what the loop saw.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct CoreJson {
+    #[serde(flatten)]
+    summary: SummaryJson,
+    core: usize,
+    stayed_on_core: bool,
+    interruptions: u64,
+    interruptions_per_s: f64,
+    lost_ns: u64,
+    lost_fraction: f64,
+    iterations: u64,
+    ns_per_iteration: f64,
+    run_ns: u64,
+    merged_intervals: u64,
 }
 
 /// The result of a hiccup run.
@@ -516,27 +534,29 @@ impl HiccupReport {
 
     /// The report as one JSON object.
     pub fn to_json(&self) -> Value {
-        json!({
-            "command": "hiccup",
-            "definition": JITTER_DEFINITION,
-            "clock": self.clock.kind().name(),
-            "clock_ns_per_read": round3(self.clock_cost.ns_per_read),
-            "clock_min_step_ns": round3(self.clock_cost.min_step_ns),
-            "other_clock": self.other_clock_cost.map(|c| json!({
-                "clock": c.kind.name(),
-                "ns_per_read": round3(c.ns_per_read),
-                "min_step_ns": round3(c.min_step_ns),
-            })),
-            "tsc_ghz": self.clock.tsc_ghz().map(round3),
-            "threshold_ns": self.threshold_ns,
-            "mlock": self.mlock.as_ref().map(|r| match r {
+        let other_clock = self.other_clock_cost.map(|c| OtherClockJson {
+            clock: c.kind.name(),
+            ns_per_read: round3(c.ns_per_read),
+            min_step_ns: round3(c.min_step_ns),
+        });
+        let report = HiccupJson {
+            command: "hiccup",
+            definition: JITTER_DEFINITION,
+            clock: self.clock.kind().name(),
+            clock_ns_per_read: round3(self.clock_cost.ns_per_read),
+            clock_min_step_ns: round3(self.clock_cost.min_step_ns),
+            other_clock,
+            tsc_ghz: self.clock.tsc_ghz().map(round3),
+            threshold_ns: self.threshold_ns,
+            mlock: self.mlock.as_ref().map(|r| match r {
                 Ok(()) => "locked".to_owned(),
                 Err(e) => format!("failed: {e}"),
             }),
-            "isolation": self.isolation,
-            "cores": self.cores.iter().map(CoreResult::to_json).collect::<Vec<_>>(),
-            "files": self.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        })
+            isolation: &self.isolation,
+            cores: self.cores.iter().map(CoreResult::to_json).collect(),
+            files: self.files.iter().map(|p| p.display().to_string()).collect(),
+        };
+        serde_json::to_value(report).unwrap_or(Value::Null)
     }
 }
 
@@ -620,6 +640,31 @@ impl fmt::Display for HiccupReport {
         }
         Ok(())
     }
+}
+
+/// `hiccup --json`.
+#[derive(Serialize)]
+struct HiccupJson<'a> {
+    command: &'static str,
+    definition: &'static str,
+    clock: &'static str,
+    clock_ns_per_read: f64,
+    clock_min_step_ns: f64,
+    other_clock: Option<OtherClockJson>,
+    tsc_ghz: Option<f64>,
+    threshold_ns: u64,
+    mlock: Option<String>,
+    isolation: &'a str,
+    cores: Vec<CoreJson>,
+    files: Vec<String>,
+}
+
+/// The cost of the clock not used.
+#[derive(Serialize)]
+struct OtherClockJson {
+    clock: &'static str,
+    ns_per_read: f64,
+    min_step_ns: f64,
 }
 
 #[cfg(test)]

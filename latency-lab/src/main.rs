@@ -201,7 +201,7 @@ fn out(text: &str) -> Result<()> {
     }
 }
 
-fn print_json(v: &serde_json::Value) -> Result<()> {
+fn print_json(v: &impl serde::Serialize) -> Result<()> {
     out(&format!("{}\n", serde_json::to_string_pretty(v)?))?;
     Ok(())
 }
@@ -300,10 +300,14 @@ fn compare(a: CompareArgs) -> Result<()> {
         if let [one] = reports.as_slice() {
             print_json(&one.to_json())?;
         } else {
-            print_json(&serde_json::json!({
-                "command": "compare",
-                "results": reports.iter().map(|r| r.to_json()).collect::<Vec<_>>(),
-            }))?;
+            /// `compare --json` over several strategies.
+            #[derive(serde::Serialize)]
+            struct Results {
+                command: &'static str,
+                results: Vec<serde_json::Value>,
+            }
+            let results = reports.iter().map(|r| r.to_json()).collect();
+            print_json(&Results { command: "compare", results })?;
         }
     }
     if let Some(bad) = reports.iter().find(|r| !r.outputs_identical()) {

@@ -8,7 +8,8 @@ use crate::histo::{HgrmPoint, TICKS_PER_HALF_DISTANCE, new_histogram, parse_hgrm
 use lockstep_replay::{DrawResult, FONT, percentile_label, percentile_x, render, write_atomic};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -418,18 +419,41 @@ pub fn plot(cfg: &PlotConfig) -> Result<PlotReport, Error> {
 impl PlotReport {
     /// The report as one JSON object.
     pub fn to_json(&self) -> Value {
-        json!({
-            "command": "plot",
-            "series": self.series.iter().map(|s| json!({
-                "name": s.name,
-                "count": s.count,
-                "max_ns": s.points.last().map_or(0.0, |p| p.1),
-                "intervals": s.timeline.len(),
-            })).collect::<Vec<_>>(),
-            "empty_inputs": self.empty,
-            "files": self.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        })
+        let report = PlotJson {
+            command: "plot",
+            series: self
+                .series
+                .iter()
+                .map(|s| SeriesJson {
+                    name: &s.name,
+                    count: s.count,
+                    max_ns: s.points.last().map_or(0.0, |p| p.1),
+                    intervals: s.timeline.len(),
+                })
+                .collect(),
+            empty_inputs: &self.empty,
+            files: self.files.iter().map(|p| p.display().to_string()).collect(),
+        };
+        serde_json::to_value(report).unwrap_or(Value::Null)
     }
+}
+
+/// `plot --json`.
+#[derive(Serialize)]
+struct PlotJson<'a> {
+    command: &'static str,
+    series: Vec<SeriesJson<'a>>,
+    empty_inputs: &'a [String],
+    files: Vec<String>,
+}
+
+/// One plotted input.
+#[derive(Serialize)]
+struct SeriesJson<'a> {
+    name: &'a str,
+    count: u64,
+    max_ns: f64,
+    intervals: usize,
 }
 
 impl fmt::Display for PlotReport {

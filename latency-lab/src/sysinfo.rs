@@ -5,7 +5,8 @@
 //! "unknown (not exposed by this kernel/VM)", never as an error.
 
 use crate::sys;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -714,24 +715,43 @@ fn limit_text(l: sys::Limit, unit: &str) -> String {
 impl SysInfo {
     /// The report as one JSON object.
     pub fn to_json(&self) -> Value {
-        let facts: serde_json::Map<String, Value> = self
-            .facts
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone().map_or(Value::Null, Value::String)))
-            .collect();
-        json!({
-            "verdict": self.verdict.label(),
-            "summary": self.summary,
-            "suggested_cpus": format_cpu_list(&self.suggested_cpus),
-            "facts": facts,
-            "findings": self.findings.iter().map(|f| json!({
-                "topic": f.topic,
-                "status": f.status.label(),
-                "detail": f.detail,
-                "advice": f.advice,
-            })).collect::<Vec<_>>(),
-        })
+        let report = SysInfoJson {
+            verdict: self.verdict.label(),
+            summary: &self.summary,
+            suggested_cpus: format_cpu_list(&self.suggested_cpus),
+            facts: &self.facts,
+            findings: self
+                .findings
+                .iter()
+                .map(|f| FindingJson {
+                    topic: f.topic,
+                    status: f.status.label(),
+                    detail: &f.detail,
+                    advice: f.advice.as_deref(),
+                })
+                .collect(),
+        };
+        serde_json::to_value(report).unwrap_or(Value::Null)
     }
+}
+
+/// `sysinfo --json` (the CLI adds `command`).
+#[derive(Serialize)]
+struct SysInfoJson<'a> {
+    verdict: &'static str,
+    summary: &'a str,
+    suggested_cpus: String,
+    facts: &'a BTreeMap<&'static str, Option<String>>,
+    findings: Vec<FindingJson<'a>>,
+}
+
+/// One finding.
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    topic: &'static str,
+    status: &'static str,
+    detail: &'a str,
+    advice: Option<&'a str>,
 }
 
 impl fmt::Display for SysInfo {
