@@ -5,7 +5,7 @@
 use crate::clock::{Clock, ClockCost, TickFn, Ticks, measure_cost};
 use crate::error::Error;
 use crate::hiccup::{HiccupConfig, HiccupRun, JITTER_DEFINITION, check_cores};
-use crate::histo::{Summary, SummaryJson, new_histogram, round3, summary_json, write_hgrm};
+use crate::histo::{Summary, new_histogram, round3, write_hgrm};
 use crate::jvm::{self, JvmSetup};
 use crate::tape::{Mismatch, Outputs, Tape, compare_outputs, record};
 use hdrhistogram::Histogram;
@@ -165,7 +165,7 @@ impl RunResult {
             RunStatus::Failed(r) => ("failed", Some(r.as_str())),
         };
         let measured = self.measured().then(|| MeasuredJson {
-            warmup: summary_json(&Summary::of(&self.warmup)),
+            warmup: Summary::of(&self.warmup),
             run_ns: self.run_ns,
             clock: &self.clock,
             clock_ns_per_read: round3(self.clock_ns_per_read),
@@ -186,7 +186,7 @@ impl RunResult {
         });
         ColumnJson {
             percentiles: if self.measured() {
-                PercentilesJson::Measured(summary_json(&self.summary()))
+                PercentilesJson::Measured(self.summary())
             } else {
                 PercentilesJson::Missing(NoPercentiles::default())
             },
@@ -213,7 +213,7 @@ struct ColumnJson<'a> {
 #[derive(Serialize)]
 #[serde(untagged)]
 enum PercentilesJson {
-    Measured(SummaryJson),
+    Measured(Summary),
     Missing(NoPercentiles),
 }
 
@@ -229,7 +229,7 @@ struct NoPercentiles {
 /// What only a measured column has.
 #[derive(Serialize)]
 struct MeasuredJson<'a> {
-    warmup: SummaryJson,
+    warmup: Summary,
     run_ns: u64,
     clock: &'a str,
     clock_ns_per_read: f64,

@@ -5,7 +5,7 @@
 
 use crate::clock::{Clock, ClockCost, ClockKind, Stopwatch, TickFn, Ticks, measure_cost};
 use crate::error::Error;
-use crate::histo::{Summary, SummaryJson, new_histogram, round3, summary_json};
+use crate::histo::{Summary, new_histogram, round3};
 use crate::sys;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
@@ -84,7 +84,7 @@ impl CoreResult {
     /// This core's result as JSON.
     pub fn to_json(&self) -> CoreJson {
         CoreJson {
-            summary: summary_json(&Summary::of(&self.hist)),
+            summary: Summary::of(&self.hist),
             core: self.core,
             stayed_on_core: self.stayed_on_core,
             interruptions: self.interruptions,
@@ -103,7 +103,7 @@ impl CoreResult {
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct CoreJson {
     #[serde(flatten)]
-    summary: SummaryJson,
+    summary: Summary,
     core: usize,
     stayed_on_core: bool,
     interruptions: u64,

@@ -6,7 +6,6 @@ use crate::error::Error;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
-use serde::Serialize;
 use std::io::Write;
 use std::path::Path;
 
@@ -28,39 +27,6 @@ pub fn new_histogram() -> Histogram<u64> {
 
 /// The percentiles every report shows (lockstep-replay's, shared).
 pub use lockstep_replay::Percentiles as Summary;
-
-/// A [`Summary`] as every `--json` output shows it (values in nanoseconds).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct SummaryJson {
-    count: u64,
-    min: u64,
-    p50: u64,
-    p90: u64,
-    p99: u64,
-    p999: u64,
-    p9999: u64,
-    max: u64,
-    mean: f64,
-    max_minus_p50: u64,
-    p9999_over_p50: f64,
-}
-
-/// The JSON object of a [`Summary`] in every `--json` output.
-pub fn summary_json(s: &Summary) -> SummaryJson {
-    SummaryJson {
-        count: s.count,
-        min: s.min,
-        p50: s.p50,
-        p90: s.p90,
-        p99: s.p99,
-        p999: s.p999,
-        p9999: s.p9999,
-        max: s.max,
-        mean: round3(s.mean),
-        max_minus_p50: s.jitter_ns(),
-        p9999_over_p50: round3(s.tail_ratio()),
-    }
-}
 
 /// Rounds to 3 decimals for JSON readability.
 pub(crate) fn round3(v: f64) -> f64 {

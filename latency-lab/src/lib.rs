@@ -37,8 +37,7 @@ pub use hiccup::{
     run as run_hiccup,
 };
 pub use histo::{
-    HIGHEST_NS, HgrmPoint, Interval, Summary, SummaryJson, new_histogram, parse_hgrm, read_hlog,
-    summary_json, write_hgrm,
+    HIGHEST_NS, HgrmPoint, Interval, Summary, new_histogram, parse_hgrm, read_hlog, write_hgrm,
 };
 pub use jvm::{DEFAULT_JAVA_OPTS, JAVA_PORTS, JvmSetup};
 /// Nanoseconds for people (the CLI's formatter, shared).

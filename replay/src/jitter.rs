@@ -93,6 +93,42 @@ impl Percentiles {
     }
 }
 
+/// The form every JSON report shows (replay's `latency_ns`, latency-lab's columns and cores):
+/// the fields, the mean to 0.001 ns, jitter (`max_minus_p50`) and tail ratio (`p9999_over_p50`).
+impl serde::Serialize for Percentiles {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Json {
+            count: u64,
+            min: u64,
+            p50: u64,
+            p90: u64,
+            p99: u64,
+            p999: u64,
+            p9999: u64,
+            max: u64,
+            mean: f64,
+            max_minus_p50: u64,
+            p9999_over_p50: f64,
+        }
+        let thousandths = |v: f64| (v * 1000.0).round() / 1000.0;
+        Json {
+            count: self.count,
+            min: self.min,
+            p50: self.p50,
+            p90: self.p90,
+            p99: self.p99,
+            p999: self.p999,
+            p9999: self.p9999,
+            max: self.max,
+            mean: thousandths(self.mean),
+            max_minus_p50: self.jitter_ns(),
+            p9999_over_p50: thousandths(self.tail_ratio()),
+        }
+        .serialize(serializer)
+    }
+}
+
 /// Percentiles and worst events of one run.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LatencyReport {

@@ -3,7 +3,7 @@
 //! and quantities decimal strings (exact), and `null` stands for "none".
 
 use lockstep_replay::{
-    BookCheckReport, BudgetExceeded, InstrumentSummary, LatencyReport, RunReport, StrategyListing,
+    BookCheckReport, BudgetExceeded, InstrumentSummary, Percentiles, RunReport, StrategyListing,
     StrategyReport, TapeHeader, WorstEvent, hex,
 };
 use serde::Serialize;
@@ -52,38 +52,6 @@ impl<'a> TapeJson<'a> {
     pub(crate) fn at(mut self, path: Option<String>) -> Self {
         self.path = Some(path);
         self
-    }
-}
-
-/// Per-event latency percentiles, in ns.
-#[derive(Serialize)]
-pub(crate) struct LatencyJson {
-    count: u64,
-    p50: u64,
-    p90: u64,
-    p99: u64,
-    p999: u64,
-    p9999: u64,
-    max: u64,
-    max_minus_p50: u64,
-    /// Rounded to 0.1 ns.
-    mean: f64,
-}
-
-impl LatencyJson {
-    fn new(l: &LatencyReport) -> Self {
-        let s = &l.summary;
-        Self {
-            count: s.count,
-            p50: s.p50,
-            p90: s.p90,
-            p99: s.p99,
-            p999: s.p999,
-            p9999: s.p9999,
-            max: s.max,
-            max_minus_p50: s.jitter_ns(),
-            mean: (s.mean * 10.0).round() / 10.0,
-        }
     }
 }
 
@@ -278,7 +246,7 @@ pub(crate) struct ReportJson<'a> {
     events_per_sec: f64,
     fuel: FuelJson,
     /// `None` where no latency was measured (printed as `null`).
-    pub(crate) latency_ns: Option<LatencyJson>,
+    pub(crate) latency_ns: Option<Percentiles>,
     pub(crate) worst: Option<Vec<WorstJson>>,
     strategies: Vec<StrategyJson<'a>>,
     books: Vec<BookJson>,
@@ -302,7 +270,7 @@ impl<'a> ReportJson<'a> {
                 max_seq: None,
                 init: None,
             },
-            latency_ns: Some(LatencyJson::new(&r.latency)),
+            latency_ns: Some(r.latency.summary),
             worst: Some(r.latency.worst.iter().map(WorstJson::new).collect()),
             strategies: r.strategies.iter().map(StrategyJson::new).collect(),
             books: r
