@@ -7,8 +7,8 @@
 //!   (binary search beyond that) and inserted or removed with a short shift;
 //! - orders live in a slab (`Vec` plus free list); each level links its orders in arrival order
 //!   (a doubly linked FIFO through slab indices);
-//! - order ids map to slab slots through an open-addressing table of our own (linear probing,
-//!   Fibonacci hashing, backward-shift deletion): deterministic, never iterated.
+//! - order ids map to slab slots through an open-addressing table of our own (`index.rs`):
+//!   deterministic, never iterated.
 //!
 //! Nothing allocates per event once the book has reached its working size. L2 updates and
 //! quantity whose order is unknown (placed before the data window opened) are held as the
@@ -18,8 +18,11 @@ use crate::tape::MarketEvent;
 use lockstep_sdk::{BOOK_LEVELS, BookRecord, InstrumentId, Level, Price, Qty, Quote, Side, Trade};
 use std::fmt;
 
+mod index;
+
+use index::IdIndex;
+
 const NIL: u32 = u32::MAX;
-const EMPTY: u64 = u64::MAX;
 /// How many levels from the best are checked linearly before falling back to binary search.
 const SCAN: usize = 8;
 
@@ -134,108 +137,6 @@ pub struct OrderView {
     pub qty: Qty,
     /// Arrival stamp: orders with a smaller stamp are ahead in the queue.
     pub stamp: u64,
-}
-
-/// Open-addressing map from order id to slab slot.
-#[derive(Clone, Debug)]
-struct IdIndex {
-    keys: Vec<u64>,
-    vals: Vec<u32>,
-    len: usize,
-    shift: u32,
-}
-
-impl IdIndex {
-    fn with_capacity(n: usize) -> Self {
-        let cap = (n.max(8) * 2).next_power_of_two();
-        Self {
-            keys: vec![EMPTY; cap],
-            vals: vec![0; cap],
-            len: 0,
-            shift: 64 - cap.trailing_zeros(),
-        }
-    }
-    #[inline]
-    fn mask(&self) -> usize {
-        self.keys.len() - 1
-    }
-    #[inline]
-    fn home(&self, k: u64) -> usize {
-        (k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
-    }
-    #[inline]
-    fn find(&self, k: u64) -> Option<usize> {
-        let mask = self.mask();
-        let mut i = self.home(k);
-        loop {
-            let key = self.keys[i];
-            if key == k {
-                return Some(i);
-            }
-            if key == EMPTY {
-                return None;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-    #[inline]
-    fn get(&self, k: u64) -> Option<u32> {
-        self.find(k).map(|i| self.vals[i])
-    }
-    fn insert(&mut self, k: u64, v: u32) {
-        if (self.len + 1) * 2 > self.keys.len() {
-            self.grow();
-        }
-        let mask = self.mask();
-        let mut i = self.home(k);
-        while self.keys[i] != EMPTY {
-            i = (i + 1) & mask;
-        }
-        self.keys[i] = k;
-        self.vals[i] = v;
-        self.len += 1;
-    }
-    fn remove(&mut self, k: u64) {
-        if let Some(slot) = self.find(k) {
-            self.remove_at(slot);
-        }
-    }
-    /// Removes the entry in `slot` (found by [`IdIndex::find`]).
-    fn remove_at(&mut self, slot: usize) {
-        let mut hole = slot;
-        let mask = self.mask();
-        let mut j = (hole + 1) & mask;
-        while self.keys[j] != EMPTY {
-            let home = self.home(self.keys[j]);
-            // Move the entry at j back into the hole unless its home lies in (hole, j].
-            if (j.wrapping_sub(home) & mask) >= (j.wrapping_sub(hole) & mask) {
-                self.keys[hole] = self.keys[j];
-                self.vals[hole] = self.vals[j];
-                hole = j;
-            }
-            j = (j + 1) & mask;
-        }
-        self.keys[hole] = EMPTY;
-        self.len -= 1;
-    }
-    fn grow(&mut self) {
-        let old_keys = std::mem::take(&mut self.keys);
-        let old_vals = std::mem::take(&mut self.vals);
-        let cap = old_keys.len() * 2;
-        self.keys = vec![EMPTY; cap];
-        self.vals = vec![0; cap];
-        self.shift = 64 - cap.trailing_zeros();
-        self.len = 0;
-        for (k, v) in old_keys.into_iter().zip(old_vals) {
-            if k != EMPTY {
-                self.insert(k, v);
-            }
-        }
-    }
-    fn clear(&mut self) {
-        self.keys.fill(EMPTY);
-        self.len = 0;
-    }
 }
 
 /// The book of one instrument. See the module documentation for the layout.
@@ -554,7 +455,7 @@ impl Book {
     }
 
     fn add(&mut self, id: u64, side: Side, px: Price, qty: Qty) -> Result<Applied, LevelOverflow> {
-        if qty.0 <= 0 || id == EMPTY {
+        if qty.0 <= 0 || id == index::EMPTY {
             self.stats.invalid += 1;
             return Ok(Applied::default());
         }
@@ -795,217 +696,4 @@ impl Book {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_level_total_that_would_overflow_is_refused_not_a_panic() {
-        let mut b = Book::new();
-        let big = Qty(i64::MAX - 5);
-        let px = Price(100 * lockstep_sdk::ONE);
-        assert!(b.apply(&MarketEvent::Add { order_id: 1, side: Side::Buy, px, qty: big }).changed);
-        let add = MarketEvent::Add { order_id: 2, side: Side::Buy, px, qty: Qty(10) };
-        let e = b.try_apply(&add).unwrap_err();
-        assert_eq!(e, LevelOverflow { side: Side::Buy, px, level: big, add: Qty(10) });
-        assert_eq!(
-            e.to_string(),
-            "adding 0.0000001 to the Buy level at 100, which holds 92233720368.54775802, overflows the level's total quantity (at most 92233720368.54775807)"
-        );
-        assert_eq!(b.stats().invalid, 0, "try_apply refuses, it does not count");
-        let a = b.apply(&add);
-        assert!(!a.changed);
-        assert_eq!(b.stats().invalid, 1);
-        assert_eq!(b.qty_at(Side::Buy, px), big);
-        b.check().unwrap();
-        let a = b.apply(&MarketEvent::Delete { order_id: 1, side: Side::Buy, px, qty: big });
-        assert_eq!(a.removed, big);
-        assert_eq!(b.depth(Side::Buy), 0);
-        b.check().unwrap();
-    }
-
-    fn px(p: i64) -> Price {
-        Price(p * 1_000_000)
-    }
-    fn add(id: u64, side: Side, p: i64, q: i64) -> MarketEvent {
-        MarketEvent::Add { order_id: id, side, px: px(p), qty: Qty(q) }
-    }
-
-    #[test]
-    fn fifo_levels_and_l2_view() {
-        let mut b = Book::new();
-        b.apply(&add(1, Side::Buy, 100, 5));
-        b.apply(&add(2, Side::Buy, 100, 7));
-        b.apply(&add(3, Side::Buy, 99, 1));
-        b.apply(&add(4, Side::Sell, 101, 2));
-        b.apply(&add(5, Side::Sell, 103, 4));
-        b.apply(&add(6, Side::Sell, 102, 3));
-        b.check().unwrap();
-        assert_eq!(b.best(Side::Buy), Some(Level { px: px(100), qty: Qty(12) }));
-        assert_eq!(b.level(Side::Sell, 1), Some(Level { px: px(102), qty: Qty(3) }));
-        assert_eq!(b.front(Side::Buy).unwrap().id, 1);
-        let a = b.apply(&MarketEvent::Execute {
-            order_id: 1,
-            side: Side::Buy,
-            px: px(100),
-            qty: Qty(5),
-        });
-        assert_eq!(a.trade, Some(Trade { px: px(100), qty: Qty(5), aggressor: Some(Side::Sell) }));
-        assert_eq!(b.front(Side::Buy).unwrap().id, 2);
-        let mut rec = BookRecord::default();
-        let q = b.write_record(3, &mut rec);
-        assert_eq!(q.bid, Level { px: px(100), qty: Qty(7) });
-        let v = rec.view();
-        assert_eq!((v.instrument(), v.bid_count(), v.ask_count()), (3, 2, 3));
-        assert_eq!(v.ask(2), Some(Level { px: px(103), qty: Qty(4) }));
-        b.check().unwrap();
-    }
-
-    #[test]
-    fn cancels_deletes_and_level_removal() {
-        let mut b = Book::new();
-        b.apply(&add(1, Side::Sell, 50, 10));
-        let a = b.apply(&MarketEvent::Cancel {
-            order_id: 1,
-            side: Side::Sell,
-            px: px(50),
-            qty: Qty(4),
-        });
-        assert_eq!((a.removed, a.removed_stamp, a.top), (Qty(4), 1, true));
-        assert_eq!(b.best(Side::Sell).unwrap().qty, Qty(6));
-        b.apply(&MarketEvent::Delete { order_id: 1, side: Side::Sell, px: px(50), qty: Qty(0) });
-        assert_eq!(b.depth(Side::Sell), 0);
-        assert_eq!(b.order_count(), 0);
-        b.check().unwrap();
-    }
-
-    #[test]
-    fn unknown_orders_reduce_unattributed_quantity() {
-        let mut b = Book::new();
-        b.set_level(Side::Buy, px(100), Qty(500));
-        b.apply(&add(7, Side::Buy, 100, 100));
-        let a = b.apply(&MarketEvent::Execute {
-            order_id: 99,
-            side: Side::Buy,
-            px: px(100),
-            qty: Qty(4),
-        });
-        assert_eq!(a.trade.unwrap().qty, Qty(4));
-        assert_eq!(b.best(Side::Buy).unwrap().qty, Qty(596));
-        assert_eq!(b.unattributed_at(Side::Buy, px(100)), Qty(496));
-        b.apply(&MarketEvent::Delete { order_id: 98, side: Side::Buy, px: px(100), qty: Qty(600) });
-        assert_eq!(b.best(Side::Buy).unwrap().qty, Qty(100));
-        assert_eq!(b.stats().unknown_orders, 2);
-        assert_eq!(b.stats().unabsorbed_qty, Qty(104));
-        b.check().unwrap();
-    }
-
-    #[test]
-    fn level_set_keeps_orders_that_fit() {
-        let mut b = Book::new();
-        b.apply(&add(1, Side::Buy, 100, 5));
-        b.apply(&add(2, Side::Buy, 100, 5));
-        b.set_level(Side::Buy, px(100), Qty(12));
-        assert_eq!(b.order(2).unwrap().qty, Qty(5));
-        assert_eq!(b.unattributed_at(Side::Buy, px(100)), Qty(2));
-        // Shrinking below the known orders: they can no longer be told apart.
-        b.set_level(Side::Buy, px(100), Qty(7));
-        assert!(b.order(1).is_none() && b.order(2).is_none());
-        assert_eq!(b.unattributed_at(Side::Buy, px(100)), Qty(7));
-        b.check().unwrap();
-        b.apply(&add(3, Side::Buy, 100, 5));
-        b.set_level(Side::Buy, px(100), Qty(0));
-        assert_eq!(b.depth(Side::Buy), 0);
-        assert!(b.order(3).is_none());
-        b.check().unwrap();
-    }
-
-    #[test]
-    fn deep_levels_are_flagged_outside_the_view() {
-        let mut b = Book::new();
-        for i in 0..30 {
-            b.apply(&add(i + 1, Side::Buy, 100 - i as i64, 1));
-        }
-        assert!(b.apply(&add(100, Side::Buy, 95, 1)).top);
-        assert!(!b.apply(&add(101, Side::Buy, 80, 1)).top);
-        assert!(!b.apply(&add(102, Side::Buy, 60, 1)).top);
-        assert_eq!(b.depth(Side::Buy), 31);
-        b.check().unwrap();
-    }
-
-    #[test]
-    fn id_index_survives_churn() {
-        // Deterministic pseudo-random churn over many ids, checked against a BTreeMap model.
-        let mut idx = IdIndex::with_capacity(4);
-        let mut model = std::collections::BTreeMap::new();
-        let mut x: u64 = 12345;
-        for step in 0..20_000u32 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let k = x % 600;
-            if model.remove(&k).is_some() {
-                idx.remove(k);
-            } else {
-                idx.insert(k, step);
-                model.insert(k, step);
-            }
-            if step % 97 == 0 {
-                for (k, v) in &model {
-                    assert_eq!(idx.get(*k), Some(*v));
-                }
-                assert_eq!(idx.len, model.len());
-            }
-        }
-        for k in 0..600 {
-            assert_eq!(idx.get(k), model.get(&k).copied());
-        }
-    }
-
-    #[test]
-    fn random_l3_flow_keeps_invariants() {
-        let mut b = Book::with_capacity(16, 4);
-        let mut live: Vec<u64> = Vec::new();
-        let mut x: u64 = 99;
-        let mut next_id = 1;
-        for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let side = if x & 1 == 0 { Side::Buy } else { Side::Sell };
-            let off = ((x >> 8) % 40) as i64;
-            match (x >> 4) % 4 {
-                0 | 1 => {
-                    let p = if side == Side::Buy { 1000 - off } else { 1001 + off };
-                    b.apply(&add(next_id, side, p, ((x >> 20) % 9 + 1) as i64));
-                    live.push(next_id);
-                    next_id += 1;
-                }
-                2 if !live.is_empty() => {
-                    let id = live.swap_remove((x >> 24) as usize % live.len());
-                    let o = b.order(id).unwrap();
-                    b.apply(&MarketEvent::Delete {
-                        order_id: id,
-                        side: o.side,
-                        px: o.px,
-                        qty: o.qty,
-                    });
-                }
-                _ => {
-                    if let Some(f) = b.front(side) {
-                        b.apply(&MarketEvent::Execute {
-                            order_id: f.id,
-                            side,
-                            px: f.px,
-                            qty: Qty(1),
-                        });
-                        if b.order(f.id).is_none() {
-                            live.retain(|&i| i != f.id);
-                        }
-                    }
-                }
-            }
-        }
-        b.check().unwrap();
-        assert_eq!(b.order_count(), live.len());
-    }
-}
+mod tests;
