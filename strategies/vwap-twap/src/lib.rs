@@ -569,13 +569,8 @@ mod tests {
     /// over-filled and always completes.
     #[test]
     fn randomised_venue_never_overfills() {
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: u64| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng % n
-        };
+        let mut rng = lockstep_sdk::SplitMix64::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move |n: u64| rng.below(n);
         for case in 0..40 {
             let mode = if case % 2 == 0 { "twap" } else { "vwap" };
             let qty = 1 + next(50) as i64;
