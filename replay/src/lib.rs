@@ -134,7 +134,7 @@ pub use tape::{
 #[cfg(feature = "host")]
 pub use timing::Stopwatch;
 #[cfg(feature = "host")]
-pub use trace::{Divergence, TraceReader, TracedEvent, first_divergence};
+pub use trace::{Divergence, TraceReader, TraceWriter, TracedEvent, first_divergence};
 
 /// Seeded mutations for the fuzz-style tests (stable Rust, no fuzzing engine): deterministic
 /// per seed, so a failing case is reproduced by its number. CI runs a few thousand cases; a

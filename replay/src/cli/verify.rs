@@ -152,6 +152,9 @@ struct DivergenceJson {
     reproduced: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     fuel_compared: Option<bool>,
+    /// The runs already differ in `init` (`a` and `b` are then the `init` calls).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    in_init: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     event_index: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -193,6 +196,7 @@ fn find_divergence(
         run_b: b.label.clone(),
         reproduced: d.is_some(),
         fuel_compared: d.as_ref().map(|_| a.tier == b.tier),
+        in_init: d.as_ref().is_some_and(|d| d.in_init),
         event_index: d.as_ref().map(|d| d.index),
         a: d.as_ref().map(|d| d.a.as_ref().map(TracedJson::new)),
         b: d.as_ref().map(|d| d.b.as_ref().map(TracedJson::new)),

@@ -273,7 +273,7 @@ impl Session {
                 Some(dir) => {
                     let path = trace_path(dir, i, &spec.name);
                     Some(
-                        TraceWriter::create(&path)
+                        TraceWriter::create(&path, init_fuel.unwrap_or(0), &init_actions)
                             .map_err(|source| SessionError::Trace { path, source })?,
                     )
                 }

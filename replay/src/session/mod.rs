@@ -23,7 +23,7 @@ use crate::exchange::{
 use crate::jitter::{JitterRecorder, LatencyReport};
 use crate::tape::{EventSource, TapeError, TapeEvent, TapeHeader};
 #[cfg(feature = "host")]
-use crate::trace::TraceWriter;
+use crate::trace::FileTrace;
 #[cfg(feature = "host")]
 use lockstep_engine::Tier;
 use lockstep_sdk::{
@@ -271,7 +271,7 @@ struct Slot {
     halted: Option<(u64, String)>,
     errors: u64,
     #[cfg(feature = "host")]
-    trace: Option<TraceWriter>,
+    trace: Option<FileTrace>,
 }
 
 #[derive(Clone, Copy)]
@@ -334,7 +334,7 @@ fn deliver(
     slot.digest.event(seq, fuel, actions);
     #[cfg(feature = "host")]
     if let Some(t) = slot.trace.as_mut() {
-        t.event(seq, fuel, rec, actions);
+        t.event(seq, fuel, rec, book, actions);
     }
     slot.fuel_total += fuel;
     if fuel > slot.fuel_max.0 {
