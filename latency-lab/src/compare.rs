@@ -758,13 +758,16 @@ pub fn run(cfg: &CompareConfig, clock: Clock, isolation: &str) -> Result<Compare
         runner,
         message,
     };
-    // Reference run: records the tape (with the venue's answers) and the expected outputs.
-    let mut reference_runner = lockstep_strategies::native(&cfg.strategy, &params)
+    // Parameters are checked here, so that a bad one is named as the flag it came from.
+    lockstep_strategies::native(&cfg.strategy, &params)
         .map_err(|e| Error::arg("--params", e.to_string()))?;
+    // Reference run: records the tape (with the venue's answers) and the expected outputs.
+    let record_dir =
+        std::env::temp_dir().join(format!("latency-lab-record-{}", std::process::id()));
     let total = cfg.warmup + cfg.events;
-    let (tape, reference) = record(total, cfg.seed, reference_runner.as_mut())
-        .map_err(|e| strat_err("native", e.to_string()))?;
-    drop(reference_runner);
+    let recorded = record(&cfg.strategy, &params, total, cfg.seed, &record_dir);
+    let _ = std::fs::remove_dir(&record_dir);
+    let (tape, reference) = recorded.map_err(|e| strat_err("native", e.to_string()))?;
 
     let name = cfg.strategy.clone();
     let p = params.clone();
@@ -827,6 +830,7 @@ pub fn run(cfg: &CompareConfig, clock: Clock, isolation: &str) -> Result<Compare
                     strategy: &cfg.strategy,
                     params: &params,
                     tape: &tape,
+                    reference: &reference,
                     warmup: cfg.warmup,
                     cpus: &jvm_cpus,
                     java_opts: &cfg.java_opts,

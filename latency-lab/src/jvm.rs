@@ -1,7 +1,7 @@
 //! The JVM column of `compare`: the Java ports in `latency-lab/java/` (embedded in the binary),
 //! compiled with `javac` at run time and run with `java`, pinned with `taskset` when available.
 //!
-//! Protocol: the tape is written in [`Tape::encode`]'s format; the Java program
+//! Protocol: the tape is written as a replay trace ([`Tape::to_trace`]); the Java program
 //! (`lockstep.Bench`) writes the actions of init and of every event in [`Outputs`]' format,
 //! one little-endian `long` of `System.nanoTime` latency per event, and one JSON line of facts
 //! on stdout.
@@ -73,6 +73,8 @@ pub(crate) struct Job<'a> {
     pub(crate) strategy: &'a str,
     pub(crate) params: &'a str,
     pub(crate) tape: &'a Tape,
+    /// The reference's actions, written into the trace beside the events.
+    pub(crate) reference: &'a Outputs,
     pub(crate) warmup: usize,
     /// CPU list for `taskset -c`.
     pub(crate) cpus: &'a str,
@@ -156,8 +158,9 @@ pub(crate) struct Prepared {
 pub(crate) fn prepare(job: &Job<'_>) -> Result<Prepared, Error> {
     let classes = compile(job.setup, job.dir)?;
     let tape_path = job.dir.join("tape.bin");
-    write_atomic(&tape_path, &job.tape.encode())
-        .map_err(|e| Error::io("writing", &tape_path, e))?;
+    let trace =
+        job.tape.to_trace(job.reference).map_err(|e| Error::io("encoding", &tape_path, e))?;
+    write_atomic(&tape_path, &trace).map_err(|e| Error::io("writing", &tape_path, e))?;
     Ok(Prepared {
         classes,
         tape_path,
@@ -359,6 +362,8 @@ printf "$OUT_A" > "$a"; printf "$OUT_L" > "$l"; echo '{"run_ns": 7}'; exit $CODE
             strategy: "x",
             params: "",
             tape,
+            // Test jobs live for the test: init's empty output, then none per event.
+            reference: Box::leak(Box::new(Outputs { counts: vec![0], records: Vec::new() })),
             warmup: 0,
             cpus: "0",
             java_opts: &[],

@@ -48,6 +48,6 @@ pub use sysinfo::{
     format_cpu_list, parse_cmdline, parse_cpu_list,
 };
 pub use tape::{
-    FormatError, Mismatch, Outputs, ReferenceFailed, Tape, TapeEvent, compare_outputs,
+    FormatError, Mismatch, Outputs, RecordError, Tape, TapeEvent, compare_outputs,
     record as record_tape,
 };

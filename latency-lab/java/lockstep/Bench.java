@@ -20,8 +20,9 @@ import java.nio.file.StandardOpenOption;
  *                     --actions OUT --latency OUT [--capacity BYTES]
  * </pre>
  *
- * Tape: "LSTAPE01", u64 count, then per event its 64-byte record and, for book events, the
- * 328-byte book record (little-endian). Actions: per call (init first, then each event) a u16
+ * Tape: a replay trace (little-endian): "LSTRACE2", the init call (u64 fuel, u16 n, n 64-byte
+ * actions), then per event u64 seq, u64 fuel, its 64-byte record, for book events the 328-byte
+ * book record, u16 n and n 64-byte actions (the reference's, not read here). Actions: per call (init first, then each event) a u16
  * count and that many 64-byte records. Latency: one little-endian long (ns) per event. One JSON
  * line of facts goes to stdout.
  */
@@ -84,23 +85,39 @@ public final class Bench {
         }
         byte[] raw = Files.readAllBytes(Path.of(tapePath));
         ByteBuffer tape = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
-        if (raw.length < 16 || !new String(raw, 0, 8, StandardCharsets.US_ASCII).equals("LSTAPE01")) {
-            throw new IllegalArgumentException(tapePath + ": not a latency-lab tape");
+        if (raw.length < 18 || !new String(raw, 0, 8, StandardCharsets.US_ASCII).equals("LSTRACE2")) {
+            throw new IllegalArgumentException(tapePath + ": not a replay trace (LSTRACE2)");
         }
-        int n = Math.toIntExact(tape.getLong(8));
-        int[] evOff = new int[n];
-        int[] bookOff = new int[n];
         int at = 16;
-        for (int i = 0; i < n; i++) {
-            evOff[i] = at;
+        at += 2 + (tape.getShort(at) & 0xffff) * Actions.SIZE;
+        int cap = 1024;
+        int[] evOff = new int[cap];
+        int[] bookOff = new int[cap];
+        int n = 0;
+        while (at < raw.length) {
+            if (at + 16 + 64 + 2 > raw.length) {
+                throw new IllegalArgumentException(tapePath + ": event " + n + " is cut short at offset " + at);
+            }
+            if (n == cap) {
+                cap *= 2;
+                evOff = java.util.Arrays.copyOf(evOff, cap);
+                bookOff = java.util.Arrays.copyOf(bookOff, cap);
+            }
+            at += 16;
+            evOff[n] = at;
             int kind = tape.getShort(at) & 0xffff;
             at += 64;
             if (kind == Strategy.BOOK) {
-                bookOff[i] = at;
+                bookOff[n] = at;
                 at += Strategy.BOOK_SIZE;
             } else {
-                bookOff[i] = -1;
+                bookOff[n] = -1;
             }
+            if (at + 2 > raw.length) {
+                throw new IllegalArgumentException(tapePath + ": event " + n + " is cut short at offset " + at);
+            }
+            at += 2 + (tape.getShort(at) & 0xffff) * Actions.SIZE;
+            n++;
         }
         if (at != raw.length) throw new IllegalArgumentException(tapePath + ": length mismatch at offset " + at);
 
