@@ -1,34 +1,21 @@
-//! Golden digests for each strategy over the fixed stream, on the interpreter: one SHA-256 over
-//! every event's sequence number and action bytes (what the strategy did), one over every
-//! event's fuel (what it cost). A change in behaviour moves the first; a change that only makes
-//! a strategy cheaper or dearer moves the second alone. To accept an intended change, run with
-//! `LOCKSTEP_BLESS=1` and commit `tests/golden/digests.txt` (`name actions fuel` per line).
+//! Golden digests for each strategy over the catalog's market (replay's synthetic market and
+//! simulated exchange): replay's `digest` (what the strategy did, the same natively and on both
+//! tiers) and its `fuel_digest` on the interpreter and on the compiled tier (what it cost). A
+//! change in behaviour moves the first; a change that only makes a strategy cheaper or dearer
+//! moves a fuel digest alone. To accept an intended change, run with `LOCKSTEP_BLESS=1` and
+//! commit `tests/golden/digests.txt` (`name digest interpreter-fuel compiled-fuel` per line).
 
-use crate::native_vs_wasm::{EVENTS, wasm_run};
-use sha2::{Digest, Sha256};
+use crate::market::{How, run};
+use lockstep_engine::Tier;
+use lockstep_replay::hex;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 const FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/digests.txt");
 
 fn digest(name: &str) -> String {
-    let (mut acts, mut cost) = (Sha256::new(), Sha256::new());
-    for (seq, fuel, actions) in wasm_run(name, EVENTS) {
-        acts.update(seq.to_le_bytes());
-        acts.update((actions.len() as u32).to_le_bytes());
-        for a in actions {
-            acts.update(a.0);
-        }
-        cost.update(seq.to_le_bytes());
-        cost.update(fuel.unwrap_or(0).to_le_bytes());
-    }
-    let hex = |h: Sha256| {
-        h.finalize().iter().fold(String::new(), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-    };
-    format!("{} {}", hex(acts), hex(cost))
+    let [interp, compiled] = Tier::ALL.map(|t| run(name, How::Wasm(t), None));
+    assert_eq!(interp.digest, compiled.digest, "{name}: the tiers differ");
+    format!("{} {} {}", hex(&interp.digest), hex(&interp.fuel_digest), hex(&compiled.fuel_digest))
 }
 
 #[test]

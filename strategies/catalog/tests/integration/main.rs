@@ -1,7 +1,7 @@
-//! Catalog integration tests: every built-in strategy gives bit-identical actions natively and
-//! as Wasm over the same event stream (with order feedback), and its action digest matches the
-//! checked-in golden value.
+//! Catalog integration tests: every built-in strategy does bit for bit the same natively and as
+//! Wasm on both tiers over replay's market and exchange, and its digests match the checked-in
+//! golden values.
 
-mod feed;
 mod golden;
+mod market;
 mod native_vs_wasm;

@@ -1,36 +1,34 @@
-//! Native and Wasm builds of every strategy produce bit-identical actions over the same stream.
+//! Native and Wasm builds of every strategy, on both engine tiers, do the same over the same
+//! market: replay's digest (every action, every exchange event, every halt) is identical.
 
-use crate::feed::{Step, run};
-use lockstep_engine::{Config, Engine, StrategyModule};
-
-pub(crate) const EVENTS: usize = 20_000;
-
-pub(crate) fn wasm_run(name: &str, n: usize) -> Vec<Step> {
-    let info = lockstep_strategies::get(name).expect("catalog name");
-    let engine = Engine::new(&Config::new());
-    let module = StrategyModule::new(&engine, info.wasm).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut inst =
-        module.instantiate(info.default_params).unwrap_or_else(|e| panic!("{name}: {e}"));
-    run(&mut inst, n).unwrap_or_else(|e| panic!("{name} (wasm): {e}"))
-}
+use crate::market::{How, divergence, run};
+use lockstep_engine::Tier;
+use lockstep_replay::hex;
 
 #[test]
-fn every_strategy_is_bit_identical_native_and_wasm() {
+fn every_strategy_is_bit_identical_native_and_on_both_tiers() {
     for info in lockstep_strategies::all() {
-        let wasm = wasm_run(info.name, EVENTS);
-        let mut native =
-            info.native(info.default_params).unwrap_or_else(|e| panic!("{}: {e}", info.name));
-        let native =
-            run(native.as_mut(), EVENTS).unwrap_or_else(|e| panic!("{} (native): {e}", info.name));
-        assert_eq!(wasm.len(), native.len(), "{}: different number of events", info.name);
-        for ((seq, _, w), (_, _, n)) in wasm.iter().zip(&native) {
+        let native = run(info.name, How::Native, None);
+        for tier in Tier::ALL {
+            let wasm = run(info.name, How::Wasm(tier), None);
             assert!(
-                w == n,
-                "{}: native and Wasm diverge at event {seq}:\n  wasm:   {w:?}\n  native: {n:?}",
-                info.name
+                wasm.digest == native.digest,
+                "{}: native and Wasm ({tier:?}) differ; first divergence:\n{}",
+                info.name,
+                divergence(info.name, How::Native, How::Wasm(tier))
             );
+            assert_eq!((wasm.events, wasm.actions), (native.events, native.actions));
         }
-        let actions: usize = wasm.iter().map(|s| s.2.len()).sum();
-        eprintln!("{}: {} events, {actions} actions, identical", info.name, wasm.len());
+        if info.name != "noop" {
+            assert!(native.actions > 0, "{} did nothing on the market", info.name);
+        }
+        eprintln!(
+            "{}: {} events, {} actions, {} fills, identical ({})",
+            info.name,
+            native.events,
+            native.actions,
+            native.exchange.fills,
+            hex(&native.digest)
+        );
     }
 }
