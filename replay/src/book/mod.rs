@@ -384,6 +384,13 @@ impl Book {
 
     /// Removes level `li` of `side` with every order in it.
     fn drop_level(&mut self, side: Side, li: usize) {
+        self.release_orders(side, li);
+        self.side_mut(side).remove(li);
+    }
+
+    /// Frees every order node of level `li` of `side` and its id; the level's links are left for
+    /// the caller to reset or remove.
+    fn release_orders(&mut self, side: Side, li: usize) {
         let mut n = self.side(side)[li].head;
         while n != NIL {
             let next = self.nodes[n as usize].next;
@@ -392,7 +399,6 @@ impl Book {
             self.release(n);
             n = next;
         }
-        self.side_mut(side).remove(li);
     }
 
     #[inline]
@@ -586,14 +592,7 @@ impl Book {
     }
 
     fn forget_at(&mut self, side: Side, li: usize) {
-        let mut n = self.side(side)[li].head;
-        while n != NIL {
-            let next = self.nodes[n as usize].next;
-            let id = self.nodes[n as usize].id;
-            self.ids.remove(id);
-            self.release(n);
-            n = next;
-        }
+        self.release_orders(side, li);
         let l = &mut self.side_mut(side)[li];
         l.head = NIL;
         l.tail = NIL;
