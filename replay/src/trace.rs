@@ -17,6 +17,9 @@ use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"LSTRACE2";
 
+/// Written for a book event that came without a book record.
+const EMPTY_BOOK: BookRecord = BookRecord([0; BOOK_SIZE]);
+
 /// A trace file being written by a session.
 pub(crate) type FileTrace = TraceWriter<BufWriter<AtomicFile>>;
 
@@ -75,10 +78,9 @@ impl<W: Write> TraceWriter<W> {
         let mut head = [0u8; 16];
         head[..8].copy_from_slice(&seq.to_le_bytes());
         head[8..].copy_from_slice(&fuel.to_le_bytes());
-        let empty = BookRecord::default();
         let r = self.out.write_all(&head).and_then(|()| self.out.write_all(&ev.0)).and_then(|()| {
             if ev.kind() == event_kind::BOOK {
-                self.out.write_all(&book.unwrap_or(&empty).0)
+                self.out.write_all(&book.unwrap_or(&EMPTY_BOOK).0)
             } else {
                 Ok(())
             }
