@@ -1,4 +1,7 @@
-//! Civil dates, the 30/360 day count and the coupon schedule, in plain integers.
+//! Civil dates, the 30/360 day count and the coupon schedule, in plain integers. The calendar
+//! arithmetic itself (leap years, month lengths, days since 1970) is the SDK's.
+
+use lockstep_sdk::{civil_from_days, days_from_civil, days_in_month};
 
 /// A proleptic Gregorian calendar date.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -9,20 +12,6 @@ pub struct Date {
     pub m: u32,
     /// Day of month, 1..=31.
     pub d: u32,
-}
-
-fn is_leap(y: i32) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-/// Days in month `m` of year `y`.
-pub(crate) fn days_in_month(y: i32, m: u32) -> u32 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 impl Date {
@@ -45,29 +34,16 @@ impl Date {
         Self::new(num(0..4)? as i32, num(5..7)?, num(8..10)?)
     }
 
-    /// Days since 1970-01-01 (H. Hinnant, "chrono-compatible low-level date algorithms").
+    /// Days since 1970-01-01 ([`lockstep_sdk::days_from_civil`]).
     pub fn to_days(self) -> i64 {
-        let y = i64::from(self.y) - i64::from(self.m <= 2);
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let m = i64::from(self.m);
-        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.d) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
+        days_from_civil(self.y, self.m, self.d)
     }
 
-    /// The date `days` after 1970-01-01; `None` outside years 1..=9999.
+    /// The date `days` after 1970-01-01 ([`lockstep_sdk::civil_from_days`]); `None` outside
+    /// years 1..=9999.
     pub fn from_days(days: i64) -> Option<Self> {
-        let z = days.checked_add(719_468)?;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let y = yoe + era * 400 + i64::from(m <= 2);
-        Self::new(i32::try_from(y).ok()?, m, d)
+        let (y, m, d) = civil_from_days(days)?;
+        Self::new(y, m, d)
     }
 
     /// Whether this is the last day of its month.
@@ -156,6 +132,10 @@ mod tests {
             assert_eq!(Date::from_days(days).unwrap().to_days(), days);
         }
         assert_eq!(Date::from_days(-719_163), None);
+        assert_eq!(Date::from_days(2_932_897), None);
+        assert_eq!((Date::from_days(i64::MAX), Date::from_days(i64::MIN)), (None, None));
+        assert_eq!(Date::from_days(11_016), Some(d("2000-02-29")));
+        assert_eq!(d("2024-12-31").to_days(), 20_088);
     }
 
     #[test]

@@ -27,6 +27,7 @@
 #![deny(unsafe_code)]
 
 mod abi;
+mod calendar;
 mod option;
 mod params;
 mod quoter;
@@ -46,6 +47,7 @@ pub use abi::{
     OrderAck, Quote, REGIONS_SIZE, Regions, Reject, Trade, action_kind, event_kind, names,
     reject_reason,
 };
+pub use calendar::{civil_from_days, days_from_civil, days_in_month, is_leap_year, is_valid_date};
 pub use option::{DEFAULT_TENOR_NS, DEFAULT_YEAR_NS, Expiry, OptionKind, OptionTerms, mid_f64};
 pub use params::{ParamError, Params};
 pub use quoter::TwoSidedQuoter;
