@@ -48,11 +48,14 @@ pub use abi::{
     reject_reason,
 };
 pub use calendar::{civil_from_days, days_from_civil, days_in_month, is_leap_year, is_valid_date};
-pub use option::{DEFAULT_TENOR_NS, DEFAULT_YEAR_NS, Expiry, OptionKind, OptionTerms, mid_f64};
-pub use params::{ParamError, Params};
+pub use option::{
+    DEFAULT_TENOR_NS, DEFAULT_YEAR_NS, Expiry, OptionInputs, OptionKind, OptionTerms, book_mid_f64,
+    mid_f64, quote_mid_f64, trade_px_f64,
+};
+pub use params::{ParamError, Params, join_keys};
 pub use quoter::TwoSidedQuoter;
 pub use rng::SplitMix64;
-pub use runner::{RunError, Step, StrategyRunner};
+pub use runner::{RunError, Step, StepResult, StrategyRunner};
 pub use strategy::{
     Actions, DEFAULT_ACTION_CAP, DispatchError, InitError, NativeInstance, Strategy, dispatch,
     f64_to_fixed, status,

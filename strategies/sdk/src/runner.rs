@@ -93,6 +93,9 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
+/// What [`StrategyRunner::on_event`] returns: the event's [`Step`], or why it was refused.
+pub type StepResult<'a> = Result<Step<'a>, RunError>;
+
 /// Anything that takes events and yields actions, so a harness runs a native build, either
 /// engine tier or a browser's engine through one interface.
 pub trait StrategyRunner: Send {
@@ -100,11 +103,7 @@ pub trait StrategyRunner: Send {
     ///
     /// # Errors
     /// [`RunError`]: the event was refused, or the strategy stopped ([`RunError::halts`]).
-    fn on_event(
-        &mut self,
-        ev: &EventRecord,
-        book: Option<&BookRecord>,
-    ) -> Result<Step<'_>, RunError>;
+    fn on_event(&mut self, ev: &EventRecord, book: Option<&BookRecord>) -> StepResult<'_>;
 
     /// Actions of the last call: `init`'s right after the runner is built, then the last
     /// event's (the same slice [`Step::actions`] gave).
@@ -113,11 +112,7 @@ pub trait StrategyRunner: Send {
 
 impl<R: StrategyRunner + ?Sized> StrategyRunner for Box<R> {
     #[inline]
-    fn on_event(
-        &mut self,
-        ev: &EventRecord,
-        book: Option<&BookRecord>,
-    ) -> Result<Step<'_>, RunError> {
+    fn on_event(&mut self, ev: &EventRecord, book: Option<&BookRecord>) -> StepResult<'_> {
         (**self).on_event(ev, book)
     }
 
@@ -128,11 +123,7 @@ impl<R: StrategyRunner + ?Sized> StrategyRunner for Box<R> {
 
 impl<S: Strategy + Send> StrategyRunner for NativeInstance<S> {
     #[inline]
-    fn on_event(
-        &mut self,
-        ev: &EventRecord,
-        book: Option<&BookRecord>,
-    ) -> Result<Step<'_>, RunError> {
+    fn on_event(&mut self, ev: &EventRecord, book: Option<&BookRecord>) -> StepResult<'_> {
         let seq = ev.seq();
         match NativeInstance::on_event(self, ev, book) {
             Ok(actions) => Ok(Step { actions, fuel: None }),
