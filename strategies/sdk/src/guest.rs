@@ -3,7 +3,7 @@
 //! This is the SDK's one `unsafe` module. A `wasm32-unknown-unknown` guest is single-threaded
 //! and the host calls one export at a time, never re-entrantly, so each export takes the only
 //! live reference to the buffers and to the strategy for the duration of the call.
-#![allow(unsafe_code)]
+#![allow(unsafe_code, reason = "the ABI regions and the strategy slot are shared statics")]
 
 use crate::abi::{
     ABI_VERSION, ActionRecord, BookRecord, EVENT_SIZE, EventRecord, REGIONS_SIZE, Regions,
@@ -57,10 +57,17 @@ unsafe impl<S> Sync for StrategySlot<S> {}
 
 impl<S> StrategySlot<S> {
     /// An empty slot.
-    #[allow(clippy::new_without_default)]
+    #[allow(
+        clippy::new_without_default,
+        reason = "built in a `static`, which needs a `const fn`; `Default` is not const"
+    )]
     pub const fn new() -> Self {
         Self(UnsafeCell::new(None))
     }
+    #[allow(
+        clippy::mut_from_ref,
+        reason = "one thread and one export at a time: this is the only live reference"
+    )]
     fn get(&self) -> &mut Option<S> {
         // SAFETY: single-threaded guest, no re-entrancy (see module docs).
         unsafe { &mut *self.0.get() }

@@ -76,7 +76,7 @@ macro_rules! export_strategy {
         pub type Exported = $ty;
 
         #[cfg(target_arch = "wasm32")]
-        #[allow(unsafe_code)]
+        #[allow(unsafe_code, reason = "the Wasm exports are `#[unsafe(no_mangle)]` by necessity")]
         const _: () = {
             static STATE: $crate::guest::StrategySlot<$ty> = $crate::guest::StrategySlot::new();
 
