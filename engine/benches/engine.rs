@@ -3,41 +3,19 @@
 //! load and instantiation time. Prints numbers; asserts nothing about time.
 //!
 //! Run: `cargo bench -p lockstep-engine --bench engine` (`-- --events N` to change the count).
-#![allow(clippy::disallowed_methods)] // Instant::now: this program measures time by design.
-#![allow(unsafe_code)]
+#![allow(clippy::disallowed_methods, reason = "Instant::now: this program measures time by design")]
 
 use hdrhistogram::Histogram;
-use lockstep_engine::{Config, Engine, StrategyModule, Tier};
+use lockstep_engine::{Config, CountingAlloc, Engine, StrategyModule, Tier};
 use lockstep_sdk::{
     BookRecord, Event, EventBody, EventHeader, EventRecord, Level, Nanos, Price, Qty, Quote,
     REGIONS_SIZE, Regions,
 };
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-struct Counting;
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: caller's contract.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: caller's contract.
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: caller's contract.
-        unsafe { System.realloc(p, l, n) }
-    }
-}
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static ALLOC: CountingAlloc = CountingAlloc::new();
 
 fn stream(n: usize) -> Vec<(EventRecord, Option<BookRecord>)> {
     let mut x = 0x2545_F491_4F6C_DD1D_u64;
@@ -148,7 +126,7 @@ fn through_engine(
     }
     let mut s = Stats::new();
     let mut fuel_max = 0;
-    let a0 = ALLOCS.load(Ordering::Relaxed);
+    let a0 = ALLOC.allocations();
     for (ev, book) in evs {
         let t0 = Instant::now();
         black_box(inst.on_event(ev, book.as_ref()).unwrap());
@@ -156,7 +134,7 @@ fn through_engine(
         s.hist.record(dt.max(1)).unwrap();
         fuel_max = fuel_max.max(inst.last_fuel().0);
     }
-    let allocs = ALLOCS.load(Ordering::Relaxed) - a0;
+    let allocs = ALLOC.allocations() - a0;
     (s, allocs, fuel_max)
 }
 

@@ -6,8 +6,12 @@
 //! a fingerprint of the engine build and configuration, and a SHA-256 of the payload, all
 //! checked before wasmtime's own compatibility check runs.
 
-use crate::config::{Config, WASM_PAGE};
-use crate::error::{Error, Phase, TrapKind};
+use crate::backend::{
+    BackendGuest, EntryFn, Exports, FAIL_TRAP, Fault, Linked, fault_of_trap, instantiate_failure,
+    internal, limiter, link_refused, malformed, memory_refused, one_line, val_kind,
+};
+use crate::config::Config;
+use crate::error::{Error, TrapKind};
 use crate::guest::{Entry, ExportSig, GuestReport, ImportDesc, ImportKind, ValKind};
 use crate::sys;
 use lockstep_sdk::names;
@@ -49,13 +53,7 @@ pub(crate) fn new_engine(config: &Config) -> Result<wasmtime::Engine, Error> {
 /// Validates and compiles `wasm` to native code.
 pub(crate) fn compile(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<wasmtime::Module, Error> {
     // The root cause is wasmparser's own message, the same words the interpreter reports.
-    wasmtime::Module::new(engine, wasm).map_err(|e| Error::Malformed {
-        reason: e.root_cause().to_string().split_whitespace().collect::<Vec<_>>().join(" "),
-    })
-}
-
-fn one_line(e: &wasmtime::Error) -> String {
-    format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ")
+    wasmtime::Module::new(engine, wasm).map_err(|e| malformed(&e.root_cause()))
 }
 
 const MAGIC: &[u8; 16] = b"LOCKSTEP-AOT\0\0\0\x01";
@@ -131,217 +129,128 @@ pub(crate) fn deserialize(
         .map_err(|e| Error::Artefact { reason: format!("wasmtime refused it: {}", one_line(&e)) })
 }
 
-fn kind(t: &ValType) -> ValKind {
-    match t {
-        ValType::I32 => ValKind::I32,
-        ValType::I64 => ValKind::I64,
-        ValType::F32 => ValKind::F32,
-        ValType::F64 => ValKind::F64,
-        _ => ValKind::Other,
-    }
+fn kind(t: ValType) -> ValKind {
+    val_kind!(wasmtime, t)
 }
 
-fn sig(ty: &wasmtime::FuncType) -> ExportSig {
-    ExportSig {
-        params: ty.params().map(|t| kind(&t)).collect(),
-        results: ty.results().map(|t| kind(&t)).collect(),
+fn describe(ty: &ExternType) -> ImportKind {
+    match ty {
+        ExternType::Memory(m) => ImportKind::Memory {
+            min: m.minimum(),
+            max: m.maximum(),
+            is_64: m.is_64(),
+            shared: m.is_shared(),
+        },
+        ExternType::Func(f) => {
+            ImportKind::Func(ExportSig::new(f.params().map(kind), f.results().map(kind)))
+        }
+        ExternType::Global(_) | ExternType::Table(_) | ExternType::Tag(_) => ImportKind::Other,
     }
 }
 
 /// The module's imports, as the sandbox checks see them.
 pub(crate) fn imports(module: &wasmtime::Module) -> Vec<ImportDesc> {
-    module
-        .imports()
-        .map(|i| ImportDesc {
-            module: i.module().to_owned(),
-            name: i.name().to_owned(),
-            kind: match i.ty() {
-                ExternType::Memory(m) => ImportKind::Memory {
-                    min: m.minimum(),
-                    max: m.maximum(),
-                    is_64: m.is_64(),
-                    shared: m.is_shared(),
-                },
-                ExternType::Func(f) => ImportKind::Func(sig(&f)),
-                ExternType::Global(_) | ExternType::Table(_) | ExternType::Tag(_) => {
-                    ImportKind::Other
-                }
-            },
-        })
-        .collect()
+    module.imports().map(|i| ImportDesc::new(i.module(), i.name(), describe(&i.ty()))).collect()
 }
 
 /// An export's function signature: `None` if absent, `Some(None)` if not a function.
 pub(crate) fn export(module: &wasmtime::Module, name: &str) -> Option<Option<ExportSig>> {
-    module.get_export(name).map(|e| match e {
-        ExternType::Func(f) => Some(sig(&f)),
-        _ => None,
-    })
+    module.get_export(name).map(|ty| describe(&ty).into_func())
 }
 
 /// What one wasmtime store carries besides the instance.
-pub(crate) struct HostState {
-    memory: Option<Memory>,
-    report: GuestReport,
-}
+type HostState = crate::guest::HostState<Memory>;
 
-impl wasmtime::ResourceLimiter for HostState {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.report.limit_bytes {
-            self.report.grow_refused = true;
-            return Err(wasmtime::Error::msg("memory limit"));
-        }
-        Ok(true)
-    }
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(desired <= crate::guest::MAX_TABLE_ELEMENTS)
-    }
-    fn instances(&self) -> usize {
-        1
-    }
-    fn tables(&self) -> usize {
-        4
-    }
-    fn memories(&self) -> usize {
-        1
-    }
-}
+limiter!(
+    impl wasmtime for HostState,
+    wasmtime::Result<bool>,
+    refused: wasmtime::Error::msg("memory limit"),
+    extra: 0
+);
 
-/// One instantiated guest on the compiled tier.
-pub(crate) struct Guest {
-    store: Store<HostState>,
-    memory: Memory,
-    on_event_fn: TypedFunc<(), i32>,
-    init_fn: TypedFunc<i32, i32>,
-    version_fn: TypedFunc<(), i32>,
-    regions_fn: TypedFunc<(), i32>,
-}
+/// One instantiated guest on the compiled tier: its store, memory and entry points.
+pub(crate) type Guest = Linked<Store<HostState>, Memory, TypedFunc<(), i32>, TypedFunc<i32, i32>>;
 
-impl Guest {
-    /// Creates the preallocated memory, links the host functions and instantiates, running any
-    /// start function under the init fuel.
-    pub(crate) fn new(
+impl BackendGuest for Guest {
+    type Engine = wasmtime::Engine;
+    type Module = wasmtime::Module;
+    type Error = wasmtime::Error;
+
+    fn instantiate(
         engine: &wasmtime::Engine,
         module: &wasmtime::Module,
         config: &Config,
         (min_pages, max_pages): (u32, Option<u32>),
     ) -> Result<Self, Error> {
-        let limit_bytes = config.memory_bytes();
-        let report = GuestReport::new(limit_bytes);
-        let mut store = Store::new(engine, HostState { memory: None, report });
+        let mut store = Store::new(engine, HostState::new(config.memory_bytes()));
         store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
         store.set_fuel(config.init_fuel.0).map_err(|e| internal(&e))?;
-        let memory =
-            Memory::new(&mut store, MemoryType::new(min_pages, max_pages)).map_err(|e| {
-                Error::BadRegions { reason: format!("cannot create guest memory: {e}") }
-            })?;
+        let memory = Memory::new(&mut store, MemoryType::new(min_pages, max_pages))
+            .map_err(|e| memory_refused(&e))?;
         store.data_mut().memory = Some(memory);
-
         let mut linker = Linker::<HostState>::new(engine);
         linker
             .define(&store, names::HOST_MODULE, names::MEMORY, memory)
             .and_then(|l| l.func_wrap(names::HOST_MODULE, names::FAIL, host_fail))
-            .map_err(|e| Error::Malformed { reason: format!("cannot link host functions: {e}") })?;
+            .map_err(|e| link_refused(&e))?;
         let instance = linker
             .instantiate(&mut store, module)
-            .map_err(|e| classify(&mut store, &e, Phase::Load, config.init_fuel.0))?;
+            .map_err(|e| instantiate_failure::<Self>(&mut store.data_mut().report, &e, config))?;
         // The module's export signatures were checked at load.
-        let typed = |store: &mut Store<HostState>, name: &'static str| {
-            instance.get_typed_func::<(), i32>(store, name).map_err(|e| internal(&e))
-        };
-        Ok(Self {
-            on_event_fn: typed(&mut store, names::ON_EVENT)?,
-            version_fn: typed(&mut store, names::ABI_VERSION)?,
-            regions_fn: typed(&mut store, names::REGIONS)?,
-            init_fn: instance
-                .get_typed_func::<i32, i32>(&mut store, names::INIT)
-                .map_err(|e| internal(&e))?,
-            store,
-            memory,
-        })
+        let init = instance.get_typed_func(&mut store, names::INIT);
+        let exports = Exports::new(init, |name| instance.get_typed_func(&mut store, name))
+            .map_err(|e| internal(&e))?;
+        Ok(Self { store, memory, exports })
     }
 
-    /// Calls an ABI entry point with `budget` fuel; returns its result and the fuel it used.
-    pub(crate) fn call(
-        &mut self,
-        entry: Entry,
-        arg: i32,
-        budget: u64,
-        phase: Phase,
-    ) -> (Result<i32, Error>, u64) {
-        // Setting fuel cannot fail: fuel metering is always on in a Lockstep engine.
-        let _ = self.store.set_fuel(budget);
-        let result = match entry {
-            Entry::OnEvent => self.on_event_fn.call(&mut self.store, ()),
-            Entry::Init => self.init_fn.call(&mut self.store, arg),
-            Entry::AbiVersion => self.version_fn.call(&mut self.store, ()),
-            Entry::Regions => self.regions_fn.call(&mut self.store, ()),
-        };
-        let used = budget.saturating_sub(self.store.get_fuel().unwrap_or(0));
-        (result.map_err(|e| classify(&mut self.store, &e, phase, budget)), used)
-    }
-
-    /// The guest's linear memory.
     #[inline]
-    pub(crate) fn memory(&self) -> &[u8] {
+    fn set_fuel(&mut self, fuel: u64) {
+        let _ = self.store.set_fuel(fuel);
+    }
+
+    #[inline]
+    fn remaining_fuel(&self) -> Option<u64> {
+        self.store.get_fuel().ok()
+    }
+
+    #[inline]
+    fn invoke(&mut self, entry: Entry, arg: i32) -> wasmtime::Result<i32> {
+        match self.exports.get(entry) {
+            EntryFn::Unit(f) => f.call(&mut self.store, ()),
+            EntryFn::Init(f) => f.call(&mut self.store, arg),
+        }
+    }
+
+    fn report(&mut self) -> &mut GuestReport {
+        &mut self.store.data_mut().report
+    }
+
+    fn fault(e: &wasmtime::Error) -> Fault<'_> {
+        match e.downcast_ref::<Trap>() {
+            Some(code) => fault_of_trap!(*code, Trap,
+                Trap::AllocationTooLarge => Fault::MemoryLimit,
+                Trap::HeapMisaligned => Fault::Trap(TrapKind::MemoryOutOfBounds)),
+            None => Fault::Host(e),
+        }
+    }
+
+    #[inline]
+    fn memory(&self) -> &[u8] {
         self.memory.data(&self.store)
     }
 
-    /// The guest's linear memory, writable.
     #[inline]
-    pub(crate) fn memory_mut(&mut self) -> &mut [u8] {
+    fn memory_mut(&mut self) -> &mut [u8] {
         self.memory.data_mut(&mut self.store)
     }
 
-    /// Bytes preallocated for the guest's memory.
-    pub(crate) fn capacity(&self) -> usize {
+    fn capacity(&self) -> usize {
         self.store.data().report.limit_bytes
     }
 }
 
 fn host_fail(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::Result<()> {
-    let message = match caller.data().memory {
-        Some(m) => GuestReport::read_message(m.data(&caller), ptr, len),
-        None => GuestReport::read_message(&[], ptr, len),
-    };
-    caller.data_mut().report.fail_message = Some(message);
-    Err(wasmtime::Error::msg("guest called lockstep.fail"))
-}
-
-fn internal(e: &impl std::fmt::Display) -> Error {
-    Error::Malformed { reason: format!("engine refused the module: {e}") }
-}
-
-/// Turns a wasmtime error into a typed one, using what the host function and limiter recorded.
-fn classify(store: &mut Store<HostState>, e: &wasmtime::Error, phase: Phase, budget: u64) -> Error {
-    if let Some(err) = store.data_mut().report.take(phase) {
-        return err;
-    }
-    let limit_pages = (store.data().report.limit_bytes / WASM_PAGE) as u32;
-    let kind = match e.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => return Error::OutOfFuel { phase, budget },
-        Some(Trap::AllocationTooLarge) => return Error::MemoryLimit { phase, limit_pages },
-        Some(Trap::UnreachableCodeReached) => TrapKind::Unreachable,
-        Some(Trap::MemoryOutOfBounds | Trap::HeapMisaligned) => TrapKind::MemoryOutOfBounds,
-        Some(Trap::IntegerDivisionByZero) => TrapKind::DivisionByZero,
-        Some(Trap::IntegerOverflow) => TrapKind::IntegerOverflow,
-        Some(Trap::BadConversionToInteger) => TrapKind::BadConversion,
-        Some(Trap::StackOverflow) => TrapKind::StackExhausted,
-        Some(Trap::IndirectCallToNull | Trap::BadSignature | Trap::TableOutOfBounds) => {
-            TrapKind::BadIndirectCall
-        }
-        Some(_) => TrapKind::Other,
-        None => return Error::Host { phase, reason: one_line(e) },
-    };
-    Error::Trap { phase, kind }
+    let memory = caller.data().memory.map_or(&[][..], |m| m.data(&caller));
+    caller.data_mut().report.fail_message = Some(GuestReport::read_message(memory, ptr, len));
+    Err(wasmtime::Error::msg(FAIL_TRAP))
 }

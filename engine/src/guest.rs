@@ -21,7 +21,7 @@ pub(crate) struct ExportSig {
     pub(crate) results: Vec<ValKind>,
 }
 
-/// What an import asks for.
+/// What an import asks for (or what an export is).
 #[derive(Clone, Debug)]
 pub(crate) enum ImportKind {
     Memory {
@@ -35,12 +35,39 @@ pub(crate) enum ImportKind {
     Other,
 }
 
+impl ImportKind {
+    /// The signature, if this is a function: what `export` answers for an export's type.
+    pub(crate) fn into_func(self) -> Option<ExportSig> {
+        match self {
+            ImportKind::Func(sig) => Some(sig),
+            _ => None,
+        }
+    }
+}
+
+impl ExportSig {
+    /// A signature from a backend's parameter and result types, already made tier-neutral.
+    pub(crate) fn new(
+        params: impl IntoIterator<Item = ValKind>,
+        results: impl IntoIterator<Item = ValKind>,
+    ) -> Self {
+        Self { params: params.into_iter().collect(), results: results.into_iter().collect() }
+    }
+}
+
 /// One import of a module.
 #[derive(Clone, Debug)]
 pub(crate) struct ImportDesc {
     pub(crate) module: String,
     pub(crate) name: String,
     pub(crate) kind: ImportKind,
+}
+
+impl ImportDesc {
+    /// An import named `module.name` asking for `kind`.
+    pub(crate) fn new(module: &str, name: &str, kind: ImportKind) -> Self {
+        Self { module: module.to_owned(), name: name.to_owned(), kind }
+    }
 }
 
 /// Most table elements a guest may grow a table to: tables hold function references only, and
@@ -83,15 +110,41 @@ impl GuestReport {
         }
     }
 
+    /// The memory limiter's rule, for both tiers: growth to `desired` bytes is allowed up to
+    /// the limit; a refusal is remembered so the failed call reports [`Error::MemoryLimit`].
+    pub(crate) fn allows_memory(&mut self, desired: usize) -> bool {
+        let allowed = desired <= self.limit_bytes;
+        self.grow_refused |= !allowed;
+        allowed
+    }
+
+    /// The memory limit in Wasm pages.
+    pub(crate) fn limit_pages(&self) -> u32 {
+        (self.limit_bytes / crate::config::WASM_PAGE) as u32
+    }
+
     /// The error the report explains, if any: a guest panic, then a refused memory growth.
     pub(crate) fn take(&mut self, phase: Phase) -> Option<Error> {
         if let Some(message) = self.fail_message.take() {
             return Some(Error::GuestPanic { phase, message });
         }
         if self.grow_refused {
-            let limit_pages = (self.limit_bytes / crate::config::WASM_PAGE) as u32;
-            return Some(Error::MemoryLimit { phase, limit_pages });
+            return Some(Error::MemoryLimit { phase, limit_pages: self.limit_pages() });
         }
         None
+    }
+}
+
+/// What each tier's store carries besides the instance: the guest's memory, for
+/// `lockstep.fail` to read its message from, and the report of the current call.
+pub(crate) struct HostState<M> {
+    pub(crate) memory: Option<M>,
+    pub(crate) report: GuestReport,
+}
+
+impl<M> HostState<M> {
+    /// A store's state before its memory exists, for a guest limited to `limit_bytes`.
+    pub(crate) fn new(limit_bytes: usize) -> Self {
+        Self { memory: None, report: GuestReport::new(limit_bytes) }
     }
 }

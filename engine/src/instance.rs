@@ -5,6 +5,7 @@
 //! into the guest's regions, set the fuel budget, call `lockstep_on_event`, copy the actions
 //! out into a buffer allocated at instantiation. No allocation, no lock, no clock.
 
+use crate::backend::BackendGuest as _;
 use crate::config::{Config, Fuel};
 use crate::error::{Error, GuestStatus, Phase};
 use crate::guest::Entry;

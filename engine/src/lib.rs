@@ -36,6 +36,7 @@
 
 #![deny(unsafe_code)] // only `sys` may use unsafe, and it says so
 
+mod backend;
 mod compiled;
 mod config;
 mod engine;
@@ -54,6 +55,7 @@ pub use error::{Error, GuestStatus, Phase, TrapKind};
 pub use instance::Instance;
 pub use lockstep_sdk::{RunError, Step, StrategyRunner};
 pub use module::StrategyModule;
+pub use sys::CountingAlloc;
 pub use worker::{Feed, Output, Worker, WorkerConfig, WorkerInfo, pin_current_thread};
 
 /// The SDK this engine speaks, re-exported so embedders need one dependency.

@@ -1,9 +1,13 @@
 //! The engine's one `unsafe` module: the preallocated guest memory of both tiers, loading a
-//! precompiled module, and the two OS calls a pinned worker needs (`sched_getcpu`, `mlockall`).
-#![allow(unsafe_code)]
+//! precompiled module, the two OS calls a pinned worker needs (`sched_getcpu`, `mlockall`), and
+//! the counting allocator that proves the hot path allocates nothing.
+#![allow(unsafe_code, reason = "the engine's unsafe code lives here, each block with its SAFETY")]
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A zeroed heap buffer handed to wasmi as `&'static mut [u8]` for `Memory::new_static`.
 ///
@@ -301,6 +305,105 @@ pub(crate) fn lock_all_memory() -> Result<(), String> {
     // SAFETY: mlockall takes flags only and has no memory-safety preconditions.
     let rc = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) };
     if rc == 0 { Ok(()) } else { Err(std::io::Error::last_os_error().to_string()) }
+}
+
+/// A global allocator that counts heap allocations (reallocations included) and forwards every
+/// call to the system allocator: install it to prove a path allocates nothing per event.
+///
+/// ```
+/// use lockstep_engine::CountingAlloc;
+///
+/// #[global_allocator]
+/// static ALLOC: CountingAlloc = CountingAlloc::new();
+///
+/// fn main() {
+///     let mut sum = 0u64;
+///     let allocations = ALLOC.count_during(|| sum = (1..=100).sum()); // the hot loop under test
+///     assert_eq!((sum, allocations), (5050, 0));
+///     assert_eq!(ALLOC.count_during(|| drop(std::hint::black_box(vec![1u8]))), 1);
+/// }
+/// ```
+///
+/// Counts are kept process-wide ([`CountingAlloc::allocations`]) and per thread
+/// ([`CountingAlloc::thread_allocations`], [`CountingAlloc::count_during`]), so tests running
+/// in parallel threads do not disturb each other. Nothing is counted unless the value is the
+/// `#[global_allocator]`; install one per program.
+#[derive(Debug)]
+pub struct CountingAlloc {
+    allocations: AtomicU64,
+}
+
+thread_local! {
+    /// Allocations the current thread has made through a [`CountingAlloc`].
+    static THREAD_ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+impl CountingAlloc {
+    /// A counter at zero, for a `static` marked `#[global_allocator]`.
+    pub const fn new() -> Self {
+        Self { allocations: AtomicU64::new(0) }
+    }
+
+    /// Allocations made so far by every thread of the program.
+    pub fn allocations(&self) -> u64 {
+        self.allocations.load(Ordering::Relaxed)
+    }
+
+    /// Allocations made so far by the calling thread.
+    pub fn thread_allocations(&self) -> u64 {
+        THREAD_ALLOCATIONS.try_with(Cell::get).unwrap_or(0)
+    }
+
+    /// Runs `f` and returns how many allocations the calling thread made during it (other
+    /// threads' allocations are not counted).
+    pub fn count_during(&self, f: impl FnOnce()) -> u64 {
+        let before = self.thread_allocations();
+        f();
+        self.thread_allocations() - before
+    }
+
+    #[inline]
+    fn count(&self) {
+        self.allocations.fetch_add(1, Ordering::Relaxed);
+        // Without a destructor the thread-local is never torn down, but a thread exiting may
+        // still allocate after: `try_with` never panics inside the allocator.
+        let _ = THREAD_ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+    }
+}
+
+impl Default for CountingAlloc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
+// `GlobalAlloc` contract holds exactly as it does for `System`. Counting touches only an atomic
+// and a const-initialised thread-local `Cell`, neither of which allocates or unwinds.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.count();
+        // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        self.count();
+        // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` through this allocator, with this `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        self.count();
+        // SAFETY: forwarded unchanged; `ptr` came from `System` and the caller upholds
+        // `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! instantiated and its ABI version and regions are checked. Loading and instances build on
 //! this; the backends (`interp`, `compiled`) know nothing of either.
 
+use crate::backend::BackendGuest;
 use crate::config::Config;
 use crate::engine::{Backend, Engine};
 use crate::error::{Error, Phase};
@@ -35,9 +36,11 @@ impl Code {
 }
 
 /// A guest instantiated on one tier.
-// The interpreter's store is large and inline; an instance is built once and not moved on the
-// hot path, so boxing it would only add a pointer chase per event.
-#[allow(clippy::large_enum_variant)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the interpreter's store is large and inline; an instance is built once and not \
+              moved on the hot path, so boxing it would only add a pointer chase per event"
+)]
 pub(crate) enum Guest {
     Interpreter(interp::Guest),
     Compiled(compiled::Guest),
@@ -66,10 +69,10 @@ pub(crate) fn link(
     let config: &Config = &engine.config;
     let mut guest = match (&engine.inner, code) {
         (Backend::Interpreter(e), Code::Interpreter(m)) => {
-            Guest::Interpreter(interp::Guest::new(e, m, config, pages)?)
+            Guest::Interpreter(interp::Guest::instantiate(e, m, config, pages)?)
         }
         (Backend::Compiled(e), Code::Compiled(m)) => {
-            Guest::Compiled(compiled::Guest::new(e, m, config, pages)?)
+            Guest::Compiled(compiled::Guest::instantiate(e, m, config, pages)?)
         }
         _ => unreachable!("a module is compiled by the engine it keeps"),
     };

@@ -53,6 +53,37 @@ pub(crate) fn wasm(wat: &str) -> Vec<u8> {
     wat::parse_str(wat).expect("test WAT parses")
 }
 
+/// The region descriptor `MID_WAT` declares: ABI v1, event at 64, action at 128 with room for
+/// 4, book at 512, params at 1024 with room for 256 bytes.
+pub(crate) const REGIONS: [u32; 7] = [1, 0x40, 0x80, 4, 0x200, 0x400, 0x100];
+
+/// A module with the ABI exports, declaring `regions` at address 0, with the given bodies of
+/// `lockstep_init` (its parameter is `$len`) and `lockstep_on_event`, plus `extra` items.
+pub(crate) fn guest_module(regions: [u32; 7], init: &str, on_event: &str, extra: &str) -> Vec<u8> {
+    let descriptor: String = regions
+        .iter()
+        .chain(&[0])
+        .flat_map(|v| v.to_le_bytes())
+        .map(|b| format!("\\{b:02x}"))
+        .collect();
+    wasm(&format!(
+        r#"(module
+  (import "lockstep" "memory" (memory 1))
+  (data (i32.const 0) "{descriptor}")
+  {extra}
+  (func (export "lockstep_abi_version") (result i32) (i32.const 1))
+  (func (export "lockstep_regions") (result i32) (i32.const 0))
+  (func (export "lockstep_init") (param $len i32) (result i32) {init})
+  (func $on_event (export "lockstep_on_event") (result i32) {on_event}))"#
+    ))
+}
+
+/// A guest with `MID_WAT`'s regions, an init that accepts anything, and the given
+/// `lockstep_on_event` body and extra items.
+pub(crate) fn guest(on_event: &str, extra: &str) -> Vec<u8> {
+    guest_module(REGIONS, "(i32.const 0)", on_event, extra)
+}
+
 pub(crate) fn engine_with_fuel(tier: Tier, fuel: u64) -> Engine {
     let mut c = Config::new();
     c.tier(tier).fuel_per_event(Fuel(fuel)).init_fuel(Fuel(fuel * 10));

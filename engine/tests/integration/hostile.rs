@@ -2,25 +2,9 @@
 //! healthy strategy on the same engine keeps producing correct output throughout. Every case
 //! runs on both tiers, which must give the same error.
 
-use crate::common::{MID_WAT, engine_with_fuel, events, healthy, wasm};
+use crate::common::{MID_WAT, engine_with_fuel, events, guest, healthy, wasm};
 use lockstep_engine::{Config, Engine, Error, GuestStatus, Phase, StrategyModule, Tier, TrapKind};
 use lockstep_sdk::{Action, EventBody};
-
-/// A module skeleton with valid ABI exports; `on_event` and extra items are substituted.
-fn guest(on_event_body: &str, extra: &str) -> Vec<u8> {
-    wasm(&format!(
-        r#"(module
-  (import "lockstep" "memory" (memory 1))
-  (data (i32.const 0)
-    "\01\00\00\00" "\40\00\00\00" "\80\00\00\00" "\04\00\00\00"
-    "\00\02\00\00" "\00\04\00\00" "\00\01\00\00" "\00\00\00\00")
-  {extra}
-  (func (export "lockstep_abi_version") (result i32) (i32.const 1))
-  (func (export "lockstep_regions") (result i32) (i32.const 0))
-  (func (export "lockstep_init") (param i32) (result i32) (i32.const 0))
-  (func $on_event (export "lockstep_on_event") (result i32) {on_event_body}))"#
-    ))
-}
 
 /// Checks the healthy WAT strategy still answers correctly on the same engine.
 fn assert_healthy_output(engine: &Engine) {

@@ -1,11 +1,11 @@
 //! Engine integration tests: the ABI from a language without the SDK (WAT), the hostile-module
-//! suite, determinism across runs and workers, module loading fuzzed on both tiers, and zero
-//! allocations per event.
+//! suite, the same errors on both tiers, determinism across runs and workers, module loading
+//! fuzzed on both tiers, and zero allocations per event.
 
-mod alloc_counter;
 mod common;
 mod determinism;
 mod fuzz_modules;
 mod hostile;
+mod tier_parity;
 mod wat_abi;
 mod zero_alloc;

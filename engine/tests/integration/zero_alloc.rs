@@ -1,9 +1,12 @@
 //! Zero heap allocations per event in steady state, counted by a global allocator over
 //! 100,000 events, for the SDK-free WAT strategy and every catalog strategy.
 
-use crate::alloc_counter::count_allocs;
 use crate::common::{MID_WAT, events, wasm};
-use lockstep_engine::{Config, Engine, StrategyModule, Tier};
+use lockstep_engine::{Config, CountingAlloc, Engine, StrategyModule, Tier};
+
+/// Counts per thread, so the tests running beside this one do not disturb its count.
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc::new();
 
 const EVENTS: usize = 100_000;
 
@@ -28,7 +31,7 @@ fn no_allocation_on(tier: Tier) {
             inst.on_event(ev, book.as_ref()).unwrap();
         }
         let mut actions = 0usize;
-        let allocs = count_allocs(|| {
+        let allocs = ALLOC.count_during(|| {
             for (ev, book) in &evs {
                 actions += inst.on_event(ev, book.as_ref()).unwrap().len();
             }
@@ -36,4 +39,23 @@ fn no_allocation_on(tier: Tier) {
         assert_eq!(allocs, 0, "{name} ({tier}): {allocs} allocations over {EVENTS} events");
         eprintln!("{name} ({tier}): 0 allocations over {EVENTS} events ({actions} actions)");
     }
+}
+
+#[test]
+fn the_counter_counts_this_thread_only() {
+    let mut kept = Vec::new();
+    let n = ALLOC.count_during(|| {
+        kept.push(std::hint::black_box(vec![1u8; 16]));
+        let other = std::thread::spawn(|| {
+            for i in 0..10_000_u32 {
+                drop(std::hint::black_box(Box::new(i)));
+            }
+        });
+        other.join().unwrap();
+    });
+    // The vector, and what spawning costs this side; not the other thread's 10,000 boxes.
+    assert!((1..100).contains(&n), "{n}");
+    let before = ALLOC.allocations();
+    drop(std::hint::black_box(vec![3u8; 16]));
+    assert!(ALLOC.allocations() > before, "the process-wide count moves too");
 }

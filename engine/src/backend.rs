@@ -1,0 +1,266 @@
+//! The contract between the engine and its two backends. A backend adapts only what differs
+//! between wasmi and wasmtime: compiling, instantiating, calling an entry point and viewing
+//! memory, through [`BackendGuest`] (a fuel meter, an entry call, a trap classifier, the memory
+//! view). Fuel accounting, the text of backend errors and the mapping of traps to the engine's
+//! typed [`Error`] are written here, once, for both.
+
+use crate::config::Config;
+use crate::error::{Error, Phase, TrapKind};
+use crate::guest::{Entry, GuestReport};
+use core::fmt;
+use lockstep_sdk::names;
+
+/// Why a backend's call or instantiation stopped, in the tier-neutral vocabulary each backend
+/// maps its own trap codes into ([`fault_of_trap!`]).
+pub(crate) enum Fault<'a> {
+    /// The fuel meter ran dry.
+    OutOfFuel,
+    /// The backend refused to grow memory or a table past a limit.
+    MemoryLimit,
+    /// A Wasm trap.
+    Trap(TrapKind),
+    /// Not a trap: the backend's own error, shown to the user as [`one_line`] text.
+    Host(&'a dyn fmt::Display),
+}
+
+/// A linked guest as a backend exposes it. Everything a call does beyond these primitives,
+/// setting the budget, measuring the fuel burnt and naming a failure, is [`BackendGuest::call`].
+pub(crate) trait BackendGuest: Sized {
+    /// The backend's engine.
+    type Engine;
+    /// A module compiled by that engine.
+    type Module;
+    /// The backend's error type for calls and instantiation.
+    type Error: fmt::Display;
+
+    /// Creates the preallocated memory, links the host functions and instantiates `module`,
+    /// running any start function under the init fuel (failing as [`instantiate_failure`]).
+    fn instantiate(
+        engine: &Self::Engine,
+        module: &Self::Module,
+        config: &Config,
+        pages: (u32, Option<u32>),
+    ) -> Result<Self, Error>;
+
+    /// Sets the fuel meter. Cannot fail: fuel metering is always on in a Lockstep engine.
+    fn set_fuel(&mut self, fuel: u64);
+
+    /// The fuel left on the meter, `None` if the backend cannot say.
+    fn remaining_fuel(&self) -> Option<u64>;
+
+    /// Calls `entry`, passing `arg` to `lockstep_init` (the other entries take nothing).
+    fn invoke(&mut self, entry: Entry, arg: i32) -> Result<i32, Self::Error>;
+
+    /// What the host functions and the limiter recorded during the current call.
+    fn report(&mut self) -> &mut GuestReport;
+
+    /// Classifies a backend error (usually with [`fault_of_trap!`]).
+    fn fault(e: &Self::Error) -> Fault<'_>;
+
+    /// The guest's linear memory.
+    fn memory(&self) -> &[u8];
+
+    /// The guest's linear memory, writable.
+    fn memory_mut(&mut self) -> &mut [u8];
+
+    /// Bytes preallocated for the guest's memory.
+    fn capacity(&self) -> usize;
+
+    /// Calls an ABI entry point with `budget` fuel; returns its result and the fuel it used:
+    /// what the meter lost, all of it when the backend cannot read the meter.
+    #[inline]
+    fn call(
+        &mut self,
+        entry: Entry,
+        arg: i32,
+        budget: u64,
+        phase: Phase,
+    ) -> (Result<i32, Error>, u64) {
+        self.set_fuel(budget);
+        let result = self.invoke(entry, arg);
+        let used = budget.saturating_sub(self.remaining_fuel().unwrap_or(0));
+        (result.map_err(|e| failure(self.report(), Self::fault(&e), phase, budget)), used)
+    }
+}
+
+/// The engine's error for a call (or an instantiation) that stopped with `fault` under
+/// `budget`: what the host function or limiter recorded takes precedence, as the real cause.
+pub(crate) fn failure(
+    report: &mut GuestReport,
+    fault: Fault<'_>,
+    phase: Phase,
+    budget: u64,
+) -> Error {
+    if let Some(err) = report.take(phase) {
+        return err;
+    }
+    match fault {
+        Fault::OutOfFuel => Error::OutOfFuel { phase, budget },
+        Fault::MemoryLimit => Error::MemoryLimit { phase, limit_pages: report.limit_pages() },
+        Fault::Trap(kind) => Error::Trap { phase, kind },
+        Fault::Host(e) => Error::Host { phase, reason: one_line(e) },
+    }
+}
+
+/// The engine's error for an instantiation that stopped with `e`: at load, under the init fuel.
+pub(crate) fn instantiate_failure<G: BackendGuest>(
+    report: &mut GuestReport,
+    e: &G::Error,
+    config: &Config,
+) -> Error {
+    failure(report, G::fault(e), Phase::Load, config.init_fuel.0)
+}
+
+/// A backend's error as text: its whole chain of causes (`{:#}`), on one line, since the
+/// backends pretty-print some details over several.
+pub(crate) fn one_line(e: &dyn fmt::Display) -> String {
+    format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The backend refused the bytes as WebAssembly.
+pub(crate) fn malformed(e: &dyn fmt::Display) -> Error {
+    Error::Malformed { reason: one_line(e) }
+}
+
+/// The backend could not create the guest's memory.
+pub(crate) fn memory_refused(e: &dyn fmt::Display) -> Error {
+    Error::BadRegions { reason: format!("cannot create guest memory: {}", one_line(e)) }
+}
+
+/// The backend could not link the host functions.
+pub(crate) fn link_refused(e: &dyn fmt::Display) -> Error {
+    Error::Malformed { reason: format!("cannot link host functions: {}", one_line(e)) }
+}
+
+/// The backend refused something the load checks had already accepted.
+pub(crate) fn internal(e: &dyn fmt::Display) -> Error {
+    Error::Malformed { reason: format!("engine refused the module: {}", one_line(e)) }
+}
+
+/// The trap a host function raises after recording a `lockstep.fail` message; the recorded
+/// message, not this text, is what the engine reports.
+pub(crate) const FAIL_TRAP: &str = "guest called lockstep.fail";
+
+/// A linked guest on either backend: the backend's store, the guest's memory in it, and the
+/// entry points.
+pub(crate) struct Linked<S, M, U, I> {
+    pub(crate) store: S,
+    pub(crate) memory: M,
+    pub(crate) exports: Exports<U, I>,
+}
+
+/// A guest's ABI entry points in a backend's typed-function types: `U` for the three that
+/// take nothing, `I` for `lockstep_init`'s `(i32)`; all return `i32`.
+pub(crate) struct Exports<U, I> {
+    on_event: U,
+    abi_version: U,
+    regions: U,
+    init: I,
+}
+
+/// One entry point of [`Exports`], by its parameter type.
+pub(crate) enum EntryFn<'a, U, I> {
+    /// An entry point that takes nothing.
+    Unit(&'a U),
+    /// `lockstep_init`, which takes the parameters' length.
+    Init(&'a I),
+}
+
+impl<U, I> Exports<U, I> {
+    /// Collects the entry points: `init` as looked up, the others by name through `unit`.
+    pub(crate) fn new<E>(
+        init: Result<I, E>,
+        mut unit: impl FnMut(&'static str) -> Result<U, E>,
+    ) -> Result<Self, E> {
+        Ok(Self {
+            on_event: unit(names::ON_EVENT)?,
+            abi_version: unit(names::ABI_VERSION)?,
+            regions: unit(names::REGIONS)?,
+            init: init?,
+        })
+    }
+
+    /// The function behind `entry`.
+    #[inline]
+    pub(crate) fn get(&self, entry: Entry) -> EntryFn<'_, U, I> {
+        match entry {
+            Entry::OnEvent => EntryFn::Unit(&self.on_event),
+            Entry::AbiVersion => EntryFn::Unit(&self.abi_version),
+            Entry::Regions => EntryFn::Unit(&self.regions),
+            Entry::Init => EntryFn::Init(&self.init),
+        }
+    }
+}
+
+/// Maps a backend's trap code to a [`Fault`]. Both backends name the Wasm traps alike
+/// (wasmi's `TrapCode` follows wasmtime's `Trap`), so the mapping is written once; each adds
+/// its own names for the memory-limit trap (and any other) before the catch-all.
+macro_rules! fault_of_trap {
+    ($code:expr, $Code:ident, $($extra:pat => $fault:expr),* $(,)?) => {{
+        use $crate::backend::Fault as F;
+        use $crate::error::TrapKind as K;
+        match $code {
+            $Code::OutOfFuel => F::OutOfFuel,
+            $Code::UnreachableCodeReached => F::Trap(K::Unreachable),
+            $Code::MemoryOutOfBounds => F::Trap(K::MemoryOutOfBounds),
+            $Code::IntegerDivisionByZero => F::Trap(K::DivisionByZero),
+            $Code::IntegerOverflow => F::Trap(K::IntegerOverflow),
+            $Code::BadConversionToInteger => F::Trap(K::BadConversion),
+            $Code::StackOverflow => F::Trap(K::StackExhausted),
+            $Code::IndirectCallToNull | $Code::BadSignature | $Code::TableOutOfBounds => {
+                F::Trap(K::BadIndirectCall)
+            }
+            $($extra => $fault,)*
+            _ => F::Trap(K::Other),
+        }
+    }};
+}
+
+pub(crate) use fault_of_trap;
+
+/// The tier-neutral kind of a backend's value type: both crates' `ValType`s name the four
+/// numeric types alike.
+macro_rules! val_kind {
+    ($krate:ident, $t:expr) => {
+        match $t {
+            $krate::ValType::I32 => $crate::guest::ValKind::I32,
+            $krate::ValType::I64 => $crate::guest::ValKind::I64,
+            $krate::ValType::F32 => $crate::guest::ValKind::F32,
+            $krate::ValType::F64 => $crate::guest::ValKind::F64,
+            _ => $crate::guest::ValKind::Other,
+        }
+    };
+}
+
+pub(crate) use val_kind;
+
+/// Implements a backend's `ResourceLimiter` for its store's state with the limits both tiers
+/// enforce: memory up to the configured limit (a refusal is recorded in the report), tables up
+/// to `MAX_TABLE_ELEMENTS` elements, one instance, one memory and four tables, plus `$extra`
+/// instances and memories for a backend that counts the host's memory apart from the guest's.
+macro_rules! limiter {
+    (impl $krate:ident for $State:ty, $Result:ty, refused: $refused:expr, extra: $extra:literal) => {
+        impl $krate::ResourceLimiter for $State {
+            fn memory_growing(&mut self, _: usize, desired: usize, _: Option<usize>) -> $Result {
+                if !self.report.allows_memory(desired) {
+                    return Err($refused);
+                }
+                Ok(true)
+            }
+            fn table_growing(&mut self, _: usize, desired: usize, _: Option<usize>) -> $Result {
+                Ok(desired <= $crate::guest::MAX_TABLE_ELEMENTS)
+            }
+            fn instances(&self) -> usize {
+                1 + $extra
+            }
+            fn tables(&self) -> usize {
+                4
+            }
+            fn memories(&self) -> usize {
+                1 + $extra
+            }
+        }
+    };
+}
+
+pub(crate) use limiter;
