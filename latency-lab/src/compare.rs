@@ -10,7 +10,7 @@ use crate::jvm::{self, JvmSetup};
 use crate::tape::{Mismatch, Outputs, Tape, compare_outputs, record};
 use hdrhistogram::Histogram;
 use lockstep_engine::{Config, Engine, StrategyModule, StrategyRunner, Tier};
-use lockstep_replay::format_ns;
+use lockstep_sim::format_ns;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -913,7 +913,7 @@ fn write_outputs(
         let p = dir.join(format!("compare-{strategy}-{}.hgrm", r.name));
         let mut buf = Vec::new();
         write_hgrm(&mut buf, &r.hist, 1.0)
-            .and_then(|()| lockstep_replay::write_atomic(&p, &buf))
+            .and_then(|()| lockstep_io::write_atomic(&p, &buf))
             .map_err(|e| Error::io("writing the percentile distribution", &p, e))?;
         files.push(p);
     }

@@ -10,7 +10,7 @@ use crate::sys;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
-use lockstep_replay::format_ns;
+use lockstep_sim::format_ns;
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
@@ -385,7 +385,7 @@ impl HiccupRun {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io("creating the output directory", dir, e))?;
             let p = dir.join("hiccup.hlog");
-            let f = lockstep_replay::AtomicFile::create(&p)
+            let f = lockstep_io::AtomicFile::create(&p)
                 .map_err(|e| Error::io("creating the interval log", &p, e))?;
             file = Some(std::io::BufWriter::new(f));
             hlog_path = Some(p);
@@ -463,7 +463,7 @@ impl HiccupRun {
         if let Some(f) = file {
             f.into_inner()
                 .map_err(std::io::IntoInnerError::into_error)
-                .and_then(lockstep_replay::AtomicFile::commit)
+                .and_then(lockstep_io::AtomicFile::commit)
                 .map_err(|e| Error::io("writing the interval log", &log_path, e))?;
         }
         files.extend(hlog_path);
@@ -472,7 +472,7 @@ impl HiccupRun {
                 let p = dir.join(format!("hiccup-core{}.hgrm", c.core));
                 let mut buf = Vec::new();
                 crate::histo::write_hgrm(&mut buf, &c.hist, 1.0)
-                    .and_then(|()| lockstep_replay::write_atomic(&p, &buf))
+                    .and_then(|()| lockstep_io::write_atomic(&p, &buf))
                     .map_err(|e| Error::io("writing the percentile distribution", &p, e))?;
                 files.push(p);
             }

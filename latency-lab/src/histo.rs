@@ -26,7 +26,7 @@ pub fn new_histogram() -> Histogram<u64> {
 }
 
 /// The percentiles every report shows (lockstep-replay's, shared).
-pub use lockstep_replay::Percentiles as Summary;
+pub use lockstep_sim::Percentiles as Summary;
 
 /// Rounds to 3 decimals for JSON readability.
 pub(crate) fn round3(v: f64) -> f64 {
@@ -151,7 +151,7 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 /// # Errors
 /// The writer's I/O error.
 pub fn write_hgrm(w: &mut impl Write, h: &Histogram<u64>, value_scale: f64) -> std::io::Result<()> {
-    w.write_all(lockstep_replay::percentile_distribution(h, value_scale).as_bytes())
+    w.write_all(lockstep_sim::percentile_distribution(h, value_scale).as_bytes())
 }
 
 /// One row of a `.hgrm` percentile distribution.

@@ -8,7 +8,7 @@
 
 use crate::error::Error;
 use crate::tape::{Outputs, Tape};
-use lockstep_replay::{temp_path, write_atomic};
+use lockstep_io::{temp_path, write_atomic};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;

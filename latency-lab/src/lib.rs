@@ -41,7 +41,7 @@ pub use histo::{
 };
 pub use jvm::{DEFAULT_JAVA_OPTS, JAVA_PORTS, JvmSetup};
 /// Nanoseconds for people (the CLI's formatter, shared).
-pub use lockstep_replay::format_ns;
+pub use lockstep_sim::format_ns;
 pub use plot::{PlotConfig, PlotReport, Series, Unit, plot};
 pub use sysinfo::{
     Cmdline, Finding, MAX_CPUS, Status, SysInfo, UNKNOWN, Verdict, collect as collect_sysinfo,

@@ -5,7 +5,8 @@
 
 use crate::error::Error;
 use crate::histo::{HgrmPoint, TICKS_PER_HALF_DISTANCE, new_histogram, parse_hgrm, read_hlog};
-use lockstep_replay::{DrawResult, FONT, percentile_label, percentile_x, render, write_atomic};
+use lockstep_io::write_atomic;
+use lockstep_report::{DrawResult, FONT, percentile_label, percentile_x, render};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::Serialize;
@@ -464,7 +465,7 @@ impl fmt::Display for PlotReport {
                 "series {}: {} samples, max {}, {} intervals",
                 s.name,
                 s.count,
-                lockstep_replay::format_ns(s.points.last().map_or(0.0, |p| p.1) as u64),
+                lockstep_sim::format_ns(s.points.last().map_or(0.0, |p| p.1) as u64),
                 s.timeline.len()
             )?;
         }

@@ -9,11 +9,10 @@
 //! venue answers are the ones each of them would have caused, and the reference's actions are
 //! what each must produce. The JVM reads the same trace format ([`TraceWriter`]).
 
-use lockstep_replay::{
-    EventSource, Session, SessionConfig, SessionError, StrategySpec, Synth, SynthConfig, TapeError,
-    TraceReader, TraceWriter, trace_path,
-};
+use lockstep_host::HostSession;
+use lockstep_host::{SessionError, StrategySpec, TraceReader, TraceWriter, trace_path};
 use lockstep_sdk::{ActionRecord, BookRecord, EventRecord, event_kind};
+use lockstep_sim::{EventSource, ReplayError, Session, SessionConfig, Synth, SynthConfig};
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -134,7 +133,7 @@ pub enum RecordError {
         message: String,
     },
     /// The market could not be generated.
-    Market(TapeError),
+    Market(ReplayError),
     /// The trace could not be written or read back.
     Trace {
         /// The trace file.
@@ -187,13 +186,10 @@ pub fn record(
     // not one); grow the market until it yields `n`.
     let mut market_events = n as u64 + 1000;
     loop {
-        let cfg = SessionConfig {
-            trace_dir: Some(dir.to_owned()),
-            measure_latency: false,
-            ..SessionConfig::default()
-        };
+        let cfg = SessionConfig { measure_latency: false, ..SessionConfig::default() };
         let mut market = Synth::new(SynthConfig { events: market_events, seed });
-        let session = Session::new(market.header(), std::slice::from_ref(&spec), cfg)
+        let one = std::slice::from_ref(&spec);
+        let session = Session::load_traced(market.header(), one, cfg, Some(dir))
             .map_err(RecordError::Session)?;
         let out = session.run(&mut market, &mut |_| {}).map_err(RecordError::Market)?;
         let report = &out.report.strategies[0];
