@@ -5,17 +5,20 @@
 use crate::clock::{Clock, ClockCost, TickFn, Ticks, measure_cost};
 use crate::error::Error;
 use crate::hiccup::{HiccupConfig, HiccupRun, JITTER_DEFINITION, check_cores};
-use crate::histo::{Summary, new_histogram, round3, write_hgrm};
+use crate::histo::{
+    Summary, new_histogram, percentile_cells, percentile_heads, round3, write_hgrm_file,
+};
 use crate::jvm::{self, JvmSetup};
 use crate::tape::{Mismatch, Outputs, Tape, compare_outputs, record};
 use hdrhistogram::Histogram;
 use lockstep_engine::{Config, Engine, StrategyModule, StrategyRunner, Tier};
 use lockstep_sim::format_ns;
+use lockstep_strategies::StrategyInfo;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -410,6 +413,22 @@ struct RatiosJson {
 
 impl fmt::Display for CompareReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_settings(f)?;
+        self.fmt_table(f)?;
+        self.fmt_ratios(f)?;
+        self.fmt_outputs(f)?;
+        self.fmt_notes(f)
+    }
+}
+
+impl CompareReport {
+    /// The runs that were measured, in column order.
+    fn measured_runs(&self) -> impl Iterator<Item = &RunResult> {
+        self.runs.iter().filter(|r| r.measured())
+    }
+
+    /// The head of the text report: what ran where, the tape, isolation and the clocks.
+    fn fmt_settings(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
             "compare {}: {} events measured after {} warm-up events (seed {}), strategy on \
@@ -429,25 +448,21 @@ impl fmt::Display for CompareReport {
         )?;
         writeln!(f, "isolation: {}", self.isolation)?;
         let clocks: Vec<String> = self
-            .runs
-            .iter()
-            .filter(|r| r.measured())
+            .measured_runs()
             .map(|r| format!("{} {} ({:.1} ns/read)", r.name, r.clock, r.clock_ns_per_read))
             .collect();
         writeln!(f, "clocks: {}", clocks.join("; "))?;
         writeln!(f, "{JITTER_DEFINITION}")?;
-        writeln!(f)?;
+        writeln!(f)
+    }
+
+    /// The latency table: one row per column, or why it did not run.
+    fn fmt_table(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>11} {:>14}",
+            "{:<8} {} {:>11} {:>14}",
             "",
-            "p50",
-            "p90",
-            "p99",
-            "p99.9",
-            "p99.99",
-            "max",
-            "max-p50",
+            percentile_heads(),
             "p99.99/p50",
             "platform max"
         )?;
@@ -463,15 +478,9 @@ impl fmt::Display for CompareReport {
             let s = r.summary();
             writeln!(
                 f,
-                "{:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>11.1} {:>14}",
+                "{:<8} {} {:>11.1} {:>14}",
                 r.name,
-                format_ns(s.p50),
-                format_ns(s.p90),
-                format_ns(s.p99),
-                format_ns(s.p999),
-                format_ns(s.p9999),
-                format_ns(s.max),
-                format_ns(s.jitter_ns()),
+                percentile_cells(&s),
                 s.tail_ratio(),
                 r.platform.map_or("-".to_owned(), |p| format!(
                     "{} ({})",
@@ -480,7 +489,11 @@ impl fmt::Display for CompareReport {
                 )),
             )?;
         }
-        writeln!(f)?;
+        writeln!(f)
+    }
+
+    /// The ratios between columns that both ran.
+    fn fmt_ratios(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (a, b) in [
             ("jvm", "wasm"),
             ("jvm", "compiled"),
@@ -506,32 +519,39 @@ impl fmt::Display for CompareReport {
                 r(|s| s.jitter_ns()),
             )?;
         }
-        writeln!(f)?;
-        let compared: Vec<&str> =
-            self.runs.iter().filter(|r| r.measured()).map(|r| r.name).collect();
+        writeln!(f)
+    }
+
+    /// Whether the outputs matched, or where each column first differed.
+    fn fmt_outputs(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.outputs_identical() {
-            writeln!(
+            let compared: Vec<&str> = self.measured_runs().map(|r| r.name).collect();
+            return writeln!(
                 f,
                 "outputs: identical across {} (init + {} events, {} actions, byte for byte)",
                 compared.join(", "),
                 self.events + self.warmup,
                 self.reference_actions
-            )?;
-        } else {
-            for r in self.runs.iter().filter(|r| r.measured()) {
-                if let Some(m) = &r.mismatch
-                    && let Some((at, want, got)) = &m.first
-                {
-                    writeln!(
-                        f,
-                        "outputs: {} DIFFERS on {} events; first at {at}: expected {want:?}, \
-                         got {got:?}",
-                        r.name, m.events
-                    )?;
-                }
+            );
+        }
+        for r in self.measured_runs() {
+            if let Some(m) = &r.mismatch
+                && let Some((at, want, got)) = &m.first
+            {
+                writeln!(
+                    f,
+                    "outputs: {} DIFFERS on {} events; first at {at}: expected {want:?}, \
+                     got {got:?}",
+                    r.name, m.events
+                )?;
             }
         }
-        for r in self.runs.iter().filter(|r| r.measured()) {
+        Ok(())
+    }
+
+    /// Warm-up figures and notes per column, attributions of the worst events, files written.
+    fn fmt_notes(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in self.measured_runs() {
             let w = Summary::of(&r.warmup);
             writeln!(
                 f,
@@ -732,153 +752,14 @@ fn with_platform<T>(
 /// when the reference run fails; [`Error::Io`] when outputs cannot be written. A failing
 /// implementation is reported in its column, not as an error.
 pub fn run(cfg: &CompareConfig, clock: Clock, isolation: &str) -> Result<CompareReport, Error> {
-    let info = lockstep_strategies::get(&cfg.strategy).ok_or_else(|| {
-        Error::arg(
-            "--strategy",
-            format!(
-                "no built-in strategy is called `{}`; choose one of: {}",
-                cfg.strategy,
-                lockstep_strategies::names().collect::<Vec<_>>().join(", ")
-            ),
-        )
-    })?;
-    check_cores(&[cfg.core], "--core")?;
-    if let Some(h) = cfg.hiccup_core {
-        check_cores(&[h], "--hiccup-core")?;
-        if h == cfg.core {
-            return Err(Error::arg("--hiccup-core", "must differ from --core"));
-        }
-    }
-    if cfg.events == 0 {
-        return Err(Error::arg("--events", "must be at least 1"));
-    }
+    let info = check_config(cfg)?;
     let params = cfg.params.clone().unwrap_or_else(|| info.default_params.to_owned());
-    let strat_err = |runner: &'static str, message: String| Error::Strategy {
-        name: cfg.strategy.clone(),
-        runner,
-        message,
-    };
     // Parameters are checked here, so that a bad one is named as the flag it came from.
     lockstep_strategies::native(&cfg.strategy, &params)
         .map_err(|e| Error::arg("--params", e.to_string()))?;
-    // Reference run: records the tape (with the venue's answers) and the expected outputs.
-    let record_dir =
-        std::env::temp_dir().join(format!("latency-lab-record-{}", std::process::id()));
-    let total = cfg.warmup + cfg.events;
-    let recorded = record(&cfg.strategy, &params, total, cfg.seed, &record_dir);
-    let _ = std::fs::remove_dir(&record_dir);
-    let (tape, reference) = recorded.map_err(|e| strat_err("native", e.to_string()))?;
-
-    let name = cfg.strategy.clone();
-    let p = params.clone();
-    let make_native = move || {
-        lockstep_strategies::native(&name, &p).map_err(|e| strat_err("native", e.to_string()))
-    };
-    let wasm = info.wasm;
-    let make_tier = |tier: Tier, column: &'static str| {
-        let p = params.clone();
-        move || -> Result<Box<dyn StrategyRunner>, Error> {
-            let err = |e: lockstep_engine::Error| strat_err(column, e.to_string());
-            let engine =
-                Engine::try_new(Config::new().tier(tier).pretouch_memory(true)).map_err(err)?;
-            let module = StrategyModule::new(&engine, wasm).map_err(err)?;
-            let inst = module.instantiate(&p).map_err(err)?;
-            Ok(Box::new(inst) as Box<dyn StrategyRunner>)
-        }
-    };
-    let make_wasm = make_tier(Tier::Interpreter, "wasm");
-    let make_compiled = make_tier(Tier::Compiled, "compiled");
-    let mut columns = vec![("native", &make_native as MakeRunner<'_>)];
-    if cfg.tiers.contains(&Tier::Interpreter) {
-        columns.push(("wasm", &make_wasm as MakeRunner<'_>));
-    }
-    if cfg.tiers.contains(&Tier::Compiled) {
-        columns.push(("compiled", &make_compiled as MakeRunner<'_>));
-    }
-    let mut runs = Vec::new();
-    for (name, make) in columns {
-        let (mut r, stalls) = with_platform(cfg, clock, || {
-            run_in_process(name, make, &tape, cfg, clock, &reference)
-        })?;
-        r.platform = stalls;
-        runs.push(r);
-    }
-
-    // The JVM column.
-    let tmp;
-    let work_dir = match &cfg.out_dir {
-        Some(d) => d.join("jvm"),
-        None => {
-            tmp = std::env::temp_dir().join(format!("latency-lab-{}", std::process::id()));
-            tmp.clone()
-        }
-    };
-    let jvm_result = if !cfg.jvm {
-        RunResult::empty("jvm", RunStatus::Unavailable("skipped (--no-jvm)".into()))
-    } else if !jvm::JAVA_PORTS.contains(&cfg.strategy.as_str()) {
-        let why =
-            format!("no Java port of `{}` (ported: {})", cfg.strategy, jvm::JAVA_PORTS.join(", "));
-        RunResult::empty("jvm", RunStatus::Unavailable(why))
-    } else {
-        match JvmSetup::find() {
-            Err(why) => RunResult::empty("jvm", RunStatus::Unavailable(why.to_string())),
-            Ok(setup) => {
-                let jvm_cpus = cfg.jvm_cpus.clone().unwrap_or_else(|| cfg.core.to_string());
-                let job = jvm::Job {
-                    setup: &setup,
-                    dir: &work_dir,
-                    strategy: &cfg.strategy,
-                    params: &params,
-                    tape: &tape,
-                    reference: &reference,
-                    warmup: cfg.warmup,
-                    cpus: &jvm_cpus,
-                    java_opts: &cfg.java_opts,
-                    capacity: (reference.counts.len() * 2 + reference.records.len() * 64) * 2,
-                };
-                if cfg.progress {
-                    eprintln!("jvm: javac, then java pinned to CPU {jvm_cpus}");
-                }
-                let (res, stalls) = match jvm::prepare(&job) {
-                    Ok(prepared) => with_platform(cfg, clock, || jvm::execute(&job, &prepared))?,
-                    Err(e) => (Err(e), None),
-                };
-                match res {
-                    Ok(out) => {
-                        let mismatch = compare_outputs(&tape, &reference, &out.outputs);
-                        let mut hist = new_histogram();
-                        let mut warm = new_histogram();
-                        for (i, &ns) in out.latencies.iter().enumerate() {
-                            if i < cfg.warmup {
-                                warm.saturating_record(ns);
-                            } else {
-                                hist.saturating_record(ns);
-                            }
-                        }
-                        RunResult {
-                            name: "jvm",
-                            status: RunStatus::Measured,
-                            hist,
-                            warmup: warm,
-                            run_ns: out.run_ns,
-                            mismatch: Some(mismatch),
-                            platform: stalls,
-                            clock: "System.nanoTime".into(),
-                            clock_ns_per_read: out.clock_ns_per_read,
-                            notes: out.notes,
-                            extra: out.extra,
-                        }
-                    }
-                    Err(e) => RunResult::empty("jvm", RunStatus::Failed(e.to_string())),
-                }
-            }
-        }
-    };
-    runs.push(jvm_result);
-    if cfg.out_dir.is_none() {
-        let _ = std::fs::remove_dir_all(&work_dir);
-    }
-
+    let (tape, reference) = record_reference(cfg, &params)?;
+    let mut runs = run_in_process_columns(cfg, clock, info.wasm, &params, &tape, &reference)?;
+    runs.push(run_jvm_column(cfg, clock, &params, &tape, &reference)?);
     let mut files = Vec::new();
     if let Some(dir) = &cfg.out_dir {
         files = write_outputs(dir, &cfg.strategy, &runs)?;
@@ -900,6 +781,192 @@ pub fn run(cfg: &CompareConfig, clock: Clock, isolation: &str) -> Result<Compare
     })
 }
 
+/// Checks the strategy name, the cores and the event count before anything runs.
+fn check_config(cfg: &CompareConfig) -> Result<&'static StrategyInfo, Error> {
+    let info = lockstep_strategies::get(&cfg.strategy).ok_or_else(|| {
+        Error::arg(
+            "--strategy",
+            format!(
+                "no built-in strategy is called `{}`; choose one of: {}",
+                cfg.strategy,
+                lockstep_strategies::names().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })?;
+    check_cores(&[cfg.core], "--core")?;
+    if let Some(h) = cfg.hiccup_core {
+        check_cores(&[h], "--hiccup-core")?;
+        if h == cfg.core {
+            return Err(Error::arg("--hiccup-core", "must differ from --core"));
+        }
+    }
+    if cfg.events == 0 {
+        return Err(Error::arg("--events", "must be at least 1"));
+    }
+    Ok(info)
+}
+
+/// A failure of the strategy itself in column `runner`.
+fn strategy_error(cfg: &CompareConfig, runner: &'static str, message: String) -> Error {
+    Error::Strategy { name: cfg.strategy.clone(), runner, message }
+}
+
+/// The reference run: records the tape (with the venue's answers) and the expected outputs.
+fn record_reference(cfg: &CompareConfig, params: &str) -> Result<(Tape, Outputs), Error> {
+    let record_dir =
+        std::env::temp_dir().join(format!("latency-lab-record-{}", std::process::id()));
+    let total = cfg.warmup + cfg.events;
+    let recorded = record(&cfg.strategy, params, total, cfg.seed, &record_dir);
+    let _ = std::fs::remove_dir(&record_dir);
+    recorded.map_err(|e| strategy_error(cfg, "native", e.to_string()))
+}
+
+/// The native column and the engine tiers asked for, each pinned with the platform measured.
+fn run_in_process_columns(
+    cfg: &CompareConfig,
+    clock: Clock,
+    wasm: &'static [u8],
+    params: &str,
+    tape: &Tape,
+    reference: &Outputs,
+) -> Result<Vec<RunResult>, Error> {
+    let make_native = || {
+        lockstep_strategies::native(&cfg.strategy, params)
+            .map_err(|e| strategy_error(cfg, "native", e.to_string()))
+    };
+    let make_tier = |tier: Tier, column: &'static str| {
+        move || -> Result<Box<dyn StrategyRunner>, Error> {
+            let err = |e: lockstep_engine::Error| strategy_error(cfg, column, e.to_string());
+            let engine =
+                Engine::try_new(Config::new().tier(tier).pretouch_memory(true)).map_err(err)?;
+            let module = StrategyModule::new(&engine, wasm).map_err(err)?;
+            let inst = module.instantiate(params).map_err(err)?;
+            Ok(Box::new(inst) as Box<dyn StrategyRunner>)
+        }
+    };
+    let make_wasm = make_tier(Tier::Interpreter, "wasm");
+    let make_compiled = make_tier(Tier::Compiled, "compiled");
+    let mut columns = vec![("native", &make_native as MakeRunner<'_>)];
+    if cfg.tiers.contains(&Tier::Interpreter) {
+        columns.push(("wasm", &make_wasm as MakeRunner<'_>));
+    }
+    if cfg.tiers.contains(&Tier::Compiled) {
+        columns.push(("compiled", &make_compiled as MakeRunner<'_>));
+    }
+    let mut runs = Vec::new();
+    for (name, make) in columns {
+        let (mut r, stalls) =
+            with_platform(cfg, clock, || run_in_process(name, make, tape, cfg, clock, reference))?;
+        r.platform = stalls;
+        runs.push(r);
+    }
+    Ok(runs)
+}
+
+/// The JVM column: skipped, unavailable here, or run in `--out`'s `jvm` directory (a temporary
+/// one, removed afterwards, without `--out`).
+fn run_jvm_column(
+    cfg: &CompareConfig,
+    clock: Clock,
+    params: &str,
+    tape: &Tape,
+    reference: &Outputs,
+) -> Result<RunResult, Error> {
+    let tmp;
+    let work_dir = match &cfg.out_dir {
+        Some(d) => d.join("jvm"),
+        None => {
+            tmp = std::env::temp_dir().join(format!("latency-lab-{}", std::process::id()));
+            tmp.clone()
+        }
+    };
+    let jvm_result = if !cfg.jvm {
+        RunResult::empty("jvm", RunStatus::Unavailable("skipped (--no-jvm)".into()))
+    } else if !jvm::JAVA_PORTS.contains(&cfg.strategy.as_str()) {
+        let why =
+            format!("no Java port of `{}` (ported: {})", cfg.strategy, jvm::JAVA_PORTS.join(", "));
+        RunResult::empty("jvm", RunStatus::Unavailable(why))
+    } else {
+        match JvmSetup::find() {
+            Err(why) => RunResult::empty("jvm", RunStatus::Unavailable(why.to_string())),
+            Ok(setup) => run_jvm(cfg, clock, &setup, &work_dir, params, tape, reference)?,
+        }
+    };
+    if cfg.out_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&work_dir);
+    }
+    Ok(jvm_result)
+}
+
+/// Compiles and runs the Java port in `work_dir`, pinned, with the platform measured.
+fn run_jvm(
+    cfg: &CompareConfig,
+    clock: Clock,
+    setup: &JvmSetup,
+    work_dir: &Path,
+    params: &str,
+    tape: &Tape,
+    reference: &Outputs,
+) -> Result<RunResult, Error> {
+    let jvm_cpus = cfg.jvm_cpus.clone().unwrap_or_else(|| cfg.core.to_string());
+    let job = jvm::Job {
+        setup,
+        dir: work_dir,
+        strategy: &cfg.strategy,
+        params,
+        tape,
+        reference,
+        warmup: cfg.warmup,
+        cpus: &jvm_cpus,
+        java_opts: &cfg.java_opts,
+        capacity: (reference.counts.len() * 2 + reference.records.len() * 64) * 2,
+    };
+    if cfg.progress {
+        eprintln!("jvm: javac, then java pinned to CPU {jvm_cpus}");
+    }
+    let (res, stalls) = match jvm::prepare(&job) {
+        Ok(prepared) => with_platform(cfg, clock, || jvm::execute(&job, &prepared))?,
+        Err(e) => (Err(e), None),
+    };
+    Ok(match res {
+        Ok(out) => jvm_measured(out, stalls, cfg.warmup, tape, reference),
+        Err(e) => RunResult::empty("jvm", RunStatus::Failed(e.to_string())),
+    })
+}
+
+/// The JVM column of a run that finished: its latencies split at `warmup`, its outputs checked.
+fn jvm_measured(
+    out: jvm::JvmOut,
+    stalls: Option<PlatformStalls>,
+    warmup: usize,
+    tape: &Tape,
+    reference: &Outputs,
+) -> RunResult {
+    let mismatch = compare_outputs(tape, reference, &out.outputs);
+    let mut hist = new_histogram();
+    let mut warm = new_histogram();
+    for (i, &ns) in out.latencies.iter().enumerate() {
+        if i < warmup {
+            warm.saturating_record(ns);
+        } else {
+            hist.saturating_record(ns);
+        }
+    }
+    RunResult {
+        name: "jvm",
+        status: RunStatus::Measured,
+        hist,
+        warmup: warm,
+        run_ns: out.run_ns,
+        mismatch: Some(mismatch),
+        platform: stalls,
+        clock: "System.nanoTime".into(),
+        clock_ns_per_read: out.clock_ns_per_read,
+        notes: out.notes,
+        extra: out.extra,
+    }
+}
+
 /// Writes one `.hgrm` per measured run and the percentile chart overlaying them, each whole or
 /// not at all (through replay's atomic writer, like the charts `plot` draws).
 fn write_outputs(
@@ -911,10 +978,7 @@ fn write_outputs(
     let mut files = Vec::new();
     for r in runs.iter().filter(|r| r.measured()) {
         let p = dir.join(format!("compare-{strategy}-{}.hgrm", r.name));
-        let mut buf = Vec::new();
-        write_hgrm(&mut buf, &r.hist, 1.0)
-            .and_then(|()| lockstep_io::write_atomic(&p, &buf))
-            .map_err(|e| Error::io("writing the percentile distribution", &p, e))?;
+        write_hgrm_file(&p, &r.hist)?;
         files.push(p);
     }
     if !files.is_empty() {

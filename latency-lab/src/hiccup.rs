@@ -5,12 +5,13 @@
 
 use crate::clock::{Clock, ClockCost, ClockKind, Stopwatch, TickFn, Ticks, measure_cost};
 use crate::error::Error;
-use crate::histo::{Summary, new_histogram, round3};
+use crate::histo::{
+    Summary, new_histogram, percentile_cells, percentile_heads, round3, write_hgrm_file,
+};
 use crate::sys;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::V2DeflateSerializer;
-use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
-use lockstep_sim::format_ns;
+use hdrhistogram::serialization::interval_log::{IntervalLogWriter, IntervalLogWriterBuilder, Tag};
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
@@ -377,19 +378,7 @@ impl HiccupRun {
     /// panicked.
     pub fn finish(self, isolation: &str) -> Result<HiccupReport, Error> {
         let HiccupRun { stop, threads, full, free, cfg, clock, clock_cost, mlock } = self;
-        let mut files = Vec::new();
-        let mut hlog_path = None;
-        // The interval log is written beside its path and moved into place when complete.
-        let mut file = None;
-        if let Some(dir) = &cfg.out_dir {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Error::io("creating the output directory", dir, e))?;
-            let p = dir.join("hiccup.hlog");
-            let f = lockstep_io::AtomicFile::create(&p)
-                .map_err(|e| Error::io("creating the interval log", &p, e))?;
-            file = Some(std::io::BufWriter::new(f));
-            hlog_path = Some(p);
-        }
+        let (mut file, hlog_path) = create_log(&cfg)?;
         let mut sink = std::io::sink();
         let mut out: &mut dyn Write = match file.as_mut() {
             Some(f) => f,
@@ -397,64 +386,12 @@ impl HiccupRun {
         };
         let log_path = hlog_path.clone().unwrap_or_else(|| PathBuf::from("-"));
         let mut ser = V2DeflateSerializer::new();
-        let mut builder = IntervalLogWriterBuilder::new();
-        for c in &cfg.comments {
-            builder.add_comment(c);
-        }
-        builder.add_comment(&format!(
-            "Values in nanoseconds: gaps above {} ns between consecutive {} clock reads; \
-             tag coreN = CPU N; timestamps in seconds from the start of the run",
-            cfg.threshold_ns,
-            clock.kind().name()
-        ));
-        let tags: Vec<String> = cfg.cores.iter().map(|c| format!("core{c}")).collect();
-        let sw = Stopwatch::start();
-        let mut last_progress = 0u64;
-        let mut log = builder
+        let mut log = log_header(&cfg, clock)
             .begin_log_with(&mut out, &mut ser)
             .map_err(|e| Error::io("writing the interval log", &log_path, e))?;
-        let mut write_err = None;
-        loop {
-            match full.recv_timeout(Duration::from_millis(200)) {
-                Ok(mut msg) => {
-                    if write_err.is_none() {
-                        let r = log.write_histogram(
-                            &msg.hist,
-                            Duration::from_nanos(msg.start_ns),
-                            Duration::from_nanos(msg.end_ns.saturating_sub(msg.start_ns)),
-                            Tag::new(&tags[msg.core_idx]),
-                        );
-                        if let Err(e) = r {
-                            write_err = Some(e.to_string());
-                        }
-                    }
-                    msg.hist.reset();
-                    let _ = free[msg.core_idx].try_send(msg.hist);
-                }
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-                // Every spinning thread has finished and the queue is drained.
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-            let secs = sw.elapsed().as_secs();
-            if cfg.progress && secs > last_progress {
-                last_progress = secs;
-                match cfg.duration {
-                    Some(d) => eprint!("\rhiccup: {secs}/{} s ", d.as_secs()),
-                    None => eprint!("\rhiccup: {secs} s "),
-                }
-            }
-        }
-        if cfg.progress {
-            eprintln!();
-        }
+        let write_err = drain_intervals(&mut log, &full, &free, &cfg);
         stop.store(true, Ordering::Relaxed);
-        let mut cores = Vec::with_capacity(threads.len());
-        for t in threads {
-            cores.push(
-                t.join()
-                    .map_err(|_| Error::Thread { message: "a spinning thread panicked".into() })?,
-            );
-        }
+        let cores = join_spinners(threads)?;
         drop(log);
         out.flush().map_err(|e| Error::io("writing the interval log", &log_path, e))?;
         if let Some(e) = write_err {
@@ -466,14 +403,11 @@ impl HiccupRun {
                 .and_then(lockstep_io::AtomicFile::commit)
                 .map_err(|e| Error::io("writing the interval log", &log_path, e))?;
         }
-        files.extend(hlog_path);
+        let mut files: Vec<PathBuf> = hlog_path.into_iter().collect();
         if let Some(dir) = &cfg.out_dir {
             for c in &cores {
                 let p = dir.join(format!("hiccup-core{}.hgrm", c.core));
-                let mut buf = Vec::new();
-                crate::histo::write_hgrm(&mut buf, &c.hist, 1.0)
-                    .and_then(|()| lockstep_io::write_atomic(&p, &buf))
-                    .map_err(|e| Error::io("writing the percentile distribution", &p, e))?;
+                write_hgrm_file(&p, &c.hist)?;
                 files.push(p);
             }
         }
@@ -488,6 +422,96 @@ impl HiccupRun {
             isolation: isolation.to_owned(),
         })
     }
+}
+
+/// The interval log being written: a temporary file beside its path, moved into place when
+/// complete, and that path (both `None` without an output directory).
+type LogFile = (Option<std::io::BufWriter<lockstep_io::AtomicFile>>, Option<PathBuf>);
+
+/// Creates the output directory and the interval log in it, when `cfg` has one.
+fn create_log(cfg: &HiccupConfig) -> Result<LogFile, Error> {
+    let Some(dir) = &cfg.out_dir else { return Ok((None, None)) };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating the output directory", dir, e))?;
+    let p = dir.join("hiccup.hlog");
+    let f = lockstep_io::AtomicFile::create(&p)
+        .map_err(|e| Error::io("creating the interval log", &p, e))?;
+    Ok((Some(std::io::BufWriter::new(f)), Some(p)))
+}
+
+/// The interval log's head: the run's comments, then what the values and tags mean.
+fn log_header(cfg: &HiccupConfig, clock: Clock) -> IntervalLogWriterBuilder {
+    let mut builder = IntervalLogWriterBuilder::new();
+    for c in &cfg.comments {
+        builder.add_comment(c);
+    }
+    builder.add_comment(&format!(
+        "Values in nanoseconds: gaps above {} ns between consecutive {} clock reads; \
+         tag coreN = CPU N; timestamps in seconds from the start of the run",
+        cfg.threshold_ns,
+        clock.kind().name()
+    ));
+    builder
+}
+
+/// Logs each finished interval and hands its histogram back, showing progress, until every
+/// spinning thread is done; returns the first write error (later intervals are then dropped).
+fn drain_intervals(
+    log: &mut IntervalLogWriter<'_, '_, impl Write, V2DeflateSerializer>,
+    full: &Receiver<IntervalMsg>,
+    free: &[SyncSender<Histogram<u64>>],
+    cfg: &HiccupConfig,
+) -> Option<String> {
+    let tags: Vec<String> = cfg.cores.iter().map(|c| format!("core{c}")).collect();
+    let sw = Stopwatch::start();
+    let mut last_progress = 0u64;
+    let mut write_err = None;
+    loop {
+        match full.recv_timeout(Duration::from_millis(200)) {
+            Ok(mut msg) => {
+                if write_err.is_none() {
+                    let r = log.write_histogram(
+                        &msg.hist,
+                        Duration::from_nanos(msg.start_ns),
+                        Duration::from_nanos(msg.end_ns.saturating_sub(msg.start_ns)),
+                        Tag::new(&tags[msg.core_idx]),
+                    );
+                    if let Err(e) = r {
+                        write_err = Some(e.to_string());
+                    }
+                }
+                msg.hist.reset();
+                let _ = free[msg.core_idx].try_send(msg.hist);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            // Every spinning thread has finished and the queue is drained.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        let secs = sw.elapsed().as_secs();
+        if cfg.progress && secs > last_progress {
+            last_progress = secs;
+            match cfg.duration {
+                Some(d) => eprint!("\rhiccup: {secs}/{} s ", d.as_secs()),
+                None => eprint!("\rhiccup: {secs} s "),
+            }
+        }
+    }
+    if cfg.progress {
+        eprintln!();
+    }
+    write_err
+}
+
+/// Each spinning thread's result, in core order.
+fn join_spinners(
+    threads: Vec<std::thread::JoinHandle<CoreResult>>,
+) -> Result<Vec<CoreResult>, Error> {
+    let mut cores = Vec::with_capacity(threads.len());
+    for t in threads {
+        cores.push(
+            t.join().map_err(|_| Error::Thread { message: "a spinning thread panicked".into() })?,
+        );
+    }
+    Ok(cores)
 }
 
 /// Converts the shared origin (ns on the clock's scale) into this clock's ticks.
@@ -594,35 +618,23 @@ impl fmt::Display for HiccupReport {
         writeln!(f)?;
         writeln!(
             f,
-            "{:>4} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}",
+            "{:>4} {:>9} {:>9} {:>8} {}",
             "core",
             "interrupt",
             "per s",
             "lost%",
-            "p50",
-            "p90",
-            "p99",
-            "p99.9",
-            "p99.99",
-            "max",
-            "max-p50"
+            percentile_heads()
         )?;
         for c in &self.cores {
             let s = Summary::of(&c.hist);
             writeln!(
                 f,
-                "{:>4} {:>9} {:>9.1} {:>7.4}% {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10}{}",
+                "{:>4} {:>9} {:>9.1} {:>7.4}% {}{}",
                 c.core,
                 c.interruptions,
                 c.per_second(),
                 c.lost_fraction() * 100.0,
-                format_ns(s.p50),
-                format_ns(s.p90),
-                format_ns(s.p99),
-                format_ns(s.p999),
-                format_ns(s.p9999),
-                format_ns(s.max),
-                format_ns(s.jitter_ns()),
+                percentile_cells(&s),
                 if c.stayed_on_core { "" } else { "  (left its core: pinning failed)" },
             )?;
         }

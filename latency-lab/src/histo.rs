@@ -154,6 +154,38 @@ pub fn write_hgrm(w: &mut impl Write, h: &Histogram<u64>, value_scale: f64) -> s
     w.write_all(lockstep_sim::percentile_distribution(h, value_scale).as_bytes())
 }
 
+/// Writes `h` as a `.hgrm` file at `path`, whole or not at all (the replay crate's atomic
+/// writer), as `hiccup` and `compare` do for each core or column.
+///
+/// # Errors
+/// [`Error::Io`] naming `path`.
+pub(crate) fn write_hgrm_file(path: &Path, h: &Histogram<u64>) -> Result<(), Error> {
+    let mut buf = Vec::new();
+    write_hgrm(&mut buf, h, 1.0)
+        .and_then(|()| lockstep_io::write_atomic(path, &buf))
+        .map_err(|e| Error::io("writing the percentile distribution", path, e))
+}
+
+/// Widths of the percentile columns every table shows: p50 ... max, then max-p50.
+const PERCENTILE_WIDTHS: [usize; 7] = [9, 9, 9, 9, 9, 9, 10];
+
+/// Right-aligns `cells` in the percentile columns, one space apart.
+fn percentile_row<T: std::fmt::Display>(cells: [T; 7]) -> String {
+    let cells = cells.iter().zip(PERCENTILE_WIDTHS).map(|(c, w)| format!("{c:>w$}"));
+    cells.collect::<Vec<_>>().join(" ")
+}
+
+/// The percentile columns' heading, shared by the `hiccup` and `compare` tables.
+pub(crate) fn percentile_heads() -> String {
+    percentile_row(["p50", "p90", "p99", "p99.9", "p99.99", "max", "max-p50"])
+}
+
+/// One row's percentile columns, aligned under [`percentile_heads`].
+pub(crate) fn percentile_cells(s: &Summary) -> String {
+    let f = lockstep_sim::format_ns;
+    percentile_row([s.p50, s.p90, s.p99, s.p999, s.p9999, s.max, s.jitter_ns()].map(f))
+}
+
 /// One row of a `.hgrm` percentile distribution.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HgrmPoint {

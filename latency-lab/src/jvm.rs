@@ -195,7 +195,25 @@ fn run_java(
     actions_tmp: &Path,
     lat_tmp: &Path,
 ) -> Result<JvmOut, Error> {
-    let Prepared { classes, tape_path, actions_path, lat_path } = p;
+    let facts = run_for_facts(java_command(job, p, actions_tmp, lat_tmp))?;
+    let latencies = read_latencies(lat_tmp, &p.lat_path, job.tape.len())?;
+    let act_bytes =
+        std::fs::read(actions_tmp).map_err(|e| Error::io("reading", &p.actions_path, e))?;
+    let outputs = Outputs::decode(&act_bytes, job.tape.len())
+        .map_err(|e| Error::parse(&p.actions_path, 0, e.to_string()))?;
+    Ok(JvmOut {
+        latencies,
+        outputs,
+        run_ns: fact_num(&facts, "run_ns") as u64,
+        clock_ns_per_read: fact_num(&facts, "nanotime_ns_per_read"),
+        notes: notes(job, &facts),
+        extra: facts,
+    })
+}
+
+/// The `java` command line of a job: pinned with `taskset -c` when available, running
+/// `lockstep.Bench` on the prepared tape.
+fn java_command(job: &Job<'_>, p: &Prepared, actions_tmp: &Path, lat_tmp: &Path) -> Command {
     let mut cmd = match &job.setup.taskset {
         Some(t) => {
             let mut c = Command::new(t);
@@ -206,14 +224,14 @@ fn run_java(
     };
     cmd.args(job.java_opts)
         .arg("-cp")
-        .arg(classes)
+        .arg(&p.classes)
         .arg("lockstep.Bench")
         .arg("--strategy")
         .arg(job.strategy)
         .arg("--params")
         .arg(job.params)
         .arg("--tape")
-        .arg(tape_path)
+        .arg(&p.tape_path)
         .arg("--warmup")
         .arg(job.warmup.to_string())
         .arg("--actions")
@@ -222,6 +240,11 @@ fn run_java(
         .arg(lat_tmp)
         .arg("--capacity")
         .arg(job.capacity.to_string());
+    cmd
+}
+
+/// Runs `cmd` to completion and returns the last JSON line it printed (the run's facts).
+fn run_for_facts(mut cmd: Command) -> Result<Value, Error> {
     let shown = format!("{cmd:?}");
     let out = cmd.output().map_err(|e| Error::Tool {
         command: shown.clone(),
@@ -236,33 +259,39 @@ fn run_java(
         });
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let facts: Value =
-        stdout.lines().rev().find_map(|l| serde_json::from_str(l).ok()).ok_or_else(|| {
-            Error::Tool {
-                command: shown.clone(),
-                status: "printed no JSON line".into(),
-                output: stdout.clone().into_owned(),
-            }
-        })?;
-    let lat_bytes = std::fs::read(lat_tmp).map_err(|e| Error::io("reading", lat_path, e))?;
-    if lat_bytes.len() != job.tape.len() * 8 {
+    stdout.lines().rev().find_map(|l| serde_json::from_str(l).ok()).ok_or_else(|| Error::Tool {
+        command: shown,
+        status: "printed no JSON line".into(),
+        output: stdout.clone().into_owned(),
+    })
+}
+
+/// Reads `events` little-endian latencies from `tmp` (errors name `path`, where it will be).
+fn read_latencies(tmp: &Path, path: &Path, events: usize) -> Result<Vec<u64>, Error> {
+    let lat_bytes = std::fs::read(tmp).map_err(|e| Error::io("reading", path, e))?;
+    if lat_bytes.len() != events * 8 {
         let message = format!(
             "holds {} bytes, expected {} (one long per event)",
             lat_bytes.len(),
-            job.tape.len() * 8
+            events * 8
         );
-        return Err(Error::parse(lat_path, 0, message));
+        return Err(Error::parse(path, 0, message));
     }
-    let latencies = lat_bytes
+    Ok(lat_bytes
         .chunks_exact(8)
         .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
-        .collect();
-    let act_bytes =
-        std::fs::read(actions_tmp).map_err(|e| Error::io("reading", actions_path, e))?;
-    let outputs = Outputs::decode(&act_bytes, job.tape.len())
-        .map_err(|e| Error::parse(actions_path, 0, e.to_string()))?;
-    let num = |k: &str| facts.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-    let notes = vec![
+        .collect())
+}
+
+/// A number among the run's facts (0 when missing).
+fn fact_num(facts: &Value, k: &str) -> f64 {
+    facts.get(k).and_then(Value::as_f64).unwrap_or(0.0)
+}
+
+/// The JVM, its GC and JIT activity and its pinning, for the report.
+fn notes(job: &Job<'_>, facts: &Value) -> Vec<String> {
+    let num = |k: &str| fact_num(facts, k);
+    vec![
         format!(
             "{} {}",
             facts.get("vm").and_then(Value::as_str).unwrap_or("JVM"),
@@ -283,15 +312,7 @@ fn run_java(
                 "no (taskset not found)".into()
             }
         ),
-    ];
-    Ok(JvmOut {
-        latencies,
-        outputs,
-        run_ns: num("run_ns") as u64,
-        clock_ns_per_read: num("nanotime_ns_per_read"),
-        notes,
-        extra: facts,
-    })
+    ]
 }
 
 #[cfg(test)]

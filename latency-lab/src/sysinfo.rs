@@ -309,28 +309,93 @@ fn suggest(online: &[usize]) -> Vec<usize> {
     }
 }
 
+/// Whether two CPU lists share a CPU.
 fn intersects(a: &[usize], b: &[usize]) -> bool {
     a.iter().any(|x| b.contains(x))
 }
 
+/// The report as it is built: raw facts by name and findings in report order.
+#[derive(Default)]
+struct Draft {
+    facts: BTreeMap<&'static str, Option<String>>,
+    findings: Vec<Finding>,
+}
+
+impl Draft {
+    /// Records a raw fact (`None` = not exposed).
+    fn fact(&mut self, name: &'static str, value: Option<String>) {
+        self.facts.insert(name, value);
+    }
+    /// Appends one judgement, in the order the report shows them.
+    fn add(&mut self, topic: &'static str, status: Status, detail: String, advice: Option<String>) {
+        self.findings.push(Finding { topic, status, detail, advice });
+    }
+}
+
+/// The CPU layout every later check is judged against.
+struct Cpus {
+    /// Online CPUs.
+    online: Vec<usize>,
+    /// Isolated CPUs (`None` = not exposed).
+    isolated: Option<Vec<usize>>,
+    /// CPUs dedicated (or suggested) for strategies.
+    suggested: Vec<usize>,
+    /// `suggested` as a CPU list.
+    sl: String,
+    /// The online CPUs left for the OS, as a CPU list.
+    housekeeping: String,
+    /// Some CPU is isolated.
+    have_isolated: bool,
+    /// The isolation parameters of the kernel command line.
+    cmd: Cmdline,
+    /// `/proc/cmdline` (`None` = not exposed).
+    cmdline_text: Option<String>,
+}
+
+impl Cpus {
+    /// Whether CPU list `v` covers every dedicated CPU (only meaningful once some are isolated).
+    fn covers(&self, v: Option<&[usize]>) -> bool {
+        self.have_isolated && v.is_some_and(|n| self.suggested.iter().all(|c| n.contains(c)))
+    }
+    /// How bad a missing protection is: it costs tail latency on isolated CPUs and defeats
+    /// isolation otherwise.
+    fn shortfall(&self) -> Status {
+        if self.have_isolated { Status::Warn } else { Status::Bad }
+    }
+}
+
 /// Gathers facts from `src` and judges them.
 pub(crate) fn assess(src: &impl Source, rt: &Runtime) -> SysInfo {
-    let mut facts: BTreeMap<&'static str, Option<String>> = BTreeMap::new();
-    let mut findings = Vec::new();
-    let mut add = |topic, status, detail: String, advice: Option<String>| {
-        findings.push(Finding { topic, status, detail, advice })
-    };
-    let rd = |p: &str| src.read(p);
+    let mut d = Draft::default();
+    let cpus = check_isolated(src, rt, &mut d);
+    check_nohz(src, &cpus, &mut d);
+    check_rcu(&cpus, &mut d);
+    check_smt(src, &mut d);
+    let govs = check_governor(src, &cpus.online, &mut d);
+    check_clocksource(src, &mut d);
+    check_thp(src, &mut d);
+    check_irqs(src, &cpus, &mut d);
+    check_memlock(rt, &mut d);
+    check_realtime(src, rt, &mut d);
+    let hyper = check_cpu_flags(src, &mut d);
+    let verdict = judge(cpus.have_isolated, &d.findings);
+    let summary = summarise(verdict, &cpus, &d.facts, &govs, hyper);
+    let Draft { facts, findings } = d;
+    SysInfo { facts, findings, verdict, summary, suggested_cpus: cpus.suggested }
+}
 
+/// Online, allowed and isolated CPUs and the command line: the layout the other checks use.
+fn check_isolated(src: &impl Source, rt: &Runtime, d: &mut Draft) -> Cpus {
+    let rd = |p: &str| src.read(p);
     let online = rd("/sys/devices/system/cpu/online")
         .and_then(|s| parse_cpu_list(&s))
         .unwrap_or_else(|| src.cpu_dirs());
-    facts.insert("online_cpus", Some(format_cpu_list(&online)));
-    facts.insert("allowed_cpus", Some(format_cpu_list(&rt.allowed)));
+    d.fact("online_cpus", Some(format_cpu_list(&online)));
+    d.fact("allowed_cpus", Some(format_cpu_list(&rt.allowed)));
     let cmdline_text = rd("/proc/cmdline");
     let cmd = cmdline_text.as_deref().map(parse_cmdline).unwrap_or_default();
-    facts.insert("kernel", rd("/proc/sys/kernel/osrelease"));
-    facts.insert("cmdline", cmdline_text.clone());
+    d.fact("kernel", rd("/proc/sys/kernel/osrelease"));
+    d.fact("cmdline", cmdline_text.clone());
 
     // Isolated CPUs: sysfs first (what the kernel actually did), the command line as fallback.
     let isolated_raw = rd("/sys/devices/system/cpu/isolated");
@@ -339,16 +404,32 @@ pub(crate) fn assess(src: &impl Source, rt: &Runtime) -> SysInfo {
         (None, Some(s)) => parse_cpu_list(s),
         (None, None) => None,
     };
-    facts.insert("isolated_cpus", isolated.as_ref().map(|v| format_cpu_list(v)));
+    d.fact("isolated_cpus", isolated.as_ref().map(|v| format_cpu_list(v)));
     let suggested = match &isolated {
         Some(v) if !v.is_empty() => v.clone(),
         _ => suggest(&online),
     };
-    let sl = format_cpu_list(&suggested);
     let housekeeping = format_cpu_list(
         &online.iter().copied().filter(|c| !suggested.contains(c)).collect::<Vec<_>>(),
     );
-    let cmdline_advice = if suggested.is_empty() {
+    let cpus = Cpus {
+        sl: format_cpu_list(&suggested),
+        have_isolated: isolated.as_ref().is_some_and(|v| !v.is_empty()),
+        online,
+        isolated,
+        suggested,
+        housekeeping,
+        cmd,
+        cmdline_text,
+    };
+    judge_isolated(&cpus, d);
+    cpus
+}
+
+/// The `isolated CPUs` finding, with the command line that would isolate the suggested CPUs.
+fn judge_isolated(cpus: &Cpus, d: &mut Draft) {
+    let Cpus { online, sl, housekeeping, .. } = cpus;
+    let cmdline_advice = if cpus.suggested.is_empty() {
         "this machine has a single CPU: isolation is impossible; use a machine with at least 2"
             .to_owned()
     } else {
@@ -357,15 +438,14 @@ pub(crate) fn assess(src: &impl Source, rt: &Runtime) -> SysInfo {
              the kernel command line, reboot, and pin strategies to CPU {sl}"
         )
     };
-    let have_isolated = isolated.as_ref().is_some_and(|v| !v.is_empty());
-    match &isolated {
-        Some(v) if !v.is_empty() => add(
+    match &cpus.isolated {
+        Some(v) if !v.is_empty() => d.add(
             "isolated CPUs",
             Status::Good,
             format!("{} of {} online CPUs isolated: {}", v.len(), online.len(), format_cpu_list(v)),
             None,
         ),
-        Some(_) => add(
+        Some(_) => d.add(
             "isolated CPUs",
             Status::Bad,
             format!(
@@ -373,48 +453,52 @@ pub(crate) fn assess(src: &impl Source, rt: &Runtime) -> SysInfo {
                  measurement core",
                 online.len()
             ),
-            Some(cmdline_advice.clone()),
+            Some(cmdline_advice),
         ),
-        None => add("isolated CPUs", Status::Unknown, UNKNOWN.into(), Some(cmdline_advice.clone())),
+        None => d.add("isolated CPUs", Status::Unknown, UNKNOWN.into(), Some(cmdline_advice)),
     }
+}
 
-    // nohz_full: stops the scheduler tick on CPUs running one task.
-    let nohz_raw = rd("/sys/devices/system/cpu/nohz_full").or_else(|| cmd.nohz_full.clone());
+/// nohz_full: stops the scheduler tick on CPUs running one task.
+fn check_nohz(src: &impl Source, cpus: &Cpus, d: &mut Draft) {
+    let sl = &cpus.sl;
+    let nohz_raw =
+        src.read("/sys/devices/system/cpu/nohz_full").or_else(|| cpus.cmd.nohz_full.clone());
     let nohz = nohz_raw
         .as_deref()
         .and_then(|s| if s == "(null)" { Some(Vec::new()) } else { parse_cpu_list(s) });
-    facts.insert("nohz_full", nohz.as_ref().map(|v| format_cpu_list(v)));
-    let covers = |v: &Option<Vec<usize>>| -> bool {
-        have_isolated && v.as_ref().is_some_and(|n| suggested.iter().all(|c| n.contains(c)))
-    };
-    if covers(&nohz) {
-        add(
+    d.fact("nohz_full", nohz.as_ref().map(|v| format_cpu_list(v)));
+    if cpus.covers(nohz.as_deref()) {
+        d.add(
             "nohz_full",
             Status::Good,
             format!("tick stopped on {}", format_cpu_list(nohz.as_deref().unwrap_or_default())),
             None,
         );
-    } else {
-        let detail = match &nohz {
-            Some(v) if !v.is_empty() => {
-                format!("nohz_full={} does not cover CPU {sl}", format_cpu_list(v))
-            }
-            _ if nohz_raw.is_some() || cmdline_text.is_some() => NO_NOHZ.into(),
-            _ => UNKNOWN.into(),
-        };
-        add(
-            "nohz_full",
-            if have_isolated { Status::Warn } else { Status::Bad },
-            detail,
-            Some(format!("add `nohz_full={sl}` to the kernel command line")),
-        );
+        return;
     }
+    let detail = match &nohz {
+        Some(v) if !v.is_empty() => {
+            format!("nohz_full={} does not cover CPU {sl}", format_cpu_list(v))
+        }
+        _ if nohz_raw.is_some() || cpus.cmdline_text.is_some() => NO_NOHZ.into(),
+        _ => UNKNOWN.into(),
+    };
+    d.add(
+        "nohz_full",
+        cpus.shortfall(),
+        detail,
+        Some(format!("add `nohz_full={sl}` to the kernel command line")),
+    );
+}
 
-    // rcu_nocbs: moves RCU callbacks off the isolated CPUs.
-    let rcu = cmd.rcu_nocbs.as_deref().and_then(parse_cpu_list);
-    facts.insert("rcu_nocbs", rcu.as_ref().map(|v| format_cpu_list(v)));
-    if covers(&rcu) {
-        add(
+/// rcu_nocbs: moves RCU callbacks off the isolated CPUs.
+fn check_rcu(cpus: &Cpus, d: &mut Draft) {
+    let sl = &cpus.sl;
+    let rcu = cpus.cmd.rcu_nocbs.as_deref().and_then(parse_cpu_list);
+    d.fact("rcu_nocbs", rcu.as_ref().map(|v| format_cpu_list(v)));
+    if cpus.covers(rcu.as_deref()) {
+        d.add(
             "rcu_nocbs",
             Status::Good,
             format!(
@@ -423,33 +507,42 @@ pub(crate) fn assess(src: &impl Source, rt: &Runtime) -> SysInfo {
             ),
             None,
         );
-    } else if cmdline_text.is_none() {
-        add("rcu_nocbs", Status::Unknown, UNKNOWN.into(), Some(format!("add `rcu_nocbs={sl}`")));
+    } else if cpus.cmdline_text.is_none() {
+        d.add("rcu_nocbs", Status::Unknown, UNKNOWN.into(), Some(format!("add `rcu_nocbs={sl}`")));
     } else {
-        add(
+        d.add(
             "rcu_nocbs",
-            if have_isolated { Status::Warn } else { Status::Bad },
+            cpus.shortfall(),
             "not set for the dedicated CPUs: RCU callbacks run there".into(),
             Some(format!("add `rcu_nocbs={sl}` to the kernel command line")),
         );
     }
+}
 
-    // SMT: a sibling hyperthread shares the core's execution units and caches.
-    let smt_active = rd("/sys/devices/system/cpu/smt/active");
-    facts.insert("smt_active", smt_active.clone());
-    facts.insert("smt_control", rd("/sys/devices/system/cpu/smt/control"));
+/// SMT: a sibling hyperthread shares the core's execution units and caches.
+fn check_smt(src: &impl Source, d: &mut Draft) {
+    let smt_active = src.read("/sys/devices/system/cpu/smt/active");
+    d.fact("smt_active", smt_active.clone());
+    d.fact("smt_control", src.read("/sys/devices/system/cpu/smt/control"));
     match smt_active.as_deref() {
         Some("0") => {
-            add("SMT", Status::Good, "off: no hyperthread sibling shares a core".into(), None)
+            d.add("SMT", Status::Good, "off: no hyperthread sibling shares a core".into(), None)
         }
-        Some("1") => add("SMT", Status::Warn, SMT_ON.into(), Some(SMT_ADVICE.into())),
-        _ => add("SMT", Status::Unknown, UNKNOWN.into(), None),
+        Some("1") => d.add("SMT", Status::Warn, SMT_ON.into(), Some(SMT_ADVICE.into())),
+        _ => d.add("SMT", Status::Unknown, UNKNOWN.into(), None),
     }
+}
 
-    // Frequency governor.
+/// The frequency governor of each online CPU; returns the CPUs by governor for the summary.
+fn check_governor(
+    src: &impl Source,
+    online: &[usize],
+    d: &mut Draft,
+) -> BTreeMap<String, Vec<usize>> {
     let mut govs: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for cpu in &online {
-        if let Some(g) = rd(&format!("/sys/devices/system/cpu/cpu{cpu}/cpufreq/scaling_governor")) {
+    for cpu in online {
+        let path = format!("/sys/devices/system/cpu/cpu{cpu}/cpufreq/scaling_governor");
+        if let Some(g) = src.read(&path) {
             govs.entry(g).or_default().push(*cpu);
         }
     }
@@ -459,128 +552,138 @@ pub(crate) fn assess(src: &impl Source, rt: &Runtime) -> SysInfo {
             .collect::<Vec<_>>()
             .join(", ")
     });
-    facts.insert("scaling_governor", gov_text.clone());
+    d.fact("scaling_governor", gov_text.clone());
     match gov_text {
-        None => add(
+        None => d.add(
             "frequency governor",
             Status::Unknown,
             format!("{UNKNOWN}; in a VM the host decides"),
             None,
         ),
         Some(t) if govs.len() == 1 && govs.contains_key("performance") => {
-            add("frequency governor", Status::Good, t, None)
+            d.add("frequency governor", Status::Good, t, None)
         }
-        Some(t) => add(
+        Some(t) => d.add(
             "frequency governor",
             Status::Warn,
             format!("{t}: the clock speed changes under load, stretching the tail"),
             Some(GOVERNOR_ADVICE.into()),
         ),
     }
+    govs
+}
 
-    // Clocksource.
-    let cs = rd("/sys/devices/system/clocksource/clocksource0/current_clocksource");
-    facts.insert("clocksource", cs.clone());
-    facts.insert(
+/// The clocksource: whether a clock read stays in user space.
+fn check_clocksource(src: &impl Source, d: &mut Draft) {
+    let cs = src.read("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+    d.fact("clocksource", cs.clone());
+    d.fact(
         "available_clocksources",
-        rd("/sys/devices/system/clocksource/clocksource0/available_clocksource"),
+        src.read("/sys/devices/system/clocksource/clocksource0/available_clocksource"),
     );
     match cs.as_deref() {
-        Some("tsc") => add(
+        Some("tsc") => d.add(
             "clocksource",
             Status::Good,
             "tsc: clock reads stay in user space and cost nanoseconds".into(),
             None,
         ),
-        Some(c @ ("kvm-clock" | "hyperv_clocksource_tsc_page" | "arch_sys_counter")) => add(
+        Some(c @ ("kvm-clock" | "hyperv_clocksource_tsc_page" | "arch_sys_counter")) => d.add(
             "clocksource",
             Status::Info,
             format!("{c}: readable from user space, a little slower than tsc"),
             Some("if the TSC is invariant, add `tsc=reliable clocksource=tsc`".into()),
         ),
-        Some(c) => add(
+        Some(c) => d.add(
             "clocksource",
             Status::Warn,
             format!("{c}: clock reads may enter the kernel (microseconds)"),
             Some("add `tsc=reliable clocksource=tsc` if the CPU has an invariant TSC".into()),
         ),
-        None => add("clocksource", Status::Unknown, UNKNOWN.into(), None),
+        None => d.add("clocksource", Status::Unknown, UNKNOWN.into(), None),
     }
+}
 
-    // Transparent huge pages.
-    let thp = rd("/sys/kernel/mm/transparent_hugepage/enabled").map(|s| selected(&s));
-    facts.insert("transparent_hugepage", thp.clone());
-    facts.insert(
+/// Transparent huge pages: `always` lets compaction stall any allocation.
+fn check_thp(src: &impl Source, d: &mut Draft) {
+    let thp = src.read("/sys/kernel/mm/transparent_hugepage/enabled").map(|s| selected(&s));
+    d.fact("transparent_hugepage", thp.clone());
+    d.fact(
         "transparent_hugepage_defrag",
-        rd("/sys/kernel/mm/transparent_hugepage/defrag").map(|s| selected(&s)),
+        src.read("/sys/kernel/mm/transparent_hugepage/defrag").map(|s| selected(&s)),
     );
     match thp.as_deref() {
-        Some("always") => {
-            add("transparent huge pages", Status::Warn, THP_ALWAYS.into(), Some(THP_ADVICE.into()))
-        }
-        Some(m) => add("transparent huge pages", Status::Good, m.to_string(), None),
-        None => add("transparent huge pages", Status::Unknown, UNKNOWN.into(), None),
+        Some("always") => d.add(
+            "transparent huge pages",
+            Status::Warn,
+            THP_ALWAYS.into(),
+            Some(THP_ADVICE.into()),
+        ),
+        Some(m) => d.add("transparent huge pages", Status::Good, m.to_string(), None),
+        None => d.add("transparent huge pages", Status::Unknown, UNKNOWN.into(), None),
     }
+}
 
-    // IRQ affinity.
-    let irqs = src.irqs();
-    let default_aff = rd("/proc/irq/default_smp_affinity");
-    facts.insert("irq_default_affinity", default_aff.clone());
-    match &irqs {
-        None => add("IRQ affinity", Status::Unknown, UNKNOWN.into(), None),
-        Some(list) => {
-            let hitting: Vec<u32> = list
-                .iter()
-                .filter(|(_, a)| parse_cpu_list(a).is_some_and(|c| intersects(&c, &suggested)))
-                .map(|(n, _)| *n)
-                .collect();
-            facts.insert("irqs", Some(list.len().to_string()));
-            facts.insert("irqs_on_dedicated_cpus", Some(hitting.len().to_string()));
-            if hitting.is_empty() {
-                add(
-                    "IRQ affinity",
-                    Status::Good,
-                    format!("none of {} IRQs may fire on CPU {sl}", list.len()),
-                    None,
-                );
-            } else {
-                let sample: Vec<String> = hitting.iter().take(8).map(u32::to_string).collect();
-                let other = &housekeeping;
-                add(
-                    "IRQ affinity",
-                    if have_isolated { Status::Warn } else { Status::Bad },
-                    format!(
-                        "{} of {} IRQs may fire on CPU {sl} (e.g. {}{})",
-                        hitting.len(),
-                        list.len(),
-                        sample.join(", "),
-                        if hitting.len() > 8 { ", ..." } else { "" }
-                    ),
-                    Some(format!(
-                        "add `irqaffinity={other}` to the command line or write `{other}` to \
-                         /proc/irq/<n>/smp_affinity_list, and stop irqbalance"
-                    )),
-                );
-            }
-        }
+/// IRQ affinity: which interrupts may fire on the dedicated CPUs.
+fn check_irqs(src: &impl Source, cpus: &Cpus, d: &mut Draft) {
+    let sl = &cpus.sl;
+    d.fact("irq_default_affinity", src.read("/proc/irq/default_smp_affinity"));
+    let Some(list) = src.irqs() else {
+        d.add("IRQ affinity", Status::Unknown, UNKNOWN.into(), None);
+        return;
+    };
+    let hitting: Vec<u32> = list
+        .iter()
+        .filter(|(_, a)| parse_cpu_list(a).is_some_and(|c| intersects(&c, &cpus.suggested)))
+        .map(|(n, _)| *n)
+        .collect();
+    d.fact("irqs", Some(list.len().to_string()));
+    d.fact("irqs_on_dedicated_cpus", Some(hitting.len().to_string()));
+    if hitting.is_empty() {
+        d.add(
+            "IRQ affinity",
+            Status::Good,
+            format!("none of {} IRQs may fire on CPU {sl}", list.len()),
+            None,
+        );
+        return;
     }
+    let sample: Vec<String> = hitting.iter().take(8).map(u32::to_string).collect();
+    let other = &cpus.housekeeping;
+    d.add(
+        "IRQ affinity",
+        cpus.shortfall(),
+        format!(
+            "{} of {} IRQs may fire on CPU {sl} (e.g. {}{})",
+            hitting.len(),
+            list.len(),
+            sample.join(", "),
+            if hitting.len() > 8 { ", ..." } else { "" }
+        ),
+        Some(format!(
+            "add `irqaffinity={other}` to the command line or write `{other}` to \
+             /proc/irq/<n>/smp_affinity_list, and stop irqbalance"
+        )),
+    );
+}
 
-    // Memory locking.
-    facts.insert("rlimit_memlock", rt.memlock.map(|l| limit_text(l, "bytes")));
+/// Memory locking: whether a strategy's memory can be locked against page faults.
+fn check_memlock(rt: &Runtime, d: &mut Draft) {
+    d.fact("rlimit_memlock", rt.memlock.map(|l| limit_text(l, "bytes")));
     match rt.memlock {
-        _ if rt.root => add(
+        _ if rt.root => d.add(
             "memory locking",
             Status::Good,
             "running as root: mlockall is permitted".into(),
             None,
         ),
         Some(sys::Limit { soft: None, .. }) => {
-            add("memory locking", Status::Good, "RLIMIT_MEMLOCK unlimited".into(), None)
+            d.add("memory locking", Status::Good, "RLIMIT_MEMLOCK unlimited".into(), None)
         }
         Some(sys::Limit { soft: Some(b), .. }) if b >= 1 << 30 => {
-            add("memory locking", Status::Good, format!("RLIMIT_MEMLOCK {} MiB", b >> 20), None)
+            d.add("memory locking", Status::Good, format!("RLIMIT_MEMLOCK {} MiB", b >> 20), None)
         }
-        Some(l) => add(
+        Some(l) => d.add(
             "memory locking",
             Status::Warn,
             format!(
@@ -590,18 +693,20 @@ pub(crate) fn assess(src: &impl Source, rt: &Runtime) -> SysInfo {
             ),
             Some(MEMLOCK_ADVICE.into()),
         ),
-        None => add("memory locking", Status::Unknown, UNKNOWN.into(), None),
+        None => d.add("memory locking", Status::Unknown, UNKNOWN.into(), None),
     }
+}
 
-    // Real-time scheduling.
-    facts.insert("rlimit_rtprio", rt.rtprio.map(|l| limit_text(l, "")));
-    facts.insert("sched_fifo_max_priority", rt.fifo_max.map(|p| p.to_string()));
-    let rt_runtime = rd("/proc/sys/kernel/sched_rt_runtime_us");
-    facts.insert("sched_rt_runtime_us", rt_runtime.clone());
+/// Real-time scheduling: whether SCHED_FIFO is permitted, and RT throttling.
+fn check_realtime(src: &impl Source, rt: &Runtime, d: &mut Draft) {
+    d.fact("rlimit_rtprio", rt.rtprio.map(|l| limit_text(l, "")));
+    d.fact("sched_fifo_max_priority", rt.fifo_max.map(|p| p.to_string()));
+    let rt_runtime = src.read("/proc/sys/kernel/sched_rt_runtime_us");
+    d.fact("sched_rt_runtime_us", rt_runtime.clone());
     match &rt.fifo_attempt {
         Ok(()) => {
             let throttled = rt_runtime.as_deref().is_some_and(|v| v != "-1");
-            add(
+            d.add(
                 "real-time scheduling",
                 if throttled { Status::Info } else { Status::Good },
                 format!(
@@ -619,16 +724,18 @@ pub(crate) fn assess(src: &impl Source, rt: &Runtime) -> SysInfo {
                 throttled.then(|| RT_THROTTLE_ADVICE.into()),
             );
         }
-        Err(e) => add(
+        Err(e) => d.add(
             "real-time scheduling",
             Status::Info,
             format!("SCHED_FIFO not permitted ({e})"),
             Some(RT_ADVICE.into()),
         ),
     }
+}
 
-    // Virtualisation and the TSC.
-    let cpuinfo = rd("/proc/cpuinfo").unwrap_or_default();
+/// Virtualisation and the TSC, from the CPU flags; returns whether a hypervisor is present.
+fn check_cpu_flags(src: &impl Source, d: &mut Draft) -> bool {
+    let cpuinfo = src.read("/proc/cpuinfo").unwrap_or_default();
     let flags: Vec<&str> = cpuinfo
         .lines()
         .find(|l| l.starts_with("flags"))
@@ -636,16 +743,16 @@ pub(crate) fn assess(src: &impl Source, rt: &Runtime) -> SysInfo {
         .unwrap_or_default();
     let hyper = flags.contains(&"hypervisor");
     let inv_tsc = flags.contains(&"constant_tsc") && flags.contains(&"nonstop_tsc");
-    facts.insert("hypervisor", (!flags.is_empty()).then(|| hyper.to_string()));
-    facts.insert("invariant_tsc", (!flags.is_empty()).then(|| inv_tsc.to_string()));
-    facts.insert("cpuidle_driver", rd("/sys/devices/system/cpu/cpuidle/current_driver"));
+    d.fact("hypervisor", (!flags.is_empty()).then(|| hyper.to_string()));
+    d.fact("invariant_tsc", (!flags.is_empty()).then(|| inv_tsc.to_string()));
+    d.fact("cpuidle_driver", src.read("/sys/devices/system/cpu/cpuidle/current_driver"));
     if hyper {
-        add("virtualisation", Status::Warn, VM_DETAIL.into(), Some(VM_ADVICE.into()));
+        d.add("virtualisation", Status::Warn, VM_DETAIL.into(), Some(VM_ADVICE.into()));
     } else if !flags.is_empty() {
-        add("virtualisation", Status::Good, "bare metal (no hypervisor flag)".into(), None);
+        d.add("virtualisation", Status::Good, "bare metal (no hypervisor flag)".into(), None);
     }
     if !flags.is_empty() {
-        add(
+        d.add(
             "TSC",
             if inv_tsc { Status::Good } else { Status::Warn },
             if inv_tsc {
@@ -656,8 +763,12 @@ pub(crate) fn assess(src: &impl Source, rt: &Runtime) -> SysInfo {
             None,
         );
     }
+    hyper
+}
 
-    let verdict = if !have_isolated {
+/// The verdict: isolated unless no CPU is, or a tick, RCU or IRQ finding still reaches them.
+fn judge(have_isolated: bool, findings: &[Finding]) -> Verdict {
+    if !have_isolated {
         Verdict::NotIsolated
     } else if findings.iter().any(|f| {
         matches!(f.topic, "nohz_full" | "rcu_nocbs" | "IRQ affinity")
@@ -667,15 +778,25 @@ pub(crate) fn assess(src: &impl Source, rt: &Runtime) -> SysInfo {
         Verdict::PartiallyIsolated
     } else {
         Verdict::Isolated
-    };
+    }
+}
+
+/// The one-line summary at the head of every measurement report.
+fn summarise(
+    verdict: Verdict,
+    cpus: &Cpus,
+    facts: &BTreeMap<&'static str, Option<String>>,
+    govs: &BTreeMap<String, Vec<usize>>,
+    hyper: bool,
+) -> String {
     let fact = |k: &str| facts.get(k).cloned().flatten();
-    let summary = format!(
+    format!(
         "{} ({} of {} CPUs isolated{}; nohz_full {}; SMT {}; governor {}; clocksource {}; \
          THP {}{})",
         verdict.label(),
-        isolated.as_ref().map_or(0, Vec::len),
-        online.len(),
-        if have_isolated { format!(": {sl}") } else { String::new() },
+        cpus.isolated.as_ref().map_or(0, Vec::len),
+        cpus.online.len(),
+        if cpus.have_isolated { format!(": {}", cpus.sl) } else { String::new() },
         fact("nohz_full").filter(|s| !s.is_empty()).unwrap_or_else(|| "none".into()),
         match fact("smt_active").as_deref() {
             Some("1") => "on",
@@ -690,8 +811,7 @@ pub(crate) fn assess(src: &impl Source, rt: &Runtime) -> SysInfo {
         fact("clocksource").unwrap_or_else(|| "unknown".into()),
         fact("transparent_hugepage").unwrap_or_else(|| "unknown".into()),
         if hyper { "; virtual machine" } else { "" },
-    );
-    SysInfo { facts, findings, verdict, summary, suggested_cpus: suggested }
+    )
 }
 
 /// The bracketed choice in a sysfs selector such as `always [madvise] never`.
@@ -702,6 +822,7 @@ fn selected(text: &str) -> String {
         .to_owned()
 }
 
+/// A resource limit as `soft N unit, hard N unit` (or `unlimited`).
 fn limit_text(l: sys::Limit, unit: &str) -> String {
     let one = |v: Option<u64>| {
         v.map_or_else(
