@@ -8,6 +8,7 @@ use crate::histo::{HgrmPoint, TICKS_PER_HALF_DISTANCE, new_histogram, parse_hgrm
 use lockstep_io::write_atomic;
 use lockstep_report::{DrawResult, FONT, percentile_label, percentile_x, render};
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
@@ -237,6 +238,78 @@ impl YScale {
     }
 }
 
+/// The plotting area both charts draw on: linear seconds or percentiles by a [`YScale`].
+type Plane<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The frame both charts share: the title, margins and label areas around `0..max_x` by `y`.
+fn frame<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    max_x: f64,
+    y: &YScale,
+) -> Result<Plane<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    ChartBuilder::on(root)
+        .caption(title, (FONT, 22))
+        .margin(20)
+        .x_label_area_size(45)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0f64..max_x, y.lo..y.hi)
+}
+
+/// How many x tick labels to draw, and their text.
+type XTicks<'a> = (usize, &'a dyn Fn(&f64) -> String);
+
+/// Draws the grid, tick labels and axis descriptions; `x_ticks` sets the x labels' count and
+/// text (plotters' defaults otherwise).
+fn mesh<DB: DrawingBackend>(
+    chart: &mut Plane<'_, DB>,
+    y: &YScale,
+    (x_desc, y_desc): (&str, &str),
+    x_ticks: Option<XTicks<'_>>,
+) -> DrawResult<DB> {
+    let yfmt = |v: &f64| y.label(*v);
+    let mut mesh = chart.configure_mesh();
+    if let Some((n, xfmt)) = x_ticks {
+        mesh.x_labels(n).x_label_formatter(xfmt);
+    }
+    mesh.y_labels(y.ticks())
+        .y_label_formatter(&yfmt)
+        .x_desc(x_desc)
+        .y_desc(y.desc(y_desc))
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+}
+
+/// Draws one line and its legend entry (a short stroke in the same style).
+fn line<DB: DrawingBackend>(
+    chart: &mut Plane<'_, DB>,
+    points: impl IntoIterator<Item = (f64, f64)>,
+    style: ShapeStyle,
+    label: String,
+) -> DrawResult<DB> {
+    chart
+        .draw_series(LineSeries::new(points, style))?
+        .label(label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+    Ok(())
+}
+
+/// Draws the legend box at `position`.
+fn legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Plane<'a, DB>,
+    position: SeriesLabelPosition,
+) -> DrawResult<DB> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+}
+
 fn draw_percentiles<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     series: &[Series],
@@ -251,45 +324,15 @@ fn draw_percentiles<DB: DrawingBackend>(
         .ceil()
         .min(9.0);
     let y = YScale::new(log_y, series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FONT, 22))
-        .margin(20)
-        .x_label_area_size(45)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0f64..max_x, y.lo..y.hi)?;
+    let mut chart = frame(root, title, max_x, &y)?;
     let xfmt = |x: &f64| percentile_label(*x);
-    let yfmt = |v: &f64| y.label(*v);
-    chart
-        .configure_mesh()
-        .x_labels(max_x as usize + 1)
-        .y_labels(y.ticks())
-        .x_label_formatter(&xfmt)
-        .y_label_formatter(&yfmt)
-        .x_desc("percentile")
-        .y_desc(y.desc("latency"))
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    mesh(&mut chart, &y, ("percentile", "latency"), Some((max_x as usize + 1, &xfmt)))?;
     for (i, s) in series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        chart
-            .draw_series(LineSeries::new(
-                s.points.iter().map(|&(x, v)| (x, y.map(v))),
-                color.stroke_width(2),
-            ))?
-            .label(format!("{} (n={})", s.name, s.count))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+        let points = s.points.iter().map(|&(x, v)| (x, y.map(v)));
+        let style = Palette99::pick(i).to_rgba().stroke_width(2);
+        line(&mut chart, points, style, format!("{} (n={})", s.name, s.count))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present()
 }
 
@@ -311,66 +354,57 @@ fn draw_timeline<DB: DrawingBackend>(
     let max_t = series.iter().flat_map(|s| s.timeline.iter().map(|p| p.1)).fold(1.0f64, f64::max);
     let y =
         YScale::new(log_y, series.iter().flat_map(|s| s.timeline.iter().flat_map(|p| [p.2, p.3])));
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, (FONT, 22))
-        .margin(20)
-        .x_label_area_size(45)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0f64..max_t * 1.02, y.lo..y.hi)?;
-    let yfmt = |v: &f64| y.label(*v);
-    chart
-        .configure_mesh()
-        .y_labels(y.ticks())
-        .y_label_formatter(&yfmt)
-        .x_desc("time since start (s)")
-        .y_desc(y.desc("latency per interval"))
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()?;
+    let mut chart = frame(root, title, max_t * 1.02, &y)?;
+    mesh(&mut chart, &y, ("time since start (s)", "latency per interval"), None)?;
     for (i, s) in series.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
-        chart
-            .draw_series(LineSeries::new(
-                steps(&s.timeline, |p| y.map(p.2)),
-                color.stroke_width(2),
-            ))?
-            .label(format!("{} max", s.name))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-        let light = color.mix(0.45);
-        chart
-            .draw_series(LineSeries::new(
-                steps(&s.timeline, |p| y.map(p.3)),
-                light.stroke_width(1),
-            ))?
-            .label(format!("{} p99", s.name))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], light.stroke_width(1))
-            });
+        let max = steps(&s.timeline, |p| y.map(p.2));
+        line(&mut chart, max, color.stroke_width(2), format!("{} max", s.name))?;
+        let p99 = steps(&s.timeline, |p| y.map(p.3));
+        line(&mut chart, p99, color.mix(0.45).stroke_width(1), format!("{} p99", s.name))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present()
 }
 
-/// Draws one chart with `draw` on both backends and writes `<base>.svg` and `<base>.png`, each
-/// to a temporary file renamed into place.
-fn both<F, G>(base: &Path, size: (u32, u32), svg: F, png: G) -> Result<Vec<PathBuf>, Error>
-where
-    F: FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult<SVGBackend<'static>>,
-    G: FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> DrawResult<BitMapBackend<'static>>,
-{
+/// A chart `plot` draws, on either backend.
+#[derive(Clone, Copy)]
+enum Chart<'a> {
+    /// Latency by percentile, a line per series.
+    Percentiles(&'a [Series]),
+    /// Interval max and p99 over time, for the series from interval logs.
+    Timeline(&'a [&'a Series]),
+}
+
+impl Chart<'_> {
+    /// Draws the chart on `root`.
+    fn draw<DB: DrawingBackend>(
+        self,
+        root: &DrawingArea<DB, Shift>,
+        title: &str,
+        log_y: bool,
+    ) -> DrawResult<DB> {
+        match self {
+            Chart::Percentiles(s) => draw_percentiles(root, s, title, log_y),
+            Chart::Timeline(s) => draw_timeline(root, s, title, log_y),
+        }
+    }
+}
+
+/// Draws `chart` on both backends at `cfg`'s size and scale and writes `<base>.svg` and
+/// `<base>.png`, each to a temporary file renamed into place.
+fn both(
+    base: &Path,
+    cfg: &PlotConfig,
+    chart: Chart<'_>,
+    title: &str,
+) -> Result<Vec<PathBuf>, Error> {
     let svg_path = base.with_extension("svg");
     let png_path = base.with_extension("png");
     let name = base.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-    let r = render(&name, size, svg, png)
+    let draw_svg = |r: &DrawingArea<SVGBackend<'_>, Shift>| chart.draw(r, title, cfg.log_y);
+    let draw_png = |r: &DrawingArea<BitMapBackend<'_>, Shift>| chart.draw(r, title, cfg.log_y);
+    let r = render(&name, cfg.size, draw_svg, draw_png)
         .map_err(|e| Error::Plot { path: svg_path.clone(), message: e.to_string() })?;
     for (path, bytes) in [(&svg_path, r.svg.as_bytes()), (&png_path, &r.png[..])] {
         write_atomic(path, bytes).map_err(|e| Error::io("writing the chart", path, e))?;
@@ -396,23 +430,14 @@ pub fn plot(cfg: &PlotConfig) -> Result<PlotReport, Error> {
     }
     std::fs::create_dir_all(&cfg.out_dir)
         .map_err(|e| Error::io("creating the output directory", &cfg.out_dir, e))?;
-    let mut files = Vec::new();
     let title = format!("{}: latency by percentile", cfg.title);
-    files.extend(both(
-        &cfg.out_dir.join("percentiles"),
-        cfg.size,
-        |r| draw_percentiles(r, &series, &title, cfg.log_y),
-        |r| draw_percentiles(r, &series, &title, cfg.log_y),
-    )?);
+    let percentiles = Chart::Percentiles(&series);
+    let mut files = both(&cfg.out_dir.join("percentiles"), cfg, percentiles, &title)?;
     let timed: Vec<&Series> = series.iter().filter(|s| s.timeline.len() > 1).collect();
     if !timed.is_empty() {
         let title = format!("{}: latency over time", cfg.title);
-        files.extend(both(
-            &cfg.out_dir.join("timeline"),
-            cfg.size,
-            |r| draw_timeline(r, &timed, &title, cfg.log_y),
-            |r| draw_timeline(r, &timed, &title, cfg.log_y),
-        )?);
+        let timeline = Chart::Timeline(&timed);
+        files.extend(both(&cfg.out_dir.join("timeline"), cfg, timeline, &title)?);
     }
     Ok(PlotReport { series, files, empty })
 }
