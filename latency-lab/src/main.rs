@@ -58,6 +58,10 @@ fn make_clock(c: ClockArg) -> Clock {
 }
 
 #[derive(Args, Debug)]
+#[command(
+    mut_arg("out", |a| a.help("Directory for hiccup.hlog and hiccup-core<N>.hgrm")),
+    mut_arg("json", |a| a.help("Print one JSON object instead of the table"))
+)]
 struct HiccupArgs {
     /// Seconds to spin on each core.
     #[arg(long, default_value_t = 10.0)]
@@ -77,10 +81,18 @@ struct HiccupArgs {
     /// Do not lock memory with mlockall(MCL_CURRENT).
     #[arg(long)]
     no_mlock: bool,
-    /// Directory for hiccup.hlog and hiccup-core<N>.hgrm.
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// `--out`, `--json` and `--progress`, shared by `hiccup` and `compare` (each words the first
+/// two for what it writes).
+#[derive(Args, Debug)]
+struct OutputArgs {
+    /// Directory for the output files.
     #[arg(long, default_value = "latency-lab-out")]
     out: PathBuf,
-    /// Print one JSON object instead of the table.
+    /// Print one JSON object instead of the text report.
     #[arg(long)]
     json: bool,
     /// Show progress on stderr even when it is not a terminal.
@@ -89,6 +101,10 @@ struct HiccupArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(
+    mut_arg("out", |a| a.help("Directory for .hgrm files, the percentile chart and the JVM build")),
+    mut_arg("json", |a| a.help(r#"Print one JSON object (one strategy) or {"results": [...]} (several)"#))
+)]
 struct CompareArgs {
     /// Strategies to compare (comma-separated catalog names; Java ports exist for
     /// black-scholes and avellaneda-stoikov).
@@ -135,15 +151,8 @@ struct CompareArgs {
     /// Clock for native and Wasm timing.
     #[arg(long, value_enum, default_value_t = ClockArg::Auto)]
     clock: ClockArg,
-    /// Directory for .hgrm files, the percentile chart and the JVM build.
-    #[arg(long, default_value = "latency-lab-out")]
-    out: PathBuf,
-    /// Print one JSON object (one strategy) or {"results": [...]} (several).
-    #[arg(long)]
-    json: bool,
-    /// Show progress on stderr even when it is not a terminal.
-    #[arg(long)]
-    progress: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Args, Debug)]
@@ -206,6 +215,15 @@ fn print_json(v: &impl serde::Serialize) -> Result<()> {
     Ok(())
 }
 
+/// Prints a command's result: its JSON object with `--json`, else its text report.
+fn show(
+    as_json: bool,
+    json: impl FnOnce() -> serde_json::Value,
+    text: &impl std::fmt::Display,
+) -> Result<()> {
+    if as_json { print_json(&json()) } else { out(&text.to_string()) }
+}
+
 fn hiccup(a: HiccupArgs) -> Result<()> {
     if !(a.duration_s > 0.0 && a.duration_s.is_finite()) {
         bail!("--duration-s: must be a positive number of seconds, got {}", a.duration_s);
@@ -227,8 +245,8 @@ fn hiccup(a: HiccupArgs) -> Result<()> {
         threshold_ns: a.threshold_ns,
         interval: Duration::from_millis(a.interval_ms),
         mlock: !a.no_mlock,
-        progress: a.progress || std::io::stderr().is_terminal(),
-        out_dir: Some(a.out.clone()),
+        progress: a.output.progress || std::io::stderr().is_terminal(),
+        out_dir: Some(a.output.out.clone()),
         comments: vec![
             format!(
                 "latency-lab hiccup: cores {}, {} s, threshold {} ns",
@@ -240,12 +258,7 @@ fn hiccup(a: HiccupArgs) -> Result<()> {
         ],
     };
     let report = run_hiccup(cfg, clock, &info.summary)?;
-    if a.json {
-        print_json(&report.to_json())
-    } else {
-        out(&report.to_string())?;
-        Ok(())
-    }
+    show(a.output.json, || report.to_json(), &report)
 }
 
 fn compare(a: CompareArgs) -> Result<()> {
@@ -271,7 +284,7 @@ fn compare(a: CompareArgs) -> Result<()> {
         Some(s) => s.split_whitespace().map(str::to_owned).collect(),
         None => DEFAULT_JAVA_OPTS.iter().map(|s| (*s).to_owned()).collect(),
     };
-    let progress = a.progress || std::io::stderr().is_terminal();
+    let progress = a.output.progress || std::io::stderr().is_terminal();
     let mut reports = Vec::new();
     for strategy in &a.strategy {
         let cfg = CompareConfig {
@@ -286,17 +299,17 @@ fn compare(a: CompareArgs) -> Result<()> {
             jvm: !a.no_jvm,
             java_opts: java_opts.clone(),
             jvm_cpus: a.jvm_cpus.clone(),
-            out_dir: Some(a.out.clone()),
+            out_dir: Some(a.output.out.clone()),
             progress,
             tiers: a.tier.map_or(lockstep_engine::Tier::ALL.to_vec(), |t| vec![t]),
         };
         let r = run_compare(&cfg, clock, &info.summary)?;
-        if !a.json {
+        if !a.output.json {
             out(&format!("{r}\n"))?;
         }
         reports.push(r);
     }
-    if a.json {
+    if a.output.json {
         if let [one] = reports.as_slice() {
             print_json(&one.to_json())?;
         } else {
@@ -334,14 +347,12 @@ fn core_ids() -> Vec<usize> {
 
 fn sysinfo(a: SysinfoArgs) -> Result<()> {
     let info = collect_sysinfo();
-    if a.json {
+    let json = || {
         let mut v = info.to_json();
         v["command"] = "sysinfo".into();
-        print_json(&v)
-    } else {
-        out(&info.to_string())?;
-        Ok(())
-    }
+        v
+    };
+    show(a.json, json, &info)
 }
 
 fn plot_cmd(a: PlotArgs) -> Result<()> {
@@ -365,12 +376,7 @@ fn plot_cmd(a: PlotArgs) -> Result<()> {
         log_y: a.log_y,
     };
     let report = plot(&cfg)?;
-    if a.json {
-        print_json(&report.to_json())
-    } else {
-        out(&report.to_string())?;
-        Ok(())
-    }
+    show(a.json, || report.to_json(), &report)
 }
 
 /// Largest chart side in pixels (a bitmap is width × height × 3 bytes).
