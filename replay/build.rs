@@ -1,8 +1,7 @@
-//! With the `host` feature (the CLI and `replay serve`), compiles the browser's replay core
-//! (`replay/web`, this crate's core without `host`) to `wasm32-unknown-unknown` with a nested
-//! cargo build and stages it for `include_bytes!`, so `replay serve` carries the very module
-//! the page runs. The nested build compiles this crate without `host`, where this script does
-//! nothing.
+//! Compiles the browser's replay core (`replay/web`, built on the simulation core
+//! `lockstep-sim` alone) to `wasm32-unknown-unknown` with a nested cargo build and stages it for
+//! `include_bytes!`, so `replay serve` carries the very module the page runs. The nested build
+//! compiles `lockstep-web` and `lockstep-sim`, never this crate: no build loops back.
 
 #[path = "../strategies/catalog/wasm_build.rs"]
 mod wasm_build;
@@ -12,13 +11,10 @@ use std::path::PathBuf;
 use wasm_build::TARGET;
 
 fn main() {
-    if env::var_os("CARGO_FEATURE_HOST").is_none() {
-        return;
-    }
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let root = manifest.join("..").canonicalize().expect("workspace root exists");
     let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
-    for dir in ["replay/src", "replay/web", "strategies/sdk", "Cargo.toml", "Cargo.lock"] {
+    for dir in ["replay/sim", "replay/web", "strategies/sdk", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
 

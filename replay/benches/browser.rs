@@ -10,7 +10,9 @@
 //! a long run, which cancels the browser's start-up and page load.
 
 use lockstep_engine::Tier;
-use lockstep_replay::{Session, SessionConfig, Stopwatch, StrategySpec, Synth, SynthConfig};
+use lockstep_host::HostSession;
+use lockstep_host::{Stopwatch, StrategySpec};
+use lockstep_sim::{Session, SessionConfig, Synth, SynthConfig};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -28,8 +30,8 @@ fn native(strategy: &str, events: u64, tier: Tier, native: bool) -> f64 {
     let mut src = Synth::new(SynthConfig { events, ..SynthConfig::default() });
     let spec = StrategySpec::resolve(strategy, None, native).expect("a built-in");
     let cfg = SessionConfig { tier, measure_latency: false, ..SessionConfig::default() };
-    let header = lockstep_replay::EventSource::header(&src).clone();
-    let r = Session::new(&header, &[spec], cfg).unwrap().run(&mut src, &mut |_| {}).unwrap();
+    let header = lockstep_sim::EventSource::header(&src).clone();
+    let r = Session::load(&header, &[spec], cfg).unwrap().run(&mut src, &mut |_| {}).unwrap();
     r.report.events_per_sec
 }
 

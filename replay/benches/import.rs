@@ -6,12 +6,14 @@
 //! default; the median and the best are printed). Inputs under `../shared/data` that are
 //! absent are skipped with a note; a generated generic CSV is always measured.
 
-use lockstep_replay::{
-    ImportOptions, ImportSummary, LobsterInput, Stopwatch, TimeUnit, import_binance, import_csv,
+use lockstep_host::Stopwatch;
+use lockstep_import::{
+    ImportOptions, ImportSummary, LobsterInput, TimeUnit, import_binance, import_csv,
     import_databento, import_lobster, import_tardis,
 };
 use std::path::{Path, PathBuf};
 
+/// Repetitions per measurement: `BENCH_REPS`, 5 by default.
 fn reps() -> usize {
     std::env::var("BENCH_REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(5).max(1)
 }
@@ -67,13 +69,109 @@ fn generic_csv(path: &Path, n: usize) {
     std::fs::write(path, text).expect("write generic CSV");
 }
 
+/// Named sets of shared data files (paths under the data folder) one importer reads together.
+type Sets = [(&'static str, &'static [&'static str])];
+
+/// Binance captures of the hftbacktest collector, one file each.
+const BINANCE: &Sets = &[
+    ("binance spot BTCUSDT capture (gzip)", &["hftbacktest/spot/btcusdt_20240808.gz"]),
+    ("binance USD-M BTCUSDT capture (gzip)", &["hftbacktest/usdm/btcusdt_20240808.gz"]),
+    ("binance COIN-M BTCUSD_PERP capture (gzip)", &["hftbacktest/cm/btcusd_perp_20240808.gz"]),
+];
+
+/// Tardis CSVs of NautilusTrader's test data.
+const TARDIS: &Sets = &[
+    (
+        "tardis trades + quotes",
+        &["nautilus_trader/tardis/trades.csv", "nautilus_trader/tardis/quotes.csv"],
+    ),
+    (
+        "tardis incremental_book_L2 (deribit)",
+        &["nautilus_trader/tardis/deribit_incremental_book_L2_BTC-PERPETUAL.csv"],
+    ),
+    (
+        "tardis book_snapshot_25 (binance-futures)",
+        &["nautilus_trader/tardis/binance-futures_book_snapshot_25_BTCUSDT.csv"],
+    ),
+];
+
+/// Databento samples with their definitions.
+const DATABENTO: &Sets = &[
+    (
+        "databento MBO ESH4 + definition (zstd)",
+        &[
+            "databento/esh4-glbx-mdp3-20231224.mbo.dbn.zst",
+            "databento/definition-glbx-es-fut.dbn.zst",
+        ],
+    ),
+    (
+        "databento MBP-1 + trades + definition (zstd)",
+        &[
+            "databento/bars_futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst",
+            "databento/bars_futures_trades_2024-07-01T23-58_2024-07-02T00-02.dbn.zst",
+            "databento/bars_futures_definition.dbn.zst",
+        ],
+    ),
+    (
+        "databento BBO-1m futures + options (zstd)",
+        &[
+            "databento/opt-cat_futures_bbo-1m_2024-05-09T09-55_2024-05-09T10-05.dbn.zst",
+            "databento/opt-cat_options_bbo-1m_2024-05-09T09-55_2024-05-09T10-05.dbn.zst",
+            "databento/opt-cat_options_definition.dbn.zst",
+        ],
+    ),
+];
+
+/// Generic CSVs of NautilusTrader's test data.
+const CSV: &Sets = &[
+    (
+        "csv: Binance depth snapshot + update",
+        &[
+            "nautilus_trader/binance/btcusdt-depth-snap.csv",
+            "nautilus_trader/binance/btcusdt-depth-update.csv",
+        ],
+    ),
+    ("csv: TrueFX USDJPY ticks", &["nautilus_trader/truefx/usdjpy-ticks.csv"]),
+];
+
+/// Measures `import` on each of `sets`, its files under `data`.
+fn measure_sets(data: &Path, sets: &Sets, import: impl Fn(&[PathBuf]) -> ImportSummary) {
+    for (name, list) in sets {
+        let files: Vec<PathBuf> = list.iter().map(|p| data.join(p)).collect();
+        measure(name, &files, || import(&files));
+    }
+}
+
+/// Measures the LOBSTER importer on the GOOG samples of levels 1 and 5, with and without the
+/// orderbook file.
+fn measure_lobster(data: &Path, tape: &Path, opts: &ImportOptions) {
+    for level in [1, 5] {
+        let msg =
+            data.join(format!("lobster/GOOG_2012-06-21_34200000_57600000_message_{level}.csv"));
+        let ob =
+            data.join(format!("lobster/GOOG_2012-06-21_34200000_57600000_orderbook_{level}.csv"));
+        measure(
+            &format!("lobster GOOG level {level}, with orderbook"),
+            &[msg.clone(), ob.clone()],
+            || {
+                import_lobster(&[LobsterInput::new(&msg).with_orderbook(&ob)], tape, opts)
+                    .expect("lobster")
+            },
+        );
+        measure(
+            &format!("lobster GOOG level {level}, messages only"),
+            std::slice::from_ref(&msg),
+            || import_lobster(&[LobsterInput::new(&msg)], tape, opts).expect("lobster"),
+        );
+    }
+}
+
 fn main() {
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
     let dir = std::env::temp_dir().join(format!("lockstep-bench-import-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let tape = dir.join("t.tape");
     let opts = ImportOptions::default();
-    let d = |p: &str| data.join(p);
     if !data.is_dir() {
         println!(
             "-- shared data not found at {}: only the generated CSV is measured",
@@ -81,90 +179,11 @@ fn main() {
         );
     }
     println!("-- import throughput, {} repetitions (BENCH_REPS)", reps());
-
-    for level in [1, 5] {
-        let msg = d(&format!("lobster/GOOG_2012-06-21_34200000_57600000_message_{level}.csv"));
-        let ob = d(&format!("lobster/GOOG_2012-06-21_34200000_57600000_orderbook_{level}.csv"));
-        measure(
-            &format!("lobster GOOG level {level}, with orderbook"),
-            &[msg.clone(), ob.clone()],
-            || {
-                import_lobster(&[LobsterInput::new(&msg).with_orderbook(&ob)], &tape, &opts)
-                    .expect("lobster")
-            },
-        );
-        measure(
-            &format!("lobster GOOG level {level}, messages only"),
-            std::slice::from_ref(&msg),
-            || import_lobster(&[LobsterInput::new(&msg)], &tape, &opts).expect("lobster"),
-        );
-    }
-    for (name, file) in [
-        ("binance spot BTCUSDT capture (gzip)", "hftbacktest/spot/btcusdt_20240808.gz"),
-        ("binance USD-M BTCUSDT capture (gzip)", "hftbacktest/usdm/btcusdt_20240808.gz"),
-        ("binance COIN-M BTCUSD_PERP capture (gzip)", "hftbacktest/cm/btcusd_perp_20240808.gz"),
-    ] {
-        let files = [d(file)];
-        measure(name, &files, || import_binance(&files, &tape, &opts).expect("binance"));
-    }
-    for (name, list) in [
-        (
-            "tardis trades + quotes",
-            &["nautilus_trader/tardis/trades.csv", "nautilus_trader/tardis/quotes.csv"][..],
-        ),
-        (
-            "tardis incremental_book_L2 (deribit)",
-            &["nautilus_trader/tardis/deribit_incremental_book_L2_BTC-PERPETUAL.csv"][..],
-        ),
-        (
-            "tardis book_snapshot_25 (binance-futures)",
-            &["nautilus_trader/tardis/binance-futures_book_snapshot_25_BTCUSDT.csv"][..],
-        ),
-    ] {
-        let files: Vec<PathBuf> = list.iter().map(|p| d(p)).collect();
-        measure(name, &files, || import_tardis(&files, &tape, &opts).expect("tardis"));
-    }
-    for (name, list) in [
-        (
-            "databento MBO ESH4 + definition (zstd)",
-            &[
-                "databento/esh4-glbx-mdp3-20231224.mbo.dbn.zst",
-                "databento/definition-glbx-es-fut.dbn.zst",
-            ][..],
-        ),
-        (
-            "databento MBP-1 + trades + definition (zstd)",
-            &[
-                "databento/bars_futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst",
-                "databento/bars_futures_trades_2024-07-01T23-58_2024-07-02T00-02.dbn.zst",
-                "databento/bars_futures_definition.dbn.zst",
-            ][..],
-        ),
-        (
-            "databento BBO-1m futures + options (zstd)",
-            &[
-                "databento/opt-cat_futures_bbo-1m_2024-05-09T09-55_2024-05-09T10-05.dbn.zst",
-                "databento/opt-cat_options_bbo-1m_2024-05-09T09-55_2024-05-09T10-05.dbn.zst",
-                "databento/opt-cat_options_definition.dbn.zst",
-            ][..],
-        ),
-    ] {
-        let files: Vec<PathBuf> = list.iter().map(|p| d(p)).collect();
-        measure(name, &files, || import_databento(&files, &tape, &opts).expect("databento"));
-    }
-    for (name, list) in [
-        (
-            "csv: Binance depth snapshot + update",
-            &[
-                "nautilus_trader/binance/btcusdt-depth-snap.csv",
-                "nautilus_trader/binance/btcusdt-depth-update.csv",
-            ][..],
-        ),
-        ("csv: TrueFX USDJPY ticks", &["nautilus_trader/truefx/usdjpy-ticks.csv"][..]),
-    ] {
-        let files: Vec<PathBuf> = list.iter().map(|p| d(p)).collect();
-        measure(name, &files, || import_csv(&files, &tape, TimeUnit::Nanos, &opts).expect("csv"));
-    }
+    measure_lobster(&data, &tape, &opts);
+    measure_sets(&data, BINANCE, |f| import_binance(f, &tape, &opts).expect("binance"));
+    measure_sets(&data, TARDIS, |f| import_tardis(f, &tape, &opts).expect("tardis"));
+    measure_sets(&data, DATABENTO, |f| import_databento(f, &tape, &opts).expect("databento"));
+    measure_sets(&data, CSV, |f| import_csv(f, &tape, TimeUnit::Nanos, &opts).expect("csv"));
     let generated = [dir.join("generic.csv")];
     generic_csv(&generated[0], 200_000);
     measure("csv: generic, generated (200,000 rows)", &generated, || {

@@ -5,10 +5,11 @@
 //! `cargo bench -p lockstep-replay --bench throughput` (set `BENCH_CORE=n` to pin, `BENCH_REPS`
 //! for repetitions). The LOBSTER rows are skipped when `../shared/data` is absent.
 
-use lockstep_replay::{
-    Book, Compression, EventSource, ImportOptions, LobsterInput, MemorySource, Session,
-    SessionConfig, Stopwatch, StrategySpec, Synth, SynthConfig, TapeReader, TapeWriter,
-    import_lobster,
+use lockstep_host::HostSession;
+use lockstep_host::{Stopwatch, StrategySpec};
+use lockstep_import::{ImportOptions, LobsterInput, import_lobster};
+use lockstep_sim::{
+    Book, Compression, EventSource, MemorySource, Session, SessionConfig, Synth, SynthConfig,
 };
 use std::path::{Path, PathBuf};
 
@@ -52,7 +53,7 @@ static ALLOCATOR: counting::Counting = counting::Counting;
 /// Allocations made while replaying, from the end of the second chunk to the end of the last.
 fn steady_state_allocations(src: &MemorySource, specs: &[StrategySpec]) -> (u64, u64) {
     let mut s = src.rewind();
-    let session = Session::new(s.header(), specs, SessionConfig::default()).expect("session");
+    let session = Session::load(s.header(), specs, SessionConfig::default()).expect("session");
     let mut marks: Vec<(u64, u64)> = Vec::with_capacity(1024);
     session
         .run(&mut s, &mut |n| {
@@ -93,7 +94,7 @@ fn replay(src: &MemorySource, specs: &[StrategySpec]) -> u64 {
 
 fn replay_with(src: &MemorySource, specs: &[StrategySpec], cfg: SessionConfig) -> u64 {
     let mut s = src.rewind();
-    let session = Session::new(s.header(), specs, cfg).expect("session");
+    let session = Session::load(s.header(), specs, cfg).expect("session");
     let out = session.run(&mut s, &mut |_| {}).expect("replay");
     for st in &out.report.strategies {
         assert!(st.halted.is_none(), "{} halted: {:?}", st.name, st.halted);
@@ -113,7 +114,8 @@ fn book_only(src: &MemorySource) -> u64 {
 }
 
 fn write_tape(src: &MemorySource, path: &Path) {
-    let mut w = TapeWriter::create(path, src.header().clone(), Compression::None).expect("tape");
+    let mut w =
+        lockstep_io::TapeFile::create(path, src.header().clone(), Compression::None).expect("tape");
     for e in src.events() {
         w.push(e).expect("push");
     }
@@ -121,7 +123,7 @@ fn write_tape(src: &MemorySource, path: &Path) {
 }
 
 fn decode(path: &Path) -> u64 {
-    let mut r = TapeReader::open(path).expect("open");
+    let mut r = lockstep_io::open_tape(path).expect("open");
     let mut buf = Vec::new();
     let mut n = 0;
     while r.next_chunk(&mut buf).expect("chunk") {
@@ -193,7 +195,8 @@ fn main() {
             .expect("import")
             .events
         });
-        let goog = MemorySource::load(&mut TapeReader::open(&tape).expect("tape")).expect("load");
+        let goog =
+            MemorySource::load(&mut lockstep_io::open_tape(&tape).expect("tape")).expect("load");
         suite("LOBSTER GOOG 2012-06-21 level 5", &goog, &tape);
     } else {
         println!("-- LOBSTER data not found at {}: skipped", data.display());

@@ -4,12 +4,14 @@
 //!
 //! `cargo run --release -p lockstep-replay --example backtest_synthetic`
 
-use lockstep_replay::{EventSource, Session, SessionConfig, StrategySpec, Synth, SynthConfig, hex};
+use lockstep_host::HostSession;
+use lockstep_host::StrategySpec;
+use lockstep_sim::{EventSource, Session, SessionConfig, Synth, SynthConfig, hex};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut market = Synth::new(SynthConfig::default());
     let maker = StrategySpec::resolve("avellaneda-stoikov", None, false)?;
-    let session = Session::new(market.header(), &[maker], SessionConfig::default())?;
+    let session = Session::load(market.header(), &[maker], SessionConfig::default())?;
     let out = session.run(&mut market, &mut |_| {})?;
 
     let r = &out.report;

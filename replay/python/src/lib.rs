@@ -1,4 +1,5 @@
-//! `lockstep._lockstep`: the Python package's native core, thin calls into `lockstep-replay`.
+//! `lockstep._lockstep`: the Python package's native core, thin calls into the replay
+//! crates (`lockstep-host` and the crates below it), with the CLI's run options ([`RunOptions`]).
 //! Requests and results cross as JSON text, tables as Parquet bytes; the pure-Python layer
 //! (`python/lockstep/__init__.py`) turns them into dicts and DataFrames. Every call releases
 //! the GIL while Rust runs, and every failure is raised as `lockstep.LockstepError` carrying
@@ -6,14 +7,20 @@
 //! generate the interpreter glue.)
 
 use lockstep_engine::Tier;
-use lockstep_replay::{
-    BlotterConfig, Compression, ExchangeConfig, FeeModel, Grid, ImportOptions, ImportSummary,
-    LatencyModel, LobsterInput, LocalTsUnit, ReportConfig, Session, SessionConfig, Shard,
-    StrategySpec, SweepPlan, Synth, SynthConfig, TapeReader, TapeRef, TimeUnit, build_report,
-    import_binance, import_csv, import_databento, import_lobster, import_tardis, inspect_tape,
+use lockstep_host::HostSession;
+use lockstep_host::{Grid, RunOptions, Shard, StrategySpec, SweepPlan, TapeRef, inspect_tape};
+use lockstep_import::{
+    ImportOptions, ImportSummary, LobsterInput, LocalTsUnit, TimeUnit, import_binance, import_csv,
+    import_databento, import_lobster, import_tardis,
 };
-use lockstep_replay::{EventSource, ReportFile};
+use lockstep_report::ReportFile;
+use lockstep_report::{ReportConfig, build_report};
 use lockstep_sdk::{Nanos, Price};
+use lockstep_sim::EventSource;
+use lockstep_sim::{
+    BlotterConfig, Compression, ExchangeConfig, FeeModel, LatencyModel, Session, SessionConfig,
+    Synth, SynthConfig,
+};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -59,7 +66,7 @@ fn to_json(v: &impl serde::Serialize) -> PyResult<String> {
 /// The built-in strategies, as a JSON list of objects.
 #[pyfunction]
 fn strategies() -> PyResult<String> {
-    to_json(&lockstep_replay::strategy_listing())
+    to_json(&lockstep_host::strategy_listing())
 }
 
 /// Options of `import_tape` (unknown keys are refused).
@@ -138,7 +145,7 @@ fn import_tape(
     };
     let ins: Vec<&std::path::Path> =
         files.iter().chain(&req.orderbook).map(PathBuf::as_path).collect();
-    lockstep_replay::refuse_overwriting_inputs(&out, &ins).map_err(fail)?;
+    lockstep_io::refuse_overwriting_inputs(&out, &ins).map_err(fail)?;
     let summary = py.detach(|| match kind {
         "lobster" => {
             if !req.orderbook.is_empty() && req.orderbook.len() != files.len() {
@@ -214,9 +221,9 @@ struct BacktestRequest {
     tier: String,
     #[serde(default = "default_fuel")]
     fuel_per_event: u64,
-    #[serde(default = "default_latency")]
+    #[serde(default = "default_entry_latency")]
     entry_latency_ns: i64,
-    #[serde(default = "default_latency")]
+    #[serde(default = "default_feed_latency")]
     feed_latency_ns: i64,
     #[serde(default)]
     maker_fee_bps: Option<String>,
@@ -230,25 +237,28 @@ struct BacktestRequest {
 }
 
 fn default_events() -> u64 {
-    lockstep_replay::DEFAULT_SYNTH_EVENTS
+    lockstep_sim::DEFAULT_SYNTH_EVENTS
 }
 fn default_seed() -> u64 {
-    lockstep_replay::DEFAULT_SYNTH_SEED
+    lockstep_sim::DEFAULT_SYNTH_SEED
 }
 fn default_tier() -> String {
-    "interpreter".into()
+    RunOptions::default().tier.name().to_owned()
 }
 fn default_fuel() -> u64 {
-    SessionConfig::default().fuel_per_event
+    RunOptions::default().fuel_per_event
 }
-fn default_latency() -> i64 {
-    20_000
+fn default_entry_latency() -> i64 {
+    RunOptions::default().entry_latency_ns
+}
+fn default_feed_latency() -> i64 {
+    RunOptions::default().feed_latency_ns
 }
 fn default_bar() -> i64 {
-    lockstep_replay::MINUTE_NS
+    lockstep_sim::MINUTE_NS
 }
 fn default_year() -> i64 {
-    lockstep_replay::DEFAULT_YEAR_NS
+    lockstep_report::DEFAULT_YEAR_NS
 }
 
 impl BacktestRequest {
@@ -256,27 +266,22 @@ impl BacktestRequest {
         self.tier.parse::<Tier>().map_err(fail)
     }
 
-    fn exchange(&self) -> PyResult<ExchangeConfig> {
-        let bps = |name: &str, v: &Option<String>| match v {
-            None => Ok(Price::ZERO),
-            Some(t) => Price::parse(t).ok_or_else(|| {
-                fail_text(format!("{name} {t:?} is not a decimal number of basis points"))
-            }),
-        };
-        if self.entry_latency_ns < 0 || self.feed_latency_ns < 0 {
-            return Err(fail_text("latencies must not be negative"));
-        }
-        Ok(ExchangeConfig {
-            latency: LatencyModel {
-                entry: Nanos(self.entry_latency_ns),
-                feed: Nanos(self.feed_latency_ns),
-            },
-            fees: FeeModel {
-                maker_bps: bps("maker_fee_bps", &self.maker_fee_bps)?,
-                taker_bps: bps("taker_fee_bps", &self.taker_fee_bps)?,
-            },
-            ..ExchangeConfig::default()
+    /// The run options this request gives (the CLI's names and defaults).
+    fn options(&self) -> PyResult<RunOptions> {
+        let defaults = RunOptions::default();
+        Ok(RunOptions {
+            tier: self.tier()?,
+            fuel_per_event: self.fuel_per_event,
+            entry_latency_ns: self.entry_latency_ns,
+            feed_latency_ns: self.feed_latency_ns,
+            maker_fee_bps: self.maker_fee_bps.clone().unwrap_or(defaults.maker_fee_bps.clone()),
+            taker_fee_bps: self.taker_fee_bps.clone().unwrap_or(defaults.taker_fee_bps.clone()),
+            ..defaults
         })
+    }
+
+    fn exchange(&self) -> PyResult<ExchangeConfig> {
+        self.options()?.exchange().map_err(fail)
     }
 
     fn report(&self) -> PyResult<ReportConfig> {
@@ -298,7 +303,7 @@ impl BacktestRequest {
     fn source(&self) -> PyResult<Box<dyn EventSource + Send>> {
         Ok(match &self.tape {
             Some(p) => Box::new(
-                TapeReader::open(p)
+                lockstep_io::open_tape(p)
                     .map_err(|e| fail_text(format!("{}: {}", p.display(), message(&e))))?,
             ),
             None => Box::new(Synth::new(SynthConfig { events: self.events, seed: self.seed })),
@@ -310,7 +315,7 @@ impl BacktestRequest {
 /// `summary.json`), the wall-clock run facts (JSON) and the orders, fills and equity tables as
 /// Parquet bytes.
 #[pyfunction]
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, reason = "the Python tuple the pure-Python layer unpacks")]
 fn backtest(
     py: Python<'_>,
     request: &str,
@@ -331,7 +336,7 @@ fn backtest(
     let mut src = req.source()?;
     let (report, run) = py.detach(|| -> PyResult<_> {
         let header = src.header().clone();
-        let session = Session::new(&header, std::slice::from_ref(&spec), cfg).map_err(fail)?;
+        let session = Session::load(&header, std::slice::from_ref(&spec), cfg).map_err(fail)?;
         let out = session.run(&mut *src, &mut |_| {}).map_err(fail)?;
         let report = build_report(&out, &header, &rc, latency, false).map_err(fail)?;
         let r = &out.report;
@@ -339,8 +344,8 @@ fn backtest(
             "elapsed_ns": r.elapsed_ns,
             "events": r.events,
             "events_per_sec": r.events_per_sec,
-            "digest": lockstep_replay::hex(&r.digest),
-            "fuel_digest": lockstep_replay::hex(&r.fuel_digest),
+            "digest": lockstep_sim::hex(&r.digest),
+            "fuel_digest": lockstep_sim::hex(&r.fuel_digest),
         });
         Ok((report, run))
     })?;

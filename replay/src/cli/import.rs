@@ -4,17 +4,20 @@ use super::json::TapeJson;
 use super::output::{Text, print_json, rate, say};
 use super::{ImportCommon, ImportSource};
 use anyhow::{Context, Result, bail};
-use lockstep_replay::{
-    Compression, EventSource, ImportOptions, ImportSummary, LobsterInput, Stopwatch, Synth,
-    SynthConfig, TapeWriter, TickSource, import_binance, import_csv, import_databento,
-    import_lobster, import_tardis, refuse_overwriting_inputs,
+use lockstep_host::Stopwatch;
+use lockstep_import::{
+    ImportOptions, ImportSummary, LobsterInput, TickSource, import_binance, import_csv,
+    import_databento, import_lobster, import_tardis,
 };
+use lockstep_io::refuse_overwriting_inputs;
 use lockstep_sdk::Price;
+use lockstep_sim::{Compression, EventSource, Synth, SynthConfig};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// The importers' options from the shared flags (the local time unit left to detection).
 fn options(c: &ImportCommon) -> ImportOptions {
     ImportOptions {
         compression: if c.compress { Compression::Deflate } else { Compression::None },
@@ -67,11 +70,12 @@ struct ImportReport<'a> {
     input_mb_per_sec: f64,
 }
 
+/// Writes `events` of the synthetic market (seed `seed`) to `--out`.
 fn synth(events: u64, seed: u64, c: &ImportCommon) -> Result<ImportSummary> {
     let mut s = Synth::new(SynthConfig { events, seed });
     let mut header = s.header().clone();
     header.chunk_events = c.chunk_events;
-    let mut w = TapeWriter::create(&c.out, header, options(c).compression)?;
+    let mut w = lockstep_io::TapeFile::create(&c.out, header, options(c).compression)?;
     let mut buf = Vec::new();
     while s.next_chunk(&mut buf)? {
         for e in &buf {
@@ -136,20 +140,40 @@ fn lobster_inputs(
 
 pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
     let mut o = Text::default();
-    let out = match &src {
+    let common = common(&src);
+    refuse_overwriting_inputs(&common.out, &inputs(&src)).context("--out")?;
+    let clock = Stopwatch::start();
+    let (kind, summary) = write_tape(&src)?;
+    let elapsed = clock.elapsed_ns().max(1);
+    let input_bytes: u64 =
+        inputs(&src).iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    if json {
+        print_json(&ImportReport::new(kind, common, &summary, input_bytes, elapsed))?;
+    } else {
+        say_summary(&mut o, common, &summary, elapsed);
+    }
+    o.emit()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The options every import source shares (`--out`, compression, chunk size).
+fn common(src: &ImportSource) -> &ImportCommon {
+    match src {
         ImportSource::Lobster { common, .. }
         | ImportSource::Tardis { common, .. }
         | ImportSource::Binance { common, .. }
         | ImportSource::Csv { common, .. }
         | ImportSource::Databento { common, .. }
-        | ImportSource::Synth { common, .. } => &common.out,
-    };
-    refuse_overwriting_inputs(out, &inputs(&src)).context("--out")?;
-    let clock = Stopwatch::start();
-    let (kind, common, summary) = match &src {
+        | ImportSource::Synth { common, .. } => common,
+    }
+}
+
+/// Runs the importer `src` names into its `--out` tape; returns the format's name and what
+/// the import found.
+fn write_tape(src: &ImportSource) -> Result<(&'static str, ImportSummary)> {
+    Ok(match src {
         ImportSource::Lobster { message, orderbook, symbol, tick, common } => (
             "lobster",
-            common,
             import_lobster(
                 &lobster_inputs(message, orderbook, symbol, tick)?,
                 &common.out,
@@ -157,31 +181,38 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
             )?,
         ),
         ImportSource::Tardis { files, common } => {
-            ("tardis", common, import_tardis(files, &common.out, &options(common))?)
+            ("tardis", import_tardis(files, &common.out, &options(common))?)
         }
         ImportSource::Binance { files, local_ts_unit, common } => {
             let opts =
                 ImportOptions { local_ts_unit: local_ts_unit.map(Into::into), ..options(common) };
-            ("binance", common, import_binance(files, &common.out, &opts)?)
+            ("binance", import_binance(files, &common.out, &opts)?)
         }
         ImportSource::Databento { files, common } => {
-            ("databento", common, import_databento(files, &common.out, &options(common))?)
+            ("databento", import_databento(files, &common.out, &options(common))?)
         }
         ImportSource::Csv { files, ts_unit, common } => {
-            ("csv", common, import_csv(files, &common.out, (*ts_unit).into(), &options(common))?)
+            ("csv", import_csv(files, &common.out, (*ts_unit).into(), &options(common))?)
         }
-        ImportSource::Synth { events, seed, common } => ("synth", common, {
+        ImportSource::Synth { events, seed, common } => ("synth", {
             synth(*events, *seed, common)
                 .with_context(|| format!("writing {}", common.out.display()))?
         }),
-    };
-    let elapsed = clock.elapsed_ns().max(1);
-    let per_sec = summary.events as f64 * 1e9 / elapsed as f64;
-    let input_bytes: u64 =
-        inputs(&src).iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-    if json {
+    })
+}
+
+impl<'a> ImportReport<'a> {
+    /// `import --json` of an import of `kind` that read `input_bytes` in `elapsed` ns.
+    fn new(
+        kind: &'a str,
+        common: &ImportCommon,
+        summary: &'a ImportSummary,
+        input_bytes: u64,
+        elapsed: u64,
+    ) -> Self {
         let unit = summary.local_ts_unit.as_ref();
-        let report = ImportReport {
+        let per_sec = summary.events as f64 * 1e9 / elapsed as f64;
+        Self {
             command: "import",
             format: kind,
             tape: common.out.display().to_string(),
@@ -217,50 +248,52 @@ pub(crate) fn import(src: ImportSource, json: bool) -> Result<ExitCode> {
             events_per_sec: per_sec.round(),
             rows_per_sec: (summary.rows as f64 * 1e9 / elapsed as f64).round(),
             input_mb_per_sec: (input_bytes as f64 * 1e3 / elapsed as f64 * 100.0).round() / 100.0,
-        };
-        print_json(&report)?;
-    } else {
-        say!(o, "wrote {} ({} bytes)", common.out.display(), summary.tape_bytes);
-        say!(o, "source: {}", summary.header.source);
-        for i in &summary.header.instruments {
-            let how = match summary.ticks.iter().find(|t| t.instrument == i.id) {
-                Some(t) if t.source == TickSource::Inferred => {
-                    format!(" (inferred: the greatest common divisor of {} prices)", t.prices)
-                }
-                Some(t) => format!(" ({})", t.source),
-                None => String::new(),
-            };
-            say!(o, "instrument {}: {} on {}, tick {}{how}", i.id, i.symbol, i.venue, i.tick_size);
-        }
-        say!(
-            o,
-            "{} rows -> {} events in {:.1} ms ({})",
-            summary.rows,
-            summary.events,
-            elapsed as f64 / 1e6,
-            rate(per_sec)
-        );
-        for (k, v) in &summary.notes {
-            say!(o, "  {k}: {v}");
-        }
-        for (k, v) in &summary.skipped {
-            say!(o, "  skipped, {k}: {v}");
-        }
-        if let Some(g) = summary.sequence_gaps {
-            say!(o, "sequence gaps: {g}");
-        }
-        if let Some(u) = &summary.local_ts_unit {
-            say!(o, "local timestamps in {} ({})", u.unit, u.how);
-        }
-        if let Some(off) = summary.clock_offset_ns {
-            say!(
-                o,
-                "local minus exchange time (median): {:.3} ms{}",
-                off as f64 / 1e6,
-                if off < 0 { " (the receiver's clock runs behind the exchange's)" } else { "" }
-            );
         }
     }
-    o.emit()?;
-    Ok(ExitCode::SUCCESS)
+}
+
+/// The text output of an import: the tape, each instrument and its tick, the rate, then
+/// the notes, skipped rows, gaps and the local clock.
+fn say_summary(o: &mut Text, common: &ImportCommon, summary: &ImportSummary, elapsed: u64) {
+    let per_sec = summary.events as f64 * 1e9 / elapsed as f64;
+    say!(o, "wrote {} ({} bytes)", common.out.display(), summary.tape_bytes);
+    say!(o, "source: {}", summary.header.source);
+    for i in &summary.header.instruments {
+        let how = match summary.ticks.iter().find(|t| t.instrument == i.id) {
+            Some(t) if t.source == TickSource::Inferred => {
+                format!(" (inferred: the greatest common divisor of {} prices)", t.prices)
+            }
+            Some(t) => format!(" ({})", t.source),
+            None => String::new(),
+        };
+        say!(o, "instrument {}: {} on {}, tick {}{how}", i.id, i.symbol, i.venue, i.tick_size);
+    }
+    say!(
+        o,
+        "{} rows -> {} events in {:.1} ms ({})",
+        summary.rows,
+        summary.events,
+        elapsed as f64 / 1e6,
+        rate(per_sec)
+    );
+    for (k, v) in &summary.notes {
+        say!(o, "  {k}: {v}");
+    }
+    for (k, v) in &summary.skipped {
+        say!(o, "  skipped, {k}: {v}");
+    }
+    if let Some(g) = summary.sequence_gaps {
+        say!(o, "sequence gaps: {g}");
+    }
+    if let Some(u) = &summary.local_ts_unit {
+        say!(o, "local timestamps in {} ({})", u.unit, u.how);
+    }
+    if let Some(off) = summary.clock_offset_ns {
+        say!(
+            o,
+            "local minus exchange time (median): {:.3} ms{}",
+            off as f64 / 1e6,
+            if off < 0 { " (the receiver's clock runs behind the exchange's)" } else { "" }
+        );
+    }
 }

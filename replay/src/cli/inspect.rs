@@ -2,7 +2,7 @@
 
 use super::output::{Text, print_json, say};
 use anyhow::{Context, Result, bail};
-use lockstep_replay::inspect_tape;
+use lockstep_host::inspect_tape;
 use std::path::Path;
 use std::process::ExitCode;
 

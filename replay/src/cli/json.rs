@@ -2,9 +2,11 @@
 //! reports: every field named once, typed, and in one place. Digests are lower-case hex, money
 //! and quantities decimal strings (exact), and `null` stands for "none".
 
-use lockstep_replay::{
-    BookCheckReport, BudgetExceeded, InstrumentSummary, Percentiles, RunReport, StrategyListing,
-    StrategyReport, TapeHeader, WorstEvent, hex,
+use lockstep_host::StrategyListing;
+use lockstep_import::BookCheckReport;
+use lockstep_sim::{
+    BudgetExceeded, InstrumentSummary, Percentiles, RunReport, StrategyReport, TapeHeader,
+    WorstEvent, hex,
 };
 use serde::Serialize;
 
@@ -375,7 +377,7 @@ impl StrategiesJson {
         Self {
             command: "strategies",
             strategies: lockstep_strategies::names().collect(),
-            details: lockstep_replay::strategy_listing(),
+            details: lockstep_host::strategy_listing(),
         }
     }
 }

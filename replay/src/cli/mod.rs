@@ -12,11 +12,11 @@ mod verify;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use lockstep_engine::Tier;
-use lockstep_replay::{
-    BlotterConfig, ExchangeConfig, FeeModel, LatencyModel, LocalTsUnit, Pacing, ReportConfig,
-    SessionConfig, StrategySpec, TimeUnit, VenueBudgets,
-};
-use lockstep_sdk::{Nanos, Price};
+use lockstep_host::{RunOptions, StrategySpec};
+use lockstep_import::{LocalTsUnit, TimeUnit};
+use lockstep_report::ReportConfig;
+use lockstep_sdk::Price;
+use lockstep_sim::{BlotterConfig, ExchangeConfig, Pacing, SessionConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -83,10 +83,10 @@ pub(crate) struct SweepArgs {
     #[arg(long = "tape")]
     pub(crate) tapes: Vec<PathBuf>,
     /// Events of the synthetic market (without --tape).
-    #[arg(long, default_value_t = lockstep_replay::DEFAULT_SYNTH_EVENTS)]
+    #[arg(long, default_value_t = lockstep_sim::DEFAULT_SYNTH_EVENTS)]
     pub(crate) events: u64,
     /// Seed of the synthetic market (without --tape).
-    #[arg(long, default_value_t = lockstep_replay::DEFAULT_SYNTH_SEED)]
+    #[arg(long, default_value_t = lockstep_sim::DEFAULT_SYNTH_SEED)]
     pub(crate) seed: u64,
     /// Run only points I, I+N, I+2N, ... (`I/N`, e.g. `$SLURM_ARRAY_TASK_ID/10`).
     #[arg(long)]
@@ -202,10 +202,10 @@ enum ImportSource {
     /// Write the embedded synthetic market to a tape.
     Synth {
         /// Number of events.
-        #[arg(long, default_value_t = lockstep_replay::DEFAULT_SYNTH_EVENTS)]
+        #[arg(long, default_value_t = lockstep_sim::DEFAULT_SYNTH_EVENTS)]
         events: u64,
         /// Seed.
-        #[arg(long, default_value_t = lockstep_replay::DEFAULT_SYNTH_SEED)]
+        #[arg(long, default_value_t = lockstep_sim::DEFAULT_SYNTH_SEED)]
         seed: u64,
         #[command(flatten)]
         common: ImportCommon,
@@ -264,7 +264,7 @@ struct ImportCommon {
     #[arg(long)]
     compress: bool,
     /// Events per chunk (1 to 1048576).
-    #[arg(long, default_value_t = lockstep_replay::DEFAULT_CHUNK_EVENTS,
+    #[arg(long, default_value_t = lockstep_sim::DEFAULT_CHUNK_EVENTS,
           value_parser = clap::value_parser!(u32).range(1..=1 << 20))]
     chunk_events: u32,
 }
@@ -292,10 +292,10 @@ pub(crate) struct ReplayArgs {
     #[arg(long)]
     pub(crate) tape: Option<PathBuf>,
     /// Events of the synthetic market (without --tape).
-    #[arg(long, default_value_t = lockstep_replay::DEFAULT_SYNTH_EVENTS)]
+    #[arg(long, default_value_t = lockstep_sim::DEFAULT_SYNTH_EVENTS)]
     pub(crate) events: u64,
     /// Seed of the synthetic market (without --tape).
-    #[arg(long, default_value_t = lockstep_replay::DEFAULT_SYNTH_SEED)]
+    #[arg(long, default_value_t = lockstep_sim::DEFAULT_SYNTH_SEED)]
     pub(crate) seed: u64,
     /// A built-in strategy name or a path to a .wasm file; repeat for several.
     #[arg(long = "strategy")]
@@ -309,27 +309,27 @@ pub(crate) struct ReplayArgs {
     pub(crate) native: bool,
     /// Engine tier for WebAssembly strategies: `interpreter` (the reference) or `compiled`
     /// (Cranelift). Actions and `digest` are the same on both; fuel is per tier.
-    #[arg(long, default_value_t = Tier::Interpreter)]
+    #[arg(long, default_value_t = RunOptions::default().tier)]
     #[serde(with = "tier_name")]
     pub(crate) tier: Tier,
     /// Fuel each strategy event may use before the strategy is halted.
-    #[arg(long, default_value_t = 10_000_000)]
+    #[arg(long, default_value_t = RunOptions::default().fuel_per_event)]
     pub(crate) fuel_per_event: u64,
     /// Order-entry latency of the simulated exchange, in ns.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = RunOptions::default().entry_latency_ns)]
     pub(crate) entry_latency_ns: i64,
     /// Latency of the simulated exchange's answers, in ns.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = RunOptions::default().feed_latency_ns)]
     pub(crate) feed_latency_ns: i64,
     /// Maker fee in basis points (negative: rebate).
-    #[arg(long, default_value = "0", allow_hyphen_values = true)]
+    #[arg(long, default_value_t = RunOptions::default().maker_fee_bps, allow_hyphen_values = true)]
     pub(crate) maker_fee_bps: String,
     /// Taker fee in basis points.
-    #[arg(long, default_value = "0", allow_hyphen_values = true)]
+    #[arg(long, default_value_t = RunOptions::default().taker_fee_bps, allow_hyphen_values = true)]
     pub(crate) taker_fee_bps: String,
     /// Venue budget: most actions one strategy call may return (crossing it halts that
     /// strategy; the run goes on).
-    #[arg(long, default_value_t = VenueBudgets::default().actions_per_event)]
+    #[arg(long, default_value_t = RunOptions::default().max_actions_per_event)]
     pub(crate) max_actions_per_event: u64,
     /// Venue budget: most venue messages (orders arriving at the venue, answers delivered) a
     /// strategy may cause per market event and per second of tape time. The count starts
@@ -338,16 +338,16 @@ pub(crate) struct ReplayArgs {
     /// no honest strategy nears (a fill or an ack costs one or two messages; 100,000 a second
     /// is one every 10 us). A loop that lets no tape time pass, such as an order id re-used
     /// on every reject at zero latency, crosses it after N messages at one instant.
-    #[arg(long, default_value_t = VenueBudgets::default().messages_per_event)]
+    #[arg(long, default_value_t = RunOptions::default().max_messages_per_event)]
     pub(crate) max_messages_per_event: u64,
     /// Venue budget: most orders a strategy may have resting at once.
-    #[arg(long, default_value_t = VenueBudgets::default().resting_orders)]
+    #[arg(long, default_value_t = RunOptions::default().max_resting_orders)]
     pub(crate) max_resting_orders: u64,
     /// Venue budget: most timers a strategy may have pending at once.
-    #[arg(long, default_value_t = VenueBudgets::default().live_timers)]
+    #[arg(long, default_value_t = RunOptions::default().max_live_timers)]
     pub(crate) max_live_timers: u64,
     /// Venue budget: most timers fired per second of tape time (bounds timer chains).
-    #[arg(long, default_value_t = VenueBudgets::default().timers_per_sec)]
+    #[arg(long, default_value_t = RunOptions::default().max_timers_per_sec)]
     pub(crate) max_timers_per_sec: u64,
 }
 
@@ -384,31 +384,25 @@ impl ReplayArgs {
             .collect()
     }
 
-    pub(crate) fn exchange(&self) -> Result<ExchangeConfig> {
-        let bps = |flag: &str, v: &str| {
-            Price::parse(v)
-                .with_context(|| format!("{flag} {v:?} is not a decimal number of basis points"))
-        };
-        if self.entry_latency_ns < 0 || self.feed_latency_ns < 0 {
-            bail!("latencies must not be negative");
+    /// The run options these flags give (their names and defaults are [`RunOptions`]').
+    pub(crate) fn options(&self) -> RunOptions {
+        RunOptions {
+            tier: self.tier,
+            fuel_per_event: self.fuel_per_event,
+            entry_latency_ns: self.entry_latency_ns,
+            feed_latency_ns: self.feed_latency_ns,
+            maker_fee_bps: self.maker_fee_bps.clone(),
+            taker_fee_bps: self.taker_fee_bps.clone(),
+            max_actions_per_event: self.max_actions_per_event,
+            max_messages_per_event: self.max_messages_per_event,
+            max_resting_orders: self.max_resting_orders,
+            max_live_timers: self.max_live_timers,
+            max_timers_per_sec: self.max_timers_per_sec,
         }
-        Ok(ExchangeConfig {
-            latency: LatencyModel {
-                entry: Nanos(self.entry_latency_ns),
-                feed: Nanos(self.feed_latency_ns),
-            },
-            fees: FeeModel {
-                maker_bps: bps("--maker-fee-bps", &self.maker_fee_bps)?,
-                taker_bps: bps("--taker-fee-bps", &self.taker_fee_bps)?,
-            },
-            budgets: VenueBudgets {
-                actions_per_event: self.max_actions_per_event,
-                messages_per_event: self.max_messages_per_event,
-                resting_orders: self.max_resting_orders,
-                live_timers: self.max_live_timers,
-                timers_per_sec: self.max_timers_per_sec,
-            },
-        })
+    }
+
+    pub(crate) fn exchange(&self) -> Result<ExchangeConfig> {
+        Ok(self.options().exchange()?)
     }
 }
 
@@ -501,7 +495,6 @@ impl RunArgs {
             pacing,
             interval_ns: self.interval_ms.max(1).saturating_mul(1_000_000),
             book_digest: self.book_only,
-            trace_dir: self.trace.clone(),
             measure_latency: !self.no_latency,
             blotter: None,
         })

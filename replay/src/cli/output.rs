@@ -3,7 +3,7 @@
 use super::ReplayArgs;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lockstep_replay::{EventSource, Synth, SynthConfig, TapeReader};
+use lockstep_sim::{EventSource, Synth, SynthConfig};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 
@@ -11,7 +11,7 @@ use std::io::{IsTerminal, Write};
 pub(crate) fn open_source(a: &ReplayArgs) -> Result<Box<dyn EventSource + Send>> {
     Ok(match &a.tape {
         Some(p) => {
-            Box::new(TapeReader::open(p).with_context(|| format!("--tape {}", p.display()))?)
+            Box::new(lockstep_io::open_tape(p).with_context(|| format!("--tape {}", p.display()))?)
         }
         None => Box::new(Synth::new(SynthConfig { events: a.events, seed: a.seed })),
     })
@@ -95,7 +95,7 @@ pub(crate) fn print_json(v: &impl Serialize) -> Result<()> {
 
 /// Nanoseconds for people.
 pub(crate) fn ns(v: u64) -> String {
-    lockstep_replay::format_ns(v)
+    lockstep_sim::format_ns(v)
 }
 
 /// A rate for people.

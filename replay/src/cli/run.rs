@@ -4,9 +4,15 @@ use super::json::{BookCheckJson, ReportJson, RunJson, StrategiesJson, TapeJson};
 use super::output::{Text, ns, open_source, pin, print_json, progress, rate, say, source_name};
 use super::{BookCheckArgs, RunArgs};
 use anyhow::{Context, Result};
-use lockstep_replay::{
-    AtomicFile, Pacing, RejectSummary, ReportFile, RunOutput, Session, StrategySource,
-    StrategySpec, book_check as check, build_report, hex, refuse_overwriting_inputs, trace_path,
+use lockstep_host::HostSession;
+use lockstep_host::{StrategySource, StrategySpec, trace_path};
+use lockstep_import::book_check as check;
+use lockstep_io::{AtomicFile, refuse_overwriting_inputs};
+use lockstep_report::{
+    RejectSummary, Report, ReportConfig, ReportFile, StrategySummary, build_report,
+};
+use lockstep_sim::{
+    ExchangeSummary, Pacing, RunOutput, Session, SessionConfig, TapeHeader, WorstEvent, hex,
 };
 use serde::Serialize;
 use std::io::BufWriter;
@@ -74,36 +80,15 @@ fn refuse_outputs_over_inputs(a: &RunArgs, specs: &[StrategySpec]) -> Result<()>
 }
 
 pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
-    let mut o = Text::default();
     if let Some(c) = a.core {
         pin(c)?;
     }
-    let specs = if a.book_only {
-        Vec::new()
-    } else {
-        a.replay.specs(match mode {
-            Mode::Run => &["noop"],
-            Mode::Backtest => &["avellaneda-stoikov"],
-        })?
-    };
-    let mut cfg = a.session_config()?;
-    let report_cfg =
-        if specs.is_empty() { None } else { a.reporting.report_config(mode == Mode::Backtest)? };
-    cfg.blotter = report_cfg.map(|r| r.blotter);
+    let specs = run_specs(a, mode)?;
+    let (cfg, report_cfg) = run_config(a, mode, &specs)?;
     let latencies = (cfg.exchange.latency.entry.0, cfg.exchange.latency.feed.0);
     refuse_outputs_over_inputs(a, &specs)?;
     let pacing = cfg.pacing;
-    if let Some(dir) = &a.trace {
-        std::fs::create_dir_all(dir).with_context(|| format!("--trace {}", dir.display()))?;
-    }
-    let mut src = open_source(&a.replay)?;
-    let header = src.header().clone();
-    let session = Session::new(&header, &specs, cfg)?;
-    let pb = progress(header.event_count, "replaying");
-    let out = session
-        .run(&mut *src, &mut |n| pb.set_position(n))
-        .with_context(|| format!("replaying {}", source_name(&a.replay)))?;
-    pb.finish_and_clear();
+    let (header, out) = replay(a, &specs, cfg)?;
     let report = match &report_cfg {
         Some(rc) => Some(
             build_report(&out, &header, rc, latencies, true)
@@ -111,94 +96,210 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
         ),
         None => None,
     };
-    let report_dir = report.as_ref().map(|_| {
-        a.reporting
-            .report
-            .clone()
-            .unwrap_or_else(|| a.out.join(format!("report-{}", &hex(&out.report.digest)[..12])))
-    });
-    if let (Some(r), Some(dir)) = (&report, &report_dir) {
-        let inputs = report_inputs(a, &specs);
-        let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
-        for name in r.names().chain(["run.json"]) {
-            refuse_overwriting_inputs(&dir.join(name), &inputs)?;
-        }
+    let report_dir = report_dir(a, &specs, &out, report.as_ref())?;
+    let mode_name = mode_name(a, pacing);
+    let files = if a.no_latency { None } else { Some(write_files(&out, &a.out, &mode_name)?) };
+    let done = Finished { a, mode, header, out, report, report_dir, mode_name, files };
+    let (written, rejects) = done.write_report()?;
+    if json {
+        done.print_json(written, rejects)?;
+        return Ok(ExitCode::SUCCESS);
     }
-    let mode_name = match pacing {
+    let mut o = Text::default();
+    done.say_tape(&mut o);
+    for k in 0..done.out.report.strategies.len() {
+        done.say_strategy(&mut o, k);
+    }
+    done.say_latency(&mut o);
+    o.emit()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The strategies of a run: none for `--book-only`, else those given or the command's
+/// default (`noop` for `run`, the market maker for `backtest`).
+fn run_specs(a: &RunArgs, mode: Mode) -> Result<Vec<StrategySpec>> {
+    if a.book_only {
+        return Ok(Vec::new());
+    }
+    a.replay.specs(match mode {
+        Mode::Run => &["noop"],
+        Mode::Backtest => &["avellaneda-stoikov"],
+    })
+}
+
+/// The session settings and the report settings (`None`: no report); a report needs the
+/// session to keep blotters, so the two are decided together.
+fn run_config(
+    a: &RunArgs,
+    mode: Mode,
+    specs: &[StrategySpec],
+) -> Result<(SessionConfig, Option<ReportConfig>)> {
+    let mut cfg = a.session_config()?;
+    let report_cfg =
+        if specs.is_empty() { None } else { a.reporting.report_config(mode == Mode::Backtest)? };
+    cfg.blotter = report_cfg.map(|r| r.blotter);
+    Ok((cfg, report_cfg))
+}
+
+/// Loads the strategies and replays the source through them (creating the trace folder
+/// first), with a progress bar; returns the tape's header and the run's output.
+fn replay(
+    a: &RunArgs,
+    specs: &[StrategySpec],
+    cfg: SessionConfig,
+) -> Result<(TapeHeader, RunOutput)> {
+    if let Some(dir) = &a.trace {
+        std::fs::create_dir_all(dir).with_context(|| format!("--trace {}", dir.display()))?;
+    }
+    let mut src = open_source(&a.replay)?;
+    let header = src.header().clone();
+    let session = Session::load_traced(&header, specs, cfg, a.trace.as_deref())?;
+    let pb = progress(header.event_count, "replaying");
+    let out = session
+        .run(&mut *src, &mut |n| pb.set_position(n))
+        .with_context(|| format!("replaying {}", source_name(&a.replay)))?;
+    pb.finish_and_clear();
+    Ok((header, out))
+}
+
+/// The folder a built report goes to (`--report`, else `report-<digest>` under `--out`),
+/// after refusing one whose files would overwrite the run's inputs.
+fn report_dir(
+    a: &RunArgs,
+    specs: &[StrategySpec],
+    out: &RunOutput,
+    report: Option<&Report>,
+) -> Result<Option<PathBuf>> {
+    let Some(r) = report else { return Ok(None) };
+    let dir = a
+        .reporting
+        .report
+        .clone()
+        .unwrap_or_else(|| a.out.join(format!("report-{}", &hex(&out.report.digest)[..12])));
+    let inputs = report_inputs(a, specs);
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    for name in r.names().chain(["run.json"]) {
+        refuse_overwriting_inputs(&dir.join(name), &inputs)?;
+    }
+    Ok(Some(dir))
+}
+
+/// The mode named in the latency files and the output: `afap`, `paced-x<speed>` or
+/// `afap-no-latency`.
+fn mode_name(a: &RunArgs, pacing: Pacing) -> String {
+    if a.no_latency {
+        return "afap-no-latency".to_owned();
+    }
+    match pacing {
         Pacing::AsFastAsPossible => "afap".to_owned(),
         Pacing::Paced { speed } => format!("paced-x{speed}"),
-    };
-    let mode_name = if a.no_latency { "afap-no-latency".to_owned() } else { mode_name };
-    let files = if a.no_latency { None } else { Some(write_files(&out, &a.out, &mode_name)?) };
-    let r = &out.report;
-    let command = if mode == Mode::Run { "run" } else { "backtest" };
-    let tape_path = a.replay.tape.as_ref().map(|p| p.display().to_string());
-    let document = |report, extra| RunJson {
-        command,
-        mode: Some(&mode_name),
-        tape: TapeJson::new(&header).at(tape_path.clone()),
-        report,
-        extra,
-    };
-    let (mut written, mut rejects) = (None, None);
-    if let (Some(rep), Some(dir)) = (&report, &report_dir) {
+    }
+}
+
+/// A finished run and what it wrote: everything its JSON and text outputs are made from.
+struct Finished<'a> {
+    a: &'a RunArgs,
+    mode: Mode,
+    header: TapeHeader,
+    out: RunOutput,
+    report: Option<Report>,
+    report_dir: Option<PathBuf>,
+    mode_name: String,
+    /// The `.hlog` and `.hgrm` files (`None`: no latency measured).
+    files: Option<(PathBuf, PathBuf)>,
+}
+
+/// Rejects by reason, per strategy, of a run with a report.
+type Rejects<'b> = Option<Vec<&'b [RejectSummary]>>;
+
+impl Finished<'_> {
+    /// The run's JSON document with `report` and what the command adds.
+    fn document<'b, X: Serialize>(&'b self, report: ReportJson<'b>, extra: X) -> RunJson<'b, X> {
+        let tape_path = self.a.replay.tape.as_ref().map(|p| p.display().to_string());
+        RunJson {
+            command: if self.mode == Mode::Run { "run" } else { "backtest" },
+            mode: Some(&self.mode_name),
+            tape: TapeJson::new(&self.header).at(tape_path),
+            report,
+            extra,
+        }
+    }
+
+    /// Writes the report folder (with `run.json`, the one file holding wall-clock facts) and
+    /// returns what the JSON output says of it.
+    fn write_report(&self) -> Result<(Option<ReportDirJson>, Rejects<'_>)> {
+        let (Some(rep), Some(dir)) = (&self.report, &self.report_dir) else {
+            return Ok((None, None));
+        };
         // The wall-clock facts of the run (throughput, latency) go in run.json, the one report
         // file that differs from run to run.
-        let mut run_json =
-            serde_json::to_vec_pretty(&document(ReportJson::new(r), RunExtra::default()))
-                .context("encoding run.json")?;
+        let mut run_json = serde_json::to_vec_pretty(
+            &self.document(ReportJson::new(&self.out.report), RunExtra::default()),
+        )
+        .context("encoding run.json")?;
         run_json.push(b'\n');
         let extra = [ReportFile { name: "run.json".into(), bytes: run_json }];
-        rep.write(dir, &extra)?;
-        written = Some(ReportDirJson {
+        let files = rep.files.iter().chain(&extra).map(|f| (f.name.as_str(), &f.bytes[..]));
+        lockstep_io::write_files(dir, files)?;
+        let written = ReportDirJson {
             dir: dir.display().to_string(),
             html: dir.join("report.html").display().to_string(),
             files: rep.names().chain(["run.json"]).map(str::to_owned).collect(),
-        });
-        rejects = Some(rep.summary.strategies.iter().map(|s| s.rejects.as_slice()).collect());
+        };
+        let rejects = rep.summary.strategies.iter().map(|s| s.rejects.as_slice()).collect();
+        Ok((Some(written), Some(rejects)))
     }
-    if json {
-        let mut report_json = ReportJson::new(r);
-        if files.is_none() {
+
+    /// Prints `run --json` / `backtest --json`.
+    fn print_json(&self, written: Option<ReportDirJson>, rejects: Rejects<'_>) -> Result<()> {
+        let mut report_json = ReportJson::new(&self.out.report);
+        if self.files.is_none() {
             (report_json.latency_ns, report_json.worst) = (None, None);
         }
-        let files = files.as_ref().map(|(hlog, hgrm)| FilesJson {
+        let files = self.files.as_ref().map(|(hlog, hgrm)| FilesJson {
             hlog: hlog.display().to_string(),
             hgrm: hgrm.display().to_string(),
         });
         let extra = RunExtra { report: written, rejects, files: Some(files) };
-        print_json(&document(report_json, extra))?;
-        return Ok(ExitCode::SUCCESS);
+        print_json(&self.document(report_json, extra))
     }
-    say!(o, "tape: {}", header.source);
-    say!(
-        o,
-        "instruments: {}",
-        header
-            .instruments
-            .iter()
-            .map(|i| format!("{} {}", i.id, i.symbol))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    if r.strategies.is_empty() {
-        say!(o, "strategies: none (book only)");
+
+    /// The text output's opening: the tape, its instruments, events, throughput, digests.
+    fn say_tape(&self, o: &mut Text) {
+        let (header, r) = (&self.header, &self.out.report);
+        say!(o, "tape: {}", header.source);
+        say!(
+            o,
+            "instruments: {}",
+            header
+                .instruments
+                .iter()
+                .map(|i| format!("{} {}", i.id, i.symbol))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if r.strategies.is_empty() {
+            say!(o, "strategies: none (book only)");
+        }
+        say!(
+            o,
+            "events: {} tape events, {} strategy events in {} ({})",
+            r.events,
+            r.strategy_events,
+            ns(r.elapsed_ns),
+            rate(r.events_per_sec)
+        );
+        say!(o, "digest: {}", hex(&r.digest));
+        if !r.strategies.is_empty() {
+            say!(o, "fuel digest: {} ({} tier)", hex(&r.fuel_digest), r.tier);
+            say!(o, "fuel: total {}, max per event {}", r.fuel_total, r.fuel_max_per_event);
+        }
     }
-    say!(
-        o,
-        "events: {} tape events, {} strategy events in {} ({})",
-        r.events,
-        r.strategy_events,
-        ns(r.elapsed_ns),
-        rate(r.events_per_sec)
-    );
-    say!(o, "digest: {}", hex(&r.digest));
-    if !r.strategies.is_empty() {
-        say!(o, "fuel digest: {} ({} tier)", hex(&r.fuel_digest), r.tier);
-        say!(o, "fuel: total {}, max per event {}", r.fuel_total, r.fuel_max_per_event);
-    }
-    for (k, s) in r.strategies.iter().enumerate() {
-        let x = &s.exchange;
+
+    /// The text output's lines of strategy `k`: digest and counts, a halt, the report's notes
+    /// and, in a backtest or once it traded, its venue account.
+    fn say_strategy(&self, o: &mut Text, k: usize) {
+        let s = &self.out.report.strategies[k];
         say!(
             o,
             "strategy {} ({}): digest {}, {} events, {} actions, fuel max {} (seq {})",
@@ -213,77 +314,101 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
         if let Some((seq, e)) = &s.halted {
             say!(o, "  HALTED at event seq {seq}: {e}");
         }
-        if let Some(sum) = report.as_ref().and_then(|rep| rep.summary.strategies.get(k)) {
-            if sum.rows_dropped != (0, 0) {
-                say!(
-                    o,
-                    "  report: {} orders and {} fills past the blotter's limit of {} rows each are counted but not in the tables",
-                    sum.rows_dropped.0,
-                    sum.rows_dropped.1,
-                    lockstep_replay::MAX_ROWS
-                );
-            }
-            for j in &sum.rejects {
-                say!(
-                    o,
-                    "  rejected: {} {} requests on instrument {}: {} ({})",
-                    j.count,
-                    j.request,
-                    j.instrument,
-                    j.reason,
-                    j.hint
-                );
-            }
+        if let Some(sum) = self.report.as_ref().and_then(|rep| rep.summary.strategies.get(k)) {
+            say_report_notes(o, sum);
         }
-        if mode == Mode::Backtest || x.fills > 0 {
-            say!(
-                o,
-                "  orders {}, cancels {}, replaces {}, rejects {}, fills {}, open {}, PnL {}, fees {}",
-                x.stats.orders,
-                x.stats.cancels,
-                x.stats.replaces,
-                x.stats.rejects,
-                x.fills,
-                x.open_orders,
-                x.pnl,
-                x.fees
-            );
-            for i in &x.instruments {
-                say!(
-                    o,
-                    "    instrument {}: position {}, bought {}, sold {}, maker fills {}, taker fills {}, mark {}, PnL {}",
-                    i.instrument,
-                    i.position,
-                    i.bought,
-                    i.sold,
-                    i.maker_fills,
-                    i.taker_fills,
-                    i.mark,
-                    i.pnl
-                );
-            }
+        if self.mode == Mode::Backtest || s.exchange.fills > 0 {
+            say_account(o, &s.exchange);
         }
     }
-    if let Some(dir) = &report_dir {
-        say!(o, "report: {}", dir.join("report.html").display());
+
+    /// The text output's close: the report's page, then the latency percentiles, the ten
+    /// worst events and the latency files (or that latency was not measured).
+    fn say_latency(&self, o: &mut Text) {
+        if let Some(dir) = &self.report_dir {
+            say!(o, "report: {}", dir.join("report.html").display());
+        }
+        let Some((hlog, hgrm)) = &self.files else {
+            say!(o, "latency: not measured (--no-latency)");
+            return;
+        };
+        let l = &self.out.report.latency;
+        say!(
+            o,
+            "latency per event ({}): p50 {}  p90 {}  p99 {}  p99.9 {}  p99.99 {}  max {}  max-p50 {}",
+            self.mode_name,
+            ns(l.summary.p50),
+            ns(l.summary.p90),
+            ns(l.summary.p99),
+            ns(l.summary.p999),
+            ns(l.summary.p9999),
+            ns(l.summary.max),
+            ns(l.summary.jitter_ns())
+        );
+        say_worst(o, &l.worst);
+        say!(o, "files: {} {}", hlog.display(), hgrm.display());
     }
-    let Some((hlog, hgrm)) = files else {
-        say!(o, "latency: not measured (--no-latency)");
-        o.emit()?;
-        return Ok(ExitCode::SUCCESS);
-    };
-    let l = &r.latency;
+}
+
+/// A strategy's report notes in the text output: rows past the blotter's limit, and its
+/// rejected requests by reason.
+fn say_report_notes(o: &mut Text, sum: &StrategySummary) {
+    if sum.rows_dropped != (0, 0) {
+        say!(
+            o,
+            "  report: {} orders and {} fills past the blotter's limit of {} rows each are counted but not in the tables",
+            sum.rows_dropped.0,
+            sum.rows_dropped.1,
+            lockstep_sim::MAX_ROWS
+        );
+    }
+    for j in &sum.rejects {
+        say!(
+            o,
+            "  rejected: {} {} requests on instrument {}: {} ({})",
+            j.count,
+            j.request,
+            j.instrument,
+            j.reason,
+            j.hint
+        );
+    }
+}
+
+/// A strategy's venue account in the text output: its counts, PnL and fees, then each
+/// instrument's position.
+fn say_account(o: &mut Text, x: &ExchangeSummary) {
     say!(
         o,
-        "latency per event ({mode_name}): p50 {}  p90 {}  p99 {}  p99.9 {}  p99.99 {}  max {}  max-p50 {}",
-        ns(l.summary.p50),
-        ns(l.summary.p90),
-        ns(l.summary.p99),
-        ns(l.summary.p999),
-        ns(l.summary.p9999),
-        ns(l.summary.max),
-        ns(l.summary.jitter_ns())
+        "  orders {}, cancels {}, replaces {}, rejects {}, fills {}, open {}, PnL {}, fees {}",
+        x.stats.orders,
+        x.stats.cancels,
+        x.stats.replaces,
+        x.stats.rejects,
+        x.fills,
+        x.open_orders,
+        x.pnl,
+        x.fees
     );
+    for i in &x.instruments {
+        say!(
+            o,
+            "    instrument {}: position {}, bought {}, sold {}, maker fills {}, taker fills {}, mark {}, PnL {}",
+            i.instrument,
+            i.position,
+            i.bought,
+            i.sold,
+            i.maker_fills,
+            i.taker_fills,
+            i.mark,
+            i.pnl
+        );
+    }
+}
+
+/// The ten worst events as a table in the text output (`-`: not an event of the tape or of
+/// one strategy).
+fn say_worst(o: &mut Text, worst: &[WorstEvent]) {
     say!(o, "ten worst events:");
     say!(
         o,
@@ -295,7 +420,7 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
         "kind",
         "fuel"
     );
-    for w in &l.worst {
+    for w in worst {
         let opt = |v: u64| if v == u64::MAX { "-".to_owned() } else { v.to_string() };
         let st = if w.strategy == u32::MAX { "-".to_owned() } else { w.strategy.to_string() };
         say!(
@@ -309,9 +434,6 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
             w.fuel
         );
     }
-    say!(o, "files: {} {}", hlog.display(), hgrm.display());
-    o.emit()?;
-    Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn book_check(a: &BookCheckArgs, json: bool) -> Result<ExitCode> {

@@ -7,10 +7,9 @@ use super::output::print_json;
 use anyhow::{Context, Result};
 use clap::Args;
 use lockstep_engine::Tier;
-use lockstep_replay::{
-    EventSource, Session, SessionConfig, StrategySource, StrategySpec, Synth, SynthConfig,
-    TapeReader,
-};
+use lockstep_host::HostSession;
+use lockstep_host::{RunOptions, StrategySource, StrategySpec};
+use lockstep_sim::{EventSource, Session, SessionConfig, Synth, SynthConfig, TapeReader};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
@@ -130,10 +129,10 @@ fn asset(path: &str) -> Result<(&'static str, Vec<u8>), Refusal> {
     }
     if path == "/api/strategies" {
         let body = StrategiesBody {
-            strategies: lockstep_replay::strategy_listing(),
+            strategies: lockstep_host::strategy_listing(),
             defaults: SynthDefaults {
-                events: lockstep_replay::DEFAULT_SYNTH_EVENTS,
-                seed: lockstep_replay::DEFAULT_SYNTH_SEED,
+                events: lockstep_sim::DEFAULT_SYNTH_EVENTS,
+                seed: lockstep_sim::DEFAULT_SYNTH_SEED,
             },
         };
         return Ok(("application/json", to_json(&body)));
@@ -189,8 +188,8 @@ fn run(req: &mut Request, args: &ServeArgs) -> Result<Vec<u8>, Refusal> {
                 .map_err(|_| Refusal(400, format!("`{key}` must be a whole number, not {v:?}")))
         })
     };
-    let events = number("events", lockstep_replay::DEFAULT_SYNTH_EVENTS)?;
-    let seed = number("seed", lockstep_replay::DEFAULT_SYNTH_SEED)?;
+    let events = number("events", lockstep_sim::DEFAULT_SYNTH_EVENTS)?;
+    let seed = number("seed", lockstep_sim::DEFAULT_SYNTH_SEED)?;
     let Upload { tape, wasm } = match req.method() {
         Method::Post => read_upload(req, args.max_upload_mib.saturating_mul(1 << 20))?,
         Method::Get => Upload::default(),
@@ -222,8 +221,11 @@ fn run(req: &mut Request, args: &ServeArgs) -> Result<Vec<u8>, Refusal> {
         None => Box::new(Synth::new(SynthConfig { events, seed })),
     };
     let header = src.header().clone();
-    let cfg = SessionConfig { tier: args.tier, measure_latency: false, ..SessionConfig::default() };
-    let session = Session::new(&header, &[spec], cfg)?;
+    // The CLI's and Python's defaults for everything the page does not set.
+    let options = RunOptions { tier: args.tier, ..RunOptions::default() };
+    let cfg = options.session().map_err(|e| Refusal(400, e.to_string()))?;
+    let cfg = SessionConfig { measure_latency: false, ..cfg };
+    let session = Session::load(&header, &[spec], cfg)?;
     let out =
         session.run(&mut *src, &mut |_| {}).map_err(|e| Refusal(400, format!("tape: {e}")))?;
     let document = RunJson {
@@ -357,7 +359,7 @@ struct Listening<'a> {
 /// `GET /api/strategies`.
 #[derive(Serialize)]
 struct StrategiesBody {
-    strategies: Vec<lockstep_replay::StrategyListing>,
+    strategies: Vec<lockstep_host::StrategyListing>,
     defaults: SynthDefaults,
 }
 

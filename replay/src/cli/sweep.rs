@@ -3,10 +3,10 @@
 use super::output::{Text, print_json, progress, say};
 use super::{SweepArgs, SweepMergeArgs};
 use anyhow::{Context, Result, bail};
-use lockstep_replay::{
-    ExchangeConfig, Grid, Pacing, ReportConfig, SessionConfig, Shard, SweepOutput, SweepPlan,
-    SynthConfig, TapeRef, merge, write_atomic,
-};
+use lockstep_host::{Grid, Shard, SweepOutput, SweepPlan, TapeRef, merge};
+use lockstep_io::write_atomic;
+use lockstep_report::ReportConfig;
+use lockstep_sim::{ExchangeConfig, Pacing, SessionConfig, SynthConfig};
 use std::process::ExitCode;
 
 fn emit(out: &SweepOutput, to: Option<&std::path::Path>, json: bool) -> Result<()> {

@@ -7,14 +7,13 @@ use super::{ReplayArgs, VerifyArgs};
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lockstep_engine::Tier;
-use lockstep_replay::{
-    Pacing, Session, SessionConfig, StrategySpec, TracedEvent, combine, first_divergence, hex,
-    trace_path,
-};
+use lockstep_host::HostSession;
+use lockstep_host::{StrategySpec, TracedEvent, first_divergence, trace_path};
+use lockstep_sim::{Session, SessionConfig, combine, hex};
 use serde::Serialize;
 use serde_json::Value;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
 /// One configuration's result: a label and each strategy's digest.
@@ -72,18 +71,14 @@ fn child_run(replay: &ReplayArgs, core: usize, out: &Path, trace: Option<&Path>)
     serde_json::from_slice(&o.stdout).context("child run printed invalid JSON")
 }
 
-fn session_config(replay: &ReplayArgs, trace: Option<PathBuf>) -> Result<SessionConfig> {
+/// The settings of a thread run: `replay`'s tier, fuel and exchange, the rest the defaults
+/// (as fast as possible, latency measured, no book digest, no blotter).
+fn session_config(replay: &ReplayArgs) -> Result<SessionConfig> {
     Ok(SessionConfig {
         tier: replay.tier,
         fuel_per_event: replay.fuel_per_event,
         exchange: replay.exchange()?,
-        models: None,
-        pacing: Pacing::AsFastAsPossible,
-        interval_ns: 1_000_000_000,
-        book_digest: false,
-        trace_dir: trace,
-        measure_latency: true,
-        blotter: None,
+        ..SessionConfig::default()
     })
 }
 
@@ -109,8 +104,9 @@ fn thread_run(
                     }
                     let mut src = open_source(replay)?;
                     let header = src.header().clone();
-                    let cfg = session_config(replay, trace.map(Path::to_path_buf))?;
-                    let session = Session::new(&header, std::slice::from_ref(spec), cfg)?;
+                    let cfg = session_config(replay)?;
+                    let one = std::slice::from_ref(spec);
+                    let session = Session::load_traced(&header, one, cfg, trace)?;
                     let out = session.run(&mut *src, &mut |_| {})?;
                     Ok((out.report.digest, out.report.fuel_digest, out.report.events))
                 })
@@ -204,7 +200,6 @@ fn find_divergence(
 }
 
 pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
-    let mut o = Text::default();
     let all: Vec<&str> = lockstep_strategies::names().collect();
     let specs = a.replay.specs(&all)?;
     let mut replay = a.replay.clone();
@@ -212,11 +207,54 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
         replay.strategies = all.iter().map(|s| (*s).to_owned()).collect();
     }
     let args: Vec<String> = replay.strategies.clone();
+    let tiers: Vec<Tier> = if a.tiers { Tier::ALL.to_vec() } else { vec![replay.tier] };
+    let runs = all_runs(a, &mut replay, &specs, &tiers, json)?;
+    let mismatch = first_mismatch(&specs, &runs);
+    let complete = runs.iter().all(|r| r.digests.len() == specs.len());
+    let identical = mismatch.is_none() && complete;
+    let divergence = match mismatch {
+        Some((i, x, r)) => Some(find_divergence(
+            &replay,
+            &specs[i],
+            &args[i],
+            x,
+            r,
+            &a.out.join("verify-divergence"),
+        )?),
+        None => None,
+    };
+    let verdict = Verdict {
+        specs: &specs,
+        tiers: &tiers,
+        runs: &runs,
+        differs: mismatch.map(|m| m.0),
+        identical,
+        divergence,
+    };
+    let mut o = Text::default();
+    if json {
+        verdict.print_json()?;
+    } else {
+        verdict.say(&mut o)?;
+    }
+    o.emit()?;
+    Ok(if identical { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Every configuration's run: on each tier, `--runs` child processes on the cores in turn,
+/// then one process running each strategy in its own thread; progress goes to stderr (not
+/// with `--json`).
+fn all_runs(
+    a: &VerifyArgs,
+    replay: &mut ReplayArgs,
+    specs: &[StrategySpec],
+    tiers: &[Tier],
+    json: bool,
+) -> Result<Vec<RunResult>> {
     let mut cores = cores();
     if cores.is_empty() {
         cores.push(0);
     }
-    let tiers: Vec<Tier> = if a.tiers { Tier::ALL.to_vec() } else { vec![replay.tier] };
     let pb = spinner((a.runs + 1) * tiers.len() as u64);
     let say = |s: String| {
         if !json {
@@ -225,28 +263,12 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
     };
     let mut runs: Vec<RunResult> = Vec::new();
     let thread_cores: Vec<usize> = (0..specs.len()).map(|i| cores[(i + 1) % cores.len()]).collect();
-    for &tier in &tiers {
+    for &tier in tiers {
         replay.tier = tier;
         for k in 0..a.runs as usize {
             let core = cores[k % cores.len()];
             pb.set_message(format!("{tier} process run {k} on core {core}"));
-            let dir = a.out.join(format!("verify-{tier}-run-{k}"));
-            let v = child_run(&replay, core, &dir, None)?;
-            let list = v["strategies"]
-                .as_array()
-                .ok_or_else(|| anyhow!("child run reported no strategies"))?;
-            let field = |name: &str| {
-                list.iter().map(|s| parse_digest(&s[name])).collect::<Result<Vec<_>>>()
-            };
-            let r = RunResult {
-                label: format!("{tier} process {k} on core {core}"),
-                kind: "process",
-                tier,
-                cores: vec![core],
-                digests: field("digest")?,
-                fuel_digests: field("fuel_digest")?,
-                events: v["events"].as_u64().unwrap_or(0),
-            };
+            let r = process_run(replay, k, core, &a.out)?;
             say(format!(
                 "{}: {} strategies, digest {}",
                 r.label,
@@ -256,7 +278,7 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
             runs.push(r);
         }
         pb.set_message(format!("{tier}: {} strategies in parallel threads", specs.len()));
-        let t = thread_run(&replay, &specs, &cores, None)?;
+        let t = thread_run(replay, specs, &cores, None)?;
         let r = RunResult {
             label: format!(
                 "{tier}: {} threads in one process on cores {thread_cores:?}",
@@ -273,31 +295,71 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
         runs.push(r);
     }
     pb.finish_and_clear();
+    Ok(runs)
+}
 
+/// Child process run `k` on `core` (on `replay`'s tier), its digests read from its JSON.
+fn process_run(replay: &ReplayArgs, k: usize, core: usize, out: &Path) -> Result<RunResult> {
+    let tier = replay.tier;
+    let dir = out.join(format!("verify-{tier}-run-{k}"));
+    let v = child_run(replay, core, &dir, None)?;
+    let list =
+        v["strategies"].as_array().ok_or_else(|| anyhow!("child run reported no strategies"))?;
+    let field =
+        |name: &str| list.iter().map(|s| parse_digest(&s[name])).collect::<Result<Vec<_>>>();
+    Ok(RunResult {
+        label: format!("{tier} process {k} on core {core}"),
+        kind: "process",
+        tier,
+        cores: vec![core],
+        digests: field("digest")?,
+        fuel_digests: field("fuel_digest")?,
+        events: v["events"].as_u64().unwrap_or(0),
+    })
+}
+
+/// The first strategy (by index) whose digest differs from the first run's, or whose fuel
+/// digest differs from its tier's first run's: the strategy, the run to compare with and the
+/// run that differs.
+fn first_mismatch<'r>(
+    specs: &[StrategySpec],
+    runs: &'r [RunResult],
+) -> Option<(usize, &'r RunResult, &'r RunResult)> {
     let first = &runs[0];
-    let mut mismatch = None;
-    'outer: for (i, spec) in specs.iter().enumerate() {
+    for i in 0..specs.len() {
         for r in &runs[1..] {
             let reference = runs.iter().find(|x| x.tier == r.tier).unwrap_or(first);
             if r.digests.get(i) != first.digests.get(i)
                 || r.fuel_digests.get(i) != reference.fuel_digests.get(i)
             {
                 let base = if r.digests.get(i) == first.digests.get(i) { reference } else { first };
-                mismatch = Some((i, spec, base, r));
-                break 'outer;
+                return Some((i, base, r));
             }
         }
     }
-    let complete = runs.iter().all(|r| r.digests.len() == specs.len());
-    let identical = mismatch.is_none() && complete;
-    let divergence = match mismatch {
-        Some((i, spec, x, r)) => {
-            Some(find_divergence(&replay, spec, &args[i], x, r, &a.out.join("verify-divergence"))?)
-        }
-        None => None,
-    };
-    let digest = combined(&first.digests);
-    if json {
+    None
+}
+
+/// What `verify` found: the runs, and where they first differ.
+struct Verdict<'a> {
+    specs: &'a [StrategySpec],
+    tiers: &'a [Tier],
+    runs: &'a [RunResult],
+    /// The index of the first strategy that differs.
+    differs: Option<usize>,
+    identical: bool,
+    divergence: Option<DivergenceJson>,
+}
+
+impl Verdict<'_> {
+    /// The first run on `tier` (the first run of all when none is).
+    fn tier_run(&self, tier: Tier) -> &RunResult {
+        self.runs.iter().find(|r| r.tier == tier).unwrap_or(&self.runs[0])
+    }
+
+    /// Prints `verify --json`.
+    fn print_json(&self) -> Result<()> {
+        let first = &self.runs[0];
         let run = |r: &RunResult| RunJson {
             kind: r.kind,
             tier: r.tier.name(),
@@ -306,7 +368,8 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
             cores: r.cores.clone(),
             digest: hex(&combined(&r.digests)),
             events: r.events,
-            strategies: specs
+            strategies: self
+                .specs
                 .iter()
                 .zip(&r.digests)
                 .map(|(s, d)| NamedDigest { name: s.name.clone(), digest: hex(d) })
@@ -314,32 +377,38 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
         };
         print_json(&VerifyJson {
             command: "verify",
-            identical,
-            digest: hex(&digest),
-            tiers: tiers.iter().map(|t| t.name()).collect(),
-            fuel_digests: tiers
+            identical: self.identical,
+            digest: hex(&combined(&first.digests)),
+            tiers: self.tiers.iter().map(|t| t.name()).collect(),
+            fuel_digests: self
+                .tiers
                 .iter()
-                .map(|t| {
-                    let r = runs.iter().find(|r| r.tier == *t).unwrap_or(first);
-                    TierFuel { tier: t.name(), fuel_digest: hex(&combined(&r.fuel_digests)) }
+                .map(|t| TierFuel {
+                    tier: t.name(),
+                    fuel_digest: hex(&combined(&self.tier_run(*t).fuel_digests)),
                 })
                 .collect(),
             events: first.events,
-            strategies: specs.iter().map(|s| s.name.clone()).collect(),
-            runs: runs.iter().map(run).collect(),
-            divergence: divergence.as_ref(),
-        })?;
-    } else {
+            strategies: self.specs.iter().map(|s| s.name.clone()).collect(),
+            runs: self.runs.iter().map(run).collect(),
+            divergence: self.divergence.as_ref(),
+        })
+    }
+
+    /// The text output: each strategy's digest and whether every run agreed, then the
+    /// verdict (with the divergence found, if any).
+    fn say(&self, o: &mut Text) -> Result<()> {
+        let first = &self.runs[0];
         say!(
             o,
             "{} events, {} strategies, {} configurations",
             first.events,
-            specs.len(),
-            runs.len()
+            self.specs.len(),
+            self.runs.len()
         );
-        for (i, s) in specs.iter().enumerate() {
-            let same = mismatch.is_none_or(|(j, ..)| j != i)
-                && runs.iter().all(|r| r.digests.get(i) == first.digests.get(i));
+        for (i, s) in self.specs.iter().enumerate() {
+            let same = self.differs.is_none_or(|j| j != i)
+                && self.runs.iter().all(|r| r.digests.get(i) == first.digests.get(i));
             say!(
                 o,
                 "  {:<20} {}  {}",
@@ -348,25 +417,23 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
                 if same { "identical" } else { "DIFFERS" }
             );
         }
-        if identical {
-            say!(o, "identical: every run produced digest {}", hex(&digest));
-            for t in &tiers {
-                let r = runs.iter().find(|r| r.tier == *t).unwrap_or(first);
+        if self.identical {
+            say!(o, "identical: every run produced digest {}", hex(&combined(&first.digests)));
+            for t in self.tiers {
                 say!(
                     o,
                     "  {t} tier: every run produced fuel digest {}",
-                    hex(&combined(&r.fuel_digests))
+                    hex(&combined(&self.tier_run(*t).fuel_digests))
                 );
             }
         } else {
             say!(o, "NOT identical");
-            if let Some(d) = &divergence {
+            if let Some(d) = &self.divergence {
                 say!(o, "{}", serde_json::to_string_pretty(d)?);
             }
         }
+        Ok(())
     }
-    o.emit()?;
-    Ok(if identical { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn combined(d: &[[u8; 32]]) -> [u8; 32] {

@@ -2,11 +2,13 @@
 //! nothing, and a user's latency, queue-position or fee model changes the run the way it
 //! should, deterministically.
 
-use lockstep_replay::{
-    EventSource, ExchangeSummary, Fees, Latency, Models, Money, QueuePosition, Session,
-    SessionConfig, StrategySpec, Synth, SynthConfig, hex,
-};
+use lockstep_host::HostSession;
+use lockstep_host::StrategySpec;
 use lockstep_sdk::{InstrumentId, Nanos, Qty};
+use lockstep_sim::{
+    EventSource, ExchangeSummary, Fees, Latency, Models, Money, QueuePosition, Session,
+    SessionConfig, Synth, SynthConfig, hex,
+};
 
 const EVENTS: u64 = 20_000;
 
@@ -15,7 +17,7 @@ fn run(models: Option<Models>) -> (String, ExchangeSummary) {
     let mut src = Synth::new(SynthConfig { events: EVENTS, ..SynthConfig::default() });
     let spec = StrategySpec::resolve("avellaneda-stoikov", None, true).unwrap();
     let cfg = SessionConfig { models, measure_latency: false, ..SessionConfig::default() };
-    let report = Session::new(src.header(), &[spec], cfg)
+    let report = Session::load(src.header(), &[spec], cfg)
         .unwrap()
         .run(&mut src, &mut |_| {})
         .unwrap()

@@ -4,8 +4,8 @@
 //! Node and Chromium come from the system (`.ci/run` installs Chromium when missing); without
 //! them these tests say so and pass, unless `LOCKSTEP_REQUIRE_BROWSER=1`.
 
-use super::{bin, data, hostile_module, import_goog, json, run_ok, tmp};
-use lockstep_replay::TraceReader;
+use crate::common::{bin, data, hostile_module, import_goog, json, run_ok, tmp};
+use lockstep_host::TraceReader;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -13,8 +13,8 @@
 //!   `book` is not 0, the 328-byte book record there) to strategy `slot`, copy the `n` action
 //!   records it returned to `out` (at most `cap`); or return `-code` with the engine's stable
 //!   error code (`lockstep_engine::Error::code`) when it failed.
-#![allow(unsafe_code)] // calling the host's imports; each call says why it is sound
-#![allow(unreachable_pub)] // the `ls_*` functions are exported by symbol, not by path
+#![allow(unsafe_code, reason = "calling the host's imports; each call says why it is sound")]
+#![allow(unreachable_pub, reason = "the `ls_*` functions are exported by symbol, not by path")]
 
 use crate::run::{WebRun, browser_error};
 use lockstep_sdk::{

@@ -3,13 +3,13 @@
 //! native build in tests), fed a few thousand events at a time so the page can
 //! draw between steps, with a [`Snapshot`] of what the first strategy sees.
 
-use lockstep_replay::{
-    EventSource, RestingOrder, RunnerSpec, Session, SessionConfig, Synth, SynthConfig, TapeError,
-    TapeEvent, TapeHeader, TapeReader, hex,
-};
 use lockstep_sdk::{
     Action, ActionRecord, BookRecord, EventBody, EventRecord, InstrumentId, Nanos, Price, Qty,
     RunError, Side, Step, StrategyRunner,
+};
+use lockstep_sim::{
+    EventSource, RestingOrder, RunnerSpec, Session, SessionConfig, Synth, SynthConfig, TapeError,
+    TapeEvent, TapeHeader, TapeReader, hex,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -53,10 +53,10 @@ pub struct StrategyConfig {
 }
 
 fn default_events() -> u64 {
-    lockstep_replay::DEFAULT_SYNTH_EVENTS
+    lockstep_sim::DEFAULT_SYNTH_EVENTS
 }
 fn default_seed() -> u64 {
-    lockstep_replay::DEFAULT_SYNTH_SEED
+    lockstep_sim::DEFAULT_SYNTH_SEED
 }
 fn default_keep() -> usize {
     30

@@ -2,7 +2,9 @@
 //! against the server's session: the same digest for every built-in, event for event the same
 //! code path the page drives (`WebRun::open`, `step`, `finish`).
 
-use lockstep_replay::{EventSource, Session, SessionConfig, StrategySpec, Synth, SynthConfig, hex};
+use lockstep_host::HostSession;
+use lockstep_host::StrategySpec;
+use lockstep_sim::{EventSource, Session, SessionConfig, Synth, SynthConfig, hex};
 use lockstep_web::WebRun;
 
 const EVENTS: u64 = 10_000;
@@ -36,7 +38,7 @@ fn every_builtin_gives_the_servers_digest() {
         let mut src = Synth::new(SynthConfig { events: EVENTS, ..SynthConfig::default() });
         let spec = StrategySpec::resolve(info.name, None, false).unwrap();
         let cfg = SessionConfig { measure_latency: false, ..SessionConfig::default() };
-        let server = Session::new(src.header(), &[spec], cfg)
+        let server = Session::load(src.header(), &[spec], cfg)
             .unwrap()
             .run(&mut src, &mut |_| {})
             .unwrap()
@@ -54,10 +56,10 @@ fn a_tape_in_memory_replays_like_the_synthetic_market_it_holds() {
     // The synthetic market written to a tape in memory, read back by the browser's run.
     let mut src = Synth::new(SynthConfig { events: 5_000, ..SynthConfig::default() });
     let header = src.header().clone();
-    let mut w = lockstep_replay::TapeWriter::new(
+    let mut w = lockstep_sim::TapeWriter::new(
         std::io::Cursor::new(Vec::new()),
         header,
-        lockstep_replay::Compression::Deflate,
+        lockstep_sim::Compression::Deflate,
     )
     .unwrap();
     let mut buf = Vec::new();

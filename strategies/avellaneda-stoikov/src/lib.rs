@@ -61,8 +61,8 @@ pub use model::{
 use lockstep_sdk::TwoSidedQuoter as TwoSided;
 use lockstep_sdk::rust_decimal::{Decimal, RoundingStrategy};
 use lockstep_sdk::{
-    Actions, BookView, EventHeader, Fill, InitError, InstrumentId, Params, Price, Qty, Quote, Side,
-    Strategy,
+    Actions, BookView, Canceled, EventHeader, Fill, InitError, InstrumentId, OrderAck, Params,
+    Price, Qty, Quote, Reject, Side, Strategy,
 };
 
 /// Catalog name.
@@ -190,9 +190,18 @@ impl Strategy for AvellanedaStoikov {
             Some(_) => Some(params.i64_or("start_ns", 0)?.saturating_add(horizon_ns)),
             None => None,
         };
-        let tick = params.positive_price_or("tick", Price(1_000_000))?;
-        let order_qty = params.positive_qty_or("order_qty", Qty::from_units(1))?;
-        let max_inventory = params.positive_qty_or("max_inventory", Qty::from_units(10))?;
+        let tick = params.price_or("tick", Price(1_000_000))?;
+        if tick.0 <= 0 {
+            return Err(params.out_of_range("tick", "must be > 0").into());
+        }
+        let order_qty = params.qty_or("order_qty", Qty::from_units(1))?;
+        if order_qty.0 <= 0 {
+            return Err(params.out_of_range("order_qty", "must be > 0").into());
+        }
+        let max_inventory = params.qty_or("max_inventory", Qty::from_units(10))?;
+        if max_inventory.0 <= 0 {
+            return Err(params.out_of_range("max_inventory", "must be > 0").into());
+        }
         Ok(Self {
             instrument,
             model: Model::new(gamma_sigma2, spread_const, tick.0)
@@ -216,8 +225,8 @@ impl Strategy for AvellanedaStoikov {
         }
     }
 
-    fn quoter(&mut self) -> Option<&mut TwoSided> {
-        Some(&mut self.quotes)
+    fn on_order_ack(&mut self, _h: &EventHeader, a: &OrderAck, _out: &mut Actions<'_>) {
+        self.quotes.on_ack(a);
     }
 
     fn on_fill(&mut self, h: &EventHeader, f: &Fill, out: &mut Actions<'_>) {
@@ -235,6 +244,14 @@ impl Strategy for AvellanedaStoikov {
             inventory.filter(|i| i.unsigned_abs() <= DECIMAL_MAX_E8).unwrap_or(self.inventory);
         self.requote(h.local_ts.0, out);
     }
+
+    fn on_reject(&mut self, _h: &EventHeader, r: &Reject, _out: &mut Actions<'_>) {
+        self.quotes.on_reject(r);
+    }
+
+    fn on_canceled(&mut self, _h: &EventHeader, c: &Canceled, _out: &mut Actions<'_>) {
+        self.quotes.on_canceled(c);
+    }
 }
 
 lockstep_sdk::export_strategy!(AvellanedaStoikov);
@@ -243,8 +260,8 @@ lockstep_sdk::export_strategy!(AvellanedaStoikov);
 mod tests {
     use super::*;
     use lockstep_sdk::{
-        Action, ActionRecord, Canceled, Event, EventBody, Level, Nanos, NativeInstance, OrderAck,
-        OrderId, Reject, reject_reason,
+        Action, ActionRecord, Event, EventBody, Level, Nanos, NativeInstance, OrderId,
+        reject_reason,
     };
 
     fn header(seq: u64, ts: i64) -> EventHeader {

@@ -50,7 +50,9 @@ pub use model::{
     norm_pdf,
 };
 
-use lockstep_sdk::{Actions, EventHeader, InitError, OptionTerms, Params, Strategy};
+use lockstep_sdk::{
+    Actions, BookView, EventHeader, InitError, OptionTerms, Params, Quote, Strategy, Trade, mid_f64,
+};
 
 /// Catalog name.
 pub const NAME: &str = "black-scholes";
@@ -58,11 +60,21 @@ pub const NAME: &str = "black-scholes";
 pub const SUMMARY: &str = "Black-Scholes-Merton European option: price and greeks per underlying tick, implied vol per option quote";
 /// Parameters that work on the synthetic demo market (underlying 0 near 100.00, option 1).
 pub const DEFAULT_PARAMS: &str = "underlying=0;option=1;kind=call;strike=100;rate=0.05;div_yield=0;sigma=0.2;tenor_ns=2592000000000000;year_ns=31536000000000000";
-/// Accepted parameter keys: the SDK's [`OptionTerms::KEYS`], then `iv_tol` and `iv_max_iter`.
-pub const PARAMS: &[&str] = &lockstep_sdk::join_keys::<{ OptionTerms::KEYS.len() + 2 }>(
-    OptionTerms::KEYS,
-    &["iv_tol", "iv_max_iter"],
-);
+/// Accepted parameter keys.
+pub const PARAMS: &[&str] = &[
+    "underlying",
+    "option",
+    "kind",
+    "strike",
+    "rate",
+    "div_yield",
+    "sigma",
+    "expiry_ns",
+    "tenor_ns",
+    "year_ns",
+    "iv_tol",
+    "iv_max_iter",
+];
 
 /// Signal id: option value.
 pub const SIG_PRICE: u32 = 1;
@@ -97,7 +109,15 @@ impl BlackScholes {
     }
 
     fn inputs(&self, t: f64) -> Inputs {
-        self.terms.inputs(self.spot, t)
+        Inputs {
+            kind: self.terms.kind,
+            s: self.spot,
+            k: self.terms.strike,
+            t,
+            r: self.terms.rate,
+            q: self.terms.div_yield,
+            sigma: self.terms.sigma,
+        }
     }
 
     fn on_spot(&mut self, h: &EventHeader, spot: f64, out: &mut Actions<'_>) {
@@ -148,7 +168,10 @@ impl Strategy for BlackScholes {
     fn init(params: &Params<'_>, _out: &mut Actions<'_>) -> Result<Self, InitError> {
         params.check_known(PARAMS)?;
         let terms = OptionTerms::from_params(params, OptionKind::Call)?;
-        let iv_tol = params.positive_f64_or("iv_tol", 1e-10)?;
+        let iv_tol = params.f64_or("iv_tol", 1e-10)?;
+        if iv_tol <= 0.0 {
+            return Err(params.out_of_range("iv_tol", "must be > 0").into());
+        }
         let iv_max_iter = params.i64_or("iv_max_iter", 100)?;
         if !(1..=1000).contains(&iv_max_iter) {
             return Err(params.out_of_range("iv_max_iter", "must be within 1..=1000").into());
@@ -156,7 +179,21 @@ impl Strategy for BlackScholes {
         Ok(Self { terms, iv_tol, iv_max_iter: iv_max_iter as u32, spot: 0.0 })
     }
 
-    lockstep_sdk::price_handlers!();
+    fn on_quote(&mut self, h: &EventHeader, q: &Quote, out: &mut Actions<'_>) {
+        self.on_price(h, mid_f64(q.bid.px, q.ask.px), out);
+    }
+
+    fn on_book(&mut self, h: &EventHeader, book: &BookView<'_>, out: &mut Actions<'_>) {
+        let px = match (book.bid(0), book.ask(0)) {
+            (Some(b), Some(a)) => mid_f64(b.px, a.px),
+            _ => None,
+        };
+        self.on_price(h, px, out);
+    }
+
+    fn on_trade(&mut self, h: &EventHeader, t: &Trade, out: &mut Actions<'_>) {
+        self.on_price(h, (t.px.0 > 0).then(|| t.px.to_f64()), out);
+    }
 }
 
 lockstep_sdk::export_strategy!(BlackScholes);
@@ -165,8 +202,7 @@ lockstep_sdk::export_strategy!(BlackScholes);
 mod tests {
     use super::*;
     use lockstep_sdk::{
-        Action, BookRecord, Event, EventBody, Level, Nanos, NativeInstance, Price, Qty, Quote,
-        Side, Trade,
+        Action, BookRecord, Event, EventBody, Level, Nanos, NativeInstance, Price, Qty, Side,
     };
 
     fn header(seq: u64, instrument: u16, ts: i64) -> EventHeader {
@@ -271,12 +307,6 @@ mod tests {
         assert!(inst.on_event(&quote(2, 7, 0, "99", "100").encode(), None).unwrap().is_empty());
         assert!(inst.on_event(&quote(3, 1, 0, "9", "10").encode(), None).unwrap().is_empty());
         assert!(inst.on_event(&quote(4, 0, 0, "101", "100").encode(), None).unwrap().is_empty());
-    }
-
-    #[test]
-    fn accepted_keys_are_the_option_terms_then_ours() {
-        let (shared, own) = PARAMS.split_at(OptionTerms::KEYS.len());
-        assert_eq!((shared, own), (OptionTerms::KEYS, &["iv_tol", "iv_max_iter"][..]));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The Cox–Ross–Rubinstein binomial tree, evaluated by backward induction in two fixed buffers.
 
-pub use lockstep_sdk::{OptionInputs, OptionKind};
+pub use lockstep_sdk::OptionKind;
 
 /// Exercise style.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -9,6 +9,27 @@ pub enum Exercise {
     American,
     /// Exercise at expiry only.
     European,
+}
+
+/// Contract and market inputs; rates continuously compounded per year, `t` in years.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Contract {
+    /// Call or put.
+    pub kind: OptionKind,
+    /// American or European.
+    pub exercise: Exercise,
+    /// Spot (> 0).
+    pub s: f64,
+    /// Strike (> 0).
+    pub k: f64,
+    /// Years to expiry (> 0).
+    pub t: f64,
+    /// Risk-free rate.
+    pub r: f64,
+    /// Continuous dividend yield.
+    pub q: f64,
+    /// Volatility per √year (> 0).
+    pub sigma: f64,
 }
 
 /// What one tree evaluation gives.
@@ -44,15 +65,14 @@ impl Tree {
         self.v.len() - 1
     }
 
-    /// Values the option `c` (the SDK's inputs, as the Black–Scholes pricer takes them) with
-    /// `exercise` on an `n`-step tree (2 ≤ `n` ≤ [`Tree::max_steps`]).
+    /// Values `c` on an `n`-step tree (2 ≤ `n` ≤ [`Tree::max_steps`]).
     ///
     /// J. C. Cox, S. A. Ross and M. Rubinstein, "Option pricing: a simplified approach",
     /// *Journal of Financial Economics* 7(3), 1979: `Δt = T/n`, `u = e^{σ√Δt}`, `d = 1/u`,
     /// risk-neutral `p = (e^{(r−q)Δt} − d)/(u − d)`, each node discounted by `e^{−rΔt}`; for
     /// American exercise every node takes `max(continuation, intrinsic)`. `None` when `p` is not
     /// inside (0, 1) (too few steps for the rates) or `n` is out of range.
-    pub fn value(&mut self, c: &OptionInputs, exercise: Exercise, n: usize) -> Option<Valuation> {
+    pub fn value(&mut self, c: &Contract, n: usize) -> Option<Valuation> {
         if n < 2 || n > self.max_steps() {
             return None;
         }
@@ -69,7 +89,7 @@ impl Tree {
         let pu = disc * p;
         let pd = disc * (1.0 - p);
         let u2 = u * u;
-        let american = exercise == Exercise::American;
+        let american = c.exercise == Exercise::American;
         // Payoff max(φ·(S − K), 0) with φ = ±1: the same bits as K − S for a put.
         let phi = match c.kind {
             OptionKind::Call => 1.0,
@@ -137,64 +157,18 @@ impl Tree {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Exercise::{American, European};
     use strategy_black_scholes as bs;
 
-    fn contract(kind: OptionKind, s: f64, k: f64, t: f64) -> OptionInputs {
-        OptionInputs { kind, s, k, t, r: 0.05, q: 0.0, sigma: 0.2 }
+    fn contract(kind: OptionKind, exercise: Exercise, s: f64, k: f64, t: f64) -> Contract {
+        Contract { kind, exercise, s, k, t, r: 0.05, q: 0.0, sigma: 0.2 }
     }
 
-    #[test]
-    fn bits_are_pinned() {
-        // Captured before the tree took the SDK's `OptionInputs`: the same bits after.
-        let mut tree = Tree::new(300);
-        let put = contract(OptionKind::Put, 100.0, 100.0, 1.0);
-        let call = OptionInputs { k: 95.0, t: 0.5, r: 0.03, q: 0.01, sigma: 0.3, ..put };
-        let call = OptionInputs { kind: OptionKind::Call, ..call };
-        let deep = OptionInputs { k: 60.0, q: 0.08, ..contract(OptionKind::Call, 100.0, 0.0, 0.5) };
-        let hull =
-            OptionInputs { r: 0.1, sigma: 0.4, ..contract(OptionKind::Put, 50.0, 50.0, 5.0) };
-        let hull = OptionInputs { t: 5.0 / 12.0, ..hull };
-        for (c, exercise, n, bits) in [
-            (
-                put,
-                American,
-                200,
-                [
-                    0x4018_5874_b837_4d42,
-                    0xbfda_5350_0a7b_d832,
-                    0x3f97_9cdd_4966_3e5a,
-                    0x3fe0_bb2d_e8ef_6cd0,
-                ],
-            ),
-            (
-                call,
-                European,
-                57,
-                [0x4026_f624_c044_d240, 0x3fe4_ce26_91ad_e740, 0x3f91_cfb0_bdce_171d, 0],
-            ),
-            (
-                deep,
-                American,
-                300,
-                [
-                    0x4044_0000_0000_0048,
-                    0x3ff0_0000_0000_0000,
-                    0x3cf7_e1a7_98df_0232,
-                    0x4003_833a_efc3_0e20,
-                ],
-            ),
-            (
-                hull,
-                European,
-                2,
-                [0x400b_f8c0_ebb2_bd98, 0xbfd9_7e41_9c72_3133, 0x3fab_6e05_45c0_cff7, 0],
-            ),
-        ] {
-            let v = tree.value(&c, exercise, n).unwrap();
-            let got = [v.price, v.delta, v.gamma, v.early_exercise].map(f64::to_bits);
-            assert_eq!(got, bits, "{c:?} {exercise:?} {n}");
-        }
+    fn closed_form(c: &Contract) -> bs::Greeks {
+        let kind = match c.kind {
+            OptionKind::Call => bs::OptionKind::Call,
+            OptionKind::Put => bs::OptionKind::Put,
+        };
+        bs::greeks(&bs::Inputs { kind, s: c.s, k: c.k, t: c.t, r: c.r, q: c.q, sigma: c.sigma })
     }
 
     #[test]
@@ -202,21 +176,21 @@ mod tests {
         let mut tree = Tree::new(2000);
         for kind in [OptionKind::Call, OptionKind::Put] {
             for k in [80.0, 100.0, 125.0] {
-                let c = contract(kind, 100.0, k, 1.0);
-                let exact = bs::greeks(&c);
-                let mut err = |n| (tree.value(&c, European, n).unwrap().price - exact.price).abs();
+                let c = contract(kind, Exercise::European, 100.0, k, 1.0);
+                let exact = closed_form(&c);
+                let mut err = |n| (tree.value(&c, n).unwrap().price - exact.price).abs();
                 let (e50, e2000) = (err(50), err(2000));
                 assert!(e2000 < 0.01, "{kind:?} K={k}: |CRR(2000) − BS| = {e2000}");
                 assert!(e2000 < e50, "{kind:?} K={k}: {e2000} !< {e50}");
-                let v = tree.value(&c, European, 2000).unwrap();
+                let v = tree.value(&c, 2000).unwrap();
                 assert!((v.delta - exact.delta).abs() < 1e-3, "{kind:?} K={k} delta");
                 assert!((v.gamma - exact.gamma).abs() < 1e-3, "{kind:?} K={k} gamma");
                 assert_eq!(v.early_exercise, 0.0);
             }
         }
         // The textbook case: CRR(2000) is 10.44958, 0.001 under 10.45058 (error ~ 1/n at the money).
-        let c = contract(OptionKind::Call, 100.0, 100.0, 1.0);
-        let v = tree.value(&c, European, 2000).unwrap().price;
+        let c = contract(OptionKind::Call, Exercise::European, 100.0, 100.0, 1.0);
+        let v = tree.value(&c, 2000).unwrap().price;
         assert!((v - 10.4506).abs() < 0.002, "{v}");
     }
 
@@ -224,8 +198,9 @@ mod tests {
     fn hull_american_put() {
         // Hull, Options, Futures and Other Derivatives (binomial-tree chapter): S = K = 50, r = 10%,
         // σ = 40%, T = 5 months: 4.49 with 5 steps; about 4.28 in the limit.
-        let c = OptionInputs {
+        let c = Contract {
             kind: OptionKind::Put,
+            exercise: Exercise::American,
             s: 50.0,
             k: 50.0,
             t: 5.0 / 12.0,
@@ -234,11 +209,11 @@ mod tests {
             sigma: 0.4,
         };
         let mut tree = Tree::new(1000);
-        let five = tree.value(&c, American, 5).unwrap().price;
+        let five = tree.value(&c, 5).unwrap().price;
         assert!((five - 4.49).abs() < 0.005, "{five}");
-        let fine = tree.value(&c, American, 1000).unwrap();
+        let fine = tree.value(&c, 1000).unwrap();
         assert!((fine.price - 4.28).abs() < 0.01, "{}", fine.price);
-        let european = bs::greeks(&c);
+        let european = closed_form(&Contract { exercise: Exercise::European, ..c });
         assert!(fine.early_exercise > 0.05, "{}", fine.early_exercise);
         assert!((fine.price - fine.early_exercise - european.price).abs() < 0.01);
     }
@@ -246,22 +221,22 @@ mod tests {
     #[test]
     fn american_call_without_dividends_is_european() {
         let mut tree = Tree::new(500);
-        let c = contract(OptionKind::Call, 100.0, 95.0, 0.5);
-        let v = tree.value(&c, American, 500).unwrap();
+        let c = contract(OptionKind::Call, Exercise::American, 100.0, 95.0, 0.5);
+        let v = tree.value(&c, 500).unwrap();
         assert!(v.early_exercise.abs() < 1e-12, "{}", v.early_exercise);
         // With a dividend yield early exercise of a deep call is worth something.
-        let c = OptionInputs { q: 0.08, k: 60.0, ..c };
-        assert!(tree.value(&c, American, 500).unwrap().early_exercise > 0.0);
+        let c = Contract { q: 0.08, k: 60.0, ..c };
+        assert!(tree.value(&c, 500).unwrap().early_exercise > 0.0);
     }
 
     #[test]
     fn refuses_impossible_trees() {
         let mut tree = Tree::new(100);
-        let c = contract(OptionKind::Put, 100.0, 100.0, 1.0);
-        assert!(tree.value(&c, American, 101).is_none());
-        assert!(tree.value(&c, American, 1).is_none());
+        let c = contract(OptionKind::Put, Exercise::American, 100.0, 100.0, 1.0);
+        assert!(tree.value(&c, 101).is_none());
+        assert!(tree.value(&c, 1).is_none());
         // Rate so high relative to volatility that p >= 1 with 2 steps.
-        let c = OptionInputs { r: 0.9, sigma: 0.01, ..c };
-        assert!(tree.value(&c, American, 2).is_none());
+        let c = Contract { r: 0.9, sigma: 0.01, ..c };
+        assert!(tree.value(&c, 2).is_none());
     }
 }

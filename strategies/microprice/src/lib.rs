@@ -30,8 +30,8 @@
 
 use lockstep_sdk::TwoSidedQuoter as TwoSided;
 use lockstep_sdk::{
-    Actions, BOOK_LEVELS, BookView, EventHeader, Fill, InitError, InstrumentId, ONE, Params, Price,
-    Qty, Quote, Side, Strategy,
+    Actions, BOOK_LEVELS, BookView, Canceled, EventHeader, Fill, InitError, InstrumentId, ONE,
+    OrderAck, Params, Price, Qty, Quote, Reject, Side, Strategy,
 };
 
 /// Catalog name.
@@ -143,7 +143,10 @@ impl Strategy for Microprice {
         if !(1..=BOOK_LEVELS as i64).contains(&levels) {
             return Err(params.out_of_range("levels", "must be within 1..=10").into());
         }
-        let tick = params.positive_price_or("tick", Price(1_000_000))?;
+        let tick = params.price_or("tick", Price(1_000_000))?;
+        if tick.0 <= 0 {
+            return Err(params.out_of_range("tick", "must be > 0").into());
+        }
         let half_ticks = params.i64_or("half_spread_ticks", 1)?;
         if !(1..=10_000).contains(&half_ticks) {
             return Err(params
@@ -153,8 +156,14 @@ impl Strategy for Microprice {
         let half = tick.0.checked_mul(half_ticks).ok_or_else(|| {
             params.out_of_range("half_spread_ticks", "half_spread_ticks*tick is too large")
         })?;
-        let order_qty = params.positive_qty_or("order_qty", Qty::from_units(1))?;
-        let max_inventory = params.positive_qty_or("max_inventory", Qty::from_units(10))?;
+        let order_qty = params.qty_or("order_qty", Qty::from_units(1))?;
+        if order_qty.0 <= 0 {
+            return Err(params.out_of_range("order_qty", "must be > 0").into());
+        }
+        let max_inventory = params.qty_or("max_inventory", Qty::from_units(10))?;
+        if max_inventory.0 <= 0 {
+            return Err(params.out_of_range("max_inventory", "must be > 0").into());
+        }
         Ok(Self {
             instrument,
             levels: levels as usize,
@@ -186,8 +195,8 @@ impl Strategy for Microprice {
         self.update(Micro::new(best_bid.px, best_ask.px, qb, qa), out);
     }
 
-    fn quoter(&mut self) -> Option<&mut TwoSided> {
-        Some(&mut self.quotes)
+    fn on_order_ack(&mut self, _h: &EventHeader, a: &OrderAck, _out: &mut Actions<'_>) {
+        self.quotes.on_ack(a);
     }
 
     fn on_fill(&mut self, _h: &EventHeader, f: &Fill, out: &mut Actions<'_>) {
@@ -195,6 +204,14 @@ impl Strategy for Microprice {
             self.inventory = self.inventory.saturating_add(f.side.sign().saturating_mul(f.qty.0));
             out.signal(self.instrument, SIG_INVENTORY, self.inventory);
         }
+    }
+
+    fn on_reject(&mut self, _h: &EventHeader, r: &Reject, _out: &mut Actions<'_>) {
+        self.quotes.on_reject(r);
+    }
+
+    fn on_canceled(&mut self, _h: &EventHeader, c: &Canceled, _out: &mut Actions<'_>) {
+        self.quotes.on_canceled(c);
     }
 }
 
@@ -204,7 +221,7 @@ lockstep_sdk::export_strategy!(Microprice);
 mod tests {
     use super::*;
     use lockstep_sdk::{
-        Action, ActionRecord, BookRecord, Event, EventBody, Level, Nanos, NativeInstance, OrderAck,
+        Action, ActionRecord, BookRecord, Event, EventBody, Level, Nanos, NativeInstance,
     };
 
     fn px(s: &str) -> Price {

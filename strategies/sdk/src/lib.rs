@@ -35,6 +35,7 @@ mod rng;
 mod runner;
 mod strategy;
 mod text;
+mod tier;
 mod units;
 
 #[cfg(target_arch = "wasm32")]
@@ -48,19 +49,17 @@ pub use abi::{
     reject_reason,
 };
 pub use calendar::{civil_from_days, days_from_civil, days_in_month, is_leap_year, is_valid_date};
-pub use option::{
-    DEFAULT_TENOR_NS, DEFAULT_YEAR_NS, Expiry, OptionInputs, OptionKind, OptionTerms, book_mid_f64,
-    mid_f64, quote_mid_f64, trade_px_f64,
-};
-pub use params::{ParamError, Params, join_keys};
+pub use option::{DEFAULT_TENOR_NS, DEFAULT_YEAR_NS, Expiry, OptionKind, OptionTerms, mid_f64};
+pub use params::{ParamError, Params};
 pub use quoter::TwoSidedQuoter;
 pub use rng::SplitMix64;
-pub use runner::{RunError, Step, StepResult, StrategyRunner};
+pub use runner::{RunError, Step, StrategyRunner};
 pub use strategy::{
     Actions, DEFAULT_ACTION_CAP, DispatchError, InitError, NativeInstance, Strategy, dispatch,
     f64_to_fixed, status,
 };
 pub use text::{UNTRUSTED_MAX_CHARS, Untrusted, untrusted};
+pub use tier::{Tier, UnknownTier};
 pub use units::{InstrumentId, Nanos, ONE, OrderId, Price, Qty, SCALE, Side};
 
 /// Re-export so strategies use the same `rust_decimal` as the SDK.

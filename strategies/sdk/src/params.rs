@@ -208,43 +208,6 @@ impl<'a> Params<'a> {
         Ok(Nanos(self.i64_or(key, default.0)?))
     }
 
-    /// Like [`Params::f64_or`], refusing a value not above 0 ("must be > 0").
-    ///
-    /// # Errors
-    /// [`ParamError::Malformed`] as from [`Params::f64_or`], [`ParamError::OutOfRange`] if ≤ 0.
-    pub fn positive_f64_or(&self, key: &str, default: f64) -> Result<f64, ParamError> {
-        let v = self.f64_or(key, default)?;
-        if v > 0.0 { Ok(v) } else { Err(self.out_of_range(key, "must be > 0")) }
-    }
-
-    /// Like [`Params::i64_or`], refusing a value not above 0 ("must be > 0").
-    ///
-    /// # Errors
-    /// [`ParamError::Malformed`] as from [`Params::i64_or`], [`ParamError::OutOfRange`] if ≤ 0.
-    pub fn positive_i64_or(&self, key: &str, default: i64) -> Result<i64, ParamError> {
-        let v = self.i64_or(key, default)?;
-        if v > 0 { Ok(v) } else { Err(self.out_of_range(key, "must be > 0")) }
-    }
-
-    /// Like [`Params::price_or`], refusing a price not above 0 ("must be > 0"), e.g. a tick.
-    ///
-    /// # Errors
-    /// [`ParamError::Malformed`] as from [`Params::price_or`], [`ParamError::OutOfRange`] if ≤ 0.
-    pub fn positive_price_or(&self, key: &str, default: Price) -> Result<Price, ParamError> {
-        let v = self.price_or(key, default)?;
-        if v.0 > 0 { Ok(v) } else { Err(self.out_of_range(key, "must be > 0")) }
-    }
-
-    /// Like [`Params::qty_or`], refusing a quantity not above 0 ("must be > 0"), e.g. an order
-    /// size or an inventory limit.
-    ///
-    /// # Errors
-    /// [`ParamError::Malformed`] as from [`Params::qty_or`], [`ParamError::OutOfRange`] if ≤ 0.
-    pub fn positive_qty_or(&self, key: &str, default: Qty) -> Result<Qty, ParamError> {
-        let v = self.qty_or(key, default)?;
-        if v.0 > 0 { Ok(v) } else { Err(self.out_of_range(key, "must be > 0")) }
-    }
-
     /// Builds an [`ParamError::OutOfRange`] for `key` (a helper for validation in `init`).
     pub fn out_of_range(&self, key: &str, rule: &'static str) -> ParamError {
         ParamError::OutOfRange {
@@ -255,49 +218,9 @@ impl<'a> Params<'a> {
     }
 }
 
-/// The keys of `a`, then those of `b`, as one array: a strategy's accepted keys built in a
-/// `const` from shared ones (e.g. [`OptionTerms::KEYS`](crate::OptionTerms::KEYS)) and its own,
-/// so the shared list is written once. `N` must be `a.len() + b.len()`; anything else fails
-/// when the constant is evaluated (at compile time).
-pub const fn join_keys<const N: usize>(
-    a: &[&'static str],
-    b: &[&'static str],
-) -> [&'static str; N] {
-    assert!(a.len() + b.len() == N, "join_keys: N must be a.len() + b.len()");
-    let mut out = [""; N];
-    let mut i = 0;
-    while i < N {
-        out[i] = if i < a.len() { a[i] } else { b[i - a.len()] };
-        i += 1;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn positive_values_and_joined_keys() {
-        let p = Params::new("a=0.5;b=0;n=3;z=-1;tick=0.01;qty=0");
-        assert_eq!(p.positive_f64_or("a", 1.0), Ok(0.5));
-        assert_eq!(p.positive_f64_or("missing", 2.0), Ok(2.0));
-        assert_eq!(p.positive_i64_or("n", 1), Ok(3));
-        assert_eq!(p.positive_price_or("tick", Price(1)), Ok(Price(1_000_000)));
-        assert_eq!(p.positive_qty_or("missing", Qty(7)), Ok(Qty(7)));
-        for e in [
-            p.positive_f64_or("b", 1.0).unwrap_err(),
-            p.positive_i64_or("z", 1).unwrap_err(),
-            p.positive_price_or("b", Price(1)).unwrap_err(),
-            p.positive_qty_or("qty", Qty(1)).unwrap_err(),
-        ] {
-            assert!(e.to_string().ends_with("is out of range: must be > 0"), "{e}");
-        }
-        assert!(matches!(p.positive_i64_or("a", 1), Err(ParamError::Malformed { .. })));
-        const JOINED: [&str; 3] = join_keys(&["x", "y"], &["z"]);
-        assert_eq!(JOINED, ["x", "y", "z"]);
-        assert_eq!(join_keys::<0>(&[], &[]), [""; 0]);
-    }
 
     #[test]
     fn parses_pairs_and_types() {

@@ -93,9 +93,6 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
-/// What [`StrategyRunner::on_event`] returns: the event's [`Step`], or why it was refused.
-pub type StepResult<'a> = Result<Step<'a>, RunError>;
-
 /// Anything that takes events and yields actions, so a harness runs a native build, either
 /// engine tier or a browser's engine through one interface.
 pub trait StrategyRunner: Send {
@@ -103,7 +100,11 @@ pub trait StrategyRunner: Send {
     ///
     /// # Errors
     /// [`RunError`]: the event was refused, or the strategy stopped ([`RunError::halts`]).
-    fn on_event(&mut self, ev: &EventRecord, book: Option<&BookRecord>) -> StepResult<'_>;
+    fn on_event(
+        &mut self,
+        ev: &EventRecord,
+        book: Option<&BookRecord>,
+    ) -> Result<Step<'_>, RunError>;
 
     /// Actions of the last call: `init`'s right after the runner is built, then the last
     /// event's (the same slice [`Step::actions`] gave).
@@ -112,7 +113,11 @@ pub trait StrategyRunner: Send {
 
 impl<R: StrategyRunner + ?Sized> StrategyRunner for Box<R> {
     #[inline]
-    fn on_event(&mut self, ev: &EventRecord, book: Option<&BookRecord>) -> StepResult<'_> {
+    fn on_event(
+        &mut self,
+        ev: &EventRecord,
+        book: Option<&BookRecord>,
+    ) -> Result<Step<'_>, RunError> {
         (**self).on_event(ev, book)
     }
 
@@ -123,7 +128,11 @@ impl<R: StrategyRunner + ?Sized> StrategyRunner for Box<R> {
 
 impl<S: Strategy + Send> StrategyRunner for NativeInstance<S> {
     #[inline]
-    fn on_event(&mut self, ev: &EventRecord, book: Option<&BookRecord>) -> StepResult<'_> {
+    fn on_event(
+        &mut self,
+        ev: &EventRecord,
+        book: Option<&BookRecord>,
+    ) -> Result<Step<'_>, RunError> {
         let seq = ev.seq();
         match NativeInstance::on_event(self, ev, book) {
             Ok(actions) => Ok(Step { actions, fuel: None }),

@@ -10,7 +10,6 @@ use crate::abi::{
     EventRecord, Fill, OrderAck, Quote, Reject, Trade,
 };
 use crate::params::{ParamError, Params};
-use crate::quoter::TwoSidedQuoter;
 use crate::units::{InstrumentId, Nanos, OrderId, Price, Qty, Side};
 use core::fmt;
 
@@ -228,33 +227,14 @@ pub trait Strategy: Sized {
     fn on_trade(&mut self, _h: &EventHeader, _t: &Trade, _out: &mut Actions<'_>) {}
     /// The book changed; `book` is the L2 view of the top levels.
     fn on_book(&mut self, _h: &EventHeader, _book: &BookView<'_>, _out: &mut Actions<'_>) {}
-    /// The [`TwoSidedQuoter`] keeping this strategy's orders, for a market maker that quotes
-    /// through one: the default `on_order_ack`, `on_reject` and `on_canceled` hand the venue's
-    /// answers to it, so only fills (which move inventory) need a handler of its own.
-    fn quoter(&mut self) -> Option<&mut TwoSidedQuoter> {
-        None
-    }
-
     /// One of our orders is live (new or replaced).
-    fn on_order_ack(&mut self, _h: &EventHeader, a: &OrderAck, _out: &mut Actions<'_>) {
-        if let Some(q) = self.quoter() {
-            q.on_ack(a);
-        }
-    }
+    fn on_order_ack(&mut self, _h: &EventHeader, _a: &OrderAck, _out: &mut Actions<'_>) {}
     /// One of our orders traded.
     fn on_fill(&mut self, _h: &EventHeader, _f: &Fill, _out: &mut Actions<'_>) {}
     /// A request of ours was rejected.
-    fn on_reject(&mut self, _h: &EventHeader, r: &Reject, _out: &mut Actions<'_>) {
-        if let Some(q) = self.quoter() {
-            q.on_reject(r);
-        }
-    }
+    fn on_reject(&mut self, _h: &EventHeader, _r: &Reject, _out: &mut Actions<'_>) {}
     /// One of our orders is gone.
-    fn on_canceled(&mut self, _h: &EventHeader, c: &Canceled, _out: &mut Actions<'_>) {
-        if let Some(q) = self.quoter() {
-            q.on_canceled(c);
-        }
-    }
+    fn on_canceled(&mut self, _h: &EventHeader, _c: &Canceled, _out: &mut Actions<'_>) {}
     /// A timer we set has fired.
     fn on_timer(&mut self, _h: &EventHeader, _timer_id: u64, _out: &mut Actions<'_>) {}
 }

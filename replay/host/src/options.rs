@@ -1,0 +1,189 @@
+//! The run options the CLI, Python and the web server share: one set of names, one set of
+//! defaults, checked in one place.
+
+use lockstep_sdk::{Nanos, Price, Tier};
+use lockstep_sim::{ExchangeConfig, FeeModel, LatencyModel, SessionConfig, VenueBudgets};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How strategies run and what the simulated venue does: the settings every front end takes,
+/// under the same names (`--entry-latency-ns` on the command line, `entry_latency_ns` in
+/// Python and JSON) with the same defaults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunOptions {
+    /// Engine tier for WebAssembly strategies.
+    #[serde(with = "tier_name")]
+    pub tier: Tier,
+    /// Fuel each strategy event may use before the strategy is halted.
+    pub fuel_per_event: u64,
+    /// Order-entry latency of the simulated venue, in ns.
+    pub entry_latency_ns: i64,
+    /// Latency of the venue's answers, in ns.
+    pub feed_latency_ns: i64,
+    /// Maker fee in basis points, decimal text (negative: rebate).
+    pub maker_fee_bps: String,
+    /// Taker fee in basis points, decimal text.
+    pub taker_fee_bps: String,
+    /// Venue budget: most actions one strategy call may return.
+    pub max_actions_per_event: u64,
+    /// Venue budget: most venue messages per market event and per second of tape time.
+    pub max_messages_per_event: u64,
+    /// Venue budget: most orders resting at once.
+    pub max_resting_orders: u64,
+    /// Venue budget: most timers pending at once.
+    pub max_live_timers: u64,
+    /// Venue budget: most timers fired per second of tape time.
+    pub max_timers_per_sec: u64,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        let session = SessionConfig::default();
+        let exchange = ExchangeConfig::default();
+        let b = exchange.budgets;
+        Self {
+            tier: session.tier,
+            fuel_per_event: session.fuel_per_event,
+            entry_latency_ns: exchange.latency.entry.0,
+            feed_latency_ns: exchange.latency.feed.0,
+            maker_fee_bps: exchange.fees.maker_bps.to_string(),
+            taker_fee_bps: exchange.fees.taker_bps.to_string(),
+            max_actions_per_event: b.actions_per_event,
+            max_messages_per_event: b.messages_per_event,
+            max_resting_orders: b.resting_orders,
+            max_live_timers: b.live_timers,
+            max_timers_per_sec: b.timers_per_sec,
+        }
+    }
+}
+
+impl RunOptions {
+    /// The simulated venue these options describe.
+    ///
+    /// # Errors
+    /// [`OptionsError`] for a negative latency or a fee that is not a decimal number.
+    pub fn exchange(&self) -> Result<ExchangeConfig, OptionsError> {
+        let bps = |option: &'static str, v: &str| {
+            Price::parse(v).ok_or_else(|| OptionsError::Fee { option, value: v.to_owned() })
+        };
+        for (option, v) in
+            [("entry_latency_ns", self.entry_latency_ns), ("feed_latency_ns", self.feed_latency_ns)]
+        {
+            if v < 0 {
+                return Err(OptionsError::NegativeLatency { option, value: v });
+            }
+        }
+        Ok(ExchangeConfig {
+            latency: LatencyModel {
+                entry: Nanos(self.entry_latency_ns),
+                feed: Nanos(self.feed_latency_ns),
+            },
+            fees: FeeModel {
+                maker_bps: bps("maker_fee_bps", &self.maker_fee_bps)?,
+                taker_bps: bps("taker_fee_bps", &self.taker_fee_bps)?,
+            },
+            budgets: VenueBudgets {
+                actions_per_event: self.max_actions_per_event,
+                messages_per_event: self.max_messages_per_event,
+                resting_orders: self.max_resting_orders,
+                live_timers: self.max_live_timers,
+                timers_per_sec: self.max_timers_per_sec,
+            },
+        })
+    }
+
+    /// A session with these options (everything else the session's defaults).
+    ///
+    /// # Errors
+    /// As [`RunOptions::exchange`].
+    pub fn session(&self) -> Result<SessionConfig, OptionsError> {
+        Ok(SessionConfig {
+            tier: self.tier,
+            fuel_per_event: self.fuel_per_event,
+            exchange: self.exchange()?,
+            ..SessionConfig::default()
+        })
+    }
+}
+
+/// A run option that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OptionsError {
+    /// A latency below zero.
+    NegativeLatency {
+        /// The option (`entry_latency_ns` or `feed_latency_ns`).
+        option: &'static str,
+        /// The value given.
+        value: i64,
+    },
+    /// A fee that is not a decimal number of basis points.
+    Fee {
+        /// The option (`maker_fee_bps` or `taker_fee_bps`).
+        option: &'static str,
+        /// The text given.
+        value: String,
+    },
+}
+
+impl fmt::Display for OptionsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OptionsError::NegativeLatency { option, value } => write!(
+                f,
+                "{option} is {value}: latencies must not be negative; give 0 or more nanoseconds"
+            ),
+            OptionsError::Fee { option, value } => write!(
+                f,
+                "{option} {:?} is not a decimal number of basis points, e.g. -0.5 or 2",
+                lockstep_sdk::untrusted(value).max_chars(64).to_string()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for OptionsError {}
+
+/// A [`Tier`] as its name in JSON.
+mod tier_name {
+    use lockstep_sdk::Tier;
+
+    pub(super) fn serialize<S: serde::Serializer>(t: &Tier, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(t.name())
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Tier, D::Error> {
+        let name = <String as serde::Deserialize>::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_core_defaults() {
+        let o = RunOptions::default();
+        assert_eq!(o.exchange().unwrap(), ExchangeConfig::default());
+        assert_eq!(o.session().unwrap().fuel_per_event, SessionConfig::default().fuel_per_event);
+    }
+
+    #[test]
+    fn bad_options_name_the_option() {
+        let o = RunOptions { feed_latency_ns: -1, ..RunOptions::default() };
+        assert!(o.exchange().unwrap_err().to_string().starts_with("feed_latency_ns is -1"));
+        let o = RunOptions { taker_fee_bps: "x".into(), ..RunOptions::default() };
+        assert!(o.exchange().unwrap_err().to_string().starts_with("taker_fee_bps \"x\""));
+    }
+
+    #[test]
+    fn json_uses_the_same_names_and_refuses_unknown_keys() {
+        let o: RunOptions =
+            serde_json::from_str(r#"{"tier":"compiled","entry_latency_ns":5}"#).unwrap();
+        assert_eq!((o.tier, o.entry_latency_ns), (Tier::Compiled, 5));
+        assert_eq!(o.feed_latency_ns, RunOptions::default().feed_latency_ns);
+        assert!(serde_json::from_str::<RunOptions>(r#"{"latency":5}"#).is_err());
+    }
+}

@@ -1,0 +1,236 @@
+//! `report.html`: one self-contained page (no script, no network) with the summary tables and
+//! the charts inlined as SVG. Every value shown carries an `id` (`s<index>-<field>`), so tests
+//! and tools can find it in the DOM.
+
+use super::{ReportFile, Stats, StrategySummary, Summary};
+use std::fmt::Write as _;
+
+/// Escapes text for HTML element content and attribute values.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A ratio to four decimals, or a dash for none.
+fn num(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".to_owned(), |x| format!("{x:.4}"))
+}
+
+/// A time in nanoseconds, or a dash for none.
+fn time(v: Option<i64>) -> String {
+    v.map_or_else(|| "–".to_owned(), |t| format!("{t}"))
+}
+
+/// The rows of the statistics table: (field, label, value).
+fn stat_rows(s: &Stats) -> Vec<(&'static str, &'static str, String)> {
+    vec![
+        ("net_pnl", "Net PnL", s.net_pnl.clone()),
+        ("gross_pnl", "Gross PnL", s.gross_pnl.clone()),
+        ("fees", "Fees", s.fees.clone()),
+        ("equity_end", "Equity at end", s.equity_end.clone()),
+        ("sharpe", "Sharpe (per bar)", num(s.sharpe)),
+        ("sharpe_annualised", "Sharpe (annualised)", num(s.sharpe_annualised)),
+        ("sortino", "Sortino (per bar)", num(s.sortino)),
+        ("sortino_annualised", "Sortino (annualised)", num(s.sortino_annualised)),
+        ("max_drawdown", "Max drawdown", s.max_drawdown.clone()),
+        ("max_drawdown_ns", "Max drawdown at (ns)", time(s.max_drawdown_ns)),
+        ("turnover", "Turnover", s.turnover.clone()),
+        ("bars", "Bars", s.bars.to_string()),
+        ("orders", "Orders", s.orders.to_string()),
+        ("fills", "Fills", s.fills.to_string()),
+        ("cancels", "Cancelled", s.cancels.to_string()),
+        ("replaces", "Replaces", s.replaces.to_string()),
+        ("rejects", "Rejected requests", s.rejects.to_string()),
+        ("maker_share", "Maker share", num(s.maker_share)),
+        ("fill_ratio", "Fill ratio", num(s.fill_ratio)),
+        ("mean_ahead_at_rest", "Mean queue ahead at rest", num(s.mean_ahead_at_rest)),
+        ("mean_ahead_at_fill", "Mean queue ahead at fill", num(s.mean_ahead_at_fill)),
+        ("inventory_min", "Inventory min", s.inventory_min.clone()),
+        ("inventory_max", "Inventory max", s.inventory_max.clone()),
+        ("inventory_mean", "Inventory mean (time-weighted)", format!("{:.4}", s.inventory_mean)),
+    ]
+}
+
+/// Drops the XML declaration plotters writes before `<svg`, for inlining.
+fn inline_svg(svg: &str) -> &str {
+    svg.find("<svg").map_or(svg, |k| &svg[k..])
+}
+
+/// The page. `pictures`: (strategy index, chart, file stem, SVG text).
+pub(super) fn page(
+    summary: &Summary,
+    pictures: &[(usize, &'static str, String, String)],
+    files: &[ReportFile],
+) -> String {
+    let mut h = String::new();
+    head(&mut h, summary);
+    for s in &summary.strategies {
+        strategy_section(&mut h, s, pictures);
+    }
+    files_list(&mut h, files);
+    h
+}
+
+/// The page's head and opening: title, style, the tape and the run's digests.
+fn head(h: &mut String, summary: &Summary) {
+    let t = &summary.tape;
+    let names: Vec<&str> = summary.strategies.iter().map(|s| s.name.as_str()).collect();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>Lockstep backtest: {}</title>\n<style>\n\
+body{{font-family:system-ui,sans-serif;margin:2em auto;max-width:1060px;color:#222}}\n\
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}\n\
+th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:90%}}figure{{margin:1em 0}}\n\
+</style>\n</head>\n<body>\n",
+        esc(&names.join(", "))
+    );
+    let _ = writeln!(h, "<h1>Backtest report</h1>");
+    let _ = writeln!(
+        h,
+        "<p>Tape <b id=\"tape-source\">{}</b>: <span id=\"tape-events\">{}</span> events, local time {} to {} ns; bars of {} ns. Run digest <code id=\"digest\">{}</code>, fuel digest <code id=\"fuel-digest\">{}</code>.</p>",
+        esc(&t.source),
+        t.events,
+        time(t.start_ns),
+        time(t.end_ns),
+        summary.bar_ns,
+        summary.digest,
+        summary.fuel_digest
+    );
+    let _ = writeln!(
+        h,
+        "<p>Every file of this report is byte-identical for the same tape, strategies and parameters; the host's wall-clock facts (throughput, per-event latency) are in <a href=\"run.json\">run.json</a>.</p>"
+    );
+}
+
+/// One strategy's section: its digests, a halt, statistics, simulated latency, rejects and
+/// charts.
+fn strategy_section(
+    h: &mut String,
+    s: &StrategySummary,
+    pictures: &[(usize, &'static str, String, String)],
+) {
+    let k = s.index;
+    let _ = writeln!(
+        h,
+        "<h2 id=\"s{k}\">{} <small>({}, params <code>{}</code>)</small></h2>",
+        esc(&s.name),
+        s.tier,
+        esc(&s.params)
+    );
+    let _ = writeln!(
+        h,
+        "<p>Digest <code id=\"s{k}-digest\">{}</code>, fuel digest <code>{}</code>.</p>",
+        s.digest, s.fuel_digest
+    );
+    if let Some(m) = &s.halted {
+        let _ = writeln!(h, "<p id=\"s{k}-halted\"><b>Halted</b> {}</p>", esc(m));
+    }
+    stats_table(h, s);
+    let l = &s.latency;
+    let _ = writeln!(
+        h,
+        "<p>Simulated latency: entry {} ns, feed {} ns; time from order to first fill over {} orders: p50 {} ns, p90 {} ns, p99 {} ns, max {} ns.</p>",
+        l.entry_ns,
+        l.feed_ns,
+        l.filled_orders,
+        time(l.to_first_fill_p50_ns),
+        time(l.to_first_fill_p90_ns),
+        time(l.to_first_fill_p99_ns),
+        time(l.to_first_fill_max_ns)
+    );
+    rejects_table(h, s);
+    for (_, chart, stem, svg) in pictures.iter().filter(|p| p.0 == k) {
+        let _ = writeln!(
+            h,
+            "<figure id=\"s{k}-{chart}\">{}<figcaption><a href=\"{stem}.svg\">{stem}.svg</a> · <a href=\"{stem}.png\">{stem}.png</a></figcaption></figure>",
+            inline_svg(svg)
+        );
+    }
+}
+
+/// The statistics table: a row per statistic, its value over all instruments (with an `id`)
+/// and per instrument.
+fn stats_table(h: &mut String, s: &StrategySummary) {
+    let k = s.index;
+    let _ = write!(h, "<table id=\"s{k}-stats\">\n<tr><th class=\"l\">statistic</th><th>all</th>");
+    for i in &s.instruments {
+        let _ = write!(h, "<th>{}</th>", esc(i.symbol.as_deref().unwrap_or("?")));
+    }
+    h.push_str("</tr>\n");
+    let total = stat_rows(&s.total);
+    let per: Vec<_> = s.instruments.iter().map(stat_rows).collect();
+    for (r, (field, label, value)) in total.iter().enumerate() {
+        let _ = write!(
+            h,
+            "<tr><td class=\"l\">{label}</td><td id=\"s{k}-{field}\">{}</td>",
+            esc(value)
+        );
+        for p in &per {
+            let _ = write!(h, "<td>{}</td>", esc(&p[r].2));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
+}
+
+/// The rejected requests by reason, with what each usually means (or that there were none).
+fn rejects_table(h: &mut String, s: &StrategySummary) {
+    let k = s.index;
+    if s.rejects.is_empty() {
+        let _ = writeln!(h, "<p id=\"s{k}-rejects\">No request was rejected.</p>");
+        return;
+    }
+    let _ = writeln!(
+        h,
+        "<table id=\"s{k}-rejects\">\n<tr><th>instrument</th><th class=\"l\">request</th><th class=\"l\">reason</th><th>count</th><th class=\"l\">what it usually means</th></tr>"
+    );
+    for r in &s.rejects {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+            r.instrument,
+            r.request,
+            r.reason,
+            r.count,
+            esc(r.hint)
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+/// The list of the report's files, `run.json` last, and the page's close.
+fn files_list(h: &mut String, files: &[ReportFile]) {
+    h.push_str("<h2>Files</h2>\n<ul>\n");
+    for f in files {
+        let _ = writeln!(
+            h,
+            "<li><a href=\"{0}\">{0}</a> ({1} bytes)</li>",
+            esc(&f.name),
+            f.bytes.len()
+        );
+    }
+    h.push_str(
+        "<li><a href=\"run.json\">run.json</a> (wall clock)</li>\n</ul>\n</body>\n</html>\n",
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(esc("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
+        assert_eq!(inline_svg("<?xml version=\"1.0\"?>\n<svg a>"), "<svg a>");
+    }
+}

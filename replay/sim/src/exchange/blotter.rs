@@ -1,0 +1,774 @@
+//! The blotter: what the simulated exchange did with one strategy's requests, in tape time.
+//! Each order's life, every fill, rejected requests by reason, mark-to-market equity per bar
+//! and, over a window, the market's and the strategy's best prices. Kept only when a report
+//! is asked for ([`BlotterConfig`] in [`crate::SessionConfig`]); the backtest report is built
+//! from it.
+
+use super::order::{FillAt, OrderRef};
+use lockstep_sdk::{InstrumentId, OrderId, Price, Qty, Side, reject_reason};
+use std::collections::BTreeMap;
+
+/// Nanoseconds in a minute of tape time.
+pub const MINUTE_NS: i64 = 60_000_000_000;
+
+/// What the blotter keeps. Time enters as tape time only, so the blotter is deterministic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlotterConfig {
+    /// Length of the bars equity is marked at, in tape nanoseconds (default one minute).
+    pub bar_ns: i64,
+    /// Window `[start, end)` of local tape time for the price samples; `None` (the default)
+    /// keeps the busiest minute: the one with most of the strategy's fills, then most of its
+    /// requests, then most market events, the earliest on a tie.
+    pub window: Option<(i64, i64)>,
+}
+
+impl Default for BlotterConfig {
+    fn default() -> Self {
+        Self { bar_ns: MINUTE_NS, window: None }
+    }
+}
+
+/// Most order rows and most fill rows one blotter keeps: beyond them (a strategy flooding the
+/// venue for hours) further orders and fills are counted, not kept, and the report says so.
+pub const MAX_ROWS: usize = 2_000_000;
+
+/// Most price samples kept for the window: beyond it the samples thin out (every other one
+/// is dropped), so a window over a whole day stays bounded.
+const MAX_SAMPLES: usize = 200_000;
+
+/// Market or limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderKind {
+    /// A limit order.
+    Limit,
+    /// A market order (immediate, the rest cancelled).
+    Market,
+}
+
+/// What a request asked for, for counting rejects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RequestKind {
+    /// A new order.
+    Place,
+    /// A cancel.
+    Cancel,
+    /// A replace (new price or quantity).
+    Replace,
+}
+
+impl RequestKind {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            RequestKind::Place => "place",
+            RequestKind::Cancel => "cancel",
+            RequestKind::Replace => "replace",
+        }
+    }
+}
+
+/// The name of a reject reason code (the SDK's `reject_reason`).
+pub fn reject_reason_name(reason: u32) -> &'static str {
+    match reason {
+        reject_reason::UNKNOWN_ORDER => "unknown_order",
+        reject_reason::DUPLICATE_ID => "duplicate_id",
+        reject_reason::INVALID => "invalid_price_or_qty",
+        reject_reason::RISK => "risk_limit",
+        reject_reason::UNKNOWN_INSTRUMENT => "unknown_instrument",
+        _ => "other",
+    }
+}
+
+/// What a reject reason usually means for the strategy that got it.
+pub fn reject_reason_hint(kind: RequestKind, reason: u32) -> &'static str {
+    match (kind, reason) {
+        (RequestKind::Cancel | RequestKind::Replace, reject_reason::UNKNOWN_ORDER) => {
+            "the order had already filled or been cancelled when the request arrived (a race with fills in flight)"
+        }
+        (_, reject_reason::DUPLICATE_ID) => "the order id was still in use by a resting order",
+        (_, reject_reason::INVALID) => {
+            "price not positive or not a multiple of the tick, or quantity not positive"
+        }
+        (_, reject_reason::UNKNOWN_INSTRUMENT) => "the instrument id is not on the tape",
+        (_, reject_reason::RISK) => "a risk limit refused it",
+        _ => "see the reject reason code",
+    }
+}
+
+/// How an order ended (or that it is still resting at the end of the tape).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// Still resting when the tape ended.
+    Open,
+    /// Completely filled.
+    Filled,
+    /// Cancelled (by request, or the unfilled rest of a market order).
+    Cancelled,
+    /// Refused on arrival.
+    Rejected,
+}
+
+impl OrderStatus {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderStatus::Open => "open",
+            OrderStatus::Filled => "filled",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Rejected => "rejected",
+        }
+    }
+}
+
+/// One order's life. Times are local tape nanoseconds: `sent_ns` when the strategy emitted
+/// it, the others when the venue did it (the strategy hears of it a feed latency later).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderRow {
+    /// Number of the order in arrival order, from 0.
+    pub order_no: u64,
+    /// The strategy's order id.
+    pub order_id: OrderId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Side.
+    pub side: Side,
+    /// Limit or market.
+    pub kind: OrderKind,
+    /// Limit price at placement (zero for a market order).
+    pub px: Price,
+    /// Quantity at placement.
+    pub qty: Qty,
+    /// When the strategy emitted it.
+    pub sent_ns: i64,
+    /// When the venue accepted it (`None`: rejected).
+    pub acked_ns: Option<i64>,
+    /// Replaces accepted.
+    pub replaces: u32,
+    /// When the last replace was accepted.
+    pub replaced_ns: Option<i64>,
+    /// Price and quantity after the last replace.
+    pub last_px: Price,
+    /// Quantity after the last replace.
+    pub last_qty: Qty,
+    /// Quantity filled.
+    pub filled: Qty,
+    /// Notional filled (price × quantity, 8 decimals), for the average price.
+    pub notional: i128,
+    /// First and last fill.
+    pub first_fill_ns: Option<i64>,
+    /// Last fill.
+    pub last_fill_ns: Option<i64>,
+    /// When it was cancelled.
+    pub cancelled_ns: Option<i64>,
+    /// When it was rejected, and why (the SDK's `reject_reason`).
+    pub rejected: Option<(i64, u32)>,
+    /// Quantity ahead of it in the queue when it came to rest (`None`: never rested).
+    pub ahead_at_rest: Option<Qty>,
+    /// How it ended.
+    pub status: OrderStatus,
+}
+
+impl OrderRow {
+    /// Average fill price, `None` without fills.
+    pub fn avg_px(&self) -> Option<Price> {
+        (self.filled.0 > 0).then(|| {
+            Price(
+                (self.notional * i128::from(lockstep_sdk::ONE) / i128::from(self.filled.0)) as i64,
+            )
+        })
+    }
+}
+
+/// One fill, at the venue's time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FillRow {
+    /// Number of the fill, from 0.
+    pub fill_no: u64,
+    /// Local tape time at the venue.
+    pub ts_ns: i64,
+    /// The order's [`OrderRow::order_no`].
+    pub order_no: u64,
+    /// The strategy's order id.
+    pub order_id: OrderId,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Side of our order.
+    pub side: Side,
+    /// Price.
+    pub px: Price,
+    /// Quantity.
+    pub qty: Qty,
+    /// Quantity of the order left.
+    pub leaves: Qty,
+    /// Maker (resting) or taker (aggressive).
+    pub maker: bool,
+    /// Fee (negative: a rebate), 8 decimals.
+    pub fee: i128,
+    /// Quantity still ahead in the queue at the fill (maker fills; trades through the price
+    /// and crossing quotes fill with queue left ahead).
+    pub ahead_at_fill: Option<Qty>,
+    /// Position in the instrument after the fill.
+    pub position: Qty,
+}
+
+/// Mark-to-market of one instrument at the end of a bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EquityRow {
+    /// End of the bar (exclusive), local tape time.
+    pub bar_end_ns: i64,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Position.
+    pub position: Qty,
+    /// Mark price (the book's mid, else the last trade, else the last quote's mid).
+    pub mark: Price,
+    /// Cash from fills, 8 decimals.
+    pub cash: i128,
+    /// Fees paid, 8 decimals.
+    pub fees: i128,
+}
+
+impl EquityRow {
+    /// Net equity: cash plus the position at the mark, less fees.
+    pub fn equity(&self) -> i128 {
+        self.cash
+            .saturating_add(
+                i128::from(self.position.0) * i128::from(self.mark.0)
+                    / i128::from(lockstep_sdk::ONE),
+            )
+            .saturating_sub(self.fees)
+    }
+}
+
+/// The market's and the strategy's best prices on one instrument after a change (zero:
+/// none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PriceSample {
+    /// Local tape time.
+    pub ts_ns: i64,
+    /// Instrument.
+    pub instrument: InstrumentId,
+    /// Market best bid and ask.
+    pub bid: Price,
+    /// Market best ask.
+    pub ask: Price,
+    /// Our best resting bid.
+    pub our_bid: Price,
+    /// Our best resting ask.
+    pub our_ask: Price,
+}
+
+/// Samples of one minute (or of the explicit window) and its activity score.
+#[derive(Clone, Debug, Default)]
+struct WindowBuf {
+    minute: i64,
+    /// (our fills, our requests, market events): the busiest minute has the largest.
+    score: (u64, u64, u64),
+    samples: Vec<PriceSample>,
+}
+
+/// The blotter of one strategy. See the module documentation.
+#[derive(Clone, Debug)]
+pub struct Blotter {
+    cfg: BlotterConfig,
+    orders: Vec<OrderRow>,
+    fills: Vec<FillRow>,
+    equity: Vec<EquityRow>,
+    rejects: BTreeMap<(InstrumentId, RequestKind, u32), u64>,
+    /// Live orders by id: index into `orders`.
+    live: BTreeMap<OrderId, usize>,
+    /// Our resting quantity count per (instrument, side byte, price).
+    levels: BTreeMap<(InstrumentId, u8, i64), u32>,
+    /// Last sample per instrument (what a window starts from).
+    last: Vec<PriceSample>,
+    /// End of the bar in progress; `None` before the first event.
+    bar_end: Option<i64>,
+    /// Whether anything happened in the bar in progress.
+    bar_active: bool,
+    /// Every bar recorded (equity rows exist only for instruments traded by then).
+    bar_ends: Vec<i64>,
+    /// Instruments with at least one fill.
+    traded: Vec<bool>,
+    /// Whether the explicit window has begun.
+    window_open: bool,
+    cur: WindowBuf,
+    best: Option<WindowBuf>,
+    first_ns: Option<i64>,
+    last_ns: i64,
+    /// Orders and fills not kept (past `max_rows`).
+    dropped: (u64, u64),
+    /// [`MAX_ROWS`] (smaller in tests).
+    max_rows: usize,
+}
+
+impl Blotter {
+    /// An empty blotter for a tape with `instruments` instruments.
+    pub fn new(cfg: BlotterConfig, instruments: usize) -> Self {
+        let last = (0..instruments)
+            .map(|i| PriceSample { instrument: i as InstrumentId, ..PriceSample::default() })
+            .collect();
+        Self {
+            cfg: BlotterConfig { bar_ns: cfg.bar_ns.max(1), ..cfg },
+            orders: Vec::new(),
+            fills: Vec::new(),
+            equity: Vec::new(),
+            rejects: BTreeMap::new(),
+            live: BTreeMap::new(),
+            levels: BTreeMap::new(),
+            last,
+            bar_end: None,
+            bar_active: false,
+            bar_ends: Vec::new(),
+            traded: vec![false; instruments],
+            window_open: false,
+            cur: WindowBuf { minute: i64::MIN, ..WindowBuf::default() },
+            best: None,
+            first_ns: None,
+            last_ns: i64::MIN,
+            dropped: (0, 0),
+            max_rows: MAX_ROWS,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> BlotterConfig {
+        self.cfg
+    }
+    /// Every order, in arrival order.
+    pub fn orders(&self) -> &[OrderRow] {
+        &self.orders
+    }
+    /// Every fill.
+    pub fn fills(&self) -> &[FillRow] {
+        &self.fills
+    }
+    /// Equity per bar and instrument (bars in which nothing happened are left out).
+    pub fn equity(&self) -> &[EquityRow] {
+        &self.equity
+    }
+    /// Orders and fills not kept because [`MAX_ROWS`] were kept already.
+    pub fn dropped(&self) -> (u64, u64) {
+        self.dropped
+    }
+    /// Time from sending each filled order to its first fill (ns), sorted.
+    pub fn times_to_first_fill(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = self
+            .orders
+            .iter()
+            .filter_map(|o| o.first_fill_ns.map(|f| f.saturating_sub(o.sent_ns)))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+    /// The end of every bar recorded, in order.
+    pub fn bar_ends(&self) -> &[i64] {
+        &self.bar_ends
+    }
+    /// Rejected requests by (instrument, request, reason code).
+    pub fn rejects(&self) -> &BTreeMap<(InstrumentId, RequestKind, u32), u64> {
+        &self.rejects
+    }
+    /// First and last local time seen.
+    pub fn span(&self) -> Option<(i64, i64)> {
+        self.first_ns.map(|f| (f, self.last_ns.max(f)))
+    }
+    /// The window the price samples cover and the samples (for the busiest minute: the
+    /// minute's start and end).
+    pub fn window(&self) -> Option<((i64, i64), &[PriceSample])> {
+        if let Some(w) = self.cfg.window {
+            return Some((w, &self.cur.samples));
+        }
+        let b = self.best.as_ref()?;
+        let start = b.minute.saturating_mul(MINUTE_NS);
+        Some(((start, start.saturating_add(MINUTE_NS)), &b.samples))
+    }
+
+    fn in_window(&self, t: i64) -> bool {
+        self.cfg.window.is_none_or(|(a, b)| t >= a && t < b)
+    }
+
+    /// Starts the window's samples at `start` from the state carried in.
+    fn carry_in(&mut self, start: i64) {
+        let carried = self
+            .last
+            .iter()
+            .filter(|s| s.bid.0 > 0 || s.ask.0 > 0 || s.our_bid.0 > 0 || s.our_ask.0 > 0);
+        self.cur.samples.extend(carried.map(|s| PriceSample { ts_ns: start, ..*s }));
+    }
+
+    /// Keeps the minute in progress if it is the busiest so far.
+    fn fold_minute(&mut self) {
+        let done = std::mem::take(&mut self.cur);
+        if done.minute != i64::MIN && self.best.as_ref().is_none_or(|b| done.score > b.score) {
+            self.best = Some(done);
+        }
+    }
+
+    /// Time moves to `t`: opens the window, or rolls the busiest-minute one. Call before
+    /// anything at `t` is recorded.
+    fn at(&mut self, t: i64) {
+        if self.first_ns.is_none() {
+            self.first_ns = Some(t);
+        }
+        self.last_ns = self.last_ns.max(t);
+        match self.cfg.window {
+            Some((a, _)) => {
+                if !self.window_open && t >= a {
+                    self.window_open = true;
+                    self.carry_in(a);
+                }
+            }
+            None => {
+                let minute = t.div_euclid(MINUTE_NS);
+                if minute != self.cur.minute {
+                    self.fold_minute();
+                    self.cur = WindowBuf { minute, ..WindowBuf::default() };
+                    self.carry_in(minute.saturating_mul(MINUTE_NS));
+                }
+            }
+        }
+    }
+
+    /// Samples the prices of `instrument` at `t` if they changed; `top`: the market's new best
+    /// bid and ask.
+    fn sample(&mut self, t: i64, instrument: InstrumentId, top: Option<(Price, Price)>) {
+        let i = usize::from(instrument);
+        let Some(&prev) = self.last.get(i) else { return };
+        let ours = |side: Side| {
+            let b = side.to_u8();
+            let mut r = self.levels.range((instrument, b, i64::MIN)..=(instrument, b, i64::MAX));
+            let best = if side == Side::Buy { r.next_back() } else { r.next() };
+            Price(best.map_or(0, |(k, _)| k.2))
+        };
+        let (bid, ask) = top.unwrap_or((prev.bid, prev.ask));
+        let s = PriceSample {
+            ts_ns: t,
+            instrument,
+            bid,
+            ask,
+            our_bid: ours(Side::Buy),
+            our_ask: ours(Side::Sell),
+        };
+        if (PriceSample { ts_ns: prev.ts_ns, ..s }) == prev {
+            return;
+        }
+        self.last[i] = s;
+        if !self.in_window(t) {
+            return;
+        }
+        let buf = &mut self.cur.samples;
+        if buf.len() >= MAX_SAMPLES {
+            let mut k = 0usize;
+            buf.retain(|_| {
+                k += 1;
+                k % 2 == 1
+            });
+        }
+        buf.push(s);
+    }
+
+    /// The market on `instrument` changed at `t`; `top` is its best bid and ask (zero:
+    /// none) when they moved.
+    pub fn market(&mut self, t: i64, instrument: InstrumentId, top: Option<(Price, Price)>) {
+        self.at(t);
+        self.cur.score.2 += 1;
+        self.bar_active = true;
+        if top.is_some() {
+            self.sample(t, instrument, top);
+        }
+    }
+
+    /// Closes every bar that ended at or before `t`; `marks(i)` gives instrument `i`'s
+    /// (position, mark, cash, fees) now. Call before anything at `t` happens.
+    pub fn close_bars(&mut self, t: i64, marks: impl Fn(usize) -> (Qty, Price, i128, i128)) {
+        let bar = self.cfg.bar_ns;
+        let next = t.div_euclid(bar).saturating_add(1).saturating_mul(bar);
+        let Some(end) = self.bar_end else {
+            self.bar_end = Some(next);
+            return;
+        };
+        if t < end {
+            return;
+        }
+        if self.bar_active {
+            self.record_bar(end, &marks);
+        }
+        self.bar_active = false;
+        // Bars in which nothing happened are skipped (market closed, a gap in the data).
+        self.bar_end = Some(next);
+    }
+
+    /// Records the last, partial bar ending at `end` and closes the window.
+    pub fn finish(&mut self, end: i64, marks: impl Fn(usize) -> (Qty, Price, i128, i128)) {
+        if self.bar_end.is_some() {
+            self.close_bars(end, &marks);
+            if self.bar_active {
+                self.record_bar(end, &marks);
+                self.bar_active = false;
+            }
+        }
+        if self.cfg.window.is_none() {
+            self.fold_minute();
+            self.cur = WindowBuf { minute: i64::MIN, ..WindowBuf::default() };
+        }
+    }
+
+    fn record_bar(&mut self, end: i64, marks: &impl Fn(usize) -> (Qty, Price, i128, i128)) {
+        self.bar_ends.push(end);
+        for i in 0..self.last.len() {
+            if !self.traded.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let (position, mark, cash, fees) = marks(i);
+            self.equity.push(EquityRow {
+                bar_end_ns: end,
+                instrument: i as InstrumentId,
+                position,
+                mark,
+                cash,
+                fees,
+            });
+        }
+    }
+
+    /// A request reached the venue at `t`; `sent` is when the strategy emitted it.
+    pub fn request(&mut self, t: i64) {
+        self.at(t);
+        self.cur.score.1 += 1;
+        self.bar_active = true;
+    }
+
+    /// A new order arrived at `t` (sent at `sent`); `reject`: refused with that reason.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one row of the order log: every field is a column"
+    )]
+    pub fn placed(
+        &mut self,
+        t: i64,
+        sent: i64,
+        order_id: OrderId,
+        instrument: InstrumentId,
+        side: Side,
+        kind: OrderKind,
+        px: Price,
+        qty: Qty,
+        reject: Option<u32>,
+    ) {
+        self.request(t);
+        if let Some(r) = reject {
+            *self.rejects.entry((instrument, RequestKind::Place, r)).or_default() += 1;
+        }
+        if self.orders.len() >= self.max_rows {
+            self.dropped.0 += 1;
+            return;
+        }
+        let order_no = self.orders.len() as u64;
+        self.orders.push(OrderRow {
+            order_no,
+            order_id,
+            instrument,
+            side,
+            kind,
+            px,
+            qty,
+            sent_ns: sent,
+            acked_ns: reject.is_none().then_some(t),
+            replaces: 0,
+            replaced_ns: None,
+            last_px: px,
+            last_qty: qty,
+            filled: Qty(0),
+            notional: 0,
+            first_fill_ns: None,
+            last_fill_ns: None,
+            cancelled_ns: None,
+            rejected: reject.map(|r| (t, r)),
+            ahead_at_rest: None,
+            status: if reject.is_some() { OrderStatus::Rejected } else { OrderStatus::Open },
+        });
+        if reject.is_none() {
+            self.live.insert(order_id, self.orders.len() - 1);
+        }
+    }
+
+    /// A cancel or replace was refused at `t`.
+    pub fn refused(&mut self, t: i64, instrument: InstrumentId, kind: RequestKind, reason: u32) {
+        self.request(t);
+        *self.rejects.entry((instrument, kind, reason)).or_default() += 1;
+    }
+
+    /// A live order was replaced at `t`.
+    pub fn replaced(&mut self, t: i64, order_id: OrderId, px: Price, qty: Qty) {
+        self.request(t);
+        if let Some(&k) = self.live.get(&order_id) {
+            let o = &mut self.orders[k];
+            o.replaces += 1;
+            o.replaced_ns = Some(t);
+            o.last_px = px;
+            o.last_qty = qty;
+        }
+    }
+
+    /// A live order came to rest with `ahead` in the queue before it; it rests at `px`.
+    pub fn rested(
+        &mut self,
+        order_id: OrderId,
+        instrument: InstrumentId,
+        side: Side,
+        px: Price,
+        ahead: Qty,
+    ) {
+        if let Some(&k) = self.live.get(&order_id) {
+            let o = &mut self.orders[k];
+            if o.ahead_at_rest.is_none() {
+                o.ahead_at_rest = Some(ahead);
+            }
+        }
+        *self.levels.entry((instrument, side.to_u8(), px.0)).or_default() += 1;
+        self.sample(self.last_ns, instrument, None);
+    }
+
+    /// A resting order left the book (filled, cancelled or replaced) at `px`.
+    pub fn unrested(&mut self, instrument: InstrumentId, side: Side, px: Price) {
+        let key = (instrument, side.to_u8(), px.0);
+        if let Some(n) = self.levels.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                self.levels.remove(&key);
+            }
+        }
+        self.sample(self.last_ns, instrument, None);
+    }
+
+    /// A live order was cancelled at `t` (by request or, for a market order, its unfilled
+    /// rest).
+    pub fn cancelled(&mut self, t: i64, order_id: OrderId) {
+        if let Some(k) = self.live.remove(&order_id) {
+            self.orders[k].cancelled_ns = Some(t);
+            self.orders[k].status = OrderStatus::Cancelled;
+        }
+    }
+
+    /// A fill, with its fee and the position after it.
+    pub(crate) fn fill(&mut self, f: &FillAt, fee: i128, position: Qty) {
+        let FillAt { t, order, px, qty, leaves, maker, ahead: ahead_at_fill } = *f;
+        let OrderRef { instrument, id: order_id, side } = order;
+        self.at(t);
+        self.cur.score.0 += 1;
+        self.bar_active = true;
+        if let Some(t) = self.traded.get_mut(usize::from(instrument)) {
+            *t = true;
+        }
+        let Some(&k) = self.live.get(&order_id) else {
+            self.dropped.1 += 1;
+            return;
+        };
+        if self.fills.len() >= self.max_rows {
+            self.dropped.1 += 1;
+            return;
+        }
+        let o = &mut self.orders[k];
+        o.filled = Qty(o.filled.0.saturating_add(qty.0));
+        o.notional = o
+            .notional
+            .saturating_add(i128::from(px.0) * i128::from(qty.0) / i128::from(lockstep_sdk::ONE));
+        o.first_fill_ns.get_or_insert(t);
+        o.last_fill_ns = Some(t);
+        let order_no = o.order_no;
+        if leaves.0 == 0 {
+            o.status = OrderStatus::Filled;
+            self.live.remove(&order_id);
+        }
+        self.fills.push(FillRow {
+            fill_no: self.fills.len() as u64,
+            ts_ns: t,
+            order_no,
+            order_id,
+            instrument,
+            side,
+            px,
+            qty,
+            leaves,
+            maker,
+            fee,
+            ahead_at_fill,
+            position,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(b: &mut Blotter, t: i64, id: OrderId, reject: Option<u32>) {
+        let (px, q) = (Price(100), Qty(1));
+        b.placed(t, t - 1, id, 0, Side::Buy, OrderKind::Limit, px, q, reject);
+    }
+
+    /// A fill of one unit at 100 for order `id` at time 20.
+    fn fill(id: OrderId, leaves: Qty, maker: bool) -> FillAt {
+        FillAt {
+            t: 20,
+            order: OrderRef { instrument: 0, id, side: Side::Buy },
+            px: Price(100),
+            qty: Qty(1),
+            leaves,
+            maker,
+            ahead: maker.then_some(Qty(0)),
+        }
+    }
+
+    #[test]
+    fn an_order_lives_from_placement_to_its_last_fill() {
+        let mut b = Blotter::new(BlotterConfig::default(), 1);
+        place(&mut b, 10, 7, None);
+        b.rested(7, 0, Side::Buy, Price(100), Qty(5));
+        b.fill(&fill(7, Qty(0), true), 0, Qty(1));
+        b.unrested(0, Side::Buy, Price(100));
+        // The id is free again: a new order with it is a new row.
+        place(&mut b, 30, 7, None);
+        b.refused(40, 0, RequestKind::Cancel, reject_reason::UNKNOWN_ORDER);
+        place(&mut b, 50, 7, Some(reject_reason::DUPLICATE_ID));
+        let o = b.orders();
+        assert_eq!(o.len(), 3);
+        assert_eq!(
+            (o[0].status, o[0].ahead_at_rest, o[0].first_fill_ns),
+            (OrderStatus::Filled, Some(Qty(5)), Some(20))
+        );
+        assert_eq!(o[1].status, OrderStatus::Open);
+        assert_eq!(o[2].rejected, Some((50, reject_reason::DUPLICATE_ID)));
+        assert_eq!(b.fills()[0].order_no, 0);
+        let r: Vec<_> = b.rejects().iter().map(|(k, n)| (*k, *n)).collect();
+        assert_eq!(r, [((0, RequestKind::Place, 2), 1), ((0, RequestKind::Cancel, 1), 1)]);
+    }
+
+    #[test]
+    fn rows_past_the_limit_are_counted_not_kept() {
+        let mut b = Blotter::new(BlotterConfig::default(), 1);
+        b.max_rows = 2;
+        for id in 0..5 {
+            place(&mut b, 10 + id as i64, id, None);
+            b.fill(&fill(id, Qty(0), false), 0, Qty(1));
+        }
+        place(&mut b, 30, 9, Some(reject_reason::INVALID));
+        assert_eq!((b.orders().len(), b.fills().len()), (2, 2));
+        assert_eq!(b.dropped(), (4, 3));
+        // Rejects are counted in full.
+        assert_eq!(b.rejects().values().sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn bars_close_at_boundaries_and_skip_empty_ones() {
+        let mut b = Blotter::new(BlotterConfig { bar_ns: 10, window: None }, 1);
+        let marks = |_: usize| (Qty(0), Price(0), 0i128, 0i128);
+        for t in [1, 5, 12, 55] {
+            b.close_bars(t, marks);
+            b.market(t, 0, None);
+        }
+        b.finish(57, marks);
+        // Bars [0,10), [10,20) and the last one to 57; [20,50) had nothing.
+        assert_eq!(b.bar_ends(), [10, 20, 57]);
+    }
+}

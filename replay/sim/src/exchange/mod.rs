@@ -1,0 +1,1178 @@
+//! The simulated exchange of a backtest: strategy orders matched against the replayed book.
+//!
+//! - **Latency.** An action emitted while handling an event with local time `t` reaches the
+//!   exchange at `t + entry`; the exchange's answers (acks, fills, rejects, cancels) reach the
+//!   strategy `feed` later ([`Latency`]). The exchange sees the market as replayed on the
+//!   tape's local timeline (market data on a recorded tape already carries its real feed delay).
+//! - **Aggressive orders** (market orders, limits that cross) take the visible liquidity of the
+//!   opposite side level by level, up to their limit; they do not change the replayed book
+//!   (no market impact). Where a quote stream is fresher than the book (a depth feed lagging
+//!   its ticker), the latest quote is the top of book and book levels better than it count as
+//!   gone, so a strategy cannot trade against stale depth.
+//! - **Passive orders** rest virtually at their price behind the quantity that was there when
+//!   they arrived ([`QueuePosition`]; built in, [`FifoQueue`]: trades at the price consume the
+//!   queue ahead first, cancels advance it only when the cancelled order arrived earlier (L3),
+//!   and an absolute level update can only bound it (L2)). Trades through the price, and
+//!   quantity arriving on the other side at a price that crosses it, fill them.
+//! - **Fees** ([`Fees`]; built in, basis points of notional for maker and taker fills,
+//!   negative for rebates). Positions, cash, fees and mark-to-market PnL are kept per
+//!   instrument in exact fixed-point arithmetic.
+//!
+//! The models live in `models.rs` behind traits, so a user can plug their own ([`Models`]);
+//! budgets in `budget.rs`; the result types in `summary.rs`.
+//!
+//! Events are ordered by (time, class, insertion number) in a binary heap of integers: market
+//! data at a time comes after order arrivals at that time and before answers and timers.
+
+use crate::book::{Applied, Book};
+use crate::market::InstrumentInfo;
+use lockstep_sdk::{
+    Action, ActionRecord, Canceled, EventBody, Fill, InstrumentId, Nanos, ONE, OrderAck, OrderId,
+    Price, Qty, Quote, Reject, Side, reject_reason,
+};
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeMap, BinaryHeap};
+
+mod blotter;
+mod budget;
+mod models;
+mod order;
+mod summary;
+
+use order::{FillAt, OrderRef};
+
+pub use blotter::{
+    Blotter, BlotterConfig, EquityRow, FillRow, MAX_ROWS, MINUTE_NS, OrderKind, OrderRow,
+    OrderStatus, PriceSample, RequestKind, reject_reason_hint, reject_reason_name,
+};
+
+pub use budget::{BudgetExceeded, VenueBudget, VenueBudgets};
+pub use models::{
+    ExchangeConfig, FeeModel, Fees, FifoQueue, Latency, LatencyModel, Models, QueuePosition,
+};
+pub use summary::{ExchangeStats, ExchangeSummary, InstrumentSummary, Money, RestingOrder};
+
+/// Scheduling classes: the tie-break order of things happening at the same time.
+pub(crate) const CLASS_ARRIVE: u8 = 0;
+pub(crate) const CLASS_MARKET: u8 = 1;
+pub(crate) const CLASS_DELIVER: u8 = 2;
+pub(crate) const CLASS_TIMER: u8 = 3;
+/// Most pending items one strategy may have (beyond it, timers are dropped and orders
+/// rejected); keeps a runaway strategy from exhausting memory.
+const MAX_PENDING: usize = 1 << 16;
+
+#[derive(Clone, Copy, Debug)]
+enum Pending {
+    /// An order action on its way to the venue, emitted at local time `sent`.
+    Arrive {
+        action: Action,
+        sent: i64,
+    },
+    Deliver {
+        instrument: InstrumentId,
+        exchange_ts: i64,
+        body: EventBody,
+    },
+    Timer(u64),
+}
+
+/// What a venue hands its strategy next ([`SimExchange::poll`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Due {
+    /// An answer or a timer, delivered at local time `time`.
+    Event {
+        /// Local time of delivery.
+        time: i64,
+        /// The instrument it concerns (0 for a timer).
+        instrument: InstrumentId,
+        /// The venue's time stamp.
+        exchange_ts: i64,
+        /// The SDK event.
+        body: EventBody,
+    },
+    /// The strategy made the venue cross a budget: it is halted.
+    Halt(BudgetExceeded),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Item {
+    pub(crate) time: i64,
+    pub(crate) class: u8,
+    pub(crate) ins: u64,
+    pub(crate) what: Pending,
+}
+
+impl Item {
+    fn key(&self) -> (i64, u8, u64) {
+        (self.time, self.class, self.ins)
+    }
+}
+impl PartialEq for Item {
+    fn eq(&self, o: &Self) -> bool {
+        self.key() == o.key()
+    }
+}
+impl Eq for Item {}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Item {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.key().cmp(&o.key())
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct SimOrder {
+    id: OrderId,
+    side: Side,
+    px: Price,
+    leaves: Qty,
+    /// Quantity ahead of us in the queue.
+    ahead: Qty,
+    /// Book arrival stamp when we joined: orders with a smaller stamp are ahead.
+    join_stamp: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Position {
+    qty: i64,
+    cash: i128,
+    fees: i128,
+    bought: i64,
+    sold: i64,
+    maker_fills: u64,
+    taker_fills: u64,
+}
+
+/// One strategy's simulated exchange session.
+pub(crate) struct SimExchange {
+    cfg: ExchangeConfig,
+    models: Models,
+    ticks: Vec<i64>,
+    /// Resting orders by (instrument, arrival number): per instrument in the order they
+    /// joined, which is the order they are matched in.
+    orders: BTreeMap<(InstrumentId, u64), SimOrder>,
+    /// Resting orders by id: O(log n) duplicate checks, cancels and replaces.
+    ids: BTreeMap<OrderId, (InstrumentId, u64)>,
+    next_order: u64,
+    open: Vec<u32>,
+    pos: Vec<Position>,
+    queue: BinaryHeap<Reverse<Item>>,
+    next_ins: u64,
+    last_trade: Vec<i64>,
+    last_quote: Vec<Quote>,
+    /// Local time of the last quote and of the last book change, per instrument.
+    quote_time: Vec<i64>,
+    book_time: Vec<i64>,
+    pub(crate) stats: ExchangeStats,
+    /// Venue messages processed since the last tape event or the start of the tape second,
+    /// whichever came later.
+    messages: PerSecond,
+    /// Timers pending now.
+    live_timers: u64,
+    /// Timers fired in the current tape second.
+    timers: PerSecond,
+    /// Local time of the last item taken or action received.
+    now: i64,
+    /// Scratch: keys of orders filled completely by one market event.
+    done: Vec<(InstrumentId, u64)>,
+    /// The budget crossed (the session is frozen from then on), and whether it was reported.
+    crossed: Option<BudgetExceeded>,
+    reported: bool,
+    /// What happened to each request, for the backtest report (only when asked for).
+    blotter: Option<Box<Blotter>>,
+}
+
+/// A count that restarts with every second of tape time.
+#[derive(Clone, Copy, Debug)]
+struct PerSecond {
+    second: i64,
+    n: u64,
+}
+
+impl Default for PerSecond {
+    fn default() -> Self {
+        Self { second: i64::MIN, n: 0 }
+    }
+}
+
+impl PerSecond {
+    /// Counts one more at local time `t`; the count in `t`'s second so far.
+    fn count(&mut self, t: i64) -> u64 {
+        let second = t.div_euclid(1_000_000_000);
+        if second != self.second {
+            (self.second, self.n) = (second, 0);
+        }
+        self.n += 1;
+        self.n
+    }
+}
+
+/// The instrument an order action is for (timers and signals never reach the venue).
+fn instrument_of(a: &Action) -> InstrumentId {
+    match *a {
+        Action::PlaceLimit { instrument, .. }
+        | Action::PlaceMarket { instrument, .. }
+        | Action::Cancel { instrument, .. }
+        | Action::Replace { instrument, .. }
+        | Action::Signal { instrument, .. } => instrument,
+        Action::SetTimer { .. } => 0,
+    }
+}
+
+/// The mid of two prices, without overflow (equal to `(a + b) / 2` wherever that fits).
+fn mid(a: i64, b: i64) -> i64 {
+    ((i128::from(a) + i128::from(b)) / 2) as i64
+}
+
+#[inline]
+fn crosses(side: Side, opposite_px: i64, px: i64) -> bool {
+    match side {
+        Side::Buy => opposite_px <= px,
+        Side::Sell => opposite_px >= px,
+    }
+}
+
+impl SimExchange {
+    /// A session with the built-in models `cfg` describes.
+    #[cfg(test)]
+    pub(crate) fn new(cfg: ExchangeConfig, instruments: &[InstrumentInfo]) -> Self {
+        Self::with_models(cfg, Models::from_config(&cfg), instruments)
+    }
+
+    /// A session with `models` (the latency and fees in `cfg` are then unused).
+    pub(crate) fn with_models(
+        cfg: ExchangeConfig,
+        models: Models,
+        instruments: &[InstrumentInfo],
+    ) -> Self {
+        let n = instruments.len();
+        Self {
+            cfg,
+            models,
+            ticks: instruments.iter().map(|i| i.tick_size.0).collect(),
+            orders: BTreeMap::new(),
+            ids: BTreeMap::new(),
+            next_order: 0,
+            open: vec![0; n],
+            pos: vec![Position::default(); n],
+            queue: BinaryHeap::with_capacity(4096),
+            next_ins: 0,
+            last_trade: vec![0; n],
+            last_quote: vec![Quote::default(); n],
+            quote_time: vec![i64::MIN; n],
+            book_time: vec![i64::MIN; n],
+            stats: ExchangeStats::default(),
+            messages: PerSecond::default(),
+            live_timers: 0,
+            timers: PerSecond::default(),
+            now: i64::MIN,
+            done: Vec::new(),
+            crossed: None,
+            reported: false,
+            blotter: None,
+        }
+    }
+
+    /// Keeps a [`Blotter`] of every request, fill and bar from now on.
+    pub(crate) fn keep_blotter(&mut self, cfg: BlotterConfig) {
+        self.blotter = Some(Box::new(Blotter::new(cfg, self.pos.len())));
+    }
+
+    /// The blotter, closed at local time `end` (its last bar and window), if one was kept.
+    pub(crate) fn take_blotter(&mut self, end: i64, books: &[Book]) -> Option<Blotter> {
+        self.advance(end, books);
+        let mut b = self.blotter.take()?;
+        b.finish(end, |i| self.marks(i, books));
+        Some(*b)
+    }
+
+    #[inline]
+    fn note(&mut self, f: impl FnOnce(&mut Blotter)) {
+        if let Some(b) = self.blotter.as_deref_mut() {
+            f(b);
+        }
+    }
+
+    /// Time moves to `t`: the blotter closes the bars that ended. Call before anything at `t`.
+    #[inline]
+    pub(crate) fn advance(&mut self, t: i64, books: &[Book]) {
+        if let Some(mut b) = self.blotter.take() {
+            b.close_bars(t, |i| self.marks(i, books));
+            self.blotter = Some(b);
+        }
+    }
+
+    /// Instrument `i`'s (position, mark, cash, fees) now.
+    fn marks(&self, i: usize, books: &[Book]) -> (Qty, Price, i128, i128) {
+        let p = self.pos[i];
+        (Qty(p.qty), Price(self.mark(i, books)), p.cash, p.fees)
+    }
+
+    /// The price positions in instrument `i` are marked at: the book's mid, else the last
+    /// trade, else the last quote's mid, else zero.
+    fn mark(&self, i: usize, books: &[Book]) -> i64 {
+        let q = self.last_quote[i];
+        match books.get(i).map(|b| (b.best(Side::Buy), b.best(Side::Sell))) {
+            Some((Some(bid), Some(ask))) => mid(bid.px.0, ask.px.0),
+            _ if self.last_trade[i] > 0 => self.last_trade[i],
+            _ if q.bid.px.0 > 0 && q.ask.px.0 > 0 => mid(q.bid.px.0, q.ask.px.0),
+            _ => 0,
+        }
+    }
+
+    fn push(&mut self, time: i64, class: u8, what: Pending) -> bool {
+        if self.crossed.is_some() {
+            return false;
+        }
+        if self.queue.len() >= MAX_PENDING {
+            self.stats.dropped += 1;
+            return false;
+        }
+        self.queue.push(Reverse(Item { time, class, ins: self.next_ins, what }));
+        self.next_ins += 1;
+        true
+    }
+
+    /// Records that `budget` was crossed: nothing more is scheduled or delivered.
+    fn cross(&mut self, budget: VenueBudget, limit: u64) {
+        if self.crossed.is_none() {
+            self.crossed = Some(BudgetExceeded { budget, limit, seq: None, local_ts: self.now });
+            self.queue.clear();
+        }
+    }
+
+    /// The budget crossed since the last call, stamped with the strategy's event `seq`
+    /// (`None`: in `init`); reported once.
+    fn crossed(&mut self, seq: Option<u64>) -> Option<BudgetExceeded> {
+        if self.reported {
+            return None;
+        }
+        let c = self.crossed.as_mut()?;
+        c.seq = seq;
+        self.reported = true;
+        Some(*c)
+    }
+
+    /// Takes the actions one call returned at local time `now` (the strategy's event `seq`,
+    /// `None` in `init`): checks their number against the budget, counts the ones that do not
+    /// decode and schedules the rest. Returns the budget crossed, reported once.
+    pub(crate) fn take_actions(
+        &mut self,
+        actions: &[ActionRecord],
+        now: i64,
+        seq: Option<u64>,
+    ) -> Option<BudgetExceeded> {
+        self.check_actions(actions.len(), now);
+        for a in actions {
+            match a.decode() {
+                Ok(act) => self.action(act, now),
+                Err(_) => self.stats.invalid_actions += 1,
+            }
+        }
+        self.crossed(seq)
+    }
+
+    /// Runs the venue's own clock up to (not including) `before`: orders that arrive are
+    /// matched, and the first answer or timer due, or a crossed budget (stamped with the
+    /// strategy's next event `next_seq`), is handed over. `None`: nothing is due before then.
+    pub(crate) fn poll(&mut self, before: (i64, u8), next_seq: u64, books: &[Book]) -> Option<Due> {
+        loop {
+            if self.peek()? >= before {
+                return None;
+            }
+            let item = self.pop_at(books)?;
+            if let Some(e) = self.crossed(Some(next_seq)) {
+                return Some(Due::Halt(e));
+            }
+            match item.what {
+                Pending::Arrive { action, sent } => {
+                    self.arrive(action, sent, item.time, books);
+                    if let Some(e) = self.crossed(Some(next_seq)) {
+                        return Some(Due::Halt(e));
+                    }
+                }
+                Pending::Deliver { instrument, exchange_ts, body } => {
+                    return Some(Due::Event { time: item.time, instrument, exchange_ts, body });
+                }
+                Pending::Timer(id) => {
+                    let t = item.time;
+                    return Some(Due::Event {
+                        time: t,
+                        instrument: 0,
+                        exchange_ts: t,
+                        body: EventBody::Timer(id),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Closes the bars up to the next item's time, then takes it.
+    fn pop_at(&mut self, books: &[Book]) -> Option<Item> {
+        let (t, _) = self.peek()?;
+        self.advance(t, books);
+        self.pop()
+    }
+
+    /// Checks the number of actions one call returned at local time `now` against the budget.
+    fn check_actions(&mut self, n: usize, now: i64) {
+        self.now = now;
+        let limit = self.cfg.budgets.actions_per_event;
+        if n as u64 > limit {
+            self.cross(VenueBudget::ActionsPerEvent, limit);
+        }
+    }
+
+    /// The next pending item's time and class.
+    #[inline]
+    fn peek(&self) -> Option<(i64, u8)> {
+        self.queue.peek().map(|Reverse(i)| (i.time, i.class))
+    }
+
+    /// Takes the next pending item, counting it against the budgets (an item that crosses
+    /// one is still returned: check [`SimExchange::crossed`]).
+    #[inline]
+    fn pop(&mut self) -> Option<Item> {
+        let item = self.queue.pop().map(|Reverse(i)| i)?;
+        self.now = item.time;
+        let b = self.cfg.budgets;
+        if let Pending::Timer(_) = item.what {
+            self.live_timers = self.live_timers.saturating_sub(1);
+            if self.timers.count(item.time) > b.timers_per_sec {
+                self.cross(VenueBudget::TimersPerSec, b.timers_per_sec);
+            }
+        } else {
+            // A new second of tape time opens a new window, like a new tape event.
+            if self.messages.count(item.time) > b.messages_per_event {
+                self.cross(VenueBudget::MessagesPerEvent, b.messages_per_event);
+            }
+        }
+        Some(item)
+    }
+
+    /// Whether any order rests on `instrument`.
+    #[cfg(test)]
+    pub(crate) fn has_open(&self, instrument: InstrumentId) -> bool {
+        self.open.get(usize::from(instrument)).is_some_and(|&n| n > 0)
+    }
+
+    /// Takes an action the strategy emitted at local time `now`.
+    fn action(&mut self, a: Action, now: i64) {
+        if self.crossed.is_some() {
+            return;
+        }
+        self.now = now;
+        match a {
+            Action::SetTimer { timer_id, at } => {
+                self.stats.timers += 1;
+                let limit = self.cfg.budgets.live_timers;
+                if self.live_timers >= limit {
+                    return self.cross(VenueBudget::LiveTimers, limit);
+                }
+                // Never in the past, never at the very same instant (no busy loops).
+                let at = at.0.max(now.saturating_add(1));
+                if self.push(at, CLASS_TIMER, Pending::Timer(timer_id)) {
+                    self.live_timers += 1;
+                }
+            }
+            Action::Signal { .. } => self.stats.signals += 1,
+            action => {
+                let delay = self.models.latency.entry(instrument_of(&action), Nanos(now));
+                let t = now.saturating_add(delay.0.max(0));
+                self.push(t, CLASS_ARRIVE, Pending::Arrive { action, sent: now });
+            }
+        }
+    }
+
+    fn send(&mut self, t: i64, instrument: InstrumentId, body: EventBody) {
+        let delay = self.models.latency.feed(instrument, Nanos(t));
+        let at = t.saturating_add(delay.0.max(0));
+        self.push(at, CLASS_DELIVER, Pending::Deliver { instrument, exchange_ts: t, body });
+    }
+
+    fn reject(&mut self, t: i64, instrument: InstrumentId, order_id: OrderId, reason: u32) {
+        self.stats.rejects += 1;
+        self.send(t, instrument, EventBody::Reject(Reject { order_id, reason }));
+    }
+
+    fn fill(&mut self, f: FillAt) {
+        let FillAt { t, order, px, qty, maker, .. } = f;
+        let notional = i128::from(px.0) * i128::from(qty.0) / i128::from(ONE);
+        let fee = self.models.fees.fee(order.instrument, Money(notional), maker).0;
+        let p = &mut self.pos[usize::from(order.instrument)];
+        // Saturating: a strategy trading absurd sizes gets absurd (but never wrapped) totals.
+        match order.side {
+            Side::Buy => {
+                p.qty = p.qty.saturating_add(qty.0);
+                p.bought = p.bought.saturating_add(qty.0);
+                p.cash = p.cash.saturating_sub(notional);
+            }
+            Side::Sell => {
+                p.qty = p.qty.saturating_sub(qty.0);
+                p.sold = p.sold.saturating_add(qty.0);
+                p.cash = p.cash.saturating_add(notional);
+            }
+        }
+        p.fees = p.fees.saturating_add(fee);
+        if maker {
+            p.maker_fills += 1;
+        } else {
+            p.taker_fills += 1;
+        }
+        let position = Qty(p.qty);
+        let body = EventBody::Fill(Fill {
+            order_id: order.id,
+            side: order.side,
+            px,
+            qty,
+            leaves: f.leaves,
+        });
+        self.send(t, order.instrument, body);
+        self.note(|b| b.fill(&f, fee, position));
+    }
+
+    /// Takes liquidity from the opposite side up to `limit` (`None`: a market order) for
+    /// `order`; returns the quantity left.
+    fn take(
+        &mut self,
+        t: i64,
+        order: OrderRef,
+        limit: Option<Price>,
+        qty: Qty,
+        book: &Book,
+    ) -> Qty {
+        let side = order.side;
+        let mut rem = qty.0;
+        let ok = |px: i64| limit.is_none_or(|l| crosses(side, px, l.0));
+        let ii = usize::from(order.instrument);
+        let opp = side.opposite();
+        let taker = |px: i64, qty: i64, leaves: i64| FillAt {
+            t,
+            order,
+            px: Price(px),
+            qty: Qty(qty),
+            leaves: Qty(leaves),
+            maker: false,
+            ahead: None,
+        };
+        // With a quote stream newer than the book (a depth feed that lags its ticker), the
+        // quote is the top of book: it is taken first and book levels better than it are
+        // treated as gone.
+        let q = self.last_quote[ii];
+        let quoted = if side == Side::Buy { q.ask } else { q.bid };
+        let fresh =
+            quoted.px.0 > 0 && quoted.qty.0 > 0 && self.quote_time[ii] >= self.book_time[ii];
+        let mut floor = None;
+        if fresh || book.depth(opp) == 0 {
+            if quoted.px.0 > 0 && quoted.qty.0 > 0 && ok(quoted.px.0) {
+                let take = rem.min(quoted.qty.0);
+                rem -= take;
+                self.fill(taker(quoted.px.0, take, rem));
+            }
+            floor = Some(quoted.px.0);
+        }
+        for lvl in book.levels(opp) {
+            if rem == 0 || !ok(lvl.px.0) {
+                break;
+            }
+            if floor.is_some_and(|f| !crosses(side, f, lvl.px.0) || f == lvl.px.0) {
+                continue;
+            }
+            let q = rem.min(lvl.qty.0);
+            rem -= q;
+            self.fill(taker(lvl.px.0, q, rem));
+        }
+        Qty(rem)
+    }
+
+    fn valid_price(&self, instrument: InstrumentId, px: i64) -> bool {
+        let tick = self.ticks[usize::from(instrument)];
+        px > 0 && (tick <= 0 || px % tick == 0)
+    }
+
+    /// Why a new order on `instrument` at `px` (`None`: market) for `qty` is refused, if it is.
+    fn refusal(
+        &self,
+        instrument: InstrumentId,
+        order_id: OrderId,
+        px: Option<i64>,
+        qty: i64,
+        books: &[Book],
+    ) -> Option<u32> {
+        if usize::from(instrument) >= books.len() {
+            Some(reject_reason::UNKNOWN_INSTRUMENT)
+        } else if qty <= 0 || px.is_some_and(|px| !self.valid_price(instrument, px)) {
+            Some(reject_reason::INVALID)
+        } else if px.is_some() && self.ids.contains_key(&order_id) {
+            Some(reject_reason::DUPLICATE_ID)
+        } else {
+            None
+        }
+    }
+
+    /// An action the strategy emitted at local time `sent` reaches the exchange at time `t`.
+    fn arrive(&mut self, a: Action, sent: i64, t: i64, books: &[Book]) {
+        match a {
+            Action::PlaceLimit { instrument, order_id, side, px, qty } => {
+                self.stats.orders += 1;
+                let refused = self.refusal(instrument, order_id, Some(px.0), qty.0, books);
+                self.note(|b| {
+                    b.placed(
+                        t,
+                        sent,
+                        order_id,
+                        instrument,
+                        side,
+                        OrderKind::Limit,
+                        px,
+                        qty,
+                        refused,
+                    )
+                });
+                if let Some(reason) = refused {
+                    return self.reject(t, instrument, order_id, reason);
+                }
+                let book = &books[usize::from(instrument)];
+                self.send(t, instrument, EventBody::OrderAck(OrderAck { order_id, side, px, qty }));
+                let order = OrderRef { instrument, id: order_id, side };
+                let rem = self.take(t, order, Some(px), qty, book);
+                if rem.0 > 0 {
+                    self.rest(order, px, rem, book);
+                }
+            }
+            Action::PlaceMarket { instrument, order_id, side, qty } => {
+                self.stats.orders += 1;
+                let refused = self.refusal(instrument, order_id, None, qty.0, books);
+                let kind = OrderKind::Market;
+                self.note(|b| {
+                    b.placed(t, sent, order_id, instrument, side, kind, Price::ZERO, qty, refused)
+                });
+                if let Some(reason) = refused {
+                    return self.reject(t, instrument, order_id, reason);
+                }
+                let book = &books[usize::from(instrument)];
+                self.send(
+                    t,
+                    instrument,
+                    EventBody::OrderAck(OrderAck { order_id, side, px: Price::ZERO, qty }),
+                );
+                let order = OrderRef { instrument, id: order_id, side };
+                let rem = self.take(t, order, None, qty, book);
+                if rem.0 > 0 {
+                    self.send(t, instrument, EventBody::Canceled(Canceled { order_id, qty: rem }));
+                    self.note(|b| b.cancelled(t, order_id));
+                }
+            }
+            Action::Cancel { instrument, order_id } => {
+                self.stats.cancels += 1;
+                match self.find(instrument, order_id) {
+                    Some(key) => {
+                        self.note(|b| b.request(t));
+                        let o = self.unrest(key);
+                        self.send(
+                            t,
+                            instrument,
+                            EventBody::Canceled(Canceled { order_id, qty: o.leaves }),
+                        );
+                        self.note(|b| b.cancelled(t, order_id));
+                    }
+                    None => {
+                        let reason = reject_reason::UNKNOWN_ORDER;
+                        self.note(|b| b.refused(t, instrument, RequestKind::Cancel, reason));
+                        self.reject(t, instrument, order_id, reason);
+                    }
+                }
+            }
+            Action::Replace { instrument, order_id, px, qty } => {
+                self.stats.replaces += 1;
+                let found = self.find(instrument, order_id);
+                let refused = match found {
+                    None => Some(reject_reason::UNKNOWN_ORDER),
+                    Some(_) if qty.0 <= 0 || !self.valid_price(instrument, px.0) => {
+                        Some(reject_reason::INVALID)
+                    }
+                    Some(_) => None,
+                };
+                let (Some(key), None) = (found, refused) else {
+                    let reason = refused.unwrap_or(reject_reason::INVALID);
+                    self.note(|b| b.refused(t, instrument, RequestKind::Replace, reason));
+                    return self.reject(t, instrument, order_id, reason);
+                };
+                self.note(|b| b.replaced(t, order_id, px, qty));
+                let mut o = self.unrest(key);
+                let book = &books[usize::from(instrument)];
+                self.send(
+                    t,
+                    instrument,
+                    EventBody::OrderAck(OrderAck { order_id, side: o.side, px, qty }),
+                );
+                if px != o.px || qty > o.leaves {
+                    // Loses its place: it joins the back of the queue at the new price.
+                    let order = OrderRef { instrument, id: order_id, side: o.side };
+                    let rem = self.take(t, order, Some(px), qty, book);
+                    if rem.0 > 0 {
+                        self.rest(order, px, rem, book);
+                    }
+                } else {
+                    // Keeps its place.
+                    o.leaves = qty;
+                    self.orders.insert(key, o);
+                    self.ids.insert(order_id, key);
+                    self.open[usize::from(instrument)] += 1;
+                    self.note(|b| b.rested(order_id, instrument, o.side, o.px, o.ahead));
+                }
+            }
+            Action::SetTimer { .. } | Action::Signal { .. } => {}
+        }
+    }
+
+    /// `order` rests at `px` for `qty`, behind the queue its model says.
+    fn rest(&mut self, order: OrderRef, px: Price, qty: Qty, book: &Book) {
+        let OrderRef { instrument, id, side } = order;
+        let limit = self.cfg.budgets.resting_orders;
+        if self.orders.len() as u64 >= limit {
+            return self.cross(VenueBudget::RestingOrders, limit);
+        }
+        let key = (instrument, self.next_order);
+        self.next_order += 1;
+        let ahead = self.models.queue.on_join(book.qty_at(side, px));
+        let join_stamp = book.stamp();
+        self.orders.insert(key, SimOrder { id, side, px, leaves: qty, ahead, join_stamp });
+        self.note(|b| b.rested(id, instrument, side, px, ahead));
+        self.ids.insert(id, key);
+        self.open[usize::from(instrument)] += 1;
+    }
+
+    /// The key of the order resting on `instrument` with `id`.
+    fn find(&self, instrument: InstrumentId, id: OrderId) -> Option<(InstrumentId, u64)> {
+        self.ids.get(&id).copied().filter(|k| k.0 == instrument)
+    }
+
+    /// Removes a resting order.
+    fn unrest(&mut self, key: (InstrumentId, u64)) -> SimOrder {
+        let o = self.orders.remove(&key).expect("the id index names only resting orders");
+        self.ids.remove(&o.id);
+        self.open[usize::from(key.0)] -= 1;
+        self.note(|b| b.unrested(key.0, o.side, o.px));
+        o
+    }
+
+    /// The market moved on `instrument` at time `t` (`applied` says how): update queue
+    /// positions and fill resting orders.
+    pub(crate) fn on_market(&mut self, instrument: InstrumentId, a: &Applied, t: i64, book: &Book) {
+        let ii = usize::from(instrument);
+        if self.blotter.is_some() {
+            let top = (a.top || a.quote.is_some()).then(|| {
+                let q = a.quote.unwrap_or(self.last_quote[ii]);
+                let best = |s: Side, quoted: Price| book.best(s).map_or(quoted, |l| l.px);
+                (best(Side::Buy, q.bid.px), best(Side::Sell, q.ask.px))
+            });
+            self.note(|b| b.market(t, instrument, top));
+        }
+        if let Some(tr) = a.trade {
+            self.last_trade[ii] = tr.px.0;
+        }
+        if let Some(q) = a.quote {
+            self.last_quote[ii] = q;
+            self.quote_time[ii] = t;
+        }
+        if a.changed {
+            self.book_time[ii] = t;
+        }
+        // A new tape event opens a new window of venue messages.
+        self.messages.n = 0;
+        if self.open[ii] == 0 || self.crossed.is_some() {
+            return;
+        }
+        let mut orders = std::mem::take(&mut self.orders);
+        let mut done = std::mem::take(&mut self.done);
+        let queue = std::sync::Arc::clone(&self.models.queue);
+        for (&key, o) in orders.range_mut((instrument, 0)..=(instrument, u64::MAX)) {
+            let mut fill = 0i64;
+            if let Some(tr) = a.trade {
+                let resting = tr.aggressor.map(Side::opposite);
+                if resting.is_none_or(|s| s == o.side) {
+                    let through = match o.side {
+                        Side::Buy => tr.px < o.px,
+                        Side::Sell => tr.px > o.px,
+                    };
+                    if through {
+                        fill = tr.qty.0;
+                    } else if tr.px == o.px {
+                        let (f, ahead) = queue.on_trade_at(o.ahead, tr.qty);
+                        (fill, o.ahead) = (f.0, ahead);
+                    }
+                }
+            }
+            if a.side == Some(o.side) && a.px == o.px {
+                if let Some(q) = a.level_set {
+                    o.ahead = queue.on_level(o.ahead, q);
+                } else if a.removed.0 > 0 {
+                    let earlier = a.removed_stamp < o.join_stamp;
+                    o.ahead = queue.on_removed(o.ahead, a.removed, earlier);
+                }
+            }
+            // A quote whose other side crosses our price: that quantity would have traded
+            // with us.
+            if let Some(q) = a.quote {
+                let l = if o.side == Side::Buy { q.ask } else { q.bid };
+                if l.px.0 > 0 && crosses(o.side, l.px.0, o.px.0) {
+                    fill = fill.max(l.qty.0);
+                }
+            }
+            // Quantity arriving on the other side at a price that crosses ours would have
+            // traded with us.
+            if a.side == Some(o.side.opposite()) && a.added.0 > 0 && crosses(o.side, a.px.0, o.px.0)
+            {
+                fill = fill.max(a.added.0);
+            }
+            let q = fill.clamp(0, o.leaves.0);
+            if q > 0 {
+                o.leaves.0 -= q;
+                self.fill(FillAt {
+                    t,
+                    order: OrderRef { instrument, id: o.id, side: o.side },
+                    px: o.px,
+                    qty: Qty(q),
+                    leaves: o.leaves,
+                    maker: true,
+                    ahead: Some(o.ahead),
+                });
+            }
+            if o.leaves.0 == 0 {
+                done.push(key);
+            }
+        }
+        for key in done.drain(..) {
+            if let Some(o) = orders.remove(&key) {
+                self.ids.remove(&o.id);
+                self.open[ii] -= 1;
+                self.note(|b| b.unrested(instrument, o.side, o.px));
+            }
+        }
+        self.orders = orders;
+        self.done = done;
+    }
+
+    /// Positions, PnL and counters, marking positions on the final books.
+    /// The resting orders, per instrument in the order they are matched.
+    pub(crate) fn resting(&self) -> Vec<RestingOrder> {
+        self.orders
+            .iter()
+            .map(|(&(instrument, _), o)| RestingOrder {
+                instrument,
+                id: o.id,
+                side: o.side,
+                price: o.px,
+                leaves: o.leaves,
+                ahead: o.ahead,
+            })
+            .collect()
+    }
+
+    pub(crate) fn summary(&self, books: &[Book]) -> ExchangeSummary {
+        let mut out = ExchangeSummary {
+            stats: self.stats,
+            open_orders: self.orders.len(),
+            budget_exceeded: self.crossed,
+            ..ExchangeSummary::default()
+        };
+        for (i, p) in self.pos.iter().enumerate() {
+            if p.maker_fills + p.taker_fills == 0 {
+                continue;
+            }
+            let mark = self.mark(i, books);
+            let pnl = p
+                .cash
+                .saturating_add(i128::from(p.qty) * i128::from(mark) / i128::from(ONE))
+                .saturating_sub(p.fees);
+            out.fills += p.maker_fills + p.taker_fills;
+            out.pnl.0 = out.pnl.0.saturating_add(pnl);
+            out.fees.0 = out.fees.0.saturating_add(p.fees);
+            out.instruments.push(InstrumentSummary {
+                instrument: i as InstrumentId,
+                position: Qty(p.qty),
+                bought: Qty(p.bought),
+                sold: Qty(p.sold),
+                maker_fills: p.maker_fills,
+                taker_fills: p.taker_fills,
+                cash: Money(p.cash),
+                fees: Money(p.fees),
+                mark: Price(mark),
+                pnl: Money(pnl),
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::MarketEvent;
+
+    fn info() -> Vec<InstrumentInfo> {
+        vec![InstrumentInfo {
+            id: 0,
+            symbol: "T".into(),
+            venue: "t".into(),
+            tick_size: Price(ONE / 100),
+            price_scale: 2,
+        }]
+    }
+    fn p(x: i64) -> Price {
+        Price(x * ONE / 100)
+    }
+    fn add(id: u64, side: Side, px: i64, q: i64) -> MarketEvent {
+        MarketEvent::Add { order_id: id, side, px: p(px), qty: Qty(q * ONE) }
+    }
+    fn drain(x: &mut SimExchange, books: &[Book]) -> Vec<(i64, EventBody)> {
+        let mut out = Vec::new();
+        while let Some(it) = x.pop() {
+            match it.what {
+                Pending::Arrive { action, sent } => x.arrive(action, sent, it.time, books),
+                Pending::Deliver { body, .. } => out.push((it.time, body)),
+                Pending::Timer(id) => out.push((it.time, EventBody::Timer(id))),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn market_order_takes_levels_and_accounts() {
+        let mut b = Book::new();
+        b.apply(&add(1, Side::Sell, 10_001, 2));
+        b.apply(&add(2, Side::Sell, 10_002, 5));
+        b.apply(&add(3, Side::Buy, 9_999, 5));
+        let cfg = ExchangeConfig {
+            fees: FeeModel { maker_bps: Price(-ONE), taker_bps: Price(2 * ONE) },
+            ..ExchangeConfig::default()
+        };
+        let mut x = SimExchange::new(cfg, &info());
+        x.action(
+            Action::PlaceMarket { instrument: 0, order_id: 7, side: Side::Buy, qty: Qty(3 * ONE) },
+            1_000,
+        );
+        let books = [b];
+        let got = drain(&mut x, &books);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].0, 1_000 + 40_000);
+        assert!(matches!(got[0].1, EventBody::OrderAck(_)));
+        assert_eq!(
+            got[1].1,
+            EventBody::Fill(Fill {
+                order_id: 7,
+                side: Side::Buy,
+                px: p(10_001),
+                qty: Qty(2 * ONE),
+                leaves: Qty(ONE)
+            })
+        );
+        assert_eq!(
+            got[2].1,
+            EventBody::Fill(Fill {
+                order_id: 7,
+                side: Side::Buy,
+                px: p(10_002),
+                qty: Qty(ONE),
+                leaves: Qty(0)
+            })
+        );
+        let s = x.summary(&books);
+        assert_eq!(s.instruments[0].position, Qty(3 * ONE));
+        assert_eq!(s.instruments[0].cash, Money(-(2 * 10_001 + 10_002) * ONE as i128 / 100));
+        // 2 bps of 300.04 = 0.060008.
+        assert_eq!(s.fees.to_string(), "0.060008");
+        // Marked at the mid (100.00; no market impact) for 3 units: 300 - 300.04 - 0.060008.
+        assert_eq!(s.pnl.to_string(), "-0.100008");
+    }
+
+    #[test]
+    fn passive_order_waits_for_the_queue_ahead() {
+        let mut books = [Book::new()];
+        books[0].apply(&add(1, Side::Buy, 10_000, 5));
+        books[0].apply(&add(9, Side::Sell, 10_002, 5));
+        let mut x = SimExchange::new(ExchangeConfig::default(), &info());
+        x.action(
+            Action::PlaceLimit {
+                instrument: 0,
+                order_id: 1,
+                side: Side::Buy,
+                px: p(10_000),
+                qty: Qty(4 * ONE),
+            },
+            0,
+        );
+        let acks = drain(&mut x, &books);
+        assert!(matches!(acks[..], [(_, EventBody::OrderAck(_))]));
+        // An order behind us arrives, then one ahead-of-us order is partly cancelled.
+        let a = books[0].apply(&add(2, Side::Buy, 10_000, 3));
+        x.on_market(0, &a, 100_000, &books[0]);
+        let a = books[0].apply(&MarketEvent::Cancel {
+            order_id: 2,
+            side: Side::Buy,
+            px: p(10_000),
+            qty: Qty(ONE),
+        });
+        x.on_market(0, &a, 100_000, &books[0]);
+        assert!(drain(&mut x, &books).is_empty());
+        // 6 trade at our price: 5 were ahead of us, we get 1.
+        for (id, q) in [(1, 5), (2, 1)] {
+            let a = books[0].apply(&MarketEvent::Execute {
+                order_id: id,
+                side: Side::Buy,
+                px: p(10_000),
+                qty: Qty(q * ONE),
+            });
+            x.on_market(0, &a, 200_000, &books[0]);
+        }
+        let fills = drain(&mut x, &books);
+        assert_eq!(
+            fills,
+            vec![(
+                220_000,
+                EventBody::Fill(Fill {
+                    order_id: 1,
+                    side: Side::Buy,
+                    px: p(10_000),
+                    qty: Qty(ONE),
+                    leaves: Qty(3 * ONE)
+                })
+            )]
+        );
+        // The ask drops through our bid: filled at our price.
+        let a = books[0].apply(&add(10, Side::Sell, 9_999, 9));
+        x.on_market(0, &a, 300_000, &books[0]);
+        let fills = drain(&mut x, &books);
+        assert_eq!(
+            fills,
+            vec![(
+                320_000,
+                EventBody::Fill(Fill {
+                    order_id: 1,
+                    side: Side::Buy,
+                    px: p(10_000),
+                    qty: Qty(3 * ONE),
+                    leaves: Qty(0)
+                })
+            )]
+        );
+        assert!(!x.has_open(0));
+    }
+
+    #[test]
+    fn the_message_budget_counts_per_event_and_per_second_of_tape_time() {
+        let books = [Book::new()];
+        let limit = |order_id| Action::PlaceLimit {
+            instrument: 0,
+            order_id,
+            side: Side::Buy,
+            px: p(100),
+            qty: Qty(ONE),
+        };
+        // A heartbeat strategy: once a second through 20 minutes without market data it places
+        // 50 orders and cancels them, 200 venue messages a second, 240,000 in the gap.
+        let mut x = SimExchange::new(ExchangeConfig::default(), &info());
+        let mut messages = 0;
+        for second in 0..1_200i64 {
+            let t = second * 1_000_000_000;
+            for id in 0..50 {
+                x.action(limit(id), t);
+                x.action(Action::Cancel { instrument: 0, order_id: id }, t + 1);
+            }
+            messages += 100 + drain(&mut x, &books).len();
+        }
+        assert_eq!(messages, 240_000);
+        assert_eq!(x.crossed(Some(0)), None, "an honest heartbeat is not halted");
+        assert!(!x.has_open(0));
+        // Work that lets no tape time pass: 50,001 cancels of an unknown order sent at one
+        // instant arrive at one instant and are rejected at one instant. The 100,001st message
+        // crosses the budget.
+        let mut x = SimExchange::new(ExchangeConfig::default(), &info());
+        let t = 5_000_000_000;
+        for _ in 0..50_001 {
+            x.action(Action::Cancel { instrument: 0, order_id: 7 }, t);
+        }
+        let answers = drain(&mut x, &books).len();
+        let crossed = x.crossed(Some(3)).expect("crossed");
+        assert_eq!(
+            crossed,
+            BudgetExceeded {
+                budget: VenueBudget::MessagesPerEvent,
+                limit: 100_000,
+                seq: Some(3),
+                local_ts: t + 40_000
+            }
+        );
+        assert_eq!(answers, 50_000, "nothing is taken after the crossing");
+        assert_eq!(
+            crossed.to_string(),
+            "crossed its venue budget of 100000 venue messages per market event or second of tape time at event seq 3 (local time 5000040000 ns); the strategy is halted, the run goes on; raise the limit with --max-messages-per-event if this is intended"
+        );
+    }
+
+    #[test]
+    fn rejects_and_cancels() {
+        let books = [Book::new()];
+        let mut x = SimExchange::new(ExchangeConfig::default(), &info());
+        x.action(
+            Action::PlaceLimit {
+                instrument: 0,
+                order_id: 1,
+                side: Side::Sell,
+                px: Price(123),
+                qty: Qty(ONE),
+            },
+            0,
+        );
+        x.action(
+            Action::PlaceLimit {
+                instrument: 3,
+                order_id: 2,
+                side: Side::Sell,
+                px: p(1),
+                qty: Qty(ONE),
+            },
+            0,
+        );
+        x.action(Action::Cancel { instrument: 0, order_id: 5 }, 0);
+        x.action(
+            Action::PlaceLimit {
+                instrument: 0,
+                order_id: 6,
+                side: Side::Sell,
+                px: p(5),
+                qty: Qty(ONE),
+            },
+            0,
+        );
+        x.action(Action::Cancel { instrument: 0, order_id: 6 }, 10);
+        x.action(Action::SetTimer { timer_id: 4, at: Nanos(5) }, 10);
+        let got: Vec<EventBody> = drain(&mut x, &books).into_iter().map(|(_, b)| b).collect();
+        assert_eq!(
+            got,
+            vec![
+                EventBody::Timer(4),
+                EventBody::Reject(Reject { order_id: 1, reason: reject_reason::INVALID }),
+                EventBody::Reject(Reject {
+                    order_id: 2,
+                    reason: reject_reason::UNKNOWN_INSTRUMENT
+                }),
+                EventBody::Reject(Reject { order_id: 5, reason: reject_reason::UNKNOWN_ORDER }),
+                EventBody::OrderAck(OrderAck {
+                    order_id: 6,
+                    side: Side::Sell,
+                    px: p(5),
+                    qty: Qty(ONE)
+                }),
+                EventBody::Canceled(Canceled { order_id: 6, qty: Qty(ONE) }),
+            ]
+        );
+        assert_eq!(x.stats.rejects, 3);
+        assert_eq!(Money(-150_000_000).to_string(), "-1.5");
+    }
+}

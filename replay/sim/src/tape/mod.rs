@@ -1,0 +1,769 @@
+//! The versioned binary tape format: a header, then events in checksummed chunks.
+//!
+//! ```text
+//! file     := prologue header chunk* end
+//! prologue := "LOCKTAPE" | version u16 | compression u8 | 0u8 | header_len u32       (16 bytes)
+//! header   := bincode(TapeHeader, fixed-width ints) | crc32(header bytes) u32
+//! chunk    := "CHNK" | n_events u32 | raw_len u32 | stored_len u32 | first_event u64
+//!             | crc32(the 20 bytes after the magic, then the stored bytes) u32 | stored bytes
+//! end      := "TEND" | total_events u64 | chunks u32 | crc32(the 12 bytes before) u32
+//! ```
+//!
+//! Integers are little-endian. A chunk's payload is its events, each one bincode-encoded
+//! (variable-width integers) with timestamps stored as deltas from the previous event of the
+//! same chunk; with deflate compression the payload is deflated. Readers hold one chunk at a
+//! time, so a tape larger than memory replays in bounded memory. Every structural check
+//! failure names the chunk and the byte offset where it was found.
+//!
+//! Time order: each instrument's events are in the order of at least one of the two clocks,
+//! exchange time or local time (a tape need not be in global order: the synthetic market's
+//! local times go backwards by a random feed delay, while imported feeds are in local-time
+//! order and their exchange times may not be). The reader refuses an instrument whose events
+//! are in the order of neither; the importers require local-time order at the offending line.
+
+use crate::market::{FLAG_MORE, InstrumentInfo, MarketEvent, TapeEvent};
+use lockstep_sdk::Nanos;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::io;
+
+mod reader;
+mod writer;
+
+pub use reader::TapeReader;
+pub use writer::TapeWriter;
+
+/// The tape format version this build reads and writes.
+pub const FORMAT_VERSION: u16 = 1;
+/// Default number of events per chunk.
+pub const DEFAULT_CHUNK_EVENTS: u32 = 4096;
+/// Largest chunk payload a reader accepts (guards against a corrupt length field).
+const MAX_CHUNK_BYTES: u32 = 64 << 20;
+const MAX_HEADER_BYTES: u32 = 16 << 20;
+const MAX_CHUNK_EVENTS: u32 = 1 << 20;
+
+/// Most instruments a tape may hold: instrument ids are `u16`.
+pub const MAX_INSTRUMENTS: usize = 1 << 16;
+
+const MAGIC: &[u8; 8] = b"LOCKTAPE";
+const CHUNK_MAGIC: &[u8; 4] = b"CHNK";
+const END_MAGIC: &[u8; 4] = b"TEND";
+const PROLOGUE_LEN: u64 = 16;
+const CHUNK_HEADER_LEN: usize = 28;
+const END_LEN: usize = 20;
+
+/// How chunk payloads are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Compression {
+    /// Stored as encoded (fastest to replay).
+    #[default]
+    None,
+    /// Deflated with flate2 (smaller, slower to replay).
+    Deflate,
+}
+
+impl Compression {
+    fn code(self) -> u8 {
+        match self {
+            Compression::None => 0,
+            Compression::Deflate => 1,
+        }
+    }
+    fn from_code(c: u8) -> Option<Self> {
+        match c {
+            0 => Some(Compression::None),
+            1 => Some(Compression::Deflate),
+            _ => None,
+        }
+    }
+}
+
+/// The tape header: what the tape holds and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TapeHeader {
+    /// Number of events on the tape (written when the tape is finished).
+    pub event_count: u64,
+    /// Events per chunk the writer used.
+    pub chunk_events: u32,
+    /// Where the data came from, e.g. the importer and input file names.
+    pub source: String,
+    /// Instruments, indexed by id.
+    pub instruments: Vec<InstrumentInfo>,
+}
+
+impl TapeHeader {
+    /// A header for `instruments` from `source` (the count is filled in by the writer).
+    pub fn new(source: impl Into<String>, instruments: Vec<InstrumentInfo>) -> Self {
+        Self {
+            event_count: 0,
+            chunk_events: DEFAULT_CHUNK_EVENTS,
+            source: source.into(),
+            instruments,
+        }
+    }
+}
+
+/// The rules every event obeys, checked where events enter (the tape reader, the importers):
+/// a known instrument, only defined flag bits, no negative time, price or size, and time
+/// order per instrument (per feed).
+///
+/// Time order: every instrument's events must be in the order of at least one of the two
+/// clocks. A feed recorded where it is received is in local-time order (every importer
+/// writes such tapes, and refuses a row whose local time goes backwards: `ordered`); a feed
+/// generated at the venue with delays drawn on top is in exchange-time order (the synthetic
+/// market: its local times go backwards by the random feed delay, and its golden digests
+/// depend on them). The reader accepts either, per instrument, and refuses a feed in the order
+/// of neither clock: its exchange time has gone backwards somewhere and its local time
+/// somewhere (not necessarily at the same event); the error names the event where the second
+/// clock went backwards and where the first did.
+#[derive(Clone, Debug)]
+pub struct EventCheck {
+    feeds: Vec<FeedOrder>,
+    ordered: bool,
+}
+
+/// Per instrument: the last time on each clock and the first step backwards of each
+/// (`(time, after)`).
+#[derive(Clone, Copy, Debug)]
+struct FeedOrder {
+    last: [i64; 2],
+    back: [Option<(i64, i64)>; 2],
+}
+
+const CLOCKS: [&str; 2] = ["exchange", "local"];
+
+impl EventCheck {
+    /// Checks for a tape with `instruments` instruments; `ordered`: local time order (the
+    /// importers' rule) rather than either clock's order (the reader's).
+    pub fn new(instruments: usize, ordered: bool) -> Self {
+        let feed = FeedOrder { last: [i64::MIN; 2], back: [None; 2] };
+        Self { feeds: vec![feed; instruments], ordered }
+    }
+
+    /// Checks `e`, the next event; the reason it is refused.
+    pub fn check(&mut self, e: &TapeEvent) -> Result<(), String> {
+        let n = self.feeds.len();
+        let Some(feed) = self.feeds.get_mut(usize::from(e.instrument)) else {
+            return Err(format!("names instrument {} but the tape lists {n}", e.instrument));
+        };
+        if e.flags & !FLAG_MORE != 0 {
+            return Err(format!("has undefined flag bits {:#04x}", e.flags & !FLAG_MORE));
+        }
+        if e.local_ts.0 < 0 || e.exchange_ts.0 < 0 {
+            return Err(format!(
+                "has a negative time (exchange {} ns, local {} ns)",
+                e.exchange_ts.0, e.local_ts.0
+            ));
+        }
+        let now = [e.exchange_ts.0, e.local_ts.0];
+        if self.ordered && now[1] < feed.last[1] {
+            return Err(format!(
+                "local time goes backwards on instrument {} ({} ns after {} ns)",
+                e.instrument, now[1], feed.last[1]
+            ));
+        }
+        for c in 0..2 {
+            if now[c] < feed.last[c] && feed.back[c].is_none() {
+                feed.back[c] = Some((now[c], feed.last[c]));
+                if let Some((t, after)) = feed.back[1 - c] {
+                    return Err(format!(
+                        "puts instrument {}'s feed in the order of neither clock: its {} time goes backwards here ({} ns after {} ns) and its {} time did earlier ({t} ns after {after} ns); one instrument's events must be in exchange-time or in local-time order",
+                        e.instrument,
+                        CLOCKS[c],
+                        now[c],
+                        feed.last[c],
+                        CLOCKS[1 - c]
+                    ));
+                }
+            }
+            feed.last[c] = feed.last[c].max(now[c]);
+        }
+        let (px, qty) = match e.msg {
+            MarketEvent::Add { px, qty, .. }
+            | MarketEvent::Cancel { px, qty, .. }
+            | MarketEvent::Delete { px, qty, .. }
+            | MarketEvent::Execute { px, qty, .. }
+            | MarketEvent::HiddenExecute { px, qty, .. }
+            | MarketEvent::Level { px, qty, .. }
+            | MarketEvent::Trade { px, qty, .. } => (px.0, qty.0),
+            MarketEvent::Quote { bid_px, bid_qty, ask_px, ask_qty } => {
+                (bid_px.0.min(ask_px.0), bid_qty.0.min(ask_qty.0))
+            }
+            MarketEvent::Forget { px, .. } => (px.0, 0),
+            MarketEvent::Clear | MarketEvent::Status { .. } => (0, 0),
+        };
+        if px < 0 || qty < 0 {
+            return Err(format!("has a negative price or size ({:?})", e.msg));
+        }
+        Ok(())
+    }
+}
+
+/// Checks a tape header's instruments: ids equal to their index, at most
+/// [`MAX_INSTRUMENTS`], tick sizes above zero.
+pub fn check_instruments(instruments: &[InstrumentInfo]) -> Result<(), String> {
+    if instruments.len() > MAX_INSTRUMENTS {
+        return Err(format!(
+            "{} instruments, more than the {MAX_INSTRUMENTS} a tape can hold",
+            instruments.len()
+        ));
+    }
+    for (i, ins) in instruments.iter().enumerate() {
+        if usize::from(ins.id) != i {
+            return Err(format!("instrument {i} has id {}", ins.id));
+        }
+        if ins.tick_size.0 <= 0 {
+            return Err(format!(
+                "instrument {i} ({}) has tick size {}; it must be above 0",
+                lockstep_sdk::untrusted(&ins.symbol).max_chars(64),
+                ins.tick_size
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The on-disk shape of an event: timestamps as deltas within the chunk.
+#[derive(Serialize, Deserialize)]
+struct WireEvent {
+    dt_exchange: i64,
+    dt_local: i64,
+    instrument: u16,
+    flags: u8,
+    msg: MarketEvent,
+}
+
+/// Decodes the `n` events of a chunk straight into the caller's buffer: bincode encodes a tuple
+/// as its elements back to back, which is exactly the chunk payload.
+struct ChunkSeed<'a> {
+    out: &'a mut Vec<TapeEvent>,
+    n: usize,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ChunkSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let n = self.n;
+        d.deserialize_tuple(n, self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ChunkSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} tape events", self.n)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let (mut ex, mut lo) = (0i64, 0i64);
+        for i in 0..self.n {
+            let w: WireEvent = seq
+                .next_element()?
+                .ok_or_else(|| serde::de::Error::invalid_length(i, &"the chunk's event count"))?;
+            ex = ex.wrapping_add(w.dt_exchange);
+            lo = lo.wrapping_add(w.dt_local);
+            self.out.push(TapeEvent {
+                exchange_ts: Nanos(ex),
+                local_ts: Nanos(lo),
+                instrument: w.instrument,
+                flags: w.flags,
+                msg: w.msg,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn event_config() -> bincode::config::Configuration {
+    bincode::config::standard()
+}
+
+fn header_config()
+-> bincode::config::Configuration<bincode::config::LittleEndian, bincode::config::Fixint> {
+    bincode::config::standard().with_fixed_int_encoding()
+}
+
+/// Anything that went wrong reading or writing a tape.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TapeError {
+    /// An I/O error at a byte offset.
+    Io {
+        /// Byte offset in the file.
+        offset: u64,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The file does not start with the tape magic.
+    NotATape {
+        /// The first bytes found.
+        found: Vec<u8>,
+    },
+    /// The tape's format version is not supported by this build.
+    Version {
+        /// Version found in the file.
+        found: u16,
+    },
+    /// The header failed its checksum or did not decode.
+    Header {
+        /// Byte offset of the header.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A chunk failed a structural or checksum check.
+    Corrupt {
+        /// Chunk number (0-based).
+        chunk: u64,
+        /// Byte offset of the chunk.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file ends in the middle of a chunk or before the end marker.
+    Truncated {
+        /// Chunk number (0-based) being read.
+        chunk: u64,
+        /// Byte offset where more bytes were expected.
+        offset: u64,
+        /// What was being read.
+        reading: &'static str,
+    },
+    /// An event could not be encoded (writer side).
+    Encode {
+        /// bincode's explanation.
+        reason: String,
+    },
+}
+
+impl fmt::Display for TapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TapeError::Io { offset, source } => {
+                write!(f, "I/O error at byte offset {offset}: {source}")
+            }
+            TapeError::NotATape { found } => write!(
+                f,
+                "not a Lockstep tape: the file starts with {found:02x?} instead of \"LOCKTAPE\"; create tapes with `replay import`"
+            ),
+            TapeError::Version { found } => write!(
+                f,
+                "tape format version {found} is not supported (this build reads version {FORMAT_VERSION}); re-import the data"
+            ),
+            TapeError::Header { offset, reason } => write!(
+                f,
+                "tape header at byte offset {offset} is corrupt: {reason}; re-import the data"
+            ),
+            TapeError::Corrupt { chunk, offset, reason } => write!(
+                f,
+                "tape chunk {chunk} at byte offset {offset} is corrupt: {reason}; the tape cannot be replayed, re-import the data"
+            ),
+            TapeError::Truncated { chunk, offset, reading } => write!(
+                f,
+                "tape is truncated: chunk {chunk}, byte offset {offset}: the file ends while reading {reading}; re-import the data"
+            ),
+            TapeError::Encode { reason } => write!(f, "cannot encode tape event: {reason}"),
+        }
+    }
+}
+
+// Display already carries the underlying error, so `source` is left empty: reporting the
+// chain as well (anyhow's `{:#}`) would print it twice.
+impl std::error::Error for TapeError {}
+
+/// Something that yields tape events chunk by chunk: a tape file, the synthetic market, memory.
+pub trait EventSource {
+    /// The header describing the events.
+    fn header(&self) -> &TapeHeader;
+    /// Clears `buf` and fills it with the next chunk of events; `Ok(false)` at the end.
+    ///
+    /// # Errors
+    /// [`TapeError`] naming the chunk and byte offset of a corrupt or truncated tape.
+    fn next_chunk(&mut self, buf: &mut Vec<TapeEvent>) -> Result<bool, TapeError>;
+}
+
+/// Events held in memory, served in chunks (benchmarks and tests).
+#[derive(Clone, Debug)]
+pub struct MemorySource {
+    header: TapeHeader,
+    events: std::sync::Arc<[TapeEvent]>,
+    pos: usize,
+    chunk: usize,
+}
+
+impl MemorySource {
+    /// Serves `events` under `header`, `DEFAULT_CHUNK_EVENTS` at a time.
+    pub fn new(mut header: TapeHeader, events: impl Into<std::sync::Arc<[TapeEvent]>>) -> Self {
+        let events = events.into();
+        header.event_count = events.len() as u64;
+        Self { header, events, pos: 0, chunk: DEFAULT_CHUNK_EVENTS as usize }
+    }
+    /// Reads a whole source into memory.
+    ///
+    /// # Errors
+    /// The source's [`TapeError`].
+    pub fn load(src: &mut dyn EventSource) -> Result<Self, TapeError> {
+        let mut all = Vec::new();
+        let mut buf = Vec::new();
+        while src.next_chunk(&mut buf)? {
+            all.extend_from_slice(&buf);
+        }
+        Ok(Self::new(src.header().clone(), all))
+    }
+    /// All events.
+    pub fn events(&self) -> &[TapeEvent] {
+        &self.events
+    }
+    /// A fresh source over the same events, from the start.
+    pub fn rewind(&self) -> Self {
+        Self { pos: 0, ..self.clone() }
+    }
+}
+
+impl EventSource for MemorySource {
+    fn header(&self) -> &TapeHeader {
+        &self.header
+    }
+    fn next_chunk(&mut self, buf: &mut Vec<TapeEvent>) -> Result<bool, TapeError> {
+        buf.clear();
+        if self.pos >= self.events.len() {
+            return Ok(false);
+        }
+        let end = (self.pos + self.chunk).min(self.events.len());
+        buf.extend_from_slice(&self.events[self.pos..end]);
+        self.pos = end;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lockstep_sdk::{Price, Qty, Side};
+    use std::io::Cursor;
+
+    fn sample(n: usize) -> Vec<TapeEvent> {
+        (0..n)
+            .map(|i| {
+                let i64i = i as i64;
+                let msg = match i % 5 {
+                    0 => MarketEvent::Add {
+                        order_id: i as u64,
+                        side: Side::Buy,
+                        px: Price(10_000_000_000 - i64i),
+                        qty: Qty::from_units(3),
+                    },
+                    1 => MarketEvent::Trade { px: Price(5), qty: Qty(7), aggressor: None },
+                    2 => MarketEvent::Level { side: Side::Sell, px: Price(9), qty: Qty(0) },
+                    3 => MarketEvent::Quote {
+                        bid_px: Price(1),
+                        bid_qty: Qty(2),
+                        ask_px: Price(3),
+                        ask_qty: Qty(4),
+                    },
+                    _ => MarketEvent::Clear,
+                };
+                TapeEvent {
+                    exchange_ts: Nanos(1_000_000_000_000 + i64i * 1000),
+                    local_ts: Nanos(1_000_000_000_500 + i64i * 999),
+                    instrument: (i % 2) as u16,
+                    flags: (i % 3 == 0) as u8,
+                    msg,
+                }
+            })
+            .collect()
+    }
+
+    fn header() -> TapeHeader {
+        let ins = |id: u16| InstrumentInfo {
+            id,
+            symbol: format!("S{id}"),
+            venue: "test".into(),
+            tick_size: Price(1_000_000),
+            price_scale: 2,
+        };
+        let mut h = TapeHeader::new("unit test", vec![ins(0), ins(1)]);
+        h.chunk_events = 100;
+        h
+    }
+
+    fn write(events: &[TapeEvent], c: Compression) -> Vec<u8> {
+        let mut buf = Cursor::new(Vec::new());
+        let mut w = TapeWriter::new(&mut buf, header(), c).unwrap();
+        for e in events {
+            w.push(e).unwrap();
+        }
+        let (h, size, _) = w.finish_into().unwrap();
+        assert_eq!(h.event_count, events.len() as u64);
+        let bytes = buf.into_inner();
+        assert_eq!(size, bytes.len() as u64);
+        bytes
+    }
+
+    fn read_all(bytes: &[u8]) -> Result<Vec<TapeEvent>, TapeError> {
+        let mut r = TapeReader::new(bytes)?;
+        let mut all = Vec::new();
+        let mut buf = Vec::new();
+        while r.next_chunk(&mut buf)? {
+            all.extend_from_slice(&buf);
+        }
+        Ok(all)
+    }
+
+    /// Offset of the first chunk header of a tape written by `write`.
+    fn first_chunk(bytes: &[u8]) -> usize {
+        PROLOGUE_LEN as usize + u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize + 4
+    }
+
+    /// Recomputes the checksum of the chunk at `at` after its header was edited.
+    fn reseal(bytes: &mut [u8], at: usize) {
+        let stored = u32::from_le_bytes(bytes[at + 12..at + 16].try_into().unwrap()) as usize;
+        let mut h = crc32fast::Hasher::new();
+        h.update(&bytes[at + 4..at + 24]);
+        h.update(&bytes[at + CHUNK_HEADER_LEN..at + CHUNK_HEADER_LEN + stored]);
+        let crc = h.finalize().to_le_bytes();
+        bytes[at + 24..at + 28].copy_from_slice(&crc);
+    }
+
+    #[test]
+    fn data_after_the_end_marker_is_refused() {
+        let mut bytes = write(&sample(10), Compression::None);
+        let end = bytes.len() as u64;
+        bytes.push(0);
+        match read_all(&bytes) {
+            Err(TapeError::Corrupt { offset, reason, .. }) => {
+                assert_eq!(offset, end);
+                assert_eq!(reason, "data follows the end marker");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_chunk_inflates_no_further_than_its_declared_size() {
+        // 200,000 identical events deflate to a few kB; the chunk then claims 10 bytes.
+        let ev = vec![sample(1)[0]; 200_000];
+        let mut h = header();
+        h.chunk_events = 200_000;
+        let mut buf = Cursor::new(Vec::new());
+        let mut w = TapeWriter::new(&mut buf, h, Compression::Deflate).unwrap();
+        for e in &ev {
+            w.push(e).unwrap();
+        }
+        w.finish_into().unwrap();
+        let mut bytes = buf.into_inner();
+        let at = first_chunk(&bytes);
+        bytes[at + 8..at + 12].copy_from_slice(&10u32.to_le_bytes());
+        reseal(&mut bytes, at);
+        match read_all(&bytes) {
+            Err(TapeError::Corrupt { chunk: 0, reason, .. }) => {
+                assert_eq!(reason, "payload is 11 bytes, header says 10");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn decoded_events_are_sanity_checked() {
+        let bad = |e: TapeEvent| {
+            let mut ev = sample(3);
+            ev.push(e);
+            match read_all(&write(&ev, Compression::None)) {
+                Err(TapeError::Corrupt { chunk: 0, reason, .. }) => reason,
+                other => panic!("{other:?}"),
+            }
+        };
+        let t = Nanos(2_000_000_000_000);
+        let add = |px: i64, qty: i64| MarketEvent::Add {
+            order_id: 9,
+            side: Side::Sell,
+            px: Price(px),
+            qty: Qty(qty),
+        };
+        assert_eq!(
+            bad(TapeEvent::new(t, t, 0, add(5, -1))),
+            format!("event 3 of the chunk has a negative price or size ({:?})", add(5, -1))
+        );
+        assert!(bad(TapeEvent::new(t, t, 1, add(-5, 1))).contains("negative price or size"));
+        assert_eq!(
+            bad(TapeEvent::new(t, Nanos(-1), 0, add(5, 1))),
+            "event 3 of the chunk has a negative time (exchange 2000000000000 ns, local -1 ns)"
+        );
+        assert_eq!(
+            bad(TapeEvent { flags: 0x82, ..TapeEvent::new(t, t, 0, add(5, 1)) }),
+            "event 3 of the chunk has undefined flag bits 0x82"
+        );
+        assert_eq!(
+            bad(TapeEvent::new(t, t, 2, add(5, 1))),
+            "event 3 of the chunk names instrument 2 but the tape lists 2"
+        );
+    }
+
+    #[test]
+    fn each_instruments_feed_must_be_in_the_order_of_one_clock() {
+        let ev = |ins: u16, exchange: i64, local: i64| {
+            TapeEvent::new(Nanos(exchange), Nanos(local), ins, MarketEvent::Clear)
+        };
+        // A full first chunk in order on both clocks, then:
+        let mut events: Vec<TapeEvent> = (0..100).map(|t| ev(0, t, t)).collect();
+        events.extend([
+            ev(0, 1_000, 2_000),
+            ev(1, 1_000, 2_000),
+            // instrument 0's exchange time goes backwards, its local time does not (a feed
+            // recorded where it is received, like every import);
+            ev(0, 900, 2_100),
+            // instrument 1's local time goes backwards, its exchange time does not (a feed
+            // with a random delay on top, like the synthetic market);
+            ev(1, 1_100, 1_500),
+            ev(0, 950, 2_200),
+        ]);
+        assert_eq!(read_all(&write(&events, Compression::Deflate)).unwrap(), events);
+        // ...and now instrument 1's exchange time goes backwards as well.
+        events.push(ev(1, 1_050, 1_600));
+        let bytes = write(&events, Compression::Deflate);
+        let second_chunk = {
+            let mut r = TapeReader::new(&bytes[..]).unwrap();
+            r.next_chunk(&mut Vec::new()).unwrap();
+            r.offset()
+        };
+        match read_all(&bytes) {
+            Err(e @ TapeError::Corrupt { chunk: 1, offset, .. }) => {
+                assert_eq!(offset, second_chunk);
+                assert_eq!(
+                    e.to_string(),
+                    format!(
+                        "tape chunk 1 at byte offset {second_chunk} is corrupt: event 5 of the chunk puts instrument 1's feed in the order of neither clock: its exchange time goes backwards here (1050 ns after 1100 ns) and its local time did earlier (1500 ns after 2000 ns); one instrument's events must be in exchange-time or in local-time order; the tape cannot be replayed, re-import the data"
+                    )
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A tape of the synthetic market, whose local times go backwards, reads back whole.
+        let mut synth = crate::Synth::new(crate::SynthConfig { events: 20_000, seed: 3 });
+        let mut all = Vec::new();
+        let mut buf = Vec::new();
+        while synth.next_chunk(&mut buf).unwrap() {
+            all.extend_from_slice(&buf);
+        }
+        assert!(
+            all.windows(2)
+                .any(|w| w[1].instrument == w[0].instrument && w[1].local_ts < w[0].local_ts)
+        );
+        let mut out = Cursor::new(Vec::new());
+        let mut w =
+            TapeWriter::new(&mut out, synth.header().clone(), Compression::Deflate).unwrap();
+        for e in &all {
+            w.push(e).unwrap();
+        }
+        w.finish_into().unwrap();
+        assert_eq!(read_all(&out.into_inner()).unwrap(), all);
+    }
+
+    #[test]
+    fn a_header_with_a_tick_size_of_zero_is_refused() {
+        let mut h = header();
+        h.instruments[1].tick_size = Price(0);
+        let mut buf = Cursor::new(Vec::new());
+        TapeWriter::new(&mut buf, h, Compression::None).unwrap().finish_into().unwrap();
+        match TapeReader::new(&buf.into_inner()[..]).map(|r| r.header().clone()) {
+            Err(TapeError::Header { reason, .. }) => {
+                assert_eq!(reason, "instrument 1 (S1) has tick size 0; it must be above 0");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Mutated tapes (bit flips, overwritten bytes, cuts, insertions) are read to the end or
+    /// refused with an error, never a panic or a hang. `LOCKSTEP_FUZZ_CASES` raises the count
+    /// for a long run, e.g. `LOCKSTEP_FUZZ_CASES=1000000 cargo test --release -p
+    /// lockstep-replay fuzz_`.
+    #[test]
+    fn fuzz_mutated_tapes_never_panic() {
+        let cases = crate::fuzz_cases(3000);
+        let good =
+            [write(&sample(300), Compression::None), write(&sample(300), Compression::Deflate)];
+        let mut rng = crate::FuzzRng::new(0x7a9e);
+        let (mut refused, mut read) = (0u64, 0u64);
+        for case in 0..cases {
+            let mut b = good[(case % 2) as usize].clone();
+            rng.mutate(&mut b);
+            match read_all(&b) {
+                Ok(_) => read += 1,
+                Err(_) => refused += 1,
+            }
+        }
+        assert_eq!(read + refused, cases);
+        assert!(refused > cases / 2, "most mutations are caught: {refused} of {cases}");
+    }
+
+    #[test]
+    fn round_trips_with_and_without_compression() {
+        let ev = sample(1234);
+        for c in [Compression::None, Compression::Deflate] {
+            let bytes = write(&ev, c);
+            assert_eq!(read_all(&bytes).unwrap(), ev);
+            let r = TapeReader::new(&bytes[..]).unwrap();
+            assert_eq!(r.header().event_count, 1234);
+            assert_eq!(r.header().instruments[1].symbol, "S1");
+        }
+    }
+
+    #[test]
+    fn every_flipped_byte_is_detected() {
+        let ev = sample(250);
+        let bytes = write(&ev, Compression::None);
+        // Flip every byte in turn (step keeps the test fast); each must fail or, for the few
+        // bytes no check covers, still decode to the same events.
+        for i in (0..bytes.len()).step_by(7) {
+            let mut b = bytes.clone();
+            b[i] ^= 0x40;
+            match read_all(&b) {
+                Err(_) => {}
+                Ok(got) => panic!("flip at byte {i} went unnoticed ({} events)", got.len()),
+            }
+        }
+    }
+
+    #[test]
+    fn truncation_names_chunk_and_offset() {
+        let ev = sample(250);
+        let bytes = write(&ev, Compression::None);
+        let cut = bytes.len() - 30;
+        match read_all(&bytes[..cut]) {
+            Err(TapeError::Truncated { chunk, offset, .. }) => {
+                assert_eq!(chunk, 2);
+                assert!(offset <= cut as u64, "{offset} > {cut}");
+            }
+            other => panic!("expected truncation, got {other:?}"),
+        }
+        // Cut exactly at a chunk boundary: the missing end marker is still noticed.
+        let mut r = TapeReader::new(&bytes[..]).unwrap();
+        let mut buf = Vec::new();
+        r.next_chunk(&mut buf).unwrap();
+        let boundary = r.offset() as usize;
+        let err = read_all(&bytes[..boundary]).unwrap_err();
+        assert!(matches!(err, TapeError::Truncated { chunk: 1, .. }), "{err}");
+        assert!(err.to_string().contains("chunk 1"), "{err}");
+    }
+
+    #[test]
+    fn rejects_non_tapes_and_future_versions() {
+        assert!(matches!(read_all(b"hello world, not a tape"), Err(TapeError::NotATape { .. })));
+        let mut bytes = write(&sample(3), Compression::None);
+        bytes[8] = 9;
+        assert!(matches!(read_all(&bytes), Err(TapeError::Version { found: 9 })));
+    }
+
+    #[test]
+    fn memory_source_serves_in_chunks() {
+        let ev = sample(10_000);
+        let mut m = MemorySource::new(header(), ev.clone());
+        let mut buf = Vec::new();
+        let mut n = 0;
+        while m.next_chunk(&mut buf).unwrap() {
+            assert!(buf.len() <= DEFAULT_CHUNK_EVENTS as usize);
+            n += buf.len();
+        }
+        assert_eq!(n, ev.len());
+        assert_eq!(m.header().event_count, 10_000);
+    }
+}

@@ -1,0 +1,180 @@
+//! Hostile strategies are contained: venue budgets halt a flood, a timer chain and an endless
+//! reject loop while a neighbour runs on unchanged, and guest text is escaped and capped wherever
+//! it is printed.
+
+use crate::common::{bin, fails, hostile_module, json, run_ok, tmp};
+use serde_json::Value;
+use std::path::Path;
+
+/// Runs `hostile` beside avellaneda-stoikov with `extra` flags and checks: the hostile strategy
+/// is halted by `budget`, the run finishes, and the neighbour's digest equals its solo run's.
+/// Returns the hostile strategy's report.
+fn contained(hostile: &Path, extra: &[&str], budget: &str) -> Value {
+    let out = tmp(&format!("contained-{}", hostile.file_stem().unwrap().to_string_lossy()));
+    let run_on = |tier: &str, strategies: &[&str]| {
+        let mut c = bin();
+        c.args(["run", "--events", "3000", "--no-latency", "--tier", tier]).args(extra);
+        for s in strategies {
+            c.args(["--strategy", s]);
+        }
+        json(&mut c)
+    };
+    let run = |strategies: &[&str]| run_on("interpreter", strategies);
+    let h = hostile.to_str().unwrap();
+    let both = run(&[h, "avellaneda-stoikov"]);
+    let solo = run(&["avellaneda-stoikov"]);
+    // The compiled tier halts the same strategy at the same event for the same budget.
+    let compiled = run_on("compiled", &[h, "avellaneda-stoikov"]);
+    assert_eq!(compiled["strategies"][1]["digest"], solo["strategies"][0]["digest"]);
+    assert_eq!(compiled["strategies"][0]["halted"], both["strategies"][0]["halted"]);
+    assert_eq!(compiled["strategies"][0]["digest"], both["strategies"][0]["digest"]);
+    assert_eq!(both["events"], 3000, "the run finishes");
+    let s = &both["strategies"];
+    assert_eq!(s[1]["name"], "avellaneda-stoikov");
+    assert!(s[1]["halted"].is_null());
+    assert_eq!(s[1]["digest"], solo["strategies"][0]["digest"], "neighbour's digest equals solo");
+    let b = &s[0]["budget_exceeded"];
+    assert_eq!(b["budget"], budget, "{}", s[0]);
+    let err = s[0]["halted"]["error"].as_str().expect("hostile strategy halted");
+    assert!(err.contains(&format!("crossed its venue budget of {} {budget}", b["limit"])), "{err}");
+    assert!(err.contains(b["flag"].as_str().unwrap()), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
+    s[0].clone()
+}
+
+#[test]
+fn a_strategy_flooding_orders_is_halted_by_its_actions_budget() {
+    let dir = tmp("hostile-flood");
+    let m = hostile_module(&dir, "flood", "(call $flood (i32.const 1024))");
+    let s = contained(&m, &[], "actions per event");
+    assert_eq!(s["halted"]["seq"], 0);
+    assert_eq!(s["budget_exceeded"]["seq"], 0);
+    assert_eq!(s["budget_exceeded"]["limit"], 256);
+    assert_eq!(s["events"], 1);
+    // The flag moves the limit: 1,024 orders a call then cross the resting-orders budget.
+    let s = contained(&m, &["--max-actions-per-event", "1024"], "resting orders");
+    assert_eq!(s["budget_exceeded"]["limit"], 10_000);
+    assert_eq!(s["exchange"]["open_orders"], 10_000);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_timer_rearmed_one_nanosecond_ahead_is_halted_by_the_timer_budget() {
+    let dir = tmp("hostile-timer");
+    // Every event (timers included) arms timer 1 at its own local time + 1 ns.
+    let m = hostile_module(
+        &dir,
+        "chain",
+        "(call $timer (i32.const 0) (i64.add (i64.load (i32.const 88)) (i64.const 1))) (i32.const 1)",
+    );
+    let s = contained(&m, &[], "timers fired per second of tape time");
+    assert_eq!(s["budget_exceeded"]["limit"], 100_000);
+    // A timer budget of 1 live timer: the second arming crosses it at once.
+    let m = hostile_module(
+        &dir,
+        "two-timers",
+        "(call $timer (i32.const 0) (i64.const 0)) (call $timer (i32.const 1) (i64.const 0)) (i32.const 2)",
+    );
+    let s = contained(&m, &["--max-live-timers", "1"], "live timers");
+    assert_eq!(s["halted"]["seq"], 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_strategy_reusing_an_order_id_forever_is_halted_by_its_message_budget() {
+    let dir = tmp("hostile-reuse");
+    // Every event, rejects included, places order 7 again: with zero latency each reject comes
+    // back at the same instant, a loop that never lets the tape move on.
+    let m =
+        hostile_module(&dir, "reuse", "(call $limit (i32.const 0) (i64.const 7)) (i32.const 1)");
+    let zero = ["--entry-latency-ns", "0", "--feed-latency-ns", "0"];
+    let s = contained(&m, &zero, "venue messages per market event or second of tape time");
+    assert_eq!(s["budget_exceeded"]["limit"], 100_000);
+    assert!(s["exchange"]["rejects"].as_u64().unwrap() >= 49_999, "{s}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Asserts `text` holds no control character but newlines ending lines, and no line starting
+/// with `forged`.
+fn assert_clean(text: &str, forged: &str) {
+    for line in text.lines() {
+        assert!(!line.chars().any(char::is_control), "control character in {line:?}");
+        assert!(!line.trim_start().starts_with(forged), "forged line {line:?} in\n{text}");
+    }
+}
+
+#[test]
+fn guest_text_is_escaped_and_capped_wherever_it_is_printed() {
+    let dir = tmp("guest-text");
+    // On its first event the guest fails with a message that clears the screen, forges a
+    // `digest:` line and drags 5,000 NULs behind it.
+    let fail = dir.join("fail.wasm");
+    let wat = r#"(module
+  (import "lockstep" "memory" (memory 1))
+  (import "lockstep" "fail" (func $fail (param i32 i32)))
+  (data (i32.const 0)
+    "\01\00\00\00" "\40\00\00\00" "\80\00\00\00" "\04\00\00\00"
+    "\00\02\00\00" "\00\04\00\00" "\00\01\00\00" "\00\00\00\00")
+  (data (i32.const 2048) "\1b[2J\ndigest: 0000\n")
+  (func (export "lockstep_abi_version") (result i32) (i32.const 1))
+  (func (export "lockstep_regions") (result i32) (i32.const 0))
+  (func (export "lockstep_init") (param i32) (result i32) (i32.const 0))
+  (func (export "lockstep_on_event") (result i32)
+    (call $fail (i32.const 2048) (i32.const 5018)) (i32.const 0)))"#;
+    std::fs::write(&fail, wat::parse_str(wat).unwrap()).unwrap();
+    let o = run_ok(
+        bin()
+            .args(["run", "--events", "200", "--no-latency", "--strategy"])
+            .arg(&fail)
+            .args(["--strategy", "noop"]),
+    );
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    assert_clean(&stdout, "digest: 0000");
+    let halted = stdout.lines().find(|l| l.contains("HALTED")).expect("halt reported");
+    assert!(
+        halted.contains("strategy panicked on event seq 0: \\u{1b}[2J\\ndigest: 0000\\n\\u{0}"),
+        "{halted}"
+    );
+    // The engine reads at most 4 KiB of the message; 200 characters of it are shown.
+    assert!(halted.contains("… (3896 more bytes); it is halted"), "{halted}");
+    let v = json(
+        bin()
+            .args(["run", "--events", "200", "--no-latency", "--strategy"])
+            .arg(&fail)
+            .args(["--strategy", "noop"]),
+    );
+    let err = v["strategies"][0]["halted"]["error"].as_str().unwrap();
+    assert!(err.ends_with("… (3896 more bytes); it is halted"), "{err:?}");
+    assert!(!err.chars().any(char::is_control), "{err:?}");
+    // An import name and an init refusal are guest text too: the run is refused, cleanly.
+    let import = dir.join("import.wasm");
+    let wat = r#"(module (import "lockstep" "x\0a\1b[2Jdigest: 0000" (func)))"#;
+    std::fs::write(&import, wat::parse_str(wat).unwrap()).unwrap();
+    let err = fails(bin().args(["run", "--events", "10", "--strategy"]).arg(&import));
+    assert_clean(&err, "digest: 0000");
+    assert!(err.contains("imports `lockstep.x\\n\\u{1b}[2Jdigest: 0000`"), "{err}");
+    let refuse = dir.join("refuse.wasm");
+    let wat = r#"(module
+  (import "lockstep" "memory" (memory 1))
+  (data (i32.const 0)
+    "\01\00\00\00" "\40\00\00\00" "\80\00\00\00" "\04\00\00\00"
+    "\00\02\00\00" "\00\04\00\00" "\00\01\00\00" "\00\00\00\00")
+  (func (export "lockstep_abi_version") (result i32) (i32.const 1))
+  (func (export "lockstep_regions") (result i32) (i32.const 0))
+  (data (i32.const 1024) "\1b[2J\ndigest: 0000\n")
+  (func (export "lockstep_init") (param i32) (result i32) (i32.const -18))
+  (func (export "lockstep_on_event") (result i32) (i32.const 0)))"#;
+    std::fs::write(&refuse, wat::parse_str(wat).unwrap()).unwrap();
+    let o = bin()
+        .args(["run", "--events", "10", "--json", "--strategy"])
+        .arg(&refuse)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_clean(&err, "digest:");
+    assert!(err.contains("strategy refused to start: \\u{1b}[2J\\ndigest: 0000\\n"), "{err}");
+    let v: Value = serde_json::from_slice(&o.stdout).expect("one JSON error object");
+    assert!(!v["error"].as_str().unwrap().chars().any(char::is_control), "{v}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
