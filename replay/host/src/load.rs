@@ -268,11 +268,14 @@ pub trait HostSession: Sized {
     ) -> Result<RunOutput, ReplayError>;
 }
 
+/// A started strategy: its runner, `init`'s actions and fuel (`None`: a native build).
+type Started = (Box<dyn StrategyRunner>, Vec<ActionRecord>, Option<u64>);
+
 /// Starts one strategy: its runner, `init`'s actions and fuel (`None`: a native build).
 fn start(
     engine: &Engine,
     spec: &StrategySpec,
-) -> Result<(Box<dyn StrategyRunner>, Vec<ActionRecord>, Option<u64>), SessionError> {
+) -> Result<Started, SessionError> {
     let load = |e| SessionError::Load { name: spec.name.clone(), source: e };
     match &spec.source {
         StrategySource::Builtin(_) | StrategySource::WasmFile { .. } => {

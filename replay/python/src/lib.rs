@@ -15,11 +15,10 @@ use lockstep_import::{
 };
 use lockstep_report::ReportFile;
 use lockstep_report::{ReportConfig, build_report};
-use lockstep_sdk::{Nanos, Price};
+use lockstep_sdk::Price;
 use lockstep_sim::EventSource;
 use lockstep_sim::{
-    BlotterConfig, Compression, ExchangeConfig, FeeModel, LatencyModel, Session, SessionConfig,
-    Synth, SynthConfig,
+    BlotterConfig, Compression, ExchangeConfig, Session, SessionConfig, Synth, SynthConfig,
 };
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
