@@ -13,42 +13,10 @@ use lockstep_sim::{
 };
 use std::path::{Path, PathBuf};
 
-/// Counts heap allocations, to show the replay does not allocate per event.
-mod counting {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    pub(crate) static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-    pub(crate) struct Counting;
-
-    // SAFETY: every method forwards to `System` with the caller's arguments unchanged, so the
-    // `GlobalAlloc` contract holds exactly as it does for `System`; counting has no effect on
-    // the memory returned.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-            // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            // SAFETY: `ptr` came from `System` through `alloc` or `realloc` above.
-            unsafe { System.dealloc(ptr, layout) }
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-            // SAFETY: forwarded unchanged; `ptr` came from `System`.
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
-
-    pub(crate) fn count() -> u64 {
-        ALLOCATIONS.load(Ordering::Relaxed)
-    }
-}
-
+/// Counts heap allocations (the engine's one counting allocator), to show the replay does not
+/// allocate per event.
 #[global_allocator]
-static ALLOCATOR: counting::Counting = counting::Counting;
+static ALLOCATOR: lockstep_engine::CountingAlloc = lockstep_engine::CountingAlloc::new();
 
 /// Allocations made while replaying, from the end of the second chunk to the end of the last.
 fn steady_state_allocations(src: &MemorySource, specs: &[StrategySpec]) -> (u64, u64) {
@@ -58,7 +26,7 @@ fn steady_state_allocations(src: &MemorySource, specs: &[StrategySpec]) -> (u64,
     session
         .run(&mut s, &mut |n| {
             if marks.len() < marks.capacity() {
-                marks.push((n, counting::count()));
+                marks.push((n, ALLOCATOR.allocations()));
             }
         })
         .expect("replay");

@@ -272,10 +272,7 @@ pub trait HostSession: Sized {
 type Started = (Box<dyn StrategyRunner>, Vec<ActionRecord>, Option<u64>);
 
 /// Starts one strategy: its runner, `init`'s actions and fuel (`None`: a native build).
-fn start(
-    engine: &Engine,
-    spec: &StrategySpec,
-) -> Result<Started, SessionError> {
+fn start(engine: &Engine, spec: &StrategySpec) -> Result<Started, SessionError> {
     let load = |e| SessionError::Load { name: spec.name.clone(), source: e };
     match &spec.source {
         StrategySource::Builtin(_) | StrategySource::WasmFile { .. } => {
