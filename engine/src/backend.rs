@@ -7,6 +7,7 @@
 use crate::config::Config;
 use crate::error::{Error, Phase, TrapKind};
 use crate::guest::{Entry, GuestReport};
+use crate::instrument::{GLOBAL_EXPORT, GlobalKind, MutableGlobal};
 use core::fmt;
 use lockstep_sdk::names;
 
@@ -40,6 +41,7 @@ pub(crate) trait BackendGuest: Sized {
         module: &Self::Module,
         config: &Config,
         pages: (u32, Option<u32>),
+        globals: &[MutableGlobal],
     ) -> Result<Self, Error>;
 
     /// Sets the fuel meter. Cannot fail: fuel metering is always on in a Lockstep engine.
@@ -65,6 +67,16 @@ pub(crate) trait BackendGuest: Sized {
 
     /// Bytes preallocated for the guest's memory.
     fn capacity(&self) -> usize;
+
+    /// The bits of each mutable global, in the order of the module's `MutableGlobal` list.
+    fn read_globals(&mut self, out: &mut Vec<(MutableGlobal, u64)>);
+
+    /// Sets the `i`-th mutable global to `bits` (of its own type).
+    fn write_global(&mut self, i: usize, bits: u64) -> Result<(), Error>;
+
+    /// Grows linear memory to `bytes` (a whole number of pages, not below the current size)
+    /// through the store's limiter.
+    fn grow_to(&mut self, bytes: usize) -> Result<(), Error>;
 
     /// Calls an ABI entry point with `budget` fuel; returns its result and the fuel it used:
     /// what the meter lost, all of it when the backend cannot read the meter.
@@ -141,12 +153,47 @@ pub(crate) fn internal(e: &dyn fmt::Display) -> Error {
 /// message, not this text, is what the engine reports.
 pub(crate) const FAIL_TRAP: &str = "guest called lockstep.fail";
 
-/// A linked guest on either backend: the backend's store, the guest's memory in it, and the
-/// entry points.
-pub(crate) struct Linked<S, M, U, I> {
+/// A linked guest on either backend: the backend's store, the guest's memory in it, the entry
+/// points, and the module's mutable globals (exported by `instrument`) with their types.
+pub(crate) struct Linked<S, M, U, I, G> {
     pub(crate) store: S,
     pub(crate) memory: M,
     pub(crate) exports: Exports<U, I>,
+    pub(crate) globals: Vec<(G, MutableGlobal)>,
+}
+
+/// Looks up each of `wanted`'s exported globals with `get` (a backend's `get_global`).
+pub(crate) fn find_globals<G>(
+    wanted: &[MutableGlobal],
+    mut get: impl FnMut(&str) -> Option<G>,
+) -> Result<Vec<(G, MutableGlobal)>, Error> {
+    wanted
+        .iter()
+        .map(|g| {
+            get(&format!("{GLOBAL_EXPORT}{}", g.index))
+                .map(|h| (h, *g))
+                .ok_or_else(|| internal(&format_args!("global {} is not exported", g.index)))
+        })
+        .collect()
+}
+
+/// The mutable globals a compiled module exports under `instrument`'s names, by index.
+pub(crate) fn exported_globals<'a>(
+    exports: impl Iterator<Item = (&'a str, Option<GlobalKind>)>,
+) -> Vec<MutableGlobal> {
+    let mut out: Vec<MutableGlobal> = exports
+        .filter_map(|(name, kind)| {
+            let index = name.strip_prefix(GLOBAL_EXPORT)?.parse().ok()?;
+            Some(MutableGlobal { index, kind: kind? })
+        })
+        .collect();
+    out.sort_by_key(|g| g.index);
+    out
+}
+
+/// The number of pages to add to a memory of `current` bytes to reach `bytes`.
+pub(crate) fn pages_to_grow(current: usize, bytes: usize) -> u64 {
+    (bytes.saturating_sub(current) / crate::config::WASM_PAGE) as u64
 }
 
 /// A guest's ABI entry points in a backend's typed-function types: `U` for the three that

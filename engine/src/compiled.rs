@@ -10,15 +10,18 @@ use crate::backend::{
     BackendGuest, EntryFn, Exports, FAIL_TRAP, Fault, Linked, fault_of_trap, instantiate_failure,
     internal, limiter, link_refused, malformed, memory_refused, one_line, val_kind,
 };
+use crate::backend::{exported_globals, find_globals, pages_to_grow};
 use crate::config::Config;
 use crate::error::{Error, TrapKind};
 use crate::guest::{Entry, ExportSig, GuestReport, ImportDesc, ImportKind, ValKind};
+use crate::instrument::{GlobalKind, MutableGlobal};
 use crate::sys;
 use lockstep_sdk::names;
 use sha2::{Digest as _, Sha256};
 use std::sync::Arc;
 use wasmtime::{
-    Caller, ExternType, Linker, Memory, MemoryType, OptLevel, Store, Trap, TypedFunc, ValType,
+    Caller, ExternType, Global, Linker, Memory, MemoryType, OptLevel, Store, Trap, TypedFunc, Val,
+    ValType,
 };
 
 /// Builds the wasmtime engine: Cranelift with fuel, canonical NaNs, deterministic relaxed SIMD
@@ -56,8 +59,9 @@ pub(crate) fn compile(engine: &wasmtime::Engine, wasm: &[u8]) -> Result<wasmtime
     wasmtime::Module::new(engine, wasm).map_err(|e| malformed(&e.root_cause()))
 }
 
-const MAGIC: &[u8; 16] = b"LOCKSTEP-AOT\0\0\0\x01";
-const HEADER: usize = MAGIC.len() + 32 + 8 + 32;
+/// Version 2 added the module's SHA-256, which checkpoints name their module by.
+const MAGIC: &[u8; 16] = b"LOCKSTEP-AOT\0\0\0\x02";
+const HEADER: usize = MAGIC.len() + 32 + 32 + 8 + 32;
 
 /// What an artefact must have been produced by: this wasmtime build and target, and every
 /// setting of ours that reaches the generated code.
@@ -80,11 +84,13 @@ fn fingerprint(engine: &wasmtime::Engine, config: &Config) -> [u8; 32] {
     h.0.finalize().into()
 }
 
-/// Wraps a compiled module in the Lockstep envelope.
+/// Wraps a compiled module in the Lockstep envelope, with the SHA-256 of the `.wasm` it was
+/// compiled from.
 pub(crate) fn serialize(
     engine: &wasmtime::Engine,
     config: &Config,
     module: &wasmtime::Module,
+    sha256: &[u8; 32],
 ) -> Result<Vec<u8>, Error> {
     let payload = module.serialize().map_err(|e| Error::Setup {
         reason: format!("cannot serialize the compiled module: {}", one_line(&e)),
@@ -92,23 +98,26 @@ pub(crate) fn serialize(
     let mut out = Vec::with_capacity(HEADER + payload.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&fingerprint(engine, config));
+    out.extend_from_slice(sha256);
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
     out.extend_from_slice(&Sha256::digest(&payload));
     out.extend_from_slice(&payload);
     Ok(out)
 }
 
-/// Checks the envelope and loads the compiled module it carries.
+/// Checks the envelope and loads the compiled module it carries, with the SHA-256 of the
+/// `.wasm` it was compiled from.
 pub(crate) fn deserialize(
     engine: &wasmtime::Engine,
     config: &Config,
     artefact: &[u8],
-) -> Result<wasmtime::Module, Error> {
+) -> Result<(wasmtime::Module, [u8; 32]), Error> {
     let refuse = |reason: &str| Err(Error::Artefact { reason: reason.to_owned() });
     if artefact.len() < HEADER || &artefact[..MAGIC.len()] != MAGIC {
-        return refuse("not a Lockstep precompiled module (no LOCKSTEP-AOT v1 header)");
+        return refuse("not a Lockstep precompiled module (no LOCKSTEP-AOT v2 header)");
     }
     let (fp, rest) = artefact[MAGIC.len()..].split_at(32);
+    let (source, rest) = rest.split_at(32);
     let (len, rest) = rest.split_at(8);
     let (sum, payload) = rest.split_at(32);
     if fp != fingerprint(engine, config) {
@@ -125,8 +134,12 @@ pub(crate) fn deserialize(
     if Sha256::digest(payload).as_slice() != sum {
         return refuse("corrupted: the payload's SHA-256 does not match its header");
     }
-    sys::deserialize_module(engine, payload)
-        .map_err(|e| Error::Artefact { reason: format!("wasmtime refused it: {}", one_line(&e)) })
+    let module = sys::deserialize_module(engine, payload).map_err(|e| Error::Artefact {
+        reason: format!("wasmtime refused it: {}", one_line(&e)),
+    })?;
+    let mut sha256 = [0u8; 32];
+    sha256.copy_from_slice(source);
+    Ok((module, sha256))
 }
 
 fn kind(t: ValType) -> ValKind {
@@ -169,7 +182,8 @@ limiter!(
 );
 
 /// One instantiated guest on the compiled tier: its store, memory and entry points.
-pub(crate) type Guest = Linked<Store<HostState>, Memory, TypedFunc<(), i32>, TypedFunc<i32, i32>>;
+pub(crate) type Guest =
+    Linked<Store<HostState>, Memory, TypedFunc<(), i32>, TypedFunc<i32, i32>, Global>;
 
 impl BackendGuest for Guest {
     type Engine = wasmtime::Engine;
@@ -181,6 +195,7 @@ impl BackendGuest for Guest {
         module: &wasmtime::Module,
         config: &Config,
         (min_pages, max_pages): (u32, Option<u32>),
+        wanted: &[MutableGlobal],
     ) -> Result<Self, Error> {
         let mut store = Store::new(engine, HostState::new(config.memory_bytes()));
         store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
@@ -200,7 +215,8 @@ impl BackendGuest for Guest {
         let init = instance.get_typed_func(&mut store, names::INIT);
         let exports = Exports::new(init, |name| instance.get_typed_func(&mut store, name))
             .map_err(|e| internal(&e))?;
-        Ok(Self { store, memory, exports })
+        let globals = find_globals(wanted, |name| instance.get_global(&mut store, name))?;
+        Ok(Self { store, memory, exports, globals })
     }
 
     #[inline]
@@ -247,10 +263,77 @@ impl BackendGuest for Guest {
     fn capacity(&self) -> usize {
         self.store.data().report.limit_bytes
     }
+
+    fn read_globals(&mut self, out: &mut Vec<(MutableGlobal, u64)>) {
+        let g = &mut *self;
+        out.clear();
+        for (global, desc) in &g.globals {
+            out.push((*desc, bits(global.get(&mut g.store))));
+        }
+    }
+
+    fn write_global(&mut self, i: usize, bits: u64) -> Result<(), Error> {
+        let g = &mut *self;
+        let Some((global, desc)) = g.globals.get(i) else {
+            return Err(internal(&format_args!("no mutable global #{i}")));
+        };
+        global.set(&mut g.store, value(desc.kind, bits)).map_err(|e| internal(&e))
+    }
+
+    fn grow_to(&mut self, bytes: usize) -> Result<(), Error> {
+        let g = &mut *self;
+        let current = g.memory.data(&g.store).len();
+        let pages = pages_to_grow(current, bytes);
+        if pages > 0 {
+            g.memory.grow(&mut g.store, pages).map_err(|e| memory_refused(&e))?;
+        }
+        Ok(())
+    }
 }
 
 fn host_fail(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::Result<()> {
     let memory = caller.data().memory.map_or(&[][..], |m| m.data(&caller));
     caller.data_mut().report.fail_message = Some(GuestReport::read_message(memory, ptr, len));
     Err(wasmtime::Error::msg(FAIL_TRAP))
+}
+
+/// A global's value as the bits a checkpoint stores.
+fn bits(v: Val) -> u64 {
+    match v {
+        Val::I32(x) => u64::from(x as u32),
+        Val::I64(x) => x as u64,
+        Val::F32(x) => u64::from(x),
+        Val::F64(x) => x,
+        // `instrument` exports only numeric globals.
+        _ => 0,
+    }
+}
+
+/// A global's value of type `kind` from a checkpoint's bits.
+fn value(kind: GlobalKind, bits: u64) -> Val {
+    match kind {
+        GlobalKind::I32 => Val::I32(bits as u32 as i32),
+        GlobalKind::I64 => Val::I64(bits as i64),
+        GlobalKind::F32 => Val::F32(bits as u32),
+        GlobalKind::F64 => Val::F64(bits),
+    }
+}
+
+/// The mutable globals `module` exports under `instrument`'s names.
+pub(crate) fn globals(module: &wasmtime::Module) -> Vec<MutableGlobal> {
+    exported_globals(module.exports().map(|e| {
+        let kind = match e.ty() {
+            ExternType::Global(g) if g.mutability() == wasmtime::Mutability::Var => {
+                match g.content() {
+                    ValType::I32 => Some(GlobalKind::I32),
+                    ValType::I64 => Some(GlobalKind::I64),
+                    ValType::F32 => Some(GlobalKind::F32),
+                    ValType::F64 => Some(GlobalKind::F64),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        (e.name(), kind)
+    }))
 }

@@ -201,6 +201,8 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// Checkpoint bytes were refused; nothing was restored.
+    Checkpoint(crate::checkpoint::CheckpointError),
     /// The operation needs an engine of another tier.
     WrongTier {
         /// The tier the operation needs.
@@ -284,6 +286,7 @@ impl Error {
             Error::Setup { .. } => (22, 0),
             Error::Artefact { .. } => (23, 0),
             Error::WrongTier { .. } => (24, 0),
+            Error::Checkpoint(c) => (25, c.sub_code()),
         };
         variant << 8 | low
     }
@@ -373,6 +376,7 @@ impl fmt::Display for Error {
                 f,
                 "precompiled module refused: {reason}; load the .wasm instead, or precompile it with this build"
             ),
+            Error::Checkpoint(c) => write!(f, "cannot restore: {c}"),
             Error::WrongTier { needs, engine } => write!(
                 f,
                 "this needs an engine of the {needs} tier, but the engine is {engine}; set Config::tier"

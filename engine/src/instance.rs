@@ -6,14 +6,15 @@
 //! out into a buffer allocated at instantiation. No allocation, no lock, no clock.
 
 use crate::backend::BackendGuest as _;
+use crate::checkpoint::{self, CheckpointError, State};
 use crate::config::{Config, Fuel};
 use crate::error::{Error, GuestStatus, Phase};
 use crate::guest::Entry;
 use crate::module::StrategyModule;
 use crate::tier::{Guest, on_guest};
 use lockstep_sdk::{
-    ACTION_SIZE, ActionRecord, BOOK_SIZE, BookRecord, DispatchError, EVENT_SIZE, EventRecord,
-    Regions, RunError, Step, StrategyRunner, status,
+    ABI_VERSION, ACTION_SIZE, ActionRecord, BOOK_SIZE, BookRecord, DispatchError, EVENT_SIZE,
+    EventRecord, Regions, RunError, Step, StrategyRunner, status,
 };
 
 impl StrategyModule {
@@ -24,6 +25,18 @@ impl StrategyModule {
     /// runtime error during init (fuel, trap, panic, memory limit).
     pub fn instantiate(&self, params: &str) -> Result<Instance, Error> {
         Instance::new(self, params)
+    }
+
+    /// Restores an instance from bytes of [`Instance::checkpoint`], taken on either tier: a
+    /// fresh guest of this module gets the checkpoint's memory, mutable globals and halted
+    /// state; `lockstep_init` does not run again.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] for bytes that are not a checkpoint, another format version,
+    /// truncated or corrupt bytes, another module, or more memory than this engine allows; an
+    /// [`Error::AbiVersion`] for a checkpoint of another ABI. Nothing running is touched.
+    pub fn restore(&self, checkpoint: &[u8]) -> Result<Instance, Error> {
+        Instance::restore(self, checkpoint)
     }
 }
 
@@ -36,6 +49,10 @@ pub struct Instance {
     last_fuel: Fuel,
     budget: u64,
     halted: bool,
+    /// The module's SHA-256, written into checkpoints.
+    module: [u8; 32],
+    /// Scratch for the globals' values while checkpointing.
+    globals: Vec<(crate::instrument::MutableGlobal, u64)>,
 }
 
 impl std::fmt::Debug for Instance {
@@ -76,9 +93,90 @@ impl Instance {
             last_fuel: Fuel(used),
             budget: config.fuel_per_event.0,
             halted: false,
+            module: module.sha256,
+            globals: Vec::with_capacity(module.globals.len()),
         };
         this.collect(rc, Phase::Init)?;
         Ok(this)
+    }
+
+    /// A fresh guest of `module` carrying a checkpoint's state.
+    fn restore(module: &StrategyModule, bytes: &[u8]) -> Result<Self, Error> {
+        let config: &Config = &module.engine.config;
+        let image = checkpoint::read(bytes).map_err(Error::Checkpoint)?;
+        if image.module != module.sha256 {
+            return Err(Error::Checkpoint(CheckpointError::OtherModule {
+                expected: checkpoint::hex(&module.sha256),
+                found: checkpoint::hex(&image.module),
+            }));
+        }
+        if image.abi_version != ABI_VERSION {
+            let found = i64::from(image.abi_version);
+            return Err(Error::AbiVersion { found, expected: ABI_VERSION });
+        }
+        let limit = config.memory_bytes();
+        if image.memory_size > limit as u64 {
+            return Err(Error::Checkpoint(CheckpointError::MemoryTooLarge {
+                bytes: image.memory_size,
+                limit,
+            }));
+        }
+        let corrupt =
+            |reason: &str| Error::Checkpoint(CheckpointError::Corrupt { reason: reason.into() });
+        if !image.globals.iter().map(|(g, _)| g).eq(module.globals.iter()) {
+            return Err(corrupt("its globals are not the module's"));
+        }
+        let (mut guest, regions) = module.linked()?;
+        let size = image.memory_size as usize;
+        on_guest!(&mut guest, g => {
+            if size < g.memory().len() {
+                return Err(corrupt("its memory is smaller than the module's minimum"));
+            }
+            g.grow_to(size)?;
+            let memory = g.memory_mut();
+            let (stored, rest) = memory.split_at_mut(image.memory.len());
+            stored.copy_from_slice(image.memory);
+            rest.fill(0);
+            for (i, (_, bits)) in image.globals.iter().enumerate() {
+                g.write_global(i, *bits)?;
+            }
+        });
+        Ok(Self {
+            guest,
+            actions: vec![ActionRecord::zeroed(); regions.action_cap as usize].into_boxed_slice(),
+            regions,
+            len: 0,
+            last_fuel: Fuel(0),
+            budget: config.fuel_per_event.0,
+            halted: image.halted,
+            module: module.sha256,
+            globals: Vec::with_capacity(module.globals.len()),
+        })
+    }
+
+    /// The strategy's whole state as versioned bytes (see `engine/ABI.md`, "Checkpoints"): the
+    /// module's SHA-256, the ABI version, linear memory, mutable globals and the halted state.
+    /// Take it between events; [`StrategyModule::restore`] restores it on either tier.
+    pub fn checkpoint(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.checkpoint_into(&mut out);
+        out
+    }
+
+    /// [`Instance::checkpoint`] into `out` (cleared first), reusing its capacity.
+    pub fn checkpoint_into(&mut self, out: &mut Vec<u8>) {
+        let mut globals = std::mem::take(&mut self.globals);
+        on_guest!(&mut self.guest, g => g.read_globals(&mut globals));
+        let memory = on_guest!(&self.guest, g => g.memory());
+        let state = State {
+            abi_version: self.regions.abi_version,
+            module: &self.module,
+            halted: self.halted,
+            memory,
+            globals: &globals,
+        };
+        checkpoint::write(&state, out);
+        self.globals = globals;
     }
 
     /// Handles one event: writes it (and `book`, when given) into the guest and returns the

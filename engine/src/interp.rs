@@ -5,14 +5,16 @@ use crate::backend::{
     BackendGuest, EntryFn, Exports, FAIL_TRAP, Fault, Linked, fault_of_trap, instantiate_failure,
     internal, limiter, link_refused, malformed, memory_refused, val_kind,
 };
+use crate::backend::{exported_globals, find_globals, pages_to_grow};
 use crate::config::Config;
 use crate::error::Error;
 use crate::guest::{Entry, ExportSig, GuestReport, ImportDesc, ImportKind, ValKind};
+use crate::instrument::{GlobalKind, MutableGlobal};
 use crate::sys::{StaticMemory, WithStaticMemory};
 use lockstep_sdk::names;
 use wasmi::{
-    Caller, CompilationMode, ExternType, Linker, Memory, MemoryType, Store, TrapCode, TypedFunc,
-    ValType,
+    Caller, CompilationMode, ExternType, Global, Linker, Memory, MemoryType, Store, TrapCode,
+    TypedFunc, Val, ValType,
 };
 
 /// Builds the wasmi engine: fuel on, eager compilation, value stack pre-sized, only the Wasm
@@ -85,7 +87,7 @@ pub(crate) struct Guest {
 }
 
 /// The store, memory and entry points of an interpreter guest.
-type Inner = Linked<Store<HostState>, Memory, TypedFunc<(), i32>, TypedFunc<i32, i32>>;
+type Inner = Linked<Store<HostState>, Memory, TypedFunc<(), i32>, TypedFunc<i32, i32>, Global>;
 
 impl BackendGuest for Guest {
     type Engine = wasmi::Engine;
@@ -97,6 +99,7 @@ impl BackendGuest for Guest {
         module: &wasmi::Module,
         config: &Config,
         (min_pages, max_pages): (u32, Option<u32>),
+        wanted: &[MutableGlobal],
     ) -> Result<Self, Error> {
         let mut buffer = StaticMemory::new(config.memory_bytes());
         if config.pretouch_memory {
@@ -122,7 +125,8 @@ impl BackendGuest for Guest {
             let init = instance.get_typed_func(&store, names::INIT);
             let exports = Exports::new(init, |name| instance.get_typed_func(&store, name))
                 .map_err(|e| internal(&e))?;
-            Ok(Linked { store, memory, exports })
+            let globals = find_globals(wanted, |name| instance.get_global(&store, name))?;
+            Ok(Linked { store, memory, exports, globals })
         })?;
         Ok(Self { inner })
     }
@@ -172,10 +176,75 @@ impl BackendGuest for Guest {
     fn capacity(&self) -> usize {
         self.inner.memory_len()
     }
+
+    fn read_globals(&mut self, out: &mut Vec<(MutableGlobal, u64)>) {
+        let g = &mut *self.inner;
+        out.clear();
+        for (global, desc) in &g.globals {
+            out.push((*desc, bits(global.get(&mut g.store))));
+        }
+    }
+
+    fn write_global(&mut self, i: usize, bits: u64) -> Result<(), Error> {
+        let g = &mut *self.inner;
+        let Some((global, desc)) = g.globals.get(i) else {
+            return Err(internal(&format_args!("no mutable global #{i}")));
+        };
+        global.set(&mut g.store, value(desc.kind, bits)).map_err(|e| internal(&e))
+    }
+
+    fn grow_to(&mut self, bytes: usize) -> Result<(), Error> {
+        let g = &mut *self.inner;
+        let current = g.memory.data(&g.store).len();
+        let pages = pages_to_grow(current, bytes);
+        if pages > 0 {
+            g.memory.grow(&mut g.store, pages).map_err(|e| memory_refused(&e))?;
+        }
+        Ok(())
+    }
 }
 
 fn host_fail(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> Result<(), wasmi::Error> {
     let memory = caller.data().memory.map_or(&[][..], |m| m.data(&caller));
     caller.data_mut().report.fail_message = Some(GuestReport::read_message(memory, ptr, len));
     Err(wasmi::Error::new(FAIL_TRAP))
+}
+
+/// A global's value as the bits a checkpoint stores.
+fn bits(v: Val) -> u64 {
+    match v {
+        Val::I32(x) => u64::from(x as u32),
+        Val::I64(x) => x as u64,
+        Val::F32(x) => u64::from(x.to_bits()),
+        Val::F64(x) => x.to_bits(),
+        // `instrument` exports only numeric globals.
+        _ => 0,
+    }
+}
+
+/// A global's value of type `kind` from a checkpoint's bits.
+fn value(kind: GlobalKind, bits: u64) -> Val {
+    match kind {
+        GlobalKind::I32 => Val::I32(bits as u32 as i32),
+        GlobalKind::I64 => Val::I64(bits as i64),
+        GlobalKind::F32 => Val::F32(wasmi::F32::from_bits(bits as u32)),
+        GlobalKind::F64 => Val::F64(wasmi::F64::from_bits(bits)),
+    }
+}
+
+/// The mutable globals `module` exports under `instrument`'s names.
+pub(crate) fn globals(module: &wasmi::Module) -> Vec<MutableGlobal> {
+    exported_globals(module.exports().map(|e| {
+        let kind = match e.ty() {
+            ExternType::Global(g) if g.mutability().is_mut() => match g.content() {
+                ValType::I32 => Some(GlobalKind::I32),
+                ValType::I64 => Some(GlobalKind::I64),
+                ValType::F32 => Some(GlobalKind::F32),
+                ValType::F64 => Some(GlobalKind::F64),
+                _ => None,
+            },
+            _ => None,
+        };
+        (e.name(), kind)
+    }))
 }

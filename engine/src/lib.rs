@@ -37,18 +37,21 @@
 #![deny(unsafe_code)] // only `sys` may use unsafe, and it says so
 
 mod backend;
+mod checkpoint;
 mod compiled;
 mod config;
 mod engine;
 mod error;
 mod guest;
 mod instance;
+mod instrument;
 mod interp;
 mod module;
 mod sys;
 mod tier;
 mod worker;
 
+pub use checkpoint::{CHECKPOINT_VERSION, CheckpointError};
 pub use config::{Config, Fuel, Tier, UnknownTier, WASM_PAGE};
 pub use engine::Engine;
 pub use error::{Error, GuestStatus, Phase, TrapKind};

@@ -7,9 +7,11 @@ use crate::config::{Config, Tier};
 use crate::engine::{Backend, Engine};
 use crate::error::Error;
 use crate::guest::{ImportDesc, ImportKind, ValKind};
+use crate::instrument::{self, MutableGlobal};
 use crate::interp;
 use crate::tier::{self, Code, Guest};
 use lockstep_sdk::{Regions, names};
+use sha2::{Digest as _, Sha256};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// A validated, compiled strategy module, ready to instantiate on the engine that loaded it.
@@ -21,6 +23,11 @@ pub struct StrategyModule {
     /// by the config limit). Growth past the config limit is refused by the store's limiter.
     pub(crate) memory_pages: (u32, Option<u32>),
     size: usize,
+    /// SHA-256 of the `.wasm` bytes the module was loaded (or precompiled) from: what a
+    /// checkpoint names its module by.
+    pub(crate) sha256: [u8; 32],
+    /// The mutable globals, exported for checkpoints by `instrument`.
+    pub(crate) globals: Arc<[MutableGlobal]>,
     /// The guest the load checks linked, kept for the first `instantiate` (shared by clones),
     /// so a load followed by an instantiation links once.
     trial: Arc<Mutex<Option<(Guest, Regions)>>>,
@@ -57,11 +64,14 @@ impl StrategyModule {
         if wasm.len() > config.max_module_bytes {
             return Err(Error::ModuleTooLarge { size: wasm.len(), limit: config.max_module_bytes });
         }
+        let sha256: [u8; 32] = Sha256::digest(wasm).into();
+        let size = wasm.len();
+        let wasm = instrument::export_globals(wasm);
         let code = match &engine.inner {
-            Backend::Interpreter(e) => Code::Interpreter(interp::compile(e, wasm)?),
-            Backend::Compiled(e) => Code::Compiled(compiled::compile(e, wasm)?),
+            Backend::Interpreter(e) => Code::Interpreter(interp::compile(e, &wasm)?),
+            Backend::Compiled(e) => Code::Compiled(compiled::compile(e, &wasm)?),
         };
-        Self::checked(engine, code, wasm.len())
+        Self::checked(engine, code, size, sha256)
     }
 
     /// Compiles `wasm` ahead of time into an artefact that [`StrategyModule::from_precompiled`]
@@ -73,7 +83,9 @@ impl StrategyModule {
     pub fn precompile(engine: &Engine, wasm: &[u8]) -> Result<Vec<u8>, Error> {
         let module = Self::new(engine, wasm)?;
         match (&engine.inner, &module.code) {
-            (Backend::Compiled(e), Code::Compiled(m)) => compiled::serialize(e, &engine.config, m),
+            (Backend::Compiled(e), Code::Compiled(m)) => {
+                compiled::serialize(e, &engine.config, m, &module.sha256)
+            }
             _ => Err(Error::WrongTier { needs: Tier::Compiled, engine: engine.tier() }),
         }
     }
@@ -92,12 +104,12 @@ impl StrategyModule {
         let Backend::Compiled(e) = &engine.inner else {
             return Err(Error::WrongTier { needs: Tier::Compiled, engine: engine.tier() });
         };
-        let code = Code::Compiled(compiled::deserialize(e, &engine.config, artefact)?);
-        Self::checked(engine, code, artefact.len())
+        let (module, sha256) = compiled::deserialize(e, &engine.config, artefact)?;
+        Self::checked(engine, Code::Compiled(module), artefact.len(), sha256)
     }
 
     /// The sandbox and ABI checks, then a trial instantiation.
-    fn checked(engine: &Engine, code: Code, size: usize) -> Result<Self, Error> {
+    fn checked(engine: &Engine, code: Code, size: usize, sha256: [u8; 32]) -> Result<Self, Error> {
         let config: &Config = &engine.config;
         let memory_pages = check_imports(&code.imports(), config)?;
         let i32_ = ValKind::I32;
@@ -115,12 +127,15 @@ impl StrategyModule {
         }
         // Linking runs any start function under the init fuel budget and checks the ABI
         // version and regions, so a hostile module is refused at load rather than later.
-        let trial = tier::link(engine, &code, memory_pages)?;
+        let globals: Arc<[MutableGlobal]> = code.globals().into();
+        let trial = tier::link(engine, &code, memory_pages, &globals)?;
         Ok(Self {
             engine: engine.clone(),
             code,
             memory_pages,
             size,
+            sha256,
+            globals,
             trial: Arc::new(Mutex::new(Some(trial))),
         })
     }
@@ -131,13 +146,19 @@ impl StrategyModule {
         let kept = self.trial.lock().unwrap_or_else(PoisonError::into_inner).take();
         match kept {
             Some(linked) => Ok(linked),
-            None => tier::link(&self.engine, &self.code, self.memory_pages),
+            None => tier::link(&self.engine, &self.code, self.memory_pages, &self.globals),
         }
     }
 
     /// Size of the module (or artefact) in bytes.
     pub fn size(&self) -> usize {
         self.size
+    }
+
+    /// SHA-256 of the module's `.wasm` bytes (for a precompiled module, of the `.wasm` it was
+    /// compiled from): the same on both tiers, and what checkpoints are bound to.
+    pub fn sha256(&self) -> [u8; 32] {
+        self.sha256
     }
 
     /// The tier this module was compiled for.

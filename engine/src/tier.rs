@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::engine::{Backend, Engine};
 use crate::error::{Error, Phase};
 use crate::guest::{Entry, ExportSig, ImportDesc};
+use crate::instrument::MutableGlobal;
 use crate::{compiled, interp};
 use lockstep_sdk::{ABI_VERSION, ACTION_SIZE, BOOK_SIZE, EVENT_SIZE, REGIONS_SIZE, Regions};
 
@@ -23,6 +24,14 @@ impl Code {
         match self {
             Code::Interpreter(m) => interp::imports(m),
             Code::Compiled(m) => compiled::imports(m),
+        }
+    }
+
+    /// The mutable globals the module exports for checkpoints.
+    pub(crate) fn globals(&self) -> Vec<MutableGlobal> {
+        match self {
+            Code::Interpreter(m) => interp::globals(m),
+            Code::Compiled(m) => compiled::globals(m),
         }
     }
 
@@ -65,14 +74,15 @@ pub(crate) fn link(
     engine: &Engine,
     code: &Code,
     pages: (u32, Option<u32>),
+    globals: &[MutableGlobal],
 ) -> Result<(Guest, Regions), Error> {
     let config: &Config = &engine.config;
     let mut guest = match (&engine.inner, code) {
         (Backend::Interpreter(e), Code::Interpreter(m)) => {
-            Guest::Interpreter(interp::Guest::instantiate(e, m, config, pages)?)
+            Guest::Interpreter(interp::Guest::instantiate(e, m, config, pages, globals)?)
         }
         (Backend::Compiled(e), Code::Compiled(m)) => {
-            Guest::Compiled(compiled::Guest::instantiate(e, m, config, pages)?)
+            Guest::Compiled(compiled::Guest::instantiate(e, m, config, pages, globals)?)
         }
         _ => unreachable!("a module is compiled by the engine it keeps"),
     };

@@ -2,6 +2,7 @@
 //! suite, the same errors on both tiers, determinism across runs and workers, module loading
 //! fuzzed on both tiers, and zero allocations per event.
 
+mod checkpoint;
 mod common;
 mod determinism;
 mod fuzz_modules;
