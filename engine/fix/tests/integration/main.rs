@@ -1,0 +1,3 @@
+//! Integration tests of lockstep-fix against independent implementations.
+
+mod quickfix;
