@@ -43,6 +43,7 @@ mod session;
 mod synth;
 mod tape;
 mod units_serde;
+mod view;
 
 pub use book::{Applied, Book, BookStats, LevelOverflow, OrderView};
 pub use digest::{Digest, combine, hex};
@@ -68,3 +69,4 @@ pub use tape::{
     Compression, DEFAULT_CHUNK_EVENTS, EventCheck, EventSource, FORMAT_VERSION, MAX_INSTRUMENTS,
     MemorySource, TapeError, TapeHeader, TapeReader, TapeWriter, check_instruments,
 };
+pub use view::{Emit, MarketView};

@@ -25,9 +25,10 @@ use crate::exchange::{
 use crate::jitter::{JitterRecorder, LatencyReport};
 use crate::market::TapeEvent;
 use crate::tape::{DEFAULT_CHUNK_EVENTS, EventSource, TapeError, TapeHeader};
+use crate::view::MarketView;
 use lockstep_sdk::{
-    ActionRecord, BookRecord, Event, EventBody, EventHeader, EventRecord, InstrumentId, Nanos,
-    StrategyRunner, Tier,
+    ActionRecord, BookRecord, Event, EventHeader, EventRecord, InstrumentId, Nanos, StrategyRunner,
+    Tier,
 };
 use std::fmt;
 
@@ -315,22 +316,12 @@ struct Slot {
     observer: Option<Box<dyn Observer>>,
 }
 
-#[derive(Clone, Copy)]
-struct Emit {
-    rec: EventRecord,
-    book: Option<InstrumentId>,
-}
-
 /// A replay session. Build with `Session::new` (with `host`) or [`Session::from_runners`], then
 /// `Session::run` it once, or feed it event by event with [`Session::step`] and end with
 /// [`Session::finish`].
 pub struct Session {
-    books: Vec<Book>,
-    records: Vec<BookRecord>,
-    dirty: Vec<InstrumentId>,
-    is_dirty: Vec<bool>,
+    view: MarketView,
     slots: Vec<Slot>,
-    emits: Vec<Emit>,
     cfg: SessionConfig,
     book_digest: Option<Digest>,
     emitted: u64,
@@ -343,7 +334,7 @@ pub struct Session {
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
-            .field("instruments", &self.books.len())
+            .field("instruments", &self.view.books.len())
             .field("strategies", &self.slots.iter().map(|s| &s.name).collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
@@ -440,12 +431,8 @@ impl Session {
             })
             .collect();
         Self {
-            books: (0..n).map(|_| Book::new()).collect(),
-            records: vec![BookRecord::default(); n],
-            dirty: Vec::with_capacity(n),
-            is_dirty: vec![false; n],
+            view: MarketView::new(n),
             slots,
-            emits: Vec::with_capacity(64),
             book_digest: cfg.book_digest.then(Digest::new),
             cfg,
             emitted: 0,
@@ -470,12 +457,12 @@ impl Session {
 
     /// The book of instrument `i` as it stands.
     pub fn book(&self, i: InstrumentId) -> Option<&Book> {
-        self.books.get(usize::from(i))
+        self.view.books.get(usize::from(i))
     }
 
     /// Strategy `s`'s trading so far, marked at the books as they stand.
     pub fn exchange_summary(&self, s: usize) -> Option<ExchangeSummary> {
-        self.slots.get(s).map(|slot| slot.exch.summary(&self.books))
+        self.slots.get(s).map(|slot| slot.exch.summary(&self.view.books))
     }
 
     /// Strategy `s`'s resting orders (instrument, id, side, price, open quantity) in the order
@@ -571,7 +558,7 @@ impl Session {
         }
         self.slots
             .iter_mut()
-            .filter_map(|slot| slot.exch.take_blotter(close, &self.books))
+            .filter_map(|slot| slot.exch.take_blotter(close, &self.view.books))
             .collect()
     }
 
@@ -580,7 +567,7 @@ impl Session {
         loop {
             let slot = &mut self.slots[s];
             let next_seq = slot.seq;
-            let Some(due) = slot.exch.poll((t, class), next_seq, &self.books) else { break };
+            let Some(due) = slot.exch.poll((t, class), next_seq, &self.view.books) else { break };
             let (time, instrument, exchange_ts, body) = match due {
                 Due::Halt(e) => {
                     budget_halt(slot, e);
@@ -621,68 +608,38 @@ impl Session {
         let ii = usize::from(ev.instrument);
         let t = ev.local_ts.0;
         for slot in &mut self.slots {
-            slot.exch.advance(t, &self.books);
+            slot.exch.advance(t, &self.view.books);
         }
-        let a = self.books[ii].try_apply(&ev.msg)?;
+        let a = self.view.apply(ev)?;
         for slot in &mut self.slots {
-            slot.exch.on_market(ev.instrument, &a, t, &self.books[ii]);
+            slot.exch.on_market(ev.instrument, &a, t, &self.view.books[ii]);
         }
-        let h = EventHeader {
-            seq: 0,
-            instrument: ev.instrument,
-            exchange_ts: ev.exchange_ts,
-            local_ts: ev.local_ts,
-        };
-        if let Some(tr) = a.trade {
-            self.emits
-                .push(Emit { rec: Event { h, body: EventBody::Trade(tr) }.encode(), book: None });
-        }
-        if let Some(q) = a.quote {
-            self.emits
-                .push(Emit { rec: Event { h, body: EventBody::Quote(q) }.encode(), book: None });
-        }
-        if a.top && !self.is_dirty[ii] {
-            self.is_dirty[ii] = true;
-            self.dirty.push(ev.instrument);
-        }
-        if ev.more() && self.emits.len() + 3 <= self.emits.capacity() {
+        if !self.view.end_batch(ev) {
             return Ok((0, u64::MAX, 0));
         }
-        for k in 0..self.dirty.len() {
-            let ins = self.dirty[k];
-            let i = usize::from(ins);
-            self.is_dirty[i] = false;
-            let top = self.books[i].write_record(ins, &mut self.records[i]);
-            let h = EventHeader { instrument: ins, ..h };
-            self.emits.push(Emit {
-                rec: Event { h, body: EventBody::Book(top) }.encode(),
-                book: Some(ins),
-            });
-        }
-        self.dirty.clear();
         let first_seq = self
             .slots
             .first()
             .map_or(u64::MAX, |s| if s.halted.is_none() { s.seq } else { u64::MAX });
-        let kind = self.emits.first().map_or(0, |e| e.rec.kind());
+        let kind = self.view.emits().first().map_or(0, |e| e.rec.kind());
         let mut fuel = 0;
-        for e in &self.emits {
+        for e in self.view.emits() {
             if let Some(d) = self.book_digest.as_mut() {
                 let mut r = e.rec;
                 r.set_seq(self.emitted);
                 d.bytes(&r.0);
                 if let Some(i) = e.book {
-                    d.bytes(&self.records[usize::from(i)].0);
+                    d.bytes(&self.view.record(i).0);
                 }
             }
             self.emitted += 1;
             for slot in &mut self.slots {
                 let mut rec = e.rec;
-                let book = e.book.map(|i| &self.records[usize::from(i)]);
+                let book = e.book.map(|i| self.view.record(i));
                 fuel += deliver(slot, &mut rec, book, t, false);
             }
         }
-        self.emits.clear();
+        self.view.clear();
         Ok((fuel, if kind == 0 { u64::MAX } else { first_seq }, kind))
     }
 
@@ -709,7 +666,7 @@ impl Session {
             }
             let (digest, fuel_digest) = slot.digest.finish_with_fuel();
             strategies.push(StrategyReport {
-                exchange: slot.exch.summary(&self.books),
+                exchange: slot.exch.summary(&self.view.books),
                 name: slot.name,
                 params: slot.params,
                 wasm: slot.wasm,
@@ -753,7 +710,7 @@ impl Session {
             fuel_max_per_event: strategies.iter().map(|s| s.fuel_max.0).max().unwrap_or(0),
             latency,
             strategies,
-            book_stats: self.books.iter().map(Book::stats).collect(),
+            book_stats: self.view.books.iter().map(Book::stats).collect(),
             trace_error,
         }
     }

@@ -167,6 +167,22 @@ pub mod reject_reason {
     pub const RISK: u32 = 4;
     /// The instrument is unknown.
     pub const UNKNOWN_INSTRUMENT: u32 = 5;
+    /// The gateway's pre-trade risk: the order's quantity is over the limit.
+    pub const RISK_MAX_QTY: u32 = 10;
+    /// The gateway's pre-trade risk: the order's notional is over the limit.
+    pub const RISK_MAX_NOTIONAL: u32 = 11;
+    /// The gateway's pre-trade risk: the price is outside the collar around the reference.
+    pub const RISK_PRICE_COLLAR: u32 = 12;
+    /// The gateway's pre-trade risk: a fill could take the position past the limit.
+    pub const RISK_MAX_POSITION: u32 = 13;
+    /// The gateway's pre-trade risk: too many orders in the last second.
+    pub const RISK_ORDER_RATE: u32 = 14;
+    /// The gateway's pre-trade risk: too many open orders.
+    pub const RISK_OPEN_ORDERS: u32 = 15;
+    /// The gateway's kill switch is on: no new orders.
+    pub const RISK_KILL_SWITCH: u32 = 16;
+    /// The gateway's pre-trade risk: no reference price yet for the collar.
+    pub const RISK_NO_REFERENCE: u32 = 17;
 }
 
 /// Common header of every event.

@@ -75,6 +75,14 @@ pub fn reject_reason_name(reason: u32) -> &'static str {
         reject_reason::INVALID => "invalid_price_or_qty",
         reject_reason::RISK => "risk_limit",
         reject_reason::UNKNOWN_INSTRUMENT => "unknown_instrument",
+        reject_reason::RISK_MAX_QTY => "risk_max_qty",
+        reject_reason::RISK_MAX_NOTIONAL => "risk_max_notional",
+        reject_reason::RISK_PRICE_COLLAR => "risk_price_collar",
+        reject_reason::RISK_MAX_POSITION => "risk_max_position",
+        reject_reason::RISK_ORDER_RATE => "risk_order_rate",
+        reject_reason::RISK_OPEN_ORDERS => "risk_open_orders",
+        reject_reason::RISK_KILL_SWITCH => "risk_kill_switch",
+        reject_reason::RISK_NO_REFERENCE => "risk_no_reference",
         _ => "other",
     }
 }
