@@ -39,8 +39,8 @@ pub use inspect::{
     iso8601,
 };
 pub use load::{
-    HostSession, MAX_MODULE_BYTES, SessionError, StrategyListing, StrategySource, StrategySpec,
-    strategy_listing, trace_path,
+    HostSession, MAX_MODULE_BYTES, SessionError, Started, StrategyListing, StrategySource,
+    StrategySpec, start as start_strategy, strategy_listing, trace_path,
 };
 pub use options::{OptionsError, RunOptions};
 pub use sweep::{

@@ -269,10 +269,15 @@ pub trait HostSession: Sized {
 }
 
 /// A started strategy: its runner, `init`'s actions and fuel (`None`: a native build).
-type Started = (Box<dyn StrategyRunner>, Vec<ActionRecord>, Option<u64>);
+pub type Started = (Box<dyn StrategyRunner>, Vec<ActionRecord>, Option<u64>);
 
-/// Starts one strategy: its runner, `init`'s actions and fuel (`None`: a native build).
-fn start(engine: &Engine, spec: &StrategySpec) -> Result<Started, SessionError> {
+/// Starts one strategy on `engine` (a native build ignores the engine): its runner, `init`'s
+/// actions and fuel (`None`: a native build). The one place every host starts a strategy.
+///
+/// # Errors
+/// [`SessionError::Load`] for a module the engine refuses or an init that fails, and
+/// [`SessionError::Init`] for a native build that refuses its parameters.
+pub fn start(engine: &Engine, spec: &StrategySpec) -> Result<Started, SessionError> {
     let load = |e| SessionError::Load { name: spec.name.clone(), source: e };
     match &spec.source {
         StrategySource::Builtin(_) | StrategySource::WasmFile { .. } => {
