@@ -62,11 +62,11 @@ pub struct StrategySpec {
     /// Name and parameters, for the journal and the summary.
     pub header: JournalHeader,
     /// The running strategy.
-    pub runner: Box<dyn StrategyRunner + Send>,
+    pub runner: Box<dyn StrategyRunner>,
     /// The actions its `init` returned.
     pub init_actions: Vec<ActionRecord>,
     /// Where its journal goes (`None`: not journaled).
-    pub journal: Option<Box<dyn Write + Send>>,
+    pub journal: Option<Box<dyn Write>>,
 }
 
 /// What one strategy did in a session.
@@ -102,7 +102,7 @@ pub struct StrategySummary {
 
 struct Slot {
     spec: StrategySpec,
-    journal: Option<JournalWriter<Box<dyn Write + Send>>>,
+    journal: Option<JournalWriter<Box<dyn Write>>>,
     digest: Digest,
     seq: u64,
     risk: RiskBook,

@@ -16,14 +16,23 @@
 
 mod core;
 mod journal;
+mod latency;
+mod live;
+mod net;
 mod risk;
 mod step;
+mod venue;
 mod verify;
+mod wire;
 
 pub use crate::core::{Gateway, Outbound, StrategySpec, StrategySummary};
 pub use journal::{
     CHUNK_RECORDS, Entry, JOURNAL_VERSION, Journal, JournalError, JournalHeader, JournalWriter,
     Origin, read_journal,
 };
+pub use latency::{STAGES, StageLatency};
+pub use live::{FeedSummary, GatewayError, GatewayOptions, LiveReport, LiveStrategy, run_gateway};
+pub use net::{NetError, Pace};
 pub use risk::{OrderRequest, RiskBook, RiskError, RiskFile, RiskLimits};
+pub use venue::{VenueError, VenueOptions, VenueReport, run_venue};
 pub use verify::{Difference, VerifyReport, verify};

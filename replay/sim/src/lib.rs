@@ -48,11 +48,11 @@ mod view;
 pub use book::{Applied, Book, BookStats, LevelOverflow, OrderView};
 pub use digest::{Digest, combine, hex};
 pub use exchange::{
-    Blotter, BlotterConfig, BudgetExceeded, EquityRow, ExchangeConfig, ExchangeStats,
+    Blotter, BlotterConfig, BudgetExceeded, Due, EquityRow, ExchangeConfig, ExchangeStats,
     ExchangeSummary, FeeModel, Fees, FifoQueue, FillRow, InstrumentSummary, Latency, LatencyModel,
     MAX_ROWS, MINUTE_NS, Models, Money, OrderKind, OrderRow, OrderStatus, PriceSample,
-    QueuePosition, RequestKind, RestingOrder, VenueBudget, VenueBudgets, reject_reason_hint,
-    reject_reason_name,
+    QueuePosition, RequestKind, RestingOrder, SimExchange, VenueBudget, VenueBudgets,
+    reject_reason_hint, reject_reason_name,
 };
 pub use fuzz::{FuzzRng, fuzz_cases};
 pub use jitter::{

@@ -3,6 +3,7 @@
 mod import;
 mod inspect;
 mod json;
+mod live;
 mod output;
 mod run;
 mod serve;
@@ -53,6 +54,10 @@ enum Cmd {
     Inspect(InspectArgs),
     /// List the built-in strategies.
     Strategies,
+    /// A venue for a live gateway: publishes the tape as a TotalView-ITCH 5.0 feed in
+    /// MoldUDP64 packets over UDP (answering retransmission requests) and matches FIX 4.4
+    /// orders in the simulated exchange against the same book; exits when the session ends.
+    Venue(VenueArgs),
     /// Backtest one strategy over a grid of parameters (and tapes); `--shard I/N` runs every
     /// N-th point, for Slurm job arrays and Kubernetes Indexed Jobs.
     Sweep(SweepArgs),
@@ -117,8 +122,11 @@ pub(crate) struct SweepMergeArgs {
 #[derive(Args, Debug)]
 pub(crate) struct InspectArgs {
     /// The tape.
+    #[arg(long, required_unless_present = "journal", conflicts_with = "journal")]
+    pub(crate) tape: Option<PathBuf>,
+    /// A gateway's journal file, or its journal directory.
     #[arg(long)]
-    pub(crate) tape: PathBuf,
+    pub(crate) journal: Option<PathBuf>,
     /// Show the events with these indices (`A..B`, B exclusive).
     #[arg(long, conflicts_with = "at")]
     pub(crate) events: Option<String>,
@@ -574,6 +582,41 @@ pub(crate) struct VerifyArgs {
     /// Directory for the runs' files.
     #[arg(long, default_value = "replay-out")]
     pub(crate) out: PathBuf,
+    /// Verify a live gateway instead: re-run each strategy over its journal in this directory
+    /// (the gateway's --journal) and reach the live session's digest, or name the first input
+    /// where they part, on both tiers (the fuel too on the live session's tier).
+    #[arg(long, conflicts_with = "tiers")]
+    pub(crate) journal: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct VenueArgs {
+    /// The tape to publish (order by order: LOBSTER, Databento MBO); default: the synthetic
+    /// market.
+    #[arg(long)]
+    pub(crate) tape: Option<PathBuf>,
+    /// Events of the synthetic market (without --tape).
+    #[arg(long, default_value_t = lockstep_sim::DEFAULT_SYNTH_EVENTS)]
+    pub(crate) events: u64,
+    /// Seed of the synthetic market.
+    #[arg(long, default_value_t = lockstep_sim::DEFAULT_SYNTH_SEED)]
+    pub(crate) seed: u64,
+    /// Where to send the feed (the gateway's --feed).
+    #[arg(long)]
+    pub(crate) feed_udp: std::net::SocketAddr,
+    /// Where to accept the gateway's FIX connection.
+    #[arg(long)]
+    pub(crate) fix: std::net::SocketAddr,
+    /// Publishing speed: realtime, max, xN (N times the tape's speed) or N/s (messages a
+    /// second).
+    #[arg(long, default_value = "max")]
+    pub(crate) pace: lockstep_gateway::Pace,
+    /// Seconds to wait for the gateway to connect, and to log out at the end.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) wait: u64,
+    /// MoldUDP64 session name.
+    #[arg(long, default_value = "LOCKSTEP")]
+    pub(crate) session: String,
 }
 
 #[derive(Args, Debug)]
@@ -604,9 +647,16 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Import { source } => import::import(source, json),
         Cmd::Run(a) => run::run(&with_replay_config(a)?, json, run::Mode::Run),
         Cmd::Backtest(a) => run::run(&with_replay_config(a)?, json, run::Mode::Backtest),
-        Cmd::Verify(a) => verify::verify(&a, json),
+        Cmd::Verify(a) => match &a.journal {
+            Some(dir) => live::verify_journals(dir, json),
+            None => verify::verify(&a, json),
+        },
+        Cmd::Venue(a) => live::venue(&a, json),
         Cmd::BookCheck(a) => run::book_check(&a, json),
-        Cmd::Inspect(a) => inspect::inspect(&a.tape, a.events.as_deref(), a.at, json),
+        Cmd::Inspect(a) => match &a.tape {
+            Some(tape) => inspect::inspect(tape, a.events.as_deref(), a.at, json),
+            None => live::inspect_journal(&a, json),
+        },
         Cmd::Strategies => run::strategies(json),
         Cmd::Sweep(a) => sweep::sweep(&a, json),
         Cmd::SweepMerge(a) => sweep::sweep_merge(&a, json),

@@ -58,7 +58,7 @@ pub(crate) fn spec(name: &str, tier: Tier, journal: Option<SharedBuf>) -> Strate
         header,
         init_actions: instance.actions().to_vec(),
         runner: Box::new(instance),
-        journal: journal.map(|j| Box::new(j) as Box<dyn Write + Send>),
+        journal: journal.map(|j| Box::new(j) as Box<dyn Write>),
     }
 }
 

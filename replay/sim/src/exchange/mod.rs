@@ -78,7 +78,7 @@ enum Pending {
 
 /// What a venue hands its strategy next ([`SimExchange::poll`]).
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Due {
+pub enum Due {
     /// An answer or a timer, delivered at local time `time`.
     Event {
         /// Local time of delivery.
@@ -147,8 +147,9 @@ struct Position {
     taker_fills: u64,
 }
 
-/// One strategy's simulated exchange session.
-pub(crate) struct SimExchange {
+/// One strategy's simulated exchange session: the one venue simulator, used by the replay
+/// session (one per strategy) and by the network venue (one per order session).
+pub struct SimExchange {
     cfg: ExchangeConfig,
     models: Models,
     ticks: Vec<i64>,
@@ -244,7 +245,7 @@ impl SimExchange {
     }
 
     /// A session with `models` (the latency and fees in `cfg` are then unused).
-    pub(crate) fn with_models(
+    pub fn with_models(
         cfg: ExchangeConfig,
         models: Models,
         instruments: &[InstrumentInfo],
@@ -299,7 +300,7 @@ impl SimExchange {
 
     /// Time moves to `t`: the blotter closes the bars that ended. Call before anything at `t`.
     #[inline]
-    pub(crate) fn advance(&mut self, t: i64, books: &[Book]) {
+    pub fn advance(&mut self, t: i64, books: &[Book]) {
         if let Some(mut b) = self.blotter.take() {
             b.close_bars(t, |i| self.marks(i, books));
             self.blotter = Some(b);
@@ -360,7 +361,7 @@ impl SimExchange {
     /// Takes the actions one call returned at local time `now` (the strategy's event `seq`,
     /// `None` in `init`): checks their number against the budget, counts the ones that do not
     /// decode and schedules the rest. Returns the budget crossed, reported once.
-    pub(crate) fn take_actions(
+    pub fn take_actions(
         &mut self,
         actions: &[ActionRecord],
         now: i64,
@@ -376,10 +377,16 @@ impl SimExchange {
         self.crossed(seq)
     }
 
+    /// Everything due at or before local time `now` (answers, timers, a crossed budget), for
+    /// a venue that runs on the wall clock rather than a tape's.
+    pub fn poll_through(&mut self, now: i64, next_seq: u64, books: &[Book]) -> Option<Due> {
+        self.poll((now, u8::MAX), next_seq, books)
+    }
+
     /// Runs the venue's own clock up to (not including) `before`: orders that arrive are
     /// matched, and the first answer or timer due, or a crossed budget (stamped with the
     /// strategy's next event `next_seq`), is handed over. `None`: nothing is due before then.
-    pub(crate) fn poll(&mut self, before: (i64, u8), next_seq: u64, books: &[Book]) -> Option<Due> {
+    pub fn poll(&mut self, before: (i64, u8), next_seq: u64, books: &[Book]) -> Option<Due> {
         loop {
             if self.peek()? >= before {
                 return None;
@@ -763,7 +770,7 @@ impl SimExchange {
 
     /// The market moved on `instrument` at time `t` (`applied` says how): update queue
     /// positions and fill resting orders.
-    pub(crate) fn on_market(&mut self, instrument: InstrumentId, a: &Applied, t: i64, book: &Book) {
+    pub fn on_market(&mut self, instrument: InstrumentId, a: &Applied, t: i64, book: &Book) {
         let ii = usize::from(instrument);
         if self.blotter.is_some() {
             let top = (a.top || a.quote.is_some()).then(|| {
@@ -860,7 +867,7 @@ impl SimExchange {
 
     /// Positions, PnL and counters, marking positions on the final books.
     /// The resting orders, per instrument in the order they are matched.
-    pub(crate) fn resting(&self) -> Vec<RestingOrder> {
+    pub fn resting(&self) -> Vec<RestingOrder> {
         self.orders
             .iter()
             .map(|(&(instrument, _), o)| RestingOrder {
@@ -874,7 +881,8 @@ impl SimExchange {
             .collect()
     }
 
-    pub(crate) fn summary(&self, books: &[Book]) -> ExchangeSummary {
+    /// What this venue did: orders, fills, positions and PnL, marked to `books`.
+    pub fn summary(&self, books: &[Book]) -> ExchangeSummary {
         let mut out = ExchangeSummary {
             stats: self.stats,
             open_orders: self.orders.len(),

@@ -1,0 +1,465 @@
+//! The gateway on the network: the ITCH feed in over UDP, the core on one pinned thread, orders
+//! out over FIX, every stage timed into HdrHistograms, a journal per strategy.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "receive times come from the clock in `net`; they enter the core as data"
+)]
+
+use crate::core::{Gateway, Outbound, StrategySpec, StrategySummary};
+use crate::journal::JournalHeader;
+use crate::latency::{StageLatency, Stages};
+use crate::net::{Clock, FixLink, NetError, socket};
+use crate::risk::RiskLimits;
+use crate::wire::{answer_body, order_message, strategy_order, venue_order_id};
+use lockstep_feed::{FeedEvent, FeedHandler, HandlerConfig, MoldItchHandler};
+use lockstep_fix::{
+    Event, FileSeqStore, MemorySeqStore, Role, SeqStore, Session, SessionConfig, Symbol, Text,
+};
+use lockstep_sdk::{Action, ActionRecord, EventHeader, Nanos, Side, StrategyRunner};
+use lockstep_sim::{InstrumentInfo, TapeEvent};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How to run the gateway.
+#[derive(Clone, Debug)]
+pub struct GatewayOptions {
+    /// The UDP address to receive the feed on.
+    pub feed: SocketAddr,
+    /// The venue's FIX address.
+    pub fix: SocketAddr,
+    /// The directory for journals, FIX sequence numbers and latency logs (created; must not
+    /// hold a journal already).
+    pub journal_dir: PathBuf,
+    /// Pre-trade risk limits (every strategy gets its own book of them).
+    pub risk: RiskLimits,
+    /// How long to keep trying to reach the venue, and to wait for it to answer.
+    pub wait: Duration,
+}
+
+/// A strategy for the live gateway, started already.
+pub struct LiveStrategy {
+    /// What its journal's header says.
+    pub header: JournalHeader,
+    /// The running strategy.
+    pub runner: Box<dyn StrategyRunner>,
+    /// What its `init` returned.
+    pub init_actions: Vec<ActionRecord>,
+}
+
+/// What the feed handler counted.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FeedSummary {
+    /// Datagrams received.
+    pub datagrams: u64,
+    /// Messages delivered.
+    pub messages: u64,
+    /// Duplicate messages dropped.
+    pub duplicates: u64,
+    /// Gaps seen.
+    pub gaps: u64,
+    /// Retransmission requests sent.
+    pub requests: u64,
+    /// Request ranges filled.
+    pub recovered: u64,
+    /// Gaps given up on.
+    pub unrecoverable: u64,
+    /// Malformed datagrams dropped.
+    pub malformed: u64,
+    /// Datagrams with an unknown message type.
+    pub unknown_types: u64,
+}
+
+/// The gateway's summary.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LiveReport {
+    /// Market events applied.
+    pub market_events: u64,
+    /// Per strategy.
+    pub strategies: Vec<StrategySummary>,
+    /// The feed.
+    pub feed: FeedSummary,
+    /// Wire-to-wire and per-stage latency of the datagrams that led to orders.
+    pub latency: Vec<StageLatency>,
+    /// The `.hlog` and `.hgrm` files written beside the journals.
+    pub latency_files: Vec<PathBuf>,
+    /// The journal files written.
+    pub journals: Vec<PathBuf>,
+}
+
+/// Why the gateway stopped.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// The network or the FIX session.
+    Net(NetError),
+    /// The journal directory.
+    Journal {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for GatewayError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GatewayError::Net(e) => e.fmt(f),
+            GatewayError::Journal { path, reason } => {
+                write!(f, "journal {}: {reason}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for GatewayError {}
+
+impl From<NetError> for GatewayError {
+    fn from(e: NetError) -> Self {
+        GatewayError::Net(e)
+    }
+}
+
+struct Live {
+    clock: Clock,
+    udp: UdpSocket,
+    handler: MoldItchHandler,
+    link: FixLink<MemorySeqStore>,
+    core: Option<Gateway>,
+    pending: Vec<StrategySpec>,
+    instruments: Vec<InstrumentInfo>,
+    limits: RiskLimits,
+    /// Per venue order id: symbol, side, requests sent.
+    orders: BTreeMap<u64, (Symbol, Side, u32)>,
+    stages: Stages,
+    started: i64,
+    market_events: u64,
+    ended: bool,
+    feed_events: Vec<FeedEvent>,
+}
+
+/// Runs `strategies` live until the feed's end of session: then cancels what is open, logs
+/// out and returns the summary.
+///
+/// # Errors
+/// [`GatewayError`]: no venue to reach, a socket, or an unusable journal directory.
+pub fn run_gateway(
+    opts: &GatewayOptions,
+    strategies: Vec<LiveStrategy>,
+) -> Result<LiveReport, GatewayError> {
+    let clock = Clock::wall();
+    let (journals, pending) = open_journals(&opts.journal_dir, strategies)?;
+    let udp =
+        UdpSocket::bind(opts.feed).map_err(socket(format!("receive the feed on {}", opts.feed)))?;
+    udp.set_nonblocking(true).map_err(socket("make the feed socket non-blocking"))?;
+    let link = connect(opts, &clock)?;
+    let mut live = Live {
+        clock,
+        udp,
+        handler: MoldItchHandler::new(HandlerConfig::default()),
+        link,
+        core: None,
+        pending,
+        instruments: Vec::new(),
+        limits: opts.risk,
+        orders: BTreeMap::new(),
+        stages: Stages::new(),
+        started: clock.now(),
+        market_events: 0,
+        ended: false,
+        feed_events: Vec::with_capacity(256),
+    };
+    live.run()?;
+    let mut report = live.finish(opts)?;
+    report.journals = journals;
+    Ok(report)
+}
+
+fn open_journals(
+    dir: &PathBuf,
+    strategies: Vec<LiveStrategy>,
+) -> Result<(Vec<PathBuf>, Vec<StrategySpec>), GatewayError> {
+    let err = |path: &PathBuf, reason: String| GatewayError::Journal { path: path.clone(), reason };
+    std::fs::create_dir_all(dir).map_err(|e| err(dir, format!("cannot create it: {e}")))?;
+    let mut paths = Vec::new();
+    let mut specs = Vec::new();
+    for (i, s) in strategies.into_iter().enumerate() {
+        let name: String = s
+            .header
+            .strategy
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+            .collect();
+        let path = dir.join(format!("{i}-{name}.journal"));
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| {
+            err(&path, format!("cannot create it ({e}); give an empty --journal directory, a journal is never overwritten"))
+        })?;
+        paths.push(path);
+        specs.push(StrategySpec {
+            header: s.header,
+            runner: s.runner,
+            init_actions: s.init_actions,
+            journal: Some(Box::new(std::io::BufWriter::new(file))),
+        });
+    }
+    Ok((paths, specs))
+}
+
+/// Connects to the venue (retrying until `opts.wait`) and logs on.
+fn connect(opts: &GatewayOptions, clock: &Clock) -> Result<FixLink<MemorySeqStore>, GatewayError> {
+    let start = clock.now();
+    let stream = loop {
+        match TcpStream::connect_timeout(&opts.fix, Duration::from_millis(200)) {
+            Ok(s) => break s,
+            Err(e) if !clock.passed(start, opts.wait) => {
+                let _ = e;
+                std::thread::yield_now();
+            }
+            Err(e) => {
+                return Err(NetError::Socket {
+                    what: format!(
+                        "reach the venue's FIX port {} (is `replay venue` running?)",
+                        opts.fix
+                    ),
+                    source: e,
+                }
+                .into());
+            }
+        }
+    };
+    let mut cfg =
+        SessionConfig::new(Role::Initiator, Text::lossy(b"GATEWAY"), Text::lossy(b"VENUE"));
+    cfg.reset_on_logon = true;
+    // The numbers live in memory during the session (a file store syncs the disk on every
+    // message, a millisecond on the order path) and are written out when the session ends.
+    let session = Session::new(cfg, MemorySeqStore::default()).map_err(NetError::Fix)?;
+    let mut link = FixLink::new(stream, session)?;
+    link.connect(clock.now())?;
+    loop {
+        link.poll(clock.now())?;
+        if link.events.iter().any(|e| matches!(e, Event::LoggedOn { .. })) {
+            return Ok(link);
+        }
+        if link.closed() || clock.passed(start, opts.wait) {
+            return Err(NetError::Timeout { what: "the venue's FIX Logon answer".into() }.into());
+        }
+    }
+}
+
+impl Live {
+    fn run(&mut self) -> Result<(), GatewayError> {
+        let mut dgram = vec![0u8; 65_536];
+        let mut venue: Option<SocketAddr> = None;
+        while !self.ended {
+            match self.udp.recv_from(&mut dgram) {
+                Ok((n, from)) => {
+                    venue = Some(from);
+                    self.datagram(&dgram[..n], from)?;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => {
+                    return Err(
+                        NetError::Socket { what: "receive the feed".into(), source: e }.into()
+                    );
+                }
+            }
+            let now = self.clock.now();
+            self.fix(now)?;
+            if self.link.closed() {
+                return Err(NetError::Disconnected {
+                    what: "mid-session (FIX connection lost)".into(),
+                }
+                .into());
+            }
+            let mut events = std::mem::take(&mut self.feed_events);
+            if let (Some(r), Some(to)) =
+                (self.handler.poll(Nanos(now), &mut |e| events.push(e)), venue)
+            {
+                let _ = self.udp.send_to(&r.encode(), to);
+            }
+            self.feed_events = events;
+            self.apply_feed(now)?;
+        }
+        Ok(())
+    }
+
+    /// One datagram: decoded, applied, strategies called, orders sent; each stage timed.
+    fn datagram(&mut self, d: &[u8], from: SocketAddr) -> Result<(), GatewayError> {
+        let t0 = self.clock.now();
+        let mut events = std::mem::take(&mut self.feed_events);
+        let outcome = self.handler.on_datagram(d, Nanos(t0), &mut |e| events.push(e));
+        self.feed_events = events;
+        if let Ok(o) = outcome
+            && let Some(r) = o.request
+        {
+            let _ = self.udp.send_to(&r.encode(), from);
+        }
+        let t1 = self.clock.now();
+        let sent = self.apply_feed(t0)?;
+        if sent.0 > 0 {
+            let t3 = self.clock.now();
+            let since = (t3 - self.started).max(0) as u64;
+            self.stages.record([t1 - t0, sent.1 - t1, t3 - sent.1, t3 - t0], since);
+        }
+        Ok(())
+    }
+
+    /// Applies the feed events queued; returns the orders sent and when the core finished.
+    fn apply_feed(&mut self, recv: i64) -> Result<(usize, i64), GatewayError> {
+        let events = std::mem::take(&mut self.feed_events);
+        for e in &events {
+            match e {
+                FeedEvent::Instrument(info) => self.instruments.push(info.clone()),
+                FeedEvent::Tape(ev) => self.market(ev, recv),
+                FeedEvent::Halt { reason, .. } => {
+                    if let Some(c) = self.core.as_mut() {
+                        c.halt_all(&format!("feed: {reason}"));
+                    }
+                }
+                FeedEvent::EndOfSession { .. } => self.ended = true,
+                _ => {}
+            }
+        }
+        self.feed_events = events;
+        self.feed_events.clear();
+        let core_done = self.clock.now();
+        Ok((self.send_outbound(core_done)?, core_done))
+    }
+
+    fn market(&mut self, ev: &TapeEvent, recv: i64) {
+        if self.core.is_none() {
+            let specs = std::mem::take(&mut self.pending);
+            match Gateway::new(&self.instruments, specs, self.limits) {
+                Ok(g) => self.core = Some(g),
+                Err(_) => return,
+            }
+        }
+        if let Some(c) = self.core.as_mut()
+            && usize::from(ev.instrument) < self.instruments.len()
+            && c.on_market(ev, recv).is_ok()
+        {
+            self.market_events += 1;
+        }
+    }
+
+    /// Sends the core's orders over FIX; returns how many.
+    fn send_outbound(&mut self, now: i64) -> Result<usize, GatewayError> {
+        let Some(core) = self.core.as_mut() else { return Ok(0) };
+        let out: Vec<Outbound> = core.drain_outbound().collect();
+        for o in &out {
+            let (s, order_id, instrument, action) = match *o {
+                Outbound::New { strategy, order_id, instrument, side, px, qty } => {
+                    let a = match px {
+                        Some(px) => Action::PlaceLimit { instrument, order_id, side, px, qty },
+                        None => Action::PlaceMarket { instrument, order_id, side, qty },
+                    };
+                    (strategy, order_id, instrument, a)
+                }
+                Outbound::Cancel { strategy, order_id, instrument } => {
+                    (strategy, order_id, instrument, Action::Cancel { instrument, order_id })
+                }
+                Outbound::Replace { strategy, order_id, instrument, px, qty } => (
+                    strategy,
+                    order_id,
+                    instrument,
+                    Action::Replace { instrument, order_id, px, qty },
+                ),
+            };
+            let id = venue_order_id(s, order_id);
+            let symbol = self
+                .instruments
+                .get(usize::from(instrument))
+                .map_or(Symbol::lossy(b"?"), |i| Symbol::lossy(i.symbol.as_bytes()));
+            let side = match action {
+                Action::PlaceLimit { side, .. } | Action::PlaceMarket { side, .. } => side,
+                _ => self.orders.get(&id).map_or(Side::Buy, |o| o.1),
+            };
+            let entry = self.orders.entry(id).or_insert((symbol, side, 0));
+            let version = entry.2;
+            entry.2 += 1;
+            if let Some(m) = order_message(&action, id, version, symbol, side, now) {
+                self.link.send(&m, now)?;
+            }
+        }
+        Ok(out.len())
+    }
+
+    /// Reads the venue's answers and hands them to the strategies.
+    fn fix(&mut self, now: i64) -> Result<(), GatewayError> {
+        self.link.poll(now)?;
+        let events = std::mem::take(&mut self.link.events);
+        for e in &events {
+            let Event::App { msg, .. } = e else { continue };
+            let Some((id, body)) = answer_body(msg) else { continue };
+            let (s, _) = strategy_order(id);
+            let instrument = self
+                .orders
+                .get(&id)
+                .and_then(|o| {
+                    self.instruments.iter().position(|i| Symbol::lossy(i.symbol.as_bytes()) == o.0)
+                })
+                .unwrap_or(0) as u16;
+            let h =
+                EventHeader { seq: 0, instrument, exchange_ts: Nanos(now), local_ts: Nanos(now) };
+            let body = crate::wire::strategy_body(body);
+            if let Some(c) = self.core.as_mut() {
+                c.on_venue(s, h, body, now);
+            }
+        }
+        self.link.events = events;
+        self.send_outbound(now)?;
+        Ok(())
+    }
+
+    /// End of session: cancel what is open, wait for the answers, log out.
+    fn finish(mut self, opts: &GatewayOptions) -> Result<LiveReport, GatewayError> {
+        if let Some(c) = self.core.as_mut() {
+            c.cancel_all();
+        }
+        let now = self.clock.now();
+        self.send_outbound(now)?;
+        let start = self.clock.now();
+        while !self.clock.passed(start, Duration::from_millis(300)) {
+            self.fix(self.clock.now())?;
+        }
+        self.link.logout("end of session", self.clock.now())?;
+        let start = self.clock.now();
+        while !self.link.closed() && !self.clock.passed(start, opts.wait) {
+            self.link.poll(self.clock.now())?;
+            if self.link.events.iter().any(|e| matches!(e, Event::Disconnected { .. })) {
+                break;
+            }
+        }
+        let mut seq = FileSeqStore::new(opts.journal_dir.join("fix.seq"));
+        seq.save(self.link.session.seq_nums()).map_err(|e| GatewayError::Journal {
+            path: opts.journal_dir.join("fix.seq"),
+            reason: e.to_string(),
+        })?;
+        let since = (self.clock.now() - self.started).max(0) as u64;
+        let (latency_files, latency) = self.stages.finish(&opts.journal_dir, since);
+        let c = self.handler.counters();
+        let feed = FeedSummary {
+            datagrams: c.datagrams,
+            messages: c.messages,
+            duplicates: c.duplicates,
+            gaps: c.gaps,
+            requests: c.requests,
+            recovered: c.recovered,
+            unrecoverable: c.unrecoverable,
+            malformed: c.malformed,
+            unknown_types: c.unknown_types,
+        };
+        let strategies = self.core.map(Gateway::finish).unwrap_or_default();
+        Ok(LiveReport {
+            market_events: self.market_events,
+            strategies,
+            feed,
+            latency,
+            latency_files,
+            journals: Vec::new(),
+        })
+    }
+}
