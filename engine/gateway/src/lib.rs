@@ -34,5 +34,5 @@ pub use latency::{STAGES, StageLatency};
 pub use live::{FeedSummary, GatewayError, GatewayOptions, LiveReport, LiveStrategy, run_gateway};
 pub use net::{NetError, Pace};
 pub use risk::{OrderRequest, RiskBook, RiskError, RiskFile, RiskLimits};
-pub use venue::{VenueError, VenueOptions, VenueReport, run_venue};
+pub use venue::{Faults, VenueError, VenueOptions, VenueReport, run_venue};
 pub use verify::{Difference, VerifyReport, verify};

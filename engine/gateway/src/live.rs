@@ -159,7 +159,12 @@ pub fn run_gateway(
     let mut live = Live {
         clock,
         udp,
-        handler: MoldItchHandler::new(HandlerConfig::default()),
+        // Room for 4,096 datagrams behind a gap (6 MiB, allocated once): a burst the kernel
+        // dropped while the strategies were busy is re-requested, not given up on.
+        handler: MoldItchHandler::new(HandlerConfig {
+            gap_slots: 4096,
+            ..HandlerConfig::default()
+        }),
         link,
         core: None,
         pending,
@@ -172,7 +177,13 @@ pub fn run_gateway(
         ended: false,
         feed_events: Vec::with_capacity(256),
     };
-    live.run()?;
+    if let Err(e) = live.run() {
+        // Whatever happened, what the strategies were handed stays on disk.
+        if let Some(core) = live.core.take() {
+            core.finish();
+        }
+        return Err(e);
+    }
     let mut report = live.finish(opts)?;
     report.journals = journals;
     Ok(report)

@@ -202,6 +202,9 @@ impl<S: SeqStore> FixLink<S> {
     /// # Errors
     /// [`NetError::Fix`] (e.g. not logged on) or a write failure.
     pub(crate) fn send(&mut self, msg: &AppMessage, now: i64) -> Result<(), NetError> {
+        if self.closed {
+            return Err(NetError::Disconnected { what: "before an order could be sent".into() });
+        }
         self.session.send(msg, now, &mut self.out).map_err(NetError::Fix)?;
         self.flush()
     }

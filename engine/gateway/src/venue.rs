@@ -32,6 +32,19 @@ pub struct VenueOptions {
     pub wait: Duration,
     /// MoldUDP64 session name (at most 10 ASCII characters).
     pub session: String,
+    /// Faults to inject, for testing a gateway's recovery.
+    pub faults: Faults,
+}
+
+/// Faults the venue can inject, to test how a gateway recovers (all off by default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Drop every N-th feed datagram on its first sending (0: none); retransmissions are sent.
+    pub drop_every: u64,
+    /// Ignore retransmission requests, so gaps cannot be recovered.
+    pub no_retransmit: bool,
+    /// Close the FIX connection without a Logout after this many tape events.
+    pub disconnect_after: Option<u64>,
 }
 
 /// What the venue did.
@@ -106,6 +119,8 @@ struct Venue {
     now: i64,
     report: VenueReport,
     clock: Clock,
+    faults: Faults,
+    sent: u64,
 }
 
 /// Runs the venue over `src` until the tape ends and the gateway logs out (or `opts.wait`
@@ -147,9 +162,13 @@ pub fn run_venue(
         now: 0,
         report: VenueReport::default(),
         clock,
+        faults: opts.faults,
+        sent: 0,
     };
     v.publish_tape(header, src, opts.pace)?;
-    v.linger(opts.wait)?;
+    if v.faults.disconnect_after.is_none() {
+        v.linger(opts.wait)?;
+    }
     Ok(v.report)
 }
 
@@ -172,7 +191,9 @@ fn accept(opts: &VenueOptions, clock: &Clock) -> Result<FixLink<MemorySeqStore>,
                 std::hint::spin_loop();
             }
             Err(e) => {
-                return Err(NetError::Socket { what: "accept the gateway".into(), source: e }.into());
+                return Err(
+                    NetError::Socket { what: "accept the gateway".into(), source: e }.into()
+                );
             }
         }
     };
@@ -219,6 +240,10 @@ impl Venue {
                 }
                 self.market(p, ev)?;
                 i += 1;
+                if self.faults.disconnect_after == Some(i) {
+                    let _ = self.link.stream.shutdown(std::net::Shutdown::Both);
+                    return Ok(());
+                }
                 self.service()?;
             }
         }
@@ -283,10 +308,14 @@ impl Venue {
         if self.builder.is_empty() {
             return Ok(());
         }
-        self.udp
-            .send_to(self.builder.datagram(), self.feed)
-            .map_err(socket(format!("send the feed to {}", self.feed)))?;
-        self.report.datagrams += 1;
+        self.sent += 1;
+        let dropped = self.faults.drop_every > 0 && self.sent.is_multiple_of(self.faults.drop_every);
+        if !dropped {
+            self.udp
+                .send_to(self.builder.datagram(), self.feed)
+                .map_err(socket(format!("send the feed to {}", self.feed)))?;
+            self.report.datagrams += 1;
+        }
         self.builder.next_packet();
         Ok(())
     }
@@ -295,7 +324,9 @@ impl Venue {
     fn service(&mut self) -> Result<(), VenueError> {
         let mut req = [0u8; 64];
         while let Ok((n, from)) = self.udp.recv_from(&mut req) {
-            if let Ok(r) = Request::decode(&req[..n]) {
+            if let Ok(r) = Request::decode(&req[..n])
+                && !self.faults.no_retransmit
+            {
                 self.retransmit(r, from)?;
             }
         }

@@ -7,7 +7,7 @@ use super::{InspectArgs, VenueArgs};
 use anyhow::{Context, Result, bail};
 use lockstep_engine::{Config, Engine, Fuel, Tier};
 use lockstep_gateway::{
-    Journal, Origin, VenueOptions, VerifyReport, read_journal, run_venue, verify,
+    Faults, Journal, Origin, VenueOptions, VerifyReport, read_journal, run_venue, verify,
 };
 use lockstep_host::{StrategySpec, start_strategy};
 use lockstep_sim::{EventSource, Synth, SynthConfig};
@@ -31,6 +31,11 @@ pub(crate) fn venue(a: &VenueArgs, json: bool) -> Result<ExitCode> {
         pace: a.pace,
         wait: Duration::from_secs(a.wait),
         session: a.session.clone(),
+        faults: Faults {
+            drop_every: a.drop_every,
+            no_retransmit: a.no_retransmit,
+            disconnect_after: a.disconnect_after,
+        },
     };
     if !json {
         eprintln!(

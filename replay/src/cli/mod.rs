@@ -617,6 +617,16 @@ pub(crate) struct VenueArgs {
     /// MoldUDP64 session name.
     #[arg(long, default_value = "LOCKSTEP")]
     pub(crate) session: String,
+    /// Fault injection: drop every N-th feed datagram on first sending (retransmissions are
+    /// answered), to test a gateway's gap recovery.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) drop_every: u64,
+    /// Fault injection: ignore retransmission requests (gaps cannot be recovered).
+    #[arg(long)]
+    pub(crate) no_retransmit: bool,
+    /// Fault injection: drop the FIX connection without a Logout after N tape events.
+    #[arg(long)]
+    pub(crate) disconnect_after: Option<u64>,
 }
 
 #[derive(Args, Debug)]

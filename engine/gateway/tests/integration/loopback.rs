@@ -1,0 +1,220 @@
+//! Venue and gateway over loopback, as two threads of one test: the journals verify on both
+//! tiers; gaps are recovered by re-request or, when they cannot be, halt the strategies; a
+//! gateway may start before its venue; a venue that vanishes mid-session is a clear error with
+//! the journals intact.
+
+use crate::common::engine;
+use lockstep_engine::{StrategyModule, Tier};
+use lockstep_gateway::{
+    Faults, GatewayOptions, JournalHeader, LiveReport, LiveStrategy, Pace, RiskLimits,
+    VenueOptions, read_journal, run_gateway, run_venue, verify,
+};
+use lockstep_sim::{EventSource, Synth, SynthConfig};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// One venue-gateway pair at a time: pairs running side by side on a small machine starve each
+/// other and turn every test into a gap-recovery test.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn free_ports() -> (SocketAddr, SocketAddr) {
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    (udp, tcp)
+}
+
+fn journal_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gateway-loopback").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn venue(
+    feed: SocketAddr,
+    fix: SocketAddr,
+    events: u64,
+    faults: Faults,
+) -> JoinHandle<Result<lockstep_gateway::VenueReport, String>> {
+    std::thread::spawn(move || {
+        let mut src = Synth::new(SynthConfig { events, ..SynthConfig::default() });
+        let header = src.header().clone();
+        let opts = VenueOptions {
+            feed,
+            fix,
+            pace: Pace::Rate(200_000),
+            wait: Duration::from_secs(20),
+            session: "TEST".into(),
+            faults,
+        };
+        run_venue(&header, &mut src, &opts).map_err(|e| e.to_string())
+    })
+}
+
+fn strategies(tier: Tier) -> Vec<LiveStrategy> {
+    ["avellaneda-stoikov", "microprice"]
+        .iter()
+        .map(|name| {
+            let info = lockstep_strategies::get(name).unwrap();
+            let module = StrategyModule::new(&engine(tier), info.wasm).unwrap();
+            let instance = module.instantiate(info.default_params).unwrap();
+            let header = JournalHeader {
+                strategy: (*name).to_owned(),
+                params: info.default_params.to_owned(),
+                module_sha256: String::new(),
+                tier: tier.to_string(),
+                init_fuel: instance.last_fuel().0,
+            };
+            LiveStrategy {
+                header,
+                init_actions: instance.actions().to_vec(),
+                runner: Box::new(instance),
+            }
+        })
+        .collect()
+}
+
+fn gateway(
+    feed: SocketAddr,
+    fix: SocketAddr,
+    dir: &Path,
+    tier: Tier,
+    wait: u64,
+) -> Result<LiveReport, String> {
+    let opts = GatewayOptions {
+        feed,
+        fix,
+        journal_dir: dir.to_owned(),
+        risk: RiskLimits::default(),
+        wait: Duration::from_secs(wait),
+    };
+    run_gateway(&opts, strategies(tier)).map_err(|e| e.to_string())
+}
+
+/// Every journal in `dir` re-run on both tiers reaches the live digest.
+fn verify_journals(dir: &Path, live: &LiveReport, live_tier: Tier) {
+    for (path, summary) in live.journals.iter().zip(&live.strategies) {
+        let journal = read_journal(std::fs::File::open(path).unwrap()).unwrap();
+        assert_eq!(journal.torn_tail, 0);
+        let info = lockstep_strategies::get(&journal.header.strategy).unwrap();
+        for tier in [Tier::Interpreter, Tier::Compiled] {
+            let module = StrategyModule::new(&engine(tier), info.wasm).unwrap();
+            let mut again = module.instantiate(&journal.header.params).unwrap();
+            let (init, fuel) = (again.actions().to_vec(), again.last_fuel().0);
+            let r = verify(&journal, &mut again, &init, fuel, tier == live_tier);
+            assert!(r.identical(), "{} on {tier}: {r:?}", path.display());
+            assert_eq!(r.live_digest, summary.digest);
+        }
+    }
+    assert!(dir.join("latency-wire-to-wire.hgrm").exists());
+}
+
+#[test]
+fn venue_and_gateway_over_loopback_verify_on_both_tiers() {
+    let _one = serial();
+    for tier in [Tier::Interpreter, Tier::Compiled] {
+        let (feed, fix) = free_ports();
+        let v = venue(feed, fix, 6_000, Faults::default());
+        let dir = journal_dir(&format!("straight-{tier}"));
+        let live = gateway(feed, fix, &dir, tier, 20).unwrap();
+        let report = v.join().unwrap().unwrap();
+        assert_eq!(live.market_events, 6_000, "{live:?}");
+        assert_eq!(report.events, 6_000);
+        assert!(
+            live.strategies.iter().all(|s| s.halted.is_none() && s.orders_sent > 0),
+            "{live:?}"
+        );
+        assert!(live.strategies.iter().any(|s| s.fills > 0), "{live:?}");
+        verify_journals(&dir, &live, tier);
+    }
+}
+
+#[test]
+fn a_gap_is_recovered_by_re_request() {
+    let _one = serial();
+    let (feed, fix) = free_ports();
+    let v = venue(feed, fix, 4_000, Faults { drop_every: 9, ..Faults::default() });
+    let dir = journal_dir("gap-recovered");
+    let live = gateway(feed, fix, &dir, Tier::Interpreter, 20).unwrap();
+    let report = v.join().unwrap().unwrap();
+    assert!(report.requests > 0, "{report:?}");
+    assert!(
+        live.feed.gaps > 0 && live.feed.recovered > 0 && live.feed.unrecoverable == 0,
+        "{:?}",
+        live.feed
+    );
+    assert_eq!(live.market_events, 4_000);
+    verify_journals(&dir, &live, Tier::Interpreter);
+}
+
+#[test]
+fn a_gap_that_cannot_be_recovered_halts_the_strategies() {
+    let _one = serial();
+    let (feed, fix) = free_ports();
+    let v = venue(
+        feed,
+        fix,
+        4_000,
+        Faults { drop_every: 50, no_retransmit: true, ..Faults::default() },
+    );
+    let dir = journal_dir("gap-lost");
+    let live = gateway(feed, fix, &dir, Tier::Interpreter, 20).unwrap();
+    v.join().unwrap().unwrap();
+    assert!(live.feed.unrecoverable > 0, "{:?}", live.feed);
+    for s in &live.strategies {
+        let (_, why) = s.halted.as_ref().expect("halted");
+        assert!(why.contains("feed"), "{why}");
+    }
+    verify_journals(&dir, &live, Tier::Interpreter);
+}
+
+#[test]
+fn a_gateway_may_start_before_its_venue() {
+    let _one = serial();
+    let (feed, fix) = free_ports();
+    let dir = journal_dir("early");
+    let g = std::thread::spawn(move || gateway(feed, fix, &dir, Tier::Interpreter, 20));
+    #[allow(clippy::disallowed_methods, reason = "the test starts the venue late on purpose")]
+    std::thread::sleep(Duration::from_millis(400));
+    let v = venue(feed, fix, 2_000, Faults::default());
+    let live = g.join().unwrap().unwrap();
+    v.join().unwrap().unwrap();
+    assert_eq!(live.market_events, 2_000);
+}
+
+#[test]
+fn no_venue_is_a_clear_error() {
+    let _one = serial();
+    let (feed, fix) = free_ports();
+    let e = gateway(feed, fix, &journal_dir("alone"), Tier::Interpreter, 1).unwrap_err();
+    assert!(e.contains("is `replay venue` running?"), "{e}");
+}
+
+#[test]
+fn a_venue_that_vanishes_mid_session_is_a_clear_error_and_the_journals_stay_readable() {
+    let _one = serial();
+    let (feed, fix) = free_ports();
+    let v = venue(feed, fix, 4_000, Faults { disconnect_after: Some(1_500), ..Faults::default() });
+    let dir = journal_dir("vanished");
+    let e = gateway(feed, fix, &dir, Tier::Interpreter, 5).unwrap_err();
+    v.join().unwrap().unwrap();
+    assert!(e.contains("disconnected"), "{e}");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "journal") {
+            let j = read_journal(std::fs::File::open(&path).unwrap()).unwrap();
+            assert!(j.entries.len() > 1, "{}: {}", path.display(), j.entries.len());
+            // What the strategy was handed before the venue vanished still verifies.
+            let info = lockstep_strategies::get(&j.header.strategy).unwrap();
+            let module = StrategyModule::new(&engine(Tier::Interpreter), info.wasm).unwrap();
+            let mut again = module.instantiate(&j.header.params).unwrap();
+            let (init, fuel) = (again.actions().to_vec(), again.last_fuel().0);
+            assert!(verify(&j, &mut again, &init, fuel, true).identical());
+        }
+    }
+}
