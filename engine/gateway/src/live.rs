@@ -159,10 +159,13 @@ pub fn run_gateway(
     let mut live = Live {
         clock,
         udp,
-        // Room for 4,096 datagrams behind a gap (6 MiB, allocated once): a burst the kernel
-        // dropped while the strategies were busy is re-requested, not given up on.
+        // Room for 8,192 datagrams behind a gap (12 MiB, allocated once), re-requested every
+        // 2 ms up to 20 times: a venue on the same network answers in microseconds, so a burst
+        // the kernel dropped while the strategies were busy is recovered, not given up on.
         handler: MoldItchHandler::new(HandlerConfig {
-            gap_slots: 4096,
+            gap_slots: 8192,
+            request_timeout: Nanos(2_000_000),
+            max_attempts: 20,
             ..HandlerConfig::default()
         }),
         link,

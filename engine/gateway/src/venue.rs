@@ -64,8 +64,12 @@ pub struct VenueReport {
     pub requests_fix: u64,
     /// Execution reports and cancel rejects sent.
     pub reports: u64,
-    /// Tape events the venue could not publish (not order by order).
+    /// Tape events applied to the venue's book but not published: ITCH carries orders only,
+    /// not L2 levels or forgotten orders (a LOBSTER tape seeded from its orderbook file has
+    /// these), nor events about orders it never announced.
     pub unpublishable: u64,
+    /// Why the first of them could not be published.
+    pub first_unpublishable: Option<String>,
 }
 
 /// Why the venue stopped.
@@ -282,8 +286,16 @@ impl Venue {
         };
         self.exch.on_market(ev.instrument, &a, self.now, &self.books[ii]);
         self.report.events += 1;
-        let msg = p.encode(ev).map_err(|e| VenueError::Publish(e.to_string()))?;
-        self.push(&msg)?;
+        // Events ITCH cannot carry (L2 levels, forgotten orders) or that name orders the feed
+        // never announced change the venue's book but are not published; they are counted, and
+        // the first reason kept for the report.
+        match p.encode(ev) {
+            Ok(msg) => self.push(&msg)?,
+            Err(e) => {
+                self.report.unpublishable += 1;
+                self.report.first_unpublishable.get_or_insert_with(|| e.to_string());
+            }
+        }
         if !ev.more() {
             self.send_packet()?;
         }
@@ -309,7 +321,8 @@ impl Venue {
             return Ok(());
         }
         self.sent += 1;
-        let dropped = self.faults.drop_every > 0 && self.sent.is_multiple_of(self.faults.drop_every);
+        let dropped =
+            self.faults.drop_every > 0 && self.sent.is_multiple_of(self.faults.drop_every);
         if !dropped {
             self.udp
                 .send_to(self.builder.datagram(), self.feed)
