@@ -138,6 +138,10 @@ struct Live {
     started: i64,
     market_events: u64,
     ended: bool,
+    /// The kill switch's command: this file appearing (`touch DIR/KILL`).
+    kill_file: PathBuf,
+    killed: bool,
+    last_kill_check: i64,
     feed_events: Vec<FeedEvent>,
 }
 
@@ -178,6 +182,9 @@ pub fn run_gateway(
         started: clock.now(),
         market_events: 0,
         ended: false,
+        kill_file: opts.journal_dir.join("KILL"),
+        killed: false,
+        last_kill_check: 0,
         feed_events: Vec::with_capacity(256),
     };
     if let Err(e) = live.run() {
@@ -281,6 +288,7 @@ impl Live {
                 }
             }
             let now = self.clock.now();
+            self.kill_switch(now)?;
             self.fix(now)?;
             if self.link.closed() {
                 return Err(NetError::Disconnected {
@@ -399,6 +407,23 @@ impl Live {
             }
         }
         Ok(out.len())
+    }
+
+    /// The kill switch: once `DIR/KILL` exists (checked every 100 ms, off the datagram path),
+    /// every open order is cancelled and risk refuses new ones for the rest of the session.
+    fn kill_switch(&mut self, now: i64) -> Result<(), GatewayError> {
+        if self.killed || now.saturating_sub(self.last_kill_check) < 100_000_000 {
+            return Ok(());
+        }
+        self.last_kill_check = now;
+        if let Some(c) = self.core.as_mut()
+            && self.kill_file.exists()
+        {
+            self.killed = true;
+            c.kill();
+            self.send_outbound(now)?;
+        }
+        Ok(())
     }
 
     /// Reads the venue's answers and hands them to the strategies.

@@ -40,7 +40,8 @@ struct Args {
     #[arg(long)]
     core: Option<usize>,
     /// Directory for the journals, the FIX sequence numbers and the latency logs (created; it
-    /// must not hold a journal already).
+    /// must not hold a journal already). The kill switch: `touch DIR/KILL` cancels every open
+    /// order and refuses new ones.
     #[arg(long)]
     journal: PathBuf,
     /// Pre-trade risk limits (JSON: max_order_qty, max_notional, collar_ticks, collar_bps,

@@ -218,3 +218,19 @@ fn a_venue_that_vanishes_mid_session_is_a_clear_error_and_the_journals_stay_read
         }
     }
 }
+
+#[test]
+fn the_kill_file_cancels_everything_and_refuses_new_orders() {
+    let _one = serial();
+    let (feed, fix) = free_ports();
+    let dir = journal_dir("killed");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("KILL"), b"").unwrap();
+    let v = venue(feed, fix, 4_000, Faults::default());
+    let live = gateway(feed, fix, &dir, Tier::Interpreter, 20).unwrap();
+    v.join().unwrap().unwrap();
+    for s in &live.strategies {
+        assert!(s.risk_rejects.get("risk_kill_switch").copied().unwrap_or(0) > 0, "{s:?}");
+        assert!(s.halted.is_none());
+    }
+}
