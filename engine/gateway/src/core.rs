@@ -3,7 +3,7 @@
 //! orders out for the order session to send, the venue's answers back in. Every input a
 //! strategy gets is journaled with its answer and digested as the replay harness digests it.
 
-use crate::journal::{Entry, JournalError, JournalHeader, JournalWriter, Origin};
+use crate::journal::{JournalError, JournalHeader, JournalWriter, Origin, Record};
 use crate::risk::{OrderRequest, RiskBook, RiskLimits};
 use crate::step::digest_step;
 use lockstep_sdk::{
@@ -117,6 +117,8 @@ pub struct Gateway {
     out: Vec<Outbound>,
     queue: VecDeque<(usize, EventRecord, Origin)>,
     started: bool,
+    /// The last call's actions, copied out of the runner (reused: no allocation per input).
+    scratch: Vec<ActionRecord>,
 }
 
 impl Gateway {
@@ -154,12 +156,18 @@ impl Gateway {
             out: Vec::with_capacity(64),
             queue: VecDeque::with_capacity(64),
             started: false,
+            scratch: Vec::with_capacity(256),
         })
     }
 
     /// The orders to send since the last call (in the order the strategies asked).
     pub fn drain_outbound(&mut self) -> std::vec::Drain<'_, Outbound> {
         self.out.drain(..)
+    }
+
+    /// Orders waiting to be sent.
+    pub fn pending_outbound(&self) -> usize {
+        self.out.len()
     }
 
     /// The books.
@@ -218,16 +226,16 @@ impl Gateway {
             let actions = std::mem::take(&mut slot.spec.init_actions);
             let fuel = slot.spec.header.init_fuel;
             digest_step(&mut slot.digest, Origin::Init, &EventRecord::zeroed(), fuel, &actions, 0);
-            let entry = Entry {
+            let record = Record {
                 recv_ns: recv,
                 origin: Origin::Init,
-                event: EventRecord::zeroed(),
+                event: &EventRecord::zeroed(),
                 book: None,
                 error: 0,
                 fuel,
-                actions: actions.clone(),
+                actions: &actions,
             };
-            journal(slot, &entry);
+            journal(slot, &record);
             self.act(s, &actions, recv);
             self.run_queue(recv);
         }
@@ -352,26 +360,30 @@ impl Gateway {
         slot.seq += 1;
         slot.sum.events += 1;
         rec.set_seq(seq);
-        let book = book.map(|i| *self.view.record(i));
-        let (actions, fuel, failure) = match slot.spec.runner.on_event(&rec, book.as_ref()) {
-            Ok(step) => (step.actions.to_vec(), step.fuel.unwrap_or(0), None),
-            Err(e) => (Vec::new(), e.fuel().unwrap_or(0), Some(e)),
+        let book = book.map(|i| self.view.record(i));
+        let mut actions = std::mem::take(&mut self.scratch);
+        actions.clear();
+        let (fuel, failure) = match slot.spec.runner.on_event(&rec, book) {
+            Ok(step) => {
+                actions.extend_from_slice(step.actions);
+                (step.fuel.unwrap_or(0), None)
+            }
+            Err(e) => (e.fuel().unwrap_or(0), Some(e)),
         };
         let error = failure.as_ref().map_or(0, |e| e.code());
         digest_step(&mut slot.digest, origin, &rec, fuel, &actions, error);
-        let entry = Entry { recv_ns: recv, origin, event: rec, book, error, fuel, actions };
-        journal(slot, &entry);
-        if slot.sum.halted.is_some() {
-            return;
-        }
-        if let Some(e) = failure {
+        let record =
+            Record { recv_ns: recv, origin, event: &rec, book, error, fuel, actions: &actions };
+        journal(slot, &record);
+        if let Some(e) = failure.filter(|_| slot.sum.halted.is_none()) {
             if e.halts() {
                 slot.sum.halted = Some((seq, e.message().to_owned()));
             }
-            return;
+        } else if slot.sum.halted.is_none() {
+            slot.sum.actions += actions.len() as u64;
+            self.act(s, &actions, recv);
         }
-        slot.sum.actions += entry.actions.len() as u64;
-        self.act(s, &entry.actions, recv);
+        self.scratch = actions;
     }
 
     /// Passes each action through risk: orders out, refusals back to the strategy as rejects.
@@ -459,9 +471,9 @@ impl Gateway {
 
 /// Appends to the strategy's journal; a journal that cannot be written halts the strategy
 /// (it may not act on inputs that could not be recorded).
-fn journal(slot: &mut Slot, entry: &Entry) {
+fn journal(slot: &mut Slot, record: &Record<'_>) {
     let Some(j) = slot.journal.as_mut() else { return };
-    if let Err(e) = j.append(entry) {
+    if let Err(e) = j.append_record(record) {
         slot.sum.journal_error = Some(e.to_string());
         slot.sum.halted.get_or_insert((slot.seq, format!("journal failed: {e}")));
         slot.journal = None;

@@ -178,6 +178,24 @@ impl<W: Write> JournalWriter<W> {
     /// # Errors
     /// [`JournalError::Io`] when a full chunk cannot be written (the entries stay buffered).
     pub fn append(&mut self, e: &Entry) -> Result<(), JournalError> {
+        let r = Record {
+            recv_ns: e.recv_ns,
+            origin: e.origin,
+            event: &e.event,
+            book: e.book.as_ref(),
+            error: e.error,
+            fuel: e.fuel,
+            actions: &e.actions,
+        };
+        self.append_record(&r)
+    }
+
+    /// [`JournalWriter::append`] from borrowed parts: what the gateway's hot path uses, so
+    /// journaling an input allocates nothing.
+    ///
+    /// # Errors
+    /// As [`JournalWriter::append`].
+    pub fn append_record(&mut self, e: &Record<'_>) -> Result<(), JournalError> {
         encode(e, &mut self.payload);
         self.records += 1;
         if self.records as usize >= CHUNK_RECORDS {
@@ -223,7 +241,26 @@ impl<W: Write> JournalWriter<W> {
     }
 }
 
-fn encode(e: &Entry, out: &mut Vec<u8>) {
+/// One journal record, borrowed: an input and the strategy's answer.
+#[derive(Clone, Copy, Debug)]
+pub struct Record<'a> {
+    /// When the gateway received the input.
+    pub recv_ns: i64,
+    /// Where it came from.
+    pub origin: Origin,
+    /// The event as handed to the strategy.
+    pub event: &'a EventRecord,
+    /// The book record handed with it.
+    pub book: Option<&'a BookRecord>,
+    /// The engine's stable error code if the call failed (0: it did not).
+    pub error: u16,
+    /// Fuel the call used.
+    pub fuel: u64,
+    /// The actions the strategy returned.
+    pub actions: &'a [ActionRecord],
+}
+
+fn encode(e: &Record<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(&e.recv_ns.to_le_bytes());
     out.push(e.origin as u8);
     out.push(u8::from(e.book.is_some()));
@@ -231,10 +268,10 @@ fn encode(e: &Entry, out: &mut Vec<u8>) {
     out.extend_from_slice(&(e.actions.len() as u32).to_le_bytes());
     out.extend_from_slice(&e.fuel.to_le_bytes());
     out.extend_from_slice(&e.event.0);
-    if let Some(b) = &e.book {
+    if let Some(b) = e.book {
         out.extend_from_slice(&b.0);
     }
-    for a in &e.actions {
+    for a in e.actions {
         out.extend_from_slice(&a.0);
     }
 }

@@ -28,7 +28,7 @@ mod wire;
 pub use crate::core::{Gateway, Outbound, StrategySpec, StrategySummary};
 pub use journal::{
     CHUNK_RECORDS, Entry, JOURNAL_VERSION, Journal, JournalError, JournalHeader, JournalWriter,
-    Origin, read_journal,
+    Origin, Record, read_journal,
 };
 pub use latency::{STAGES, StageLatency};
 pub use live::{FeedSummary, GatewayError, GatewayOptions, LiveReport, LiveStrategy, run_gateway};

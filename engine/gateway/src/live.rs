@@ -143,6 +143,8 @@ struct Live {
     killed: bool,
     last_kill_check: i64,
     feed_events: Vec<FeedEvent>,
+    /// The core's orders being sent (reused).
+    outbound: Vec<Outbound>,
 }
 
 /// Runs `strategies` live until the feed's end of session: then cancels what is open, logs
@@ -186,6 +188,7 @@ pub fn run_gateway(
         killed: false,
         last_kill_check: 0,
         feed_events: Vec::with_capacity(256),
+        outbound: Vec::with_capacity(64),
     };
     if let Err(e) = live.run() {
         // Whatever happened, what the strategies were handed stays on disk.
@@ -370,7 +373,9 @@ impl Live {
     /// Sends the core's orders over FIX; returns how many.
     fn send_outbound(&mut self, now: i64) -> Result<usize, GatewayError> {
         let Some(core) = self.core.as_mut() else { return Ok(0) };
-        let out: Vec<Outbound> = core.drain_outbound().collect();
+        let mut out = std::mem::take(&mut self.outbound);
+        out.clear();
+        out.extend(core.drain_outbound());
         for o in &out {
             let (s, order_id, instrument, action) = match *o {
                 Outbound::New { strategy, order_id, instrument, side, px, qty } => {
@@ -406,7 +411,9 @@ impl Live {
                 self.link.send(&m, now)?;
             }
         }
-        Ok(out.len())
+        let n = out.len();
+        self.outbound = out;
+        Ok(n)
     }
 
     /// The kill switch: once `DIR/KILL` exists (checked every 100 ms, off the datagram path),

@@ -2,6 +2,7 @@
 //! journals verified (and cut and corrupted), risk limits and the kill switch, a journal disk
 //! that fills up.
 
+mod alloc;
 mod common;
 mod journal;
 mod loopback;
