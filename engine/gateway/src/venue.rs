@@ -8,7 +8,9 @@ use crate::wire::{OrderState, answer_message, request_action};
 use lockstep_feed::{
     DEFAULT_MAX_DATAGRAM, ItchPublisher, PacketBuilder, Request, SessionId, end_of_session,
 };
-use lockstep_fix::{AppMessage, Event, MemorySeqStore, Role, Session, SessionConfig, Text};
+use lockstep_fix::{
+    AppMessage, Event, MemorySeqStore, Role, Session, SessionConfig, SessionState, Text,
+};
 use lockstep_sdk::{InstrumentId, Nanos};
 use lockstep_sim::{
     Book, Due, EventSource, ExchangeConfig, LatencyModel, Models, SimExchange, TapeError,
@@ -416,6 +418,10 @@ impl Venue {
             let Some(id) = order_of(&body) else { continue };
             let Some(st) = self.orders.get_mut(&id) else { continue };
             self.exec += 1;
+            // After the gateway logged out (or dropped), answers due have no one to go to.
+            if self.link.session.state() != SessionState::Active {
+                continue;
+            }
             if let Some(m) = answer_message(st, id, &body, self.exec) {
                 self.link.send(&m, now)?;
                 self.report.reports += 1;

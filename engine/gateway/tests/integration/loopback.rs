@@ -41,8 +41,17 @@ fn venue(
     events: u64,
     faults: Faults,
 ) -> JoinHandle<Result<lockstep_gateway::VenueReport, String>> {
+    let synth = Synth::new(SynthConfig { events, ..SynthConfig::default() });
+    venue_over(feed, fix, Box::new(synth), faults)
+}
+
+fn venue_over(
+    feed: SocketAddr,
+    fix: SocketAddr,
+    mut src: Box<dyn EventSource + Send>,
+    faults: Faults,
+) -> JoinHandle<Result<lockstep_gateway::VenueReport, String>> {
     std::thread::spawn(move || {
-        let mut src = Synth::new(SynthConfig { events, ..SynthConfig::default() });
         let header = src.header().clone();
         let opts = VenueOptions {
             feed,
@@ -52,7 +61,7 @@ fn venue(
             session: "TEST".into(),
             faults,
         };
-        run_venue(&header, &mut src, &opts).map_err(|e| e.to_string())
+        run_venue(&header, src.as_mut(), &opts).map_err(|e| e.to_string())
     })
 }
 
@@ -232,5 +241,57 @@ fn the_kill_file_cancels_everything_and_refuses_new_orders() {
     for s in &live.strategies {
         assert!(s.risk_rejects.get("risk_kill_switch").copied().unwrap_or(0) > 0, "{s:?}");
         assert!(s.halted.is_none());
+    }
+}
+
+/// The first 20,000 messages of LOBSTER's GOOG sample (messages alone: order by order, which
+/// ITCH carries whole), or `None` when the shared data is absent and not required.
+fn goog_slice() -> Option<Box<dyn EventSource + Send>> {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/lobster");
+    let msg = data.join("GOOG_2012-06-21_34200000_57600000_message_5.csv");
+    if !msg.is_file() {
+        assert!(
+            std::env::var("LOCKSTEP_REQUIRE_DATA").as_deref() != Ok("1"),
+            "LOCKSTEP_REQUIRE_DATA=1 but {} is missing",
+            msg.display()
+        );
+        eprintln!("notice: {} not found; skipping the GOOG slice", msg.display());
+        return None;
+    }
+    let tape = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gateway-goog5.tape");
+    let _ = std::fs::remove_file(&tape);
+    let input = lockstep_import::LobsterInput {
+        tick: lockstep_sdk::Price::parse("0.01"),
+        ..lockstep_import::LobsterInput::new(msg)
+    };
+    let opts = lockstep_import::ImportOptions::default();
+    lockstep_import::import_lobster(&[input], &tape, &opts).unwrap();
+    let mut file = lockstep_io::open_tape(&tape).unwrap();
+    let header = file.header().clone();
+    let mut events = Vec::new();
+    let mut buf = Vec::new();
+    while events.len() < 20_000 && file.next_chunk(&mut buf).unwrap() {
+        events.extend_from_slice(&buf);
+    }
+    events.truncate(20_000);
+    Some(Box::new(lockstep_sim::MemorySource::new(header, events)))
+}
+
+#[test]
+fn a_slice_of_the_goog_sample_over_loopback_verifies_on_both_tiers() {
+    let _one = serial();
+    for tier in [Tier::Interpreter, Tier::Compiled] {
+        let Some(src) = goog_slice() else { return };
+        let (feed, fix) = free_ports();
+        let v = venue_over(feed, fix, src, Faults::default());
+        let dir = journal_dir(&format!("goog-{tier}"));
+        let live = gateway(feed, fix, &dir, tier, 20);
+        let report = v.join().unwrap();
+        let (live, report) = (live.unwrap(), report.unwrap());
+        assert_eq!(live.feed.unrecoverable, 0, "{:?}", live.feed);
+        assert_eq!(report.events, 20_000, "{report:?}");
+        assert!(live.market_events > 15_000, "{live:?} {report:?}");
+        assert!(live.strategies.iter().all(|s| s.halted.is_none() && s.acks > 0), "{live:?}");
+        verify_journals(&dir, &live, tier);
     }
 }
