@@ -324,13 +324,7 @@ pub(crate) fn globals(module: &wasmtime::Module) -> Vec<MutableGlobal> {
     exported_globals(module.exports().map(|e| {
         let kind = match e.ty() {
             ExternType::Global(g) if g.mutability() == wasmtime::Mutability::Var => {
-                match g.content() {
-                    ValType::I32 => Some(GlobalKind::I32),
-                    ValType::I64 => Some(GlobalKind::I64),
-                    ValType::F32 => Some(GlobalKind::F32),
-                    ValType::F64 => Some(GlobalKind::F64),
-                    _ => None,
-                }
+                GlobalKind::of(kind(g.content().clone()))
             }
             _ => None,
         };

@@ -19,6 +19,18 @@ pub(crate) enum GlobalKind {
 }
 
 impl GlobalKind {
+    /// The kind of a global of value type `v`, if a checkpoint can hold it.
+    pub(crate) fn of(v: crate::guest::ValKind) -> Option<Self> {
+        use crate::guest::ValKind as V;
+        match v {
+            V::I32 => Some(Self::I32),
+            V::I64 => Some(Self::I64),
+            V::F32 => Some(Self::F32),
+            V::F64 => Some(Self::F64),
+            V::Other => None,
+        }
+    }
+
     /// The kind stored under `tag` in a checkpoint.
     pub(crate) fn from_tag(tag: u8) -> Option<Self> {
         [Self::I32, Self::I64, Self::F32, Self::F64].into_iter().find(|k| *k as u8 == tag)

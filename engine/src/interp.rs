@@ -236,13 +236,7 @@ fn value(kind: GlobalKind, bits: u64) -> Val {
 pub(crate) fn globals(module: &wasmi::Module) -> Vec<MutableGlobal> {
     exported_globals(module.exports().map(|e| {
         let kind = match e.ty() {
-            ExternType::Global(g) if g.mutability().is_mut() => match g.content() {
-                ValType::I32 => Some(GlobalKind::I32),
-                ValType::I64 => Some(GlobalKind::I64),
-                ValType::F32 => Some(GlobalKind::F32),
-                ValType::F64 => Some(GlobalKind::F64),
-                _ => None,
-            },
+            ExternType::Global(g) if g.mutability().is_mut() => GlobalKind::of(kind(&g.content())),
             _ => None,
         };
         (e.name(), kind)

@@ -170,7 +170,7 @@ impl std::error::Error for FeedError {
 }
 
 /// What a feed handler has seen so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counters {
     /// Datagrams handed in.
     pub datagrams: u64,

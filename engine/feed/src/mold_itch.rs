@@ -94,6 +94,8 @@ pub struct MoldItchHandler {
     /// Sequence number an end-of-session packet announced, delivered once reached.
     end_at: Option<u64>,
     slots: Vec<Slot>,
+    /// Slots in use: with none (the usual case) nothing scans the slots.
+    in_use: usize,
     store: Vec<u8>,
     scratch: Vec<u8>,
     pending: Option<Pending>,
@@ -113,6 +115,7 @@ impl MoldItchHandler {
             live: cfg.first_seq.unwrap_or(0),
             end_at: None,
             slots: vec![Slot::default(); gap_slots],
+            in_use: 0,
             store: vec![0; gap_slots.saturating_mul(slot_bytes)],
             scratch: Vec::with_capacity(slot_bytes),
             pending: None,
@@ -178,6 +181,9 @@ impl MoldItchHandler {
 
     /// The buffered packet with the lowest sequence number.
     fn lowest_slot(&self) -> Option<usize> {
+        if self.in_use == 0 {
+            return None;
+        }
         let used = self.slots.iter().enumerate().filter(|(_, s)| s.used);
         used.min_by_key(|(_, s)| s.seq).map(|(i, _)| i)
     }
@@ -196,6 +202,7 @@ impl MoldItchHandler {
                 self.expected = Some(s.seq);
             }
             self.slots[i].used = false;
+            self.in_use -= 1;
             let mut scratch = core::mem::take(&mut self.scratch);
             scratch.clear();
             let at = i * self.cfg.slot_bytes;
@@ -288,6 +295,7 @@ impl MoldItchHandler {
         let at = i * self.cfg.slot_bytes;
         self.store[at..at + datagram.len()].copy_from_slice(datagram);
         self.slots[i] = Slot { used: true, seq: p.seq, len: datagram.len() };
+        self.in_use += 1;
         self.mapper.counters.buffered += 1;
         true
     }

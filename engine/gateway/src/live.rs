@@ -11,7 +11,7 @@ use crate::latency::{StageLatency, Stages};
 use crate::net::{Clock, FixLink, NetError, socket};
 use crate::risk::RiskLimits;
 use crate::wire::{answer_body, order_message, strategy_order, venue_order_id};
-use lockstep_feed::{FeedEvent, FeedHandler, HandlerConfig, MoldItchHandler};
+use lockstep_feed::{Counters, FeedEvent, FeedHandler, HandlerConfig, MoldItchHandler};
 use lockstep_fix::{
     Event, FileSeqStore, MemorySeqStore, Role, SeqStore, Session, SessionConfig, Symbol, Text,
 };
@@ -49,29 +49,6 @@ pub struct LiveStrategy {
     pub init_actions: Vec<ActionRecord>,
 }
 
-/// What the feed handler counted.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct FeedSummary {
-    /// Datagrams received.
-    pub datagrams: u64,
-    /// Messages delivered.
-    pub messages: u64,
-    /// Duplicate messages dropped.
-    pub duplicates: u64,
-    /// Gaps seen.
-    pub gaps: u64,
-    /// Retransmission requests sent.
-    pub requests: u64,
-    /// Request ranges filled.
-    pub recovered: u64,
-    /// Gaps given up on.
-    pub unrecoverable: u64,
-    /// Malformed datagrams dropped.
-    pub malformed: u64,
-    /// Datagrams with an unknown message type.
-    pub unknown_types: u64,
-}
-
 /// The gateway's summary.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct LiveReport {
@@ -79,8 +56,8 @@ pub struct LiveReport {
     pub market_events: u64,
     /// Per strategy.
     pub strategies: Vec<StrategySummary>,
-    /// The feed.
-    pub feed: FeedSummary,
+    /// What the feed handler counted.
+    pub feed: Counters,
     /// Wire-to-wire and per-stage latency of the datagrams that led to orders.
     pub latency: Vec<StageLatency>,
     /// The `.hlog` and `.hgrm` files written beside the journals.
@@ -166,12 +143,13 @@ pub fn run_gateway(
         clock,
         udp,
         // Room for 8,192 datagrams behind a gap (12 MiB, allocated once), re-requested every
-        // 2 ms up to 20 times: a venue on the same network answers in microseconds, so a burst
-        // the kernel dropped while the strategies were busy is recovered, not given up on.
+        // 2 ms for up to 200 ms: a venue on the same network answers in microseconds, so a
+        // burst the kernel dropped while the strategies were busy is recovered, not given up
+        // on; a venue silent for 200 ms has lost the data.
         handler: MoldItchHandler::new(HandlerConfig {
             gap_slots: 8192,
             request_timeout: Nanos(2_000_000),
-            max_attempts: 20,
+            max_attempts: 100,
             ..HandlerConfig::default()
         }),
         link,
@@ -486,18 +464,7 @@ impl Live {
         })?;
         let since = (self.clock.now() - self.started).max(0) as u64;
         let (latency_files, latency) = self.stages.finish(&opts.journal_dir, since);
-        let c = self.handler.counters();
-        let feed = FeedSummary {
-            datagrams: c.datagrams,
-            messages: c.messages,
-            duplicates: c.duplicates,
-            gaps: c.gaps,
-            requests: c.requests,
-            recovered: c.recovered,
-            unrecoverable: c.unrecoverable,
-            malformed: c.malformed,
-            unknown_types: c.unknown_types,
-        };
+        let feed = *self.handler.counters();
         let strategies = self.core.map(Gateway::finish).unwrap_or_default();
         Ok(LiveReport {
             market_events: self.market_events,

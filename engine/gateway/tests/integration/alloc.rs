@@ -11,6 +11,7 @@ static ALLOC: CountingAlloc = CountingAlloc::new();
 
 #[test]
 fn market_events_allocate_nothing_after_warm_up() {
+    let _one = crate::common::serial();
     for tier in [Tier::Interpreter, Tier::Compiled] {
         let (instruments, evs) = market(30_000);
         let mut specs =

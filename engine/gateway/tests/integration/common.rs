@@ -157,3 +157,13 @@ pub(crate) fn session(
     venue.step(&mut g, end);
     g.finish()
 }
+
+/// One test of this binary at a time where it matters: venue-gateway pairs running beside
+/// other CPU-bound tests on a small machine starve, and every test turns into a gap-recovery
+/// test.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds the binary's one-at-a-time lock until dropped.
+pub(crate) fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

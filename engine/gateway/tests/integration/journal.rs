@@ -7,6 +7,7 @@ use lockstep_gateway::{JournalError, RiskLimits, read_journal, verify};
 
 #[test]
 fn every_builtin_verifies_against_its_journal_on_both_tiers() {
+    let _one = crate::common::serial();
     for info in lockstep_strategies::all() {
         for live_tier in [Tier::Interpreter, Tier::Compiled] {
             let buf = SharedBuf::default();
@@ -43,6 +44,7 @@ fn every_builtin_verifies_against_its_journal_on_both_tiers() {
 
 #[test]
 fn a_strategy_that_differs_is_caught_at_its_first_difference() {
+    let _one = crate::common::serial();
     let buf = SharedBuf::default();
     session(
         vec![spec("avellaneda-stoikov", Tier::Interpreter, Some(buf.clone()))],
@@ -76,6 +78,7 @@ fn a_strategy_that_differs_is_caught_at_its_first_difference() {
 
 #[test]
 fn a_cut_journal_reads_to_its_last_complete_chunk_and_a_changed_byte_is_named() {
+    let _one = crate::common::serial();
     let buf = SharedBuf::default();
     session(
         vec![spec("microprice", Tier::Interpreter, Some(buf.clone()))],

@@ -3,7 +3,7 @@
 //! gateway may start before its venue; a venue that vanishes mid-session is a clear error with
 //! the journals intact.
 
-use crate::common::engine;
+use crate::common::{engine, serial};
 use lockstep_engine::{StrategyModule, Tier};
 use lockstep_gateway::{
     Faults, GatewayOptions, JournalHeader, LiveReport, LiveStrategy, Pace, RiskLimits,
@@ -14,14 +14,6 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-/// One venue-gateway pair at a time: pairs running side by side on a small machine starve each
-/// other and turn every test into a gap-recovery test.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 fn free_ports() -> (SocketAddr, SocketAddr) {
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap();

@@ -7,6 +7,7 @@ use lockstep_gateway::RiskLimits;
 
 #[test]
 fn limits_refuse_orders_by_reason_and_strategies_go_on() {
+    let _one = crate::common::serial();
     let limits = RiskLimits::from_json(
         r#"{"max_order_qty": "1", "max_open_orders": 2, "max_orders_per_second": 3}"#,
     )
@@ -28,6 +29,7 @@ fn limits_refuse_orders_by_reason_and_strategies_go_on() {
 
 #[test]
 fn the_kill_switch_stops_new_orders() {
+    let _one = crate::common::serial();
     let sums = session(
         vec![spec("avellaneda-stoikov", Tier::Interpreter, None)],
         RiskLimits::default(),
@@ -41,6 +43,7 @@ fn the_kill_switch_stops_new_orders() {
 
 #[test]
 fn a_full_journal_disk_halts_only_that_strategy() {
+    let _one = crate::common::serial();
     let full = SharedBuf { limit: Some(20_000), ..SharedBuf::default() };
     let fine = SharedBuf::default();
     let sums = session(
