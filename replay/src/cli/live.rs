@@ -57,6 +57,12 @@ pub(crate) fn venue(a: &VenueArgs, json: bool) -> Result<ExitCode> {
             report.requests_fix,
             report.reports
         );
+        if let Some(why) = &report.first_unpublishable {
+            println!(
+                "venue: {} tape events changed the book but ITCH cannot carry them (first: {why})",
+                report.unpublishable
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
