@@ -392,37 +392,17 @@ impl Gateway {
             let Ok(action) = a.decode() else { continue };
             let slot = &mut self.slots[s];
             let (order_id, instrument, checked) = match action {
-                Action::PlaceLimit { instrument, order_id, side, px, qty } => {
-                    let o = OrderRequest { instrument, side, px: Some(px), qty };
+                Action::PlaceLimit { instrument, order_id, side, .. }
+                | Action::PlaceMarket { instrument, order_id, side, .. } => {
+                    let (px, qty) = match action {
+                        Action::PlaceLimit { px, qty, .. } => (Some(px), qty),
+                        Action::PlaceMarket { qty, .. } => (None, qty),
+                        _ => continue,
+                    };
+                    let o = OrderRequest { instrument, side, px, qty };
                     let r = slot.risk.check_new(order_id, &o, now);
-                    (
-                        order_id,
-                        instrument,
-                        r.map(|()| Outbound::New {
-                            strategy: s,
-                            order_id,
-                            instrument,
-                            side,
-                            px: Some(px),
-                            qty,
-                        }),
-                    )
-                }
-                Action::PlaceMarket { instrument, order_id, side, qty } => {
-                    let o = OrderRequest { instrument, side, px: None, qty };
-                    let r = slot.risk.check_new(order_id, &o, now);
-                    (
-                        order_id,
-                        instrument,
-                        r.map(|()| Outbound::New {
-                            strategy: s,
-                            order_id,
-                            instrument,
-                            side,
-                            px: None,
-                            qty,
-                        }),
-                    )
+                    let new = Outbound::New { strategy: s, order_id, instrument, side, px, qty };
+                    (order_id, instrument, r.map(|()| new))
                 }
                 Action::Replace { instrument, order_id, px, qty } => {
                     let r = slot.risk.check_replace(order_id, px, qty, now);

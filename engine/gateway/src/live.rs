@@ -109,8 +109,8 @@ struct Live {
     pending: Vec<StrategySpec>,
     instruments: Vec<InstrumentInfo>,
     limits: RiskLimits,
-    /// Per venue order id: symbol, side, requests sent.
-    orders: BTreeMap<u64, (Symbol, Side, u32)>,
+    /// Per venue order id: symbol, side, requests sent, instrument.
+    orders: BTreeMap<u64, (Symbol, Side, u32, u16)>,
     stages: Stages,
     started: i64,
     market_events: u64,
@@ -382,7 +382,7 @@ impl Live {
                 Action::PlaceLimit { side, .. } | Action::PlaceMarket { side, .. } => side,
                 _ => self.orders.get(&id).map_or(Side::Buy, |o| o.1),
             };
-            let entry = self.orders.entry(id).or_insert((symbol, side, 0));
+            let entry = self.orders.entry(id).or_insert((symbol, side, 0, instrument));
             let version = entry.2;
             entry.2 += 1;
             if let Some(m) = order_message(&action, id, version, symbol, side, now) {
@@ -419,13 +419,8 @@ impl Live {
             let Event::App { msg, .. } = e else { continue };
             let Some((id, body)) = answer_body(msg) else { continue };
             let (s, _) = strategy_order(id);
-            let instrument = self
-                .orders
-                .get(&id)
-                .and_then(|o| {
-                    self.instruments.iter().position(|i| Symbol::lossy(i.symbol.as_bytes()) == o.0)
-                })
-                .unwrap_or(0) as u16;
+            // Known from the order it answers: no search by symbol per answer.
+            let instrument = self.orders.get(&id).map_or(0, |o| o.3);
             let h =
                 EventHeader { seq: 0, instrument, exchange_ts: Nanos(now), local_ts: Nanos(now) };
             let body = crate::wire::strategy_body(body);
