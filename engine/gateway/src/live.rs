@@ -214,23 +214,27 @@ fn open_journals(
 fn connect(opts: &GatewayOptions, clock: &Clock) -> Result<FixLink<MemorySeqStore>, GatewayError> {
     let start = clock.now();
     let stream = loop {
-        match TcpStream::connect_timeout(&opts.fix, Duration::from_millis(200)) {
+        let refused = match TcpStream::connect_timeout(&opts.fix, Duration::from_millis(200)) {
+            // A port in the ephemeral range with nothing listening can connect to itself
+            // (TCP simultaneous open): that is no venue, so keep trying.
+            Ok(s) if s.local_addr().ok() == s.peer_addr().ok() => std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "nothing listens there (the connection reached the gateway itself)",
+            ),
             Ok(s) => break s,
-            Err(e) if !clock.passed(start, opts.wait) => {
-                let _ = e;
-                std::thread::yield_now();
+            Err(e) => e,
+        };
+        if clock.passed(start, opts.wait) {
+            return Err(NetError::Socket {
+                what: format!(
+                    "reach the venue's FIX port {} (is `replay venue` running?)",
+                    opts.fix
+                ),
+                source: refused,
             }
-            Err(e) => {
-                return Err(NetError::Socket {
-                    what: format!(
-                        "reach the venue's FIX port {} (is `replay venue` running?)",
-                        opts.fix
-                    ),
-                    source: e,
-                }
-                .into());
-            }
+            .into());
         }
+        std::thread::yield_now();
     };
     let mut cfg =
         SessionConfig::new(Role::Initiator, Text::lossy(b"GATEWAY"), Text::lossy(b"VENUE"));
