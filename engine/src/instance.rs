@@ -335,4 +335,9 @@ impl StrategyRunner for Instance {
     fn actions(&self) -> &[ActionRecord] {
         Instance::actions(self)
     }
+
+    fn checkpoint(&mut self, out: &mut Vec<u8>) -> bool {
+        self.checkpoint_into(out);
+        true
+    }
 }

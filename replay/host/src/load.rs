@@ -7,8 +7,8 @@ use crate::trace::FileTrace;
 use lockstep_engine::{Config, Engine, StrategyModule};
 use lockstep_sdk::{ActionRecord, StrategyRunner};
 use lockstep_sim::{
-    EventSource, JitterRecorder, Meter, NoMeter, Pacing, ReplayError, RunOutput, RunnerSpec,
-    Session, SessionConfig, TapeHeader, Work, WorstEvent,
+    EventSource, JitterRecorder, Meter, NoMeter, Pacing, ReplayError, ResumeError, RunOutput,
+    RunnerSpec, Session, SessionCheckpoint, SessionConfig, TapeHeader, Work, WorstEvent,
 };
 use lockstep_strategies::StrategyInfo;
 use std::fmt;
@@ -192,6 +192,8 @@ pub enum SessionError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A session checkpoint does not fit the run, or is corrupt.
+    Resume(ResumeError),
 }
 
 impl fmt::Display for SessionError {
@@ -219,6 +221,7 @@ impl fmt::Display for SessionError {
             SessionError::Trace { path, source } => {
                 write!(f, "cannot create trace {}: {source}", path.display())
             }
+            SessionError::Resume(e) => e.fmt(f),
         }
     }
 }
@@ -252,6 +255,20 @@ pub trait HostSession: Sized {
         specs: &[StrategySpec],
         cfg: SessionConfig,
         trace_dir: Option<&Path>,
+    ) -> Result<Self, SessionError>;
+
+    /// The session checkpoint `ck` holds, its strategies (`specs`, in the checkpoint's order)
+    /// restored into an engine of `cfg.tier`, which may be another tier than the one it was
+    /// taken on. Feed it the tape from its start ([`Session::feed`] skips what it holds).
+    ///
+    /// # Errors
+    /// [`SessionError::Resume`] for a checkpoint of other strategies, parameters, tape or
+    /// exchange settings, or a strategy state the engine refuses (another module, corrupt).
+    fn resume(
+        header: &TapeHeader,
+        specs: &[StrategySpec],
+        cfg: SessionConfig,
+        ck: SessionCheckpoint,
     ) -> Result<Self, SessionError>;
 
     /// Replays `src` to its end, calling `progress` with the number of tape events done after
@@ -309,9 +326,7 @@ impl HostSession for Session {
         cfg: SessionConfig,
         trace_dir: Option<&Path>,
     ) -> Result<Self, SessionError> {
-        let mut config = Config::new();
-        config.tier(cfg.tier).fuel_per_event(lockstep_engine::Fuel(cfg.fuel_per_event));
-        let engine = Engine::try_new(&config).map_err(|source| SessionError::Engine { source })?;
+        let engine = session_engine(&cfg)?;
         let mut runners = Vec::with_capacity(specs.len());
         let mut traces = Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
@@ -335,6 +350,51 @@ impl HostSession for Session {
             session.observe(i, Box::new(trace));
         }
         Ok(session)
+    }
+
+    fn resume(
+        header: &TapeHeader,
+        specs: &[StrategySpec],
+        cfg: SessionConfig,
+        ck: SessionCheckpoint,
+    ) -> Result<Self, SessionError> {
+        let engine = session_engine(&cfg)?;
+        let mismatch = |what: String| SessionError::Resume(ResumeError::Mismatch { what });
+        if specs.len() != ck.strategies().len() {
+            return Err(mismatch(format!(
+                "it holds {} strategies, {} were given",
+                ck.strategies().len(),
+                specs.len()
+            )));
+        }
+        let mut runners: Vec<Box<dyn StrategyRunner>> = Vec::with_capacity(specs.len());
+        for (spec, state) in specs.iter().zip(ck.strategies()) {
+            if spec.name != state.name || spec.params != state.params {
+                return Err(mismatch(format!(
+                    "strategy `{}` with `{}` was checkpointed, not `{}` with `{}`",
+                    state.name, state.params, spec.name, spec.params
+                )));
+            }
+            let bytes: &[u8] = match &spec.source {
+                StrategySource::WasmFile { bytes, .. } => bytes,
+                StrategySource::Builtin(info) => info.wasm,
+                StrategySource::Native(_) => {
+                    return Err(SessionError::Resume(ResumeError::NotCheckpointable {
+                        strategy: spec.name.clone(),
+                    }));
+                }
+            };
+            let load = |e| SessionError::Load { name: spec.name.clone(), source: e };
+            let module = StrategyModule::new(&engine, bytes).map_err(load)?;
+            let inst = module.restore(&state.state).map_err(|e| {
+                SessionError::Resume(ResumeError::Strategy {
+                    strategy: spec.name.clone(),
+                    message: e.to_string(),
+                })
+            })?;
+            runners.push(Box::new(inst));
+        }
+        Session::from_checkpoint(header, ck, runners, cfg).map_err(SessionError::Resume)
     }
 
     fn run(
@@ -362,6 +422,13 @@ impl HostSession for Session {
         let latency = jitter.finish(clock.now());
         Ok(RunOutput { report: self.into_report(elapsed_ns, latency), jitter, blotters })
     }
+}
+
+/// The one engine a session's WebAssembly strategies share: `cfg`'s tier and fuel.
+fn session_engine(cfg: &SessionConfig) -> Result<Engine, SessionError> {
+    let mut config = Config::new();
+    config.tier(cfg.tier).fuel_per_event(lockstep_engine::Fuel(cfg.fuel_per_event));
+    Engine::try_new(&config).map_err(|source| SessionError::Engine { source })
 }
 
 /// Measures each piece of work on the wall clock: from when it was handed over (as fast as

@@ -11,8 +11,9 @@
 //! `fuel_digest` covers each event's sequence number and the fuel it used. Fuel is metered per
 //! tier, so it agrees across runs, processes and machines within one tier.
 
+use crate::snap::{Reader, Snap, SnapError, snap_struct};
 use lockstep_sdk::{ACTION_SIZE, ActionRecord, EventRecord};
-use sha2::{Digest as _, Sha256};
+use sha2::digest::generic_array::GenericArray;
 use std::fmt;
 
 const DOMAIN: &[u8] = b"lockstep-replay digest v1\0";
@@ -20,6 +21,90 @@ const FUEL_DOMAIN: &[u8] = b"lockstep-replay fuel digest v1\0";
 const TAG_EVENT: u8 = 1;
 const TAG_EXCHANGE: u8 = 2;
 const TAG_HALT: u8 = 3;
+
+/// SHA-256 over a stream, with its running state open to a checkpoint (the block function is
+/// `sha2`'s; this holds the chaining value, the partial block and the length).
+#[derive(Clone, Debug)]
+struct Sha256 {
+    state: [u32; 8],
+    block: [u8; 64],
+    /// Bytes hashed so far (the partial block is `total % 64` bytes long).
+    total: u64,
+}
+
+const H0: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+impl Sha256 {
+    fn new() -> Self {
+        Self { state: H0, block: [0; 64], total: 0 }
+    }
+
+    #[inline]
+    fn update(&mut self, data: impl AsRef<[u8]>) {
+        let mut data = data.as_ref();
+        let fill = (self.total % 64) as usize;
+        self.total = self.total.wrapping_add(data.len() as u64);
+        if fill > 0 {
+            let n = data.len().min(64 - fill);
+            self.block[fill..fill + n].copy_from_slice(&data[..n]);
+            data = &data[n..];
+            if fill + n < 64 {
+                return;
+            }
+            sha2::compress256(&mut self.state, &[GenericArray::clone_from_slice(&self.block)]);
+        }
+        let mut blocks = data.chunks_exact(64);
+        for b in &mut blocks {
+            sha2::compress256(&mut self.state, &[GenericArray::clone_from_slice(b)]);
+        }
+        let rest = blocks.remainder();
+        self.block[..rest.len()].copy_from_slice(rest);
+    }
+
+    fn finalize(mut self) -> [u8; 32] {
+        let bits = self.total.wrapping_mul(8);
+        self.update([0x80]);
+        while self.total % 64 != 56 {
+            self.update([0]);
+        }
+        self.update(bits.to_be_bytes());
+        let mut out = [0u8; 32];
+        for (o, w) in out.chunks_exact_mut(4).zip(self.state) {
+            o.copy_from_slice(&w.to_be_bytes());
+        }
+        out
+    }
+}
+
+impl Snap for Sha256 {
+    fn put(&self, w: &mut Vec<u8>) {
+        for s in self.state {
+            s.put(w);
+        }
+        self.total.put(w);
+        w.extend_from_slice(&self.block[..(self.total % 64) as usize]);
+    }
+    fn get(r: &mut Reader<'_>) -> Result<Self, SnapError> {
+        let mut state = [0u32; 8];
+        for s in &mut state {
+            *s = u32::get(r)?;
+        }
+        let total = u64::get(r)?;
+        let fill = (total % 64) as usize;
+        let mut block = [0u8; 64];
+        block[..fill].copy_from_slice(r.take(fill)?);
+        Ok(Self { state, block, total })
+    }
+}
 
 /// A streaming digest (see the module documentation for what goes in).
 #[derive(Clone)]
@@ -40,6 +125,8 @@ impl Default for Digest {
         Self::new()
     }
 }
+
+snap_struct!(Digest { h, fuel, events });
 
 impl Digest {
     /// An empty digest.
@@ -98,12 +185,12 @@ impl Digest {
 
     /// The digest value.
     pub fn finish(self) -> [u8; 32] {
-        self.h.finalize().into()
+        self.h.finalize()
     }
 
     /// The digest and the fuel digest.
     pub fn finish_with_fuel(self) -> ([u8; 32], [u8; 32]) {
-        (self.h.finalize().into(), self.fuel.finalize().into())
+        (self.h.finalize(), self.fuel.finalize())
     }
 }
 
@@ -123,7 +210,7 @@ pub fn combine<'a>(parts: impl IntoIterator<Item = &'a [u8; 32]>) -> [u8; 32] {
     for p in parts {
         h.update(p);
     }
-    h.finalize().into()
+    h.finalize()
 }
 
 const _: () = assert!(ACTION_SIZE == 64);
@@ -162,5 +249,26 @@ mod tests {
         assert_eq!(hex(&[0xab; 32]).len(), 64);
         assert!(hex(&base).chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(combine([&base]), base);
+    }
+
+    #[test]
+    fn our_sha256_is_sha256_at_every_length_and_split() {
+        use sha2::Digest as _;
+        let data: Vec<u8> = (0..300u32).map(|i| (i * 7 + 3) as u8).collect();
+        for len in [0, 1, 55, 56, 63, 64, 65, 119, 128, 300] {
+            let want: [u8; 32] = sha2::Sha256::digest(&data[..len]).into();
+            for split in [0, len / 3, len] {
+                let mut h = Sha256::new();
+                h.update(&data[..split]);
+                // A checkpoint between the two halves changes nothing.
+                let mut w = Vec::new();
+                h.put(&mut w);
+                let mut r = Reader::new(&w);
+                let mut h = Sha256::get(&mut r).unwrap();
+                assert!(r.is_empty());
+                h.update(&data[split..len]);
+                assert_eq!(h.finalize(), want, "length {len}, split {split}");
+            }
+        }
     }
 }

@@ -39,7 +39,9 @@ mod exchange;
 mod fuzz;
 mod jitter;
 mod market;
+mod resume;
 mod session;
+mod snap;
 mod synth;
 mod tape;
 mod units_serde;
@@ -60,6 +62,7 @@ pub use jitter::{
     WorstEvent, format_ns, percentile_distribution,
 };
 pub use market::{FLAG_MORE, InstrumentInfo, MarketEvent, TapeEvent};
+pub use resume::{ResumeError, SESSION_CHECKPOINT_VERSION, SessionCheckpoint, StrategyState};
 pub use session::{
     CLOSING_WINDOW_NS, Meter, NoMeter, Observer, Pacing, ReplayError, RunOutput, RunReport,
     RunnerSpec, Session, SessionConfig, StrategyReport, Work,

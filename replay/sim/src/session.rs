@@ -297,38 +297,42 @@ pub struct RunOutput {
     pub blotters: Vec<Blotter>,
 }
 
-struct Slot {
-    name: String,
-    params: String,
-    wasm: bool,
-    runner: Box<dyn StrategyRunner>,
-    exch: SimExchange,
-    digest: Digest,
-    seq: u64,
-    events: u64,
-    actions: u64,
-    fuel_total: u64,
-    fuel_max: (u64, u64),
-    init_fuel: u64,
-    init_actions: Vec<ActionRecord>,
-    halted: Option<(u64, String)>,
-    errors: u64,
-    observer: Option<Box<dyn Observer>>,
+pub(crate) struct Slot {
+    pub(crate) name: String,
+    pub(crate) params: String,
+    pub(crate) wasm: bool,
+    pub(crate) runner: Box<dyn StrategyRunner>,
+    pub(crate) exch: SimExchange,
+    pub(crate) digest: Digest,
+    pub(crate) seq: u64,
+    pub(crate) events: u64,
+    pub(crate) actions: u64,
+    pub(crate) fuel_total: u64,
+    pub(crate) fuel_max: (u64, u64),
+    pub(crate) init_fuel: u64,
+    pub(crate) init_actions: Vec<ActionRecord>,
+    pub(crate) halted: Option<(u64, String)>,
+    pub(crate) errors: u64,
+    pub(crate) observer: Option<Box<dyn Observer>>,
 }
 
 /// A replay session. Build with `Session::new` (with `host`) or [`Session::from_runners`], then
 /// `Session::run` it once, or feed it event by event with [`Session::step`] and end with
 /// [`Session::finish`].
 pub struct Session {
-    view: MarketView,
-    slots: Vec<Slot>,
-    cfg: SessionConfig,
-    book_digest: Option<Digest>,
-    emitted: u64,
-    /// Tape events fed so far.
-    index: u64,
+    pub(crate) view: MarketView,
+    pub(crate) slots: Vec<Slot>,
+    pub(crate) cfg: SessionConfig,
+    pub(crate) book_digest: Option<Digest>,
+    pub(crate) emitted: u64,
+    /// Tape events fed so far (a resumed session starts at its checkpoint's).
+    pub(crate) index: u64,
     /// Latest tape time fed.
-    last_t: i64,
+    pub(crate) last_t: i64,
+    /// [`Session::feed`] returns once this many tape events are in.
+    pub(crate) stop_at: Option<u64>,
+    /// The tape the session is fed from (checked when a checkpoint is resumed).
+    pub(crate) header: TapeHeader,
 }
 
 impl fmt::Debug for Session {
@@ -438,7 +442,15 @@ impl Session {
             emitted: 0,
             index: 0,
             last_t: 0,
+            stop_at: None,
+            header: header.clone(),
         }
+    }
+
+    /// Makes [`Session::feed`] return once `events` tape events are in (to take a
+    /// [`Session::checkpoint`] there); the rest of the source is left unread.
+    pub fn stop_at(&mut self, events: u64) {
+        self.stop_at = Some(events);
     }
 
     /// Feeds the next tape event: the venue's items due before it, the event on its book, and
@@ -499,8 +511,10 @@ impl Session {
         RunOutput { report: self.into_report(0, latency), jitter, blotters }
     }
 
-    /// Reads `src` to its end, feeding every event and measuring each piece of work with
-    /// `meter`; `progress` gets the number of tape events done after each chunk.
+    /// Reads `src` to its end (or to [`Session::stop_at`]), feeding every event and measuring
+    /// each piece of work with `meter`; `progress` gets the number of tape events done after
+    /// each chunk. A resumed session skips the events its checkpoint already holds: `src`
+    /// starts at the tape's first event either way.
     ///
     /// # Errors
     /// The source's [`TapeError`] (a corrupt or truncated tape), naming chunk and offset, or
@@ -513,11 +527,18 @@ impl Session {
         meter: &mut M,
     ) -> Result<(), ReplayError> {
         let mut buf: Vec<TapeEvent> = Vec::with_capacity(DEFAULT_CHUNK_EVENTS as usize * 2);
-        let mut chunk = 0u64;
+        let (mut chunk, mut read) = (0u64, 0u64);
         while src.next_chunk(&mut buf)? {
             // Reading and decoding the chunk is not charged to its first event.
             meter.handed();
             for (event, ev) in buf.iter().enumerate() {
+                read += 1;
+                if read <= self.index {
+                    continue;
+                }
+                if self.stop_at.is_some_and(|stop| self.index >= stop) {
+                    return Ok(());
+                }
                 let index = self.index;
                 self.step_with(ev, meter).map_err(|overflow| ReplayError::Book {
                     chunk,

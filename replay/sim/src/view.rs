@@ -8,6 +8,11 @@ use crate::book::{Applied, Book, LevelOverflow};
 use crate::market::TapeEvent;
 use lockstep_sdk::{BookRecord, Event, EventBody, EventHeader, EventRecord, InstrumentId};
 
+/// Events a batch queues before it is delivered early (a batch longer than this is split). A
+/// constant, not the queue's capacity: what strategies see must not depend on an allocation
+/// (a restored checkpoint's queue, or one grown by a wide batch).
+const BATCH_EMITS: usize = 64;
+
 /// One SDK event for the strategies, with the instrument whose book record goes with it.
 #[derive(Clone, Copy, Debug)]
 pub struct Emit {
@@ -27,6 +32,9 @@ pub struct MarketView {
     emits: Vec<Emit>,
 }
 
+crate::snap::snap_struct!(Emit { rec, book });
+crate::snap::snap_struct!(MarketView { books, records, dirty, is_dirty, emits });
+
 impl MarketView {
     /// Empty books for `instruments` instruments.
     pub fn new(instruments: usize) -> Self {
@@ -35,7 +43,7 @@ impl MarketView {
             records: vec![BookRecord::default(); instruments],
             dirty: Vec::with_capacity(instruments),
             is_dirty: vec![false; instruments],
-            emits: Vec::with_capacity(64),
+            emits: Vec::with_capacity(BATCH_EMITS),
         }
     }
 
@@ -76,7 +84,7 @@ impl MarketView {
     /// Ends `ev`'s batch unless more of it follows (and there is room to wait): queues a book
     /// event for each instrument whose top changed. Returns whether the events are ready.
     pub fn end_batch(&mut self, ev: &TapeEvent) -> bool {
-        if ev.more() && self.emits.len() + 3 <= self.emits.capacity() {
+        if ev.more() && self.emits.len() + 3 <= BATCH_EMITS {
             return false;
         }
         for k in 0..self.dirty.len() {

@@ -109,6 +109,14 @@ pub trait StrategyRunner: Send {
     /// Actions of the last call: `init`'s right after the runner is built, then the last
     /// event's (the same slice [`Step::actions`] gave).
     fn actions(&self) -> &[ActionRecord];
+
+    /// Writes the strategy's whole state into `out` (cleared first) for a checkpoint, between
+    /// events; `false` when this runner cannot be checkpointed (a native build: its state is
+    /// Rust memory, not a sandbox's).
+    fn checkpoint(&mut self, out: &mut Vec<u8>) -> bool {
+        out.clear();
+        false
+    }
 }
 
 impl<R: StrategyRunner + ?Sized> StrategyRunner for Box<R> {
@@ -123,6 +131,10 @@ impl<R: StrategyRunner + ?Sized> StrategyRunner for Box<R> {
 
     fn actions(&self) -> &[ActionRecord] {
         (**self).actions()
+    }
+
+    fn checkpoint(&mut self, out: &mut Vec<u8>) -> bool {
+        (**self).checkpoint(out)
     }
 }
 

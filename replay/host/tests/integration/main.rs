@@ -5,3 +5,4 @@
 mod golden;
 mod market;
 mod native_vs_wasm;
+mod resume;

@@ -17,6 +17,8 @@ pub(super) struct IdIndex {
     shift: u32,
 }
 
+crate::snap::snap_struct!(IdIndex { keys, vals, len, shift });
+
 impl IdIndex {
     pub(super) fn with_capacity(n: usize) -> Self {
         let cap = (n.max(8) * 2).next_power_of_two();

@@ -153,6 +153,11 @@ pub struct Book {
     stats: BookStats,
 }
 
+crate::snap::snap_struct!(Lvl { px, qty, anon, head, tail });
+crate::snap::snap_struct!(Node { id, px, qty, stamp, prev, next, side });
+crate::snap::snap_struct!(BookStats { unknown_orders, unabsorbed_qty, duplicate_adds, invalid });
+crate::snap::snap_struct!(Book { bids, asks, nodes, free, ids, stamp, stats });
+
 impl Default for Book {
     fn default() -> Self {
         Self::new()

@@ -5,6 +5,7 @@
 //! from it.
 
 use super::order::{FillAt, OrderRef};
+use crate::snap::{snap_enum, snap_struct};
 use lockstep_sdk::{InstrumentId, OrderId, Price, Qty, Side, reject_reason};
 use std::collections::BTreeMap;
 
@@ -274,6 +275,73 @@ struct WindowBuf {
     score: (u64, u64, u64),
     samples: Vec<PriceSample>,
 }
+
+snap_struct!(BlotterConfig { bar_ns, window });
+snap_enum!(OrderKind [Limit, Market]);
+snap_enum!(RequestKind [Place, Cancel, Replace]);
+snap_enum!(OrderStatus [Open, Filled, Cancelled, Rejected]);
+snap_struct!(OrderRow {
+    order_no,
+    order_id,
+    instrument,
+    side,
+    kind,
+    px,
+    qty,
+    sent_ns,
+    acked_ns,
+    replaces,
+    replaced_ns,
+    last_px,
+    last_qty,
+    filled,
+    notional,
+    first_fill_ns,
+    last_fill_ns,
+    cancelled_ns,
+    rejected,
+    ahead_at_rest,
+    status
+});
+snap_struct!(FillRow {
+    fill_no,
+    ts_ns,
+    order_no,
+    order_id,
+    instrument,
+    side,
+    px,
+    qty,
+    leaves,
+    maker,
+    fee,
+    ahead_at_fill,
+    position
+});
+snap_struct!(EquityRow { bar_end_ns, instrument, position, mark, cash, fees });
+snap_struct!(PriceSample { ts_ns, instrument, bid, ask, our_bid, our_ask });
+snap_struct!(WindowBuf { minute, score, samples });
+snap_struct!(Blotter {
+    cfg,
+    orders,
+    fills,
+    equity,
+    rejects,
+    live,
+    levels,
+    last,
+    bar_end,
+    bar_active,
+    bar_ends,
+    traded,
+    window_open,
+    cur,
+    best,
+    first_ns,
+    last_ns,
+    dropped,
+    max_rows
+});
 
 /// The blotter of one strategy. See the module documentation.
 #[derive(Clone, Debug)]

@@ -39,6 +39,7 @@ mod models;
 mod order;
 mod summary;
 
+use crate::snap::{Reader, Snap, SnapError, snap_enum, snap_struct};
 use order::{FillAt, OrderRef};
 
 pub use blotter::{
@@ -100,6 +101,67 @@ struct Item {
     pub(crate) class: u8,
     pub(crate) ins: u64,
     pub(crate) what: Pending,
+}
+
+snap_struct!(Item { time, class, ins, what });
+snap_struct!(SimOrder { id, side, px, leaves, ahead, join_stamp });
+snap_struct!(Position { qty, cash, fees, bought, sold, maker_fills, taker_fills });
+snap_struct!(PerSecond { second, n });
+snap_struct!(ExchangeStats {
+    orders,
+    cancels,
+    replaces,
+    rejects,
+    timers,
+    signals,
+    invalid_actions,
+    dropped
+});
+snap_struct!(BudgetExceeded { budget, limit, seq, local_ts });
+snap_enum!(VenueBudget [ActionsPerEvent, MessagesPerEvent, RestingOrders, LiveTimers, TimersPerSec]);
+snap_struct!(VenueBudgets {
+    actions_per_event,
+    messages_per_event,
+    resting_orders,
+    live_timers,
+    timers_per_sec
+});
+snap_struct!(LatencyModel { entry, feed });
+snap_struct!(FeeModel { maker_bps, taker_bps });
+snap_struct!(ExchangeConfig { latency, fees, budgets });
+
+impl Snap for Pending {
+    fn put(&self, w: &mut Vec<u8>) {
+        match self {
+            Pending::Arrive { action, sent } => {
+                w.push(0);
+                action.put(w);
+                sent.put(w);
+            }
+            Pending::Deliver { instrument, exchange_ts, body } => {
+                w.push(1);
+                instrument.put(w);
+                exchange_ts.put(w);
+                body.put(w);
+            }
+            Pending::Timer(id) => {
+                w.push(2);
+                id.put(w);
+            }
+        }
+    }
+    fn get(r: &mut Reader<'_>) -> Result<Self, SnapError> {
+        Ok(match u8::get(r)? {
+            0 => Pending::Arrive { action: Snap::get(r)?, sent: Snap::get(r)? },
+            1 => Pending::Deliver {
+                instrument: Snap::get(r)?,
+                exchange_ts: Snap::get(r)?,
+                body: Snap::get(r)?,
+            },
+            2 => Pending::Timer(Snap::get(r)?),
+            _ => return Err(r.invalid("venue item")),
+        })
+    }
 }
 
 impl Item {
@@ -276,6 +338,70 @@ impl SimExchange {
             reported: false,
             blotter: None,
         }
+    }
+
+    /// Writes the venue's whole state for a session checkpoint: everything but its models,
+    /// which are the session's.
+    pub(crate) fn snap(&self, w: &mut Vec<u8>) {
+        self.cfg.put(w);
+        self.ticks.put(w);
+        self.orders.put(w);
+        self.ids.put(w);
+        self.next_order.put(w);
+        self.open.put(w);
+        self.pos.put(w);
+        self.queue.put(w);
+        self.next_ins.put(w);
+        self.last_trade.put(w);
+        self.last_quote.put(w);
+        self.quote_time.put(w);
+        self.book_time.put(w);
+        self.stats.put(w);
+        self.messages.put(w);
+        self.live_timers.put(w);
+        self.timers.put(w);
+        self.now.put(w);
+        self.done.put(w);
+        self.crossed.put(w);
+        self.reported.put(w);
+        self.blotter.put(w);
+    }
+
+    /// A venue from [`SimExchange::snap`]'s bytes, with the session's `models`; `None` when
+    /// its settings are not `cfg` (the checkpoint was taken with other exchange settings).
+    pub(crate) fn unsnap(
+        r: &mut Reader<'_>,
+        cfg: &ExchangeConfig,
+        models: Models,
+    ) -> Result<Option<Self>, SnapError> {
+        if ExchangeConfig::get(r)? != *cfg {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            cfg: *cfg,
+            models,
+            ticks: Snap::get(r)?,
+            orders: Snap::get(r)?,
+            ids: Snap::get(r)?,
+            next_order: Snap::get(r)?,
+            open: Snap::get(r)?,
+            pos: Snap::get(r)?,
+            queue: Snap::get(r)?,
+            next_ins: Snap::get(r)?,
+            last_trade: Snap::get(r)?,
+            last_quote: Snap::get(r)?,
+            quote_time: Snap::get(r)?,
+            book_time: Snap::get(r)?,
+            stats: Snap::get(r)?,
+            messages: Snap::get(r)?,
+            live_timers: Snap::get(r)?,
+            timers: Snap::get(r)?,
+            now: Snap::get(r)?,
+            done: Snap::get(r)?,
+            crossed: Snap::get(r)?,
+            reported: Snap::get(r)?,
+            blotter: Snap::get(r)?,
+        }))
     }
 
     /// Keeps a [`Blotter`] of every request, fill and bar from now on.
