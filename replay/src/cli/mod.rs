@@ -5,6 +5,7 @@ mod inspect;
 mod json;
 mod live;
 mod output;
+mod resume;
 mod run;
 mod serve;
 mod sweep;
@@ -414,7 +415,7 @@ impl ReplayArgs {
     }
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub(crate) struct RunArgs {
     #[command(flatten)]
     pub(crate) replay: ReplayArgs,
@@ -446,12 +447,23 @@ pub(crate) struct RunArgs {
     /// Skip per-event latency measurement (pure throughput; no latency report or files).
     #[arg(long, conflicts_with_all = ["paced", "speed"])]
     pub(crate) no_latency: bool,
+    /// Stop after this many tape events and write a checkpoint of the whole session (books,
+    /// venues and blotters, strategies, digests, tape position) to --checkpoint.
+    #[arg(long, requires = "checkpoint", conflicts_with = "trace")]
+    pub(crate) checkpoint_at: Option<u64>,
+    /// Where --checkpoint-at writes the session checkpoint.
+    #[arg(long, requires = "checkpoint_at")]
+    pub(crate) checkpoint: Option<PathBuf>,
+    /// Finish the run a checkpoint holds: its tape, strategies and options are the
+    /// checkpoint's; --tier may name another tier than the one it was taken on.
+    #[arg(long, conflicts_with_all = ["checkpoint_at", "book_only", "strategies", "params", "native", "tape", "replay_config", "trace"])]
+    pub(crate) resume: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) reporting: ReportArgs,
 }
 
 /// Report and statistics settings (`backtest`, `run`, `sweep`).
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ReportArgs {
     /// Write the backtest report (summary.json, orders/fills/equity as CSV and Parquet,
     /// charts, report.html, run.json) into this directory. `backtest` writes one by default,
@@ -587,6 +599,11 @@ pub(crate) struct VerifyArgs {
     /// where they part, on both tiers (the fuel too on the live session's tier).
     #[arg(long, conflicts_with = "tiers")]
     pub(crate) journal: Option<PathBuf>,
+    /// Also check straight = resumed: stop after this many tape events, checkpoint the
+    /// session, and resume it (on each tier with --tiers, and across them); every digest must
+    /// be the straight run's, the fuel digest too when both halves ran on one tier.
+    #[arg(long)]
+    pub(crate) resume_at: Option<u64>,
 }
 
 #[derive(Args, Debug)]

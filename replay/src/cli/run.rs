@@ -2,6 +2,7 @@
 
 use super::json::{BookCheckJson, ReportJson, RunJson, StrategiesJson, TapeJson};
 use super::output::{Text, ns, open_source, pin, print_json, progress, rate, say, source_name};
+use super::resume;
 use super::{BookCheckArgs, RunArgs};
 use anyhow::{Context, Result};
 use lockstep_host::HostSession;
@@ -12,7 +13,8 @@ use lockstep_report::{
     RejectSummary, Report, ReportConfig, ReportFile, StrategySummary, build_report,
 };
 use lockstep_sim::{
-    ExchangeSummary, Pacing, RunOutput, Session, SessionConfig, TapeHeader, WorstEvent, hex,
+    ExchangeSummary, Pacing, RunOutput, Session, SessionCheckpoint, SessionConfig, TapeHeader,
+    WorstEvent, hex,
 };
 use serde::Serialize;
 use std::io::BufWriter;
@@ -51,7 +53,7 @@ fn write_files(out: &RunOutput, dir: &Path, mode: &str) -> Result<(PathBuf, Path
 }
 
 /// The run's input files (the tape, `.wasm` modules).
-fn report_inputs(a: &RunArgs, specs: &[StrategySpec]) -> Vec<PathBuf> {
+pub(crate) fn report_inputs(a: &RunArgs, specs: &[StrategySpec]) -> Vec<PathBuf> {
     let mut inputs: Vec<PathBuf> = a.replay.tape.iter().cloned().collect();
     for s in specs {
         if let StrategySource::WasmFile { path, .. } = &s.source {
@@ -83,12 +85,18 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
     if let Some(c) = a.core {
         pin(c)?;
     }
+    let (resumed, checkpoint) = resume::prepare(a, mode)?;
+    let a = &resumed;
     let specs = run_specs(a, mode)?;
+    if let (Some(at), Some(path)) = (a.checkpoint_at, &a.checkpoint) {
+        let (cfg, _) = run_config(a, mode, &specs)?;
+        return resume::checkpoint_run(a, mode, &specs, cfg, (at, path), json);
+    }
     let (cfg, report_cfg) = run_config(a, mode, &specs)?;
     let latencies = (cfg.exchange.latency.entry.0, cfg.exchange.latency.feed.0);
     refuse_outputs_over_inputs(a, &specs)?;
     let pacing = cfg.pacing;
-    let (header, out) = replay(a, &specs, cfg)?;
+    let (header, out) = replay(a, &specs, cfg, checkpoint)?;
     let report = match &report_cfg {
         Some(rc) => Some(
             build_report(&out, &header, rc, latencies, true)
@@ -117,7 +125,7 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
 
 /// The strategies of a run: none for `--book-only`, else those given or the command's
 /// default (`noop` for `run`, the market maker for `backtest`).
-fn run_specs(a: &RunArgs, mode: Mode) -> Result<Vec<StrategySpec>> {
+pub(crate) fn run_specs(a: &RunArgs, mode: Mode) -> Result<Vec<StrategySpec>> {
     if a.book_only {
         return Ok(Vec::new());
     }
@@ -129,7 +137,7 @@ fn run_specs(a: &RunArgs, mode: Mode) -> Result<Vec<StrategySpec>> {
 
 /// The session settings and the report settings (`None`: no report); a report needs the
 /// session to keep blotters, so the two are decided together.
-fn run_config(
+pub(crate) fn run_config(
     a: &RunArgs,
     mode: Mode,
     specs: &[StrategySpec],
@@ -147,13 +155,18 @@ fn replay(
     a: &RunArgs,
     specs: &[StrategySpec],
     cfg: SessionConfig,
+    checkpoint: Option<SessionCheckpoint>,
 ) -> Result<(TapeHeader, RunOutput)> {
     if let Some(dir) = &a.trace {
         std::fs::create_dir_all(dir).with_context(|| format!("--trace {}", dir.display()))?;
     }
     let mut src = open_source(&a.replay)?;
     let header = src.header().clone();
-    let session = Session::load_traced(&header, specs, cfg, a.trace.as_deref())?;
+    let session = match checkpoint {
+        Some(ck) => Session::resume(&header, specs, cfg, ck)
+            .with_context(|| format!("--resume {}", resume::path(a)))?,
+        None => Session::load_traced(&header, specs, cfg, a.trace.as_deref())?,
+    };
     let pb = progress(header.event_count, "replaying");
     let out = session
         .run(&mut *src, &mut |n| pb.set_position(n))

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lockstep_engine::Tier;
 use lockstep_host::HostSession;
 use lockstep_host::{StrategySpec, TracedEvent, first_divergence, trace_path};
-use lockstep_sim::{Session, SessionConfig, combine, hex};
+use lockstep_sim::{NoMeter, Session, SessionCheckpoint, SessionConfig, combine, hex};
 use serde::Serialize;
 use serde_json::Value;
 use std::io::IsTerminal;
@@ -212,8 +212,9 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
     let mismatch = first_mismatch(&specs, &runs);
     let complete = runs.iter().all(|r| r.digests.len() == specs.len());
     let identical = mismatch.is_none() && complete;
+    // A resumed run that differs is named by its label; tracing reruns straight runs only.
     let divergence = match mismatch {
-        Some((i, x, r)) => Some(find_divergence(
+        Some((i, x, r)) if r.kind != "resumed" => Some(find_divergence(
             &replay,
             &specs[i],
             &args[i],
@@ -221,7 +222,7 @@ pub(crate) fn verify(a: &VerifyArgs, json: bool) -> Result<ExitCode> {
             r,
             &a.out.join("verify-divergence"),
         )?),
-        None => None,
+        _ => None,
     };
     let verdict = Verdict {
         specs: &specs,
@@ -294,8 +295,59 @@ fn all_runs(
         say(format!("{}: digest {}", r.label, hex(&combined(&r.digests))));
         runs.push(r);
     }
+    if let Some(at) = a.resume_at {
+        for &first in tiers {
+            for &second in tiers {
+                pb.set_message(format!("checkpoint at event {at} on {first}, resumed on {second}"));
+                let r = resumed_run(replay, specs, at, (first, second))?;
+                say(format!("{}: digest {}", r.label, hex(&combined(&r.digests))));
+                runs.push(r);
+            }
+        }
+    }
     pb.finish_and_clear();
     Ok(runs)
+}
+
+/// All strategies in one session, stopped after `at` tape events and checkpointed on
+/// `first`, then resumed from the checkpoint's bytes on `second`. The fuel digests are kept
+/// only when both halves ran on one tier (fuel is metered per tier).
+fn resumed_run(
+    replay: &ReplayArgs,
+    specs: &[StrategySpec],
+    at: u64,
+    (first, second): (Tier, Tier),
+) -> Result<RunResult> {
+    let mut src = open_source(replay)?;
+    let header = src.header().clone();
+    let mut cfg = session_config(replay)?;
+    cfg.tier = first;
+    let mut session = Session::load(&header, specs, cfg.clone())?;
+    session.stop_at(at);
+    session.feed(&mut *src, &mut |_| {}, &mut NoMeter)?;
+    if session.events() < at {
+        bail!("--resume-at {at}: the source has only {} events", session.events());
+    }
+    let bytes = session.checkpoint(&[])?;
+    drop(session);
+    cfg.tier = second;
+    let ck = SessionCheckpoint::decode(&bytes)?;
+    let mut src = open_source(replay)?;
+    let out = Session::resume(&header, specs, cfg, ck)?.run(&mut *src, &mut |_| {})?;
+    let report = &out.report.strategies;
+    Ok(RunResult {
+        label: format!("checkpoint at event {at} on {first}, resumed on {second}"),
+        kind: "resumed",
+        tier: second,
+        cores: Vec::new(),
+        digests: report.iter().map(|s| s.digest).collect(),
+        fuel_digests: if first == second {
+            report.iter().map(|s| s.fuel_digest).collect()
+        } else {
+            Vec::new()
+        },
+        events: out.report.events,
+    })
 }
 
 /// Child process run `k` on `core` (on `replay`'s tier), its digests read from its JSON.
@@ -329,9 +381,10 @@ fn first_mismatch<'r>(
     for i in 0..specs.len() {
         for r in &runs[1..] {
             let reference = runs.iter().find(|x| x.tier == r.tier).unwrap_or(first);
-            if r.digests.get(i) != first.digests.get(i)
-                || r.fuel_digests.get(i) != reference.fuel_digests.get(i)
-            {
+            // A run resumed on another tier than its first half has no fuel digest to compare.
+            let fuel_differs = !r.fuel_digests.is_empty()
+                && r.fuel_digests.get(i) != reference.fuel_digests.get(i);
+            if r.digests.get(i) != first.digests.get(i) || fuel_differs {
                 let base = if r.digests.get(i) == first.digests.get(i) { reference } else { first };
                 return Some((i, base, r));
             }

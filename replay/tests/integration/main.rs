@@ -12,6 +12,7 @@ mod import;
 mod integrity;
 mod models;
 mod report;
+mod resume;
 mod samples;
 mod sweep;
 mod verify;
