@@ -243,6 +243,11 @@ impl<S: SeqStore> Session<S> {
         &self.core.store
     }
 
+    /// The sequence-number store, to flush it (e.g. [`crate::FileSeqStore::sync`]).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.core.store
+    }
+
     /// Initiator: a connection is open; appends our Logon to `out`.
     pub fn connect(&mut self, now_ns: i64, out: &mut Vec<u8>) -> Result<(), SessionError> {
         let c = &mut self.core;

@@ -12,15 +12,15 @@ use crate::net::{Clock, FixLink, NetError, socket};
 use crate::risk::RiskLimits;
 use crate::wire::{answer_body, order_message, strategy_order, venue_order_id};
 use lockstep_feed::{Counters, FeedEvent, FeedHandler, HandlerConfig, MoldItchHandler};
-use lockstep_fix::{
-    Event, FileSeqStore, MemorySeqStore, Role, SeqStore, Session, SessionConfig, Symbol, Text,
-};
+use lockstep_fix::{Event, FileSeqStore, Role, Session, SessionConfig, Symbol, Text};
 use lockstep_sdk::{Action, ActionRecord, EventHeader, Nanos, Side, StrategyRunner};
 use lockstep_sim::{InstrumentInfo, TapeEvent};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// How to run the gateway.
@@ -37,6 +37,36 @@ pub struct GatewayOptions {
     pub risk: RiskLimits,
     /// How long to keep trying to reach the venue, and to wait for it to answer.
     pub wait: Duration,
+    /// The kill switch's trigger from outside the gateway's thread (the binary sets it on
+    /// `SIGUSR1`); `touch DIR/KILL` is the other way.
+    pub kill: KillSwitch,
+}
+
+/// Pulls the kill switch from another thread or a signal handler: the gateway checks it on
+/// every turn of its loop (one atomic load), cancels every open order and refuses new ones.
+#[derive(Clone, Debug, Default)]
+pub struct KillSwitch(Arc<AtomicBool>);
+
+impl KillSwitch {
+    /// A switch not yet pulled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Pulls it.
+    pub fn trigger(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether it was pulled.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// The flag itself, for `signal_hook::flag::register`.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.0)
+    }
 }
 
 /// A strategy for the live gateway, started already.
@@ -104,7 +134,7 @@ struct Live {
     clock: Clock,
     udp: UdpSocket,
     handler: MoldItchHandler,
-    link: FixLink<MemorySeqStore>,
+    link: FixLink<FileSeqStore>,
     core: Option<Gateway>,
     pending: Vec<StrategySpec>,
     instruments: Vec<InstrumentInfo>,
@@ -117,6 +147,7 @@ struct Live {
     ended: bool,
     /// The kill switch's command: this file appearing (`touch DIR/KILL`).
     kill_file: PathBuf,
+    kill: KillSwitch,
     killed: bool,
     last_kill_check: i64,
     feed_events: Vec<FeedEvent>,
@@ -163,6 +194,7 @@ pub fn run_gateway(
         market_events: 0,
         ended: false,
         kill_file: opts.journal_dir.join("KILL"),
+        kill: opts.kill.clone(),
         killed: false,
         last_kill_check: 0,
         feed_events: Vec::with_capacity(256),
@@ -211,7 +243,7 @@ fn open_journals(
 }
 
 /// Connects to the venue (retrying until `opts.wait`) and logs on.
-fn connect(opts: &GatewayOptions, clock: &Clock) -> Result<FixLink<MemorySeqStore>, GatewayError> {
+fn connect(opts: &GatewayOptions, clock: &Clock) -> Result<FixLink<FileSeqStore>, GatewayError> {
     let start = clock.now();
     let stream = loop {
         let refused = match TcpStream::connect_timeout(&opts.fix, Duration::from_millis(200)) {
@@ -239,9 +271,10 @@ fn connect(opts: &GatewayOptions, clock: &Clock) -> Result<FixLink<MemorySeqStor
     let mut cfg =
         SessionConfig::new(Role::Initiator, Text::lossy(b"GATEWAY"), Text::lossy(b"VENUE"));
     cfg.reset_on_logon = true;
-    // The numbers live in memory during the session (a file store syncs the disk on every
-    // message, a millisecond on the order path) and are written out when the session ends.
-    let session = Session::new(cfg, MemorySeqStore::default()).map_err(NetError::Fix)?;
+    // Each change overwrites DIR/fix.seq in place (one positioned write, no fsync: a crash of
+    // the process keeps them, the logout syncs them to the disk).
+    let store = FileSeqStore::in_place(opts.journal_dir.join("fix.seq"));
+    let session = Session::new(cfg, store).map_err(NetError::Fix)?;
     let mut link = FixLink::new(stream, session)?;
     link.connect(clock.now())?;
     loop {
@@ -398,15 +431,20 @@ impl Live {
         Ok(n)
     }
 
-    /// The kill switch: once `DIR/KILL` exists (checked every 100 ms, off the datagram path),
-    /// every open order is cancelled and risk refuses new ones for the rest of the session.
+    /// The kill switch: once pulled ([`KillSwitch`], checked every turn) or once `DIR/KILL`
+    /// exists (checked every 100 ms, off the datagram path), every open order is cancelled and
+    /// risk refuses new ones for the rest of the session.
     fn kill_switch(&mut self, now: i64) -> Result<(), GatewayError> {
-        if self.killed || now.saturating_sub(self.last_kill_check) < 100_000_000 {
+        if self.killed {
+            return Ok(());
+        }
+        let pulled = self.kill.is_set();
+        if !pulled && now.saturating_sub(self.last_kill_check) < 100_000_000 {
             return Ok(());
         }
         self.last_kill_check = now;
         if let Some(c) = self.core.as_mut()
-            && self.kill_file.exists()
+            && (pulled || self.kill_file.exists())
         {
             self.killed = true;
             c.kill();
@@ -456,8 +494,7 @@ impl Live {
                 break;
             }
         }
-        let mut seq = FileSeqStore::new(opts.journal_dir.join("fix.seq"));
-        seq.save(self.link.session.seq_nums()).map_err(|e| GatewayError::Journal {
+        self.link.session.store_mut().sync().map_err(|e| GatewayError::Journal {
             path: opts.journal_dir.join("fix.seq"),
             reason: e.to_string(),
         })?;

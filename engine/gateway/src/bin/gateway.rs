@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use lockstep_engine::{Config, Engine, Fuel, Tier};
 use lockstep_gateway::{
-    GatewayOptions, JournalHeader, LiveReport, LiveStrategy, RiskLimits, run_gateway,
+    GatewayOptions, JournalHeader, KillSwitch, LiveReport, LiveStrategy, RiskLimits, run_gateway,
 };
 use lockstep_host::{StrategySource, StrategySpec, start_strategy};
 use sha2::{Digest as _, Sha256};
@@ -40,8 +40,8 @@ struct Args {
     #[arg(long)]
     core: Option<usize>,
     /// Directory for the journals, the FIX sequence numbers and the latency logs (created; it
-    /// must not hold a journal already). The kill switch: `touch DIR/KILL` cancels every open
-    /// order and refuses new ones.
+    /// must not hold a journal already). The kill switch: `touch DIR/KILL` or `kill -USR1
+    /// <pid>` cancels every open order and refuses new ones.
     #[arg(long)]
     journal: PathBuf,
     /// Pre-trade risk limits (JSON: max_order_qty, max_notional, collar_ticks, collar_bps,
@@ -57,6 +57,10 @@ struct Args {
 }
 
 fn main() -> Result<()> {
+    // First of all: a SIGUSR1 before the handler is in place would end the process.
+    let kill = KillSwitch::new();
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, kill.flag())
+        .context("cannot install the SIGUSR1 handler (the kill switch)")?;
     let args = Args::parse();
     if args.params.len() > args.strategy.len() {
         bail!(
@@ -90,6 +94,7 @@ fn main() -> Result<()> {
         journal_dir: args.journal.clone(),
         risk,
         wait: Duration::from_secs(args.wait),
+        kill,
     };
     let report = run_gateway(&opts, strategies)?;
     if args.json {

@@ -93,6 +93,7 @@ fn gateway(
         journal_dir: dir.to_owned(),
         risk: RiskLimits::default(),
         wait: Duration::from_secs(wait),
+        kill: lockstep_gateway::KillSwitch::default(),
     };
     run_gateway(&opts, strategies(tier)).map_err(|e| e.to_string())
 }
@@ -234,6 +235,71 @@ fn the_kill_file_cancels_everything_and_refuses_new_orders() {
         assert!(s.risk_rejects.get("risk_kill_switch").copied().unwrap_or(0) > 0, "{s:?}");
         assert!(s.halted.is_none());
     }
+}
+
+/// Starts the `gateway` binary running the market maker against `feed` and `fix`, journaling
+/// into `dir`; returns once its journal exists (its handlers are in place, the session starts).
+fn gateway_process(feed: SocketAddr, fix: SocketAddr, dir: &Path) -> std::process::Child {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
+        .args(["--feed", &feed.to_string(), "--fix", &fix.to_string()])
+        .args(["--strategy", "avellaneda-stoikov", "--json", "--wait", "20", "--journal"])
+        .arg(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the gateway");
+    let start = std::time::Instant::now();
+    while !dir.join("0-avellaneda-stoikov.journal").exists() {
+        assert!(start.elapsed() < Duration::from_secs(20), "the gateway never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+}
+
+#[test]
+fn a_gateway_killed_mid_session_leaves_its_sequence_numbers_and_a_readable_journal() {
+    let _one = serial();
+    let (feed, fix) = free_ports();
+    let dir = journal_dir("kill9");
+    let v = venue(feed, fix, 200_000, Faults::default());
+    let mut child = gateway_process(feed, fix, &dir);
+    std::thread::sleep(Duration::from_millis(400));
+    signal(&child, "-9");
+    let _ = child.wait();
+    // The venue sees its gateway vanish; what matters here is what the gateway left.
+    let _ = v.join();
+    let mut store = lockstep_fix::FileSeqStore::new(dir.join("fix.seq"));
+    let nums = lockstep_fix::SeqStore::load(&mut store).expect("fix.seq");
+    assert!(nums.next_sender > 2 && nums.next_target > 2, "{nums:?}");
+    let path = dir.join("0-avellaneda-stoikov.journal");
+    let j = read_journal(std::fs::File::open(&path).unwrap()).expect("readable after kill -9");
+    assert!(!j.entries.is_empty(), "torn tail {} bytes", j.torn_tail);
+}
+
+#[test]
+fn sigusr1_pulls_the_kill_switch_mid_session() {
+    let _one = serial();
+    let (feed, fix) = free_ports();
+    let dir = journal_dir("signalled");
+    let v = venue(feed, fix, 200_000, Faults::default());
+    let child = gateway_process(feed, fix, &dir);
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&child, "-USR1");
+    let out = child.wait_with_output().expect("gateway output");
+    v.join().unwrap().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    let s = &report["strategies"][0];
+    assert!(s["risk_rejects"]["risk_kill_switch"].as_u64().unwrap_or(0) > 0, "{s}");
+    assert!(s["orders_sent"].as_u64().unwrap_or(0) > 0, "it traded before the switch: {s}");
 }
 
 /// The first 20,000 messages of LOBSTER's GOOG sample (messages alone: order by order, which
