@@ -239,6 +239,10 @@ fn the_kill_file_cancels_everything_and_refuses_new_orders() {
 
 /// Starts the `gateway` binary running the market maker against `feed` and `fix`, journaling
 /// into `dir`; returns once its journal exists (its handlers are in place, the session starts).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a test drives a separate process: it waits for it on the wall clock"
+)]
 fn gateway_process(feed: SocketAddr, fix: SocketAddr, dir: &Path) -> std::process::Child {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
         .args(["--feed", &feed.to_string(), "--fix", &fix.to_string()])
@@ -265,6 +269,10 @@ fn signal(child: &std::process::Child, sig: &str) {
 }
 
 #[test]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a test drives a separate process: it waits for it on the wall clock"
+)]
 fn a_gateway_killed_mid_session_leaves_its_sequence_numbers_and_a_readable_journal() {
     let _one = serial();
     let (feed, fix) = free_ports();
@@ -285,6 +293,10 @@ fn a_gateway_killed_mid_session_leaves_its_sequence_numbers_and_a_readable_journ
 }
 
 #[test]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a test drives a separate process: it waits for it on the wall clock"
+)]
 fn sigusr1_pulls_the_kill_switch_mid_session() {
     let _one = serial();
     let (feed, fix) = free_ports();
