@@ -215,6 +215,24 @@ pub fn refuse_overwriting_inputs(output: &Path, inputs: &[&Path]) -> Result<(), 
     Ok(())
 }
 
+/// Reads the file at `path` whole, refusing one larger than `limit` bytes (a device such as
+/// `/dev/zero`, or a forged file) after reading at most `limit + 1` bytes.
+///
+/// # Errors
+/// The OS error, or [`std::io::ErrorKind::InvalidData`] naming the limit.
+pub fn read_bounded(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {limit} bytes, the most this command reads from it"),
+        ));
+    }
+    Ok(bytes)
+}
+
 #[cfg(unix)]
 fn same_inode(out: Option<&std::fs::Metadata>, input: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;

@@ -10,7 +10,7 @@ mod atomic;
 mod tape_file;
 
 pub use atomic::{
-    AtomicFile, SameFileError, WriteError, refuse_overwriting_inputs, temp_path, write_atomic,
-    write_files, write_via_temp,
+    AtomicFile, SameFileError, WriteError, read_bounded, refuse_overwriting_inputs, temp_path,
+    write_atomic, write_files, write_via_temp,
 };
 pub use tape_file::{TapeFile, TapeFileReader, open_tape};

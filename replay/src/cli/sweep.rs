@@ -4,10 +4,23 @@ use super::output::{Text, print_json, progress, say};
 use super::{SweepArgs, SweepMergeArgs};
 use anyhow::{Context, Result, bail};
 use lockstep_host::{Grid, Shard, SweepOutput, SweepPlan, TapeRef, merge};
-use lockstep_io::write_atomic;
+use lockstep_io::{read_bounded, refuse_overwriting_inputs, write_atomic};
 use lockstep_report::ReportConfig;
 use lockstep_sim::{ExchangeConfig, Pacing, SessionConfig, SynthConfig};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// The most bytes `sweep-merge` reads from one shard's JSON (a full grid of
+/// `lockstep_host::MAX_POINTS` points is far less).
+const MAX_SHARD_BYTES: u64 = 256 << 20;
+
+/// Refuses an `--out` that is one of the command's inputs, before any work is done.
+fn refuse_out_over_inputs(out: Option<&Path>, inputs: &[&Path]) -> Result<()> {
+    if let Some(o) = out {
+        refuse_overwriting_inputs(o, inputs)?;
+    }
+    Ok(())
+}
 
 fn emit(out: &SweepOutput, to: Option<&std::path::Path>, json: bool) -> Result<()> {
     let mut text = serde_json::to_vec_pretty(out).context("encoding the sweep")?;
@@ -78,6 +91,9 @@ pub(crate) fn sweep(a: &SweepArgs, json: bool) -> Result<ExitCode> {
     if a.run.report.is_some() {
         bail!("--report is for backtest and run; a sweep prints (or --out writes) one JSON object");
     }
+    let mut inputs: Vec<&Path> = a.tapes.iter().map(PathBuf::as_path).collect();
+    inputs.push(Path::new(&a.strategy));
+    refuse_out_over_inputs(a.out.as_deref(), &inputs)?;
     let report: ReportConfig = a.run.report_config(true)?.unwrap_or_default();
     let plan = SweepPlan {
         strategy: a.strategy.clone(),
@@ -102,9 +118,12 @@ pub(crate) fn sweep(a: &SweepArgs, json: bool) -> Result<ExitCode> {
 }
 
 pub(crate) fn sweep_merge(a: &SweepMergeArgs, json: bool) -> Result<ExitCode> {
+    let inputs: Vec<&Path> = a.files.iter().map(PathBuf::as_path).collect();
+    refuse_out_over_inputs(a.out.as_deref(), &inputs)?;
     let mut shards = Vec::with_capacity(a.files.len());
     for f in &a.files {
-        let bytes = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+        let bytes =
+            read_bounded(f, MAX_SHARD_BYTES).with_context(|| format!("reading {}", f.display()))?;
         let s: SweepOutput = serde_json::from_slice(&bytes)
             .with_context(|| format!("{}: not the JSON output of `replay sweep`", f.display()))?;
         shards.push(s);

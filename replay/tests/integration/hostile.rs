@@ -178,3 +178,38 @@ fn guest_text_is_escaped_and_capped_wherever_it_is_printed() {
     assert!(!v["error"].as_str().unwrap().chars().any(char::is_control), "{v}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn sweep_and_sweep_merge_never_write_over_their_inputs_and_bound_what_they_read() {
+    let dir = tmp("sweep-over-inputs");
+    let shard = dir.join("shard.json");
+    json(
+        bin()
+            .args(["sweep", "--strategy", "microprice", "--point", "order_qty=1", "--events"])
+            .arg("2000")
+            .arg("--out")
+            .arg(&shard),
+    );
+    let before = std::fs::read(&shard).unwrap();
+    // The merged output over one of the shards it merges: refused, the shard untouched.
+    let e = fails(bin().arg("sweep-merge").arg(&shard).arg("--out").arg(&shard));
+    assert!(e.contains("would destroy the input"), "{e}");
+    assert_eq!(std::fs::read(&shard).unwrap(), before);
+    // A sweep's output over its own strategy module: refused before any point runs.
+    let module = dir.join("m.wasm");
+    std::fs::write(&module, b"\0asm-kept").unwrap();
+    let e = fails(
+        bin()
+            .args(["sweep", "--point", "a=1", "--strategy"])
+            .arg(&module)
+            .arg("--out")
+            .arg(&module),
+    );
+    assert!(e.contains("would destroy the input"), "{e}");
+    assert_eq!(std::fs::read(&module).unwrap(), b"\0asm-kept");
+    // An endless input is read to a bound, not to the end of memory.
+    if Path::new("/dev/zero").exists() {
+        let e = fails(bin().args(["sweep-merge", "/dev/zero"]));
+        assert!(e.contains("larger than") && e.contains("/dev/zero"), "{e}");
+    }
+}
