@@ -58,11 +58,26 @@ impl Default for RunOptions {
     }
 }
 
+/// The most fuel one event may be given (about a second of interpreter time): a bound that a
+/// flag cannot remove.
+pub const MAX_FUEL_PER_EVENT: u64 = 1_000_000_000;
+/// The most any venue budget may be set to: far beyond honest strategies, still a bound.
+pub const MAX_BUDGET: u64 = 10_000_000;
+
 impl RunOptions {
+    /// The fuel per event, checked against [`MAX_FUEL_PER_EVENT`].
+    ///
+    /// # Errors
+    /// [`OptionsError::OutOfRange`] for 0 or more than the bound.
+    pub fn fuel(&self) -> Result<u64, OptionsError> {
+        in_range("fuel_per_event", self.fuel_per_event, MAX_FUEL_PER_EVENT)
+    }
+
     /// The simulated venue these options describe.
     ///
     /// # Errors
-    /// [`OptionsError`] for a negative latency or a fee that is not a decimal number.
+    /// [`OptionsError`] for a negative latency, a fee that is not a decimal number, or a budget
+    /// of 0 or above [`MAX_BUDGET`].
     pub fn exchange(&self) -> Result<ExchangeConfig, OptionsError> {
         let bps = |option: &'static str, v: &str| {
             Price::parse(v).ok_or_else(|| OptionsError::Fee { option, value: v.to_owned() })
@@ -84,11 +99,27 @@ impl RunOptions {
                 taker_bps: bps("taker_fee_bps", &self.taker_fee_bps)?,
             },
             budgets: VenueBudgets {
-                actions_per_event: self.max_actions_per_event,
-                messages_per_event: self.max_messages_per_event,
-                resting_orders: self.max_resting_orders,
-                live_timers: self.max_live_timers,
-                timers_per_sec: self.max_timers_per_sec,
+                actions_per_event: in_range(
+                    "max_actions_per_event",
+                    self.max_actions_per_event,
+                    MAX_BUDGET,
+                )?,
+                messages_per_event: in_range(
+                    "max_messages_per_event",
+                    self.max_messages_per_event,
+                    MAX_BUDGET,
+                )?,
+                resting_orders: in_range(
+                    "max_resting_orders",
+                    self.max_resting_orders,
+                    MAX_BUDGET,
+                )?,
+                live_timers: in_range("max_live_timers", self.max_live_timers, MAX_BUDGET)?,
+                timers_per_sec: in_range(
+                    "max_timers_per_sec",
+                    self.max_timers_per_sec,
+                    MAX_BUDGET,
+                )?,
             },
         })
     }
@@ -100,7 +131,7 @@ impl RunOptions {
     pub fn session(&self) -> Result<SessionConfig, OptionsError> {
         Ok(SessionConfig {
             tier: self.tier,
-            fuel_per_event: self.fuel_per_event,
+            fuel_per_event: self.fuel()?,
             exchange: self.exchange()?,
             ..SessionConfig::default()
         })
@@ -125,6 +156,23 @@ pub enum OptionsError {
         /// The text given.
         value: String,
     },
+    /// A bound set to 0 (nothing could run) or beyond its most (it would bound nothing).
+    OutOfRange {
+        /// The option.
+        option: &'static str,
+        /// The value given.
+        value: u64,
+        /// The most it may be.
+        max: u64,
+    },
+}
+
+fn in_range(option: &'static str, value: u64, max: u64) -> Result<u64, OptionsError> {
+    if (1..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(OptionsError::OutOfRange { option, value, max })
+    }
 }
 
 impl fmt::Display for OptionsError {
@@ -138,6 +186,10 @@ impl fmt::Display for OptionsError {
                 f,
                 "{option} {:?} is not a decimal number of basis points, e.g. -0.5 or 2",
                 lockstep_sdk::untrusted(value).max_chars(64).to_string()
+            ),
+            OptionsError::OutOfRange { option, value, max } => write!(
+                f,
+                "{option} is {value}: give 1 to {max} (a bound that large still stops a runaway strategy)"
             ),
         }
     }

@@ -325,7 +325,7 @@ fn backtest(
     let rc = req.report()?;
     let cfg = SessionConfig {
         tier: req.tier()?,
-        fuel_per_event: req.fuel_per_event,
+        fuel_per_event: req.options()?.fuel().map_err(fail)?,
         exchange: req.exchange()?,
         measure_latency: false,
         blotter: Some(rc.blotter),

@@ -509,7 +509,7 @@ impl RunArgs {
         };
         Ok(SessionConfig {
             tier: self.replay.tier,
-            fuel_per_event: self.replay.fuel_per_event,
+            fuel_per_event: self.replay.options().fuel()?,
             exchange: self.replay.exchange()?,
             models: None,
             pacing,

@@ -3,7 +3,7 @@
 use super::output::{Text, print_json, progress, say};
 use super::{SweepArgs, SweepMergeArgs};
 use anyhow::{Context, Result, bail};
-use lockstep_host::{Grid, Shard, SweepOutput, SweepPlan, TapeRef, merge};
+use lockstep_host::{Grid, RunOptions, Shard, SweepOutput, SweepPlan, TapeRef, merge};
 use lockstep_io::{read_bounded, refuse_overwriting_inputs, write_atomic};
 use lockstep_report::ReportConfig;
 use lockstep_sim::{ExchangeConfig, Pacing, SessionConfig, SynthConfig};
@@ -102,7 +102,11 @@ pub(crate) fn sweep(a: &SweepArgs, json: bool) -> Result<ExitCode> {
         tapes,
         session: SessionConfig {
             tier: a.tier,
-            fuel_per_event: a.fuel_per_event,
+            fuel_per_event: RunOptions {
+                fuel_per_event: a.fuel_per_event,
+                ..RunOptions::default()
+            }
+            .fuel()?,
             exchange: ExchangeConfig::default(),
             pacing: Pacing::AsFastAsPossible,
             ..SessionConfig::default()

@@ -76,7 +76,7 @@ fn child_run(replay: &ReplayArgs, core: usize, out: &Path, trace: Option<&Path>)
 fn session_config(replay: &ReplayArgs) -> Result<SessionConfig> {
     Ok(SessionConfig {
         tier: replay.tier,
-        fuel_per_event: replay.fuel_per_event,
+        fuel_per_event: replay.options().fuel()?,
         exchange: replay.exchange()?,
         ..SessionConfig::default()
     })

@@ -213,3 +213,32 @@ fn sweep_and_sweep_merge_never_write_over_their_inputs_and_bound_what_they_read(
         assert!(e.contains("larger than") && e.contains("/dev/zero"), "{e}");
     }
 }
+
+#[test]
+fn a_flag_cannot_remove_a_bound() {
+    let max = u64::MAX.to_string();
+    for (flag, value) in [
+        ("--fuel-per-event", max.as_str()),
+        ("--fuel-per-event", "0"),
+        ("--max-messages-per-event", max.as_str()),
+        ("--max-actions-per-event", "0"),
+        ("--max-resting-orders", max.as_str()),
+        ("--max-live-timers", max.as_str()),
+        ("--max-timers-per-sec", max.as_str()),
+    ] {
+        let e = fails(bin().args(["run", "--events", "100", flag, value]));
+        assert!(e.contains(&format!("is {value}: give 1 to")), "{flag} {value}: {e}");
+        let e = fails(bin().args(["verify", "--runs", "1", "--events", "100", flag, value]));
+        assert!(e.contains("give 1 to"), "verify {flag} {value}: {e}");
+    }
+    let e = fails(bin().args([
+        "sweep",
+        "--strategy",
+        "noop",
+        "--point",
+        "x=1",
+        "--fuel-per-event",
+        &max,
+    ]));
+    assert!(e.contains("give 1 to"), "{e}");
+}
