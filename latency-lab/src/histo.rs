@@ -46,13 +46,21 @@ pub struct Interval {
     pub hist: Histogram<u64>,
 }
 
+/// The most bytes read from one `.hlog` or `.hgrm` (a day of 1 s intervals is a few MiB).
+pub(crate) const MAX_LOG_BYTES: u64 = 256 << 20;
+
+/// The largest value a `.hgrm` row may hold, in its own unit: 2^64 (no latency in any unit is
+/// larger, and the chart's axes stay finite).
+const MAX_HGRM_VALUE: f64 = 18_446_744_073_709_551_616.0;
+
 /// Reads every interval of an HdrHistogram interval log (`.hlog`).
 ///
 /// # Errors
 /// [`Error::Io`] when the file cannot be read, [`Error::Parse`] (with the line) when a line or an
 /// encoded histogram is malformed.
 pub fn read_hlog(path: &Path) -> Result<Vec<Interval>, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("reading the interval log", path, e))?;
+    let bytes = lockstep_io::read_bounded(path, MAX_LOG_BYTES)
+        .map_err(|e| Error::io("reading the interval log", path, e))?;
     parse_hlog(&bytes, path)
 }
 
@@ -221,8 +229,8 @@ pub fn parse_hgrm(text: &str, path: &Path) -> Result<Vec<HgrmPoint>, Error> {
             return Err(bad(&format!("{} columns", cols.len())));
         }
         let value: f64 = cols[0].parse().map_err(|_| bad("value is not a number"))?;
-        if !value.is_finite() || value < 0.0 {
-            return Err(bad("value must be a finite number, not negative"));
+        if !value.is_finite() || !(0.0..=MAX_HGRM_VALUE).contains(&value) {
+            return Err(bad("value must be a number from 0 to 2^64"));
         }
         let quantile: f64 = cols[1].parse().map_err(|_| bad("percentile is not a number"))?;
         let total_count: u64 = cols[2].parse().map_err(|_| bad("total count is not an integer"))?;
@@ -288,9 +296,12 @@ mod tests {
         let e = parse_hgrm(text, Path::new("a.hgrm")).unwrap_err().to_string();
         assert!(e.starts_with("a.hgrm:4: percentile is not a number"), "{e}");
         let e = parse_hgrm("1 0.5 1\ninf 0.9 2\n", Path::new("c.hgrm")).unwrap_err().to_string();
-        assert!(e.starts_with("c.hgrm:2: value must be a finite number, not negative"), "{e}");
+        assert!(e.starts_with("c.hgrm:2: value must be a number from 0 to 2^64"), "{e}");
         let e = parse_hgrm("NaN 0.5 1\n", Path::new("c.hgrm")).unwrap_err().to_string();
-        assert!(e.starts_with("c.hgrm:1: value must be a finite number"), "{e}");
+        assert!(e.starts_with("c.hgrm:1: value must be a number from 0"), "{e}");
+        // Finite, but past any latency: the chart's axes would run to infinity.
+        let e = parse_hgrm("1 0.5 1\n1.7976e308 1 2\n", Path::new("d.hgrm")).unwrap_err();
+        assert!(e.to_string().starts_with("d.hgrm:2: value must be a number from 0"), "{e}");
         let e = parse_hgrm("#[Mean = 1]\n", Path::new("b.hgrm")).unwrap_err().to_string();
         assert!(e.contains("no percentile rows"), "{e}");
     }

@@ -109,7 +109,12 @@ pub(crate) fn load(inputs: &[PathBuf], unit: Unit) -> Result<(Vec<Series>, Vec<S
     for path in inputs {
         let is_hgrm = path.extension().is_some_and(|e| e == "hgrm");
         if is_hgrm {
-            let text = std::fs::read_to_string(path)
+            let text = lockstep_io::read_bounded(path, crate::histo::MAX_LOG_BYTES)
+                .and_then(|b| {
+                    String::from_utf8(b).map_err(|_| {
+                        std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text")
+                    })
+                })
                 .map_err(|e| Error::io("reading the percentile distribution", path, e))?;
             let rows: Vec<HgrmPoint> = parse_hgrm(&text, path)?;
             let count = rows.last().map_or(0, |r| r.total_count);

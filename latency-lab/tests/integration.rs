@@ -232,7 +232,20 @@ fn hostile_input_is_refused_without_aborting_hanging_or_backtraces() {
     let inf = dir.join("inf.hgrm");
     std::fs::write(&inf, "1.0 0.5 1\ninf 0.9 2\n").unwrap();
     let e = fails(bin().arg("plot").arg(&inf).arg("--out").arg(dir.join("charts")));
-    assert!(e.contains("inf.hgrm:2: value must be a finite number"), "{e}");
+    assert!(e.contains("inf.hgrm:2: value must be a number from 0 to 2^64"), "{e}");
+    // A finite value past 2^64 (the axes would still run to infinity): refused the same way.
+    let huge = dir.join("huge.hgrm");
+    std::fs::write(&huge, "1.0 0.5 1\n1.7976e308 1.0 2\n").unwrap();
+    let e = fails(bin().arg("plot").arg(&huge).arg("--out").arg(dir.join("charts")));
+    assert!(e.contains("huge.hgrm:2: value must be a number from 0 to 2^64"), "{e}");
+    // An endless input (a device, a pipe) is read to a bound, as an .hgrm and as an .hlog.
+    if std::path::Path::new("/dev/zero").exists() {
+        std::os::unix::fs::symlink("/dev/zero", dir.join("zero.hgrm")).unwrap();
+        for f in ["/dev/zero", dir.join("zero.hgrm").to_str().unwrap()] {
+            let e = fails(bin().args(["plot", f]).arg("--out").arg(dir.join("charts")));
+            assert!(e.contains("larger than"), "{f}: {e}");
+        }
+    }
     assert!(!dir.join("charts").exists(), "nothing drawn");
     // A user error with RUST_BACKTRACE set: the message, no backtrace.
     let e = fails(bin().env("RUST_BACKTRACE", "1").args(["hiccup", "--cores", "zero"]));
