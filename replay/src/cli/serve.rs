@@ -212,6 +212,17 @@ fn run(req: &mut Request, args: &ServeArgs) -> Result<Vec<u8>, Refusal> {
             },
             params: params.unwrap_or("").to_owned(),
         },
+        // A server runs built-ins and uploads only: a name is never a path on this machine.
+        None if lockstep_strategies::get(strategy).is_none() => {
+            return Err(Refusal(
+                400,
+                format!(
+                    "`{}` is not a built-in strategy (built-ins: {}); to run your own, upload its .wasm",
+                    lockstep_sdk::untrusted(strategy).max_chars(64),
+                    lockstep_strategies::names().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
         None => StrategySpec::resolve(strategy, params, false)?,
     };
     let mut src: Box<dyn EventSource> = match tape {

@@ -276,6 +276,12 @@ fn serve_refuses_bad_requests_and_keeps_serving() {
     let (s, e) = err(serve.request("GET", "/api/run?strategy=nope&events=10", b""));
     assert_eq!(s, 400);
     assert!(e.contains("built-ins:"), "{e}");
+    // A server-local path is neither read nor run, whatever it names.
+    for path in ["/etc/passwd", "/etc/hostname.wasm", "../../x.wasm"] {
+        let (s, e) = err(serve.request("GET", &format!("/api/run?strategy={path}&events=10"), b""));
+        assert!(s == 400 && e.contains("is not a built-in strategy"), "{path}: {e}");
+        assert!(!e.contains("root:"), "{e}");
+    }
     let (s, e) = err(serve.request("GET", "/api/run?events=100001", b""));
     assert_eq!(s, 400);
     assert!(e.contains("--max-events"), "{e}");
