@@ -6,7 +6,7 @@ use crate::error::Error;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 /// Highest value a latency histogram tracks: one hour in nanoseconds (larger values saturate).
@@ -100,6 +100,7 @@ pub(crate) fn parse_hlog(bytes: &[u8], path: &Path) -> Result<Vec<Interval>, Err
                 let raw = base64_decode(encoded).ok_or_else(|| {
                     Error::parse(path, at_line(), "the histogram column is not valid base64")
                 })?;
+                let raw = plain_v2(&raw).map_err(|why| Error::parse(path, at_line(), why))?;
                 let hist: Histogram<u64> = de.deserialize(&mut raw.as_slice()).map_err(|e| {
                     Error::parse(path, at_line(), format!("the encoded histogram is invalid: {e}"))
                 })?;
@@ -121,6 +122,53 @@ pub(crate) fn parse_hlog(bytes: &[u8], path: &Path) -> Result<Vec<Interval>, Err
         }
     }
     Ok(out)
+}
+
+/// HdrHistogram's V2 encoding cookies (plain and deflated).
+const V2_COOKIE: u32 = 0x1c84_9313;
+const V2_DEFLATE_COOKIE: u32 = 0x1c84_9314;
+/// The V2 header: cookie, payload length, offset, digits, lowest, highest, ratio.
+const V2_HEADER: usize = 40;
+/// The most bytes one encoded histogram may inflate to (a 3-digit histogram of every u64 is
+/// far smaller).
+const MAX_HISTOGRAM_BYTES: u64 = 64 << 20;
+
+/// An encoded histogram as plain V2 bytes that hold the payload they declare: a deflated one is
+/// inflated to at most [`MAX_HISTOGRAM_BYTES`] first. The decoder allocates whatever length a
+/// header declares, so a forged 244-byte log could ask it for gigabytes.
+fn plain_v2(raw: &[u8]) -> Result<Vec<u8>, String> {
+    let be32 = |b: &[u8], at: usize| {
+        b.get(at..at + 4).map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
+    };
+    let plain = match be32(raw, 0) {
+        Some(V2_COOKIE) => raw.to_vec(),
+        Some(V2_DEFLATE_COOKIE) => {
+            let body = raw.get(8..).ok_or("the encoded histogram is cut short")?;
+            let mut out = Vec::new();
+            flate2::read::ZlibDecoder::new(body)
+                .take(MAX_HISTOGRAM_BYTES + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| format!("the encoded histogram does not inflate: {e}"))?;
+            if out.len() as u64 > MAX_HISTOGRAM_BYTES {
+                return Err(format!(
+                    "the encoded histogram inflates past {MAX_HISTOGRAM_BYTES} bytes"
+                ));
+            }
+            out
+        }
+        _ => return Err("the encoded histogram is not HdrHistogram's V2 encoding".to_owned()),
+    };
+    if be32(&plain, 0) != Some(V2_COOKIE) || plain.len() < V2_HEADER {
+        return Err("the encoded histogram's header is cut short or not V2".to_owned());
+    }
+    let declared = be32(&plain, 4).map_or(0, |n| n as usize);
+    let held = plain.len() - V2_HEADER;
+    if declared > held {
+        return Err(format!(
+            "the encoded histogram declares {declared} bytes of counts but holds {held}"
+        ));
+    }
+    Ok(plain)
 }
 
 /// Standard base64 (with padding) decoding, as interval logs use.
@@ -287,6 +335,47 @@ mod tests {
         let median = pts.iter().find(|p| p.quantile >= 0.5).unwrap();
         assert_eq!(median.value, h.value_at_quantile(0.5) as f64);
         assert!(pts.windows(2).all(|w| w[0].quantile <= w[1].quantile));
+    }
+
+    fn base64(bytes: &[u8]) -> String {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for c in bytes.chunks(3) {
+            let n = c.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+            for k in 0..4 {
+                let ch = if k <= c.len() { A[(n >> (18 - 6 * k) & 63) as usize] } else { b'=' };
+                out.push(char::from(ch));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_forged_histogram_length_is_refused_not_allocated() {
+        let mut v2 = Vec::new();
+        v2.extend_from_slice(&V2_COOKIE.to_be_bytes());
+        v2.extend_from_slice(&0x7fff_ffff_u32.to_be_bytes());
+        v2.extend_from_slice(&0u32.to_be_bytes());
+        v2.extend_from_slice(&3u32.to_be_bytes());
+        v2.extend_from_slice(&1u64.to_be_bytes());
+        v2.extend_from_slice(&1000u64.to_be_bytes());
+        v2.extend_from_slice(&1.0f64.to_be_bytes());
+        v2.extend_from_slice(&[0; 8]);
+        let line = format!("0.000,1.000,0.0,{}\n", base64(&v2));
+        let e = parse_hlog(line.as_bytes(), Path::new("f.hlog")).unwrap_err().to_string();
+        assert!(e.contains("declares 2147483647 bytes of counts but holds 8"), "{e}");
+        // Deflated, the same forgery is found after a bounded inflate.
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&v2).unwrap();
+        let z = z.finish().unwrap();
+        let mut d = V2_DEFLATE_COOKIE.to_be_bytes().to_vec();
+        d.extend_from_slice(&(z.len() as u32).to_be_bytes());
+        d.extend_from_slice(&z);
+        let line = format!("0.000,1.000,0.0,{}\n", base64(&d));
+        let e = parse_hlog(line.as_bytes(), Path::new("f.hlog")).unwrap_err().to_string();
+        assert!(e.contains("declares 2147483647 bytes"), "{e}");
+        // A real one still reads.
+        assert_eq!(base64(b"hello"), "aGVsbG8=");
     }
 
     #[test]

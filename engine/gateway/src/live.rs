@@ -201,8 +201,11 @@ pub fn run_gateway(
         outbound: Vec::with_capacity(64),
     };
     if let Err(e) = live.run() {
-        // Whatever happened, what the strategies were handed stays on disk.
-        if let Some(core) = live.core.take() {
+        // Whatever happened, what the strategies were handed stays on disk; a session that
+        // ended before the market opened still leaves each journal its header (no empty file).
+        let pending = std::mem::take(&mut live.pending);
+        let core = live.core.take().or_else(|| Gateway::new(&[], pending, live.limits).ok());
+        if let Some(core) = core {
             core.finish();
         }
         return Err(e);

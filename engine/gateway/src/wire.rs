@@ -31,7 +31,13 @@ pub(crate) fn cl_ord_id(id: u64, v: u32) -> Id {
     if v == 0 {
         Id::from_u64(id)
     } else {
-        Id::from_str(&format!("{id}.{v}")).unwrap_or_else(|| Id::from_u64(id))
+        // Written on the stack: a cancel or replace allocates nothing (u64 and u32 in decimal
+        // with the dot fit in 31 bytes).
+        let mut buf = [0u8; 32];
+        let mut w = &mut buf[..];
+        let _ = std::io::Write::write_fmt(&mut w, format_args!("{id}.{v}"));
+        let n = 32 - w.len();
+        Id::from_bytes(&buf[..n]).unwrap_or_else(|| Id::from_u64(id))
     }
 }
 

@@ -33,22 +33,42 @@ fn venue(
     events: u64,
     faults: Faults,
 ) -> JoinHandle<Result<lockstep_gateway::VenueReport, String>> {
+    venue_paced(feed, fix, events, faults, Pace::Rate(200_000))
+}
+
+fn venue_paced(
+    feed: SocketAddr,
+    fix: SocketAddr,
+    events: u64,
+    faults: Faults,
+    pace: Pace,
+) -> JoinHandle<Result<lockstep_gateway::VenueReport, String>> {
     let synth = Synth::new(SynthConfig { events, ..SynthConfig::default() });
-    venue_over(feed, fix, Box::new(synth), faults)
+    venue_over_paced(feed, fix, Box::new(synth), faults, pace)
 }
 
 fn venue_over(
     feed: SocketAddr,
     fix: SocketAddr,
+    src: Box<dyn EventSource + Send>,
+    faults: Faults,
+) -> JoinHandle<Result<lockstep_gateway::VenueReport, String>> {
+    venue_over_paced(feed, fix, src, faults, Pace::Rate(200_000))
+}
+
+fn venue_over_paced(
+    feed: SocketAddr,
+    fix: SocketAddr,
     mut src: Box<dyn EventSource + Send>,
     faults: Faults,
+    pace: Pace,
 ) -> JoinHandle<Result<lockstep_gateway::VenueReport, String>> {
     std::thread::spawn(move || {
         let header = src.header().clone();
         let opts = VenueOptions {
             feed,
             fix,
-            pace: Pace::Rate(200_000),
+            pace,
             wait: Duration::from_secs(20),
             session: "TEST".into(),
             faults,
@@ -201,7 +221,9 @@ fn no_venue_is_a_clear_error() {
 fn a_venue_that_vanishes_mid_session_is_a_clear_error_and_the_journals_stay_readable() {
     let _one = serial();
     let (feed, fix) = free_ports();
-    let v = venue(feed, fix, 4_000, Faults { disconnect_after: Some(1_500), ..Faults::default() });
+    // Paced so that the gateway holds the market before the venue goes, even on a loaded machine.
+    let faults = Faults { disconnect_after: Some(1_500), ..Faults::default() };
+    let v = venue_paced(feed, fix, 4_000, faults, Pace::Rate(20_000));
     let dir = journal_dir("vanished");
     let e = gateway(feed, fix, &dir, Tier::Interpreter, 5).unwrap_err();
     v.join().unwrap().unwrap();
@@ -260,6 +282,23 @@ fn gateway_process(feed: SocketAddr, fix: SocketAddr, dir: &Path) -> std::proces
     child
 }
 
+/// Waits until the gateway has sent `n` FIX messages (its in-place `fix.seq` says so).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "a test drives a separate process: it waits for it on the wall clock"
+)]
+fn wait_for_sent(dir: &Path, n: u64) {
+    let start = std::time::Instant::now();
+    loop {
+        let mut store = lockstep_fix::FileSeqStore::new(dir.join("fix.seq"));
+        if lockstep_fix::SeqStore::load(&mut store).is_ok_and(|s| s.next_sender > n) {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the gateway sent no orders");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 fn signal(child: &std::process::Child, sig: &str) {
     let sent = std::process::Command::new("kill")
         .args([sig, &child.id().to_string()])
@@ -277,17 +316,23 @@ fn a_gateway_killed_mid_session_leaves_its_sequence_numbers_and_a_readable_journ
     let _one = serial();
     let (feed, fix) = free_ports();
     let dir = journal_dir("kill9");
-    let v = venue(feed, fix, 200_000, Faults::default());
+    let v = venue_paced(feed, fix, 200_000, Faults::default(), Pace::Rate(50_000));
     let mut child = gateway_process(feed, fix, &dir);
-    std::thread::sleep(Duration::from_millis(400));
+    wait_for_sent(&dir, 5);
+    // Journals are written a chunk at a time: wait for the first whole chunk on disk.
+    let path = dir.join("0-avellaneda-stoikov.journal");
+    let start = std::time::Instant::now();
+    while std::fs::metadata(&path).map_or(0, |m| m.len()) < 64 << 10 {
+        assert!(start.elapsed() < Duration::from_secs(30), "no journal chunk was written");
+        std::thread::sleep(Duration::from_millis(2));
+    }
     signal(&child, "-9");
     let _ = child.wait();
     // The venue sees its gateway vanish; what matters here is what the gateway left.
     let _ = v.join();
     let mut store = lockstep_fix::FileSeqStore::new(dir.join("fix.seq"));
     let nums = lockstep_fix::SeqStore::load(&mut store).expect("fix.seq");
-    assert!(nums.next_sender > 2 && nums.next_target > 2, "{nums:?}");
-    let path = dir.join("0-avellaneda-stoikov.journal");
+    assert!(nums.next_sender > 5 && nums.next_target > 2, "{nums:?}");
     let j = read_journal(std::fs::File::open(&path).unwrap()).expect("readable after kill -9");
     assert!(!j.entries.is_empty(), "torn tail {} bytes", j.torn_tail);
 }
@@ -301,9 +346,9 @@ fn sigusr1_pulls_the_kill_switch_mid_session() {
     let _one = serial();
     let (feed, fix) = free_ports();
     let dir = journal_dir("signalled");
-    let v = venue(feed, fix, 200_000, Faults::default());
+    let v = venue_paced(feed, fix, 200_000, Faults::default(), Pace::Rate(50_000));
     let child = gateway_process(feed, fix, &dir);
-    std::thread::sleep(Duration::from_millis(200));
+    wait_for_sent(&dir, 5);
     signal(&child, "-USR1");
     let out = child.wait_with_output().expect("gateway output");
     v.join().unwrap().unwrap();
