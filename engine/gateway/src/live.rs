@@ -1,9 +1,7 @@
 //! The gateway on the network: the ITCH feed in over UDP, the core on one pinned thread, orders
 //! out over FIX, every stage timed into HdrHistograms, a journal per strategy.
-#![allow(
-    clippy::disallowed_methods,
-    reason = "receive times come from the clock in `net`; they enter the core as data"
-)]
+// Receive times come from the clock in `net`; they enter the core as data.
+#![allow(clippy::disallowed_methods, reason = "receive times from net's clock")]
 
 use crate::core::{Gateway, Outbound, StrategySpec, StrategySummary};
 use crate::journal::JournalHeader;

@@ -1,10 +1,8 @@
 //! What both network ends share: the wall clock (the only place the live path reads time),
 //! pacing, a FIX session over a non-blocking TCP stream, and socket errors that say what to do.
-#![allow(
-    clippy::disallowed_methods,
-    clippy::disallowed_types,
-    reason = "the live path's clock: receive times enter the gateway's core as data and are journaled, so verification never reads it"
-)]
+// The live path's clock: receive times enter the gateway's core as data and are journaled, so
+// verification never reads it.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types, reason = "the live path's clock")]
 
 use core::fmt;
 use lockstep_fix::{AppMessage, Event, MemorySeqStore, SeqStore, Session, SessionError};

@@ -60,11 +60,11 @@ impl Sha256 {
             if fill + n < 64 {
                 return;
             }
-            sha2::compress256(&mut self.state, &[GenericArray::clone_from_slice(&self.block)]);
+            compress(&mut self.state, &self.block);
         }
         let mut blocks = data.chunks_exact(64);
         for b in &mut blocks {
-            sha2::compress256(&mut self.state, &[GenericArray::clone_from_slice(b)]);
+            compress(&mut self.state, b);
         }
         let rest = blocks.remainder();
         self.block[..rest.len()].copy_from_slice(rest);
@@ -83,6 +83,12 @@ impl Sha256 {
         }
         out
     }
+}
+
+/// One 64-byte block into the chaining state, read in place (no copy of the block).
+#[inline]
+fn compress(state: &mut [u32; 8], block: &[u8]) {
+    sha2::compress256(state, std::slice::from_ref(GenericArray::from_slice(block)));
 }
 
 impl Snap for Sha256 {

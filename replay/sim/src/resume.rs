@@ -230,7 +230,9 @@ impl Session {
     /// [`ResumeError::NotCheckpointable`] for a strategy that cannot be (a native build).
     pub fn checkpoint(&mut self, meta: &[u8]) -> Result<Vec<u8>, ResumeError> {
         let mut body = Vec::new();
-        meta.to_vec().put(&mut body);
+        // As a `Vec<u8>` reads it back: the length, then the bytes.
+        meta.len().put(&mut body);
+        body.extend_from_slice(meta);
         self.header.put(&mut body);
         self.index.put(&mut body);
         self.last_t.put(&mut body);
@@ -299,6 +301,12 @@ impl Session {
                 ));
             };
             slots.push(slot_from(s.name, s.params, runner, exch, s.rest));
+        }
+        let n = header.instruments.len();
+        if ck.view.books().len() != n || slots.iter().any(|s| s.exch.instruments() != n) {
+            return Err(ResumeError::Corrupt {
+                detail: format!("its books or venues do not hold the tape's {n} instruments"),
+            });
         }
         let mut session = Session::from_runners(header, Vec::new(), cfg);
         session.slots = slots;

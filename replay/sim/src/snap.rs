@@ -100,8 +100,21 @@ pub(crate) trait Snap: Sized {
     fn get(r: &mut Reader<'_>) -> Result<Self, SnapError>;
 }
 
-/// Implements [`Snap`] for a struct, field by field in the order listed (all fields).
+/// Implements [`Snap`] for a struct, field by field in the order listed (all fields). With
+/// `if check`, a value read back is refused unless `check(&value)` holds (the invariants other
+/// code indexes by, so forged bytes with a valid CRC cannot make it panic).
 macro_rules! snap_struct {
+    ($t:ident { $($f:ident),* $(,)? } if $check:path) => {
+        impl $crate::snap::Snap for $t {
+            fn put(&self, w: &mut Vec<u8>) {
+                $( $crate::snap::Snap::put(&self.$f, w); )*
+            }
+            fn get(r: &mut $crate::snap::Reader<'_>) -> Result<Self, $crate::snap::SnapError> {
+                let v = Self { $( $f: $crate::snap::Snap::get(r)?, )* };
+                if $check(&v) { Ok(v) } else { Err(r.invalid(stringify!($t))) }
+            }
+        }
+    };
     ($t:ident { $($f:ident),* $(,)? }) => {
         impl $crate::snap::Snap for $t {
             fn put(&self, w: &mut Vec<u8>) {
@@ -262,7 +275,7 @@ impl<K: Snap + Ord, V: Snap> Snap for BTreeMap<K, V> {
 
 /// A heap goes out in its own (deterministic) layout and is rebuilt from it; its pop order
 /// depends only on the items' total order.
-impl<T: Snap + Ord + Clone> Snap for BinaryHeap<T> {
+impl<T: Snap + Ord> Snap for BinaryHeap<T> {
     fn put(&self, w: &mut Vec<u8>) {
         self.len().put(w);
         for v in self.iter() {

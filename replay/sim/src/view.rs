@@ -33,7 +33,7 @@ pub struct MarketView {
 }
 
 crate::snap::snap_struct!(Emit { rec, book });
-crate::snap::snap_struct!(MarketView { books, records, dirty, is_dirty, emits });
+crate::snap::snap_struct!(MarketView { books, records, dirty, is_dirty, emits } if MarketView::consistent);
 
 impl MarketView {
     /// Empty books for `instruments` instruments.
@@ -45,6 +45,17 @@ impl MarketView {
             is_dirty: vec![false; instruments],
             emits: Vec::with_capacity(BATCH_EMITS),
         }
+    }
+
+    /// One record and flag per book, and every instrument it names among them (checked on a
+    /// restore).
+    fn consistent(&self) -> bool {
+        let n = self.books.len();
+        let known = |i: InstrumentId| usize::from(i) < n;
+        self.records.len() == n
+            && self.is_dirty.len() == n
+            && self.dirty.iter().all(|&i| known(i))
+            && self.emits.iter().all(|e| e.book.is_none_or(known))
     }
 
     /// Every instrument's book, by instrument id.

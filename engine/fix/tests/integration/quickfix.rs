@@ -17,11 +17,7 @@ use std::time::Duration;
 
 /// The test is the I/O shell around the sans-IO session, so it reads the wall clock:
 /// QuickFIX checks SendingTime against its own clock (CheckLatency).
-#[allow(
-    clippy::disallowed_types,
-    clippy::disallowed_methods,
-    reason = "interop test: QuickFIX compares SendingTime with the real clock"
-)]
+#[allow(clippy::disallowed_types, clippy::disallowed_methods, reason = "QuickFIX checks the clock")]
 fn now_ns() -> i64 {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
     i64::try_from(d.as_nanos()).unwrap()

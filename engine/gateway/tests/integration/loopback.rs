@@ -261,10 +261,7 @@ fn the_kill_file_cancels_everything_and_refuses_new_orders() {
 
 /// Starts the `gateway` binary running the market maker against `feed` and `fix`, journaling
 /// into `dir`; returns once its journal exists (its handlers are in place, the session starts).
-#[allow(
-    clippy::disallowed_methods,
-    reason = "a test drives a separate process: it waits for it on the wall clock"
-)]
+#[allow(clippy::disallowed_methods, reason = "waits on the wall clock for a separate process")]
 fn gateway_process(feed: SocketAddr, fix: SocketAddr, dir: &Path) -> std::process::Child {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_gateway"))
         .args(["--feed", &feed.to_string(), "--fix", &fix.to_string()])
@@ -283,10 +280,7 @@ fn gateway_process(feed: SocketAddr, fix: SocketAddr, dir: &Path) -> std::proces
 }
 
 /// Waits until the gateway has sent `n` FIX messages (its in-place `fix.seq` says so).
-#[allow(
-    clippy::disallowed_methods,
-    reason = "a test drives a separate process: it waits for it on the wall clock"
-)]
+#[allow(clippy::disallowed_methods, reason = "waits on the wall clock for a separate process")]
 fn wait_for_sent(dir: &Path, n: u64) {
     let start = std::time::Instant::now();
     loop {
@@ -308,10 +302,7 @@ fn signal(child: &std::process::Child, sig: &str) {
 }
 
 #[test]
-#[allow(
-    clippy::disallowed_methods,
-    reason = "a test drives a separate process: it waits for it on the wall clock"
-)]
+#[allow(clippy::disallowed_methods, reason = "waits on the wall clock for a separate process")]
 fn a_gateway_killed_mid_session_leaves_its_sequence_numbers_and_a_readable_journal() {
     let _one = serial();
     let (feed, fix) = free_ports();
@@ -338,10 +329,7 @@ fn a_gateway_killed_mid_session_leaves_its_sequence_numbers_and_a_readable_journ
 }
 
 #[test]
-#[allow(
-    clippy::disallowed_methods,
-    reason = "a test drives a separate process: it waits for it on the wall clock"
-)]
+#[allow(clippy::disallowed_methods, reason = "waits on the wall clock for a separate process")]
 fn sigusr1_pulls_the_kill_switch_mid_session() {
     let _one = serial();
     let (feed, fix) = free_ports();

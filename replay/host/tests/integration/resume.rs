@@ -147,3 +147,49 @@ fn a_native_build_cannot_be_checkpointed() {
     let e = s.checkpoint(&[]).expect_err("refused");
     assert!(matches!(e, ResumeError::NotCheckpointable { .. }), "{e}");
 }
+
+/// Bytes changed *and* the CRC made to match (a forgery, not an accident): every such
+/// checkpoint is refused or resumes and runs to the end; none panics.
+#[test]
+fn forged_checkpoints_never_panic() {
+    let spec = StrategySpec::resolve("avellaneda-stoikov", None, false).expect("built-in");
+    let small = || Synth::new(SynthConfig { events: 3_000, ..SynthConfig::default() });
+    let mut m = small();
+    let mut s = Session::load(m.header(), std::slice::from_ref(&spec), config(Tier::Interpreter))
+        .expect("load");
+    s.stop_at(1_500);
+    s.feed(&mut m, &mut |_| {}, &mut NoMeter).expect("first half");
+    let bytes = s.checkpoint(b"").expect("checkpoint");
+    // magic (8), version (4), body length (8), body, CRC (4)
+    let body = 20..bytes.len() - 4;
+    let mut rng = lockstep_sim::FuzzRng::new(7);
+    let (mut refused, mut ran) = (0, 0);
+    for _ in 0..300 {
+        let mut forged = bytes.clone();
+        for _ in 0..1 + rng.below(3) {
+            let at = body.start + rng.below(body.len());
+            forged[at] = rng.next_u64() as u8;
+        }
+        let crc = crc32fast::hash(&forged[body.clone()]);
+        let end = forged.len();
+        forged[end - 4..].copy_from_slice(&crc.to_le_bytes());
+        let outcome = std::panic::catch_unwind(|| {
+            let mut m = small();
+            let ck = SessionCheckpoint::decode(&forged).map_err(|_| ())?;
+            let s = Session::resume(
+                m.header(),
+                std::slice::from_ref(&spec),
+                config(Tier::Interpreter),
+                ck,
+            )
+            .map_err(|_| ())?;
+            s.run(&mut m, &mut |_| {}).map(|_| ()).map_err(|_| ())
+        });
+        match outcome {
+            Ok(Ok(())) => ran += 1,
+            Ok(Err(())) => refused += 1,
+            Err(_) => panic!("a forged checkpoint panicked the resume"),
+        }
+    }
+    assert_eq!(refused + ran, 300);
+}

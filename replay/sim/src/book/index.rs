@@ -17,7 +17,7 @@ pub(super) struct IdIndex {
     shift: u32,
 }
 
-crate::snap::snap_struct!(IdIndex { keys, vals, len, shift });
+crate::snap::snap_struct!(IdIndex { keys, vals, len, shift } if IdIndex::consistent);
 
 impl IdIndex {
     pub(super) fn with_capacity(n: usize) -> Self {
@@ -29,6 +29,23 @@ impl IdIndex {
             shift: 64 - cap.trailing_zeros(),
         }
     }
+    /// The table's shape as `with_capacity` and growth keep it (checked on a restore): a
+    /// power-of-two size, the shift that matches it, and `len` the keys in use.
+    fn consistent(&self) -> bool {
+        let n = self.keys.len();
+        n.is_power_of_two()
+            && n >= 16
+            && self.vals.len() == n
+            && self.shift == 64 - n.trailing_zeros()
+            && self.len == self.keys.iter().filter(|&&k| k != EMPTY).count()
+            && self.len < n
+    }
+
+    /// Whether every id in use maps to a slot below `n`.
+    pub(super) fn slots_below(&self, n: usize) -> bool {
+        self.keys.iter().zip(&self.vals).all(|(&k, &v)| k == EMPTY || (v as usize) < n)
+    }
+
     #[inline]
     pub(super) fn mask(&self) -> usize {
         self.keys.len() - 1

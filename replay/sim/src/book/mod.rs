@@ -156,7 +156,7 @@ pub struct Book {
 crate::snap::snap_struct!(Lvl { px, qty, anon, head, tail });
 crate::snap::snap_struct!(Node { id, px, qty, stamp, prev, next, side });
 crate::snap::snap_struct!(BookStats { unknown_orders, unabsorbed_qty, duplicate_adds, invalid });
-crate::snap::snap_struct!(Book { bids, asks, nodes, free, ids, stamp, stats });
+crate::snap::snap_struct!(Book { bids, asks, nodes, free, ids, stamp, stats } if Book::consistent);
 
 impl Default for Book {
     fn default() -> Self {
@@ -195,6 +195,17 @@ fn find_level(v: &[Lvl], side: Side, px: i64) -> Result<usize, usize> {
 }
 
 impl Book {
+    /// Every link and slot index points into the node slab (or is `NIL`): checked on a
+    /// restore, since the book indexes by them without bounds it could explain.
+    fn consistent(&self) -> bool {
+        let n = self.nodes.len();
+        let ok = |i: u32| i == NIL || (i as usize) < n;
+        self.bids.iter().chain(&self.asks).all(|l| ok(l.head) && ok(l.tail))
+            && self.nodes.iter().all(|x| ok(x.prev) && ok(x.next))
+            && ok(self.free)
+            && self.ids.slots_below(n)
+    }
+
     /// An empty book sized for a typical session (grows if needed, never shrinks).
     pub fn new() -> Self {
         Self::with_capacity(1 << 14, 1 << 10)

@@ -341,7 +341,7 @@ snap_struct!(Blotter {
     last_ns,
     dropped,
     max_rows
-});
+} if Blotter::consistent);
 
 /// The blotter of one strategy. See the module documentation.
 #[derive(Clone, Debug)]
@@ -378,6 +378,13 @@ pub struct Blotter {
 }
 
 impl Blotter {
+    /// Every live order's row exists, and one price sample and flag per instrument (checked
+    /// on a restore).
+    fn consistent(&self) -> bool {
+        self.live.values().all(|&row| row < self.orders.len())
+            && self.last.len() == self.traded.len()
+    }
+
     /// An empty blotter for a tape with `instruments` instruments.
     pub fn new(cfg: BlotterConfig, instruments: usize) -> Self {
         let last = (0..instruments)

@@ -377,7 +377,7 @@ impl SimExchange {
         if ExchangeConfig::get(r)? != *cfg {
             return Ok(None);
         }
-        Ok(Some(Self {
+        let v = Self {
             cfg: *cfg,
             models,
             ticks: Snap::get(r)?,
@@ -401,7 +401,22 @@ impl SimExchange {
             crossed: Snap::get(r)?,
             reported: Snap::get(r)?,
             blotter: Snap::get(r)?,
-        }))
+        };
+        // Per-instrument tables all as long as the instrument list, and every order on it.
+        let n = v.ticks.len();
+        let per = [v.open.len(), v.pos.len(), v.last_trade.len(), v.last_quote.len()];
+        let fits = per.iter().chain(&[v.quote_time.len(), v.book_time.len()]).all(|&l| l == n)
+            && v.orders.keys().all(|&(i, _)| usize::from(i) < n)
+            && v.ids.values().all(|k| v.orders.contains_key(k));
+        if !fits {
+            return Err(r.invalid("venue state"));
+        }
+        Ok(Some(v))
+    }
+
+    /// How many instruments the venue trades.
+    pub(crate) fn instruments(&self) -> usize {
+        self.ticks.len()
     }
 
     /// Keeps a [`Blotter`] of every request, fill and bar from now on.
