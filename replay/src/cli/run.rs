@@ -54,7 +54,7 @@ fn write_files(out: &RunOutput, dir: &Path, mode: &str) -> Result<(PathBuf, Path
 
 /// The run's input files (the tape, `.wasm` modules).
 pub(crate) fn report_inputs(a: &RunArgs, specs: &[StrategySpec]) -> Vec<PathBuf> {
-    let mut inputs: Vec<PathBuf> = a.replay.tape.iter().cloned().collect();
+    let mut inputs: Vec<PathBuf> = a.replay.tape.iter().chain(&a.resume).cloned().collect();
     for s in specs {
         if let StrategySource::WasmFile { path, .. } = &s.source {
             inputs.push(path.clone());

@@ -158,4 +158,11 @@ fn bad_checkpoints_and_misuse_are_refused() {
     assert!(e.contains("m.wasm"), "{e}");
     assert_eq!(std::fs::read(dir.join("m.wasm")).unwrap(), b"\0asm-not-really");
     assert_eq!(std::fs::read(&ck).unwrap(), bytes, "the checkpoint was not touched");
+    // A resumed run whose latency files would land on its own checkpoint: refused, untouched.
+    std::fs::create_dir_all(dir.join("o")).unwrap();
+    std::fs::write(dir.join("o/latency.hlog"), &bytes).unwrap();
+    let e =
+        fails(bin().current_dir(&dir).args(["run", "--resume", "o/latency.hlog", "--out", "o"]));
+    assert!(e.contains("would destroy the input"), "{e}");
+    assert_eq!(std::fs::read(dir.join("o/latency.hlog")).unwrap(), bytes);
 }
