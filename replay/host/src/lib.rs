@@ -42,7 +42,7 @@ pub use load::{
     HostSession, MAX_MODULE_BYTES, SessionError, Started, StrategyListing, StrategySource,
     StrategySpec, start as start_strategy, strategy_listing, trace_path,
 };
-pub use options::{MAX_BUDGET, MAX_FUEL_PER_EVENT, OptionsError, RunOptions};
+pub use options::{MAX_BUDGET, MAX_FUEL_PER_EVENT, MAX_WORK_PER_EVENT, OptionsError, RunOptions};
 pub use sweep::{
     Grid, MAX_POINTS, PointResult, Shard, SweepError, SweepOutput, SweepPlan, TapeRef, merge,
 };

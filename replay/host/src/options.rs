@@ -35,6 +35,11 @@ pub struct RunOptions {
     pub max_live_timers: u64,
     /// Venue budget: most timers fired per second of tape time.
     pub max_timers_per_sec: u64,
+    /// Venue budget: venue messages and timers a strategy may cause over the whole run beyond
+    /// its share per tape event.
+    pub max_venue_work: u64,
+    /// Venue budget: venue messages and timers each tape event adds to a strategy's allowance.
+    pub venue_work_per_event: u64,
 }
 
 impl Default for RunOptions {
@@ -54,6 +59,8 @@ impl Default for RunOptions {
             max_resting_orders: b.resting_orders,
             max_live_timers: b.live_timers,
             max_timers_per_sec: b.timers_per_sec,
+            max_venue_work: b.work_reserve,
+            venue_work_per_event: b.work_per_event,
         }
     }
 }
@@ -63,6 +70,9 @@ impl Default for RunOptions {
 pub const MAX_FUEL_PER_EVENT: u64 = 1_000_000_000;
 /// The most any venue budget may be set to: far beyond honest strategies, still a bound.
 pub const MAX_BUDGET: u64 = 10_000_000;
+/// The most venue work one tape event may add to a strategy's allowance: the bound on what a
+/// replay may cost per tape event, whatever the module.
+pub const MAX_WORK_PER_EVENT: u64 = 10_000;
 
 impl RunOptions {
     /// The fuel per event, checked against [`MAX_FUEL_PER_EVENT`].
@@ -119,6 +129,12 @@ impl RunOptions {
                     "max_timers_per_sec",
                     self.max_timers_per_sec,
                     MAX_BUDGET,
+                )?,
+                work_reserve: in_range("max_venue_work", self.max_venue_work, MAX_BUDGET)?,
+                work_per_event: in_range(
+                    "venue_work_per_event",
+                    self.venue_work_per_event,
+                    MAX_WORK_PER_EVENT,
                 )?,
             },
         })

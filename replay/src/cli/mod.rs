@@ -358,6 +358,16 @@ pub(crate) struct ReplayArgs {
     /// Venue budget: most timers fired per second of tape time (bounds timer chains).
     #[arg(long, default_value_t = RunOptions::default().max_timers_per_sec)]
     pub(crate) max_timers_per_sec: u64,
+    /// Venue budget: venue messages and timer firings a strategy may cause over the whole run
+    /// beyond its share per tape event (--venue-work-per-event). Bounds a loop that keeps the
+    /// venue busy across tape time, such as re-sending on every reject at any latency, so no
+    /// module makes a replay cost more than a small multiple of a no-op strategy's.
+    #[arg(long, default_value_t = RunOptions::default().max_venue_work)]
+    pub(crate) max_venue_work: u64,
+    /// Venue budget: venue messages and timer firings each tape event adds to a strategy's
+    /// allowance (see --max-venue-work).
+    #[arg(long, default_value_t = RunOptions::default().venue_work_per_event)]
+    pub(crate) venue_work_per_event: u64,
 }
 
 impl ReplayArgs {
@@ -407,6 +417,8 @@ impl ReplayArgs {
             max_resting_orders: self.max_resting_orders,
             max_live_timers: self.max_live_timers,
             max_timers_per_sec: self.max_timers_per_sec,
+            max_venue_work: self.max_venue_work,
+            venue_work_per_event: self.venue_work_per_event,
         }
     }
 

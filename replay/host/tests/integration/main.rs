@@ -2,6 +2,7 @@
 //! Wasm on both tiers over replay's market and exchange, and its digests match the checked-in
 //! golden values.
 
+mod abuse;
 mod golden;
 mod market;
 mod native_vs_wasm;

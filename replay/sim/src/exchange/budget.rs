@@ -24,17 +24,34 @@ pub struct VenueBudgets {
     pub live_timers: u64,
     /// Timers fired per second of tape time (a timer chain re-armed 1 ns ahead crosses it).
     pub timers_per_sec: u64,
+    /// Venue work (messages processed and timers fired) a strategy may cause over the whole
+    /// run beyond [`VenueBudgets::work_per_event`]'s share: the reserve for bursts and for
+    /// hours of timers without market data.
+    pub work_reserve: u64,
+    /// Venue work each tape event adds to the strategy's allowance. With the reserve it bounds
+    /// the total by the tape's length in events, whatever the pattern: a loop that keeps the
+    /// venue busy across tape time (a reject loop at any latency, a timer chain, a flood
+    /// spread thin) is halted, so no module makes a replay cost more than a small multiple of
+    /// the same replay with a no-op strategy.
+    pub work_per_event: u64,
+}
+
+impl VenueBudgets {
+    /// The defaults, as a constant (for struct-update syntax in constants).
+    pub const DEFAULT: Self = Self {
+        actions_per_event: 256,
+        messages_per_event: 100_000,
+        resting_orders: 10_000,
+        live_timers: 1_000,
+        timers_per_sec: 100_000,
+        work_reserve: 1_000_000,
+        work_per_event: 32,
+    };
 }
 
 impl Default for VenueBudgets {
     fn default() -> Self {
-        Self {
-            actions_per_event: 256,
-            messages_per_event: 100_000,
-            resting_orders: 10_000,
-            live_timers: 1_000,
-            timers_per_sec: 100_000,
-        }
+        Self::DEFAULT
     }
 }
 
@@ -52,6 +69,8 @@ pub enum VenueBudget {
     LiveTimers,
     /// [`VenueBudgets::timers_per_sec`].
     TimersPerSec,
+    /// [`VenueBudgets::work_reserve`] plus [`VenueBudgets::work_per_event`] per tape event.
+    Work,
 }
 
 impl VenueBudget {
@@ -65,6 +84,7 @@ impl VenueBudget {
                 VenueBudget::RestingOrders => 3,
                 VenueBudget::LiveTimers => 4,
                 VenueBudget::TimersPerSec => 5,
+                VenueBudget::Work => 6,
             }
     }
 
@@ -78,6 +98,9 @@ impl VenueBudget {
             VenueBudget::RestingOrders => "resting orders",
             VenueBudget::LiveTimers => "live timers",
             VenueBudget::TimersPerSec => "timers fired per second of tape time",
+            VenueBudget::Work => {
+                "venue messages and timers in all (the reserve plus a share per tape event so far)"
+            }
         }
     }
     /// The `replay run` flag that sets it.
@@ -88,6 +111,7 @@ impl VenueBudget {
             VenueBudget::RestingOrders => "--max-resting-orders",
             VenueBudget::LiveTimers => "--max-live-timers",
             VenueBudget::TimersPerSec => "--max-timers-per-sec",
+            VenueBudget::Work => "--max-venue-work (or --venue-work-per-event)",
         }
     }
 }

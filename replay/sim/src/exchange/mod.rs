@@ -118,13 +118,15 @@ snap_struct!(ExchangeStats {
     dropped
 });
 snap_struct!(BudgetExceeded { budget, limit, seq, local_ts });
-snap_enum!(VenueBudget [ActionsPerEvent, MessagesPerEvent, RestingOrders, LiveTimers, TimersPerSec]);
+snap_enum!(VenueBudget [ActionsPerEvent, MessagesPerEvent, RestingOrders, LiveTimers, TimersPerSec, Work]);
 snap_struct!(VenueBudgets {
     actions_per_event,
     messages_per_event,
     resting_orders,
     live_timers,
-    timers_per_sec
+    timers_per_sec,
+    work_reserve,
+    work_per_event
 });
 snap_struct!(LatencyModel { entry, feed });
 snap_struct!(FeeModel { maker_bps, taker_bps });
@@ -238,6 +240,9 @@ pub struct SimExchange {
     live_timers: u64,
     /// Timers fired in the current tape second.
     timers: PerSecond,
+    /// Venue work (messages and timers) over the run, and tape events seen: the work budget.
+    work: u64,
+    tape_events: u64,
     /// Local time of the last item taken or action received.
     now: i64,
     /// Scratch: keys of orders filled completely by one market event.
@@ -332,6 +337,8 @@ impl SimExchange {
             messages: PerSecond::default(),
             live_timers: 0,
             timers: PerSecond::default(),
+            work: 0,
+            tape_events: 0,
             now: i64::MIN,
             done: Vec::new(),
             crossed: None,
@@ -360,6 +367,8 @@ impl SimExchange {
         self.messages.put(w);
         self.live_timers.put(w);
         self.timers.put(w);
+        self.work.put(w);
+        self.tape_events.put(w);
         self.now.put(w);
         self.done.put(w);
         self.crossed.put(w);
@@ -396,6 +405,8 @@ impl SimExchange {
             messages: Snap::get(r)?,
             live_timers: Snap::get(r)?,
             timers: Snap::get(r)?,
+            work: Snap::get(r)?,
+            tape_events: Snap::get(r)?,
             now: Snap::get(r)?,
             done: Snap::get(r)?,
             crossed: Snap::get(r)?,
@@ -598,6 +609,12 @@ impl SimExchange {
             if self.messages.count(item.time) > b.messages_per_event {
                 self.cross(VenueBudget::MessagesPerEvent, b.messages_per_event);
             }
+        }
+        self.work += 1;
+        let allowed =
+            b.work_reserve.saturating_add(b.work_per_event.saturating_mul(self.tape_events));
+        if self.work > allowed {
+            self.cross(VenueBudget::Work, allowed);
         }
         Some(item)
     }
@@ -931,8 +948,9 @@ impl SimExchange {
         if a.changed {
             self.book_time[ii] = t;
         }
-        // A new tape event opens a new window of venue messages.
+        // A new tape event opens a new window of venue messages and adds to the work allowance.
         self.messages.n = 0;
+        self.tape_events += 1;
         if self.open[ii] == 0 || self.crossed.is_some() {
             return;
         }
