@@ -283,6 +283,17 @@ pub trait HostSession: Sized {
         src: &mut dyn EventSource,
         progress: &mut dyn FnMut(u64),
     ) -> Result<RunOutput, ReplayError>;
+
+    /// Replays `src` to its end without wall-clock measurement, asking `stop` between deliveries
+    /// whether to give up (a server's deadline, a client gone).
+    ///
+    /// # Errors
+    /// As [`HostSession::run`], and [`ReplayError::Interrupted`] once `stop` says so.
+    fn run_until(
+        self,
+        src: &mut dyn EventSource,
+        stop: &mut dyn FnMut() -> bool,
+    ) -> Result<RunOutput, ReplayError>;
 }
 
 /// A started strategy: its runner, `init`'s actions and fuel (`None`: a native build).
@@ -421,6 +432,39 @@ impl HostSession for Session {
         let elapsed_ns = clock.now().saturating_sub(start).max(1);
         let latency = jitter.finish(clock.now());
         Ok(RunOutput { report: self.into_report(elapsed_ns, latency), jitter, blotters })
+    }
+
+    fn run_until(
+        mut self,
+        src: &mut dyn EventSource,
+        stop: &mut dyn FnMut() -> bool,
+    ) -> Result<RunOutput, ReplayError> {
+        let mut meter = Stoppable { stop, stopped: false };
+        self.feed(src, &mut |_| {}, &mut meter)?;
+        let blotters = self.close(&mut meter);
+        if meter.stopped {
+            return Err(ReplayError::Interrupted { index: self.events() });
+        }
+        let mut jitter = JitterRecorder::new(self.config().interval_ns);
+        let latency = jitter.finish(0);
+        Ok(RunOutput { report: self.into_report(0, latency), jitter, blotters })
+    }
+}
+
+/// Measures nothing; asks its `stop` whether the run must end (sticky once true).
+struct Stoppable<'a> {
+    stop: &'a mut dyn FnMut() -> bool,
+    stopped: bool,
+}
+
+impl Meter for Stoppable<'_> {
+    fn begin(&mut self, _: i64) -> u64 {
+        0
+    }
+    fn end(&mut self, _: u64, _: Work) {}
+    fn interrupted(&mut self) -> bool {
+        self.stopped = self.stopped || (self.stop)();
+        self.stopped
     }
 }
 

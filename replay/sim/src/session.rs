@@ -85,6 +85,11 @@ pub trait Meter {
     fn begin(&mut self, t: i64) -> u64;
     /// The work that started at `began` is done.
     fn end(&mut self, began: u64, w: Work);
+    /// Whether the run must stop now (a server's deadline, a client gone). Once true it must
+    /// stay true: the run then ends with [`ReplayError::Interrupted`] and cannot go on.
+    fn interrupted(&mut self) -> bool {
+        false
+    }
 }
 
 /// No measurement.
@@ -130,6 +135,11 @@ pub enum ReplayError {
         /// The level that would overflow.
         overflow: LevelOverflow,
     },
+    /// The [`Meter`] stopped the run before the end (a deadline); what it did is discarded.
+    Interrupted {
+        /// Tape events done when it stopped.
+        index: u64,
+    },
 }
 
 impl fmt::Display for ReplayError {
@@ -139,6 +149,10 @@ impl fmt::Display for ReplayError {
             ReplayError::Book { chunk, event, index, instrument, overflow } => write!(
                 f,
                 "tape chunk {chunk}, event {event} of the chunk (tape event {index}, instrument {instrument}) cannot be replayed: {overflow}; the tape is invalid, re-import the data"
+            ),
+            ReplayError::Interrupted { index } => write!(
+                f,
+                "the replay was stopped after {index} tape events (its time limit ran out); run it with `replay run` for no limit"
             ),
         }
     }
@@ -540,6 +554,9 @@ impl Session {
                     return Ok(());
                 }
                 let index = self.index;
+                if meter.interrupted() {
+                    return Err(ReplayError::Interrupted { index });
+                }
                 self.step_with(ev, meter).map_err(|overflow| ReplayError::Book {
                     chunk,
                     event: event as u64,
@@ -585,7 +602,8 @@ impl Session {
 
     /// Delivers what strategy `s`'s venue has due before `(t, class)`, in the venue's order.
     fn drain<M: Meter>(&mut self, s: usize, t: i64, class: u8, meter: &mut M) {
-        loop {
+        // An interrupted run stops between two deliveries; `feed` then reports it.
+        while !meter.interrupted() {
             let slot = &mut self.slots[s];
             let next_seq = slot.seq;
             let Some(due) = slot.exch.poll((t, class), next_seq, &self.view.books) else { break };

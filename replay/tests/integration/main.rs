@@ -14,6 +14,7 @@ mod models;
 mod report;
 mod resume;
 mod samples;
+mod serve;
 mod sweep;
 mod verify;
 mod web;
