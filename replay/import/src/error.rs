@@ -42,6 +42,16 @@ pub enum ImportError {
         /// What is wrong.
         reason: String,
     },
+    /// The file ends before its data does: cut inside a record or a compressed frame. What was
+    /// read is not imported (the tape would silently be shorter).
+    Truncated {
+        /// The file.
+        file: PathBuf,
+        /// Where the data stops.
+        at: Position,
+        /// What was cut short.
+        reason: String,
+    },
     /// Writing the tape failed.
     Tape {
         /// The tape being written.
@@ -70,9 +80,47 @@ impl fmt::Display for ImportError {
             ImportError::Format { file, reason } => {
                 write!(f, "{}: {}", file.display(), untrusted(reason).max_chars(400))
             }
+            ImportError::Truncated { file, at, reason } => write!(
+                f,
+                "{}: {at}: {}: the file is truncated; copy or download it again",
+                file.display(),
+                untrusted(reason).max_chars(400)
+            ),
             ImportError::Tape { file, source } => {
                 write!(f, "writing tape {}: {source}", file.display())
             }
+        }
+    }
+}
+
+/// Where in a file its data stops ([`ImportError::Truncated`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Position {
+    /// In the file's header (a DBN file's metadata).
+    Header,
+    /// In a record of a binary file.
+    Record {
+        /// 1-based record number within the file.
+        record: u64,
+        /// Where the record starts: bytes of (decompressed) data before it.
+        offset: u64,
+    },
+    /// In a line of a text file.
+    Line {
+        /// 1-based line number.
+        line: u64,
+    },
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Position::Header => write!(f, "header (metadata)"),
+            Position::Record { record, offset } => {
+                write!(f, "record {record} (at byte {offset} of the uncompressed data)")
+            }
+            Position::Line { line } => write!(f, "line {line}"),
         }
     }
 }

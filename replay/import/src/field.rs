@@ -34,3 +34,13 @@ pub(crate) fn positive_price(lines: &Lines, name: &str, text: &str) -> Result<Pr
             .err(format!("{name} {} is not a positive decimal with at most 8 places", quoted(text)))
     })
 }
+
+/// A quantity field that may be zero but not below (a level's absolute size: 0 removes it).
+pub(crate) fn unsigned_qty(lines: &Lines, name: &str, text: &str) -> Result<Qty, ImportError> {
+    Qty::parse(text).filter(|q| q.0 >= 0).ok_or_else(|| {
+        lines.err(format!(
+            "{name} {} is not a decimal of 0 or more with at most 8 places",
+            quoted(text)
+        ))
+    })
+}

@@ -5,7 +5,9 @@
 //! Every importer streams its input row by row into a tape writer ([`lockstep_io::TapeFile`]), parses timestamps and
 //! prices from text to integers without going through `f64`, keeps file order for equal
 //! timestamps, and stops at the first malformed or unknown row with an error naming the file
-//! and the line.
+//! and the line (a binary record: its number and byte offset). A file that ends early (cut
+//! inside a record or a compressed frame) is refused as truncated, never imported as a shorter
+//! tape.
 //!
 //! Every format has the same shape (`importer`): a first pass over its files finds the
 //! instruments, their ticks and the units of the times; a second streams the events into the
@@ -43,7 +45,7 @@ mod time;
 pub use binance::{MAX_CLOCK_OFFSET_NS, import_binance};
 pub use csv::{TimeUnit, import_csv};
 pub use databento::import_databento;
-pub use error::ImportError;
+pub use error::{ImportError, Position};
 pub use lobster::{BookCheckReport, LobsterInput, MismatchClass, book_check, import_lobster};
 pub use options::{ImportOptions, LocalTsUnit};
 pub use summary::{ImportSummary, TsUnitChoice};

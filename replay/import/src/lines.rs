@@ -1,7 +1,7 @@
 //! The line reader every text format reads through: plain or gzip files, 1-based line numbers,
 //! errors that name the file and the line.
 
-use crate::error::ImportError;
+use crate::error::{ImportError, Position};
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -49,11 +49,7 @@ impl Lines {
         self.buf.clear();
         let n = io::Read::take(&mut self.inner, MAX_LINE_BYTES + 1)
             .read_line(&mut self.buf)
-            .map_err(|e| ImportError::Row {
-                file: self.path.clone(),
-                line: self.line + 1,
-                reason: format!("cannot read line: {e}"),
-            })?;
+            .map_err(|e| self.read_error(&e))?;
         if n == 0 {
             return Ok(false);
         }
@@ -87,8 +83,58 @@ impl Lines {
         &self.buf
     }
 
+    /// The error of a failed read of the next line: a compressed stream that ends mid-frame
+    /// is a truncated file (a plain file cannot end early).
+    fn read_error(&self, e: &io::Error) -> ImportError {
+        let (file, line) = (self.path.clone(), self.line + 1);
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            let reason = "input ends mid-frame of the gzip compression".into();
+            return ImportError::Truncated { file, at: Position::Line { line }, reason };
+        }
+        ImportError::Row { file, line, reason: format!("cannot read line: {e}") }
+    }
+
     /// An error about the current line.
     pub(crate) fn err(&self, reason: impl Into<String>) -> ImportError {
         ImportError::Row { file: self.path.clone(), line: self.line, reason: reason.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::scratch_dir;
+    use std::io::Write;
+
+    /// Reads every line of `path`: the lines, or the error that stopped reading.
+    fn read_all(path: &Path) -> Result<u64, ImportError> {
+        let mut l = Lines::open(path)?;
+        while l.next_line()? {}
+        Ok(l.line)
+    }
+
+    /// A gzip file cut anywhere was read as fewer lines where the cut fell inside its deflate
+    /// stream; the cut must be an error at the line being read.
+    #[test]
+    fn a_truncated_gzip_file_is_refused_as_truncated() {
+        let d = scratch_dir("lines", "gz");
+        let text: String = (0..2000).map(|i| format!("{i},{},row {i}\n", i * 7)).collect();
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(text.as_bytes()).unwrap();
+        let gz = e.finish().unwrap();
+        let f = d.join("t.csv.gz");
+        std::fs::write(&f, &gz).unwrap();
+        assert_eq!(read_all(&f).unwrap(), 2000);
+        for cut in (2..gz.len()).step_by(61).chain([gz.len() - 1]) {
+            std::fs::write(&f, &gz[..cut]).unwrap();
+            match read_all(&f) {
+                Err(ImportError::Truncated { at: Position::Line { line }, reason, .. }) => {
+                    assert!((1..=2001).contains(&line), "{line}");
+                    assert_eq!(reason, "input ends mid-frame of the gzip compression");
+                }
+                other => panic!("cut at {cut} of {}: {other:?}", gz.len()),
+            }
+        }
+        std::fs::remove_dir_all(&d).unwrap();
     }
 }

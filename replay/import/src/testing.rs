@@ -26,3 +26,22 @@ pub(crate) fn tape_events(tape: &Path) -> Vec<TapeEvent> {
 pub(crate) fn any_lines() -> Lines {
     Lines::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml").as_path()).unwrap()
 }
+
+/// The file `name` of the shared real data (`shared/data` beside the repository), or `None`
+/// with a notice when it is absent; with `LOCKSTEP_REQUIRE_DATA=1` its absence fails the test.
+pub(crate) fn shared_file(name: &str) -> Option<PathBuf> {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(name);
+    if f.is_file() {
+        return Some(f);
+    }
+    assert!(
+        std::env::var("LOCKSTEP_REQUIRE_DATA").as_deref() != Ok("1"),
+        "LOCKSTEP_REQUIRE_DATA=1 but the shared data file {} is missing",
+        f.display()
+    );
+    eprintln!(
+        "notice: shared data file {} not found; skipping (set LOCKSTEP_REQUIRE_DATA=1 to fail instead)",
+        f.display()
+    );
+    None
+}

@@ -17,10 +17,11 @@ pub fn parse_seconds_ns(text: &str) -> Option<i64> {
     if frac.len() <= 9 {
         return parse_scaled(t, 9);
     }
-    let (keep, rest) = frac.split_at(9);
-    if !rest.bytes().all(|b| b.is_ascii_digit()) {
+    // Digits only (then byte 9 is a character boundary: non-ASCII text cannot split there).
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
+    let (keep, rest) = frac.split_at(9);
     let v = parse_scaled(&format!("{head}.{keep}"), 9)?;
     // `rest` has no trailing zeros, so it is at least half exactly when its first digit is.
     if rest.as_bytes()[0] >= b'5' {
@@ -123,6 +124,9 @@ mod tests {
         assert_eq!(parse_seconds_ns("34200.01510507400000012"), Some(34_200_015_105_074));
         assert_eq!(parse_seconds_ns("1.0000000005"), Some(1_000_000_001));
         assert_eq!(parse_seconds_ns("1.00000000049999"), Some(1_000_000_000));
+        // Non-ASCII among the decimals is refused, not a panic (byte 9 inside a character).
+        assert_eq!(parse_seconds_ns("1.12345678\u{706}0004"), None);
+        assert_eq!(parse_seconds_ns("1.123456789\u{e9}1"), None);
         assert_eq!(parse_seconds_ns("1.000000000500"), Some(1_000_000_001));
         assert_eq!(parse_seconds_ns("-1.0000000005"), Some(-1_000_000_001));
         assert_eq!(parse_seconds_ns("0.9999999999"), Some(1_000_000_000));

@@ -13,6 +13,10 @@
 //! | `quote` | top of book | price, qty (bid), ask_price, ask_qty |
 //! | `trade` | trade print | price, qty, side (aggressor; may be empty) |
 //!
+//! Prices and quantities are above 0, except a `level`'s qty (0 removes the level), a
+//! `delete`'s qty (0: the order goes whatever its size) and a `quote`'s sides (price and qty
+//! 0: the side is absent; a price with qty 0: no size known).
+//!
 //! `side` is `buy`/`sell` (also `b`/`s`, `bid`/`ask`, `1`/`-1`). `more` = `1` joins the row
 //! with the next one into one batch (strategies see the book after the batch). Timestamps are
 //! decimal numbers in the unit given on the command line (nanoseconds by default), parsed
@@ -248,6 +252,66 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("is not an ISO 8601 UTC time"), "{err}");
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Rows whose quantity or price cannot be (an add of 0, a trade at price 0, a quote side
+    /// with a size but no price) were imported; they are refused at their line and no tape is
+    /// left. What the format allows stays allowed.
+    #[test]
+    fn impossible_quantities_and_prices_are_refused_at_their_line() {
+        let d = scratch_dir("csv", "zero");
+        let (p, out) = (d.join("rows.csv"), d.join("t.tape"));
+        let import = |row: &str| {
+            std::fs::write(&p, format!("{HEAD}1,1,S,add,buy,10.5,2,1,0\n{row}\n")).unwrap();
+            let r = import_csv(
+                std::slice::from_ref(&p),
+                &out,
+                TimeUnit::Nanos,
+                &ImportOptions::default(),
+            );
+            assert_eq!(out.exists(), r.is_ok());
+            r
+        };
+        for (row, want) in [
+            (
+                "2,2,S,add,buy,10.5,0,2,0",
+                "qty 0: an add needs a qty above 0 (0 is only a level's or a delete's qty, or a quote's absent side)",
+            ),
+            ("2,2,S,cancel,buy,10.5,0,1,0", "qty 0: a cancel needs a qty above 0"),
+            ("2,2,S,execute,buy,10.5,0,1,0", "qty 0: an execute needs a qty above 0"),
+            ("2,2,S,hidden,buy,10.5,0,,0", "qty 0: a hidden needs a qty above 0"),
+            ("2,2,S,trade,,10.5,0,,0", "qty 0: a trade needs a qty above 0"),
+            ("2,2,S,trade,,0,1,,0", "price 0: a trade needs a price above 0"),
+            ("2,2,S,level,buy,0,1,,0", "price 0: a level needs a price above 0"),
+            ("2,2,S,delete,buy,0.0,1,1,0", "price 0: a delete needs a price above 0"),
+            // Below 0 and empty: refused as before.
+            ("2,2,S,add,buy,10.5,-3,2,0", "the event has a negative price or size"),
+            ("2,2,S,level,buy,10.5,-1,,0", "the event has a negative price or size"),
+            ("2,2,S,trade,,,1,,0", "price \"\" is not a decimal"),
+        ] {
+            let e = import(row).unwrap_err().to_string();
+            assert!(e.contains(&format!("rows.csv:3: {want}")), "{row}: {e}");
+        }
+        let head = "exchange_ts,local_ts,symbol,event,price,qty,ask_price,ask_qty";
+        std::fs::write(&p, format!("{head}\n1,1,S,quote,0,5,10.5,1\n")).unwrap();
+        let e =
+            import_csv(std::slice::from_ref(&p), &out, TimeUnit::Nanos, &ImportOptions::default())
+                .unwrap_err()
+                .to_string();
+        assert!(
+            e.contains(
+                "rows.csv:2: qty 5 without a price (a quote's absent side has price 0 and qty 0)"
+            ),
+            "{e}"
+        );
+        // Allowed: a level of 0 (removes it), a delete of 0, a quote with an absent side.
+        for row in ["2,2,S,level,buy,10.5,0,,0", "2,2,S,delete,buy,10.5,0,1,0"] {
+            assert!(import(row).is_ok(), "{row}");
+        }
+        std::fs::write(&p, format!("{head}\n1,1,S,quote,0,0,10.5,1\n2,2,S,quote,10,0,10.5,0\n"))
+            .unwrap();
+        assert!(import_csv(&[p], &out, TimeUnit::Nanos, &ImportOptions::default()).is_ok());
         std::fs::remove_dir_all(&d).unwrap();
     }
 

@@ -124,26 +124,71 @@ impl Generic<'_> {
         self.side(true).map(|s| s.unwrap_or(Side::Buy))
     }
 
-    fn px(&self, c: Option<usize>, name: &str) -> Result<Price, ImportError> {
-        field::price(self.f.l, name, self.opt(c, name)?)
+    /// The price or quantity field of column `c`, named `name`, read by `parse`: refused where
+    /// it is 0 and `zero` does not allow it (`event` names the row's event). One below 0 is
+    /// refused by the tape's check.
+    fn amount<T: Copy>(
+        &self,
+        (c, name): (Option<usize>, &str),
+        event: &str,
+        zero: bool,
+        parse: fn(&Lines, &str, &str) -> Result<T, ImportError>,
+        raw: fn(T) -> i64,
+    ) -> Result<T, ImportError> {
+        let v = parse(self.f.l, name, self.opt(c, name)?)?;
+        if raw(v) == 0 && !zero {
+            return Err(self.f.l.err(format!(
+                "{name} 0: {} {event} needs a {name} above 0 (0 is only a level's or a delete's \
+                 qty, or a quote's absent side)",
+                if event.starts_with(['a', 'e']) { "an" } else { "a" }
+            )));
+        }
+        Ok(v)
     }
 
-    fn qty(&self, c: Option<usize>, name: &str) -> Result<Qty, ImportError> {
-        field::qty(self.f.l, name, self.opt(c, name)?)
+    /// A price above 0, of an order, a level or a trade (`event`).
+    fn px(&self, c: Option<usize>, name: &str, event: &str) -> Result<Price, ImportError> {
+        self.amount((c, name), event, false, field::price, |p| p.0)
     }
 
-    /// Side, price and quantity of an order or level event.
-    fn level(&self) -> Result<(Side, Price, Qty), ImportError> {
-        Ok((self.need_side()?, self.px(self.cols.price, "price")?, self.qty(self.cols.qty, "qty")?))
+    /// A quantity above 0 (or 0 where `zero` allows it) of the event `event`.
+    fn qty(&self, c: Option<usize>, event: &str, zero: bool) -> Result<Qty, ImportError> {
+        self.amount((c, "qty"), event, zero, field::qty, |q| q.0)
     }
 
-    /// The row's event, of the kind `event` names.
+    /// Side, price and quantity of an order or level event: its quantity may be 0 for a level
+    /// (removes it) and a delete (the order goes whatever its size).
+    fn level(&self, event: &str) -> Result<(Side, Price, Qty), ImportError> {
+        let zero = matches!(event, "level" | "delete");
+        let c = self.cols;
+        Ok((self.need_side()?, self.px(c.price, "price", event)?, self.qty(c.qty, event, zero)?))
+    }
+
+    /// One side of a quote, price and quantity: 0 and 0 where the side is absent.
+    fn quote_side(
+        &self,
+        (pc, price): (Option<usize>, &str),
+        (qc, qty): (Option<usize>, &str),
+    ) -> Result<(Price, Qty), ImportError> {
+        let px = self.amount((pc, price), "quote", true, field::price, |p| p.0)?;
+        let q = self.amount((qc, qty), "quote", true, field::qty, |q| q.0)?;
+        if px.0 == 0 && q.0 > 0 {
+            return Err(self.f.l.err(format!(
+                "{qty} {q} without a {price} (a quote's absent side has {price} 0 and {qty} 0)"
+            )));
+        }
+        Ok((px, q))
+    }
+
+    /// The row's event, of the kind `event` names. Quantities are above 0, but a level's
+    /// (0 removes it), a delete's (the order goes whatever its size) and a quote's; prices are
+    /// above 0, but a quote's (0: the side is absent).
     fn event(&self, event: &str) -> Result<MarketEvent, ImportError> {
         let c = self.cols;
         Ok(match event {
             "add" | "cancel" | "delete" | "execute" => {
                 let order_id = self.f.unsigned("order_id", self.opt(c.order_id, "order_id")?)?;
-                let (side, px, qty) = self.level()?;
+                let (side, px, qty) = self.level(event)?;
                 match event {
                     "add" => MarketEvent::Add { order_id, side, px, qty },
                     "cancel" => MarketEvent::Cancel { order_id, side, px, qty },
@@ -152,7 +197,7 @@ impl Generic<'_> {
                 }
             }
             "hidden" | "level" => {
-                let (side, px, qty) = self.level()?;
+                let (side, px, qty) = self.level(event)?;
                 if event == "hidden" {
                     MarketEvent::HiddenExecute { side, px, qty }
                 } else {
@@ -160,15 +205,15 @@ impl Generic<'_> {
                 }
             }
             "clear" => MarketEvent::Clear,
-            "quote" => MarketEvent::Quote {
-                bid_px: self.px(c.price, "price")?,
-                bid_qty: self.qty(c.qty, "qty")?,
-                ask_px: self.px(c.ask_price, "ask_price")?,
-                ask_qty: self.qty(c.ask_qty, "ask_qty")?,
-            },
+            "quote" => {
+                let (bid_px, bid_qty) = self.quote_side((c.price, "price"), (c.qty, "qty"))?;
+                let (ask_px, ask_qty) =
+                    self.quote_side((c.ask_price, "ask_price"), (c.ask_qty, "ask_qty"))?;
+                MarketEvent::Quote { bid_px, bid_qty, ask_px, ask_qty }
+            }
             "trade" => MarketEvent::Trade {
-                px: self.px(c.price, "price")?,
-                qty: self.qty(c.qty, "qty")?,
+                px: self.px(c.price, "price", event)?,
+                qty: self.qty(c.qty, event, false)?,
                 aggressor: self.side(false)?,
             },
             other => {
@@ -222,10 +267,7 @@ pub(crate) fn depth_row(
         other => return Err(l.err(format!("side {} is neither b nor a", quoted(other)))),
     };
     let px = field::positive_price(l, "price", f.get(c.price, "price")?)?;
-    let q = f.get(c.qty, "qty")?;
-    let qty = Qty::parse(q).filter(|q| q.0 >= 0).ok_or_else(|| {
-        l.err(format!("qty {} is not a decimal of 0 or more with at most 8 places", quoted(q)))
-    })?;
+    let qty = field::unsigned_qty(l, "qty", f.get(c.qty, "qty")?)?;
     let id = |i: usize, name: &str| f.unsigned(name, f.get(i, name)?);
     let update = DepthUpdate {
         snapshot,

@@ -33,10 +33,15 @@
 //! every MBO event ending with the `LAST` flag is checked for a crossed book; the report counts
 //! snapshot records and whether each snapshot was closed by a `LAST` record.
 //!
-//! The files: [`record`] converts decoded records, [`input`] reads a file, [`load`] is the
-//! first pass (instruments, ticks), [`stream`] the second, with [`mbo`] mapping MBO actions
-//! and [`sequence`] checking sequence numbers.
+//! **Untrusted bytes.** Every record is checked before `dbn` decodes it (see [`frames`]): a
+//! length field shorter than its record type, and data that end mid-record or inside a zstd
+//! frame (a truncated file), are refused with the record and its byte offset.
+//!
+//! The files: [`frames`] checks the bytes `dbn` decodes, [`record`] converts decoded records,
+//! [`input`] reads a file, [`load`] is the first pass (instruments, ticks), [`stream`] the
+//! second, with [`mbo`] mapping MBO actions and [`sequence`] checking sequence numbers.
 
+mod frames;
 mod input;
 mod load;
 mod mbo;

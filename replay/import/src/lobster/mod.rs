@@ -288,6 +288,32 @@ mod tests {
         std::fs::remove_dir_all(&d).unwrap();
     }
 
+    /// A negative orderbook size was taken for an empty level and a negative halt size passed:
+    /// both are refused at their file and line, and no tape is left.
+    #[test]
+    fn nonsense_sizes_are_refused_at_their_line() {
+        let d = scratch_dir("lobster", "nonsense");
+        let msgs = ["34200.1,1,1,100,100000,1".to_owned(), "34200.2,1,2,7,100100,-1".to_owned()];
+        let m = write(&d.join("AAA_2024-01-02_34200000_57600000_message_1.csv"), &msgs);
+        let book = ["100100,10,100000,100".to_owned(), "100100,-7,100000,100".to_owned()];
+        let ob = write(&d.join("AAA_2024-01-02_34200000_57600000_orderbook_1.csv"), &book);
+        let out = d.join("t.tape");
+        let opts = ImportOptions::default();
+        let e =
+            import_lobster(&[LobsterInput::new(&m).with_orderbook(&ob)], &out, &opts).unwrap_err();
+        assert!(matches!(&e, ImportError::Row { file, line: 2, .. } if *file == ob), "{e}");
+        assert!(e.to_string().ends_with("orderbook_1.csv:2: orderbook level 1 ask: size -7 is not positive (an empty level is written as price 9999999999 with size 0)"), "{e}");
+        assert!(!out.exists());
+        let halt = write(
+            &d.join("AAA_2024-01-02_34200000_57600000_message_1.csv"),
+            &[msgs[0].clone(), "34200.2,7,0,-7,-1,-1".to_owned()],
+        );
+        let e = import_lobster(&[LobsterInput::new(&halt)], &out, &opts).unwrap_err();
+        assert!(matches!(&e, ImportError::Row { line: 2, .. }), "{e}");
+        assert!(!out.exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
     #[test]
     fn mismatched_pairs_days_and_ticks_are_refused() {
         let d = scratch_dir("lobster", "refused");

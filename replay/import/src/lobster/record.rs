@@ -90,13 +90,31 @@ pub(crate) fn parse_message(lines: &Lines, text: &str) -> Result<Msg, ImportErro
         "-1" => -1,
         other => return Err(lines.err(format!("direction {} is neither 1 nor -1", quoted(other)))),
     };
-    if kind != 7 && size <= 0 {
+    if kind == 7 {
+        check_halt(lines, size, price)?;
+    } else if size <= 0 {
         return Err(lines.err(format!("size {size} is not positive")));
-    }
-    if kind != 7 && price <= 0 {
+    } else if price <= 0 {
         return Err(lines.err(format!("price {price} is not positive")));
     }
     Ok(Msg { ts, kind, id, size, price, dir })
+}
+
+/// Refuses a trading halt row (type 7) whose size is not 0 or whose price is not -1 (halt), 0
+/// (quoting) or 1 (resume), as LOBSTER writes them.
+fn check_halt(lines: &Lines, size: i64, price: i64) -> Result<(), ImportError> {
+    if size != 0 {
+        return Err(
+            lines.err(format!("size {size} on a trading halt row (type 7); LOBSTER writes 0"))
+        );
+    }
+    if !(-1..=1).contains(&price) {
+        return Err(lines.err(format!(
+            "price {price} on a trading halt row (type 7) is none of -1 (halt), 0 (quoting) and 1 \
+             (resume)"
+        )));
+    }
+    Ok(())
 }
 
 /// The tape event for a message.
@@ -162,26 +180,84 @@ pub(crate) fn parse_book_row(
             })?;
         }
         let [ap, asz, bp, bsz] = vals;
-        for (what, p, sz, dummy) in [("ask", ap, asz, DUMMY_ASK), ("bid", bp, bsz, -DUMMY_ASK)] {
-            if p != dummy && sz > 0 && (p <= 0 || price(p).is_none() || qty(sz).is_none()) {
-                return Err(lines.err(format!(
-                    "orderbook level {} {what}: price {p} or size {sz} is out of range",
-                    n + 1
-                )));
+        for (side, p, sz) in [(Side::Sell, ap, asz), (Side::Buy, bp, bsz)] {
+            if let Some(level) = book_level(lines, n + 1, side, p, sz)? {
+                push_level(lines, n + 1, side, row.side_mut(side), level)?;
+            } else {
+                row.side_mut(side).push((0, 0));
             }
-        }
-        if ap != DUMMY_ASK && asz > 0 {
-            row.asks.push((ap, asz));
-        }
-        if bp != -DUMMY_ASK && bsz > 0 {
-            row.bids.push((bp, bsz));
         }
         n += 1;
     }
     if n == 0 {
         return Err(lines.err("empty orderbook row"));
     }
+    // The empty levels (zeros here) were kept until now to find a level after one.
+    row.asks.retain(|l| l.1 > 0);
+    row.bids.retain(|l| l.1 > 0);
     Ok(n)
+}
+
+/// Level `k` (1-based) of `side` of an orderbook row, price `p` and size `sz`: `None` for
+/// LOBSTER's empty level (price ±9999999999, size 0); an error for a size or price of 0 or
+/// less, or out of range, anywhere else.
+fn book_level(
+    lines: &Lines,
+    k: usize,
+    side: Side,
+    p: i64,
+    sz: i64,
+) -> Result<Option<(i64, i64)>, ImportError> {
+    let (what, dummy) = match side {
+        Side::Sell => ("ask", DUMMY_ASK),
+        Side::Buy => ("bid", -DUMMY_ASK),
+    };
+    let why = if p == dummy {
+        if sz == 0 {
+            return Ok(None);
+        }
+        format!("size {sz} at the empty-level price {p}; LOBSTER writes size 0 there")
+    } else if sz <= 0 {
+        format!(
+            "size {sz} is not positive (an empty level is written as price {dummy} with size 0)"
+        )
+    } else if p <= 0 {
+        format!("price {p} is not positive")
+    } else if price(p).is_none() || qty(sz).is_none() {
+        format!("price {p} or size {sz} is out of range")
+    } else {
+        return Ok(Some((p, sz)));
+    };
+    Err(lines.err(format!("orderbook level {k} {what}: {why}")))
+}
+
+/// Appends level `k` (1-based) of `side` to `levels` (the row's side so far, empty levels as
+/// zeros): refused after an empty level, or not strictly worse than the level before it.
+fn push_level(
+    lines: &Lines,
+    k: usize,
+    side: Side,
+    levels: &mut Vec<(i64, i64)>,
+    (p, sz): (i64, i64),
+) -> Result<(), ImportError> {
+    if let Some(&(prev, prev_sz)) = levels.last() {
+        let what = if side == Side::Sell { "ask" } else { "bid" };
+        if prev_sz == 0 {
+            return Err(lines.err(format!(
+                "orderbook level {k} {what}: price {p} after an empty level; LOBSTER writes \
+                 empty levels last"
+            )));
+        }
+        if (side == Side::Sell && p <= prev) || (side == Side::Buy && p >= prev) {
+            return Err(lines.err(format!(
+                "orderbook level {k} {what}: price {p} is not {} than level {}'s {prev}",
+                if side == Side::Sell { "higher" } else { "lower" },
+                k - 1
+            )));
+        }
+    }
+    levels.push((p, sz));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -223,6 +299,76 @@ mod tests {
         ] {
             let e = parse_message(&l, bad).unwrap_err().to_string();
             assert!(e.contains("Cargo.toml:0"), "{bad}: {e}");
+        }
+    }
+
+    /// Sizes and prices no LOBSTER file holds: a halt row with a size or a price other than
+    /// -1, 0, 1 (a type 1-6 row with a size or price of 0 or less is refused as before).
+    #[test]
+    fn halt_rows_are_as_lobster_writes_them() {
+        let l = any_lines();
+        for (row, want) in [
+            ("34200.1,7,0,-7,-1,-1", "size -7 on a trading halt row (type 7); LOBSTER writes 0"),
+            ("34200.1,7,0,5,1,-1", "size 5 on a trading halt row"),
+            ("34200.1,7,0,0,5,-1", "price 5 on a trading halt row (type 7) is none of -1"),
+            ("34200.1,1,1,-7,5794000,1", "size -7 is not positive"),
+            ("34200.1,4,1,0,5794000,1", "size 0 is not positive"),
+            ("34200.1,5,0,7,-5794000,1", "price -5794000 is not positive"),
+        ] {
+            let e = parse_message(&l, row).unwrap_err().to_string();
+            assert!(e.contains(&format!("Cargo.toml:0: {want}")), "{row}: {e}");
+        }
+    }
+
+    /// An orderbook row's level is a price above 0 with a size above 0, or LOBSTER's empty
+    /// level (ask 9999999999, bid -9999999999, size 0) after the side's last level; prices
+    /// worsen level by level.
+    #[test]
+    fn orderbook_levels_are_positive_or_lobsters_empty_levels() {
+        let l = any_lines();
+        let mut row = BookRow::default();
+        let n = parse_book_row(&l, "5802300,100,5794000,496,5804300,7,-9999999999,0", &mut row);
+        assert_eq!(n.unwrap(), 2);
+        assert_eq!(row.asks, vec![(5_802_300, 100), (5_804_300, 7)]);
+        assert_eq!(row.bids, vec![(5_794_000, 496)]);
+        let empty = "9999999999,0,-9999999999,0,9999999999,0,-9999999999,0";
+        assert_eq!(parse_book_row(&l, empty, &mut row).unwrap(), 2);
+        assert_eq!(row, BookRow::default());
+        for (text, want) in [
+            (
+                "5802300,-7,5794000,496",
+                "level 1 ask: size -7 is not positive (an empty level is written as price 9999999999 with size 0)",
+            ),
+            ("5802300,100,5794000,0", "level 1 bid: size 0 is not positive"),
+            ("5802300,100,-5794000,10", "level 1 bid: price -5794000 is not positive"),
+            ("5802300,100,0,10", "level 1 bid: price 0 is not positive"),
+            (
+                "9999999999,5,5794000,496",
+                "level 1 ask: size 5 at the empty-level price 9999999999; LOBSTER writes size 0 there",
+            ),
+            (
+                "9999999999,0,5794000,496,5804300,7,5793000,1",
+                "level 2 ask: price 5804300 after an empty level; LOBSTER writes empty levels last",
+            ),
+            (
+                "5802300,100,5794000,496,5802300,7,5793000,1",
+                "level 2 ask: price 5802300 is not higher than level 1's 5802300",
+            ),
+            (
+                "5802300,100,5794000,496,5804300,7,5795000,1",
+                "level 2 bid: price 5795000 is not lower than level 1's 5794000",
+            ),
+            (
+                "5802300,100,5794000,496,-9999999999,0,9999999999,0",
+                "level 2 ask: size 0 is not positive (an empty level is written as price 9999999999 with size 0)",
+            ),
+            (
+                "5802300,100,5794000,496,-9999999999,3,9999999999,0",
+                "level 2 ask: price -9999999999 is not positive",
+            ),
+        ] {
+            let e = parse_book_row(&l, text, &mut row).unwrap_err().to_string();
+            assert!(e.contains(&format!("Cargo.toml:0: orderbook {want}")), "{text}: {e}");
         }
     }
 

@@ -1,7 +1,6 @@
 //! Tardis CSV rows: the kind of file its header says, the columns, and each row's event.
 
 use crate::error::{ImportError, quoted};
-use crate::field;
 use crate::header::Header;
 use crate::lines::Lines;
 use crate::time::parse_int_ns;
@@ -35,6 +34,8 @@ pub(crate) struct Cols {
     bid_amount: usize,
     /// `(ask px, ask amount, bid px, bid amount)` columns per snapshot level.
     levels: Vec<[usize; 4]>,
+    /// Every column's name, for errors.
+    names: Vec<String>,
 }
 
 /// Opens a Tardis file and reads its header: what it holds and where.
@@ -53,6 +54,7 @@ fn detect(path: &Path, header: &str) -> Result<(Kind, Cols), ImportError> {
         symbol: need("symbol")?,
         ts: need("timestamp")?,
         local_ts: need("local_timestamp")?,
+        names: header.split(',').map(|n| n.trim().to_owned()).collect(),
         ..Cols::default()
     };
     let kind = if h.col("is_snapshot").is_some() {
@@ -97,6 +99,11 @@ pub(crate) fn price_cols(kind: Kind, c: &Cols) -> Vec<usize> {
     }
 }
 
+/// Column `i` of a file with columns `c`, for an error (`column 7 (price)`).
+fn column(c: &Cols, i: usize) -> String {
+    format!("column {} ({})", i + 1, c.names.get(i).map_or("?", String::as_str))
+}
+
 /// The byte ranges of the comma-separated fields of `text`, into `out`.
 pub(crate) fn split_fields(text: &str, out: &mut Vec<(usize, usize)>) {
     out.clear();
@@ -108,22 +115,6 @@ pub(crate) fn split_fields(text: &str, out: &mut Vec<(usize, usize)>) {
         }
     }
     out.push((start, text.len()));
-}
-
-/// A price field; empty is 0.
-fn px(lines: &Lines, t: &str) -> Result<Price, ImportError> {
-    if t.is_empty() {
-        return Ok(Price::ZERO);
-    }
-    field::price(lines, "price", t)
-}
-
-/// An amount field; empty is 0.
-fn qty(lines: &Lines, t: &str) -> Result<Qty, ImportError> {
-    if t.is_empty() {
-        return Ok(Qty::ZERO);
-    }
-    field::qty(lines, "amount", t)
 }
 
 /// A data row: its times `(local, exchange)`, instrument, whether it belongs to a snapshot, and
@@ -172,32 +163,85 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A trades row's print.
-    pub(crate) fn trade(&self, c: &Cols) -> Result<MarketEvent, ImportError> {
-        let l = self.lines;
-        let q = qty(l, self.get(c.amount)?)?;
-        if q.0 <= 0 {
-            return Err(l.err("trade amount is not positive"));
+    /// Field `i` of a price or amount column (`c` names it), read by `parse`: `None` where it
+    /// is empty, an error where it is not a decimal above 0 (or, with `zero`, of 0 or more).
+    fn decimal<T: Copy>(
+        &self,
+        (c, i): (&Cols, usize),
+        zero: bool,
+        parse: fn(&str) -> Option<T>,
+        raw: fn(T) -> i64,
+    ) -> Result<Option<T>, ImportError> {
+        let t = self.get(i)?;
+        if t.is_empty() {
+            return Ok(None);
         }
-        Ok(MarketEvent::Trade {
-            px: px(l, self.get(c.price)?)?,
-            qty: q,
-            aggressor: self.side(c.side)?,
-        })
+        match parse(t) {
+            Some(v) if raw(v) > 0 || (zero && raw(v) == 0) => Ok(Some(v)),
+            _ => Err(self.lines.err(format!(
+                "{}: {} is not a decimal {} with at most 8 places",
+                column(c, i),
+                quoted(t),
+                if zero { "of 0 or more" } else { "above 0" }
+            ))),
+        }
     }
 
-    /// A quote row's quote.
+    /// A price (above 0) in field `i`; `None` where it is empty.
+    fn price(&self, c: &Cols, i: usize) -> Result<Option<Price>, ImportError> {
+        self.decimal((c, i), false, Price::parse, |p| p.0)
+    }
+
+    /// An amount (above 0, or with `zero` 0 or more) in field `i`; `None` where it is empty.
+    fn amount(&self, c: &Cols, i: usize, zero: bool) -> Result<Option<Qty>, ImportError> {
+        self.decimal((c, i), zero, Qty::parse, |q| q.0)
+    }
+
+    /// The value `v` of field `i`, which `what` (a row) needs.
+    fn needed<T>(&self, v: Option<T>, c: &Cols, i: usize, what: &str) -> Result<T, ImportError> {
+        v.ok_or_else(|| self.lines.err(format!("{} is empty; {what} needs it", column(c, i))))
+    }
+
+    /// A price and an amount (above 0, or with `zero` 0 or more) in fields `pi` and `qi`, that
+    /// are either both given or both empty (`None`: an absent quote side or snapshot level).
+    fn pair(
+        &self,
+        c: &Cols,
+        (pi, qi): (usize, usize),
+        zero: bool,
+    ) -> Result<Option<(Price, Qty)>, ImportError> {
+        match (self.price(c, pi)?, self.amount(c, qi, zero)?) {
+            (Some(p), Some(q)) => Ok(Some((p, q))),
+            (None, None) => Ok(None),
+            (p, _) => {
+                let (empty, given) = if p.is_none() { (pi, qi) } else { (qi, pi) };
+                Err(self.lines.err(format!(
+                    "{} is empty but {} is not; give both or neither",
+                    column(c, empty),
+                    column(c, given)
+                )))
+            }
+        }
+    }
+
+    /// A trades row's print: a price and an amount above 0.
+    pub(crate) fn trade(&self, c: &Cols) -> Result<MarketEvent, ImportError> {
+        let px = self.needed(self.price(c, c.price)?, c, c.price, "a trade")?;
+        let qty = self.needed(self.amount(c, c.amount, false)?, c, c.amount, "a trade")?;
+        Ok(MarketEvent::Trade { px, qty, aggressor: self.side(c.side)? })
+    }
+
+    /// A quote row's quote: each side a price above 0 and an amount of 0 or more, or both
+    /// empty (no bid or no ask: price and quantity 0 on the tape).
     pub(crate) fn quote(&self, c: &Cols) -> Result<MarketEvent, ImportError> {
-        let l = self.lines;
-        Ok(MarketEvent::Quote {
-            bid_px: px(l, self.get(c.bid_price)?)?,
-            bid_qty: qty(l, self.get(c.bid_amount)?)?,
-            ask_px: px(l, self.get(c.ask_price)?)?,
-            ask_qty: qty(l, self.get(c.ask_amount)?)?,
-        })
+        let none = (Price::ZERO, Qty::ZERO);
+        let (bid_px, bid_qty) = self.pair(c, (c.bid_price, c.bid_amount), true)?.unwrap_or(none);
+        let (ask_px, ask_qty) = self.pair(c, (c.ask_price, c.ask_amount), true)?.unwrap_or(none);
+        Ok(MarketEvent::Quote { bid_px, bid_qty, ask_px, ask_qty })
     }
 
-    /// An incremental_book_L2 row's level, and whether it belongs to a snapshot.
+    /// An incremental_book_L2 row's level (a price above 0, an amount of 0 or more: 0 removes
+    /// the level), and whether it belongs to a snapshot.
     pub(crate) fn level(&self, c: &Cols) -> Result<(MarketEvent, bool), ImportError> {
         let l = self.lines;
         let snapshot = match self.get(c.is_snapshot)? {
@@ -208,11 +252,9 @@ impl<'a> Fields<'a> {
             }
         };
         let side = self.side(c.side)?.ok_or_else(|| l.err("book row without a side"))?;
-        let q = qty(l, self.get(c.amount)?)?;
-        if q.0 < 0 {
-            return Err(l.err("negative amount"));
-        }
-        Ok((MarketEvent::Level { side, px: px(l, self.get(c.price)?)?, qty: q }, snapshot))
+        let px = self.needed(self.price(c, c.price)?, c, c.price, "a book update")?;
+        let qty = self.needed(self.amount(c, c.amount, true)?, c, c.amount, "a book update")?;
+        Ok((MarketEvent::Level { side, px, qty }, snapshot))
     }
 
     /// A book_snapshot row: a clear and every level but the last into `out` (as events of
@@ -228,13 +270,9 @@ impl<'a> Fields<'a> {
         let mut last = None;
         for lv in &c.levels {
             for (pi, qi, side) in [(lv[2], lv[3], Side::Buy), (lv[0], lv[1], Side::Sell)] {
-                let (p, q) = (self.get(pi)?, self.get(qi)?);
-                if p.is_empty() || q.is_empty() {
-                    continue;
-                }
-                let m =
-                    MarketEvent::Level { side, px: px(self.lines, p)?, qty: qty(self.lines, q)? };
-                if let Some(prev) = last.replace(m) {
+                // An empty level (both fields empty) is no level: the book has fewer.
+                let Some((px, qty)) = self.pair(c, (pi, qi), false)? else { continue };
+                if let Some(prev) = last.replace(MarketEvent::Level { side, px, qty }) {
                     out.push(event(prev));
                 }
             }
