@@ -115,6 +115,12 @@ pub enum Error {
         /// Version this engine speaks.
         expected: u32,
     },
+    /// The module uses what the two tiers cannot run alike (growing a table, a function with
+    /// more locals than the interpreter takes): refused at load on every tier.
+    Unportable {
+        /// What and where.
+        reason: String,
+    },
     /// The module's region descriptor is invalid (outside memory, overlapping, or too large).
     BadRegions {
         /// What is wrong.
@@ -287,6 +293,7 @@ impl Error {
             Error::Artefact { .. } => (23, 0),
             Error::WrongTier { .. } => (24, 0),
             Error::Checkpoint(c) => (25, c.sub_code()),
+            Error::Unportable { .. } => (26, 0),
         };
         variant << 8 | low
     }
@@ -337,6 +344,10 @@ impl fmt::Display for Error {
                 "module speaks Lockstep ABI v{found}, this engine speaks v{expected}; rebuild the strategy against a matching lockstep-sdk"
             ),
             Error::BadRegions { reason } => write!(f, "module's ABI regions are invalid: {reason}"),
+            Error::Unportable { reason } => write!(
+                f,
+                "module cannot run alike on both tiers: {reason}; size tables in their declaration and split the function"
+            ),
             Error::ParamsTooLong { len, cap } => write!(
                 f,
                 "parameters are {len} bytes but the strategy's parameter region holds {cap}; pass fewer parameters"

@@ -47,6 +47,7 @@ mod instance;
 mod instrument;
 mod interp;
 mod module;
+mod portable;
 mod sys;
 mod tier;
 mod worker;

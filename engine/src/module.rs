@@ -64,6 +64,7 @@ impl StrategyModule {
         if wasm.len() > config.max_module_bytes {
             return Err(Error::ModuleTooLarge { size: wasm.len(), limit: config.max_module_bytes });
         }
+        crate::portable::check(wasm)?;
         let sha256: [u8; 32] = Sha256::digest(wasm).into();
         let size = wasm.len();
         let wasm = instrument::export_globals(wasm);

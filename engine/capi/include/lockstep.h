@@ -180,6 +180,10 @@
 // 2 format version, 3 truncated, 4 corrupt, 5 another module, 6 memory too large).
 #define LS_CODE_CHECKPOINT 6400
 
+// Load family: the module uses what the two tiers cannot run alike (growing a table, a
+// function with too many locals).
+#define LS_CODE_UNPORTABLE 6656
+
 // An engine of one tier (opaque). Made by `ls_engine_new`, freed by `ls_engine_free`.
 typedef struct ls_engine ls_engine;
 

@@ -7,8 +7,8 @@ use crate::types::{
     LS_CODE_HALTED, LS_CODE_HOST, LS_CODE_INIT_REJECTED, LS_CODE_MALFORMED, LS_CODE_MEMORY_LIMIT,
     LS_CODE_MEMORY_TOO_LARGE, LS_CODE_MISSING_EXPORT, LS_CODE_MISSING_MEMORY_IMPORT,
     LS_CODE_MODULE_TOO_LARGE, LS_CODE_OUT_OF_FUEL, LS_CODE_PARAMS_TOO_LONG, LS_CODE_SETUP,
-    LS_CODE_TRAP, LS_CODE_WRONG_TIER, LS_ERR_BUFFER_TOO_SMALL, LS_ERR_INVALID_ARGUMENT,
-    LS_ERR_NULL, LS_ERR_PANIC, LS_OK,
+    LS_CODE_TRAP, LS_CODE_UNPORTABLE, LS_CODE_WRONG_TIER, LS_ERR_BUFFER_TOO_SMALL,
+    LS_ERR_INVALID_ARGUMENT, LS_ERR_NULL, LS_ERR_PANIC, LS_OK,
 };
 use core::fmt;
 use lockstep_engine::Error;
@@ -162,6 +162,7 @@ fn family_name(family: i32) -> &'static CStr {
         LS_CODE_ARTEFACT => c"bad precompiled artefact",
         LS_CODE_WRONG_TIER => c"wrong tier",
         LS_CODE_CHECKPOINT => c"checkpoint refused",
+        LS_CODE_UNPORTABLE => c"module not portable across tiers",
         _ => c"engine error",
     }
 }
@@ -245,6 +246,7 @@ mod tests {
                 LS_CODE_WRONG_TIER,
             ),
             (Error::Checkpoint(CheckpointError::NotACheckpoint), LS_CODE_CHECKPOINT),
+            (Error::Unportable { reason: String::new() }, LS_CODE_UNPORTABLE),
         ];
         for (error, family) in cases {
             let status = ApiError::from(error.clone()).status();

@@ -124,6 +124,9 @@ pub const LS_CODE_WRONG_TIER: i32 = 0x1800;
 /// Engine family: checkpoint bytes were refused; the low byte says why (1 not a checkpoint,
 /// 2 format version, 3 truncated, 4 corrupt, 5 another module, 6 memory too large).
 pub const LS_CODE_CHECKPOINT: i32 = 0x1900;
+/// Load family: the module uses what the two tiers cannot run alike (growing a table, a
+/// function with too many locals).
+pub const LS_CODE_UNPORTABLE: i32 = 0x1A00;
 
 const _: () = {
     assert!(LS_ABI_VERSION == sdk::ABI_VERSION);

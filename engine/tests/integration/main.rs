@@ -5,6 +5,7 @@
 mod checkpoint;
 mod common;
 mod determinism;
+mod differential;
 mod fuzz_modules;
 mod hostile;
 mod tier_parity;

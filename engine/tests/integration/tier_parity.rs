@@ -128,6 +128,10 @@ fn load_failures_read_the_same_on_both_tiers() {
     ));
     let fail_in_start =
         format!("{FAIL_IMPORT} (func $f (call $fail (i32.const 3000) (i32.const 4))) (start $f)");
+    let grow = guest(
+        "(drop (table.grow $t (ref.null func) (i32.const 1000000000))) (i32.const 0)",
+        "(table $t 1 funcref)",
+    );
     let cases: Vec<(&str, Vec<u8>, u16)> = vec![
         ("start function out of fuel", start("(func $f (loop $l (br $l))) (start $f)"), 0x0c00),
         ("start function trap", start("(func $f unreachable) (start $f)"), 0x0e01),
@@ -140,6 +144,11 @@ fn load_failures_read_the_same_on_both_tiers() {
         ("action region too large", regions(0x80, 5000), 0x0900),
         ("not WebAssembly", b"not wasm at all".to_vec(), 0x0200),
         ("truncated WebAssembly", b"\0asm\x01\0\0\0\x01\xff\xff".to_vec(), 0x0200),
+        // The compiled tier charges fuel per requested table element, the interpreter a
+        // fraction: growing tables ran out of fuel on one tier only.
+        ("table.grow", grow, 0x1a00),
+        // The interpreter refuses functions over 30,000 locals; the compiled tier ran them.
+        ("30,001 locals", start(&format!("(func {})", "(local i64)".repeat(30_001))), 0x1a00),
     ];
     for (case, bytes, code) in cases {
         same_on_both_tiers(case, code, |tier| at_load(tier, &bytes));
