@@ -95,6 +95,12 @@ fn curve(rows: impl Iterator<Item = (f64, f64, u64)>, count: u64) -> Vec<(f64, f
     pts
 }
 
+/// A series name (a file stem and an `.hlog` tag, both from outside) as printed or drawn:
+/// control characters escaped by the shared sanitiser; the SVG backend escapes markup.
+fn shown(name: &str) -> lockstep_sdk::Untrusted<'_> {
+    lockstep_sdk::untrusted(name)
+}
+
 fn stem(p: &Path) -> String {
     p.file_stem().map_or_else(|| p.display().to_string(), |s| s.to_string_lossy().into_owned())
 }
@@ -335,7 +341,7 @@ fn draw_percentiles<DB: DrawingBackend>(
     for (i, s) in series.iter().enumerate() {
         let points = s.points.iter().map(|&(x, v)| (x, y.map(v)));
         let style = Palette99::pick(i).to_rgba().stroke_width(2);
-        line(&mut chart, points, style, format!("{} (n={})", s.name, s.count))?;
+        line(&mut chart, points, style, format!("{} (n={})", shown(&s.name), s.count))?;
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present()
@@ -364,9 +370,10 @@ fn draw_timeline<DB: DrawingBackend>(
     for (i, s) in series.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         let max = steps(&s.timeline, |p| y.map(p.2));
-        line(&mut chart, max, color.stroke_width(2), format!("{} max", s.name))?;
+        line(&mut chart, max, color.stroke_width(2), format!("{} max", shown(&s.name)))?;
         let p99 = steps(&s.timeline, |p| y.map(p.3));
-        line(&mut chart, p99, color.mix(0.45).stroke_width(1), format!("{} p99", s.name))?;
+        let label = format!("{} p99", shown(&s.name));
+        line(&mut chart, p99, color.mix(0.45).stroke_width(1), label)?;
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     root.present()
@@ -430,7 +437,10 @@ pub fn plot(cfg: &PlotConfig) -> Result<PlotReport, Error> {
     if series.is_empty() {
         return Err(Error::arg(
             "INPUT",
-            format!("no samples in any input ({}): nothing to draw", empty.join(", ")),
+            format!(
+                "no samples in any input ({}): nothing to draw",
+                shown(&empty.join(", ")).max_chars(1000)
+            ),
         ));
     }
     std::fs::create_dir_all(&cfg.out_dir)
@@ -493,14 +503,14 @@ impl fmt::Display for PlotReport {
             writeln!(
                 f,
                 "series {}: {} samples, max {}, {} intervals",
-                s.name,
+                shown(&s.name),
                 s.count,
                 lockstep_sim::format_ns(s.points.last().map_or(0.0, |p| p.1) as u64),
                 s.timeline.len()
             )?;
         }
         for e in &self.empty {
-            writeln!(f, "skipped {e}: no samples")?;
+            writeln!(f, "skipped {}: no samples", shown(e))?;
         }
         for p in &self.files {
             writeln!(f, "wrote {}", p.display())?;

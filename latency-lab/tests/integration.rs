@@ -265,3 +265,56 @@ fn hostile_input_is_refused_without_aborting_hanging_or_backtraces() {
     assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An `.hlog` tag is text from a file: `plot` prints and draws it escaped (a tag runs to the
+/// next comma, so it may hold ESC and newlines), and its JSON keeps it as it is.
+#[test]
+fn hlog_tags_are_escaped_wherever_plot_prints_or_draws_them() {
+    use hdrhistogram::serialization::V2DeflateSerializer;
+    use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
+    use std::time::Duration;
+    let dir = tmp("forged-tag");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut h = latency_lab::new_histogram();
+    for v in 1_000..2_000u64 {
+        h.record(v).unwrap();
+    }
+    let mut log = Vec::new();
+    {
+        let mut ser = V2DeflateSerializer::new();
+        let mut w = IntervalLogWriterBuilder::new().begin_log_with(&mut log, &mut ser).unwrap();
+        for s in 0..2 {
+            let start = Duration::from_secs(s);
+            w.write_histogram(&h, start, Duration::from_secs(1), Tag::new("PLACEHOLDER")).unwrap();
+        }
+    }
+    let forged = "core\x1b[2J\nforged line <x>&\u{202e}";
+    let log = String::from_utf8(log).unwrap().replace("PLACEHOLDER", forged);
+    let hlog = dir.join("run.hlog");
+    std::fs::write(&hlog, log).unwrap();
+    let plots = dir.join("plots");
+    let out = bin().arg("plot").arg(&hlog).arg("--out").arg(&plots).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let escaped = "run:core\\u{1b}[2J\\nforged line <x>&\\u{202e}";
+    assert!(stdout.contains(&format!("series {escaped}: 2000 samples")), "{stdout}");
+    for (what, text) in [
+        ("stdout", stdout.into_owned()),
+        ("percentiles.svg", std::fs::read_to_string(plots.join("percentiles.svg")).unwrap()),
+        ("timeline.svg", std::fs::read_to_string(plots.join("timeline.svg")).unwrap()),
+    ] {
+        for line in text.lines() {
+            assert!(!line.chars().any(char::is_control), "{what}: control character in {line:?}");
+            assert!(!line.contains('\u{202e}'), "{what}: direction override in {line:?}");
+            assert!(!line.trim_start().starts_with("forged line"), "{what}: forged {line:?}");
+        }
+        if what != "stdout" {
+            // XML-escaped after the control characters were.
+            let drawn = "run:core\\u{1b}[2J\\nforged line &lt;x&gt;&amp;\\u{202e}";
+            assert!(text.contains(drawn) && !text.contains("<x>"), "{what}: {text}");
+        }
+    }
+    let v = run_json(bin().arg("plot").arg(&hlog).arg("--json").arg("--out").arg(&plots));
+    assert_eq!(v["series"][0]["name"], format!("run:{forged}"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -281,7 +281,7 @@ fn inventory_chart(b: &Blotter, who: &str, header: &TapeHeader) -> Result<Render
                         .map(|f| (secs(f.ts_ns), f.position.to_f64())),
                 );
                 pts.push((secs(end), pts.last().map_or(0.0, |p| p.1)));
-                (super::symbol(header, i), palette[k % palette.len()], steps(&pts))
+                (super::shown_symbol(header, i), palette[k % palette.len()], steps(&pts))
             })
             .collect(),
         marks: Vec::new(),
@@ -324,7 +324,7 @@ fn prices_chart(b: &Blotter, who: &str, header: &TapeHeader) -> Result<Rendered,
         .map(|f| (secs(f.ts_ns), f.px.to_f64(), f.side == Side::Buy))
         .collect();
     let prices = Lines {
-        title: format!("{who}: {} prices, our quotes and fills", super::symbol(header, main)),
+        title: format!("{who}: {} prices, our quotes and fills", super::shown_symbol(header, main)),
         x_desc: format!("tape time (UTC), {} to {}", clock_label(w0), clock_label(w1)),
         y_desc: "price".into(),
         lines,

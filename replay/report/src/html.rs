@@ -21,6 +21,12 @@ fn esc(s: &str) -> String {
     out
 }
 
+/// Text from a file (the tape's source, a symbol) for the page: control characters escaped
+/// by the shared sanitiser and cut at `max` characters, then HTML-escaped.
+fn esc_untrusted(s: &str, max: usize) -> String {
+    esc(&lockstep_sdk::untrusted(s).max_chars(max).to_string())
+}
+
 /// A ratio to four decimals, or a dash for none.
 fn num(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_owned(), |x| format!("{x:.4}"))
@@ -98,7 +104,7 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:90%}}figure{
     let _ = writeln!(
         h,
         "<p>Tape <b id=\"tape-source\">{}</b>: <span id=\"tape-events\">{}</span> events, local time {} to {} ns; bars of {} ns. Run digest <code id=\"digest\">{}</code>, fuel digest <code id=\"fuel-digest\">{}</code>.</p>",
-        esc(&t.source),
+        esc_untrusted(&t.source, super::SOURCE_CHARS),
         t.events,
         time(t.start_ns),
         time(t.end_ns),
@@ -164,7 +170,8 @@ fn stats_table(h: &mut String, s: &StrategySummary) {
     let k = s.index;
     let _ = write!(h, "<table id=\"s{k}-stats\">\n<tr><th class=\"l\">statistic</th><th>all</th>");
     for i in &s.instruments {
-        let _ = write!(h, "<th>{}</th>", esc(i.symbol.as_deref().unwrap_or("?")));
+        let symbol = i.symbol.as_deref().unwrap_or("?");
+        let _ = write!(h, "<th>{}</th>", esc_untrusted(symbol, super::NAME_CHARS));
     }
     h.push_str("</tr>\n");
     let total = stat_rows(&s.total);
@@ -232,5 +239,6 @@ mod tests {
     fn escapes_markup() {
         assert_eq!(esc("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
         assert_eq!(inline_svg("<?xml version=\"1.0\"?>\n<svg a>"), "<svg a>");
+        assert_eq!(esc_untrusted("<a>\x1b[2J\nx", 64), "&lt;a&gt;\\u{1b}[2J\\nx");
     }
 }

@@ -408,6 +408,17 @@ fn symbol(header: &TapeHeader, i: InstrumentId) -> String {
     header.instruments.get(usize::from(i)).map_or_else(|| format!("#{i}"), |x| x.symbol.clone())
 }
 
+/// Most characters of the tape's source line shown on the page (it names the input files).
+const SOURCE_CHARS: usize = 1000;
+/// Most characters of a symbol shown on the page and in the charts.
+const NAME_CHARS: usize = 64;
+
+/// Instrument `i`'s symbol as drawn in a chart: the file's text with control characters
+/// escaped by the shared sanitiser (the SVG backend escapes markup), so the SVG stays XML.
+fn shown_symbol(header: &TapeHeader, i: InstrumentId) -> String {
+    lockstep_sdk::untrusted(&symbol(header, i)).max_chars(NAME_CHARS).to_string()
+}
+
 /// The orders, fills and equity tables of every strategy.
 fn tables(run: &RunOutput, header: &TapeHeader) -> [(&'static str, Table); 3] {
     [

@@ -280,7 +280,10 @@ impl Session {
         if *header != ck.header {
             return mismatch(format!(
                 "it was taken on the tape from `{}` ({} events), not `{}` ({} events)",
-                ck.header.source, ck.header.event_count, header.source, header.event_count
+                lockstep_sdk::untrusted(&ck.header.source),
+                ck.header.event_count,
+                lockstep_sdk::untrusted(&header.source),
+                header.event_count
             ));
         }
         if runners.len() != ck.strategies.len() {

@@ -1,7 +1,7 @@
 //! `replay import ...`
 
 use super::json::TapeJson;
-use super::output::{Text, print_json, rate, say};
+use super::output::{NAME_CHARS, SOURCE_CHARS, Text, print_json, rate, say};
 use super::{ImportCommon, ImportSource};
 use anyhow::{Context, Result, bail};
 use lockstep_host::Stopwatch;
@@ -10,7 +10,7 @@ use lockstep_import::{
     import_databento, import_lobster, import_tardis,
 };
 use lockstep_io::refuse_overwriting_inputs;
-use lockstep_sdk::Price;
+use lockstep_sdk::{Price, untrusted};
 use lockstep_sim::{Compression, EventSource, Synth, SynthConfig};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -257,7 +257,7 @@ impl<'a> ImportReport<'a> {
 fn say_summary(o: &mut Text, common: &ImportCommon, summary: &ImportSummary, elapsed: u64) {
     let per_sec = summary.events as f64 * 1e9 / elapsed as f64;
     say!(o, "wrote {} ({} bytes)", common.out.display(), summary.tape_bytes);
-    say!(o, "source: {}", summary.header.source);
+    say!(o, "source: {}", untrusted(&summary.header.source).max_chars(SOURCE_CHARS));
     for i in &summary.header.instruments {
         let how = match summary.ticks.iter().find(|t| t.instrument == i.id) {
             Some(t) if t.source == TickSource::Inferred => {
@@ -266,7 +266,14 @@ fn say_summary(o: &mut Text, common: &ImportCommon, summary: &ImportSummary, ela
             Some(t) => format!(" ({})", t.source),
             None => String::new(),
         };
-        say!(o, "instrument {}: {} on {}, tick {}{how}", i.id, i.symbol, i.venue, i.tick_size);
+        say!(
+            o,
+            "instrument {}: {} on {}, tick {}{how}",
+            i.id,
+            untrusted(&i.symbol).max_chars(NAME_CHARS),
+            untrusted(&i.venue).max_chars(NAME_CHARS),
+            i.tick_size
+        );
     }
     say!(
         o,
@@ -277,10 +284,10 @@ fn say_summary(o: &mut Text, common: &ImportCommon, summary: &ImportSummary, ela
         rate(per_sec)
     );
     for (k, v) in &summary.notes {
-        say!(o, "  {k}: {v}");
+        say!(o, "  {}: {v}", untrusted(k));
     }
     for (k, v) in &summary.skipped {
-        say!(o, "  skipped, {k}: {v}");
+        say!(o, "  skipped, {}: {v}", untrusted(k));
     }
     if let Some(g) = summary.sequence_gaps {
         say!(o, "sequence gaps: {g}");

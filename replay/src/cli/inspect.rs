@@ -1,8 +1,9 @@
 //! `replay inspect --tape T [--events A..B | --at TIME]`: what a tape holds.
 
-use super::output::{Text, print_json, say};
+use super::output::{NAME_CHARS, SOURCE_CHARS, Text, print_json, say};
 use anyhow::{Context, Result, bail};
 use lockstep_host::inspect_tape;
+use lockstep_sdk::untrusted;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -34,7 +35,7 @@ pub(crate) fn inspect(
     }
     let mut o = Text::default();
     say!(o, "tape {} (format version {})", report.tape, report.format_version);
-    say!(o, "source: {}", report.source);
+    say!(o, "source: {}", untrusted(&report.source).max_chars(SOURCE_CHARS));
     say!(
         o,
         "{} events in {} chunks of up to {} ({} compression)",
@@ -48,8 +49,8 @@ pub(crate) fn inspect(
             o,
             "instrument {}: {} on {}, tick {}, price scale {}, {} events",
             i.id,
-            i.symbol,
-            i.venue,
+            untrusted(&i.symbol).max_chars(NAME_CHARS),
+            untrusted(&i.venue).max_chars(NAME_CHARS),
             i.tick_size,
             i.price_scale,
             i.events
@@ -89,7 +90,7 @@ pub(crate) fn inspect(
                 o,
                 "  {} {}: bid {} x {} / ask {} x {} ({} bid, {} ask levels)",
                 b.instrument,
-                b.symbol,
+                untrusted(&b.symbol).max_chars(NAME_CHARS),
                 b.bid_qty.as_deref().unwrap_or("-"),
                 b.bid_px.as_deref().unwrap_or("-"),
                 b.ask_px.as_deref().unwrap_or("-"),

@@ -10,6 +10,7 @@ use lockstep_gateway::{
     Faults, Journal, Origin, VenueOptions, VerifyReport, read_journal, run_venue, verify,
 };
 use lockstep_host::{StrategySpec, start_strategy};
+use lockstep_sdk::untrusted;
 use lockstep_sim::{EventSource, Synth, SynthConfig};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -208,10 +209,10 @@ pub(crate) fn inspect_journal(a: &InspectArgs, json: bool) -> Result<ExitCode> {
             println!(
                 "{}: {} ({}) on {}, module sha256 {}",
                 i.file.display(),
-                i.strategy,
-                i.params,
-                i.tier,
-                i.module_sha256
+                untrusted(&i.strategy),
+                untrusted(&i.params).max_chars(1000),
+                untrusted(&i.tier).max_chars(64),
+                untrusted(&i.module_sha256).max_chars(64)
             );
             println!(
                 "  {} entries {:?}, {} actions, {} errors, torn tail {} bytes",

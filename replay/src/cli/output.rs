@@ -58,6 +58,11 @@ pub(crate) fn progress(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
+/// Most characters of a tape's source line shown in text output (it names the input files).
+pub(crate) const SOURCE_CHARS: usize = 1000;
+/// Most characters of a symbol, venue or similar name from a file shown in text output.
+pub(crate) const NAME_CHARS: usize = 64;
+
 /// Human output, collected and written at once; a closed pipe (`| head`) ends it quietly.
 #[derive(Default)]
 pub(crate) struct Text(pub(crate) String);

@@ -1,7 +1,10 @@
 //! `replay run`, `replay backtest`, `replay book-check`, `replay strategies`.
 
 use super::json::{BookCheckJson, ReportJson, RunJson, StrategiesJson, TapeJson};
-use super::output::{Text, ns, open_source, pin, print_json, progress, rate, say, source_name};
+use super::output::{
+    NAME_CHARS, SOURCE_CHARS, Text, ns, open_source, pin, print_json, progress, rate, say,
+    source_name,
+};
 use super::resume;
 use super::{BookCheckArgs, RunArgs};
 use anyhow::{Context, Result};
@@ -12,6 +15,7 @@ use lockstep_io::{AtomicFile, refuse_overwriting_inputs};
 use lockstep_report::{
     RejectSummary, Report, ReportConfig, ReportFile, StrategySummary, build_report,
 };
+use lockstep_sdk::untrusted;
 use lockstep_sim::{
     ExchangeSummary, Pacing, RunOutput, Session, SessionCheckpoint, SessionConfig, TapeHeader,
     WorstEvent, hex,
@@ -280,14 +284,14 @@ impl Finished<'_> {
     /// The text output's opening: the tape, its instruments, events, throughput, digests.
     fn say_tape(&self, o: &mut Text) {
         let (header, r) = (&self.header, &self.out.report);
-        say!(o, "tape: {}", header.source);
+        say!(o, "tape: {}", untrusted(&header.source).max_chars(SOURCE_CHARS));
         say!(
             o,
             "instruments: {}",
             header
                 .instruments
                 .iter()
-                .map(|i| format!("{} {}", i.id, i.symbol))
+                .map(|i| format!("{} {}", i.id, untrusted(&i.symbol).max_chars(NAME_CHARS)))
                 .collect::<Vec<_>>()
                 .join(", ")
         );

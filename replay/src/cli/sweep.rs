@@ -2,10 +2,11 @@
 
 use super::output::{Text, print_json, progress, say};
 use super::{SweepArgs, SweepMergeArgs};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use lockstep_host::{Grid, RunOptions, Shard, SweepOutput, SweepPlan, TapeRef, merge};
 use lockstep_io::{read_bounded, refuse_overwriting_inputs, write_atomic};
 use lockstep_report::ReportConfig;
+use lockstep_sdk::untrusted;
 use lockstep_sim::{ExchangeConfig, Pacing, SessionConfig, SynthConfig};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,10 +36,10 @@ fn emit(out: &SweepOutput, to: Option<&std::path::Path>, json: bool) -> Result<(
     let mut o = Text::default();
     say!(
         o,
-        "{} on {} tape(s), grid {:?}: {} of {} points (shard {}/{})",
-        out.strategy,
+        "{} on {} tape(s), grid \"{}\": {} of {} points (shard {}/{})",
+        untrusted(&out.strategy),
         out.tapes.len(),
-        out.grid,
+        untrusted(&out.grid).max_chars(1000),
         out.points.len(),
         out.total,
         out.shard.index,
@@ -55,16 +56,19 @@ fn emit(out: &SweepOutput, to: Option<&std::path::Path>, json: bool) -> Result<(
         "fills"
     );
     for p in &out.points {
+        // A merged sweep's points come from shard files: every text is shown escaped, and
+        // the digest is cut by characters (a byte slice of forged text could split one).
+        let digest: String = p.digest.chars().take(16).collect();
         say!(
             o,
             "{:>6}  {:<40}  {:>12}  {:>9}  {:>10}  {:>6}  {}",
             p.index,
-            p.params,
-            p.pnl,
+            untrusted(&p.params).max_chars(1000).to_string(),
+            untrusted(&p.pnl).max_chars(40).to_string(),
             p.sharpe.map_or_else(|| "-".to_owned(), |s| format!("{s:.4}")),
-            p.max_drawdown,
+            untrusted(&p.max_drawdown).max_chars(40).to_string(),
             p.fills,
-            &p.digest[..16.min(p.digest.len())]
+            untrusted(&digest)
         );
     }
     if let Some(path) = to {
@@ -128,8 +132,14 @@ pub(crate) fn sweep_merge(a: &SweepMergeArgs, json: bool) -> Result<ExitCode> {
     for f in &a.files {
         let bytes =
             read_bounded(f, MAX_SHARD_BYTES).with_context(|| format!("reading {}", f.display()))?;
-        let s: SweepOutput = serde_json::from_slice(&bytes)
-            .with_context(|| format!("{}: not the JSON output of `replay sweep`", f.display()))?;
+        // serde's messages quote some of the input (an unknown variant) as it is.
+        let s: SweepOutput = serde_json::from_slice(&bytes).map_err(|e| {
+            anyhow!(
+                "{}: not the JSON output of `replay sweep`: {}",
+                f.display(),
+                untrusted(&e.to_string()).max_chars(400)
+            )
+        })?;
         shards.push(s);
     }
     let merged = merge(shards)?;

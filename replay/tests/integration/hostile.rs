@@ -1,10 +1,10 @@
 //! Hostile strategies are contained: venue budgets halt a flood, a timer chain and an endless
-//! reject loop while a neighbour runs on unchanged, and guest text is escaped and capped wherever
-//! it is printed.
+//! reject loop while a neighbour runs on unchanged, and guest text and text from files (tape
+//! sources, symbols, venues, sweep shards) are escaped and capped wherever they are printed.
 
 use crate::common::{bin, fails, hostile_module, json, run_ok, tmp};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Runs `hostile` beside avellaneda-stoikov with `extra` flags and checks: the hostile strategy
 /// is halted by `budget`, the run finishes, and the neighbour's digest equals its solo run's.
@@ -241,4 +241,186 @@ fn a_flag_cannot_remove_a_bound() {
         &max,
     ]));
     assert!(e.contains("give 1 to"), "{e}");
+}
+
+/// Text that clears the screen and starts a line of its own, as a file may carry it.
+const FORGED: &str = "\x1b[2J\nforged line";
+
+/// Writes (without an importer) a one-instrument tape whose source, symbol and venue carry
+/// [`FORGED`]: a minute of asks at 10.00 and bids at 9.99, one a second.
+fn forged_tape(path: &Path) {
+    use lockstep_sdk::{Nanos, ONE, Price, Qty, Side};
+    use lockstep_sim::{InstrumentInfo, MarketEvent, TapeEvent, TapeHeader};
+    let ins = InstrumentInfo {
+        id: 0,
+        symbol: format!("SYM{FORGED}\u{202e}"),
+        venue: format!("VENUE{FORGED}"),
+        tick_size: Price(ONE / 100),
+        price_scale: 2,
+    };
+    let header = TapeHeader::new(format!("source{FORGED}"), vec![ins]);
+    let mut w =
+        lockstep_io::TapeFile::create(path, header, lockstep_sim::Compression::None).unwrap();
+    let qty = Qty(5 * ONE);
+    for k in 0..60i64 {
+        let (side, px) = if k % 2 == 0 { (Side::Sell, 1000) } else { (Side::Buy, 999) };
+        let msg = MarketEvent::Add { order_id: k as u64 + 1, side, px: Price(px * ONE / 100), qty };
+        let t = Nanos(1_000_000_000 * (k + 1));
+        w.push(&TapeEvent::new(t, t, 0, msg)).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// Checks `o`'s stdout and stderr with [`assert_clean`] against the forged line; returns stdout.
+fn clean_output(o: &std::process::Output) -> String {
+    let (stdout, stderr) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert_clean(&stdout, "forged line");
+    assert_clean(&stderr, "forged line");
+    stdout.into_owned()
+}
+
+/// Every file of `dir` whose name ends in `ext`.
+fn files_ending(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(ext))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn text_from_files_is_escaped_wherever_it_is_printed_or_drawn() {
+    let dir = tmp("file-text");
+    // An import whose input file's name (the tape's source) and symbol carry escapes.
+    let csv = dir.join(format!("in{FORGED}.csv"));
+    std::fs::write(
+        &csv,
+        "exchange_ts,local_ts,symbol,event,side,price,qty,order_id\n\
+         1,1,A\x1b[2J\u{202e},add,buy,9.99,5,1\n2,2,A\x1b[2J\u{202e},add,sell,10.00,5,2\n",
+    )
+    .unwrap();
+    let imported = dir.join("imported.tape");
+    let o = run_ok(bin().args(["import", "csv"]).arg(&csv).arg("--out").arg(&imported));
+    let text = clean_output(&o);
+    assert!(text.contains(" in\\u{1b}[2J\\nforged line.csv\n"), "{text}");
+    assert!(text.contains("instrument 0: A\\u{1b}[2J\\u{202e} on "), "{text}");
+    // JSON carries the text as it is (JSON escapes it).
+    let v = json(bin().args(["import", "csv"]).arg(&csv).arg("--out").arg(&imported));
+    assert!(v["header"]["source"].as_str().unwrap().ends_with(&format!(" in{FORGED}.csv")));
+    assert_eq!(v["header"]["instruments"][0]["symbol"], "A\x1b[2J\u{202e}");
+
+    let tape = dir.join("forged.tape");
+    forged_tape(&tape);
+    for t in [&imported, &tape] {
+        let o = run_ok(bin().args(["inspect", "--at", "5000000000", "--tape"]).arg(t));
+        clean_output(&o);
+    }
+    let o = run_ok(bin().args(["inspect", "--tape"]).arg(&tape));
+    let text = clean_output(&o);
+    assert!(text.contains("source: source\\u{1b}[2J\\nforged line"), "{text}");
+    assert!(
+        text.contains("instrument 0: SYM\\u{1b}[2J\\nforged line\\u{202e} on VENUE\\u{1b}[2J\\nforged line, tick"),
+        "{text}"
+    );
+    let v = json(bin().args(["inspect", "--tape"]).arg(&tape));
+    assert_eq!(v["instruments"][0]["venue"], format!("VENUE{FORGED}"));
+
+    let run = || {
+        let mut c = bin();
+        c.args(["run", "--no-latency", "--strategy", "noop", "--out"]).arg(&dir);
+        c.arg("--tape").arg(&tape);
+        c
+    };
+    let text = clean_output(&run_ok(&mut run()));
+    assert!(text.contains("tape: source\\u{1b}[2J\\nforged line"), "{text}");
+    assert!(text.contains("instruments: 0 SYM\\u{1b}[2J\\nforged line\\u{202e}"), "{text}");
+    let v = json(&mut run());
+    assert_eq!(v["tape"]["source"], format!("source{FORGED}"));
+
+    // A backtest with a report: the text, the page and every chart.
+    let buyer = hostile_module(
+        &dir,
+        "buyer",
+        "(if (result i32) (i64.eq (global.get $next) (i64.const 1))
+           (then
+             (call $limit (i32.const 0) (i64.const 1))
+             (i64.store offset=16 (i32.const 0x10000) (i64.const 20000000000))
+             (global.set $next (i64.const 2))
+             (i32.const 1))
+           (else (i32.const 0)))",
+    );
+    let report = dir.join("report");
+    let o = run_ok(
+        bin()
+            .args(["backtest", "--bar", "1s", "--tape"])
+            .arg(&tape)
+            .arg("--strategy")
+            .arg(&buyer)
+            .arg("--report")
+            .arg(&report)
+            .arg("--out")
+            .arg(&dir),
+    );
+    clean_output(&o);
+    let page = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert_clean(&page, "forged line");
+    assert!(page.contains("source\\u{1b}[2J\\nforged line"), "the source is shown escaped");
+    assert!(page.contains("<th>SYM\\u{1b}[2J\\nforged line\\u{202e}</th>"), "{page}");
+    let charts = files_ending(&report, ".svg");
+    assert_eq!(charts.len(), 4, "{charts:?}");
+    for svg in charts {
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert_clean(&text, "forged line");
+    }
+    let prices = std::fs::read_to_string(report.join("prices.svg")).unwrap();
+    assert!(prices.contains("SYM\\u{1b}[2J\\nforged line"), "the symbol is drawn escaped");
+
+    let o = run_ok(
+        bin()
+            .args(["verify", "--runs", "1", "--strategy", "noop", "--out"])
+            .arg(&dir)
+            .arg("--tape")
+            .arg(&tape),
+    );
+    clean_output(&o);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sweep_merge_prints_the_text_of_shard_files_escaped() {
+    let dir = tmp("sweep-merge-text");
+    let shard = dir.join("shard.json");
+    json(
+        bin()
+            .args(["sweep", "--strategy", "microprice", "--point", "order_qty=1", "--events"])
+            .arg("2000")
+            .arg("--out")
+            .arg(&shard),
+    );
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&shard).unwrap()).unwrap();
+    v["strategy"] = format!("microprice{FORGED}").into();
+    v["grid"] = format!("order_qty=1{FORGED}").into();
+    let p = &mut v["points"][0];
+    p["params"] = format!("order_qty=1{FORGED}").into();
+    p["pnl"] = format!("0{FORGED}").into();
+    p["max_drawdown"] = format!("0{FORGED}").into();
+    // Byte 16 falls inside a two-byte character.
+    p["digest"] = format!("a{}", "é".repeat(40)).into();
+    std::fs::write(&shard, serde_json::to_vec(&v).unwrap()).unwrap();
+    let merged = dir.join("merged.json");
+    let o = run_ok(bin().arg("sweep-merge").arg(&shard).arg("--out").arg(&merged));
+    let text = clean_output(&o);
+    assert!(text.contains("order_qty=1\\u{1b}[2J\\nforged line"), "{text}");
+    assert!(
+        text.contains(&format!("  a{}\n", "é".repeat(15))),
+        "the digest's first 16 characters: {text}"
+    );
+    // The JSON outputs keep the text as it is, and stay JSON.
+    let m: Value = serde_json::from_slice(&std::fs::read(&merged).unwrap()).unwrap();
+    assert_eq!(m["points"][0]["params"], format!("order_qty=1{FORGED}"));
+    let j = json(bin().arg("sweep-merge").arg(&shard));
+    assert_eq!(j["points"], v["points"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }
