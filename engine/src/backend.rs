@@ -288,7 +288,17 @@ pub(crate) use val_kind;
 macro_rules! limiter {
     (impl $krate:ident for $State:ty, $Result:ty, refused: $refused:expr, extra: $extra:literal) => {
         impl $krate::ResourceLimiter for $State {
-            fn memory_growing(&mut self, _: usize, desired: usize, _: Option<usize>) -> $Result {
+            fn memory_growing(
+                &mut self,
+                _: usize,
+                desired: usize,
+                maximum: Option<usize>,
+            ) -> $Result {
+                // Past the memory's declared maximum `memory.grow` returns -1, as WebAssembly
+                // says: the compiled tier asks the limiter even then, the interpreter does not.
+                if maximum.is_some_and(|max| desired > max) {
+                    return Ok(false);
+                }
                 if !self.report.allows_memory(desired) {
                     return Err($refused);
                 }

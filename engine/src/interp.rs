@@ -155,9 +155,19 @@ impl BackendGuest for Guest {
     }
 
     fn fault(e: &wasmi::Error) -> Fault<'_> {
+        use wasmi::errors::{ErrorKind, InstantiationError};
         match e.as_trap_code() {
             Some(code) => fault_of_trap!(code, TrapCode,
                 TrapCode::GrowthOperationLimited => Fault::MemoryLimit),
+            // An element segment past its table is a table-bounds trap, as on the compiled
+            // tier (wasmi reports it as an instantiation error).
+            None if matches!(
+                e.kind(),
+                ErrorKind::Instantiation(InstantiationError::ElementSegmentDoesNotFit { .. })
+            ) =>
+            {
+                Fault::Trap(crate::error::TrapKind::BadIndirectCall)
+            }
             None => Fault::Host(e),
         }
     }

@@ -3,7 +3,8 @@
 //! the ABI (the `lockstep.memory` import, the four exports, a valid region descriptor), each
 //! loaded, initialised and given a few events on the interpreter and on the compiled tier.
 //! Refusal, init, traps, halts and actions must agree; a divergence fails with the case's
-//! number, and its module is written beside the test binary for a regression test.
+//! number, and its module is written beside the test binary; minimised, it joins `repro/` as a
+//! regression test.
 //!
 //! Fuel is metered by each tier its own way, so a module whose work falls between the two
 //! tiers' counts for one budget runs out of fuel on one tier only; likewise native stack
@@ -82,20 +83,41 @@ fn config(imports: &[u8], exports: &[u8]) -> wasm_smith::Config {
     }
 }
 
-/// `wasm` with the bodies of the two constant exports replaced, its other bytes untouched:
-/// `lockstep_abi_version` returns 1 and `lockstep_regions` writes the test descriptor at 0 and
-/// returns 0. Only the code section is rebuilt (every other body copied as it is).
+/// `wasm` in the ABI's shape, its other bytes untouched: a memory it declares becomes the
+/// `lockstep.memory` import (same index, same limits), `lockstep_abi_version` returns 1 and
+/// `lockstep_regions` writes the test descriptor at 0 and returns 0. Only the import, memory
+/// and code sections are rebuilt; every other function body is copied as it is.
 fn shaped(wasm: &[u8]) -> Option<Vec<u8>> {
     let mut fixed = Vec::new();
     let (mut imported, mut defined) = (0u32, 0u32);
+    let mut imports = wasm_encoder::ImportSection::new();
+    let mut own_memory = None;
     let mut code = wasm_encoder::CodeSection::new();
-    let mut section = None;
+    // (range of a section's contents, its replacement or None to drop it)
+    let mut edits: Vec<(std::ops::Range<usize>, u8, Option<Vec<u8>>)> = Vec::new();
+    let mut types_end = 8;
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         match payload.ok()? {
+            wasmparser::Payload::TypeSection(r) => types_end = r.range().end,
             wasmparser::Payload::ImportSection(r) => {
+                edits.push((r.range(), 2, None));
                 for i in r.into_imports() {
-                    imported += u32::from(matches!(i.ok()?.ty, wasmparser::TypeRef::Func(_)));
+                    let i = i.ok()?;
+                    let wasmparser::TypeRef::Func(t) = i.ty else { return None };
+                    imports.import(i.module, i.name, wasm_encoder::EntityType::Function(t));
+                    imported += 1;
                 }
+            }
+            wasmparser::Payload::MemorySection(r) => {
+                edits.push((r.range(), 5, None));
+                let m = r.into_iter().next()?.ok()?;
+                own_memory = Some(wasm_encoder::MemoryType {
+                    minimum: m.initial,
+                    maximum: m.maximum,
+                    memory64: false,
+                    shared: false,
+                    page_size_log2: None,
+                });
             }
             wasmparser::Payload::ExportSection(r) => {
                 for e in r {
@@ -107,7 +129,7 @@ fn shaped(wasm: &[u8]) -> Option<Vec<u8>> {
                     }
                 }
             }
-            wasmparser::Payload::CodeSectionStart { range, .. } => section = Some(range),
+            wasmparser::Payload::CodeSectionStart { range, .. } => edits.push((range, 10, None)),
             wasmparser::Payload::CodeSectionEntry(body) => {
                 let index = imported + defined;
                 defined += 1;
@@ -119,18 +141,53 @@ fn shaped(wasm: &[u8]) -> Option<Vec<u8>> {
             _ => {}
         }
     }
-    let range = section?;
-    // The section's id and minimal LEB128 size precede its contents.
-    let mut head = vec![10u8];
-    wasm_encoder::Encode::encode(&(range.len() as u32), &mut head);
-    let start = range.start.checked_sub(head.len())?;
-    if wasm.get(start..range.start)? != head.as_slice() {
-        return None;
+    // Imported memories come first: the declared memory keeps index 0 as the import.
+    imports.import("lockstep", "memory", own_memory?);
+    let mut new_imports = Vec::new();
+    wasm_encoder::Encode::encode(&imports, &mut new_imports);
+    let mut new_code = Vec::new();
+    wasm_encoder::Encode::encode(&code, &mut new_code);
+    for e in &mut edits {
+        e.2 = match e.1 {
+            2 => Some(std::mem::take(&mut new_imports)),
+            10 => Some(std::mem::take(&mut new_code)),
+            _ => None,
+        };
     }
-    let mut out = wasm[..start].to_vec();
-    out.push(10);
-    wasm_encoder::Encode::encode(&code, &mut out);
-    out.extend_from_slice(&wasm[range.end..]);
+    if !new_imports.is_empty() {
+        // No import section before: one goes right after the type section.
+        edits.push((types_end..types_end, 2, Some(new_imports)));
+    }
+    splice(wasm, edits)
+}
+
+/// `wasm` with each section whose contents span a range replaced (with its id and new
+/// size-prefixed contents) or dropped; an empty range inserts a section there.
+fn splice(
+    wasm: &[u8],
+    mut edits: Vec<(std::ops::Range<usize>, u8, Option<Vec<u8>>)>,
+) -> Option<Vec<u8>> {
+    edits.sort_by_key(|e| e.0.start);
+    let mut out = Vec::new();
+    let mut at = 0;
+    for (range, id, with) in edits {
+        let start = if range.is_empty() {
+            range.start
+        } else {
+            // The section's id and minimal LEB128 size precede its contents.
+            let mut head = vec![id];
+            wasm_encoder::Encode::encode(&(range.len() as u32), &mut head);
+            let start = range.start.checked_sub(head.len())?;
+            (wasm.get(start..range.start)? == head.as_slice()).then_some(start)?
+        };
+        out.extend_from_slice(wasm.get(at..start)?);
+        if let Some(contents) = with {
+            out.push(id);
+            out.extend_from_slice(&contents);
+        }
+        at = range.end;
+    }
+    out.extend_from_slice(wasm.get(at..)?);
     Some(out)
 }
 
@@ -237,4 +294,18 @@ fn differential_generated_modules_agree_on_both_tiers() {
     eprintln!("refused at load: {refused:#?}");
     assert!(bad.is_empty(), "{} divergences:\n{}", bad.len(), bad.join("\n"));
     assert!(ran > cases() / 4, "wasm-smith generated only {ran} modules");
+}
+
+/// Every minimised reproducer the fuzzer found (`repro/*.wasm`) runs alike on both tiers.
+#[test]
+fn differential_reproducers_agree_on_both_tiers() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/repro");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("repro directory").flatten().collect();
+    files.sort_by_key(std::fs::DirEntry::file_name);
+    assert!(!files.is_empty(), "no reproducers in {}", dir.display());
+    for f in files {
+        let wasm = std::fs::read(f.path()).expect("read reproducer");
+        let [i, c] = Tier::ALL.map(|t| run(t, &wasm));
+        assert_eq!(i, c, "{}", f.path().display());
+    }
 }
