@@ -45,11 +45,9 @@ impl Code {
 }
 
 /// A guest instantiated on one tier.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "the interpreter's store is large and inline; an instance is built once and not \
-              moved on the hot path, so boxing it would only add a pointer chase per event"
-)]
+// The interpreter's store is large and inline; an instance is built once and not moved on the
+// hot path, so boxing it would only add a pointer chase per event.
+#[allow(clippy::large_enum_variant, reason = "built once, never moved: no box per event")]
 pub(crate) enum Guest {
     Interpreter(interp::Guest),
     Compiled(compiled::Guest),

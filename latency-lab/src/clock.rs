@@ -4,10 +4,7 @@
 //! monotonic clock (`Instant`, i.e. vDSO `clock_gettime(CLOCK_MONOTONIC)`). Their readings are
 //! measurement data only: they are printed, histogrammed and plotted, and never feed a strategy,
 //! an event, an action or a digest, so the determinism rule (time enters as data) is untouched.
-#![allow(
-    clippy::disallowed_methods,
-    reason = "Instant::now: this is the measurement clock; its readings are data, never a digest"
-)]
+#![allow(clippy::disallowed_methods, reason = "the measurement clock; not a digest")]
 
 use crate::sys;
 use std::time::{Duration, Instant};

@@ -1,9 +1,6 @@
 //! The crate's one `unsafe` module: the time-stamp counter and the handful of OS calls a
 //! jitter meter needs (`sched_getcpu`, `getrlimit`, `mlockall`, `pthread_setschedparam`).
-#![allow(
-    unsafe_code,
-    reason = "the crate's one unsafe module: rdtsc and the OS calls a jitter meter needs"
-)]
+#![allow(unsafe_code, reason = "the crate's one unsafe module: rdtsc and the OS calls it needs")]
 
 /// Reads the CPU's time-stamp counter (`rdtsc`), or `None` on targets without one.
 ///

@@ -172,10 +172,7 @@ mod tests {
     }
 
     #[test]
-    #[allow(
-        clippy::redundant_closure,
-        reason = "the closures make the backends' lifetimes higher-ranked, which the fn items are not"
-    )]
+    #[allow(clippy::redundant_closure, reason = "closures give higher-ranked lifetimes")]
     fn renders_the_same_bytes_twice() {
         let a = render("test", (200, 100), |r| diagonal(r), |r| diagonal(r)).unwrap();
         let b = render("test", (200, 100), |r| diagonal(r), |r| diagonal(r)).unwrap();

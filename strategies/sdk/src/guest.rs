@@ -57,17 +57,11 @@ unsafe impl<S> Sync for StrategySlot<S> {}
 
 impl<S> StrategySlot<S> {
     /// An empty slot.
-    #[allow(
-        clippy::new_without_default,
-        reason = "built in a `static`, which needs a `const fn`; `Default` is not const"
-    )]
+    #[allow(clippy::new_without_default, reason = "const fn for a static; Default is not const")]
     pub const fn new() -> Self {
         Self(UnsafeCell::new(None))
     }
-    #[allow(
-        clippy::mut_from_ref,
-        reason = "one thread and one export at a time: this is the only live reference"
-    )]
+    #[allow(clippy::mut_from_ref, reason = "one thread, one export: the only live reference")]
     fn get(&self) -> &mut Option<S> {
         // SAFETY: single-threaded guest, no re-entrancy (see module docs).
         unsafe { &mut *self.0.get() }

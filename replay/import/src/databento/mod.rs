@@ -129,10 +129,7 @@ mod tests {
         RecordHeader::new::<R>(rt, 1, id, ts)
     }
 
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one argument per field of the record, in its order: clearer than a builder"
-    )]
+    #[allow(clippy::too_many_arguments, reason = "one argument per record field, in its order")]
     fn mbo(
         id: u32,
         i: u64,

@@ -622,10 +622,7 @@ impl Blotter {
     }
 
     /// A new order arrived at `t` (sent at `sent`); `reject`: refused with that reason.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one row of the order log: every field is a column"
-    )]
+    #[allow(clippy::too_many_arguments, reason = "one per order-log column")]
     pub fn placed(
         &mut self,
         t: i64,
