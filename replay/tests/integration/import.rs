@@ -123,20 +123,27 @@ fn importers_apply_the_tape_rules_at_the_offending_line() {
     let rows: String = (0..65_537).map(|i| format!("1,2,S{i},add,buy,1,1,{}\n", i + 1)).collect();
     let (c, err) = refused("many.csv", &rows);
     assert!(err.contains(&format!("{}:65538: more than 65536 instruments", c.display())), "{err}");
-    // Two orders at one level whose total overflows: refused at the second one's line, and
-    // the tape of the first import is byte-identical.
+    // One order above the largest quantity a tape holds is refused at its line.
     let before = std::fs::read(&tape).unwrap();
-    let big = "90000000000";
-    let (c, err) = refused(
-        "ovf.csv",
-        &format!("1,2,A,add,buy,1,{big},1\n3,4,A,add,buy,1,{big},2\n5,6,A,delete,buy,1,{big},1\n"),
+    let (c, err) = refused("huge.csv", "1,2,A,add,buy,1,90000000000,1\n");
+    assert!(
+        err.contains(&format!(
+            "{}:2: the event has quantity 90000000000 above the largest",
+            c.display()
+        )),
+        "{err}"
     );
+    // Ten orders of the largest quantity at one level: their total overflows, refused at the
+    // tenth one's line, and the tape of the first import is byte-identical.
+    let max = "10000000000";
+    let rows: String = (1..=10).map(|i| format!("{i},{i},A,add,buy,1,{max},{i}\n")).collect();
+    let (c, err) = refused("ovf.csv", &rows);
     let overflow = format!(
-        "adding {big} to the Buy level at 1, which holds {big}, overflows the level's total quantity (at most 92233720368.54775807)"
+        "adding {max} to the Buy level at 1, which holds 90000000000, overflows the level's total quantity (at most 92233720368.54775807)"
     );
     assert!(
         err.contains(&format!(
-            "{}:3: instrument 0: {overflow}; the tape could not be replayed",
+            "{}:11: instrument 0: {overflow}; the tape could not be replayed",
             c.display()
         )),
         "{err}"
@@ -156,12 +163,11 @@ fn importers_apply_the_tape_rules_at_the_offending_line() {
     header.chunk_events = 2;
     let mut w =
         lockstep_io::TapeFile::create(&raw, header, lockstep_sim::Compression::None).unwrap();
-    let big_qty = lockstep_sdk::Qty(90_000_000_000 * lockstep_sdk::ONE);
+    let max_qty = lockstep_sdk::Qty(lockstep_sim::MAX_QTY);
     let px = |p: i64| lockstep_sdk::Price(p * lockstep_sdk::ONE);
-    // Order 1 and order 3 rest at one level; their total overflows. Two events a chunk: the
-    // third event is chunk 1's first.
-    let adds = [(1, px(1), big_qty), (2, px(2), lockstep_sdk::Qty(lockstep_sdk::ONE))];
-    let adds = adds.into_iter().chain([(3, px(1), big_qty), (4, px(2), big_qty)]);
+    // Ten orders of the largest quantity rest at one level; the tenth overflows their total.
+    // Two events a chunk: the tenth event is chunk 4's second.
+    let adds = (1..=10).map(|order_id| (order_id, px(1), max_qty));
     for (i, (order_id, px, qty)) in adds.enumerate() {
         let side = lockstep_sdk::Side::Buy;
         let msg = lockstep_sim::MarketEvent::Add { order_id, side, px, qty };
@@ -172,7 +178,7 @@ fn importers_apply_the_tape_rules_at_the_offending_line() {
     let err = fails(bin().args(["run", "--no-latency", "--tape"]).arg(&raw));
     assert!(
         err.contains(&format!(
-            "tape chunk 1, event 0 of the chunk (tape event 2, instrument 0) cannot be replayed: {overflow}; the tape is invalid, re-import the data"
+            "tape chunk 4, event 1 of the chunk (tape event 9, instrument 0) cannot be replayed: {overflow}; the tape is invalid, re-import the data"
         )),
         "{err}"
     );

@@ -211,3 +211,32 @@ fn an_order_id_of_u64_max_is_refused_and_never_reaches_another_order() {
         assert_eq!(b.order(id).map(|o| o.qty), Some(Qty(10)), "order {id}");
     }
 }
+
+/// An execution, cancel or delete naming an order the book does not hold (a forged tape, or
+/// data that began mid-session) is counted in `BookStats` and, with no unattributed quantity at
+/// its level, changes no resting order or level.
+#[test]
+fn an_execute_of_an_unknown_order_is_counted_and_changes_nothing() {
+    let mut b = Book::new();
+    b.apply(&add(1, Side::Sell, 100, 50));
+    b.apply(&add(2, Side::Sell, 101, 70));
+    let snapshot = |b: &Book| (b.levels(Side::Sell).collect::<Vec<_>>(), b.order_count());
+    let before = snapshot(&b);
+    let unknown = 1 << 62;
+    let at_level =
+        MarketEvent::Execute { order_id: unknown, side: Side::Sell, px: px(100), qty: Qty(5) };
+    let a = b.apply(&at_level);
+    assert!(!a.changed && !a.top && a.removed == Qty::ZERO, "{a:?}");
+    assert_eq!(a.trade.map(|t| t.qty), Some(Qty(0)), "nothing of the level traded");
+    let no_level =
+        MarketEvent::Execute { order_id: unknown, side: Side::Sell, px: px(99), qty: Qty(5) };
+    assert!(!b.apply(&no_level).changed);
+    b.apply(&MarketEvent::Cancel { order_id: unknown, side: Side::Sell, px: px(101), qty: Qty(5) });
+    b.apply(&MarketEvent::Delete { order_id: unknown, side: Side::Sell, px: px(101), qty: Qty(5) });
+    assert_eq!(b.stats().unknown_orders, 4);
+    assert_eq!(b.stats().unabsorbed_qty, Qty(20));
+    assert_eq!((b.stats().invalid, b.stats().duplicate_adds), (0, 0));
+    assert_eq!(snapshot(&b), before);
+    assert_eq!(b.order(1).map(|o| o.qty), Some(Qty(50)));
+    b.check().unwrap();
+}

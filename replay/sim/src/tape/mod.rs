@@ -22,7 +22,7 @@
 //! are in the order of neither; the importers require local-time order at the offending line.
 
 use crate::market::{FLAG_MORE, InstrumentInfo, MarketEvent, TapeEvent};
-use lockstep_sdk::Nanos;
+use lockstep_sdk::{Nanos, Price, Qty};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::io;
@@ -103,19 +103,44 @@ impl TapeHeader {
     }
 }
 
-/// The rules every event obeys, checked where events enter (the tape reader, the importers):
-/// a known instrument, only defined flag bits, no negative time, price or size, and time
-/// order per instrument (per feed).
+/// Largest price a tape may hold, raw fixed point (10^18 raw, i.e. 10 billion units): far above
+/// any real price, and about a ninth of `i64::MAX`, so sums of a few (a bid plus an ask, a price
+/// plus some ticks) cannot overflow. Tick sizes share the bound.
+pub const MAX_PRICE: i64 = 1_000_000_000_000_000_000;
+/// Largest quantity one event may carry, raw fixed point (10^18 raw, i.e. 10 billion units):
+/// the same reasoning as [`MAX_PRICE`]; a level's total is bounded separately by the book.
+pub const MAX_QTY: i64 = 1_000_000_000_000_000_000;
+/// Most nanoseconds an instrument's local time may trail the latest local time of its feed
+/// (60 s). A feed in exchange-time order has local times that go backwards by the jitter of its
+/// feed delays: the synthetic market draws delays of 20-30 µs, so it trails by under 10 µs; a
+/// minute leaves a margin of more than six orders of magnitude for real feeds while refusing
+/// clocks that jump backwards by many minutes (a corrupt or forged tape).
+pub const MAX_FEED_SKEW_NS: i64 = 60_000_000_000;
+
+/// The rules every event obeys, checked where events enter (the tape reader, the importers).
+/// Each refusal is a reason naming what is wrong and the event (`{:?}` of its message):
 ///
-/// Time order: every instrument's events must be in the order of at least one of the two
-/// clocks. A feed recorded where it is received is in local-time order (every importer
-/// writes such tapes, and refuses a row whose local time goes backwards: `ordered`); a feed
-/// generated at the venue with delays drawn on top is in exchange-time order (the synthetic
-/// market: its local times go backwards by the random feed delay, and its golden digests
-/// depend on them). The reader accepts either, per instrument, and refuses a feed in the order
-/// of neither clock: its exchange time has gone backwards somewhere and its local time
-/// somewhere (not necessarily at the same event); the error names the event where the second
-/// clock went backwards and where the first did.
+/// - **Instrument and flags**: a known instrument; only defined flag bits ([`FLAG_MORE`]).
+/// - **Time**: no negative exchange or local time.
+/// - **Bounds**: every price `0..=`[`MAX_PRICE`] and every quantity `0..=`[`MAX_QTY`] (raw).
+/// - **Prices above 0**: an `Add`, `Execute`, `HiddenExecute` or `Trade`, and a `Level` that
+///   sets a positive quantity; a `Quote` side may have price 0 only when it is empty (quantity
+///   0). `Cancel`, `Delete` and `Forget` name an existing order or level, so their price is the
+///   source's and only bounded; `Clear` and `Status` carry none.
+/// - **Quantities**: an `Add`'s quantity is above 0 (others may be 0: a zero-size print or
+///   cancel does nothing). Orders a message names but the book does not hold are the book's to
+///   count ([`crate::BookStats::unknown_orders`]), not an error: data may start mid-session.
+/// - **Time order**: every instrument's events must be in the order of at least one of the two
+///   clocks. A feed recorded where it is received is in local-time order (every importer writes
+///   such tapes, and refuses a row whose local time goes backwards: `ordered`); a feed generated
+///   at the venue with delays drawn on top is in exchange-time order (the synthetic market: its
+///   local times go backwards by the random feed delay, and its golden digests depend on them).
+///   The reader accepts either, per instrument, and refuses a feed in the order of neither
+///   clock: its exchange time has gone backwards somewhere and its local time somewhere (not
+///   necessarily at the same event); the error names the event where the second clock went
+///   backwards and where the first did.
+/// - **Skew**: an instrument's local time never trails the latest local time of its feed by more
+///   than [`MAX_FEED_SKEW_NS`], so a feed in exchange-time order cannot jump back in time.
 #[derive(Clone, Debug)]
 pub struct EventCheck {
     feeds: Vec<FeedOrder>,
@@ -155,52 +180,126 @@ impl EventCheck {
                 e.exchange_ts.0, e.local_ts.0
             ));
         }
+        feed.advance(e, self.ordered)?;
+        check_message(&e.msg)
+    }
+}
+
+impl FeedOrder {
+    /// Checks `e`'s times (not negative) against the feed's order and skew rules and records
+    /// them.
+    fn advance(&mut self, e: &TapeEvent, ordered: bool) -> Result<(), String> {
         let now = [e.exchange_ts.0, e.local_ts.0];
-        if self.ordered && now[1] < feed.last[1] {
+        if ordered && now[1] < self.last[1] {
             return Err(format!(
                 "local time goes backwards on instrument {} ({} ns after {} ns)",
-                e.instrument, now[1], feed.last[1]
+                e.instrument, now[1], self.last[1]
+            ));
+        }
+        // `last` is `i64::MIN` before the first event: saturating, that trails by nothing.
+        let trail = self.last[1].saturating_sub(now[1]);
+        if trail > MAX_FEED_SKEW_NS {
+            return Err(format!(
+                "has local time {} ns on instrument {}, {trail} ns behind the feed's latest local time ({} ns); a feed's local time may trail its latest by at most {MAX_FEED_SKEW_NS} ns (MAX_FEED_SKEW_NS): {:?}",
+                now[1], e.instrument, self.last[1], e.msg
             ));
         }
         for c in 0..2 {
-            if now[c] < feed.last[c] && feed.back[c].is_none() {
-                feed.back[c] = Some((now[c], feed.last[c]));
-                if let Some((t, after)) = feed.back[1 - c] {
+            if now[c] < self.last[c] && self.back[c].is_none() {
+                self.back[c] = Some((now[c], self.last[c]));
+                if let Some((t, after)) = self.back[1 - c] {
                     return Err(format!(
                         "puts instrument {}'s feed in the order of neither clock: its {} time goes backwards here ({} ns after {} ns) and its {} time did earlier ({t} ns after {after} ns); one instrument's events must be in exchange-time or in local-time order",
                         e.instrument,
                         CLOCKS[c],
                         now[c],
-                        feed.last[c],
+                        self.last[c],
                         CLOCKS[1 - c]
                     ));
                 }
             }
-            feed.last[c] = feed.last[c].max(now[c]);
-        }
-        let (px, qty) = match e.msg {
-            MarketEvent::Add { px, qty, .. }
-            | MarketEvent::Cancel { px, qty, .. }
-            | MarketEvent::Delete { px, qty, .. }
-            | MarketEvent::Execute { px, qty, .. }
-            | MarketEvent::HiddenExecute { px, qty, .. }
-            | MarketEvent::Level { px, qty, .. }
-            | MarketEvent::Trade { px, qty, .. } => (px.0, qty.0),
-            MarketEvent::Quote { bid_px, bid_qty, ask_px, ask_qty } => {
-                (bid_px.0.min(ask_px.0), bid_qty.0.min(ask_qty.0))
-            }
-            MarketEvent::Forget { px, .. } => (px.0, 0),
-            MarketEvent::Clear | MarketEvent::Status { .. } => (0, 0),
-        };
-        if px < 0 || qty < 0 {
-            return Err(format!("has a negative price or size ({:?})", e.msg));
+            self.last[c] = self.last[c].max(now[c]);
         }
         Ok(())
     }
 }
 
+/// One price and quantity a message carries, with the rule its price obeys beyond the bounds:
+/// `Some(why)` when it must be above 0.
+#[derive(Clone, Copy)]
+struct Amounts {
+    px: i64,
+    qty: i64,
+    px_above_0: Option<&'static str>,
+}
+
+/// Why an order, execution or trade at price 0 is refused.
+const TRADED_AT_0: &str = "an order, execution or trade must have a price above 0";
+/// Why a quote side at price 0 that has a quantity is refused.
+const QUOTED_AT_0: &str = "a quote side with a quantity must have a price above 0; an empty side has price 0 and quantity 0";
+
+/// The price and quantity rules of [`EventCheck`] for one message.
+fn check_message(msg: &MarketEvent) -> Result<(), String> {
+    let plain = |px: Price, qty: Qty| Amounts { px: px.0, qty: qty.0, px_above_0: None };
+    let traded = |px: Price, qty: Qty| Amounts { px_above_0: Some(TRADED_AT_0), ..plain(px, qty) };
+    let (a, b) = match *msg {
+        MarketEvent::Add { px, qty, .. } => {
+            if qty.0 == 0 {
+                return Err(format!(
+                    "adds an order of quantity 0 ({msg:?}); an Add must have a quantity above 0"
+                ));
+            }
+            (traded(px, qty), None)
+        }
+        MarketEvent::Execute { px, qty, .. }
+        | MarketEvent::HiddenExecute { px, qty, .. }
+        | MarketEvent::Trade { px, qty, .. } => (traded(px, qty), None),
+        MarketEvent::Level { px, qty, .. } => {
+            let rule = (qty.0 > 0).then_some("a level with a quantity must have a price above 0");
+            (Amounts { px_above_0: rule, ..plain(px, qty) }, None)
+        }
+        MarketEvent::Cancel { px, qty, .. } | MarketEvent::Delete { px, qty, .. } => {
+            (plain(px, qty), None)
+        }
+        MarketEvent::Forget { px, .. } => (plain(px, Qty::ZERO), None),
+        MarketEvent::Quote { bid_px, bid_qty, ask_px, ask_qty } => {
+            let side = |px: Price, qty: Qty| Amounts {
+                px_above_0: (qty.0 != 0).then_some(QUOTED_AT_0),
+                ..plain(px, qty)
+            };
+            (side(bid_px, bid_qty), Some(side(ask_px, ask_qty)))
+        }
+        MarketEvent::Clear | MarketEvent::Status { .. } => return Ok(()),
+    };
+    let all = [Some(a), b];
+    let all = all.iter().flatten();
+    if all.clone().any(|x| x.px < 0 || x.qty < 0) {
+        return Err(format!("has a negative price or size ({msg:?})"));
+    }
+    for x in all {
+        if x.px > MAX_PRICE {
+            return Err(format!(
+                "has price {} above the largest a tape may hold, {} (MAX_PRICE) ({msg:?}); the source's prices are corrupt or mis-scaled",
+                Price(x.px),
+                Price(MAX_PRICE)
+            ));
+        }
+        if x.qty > MAX_QTY {
+            return Err(format!(
+                "has quantity {} above the largest a tape may hold, {} (MAX_QTY) ({msg:?}); the source's quantities are corrupt or mis-scaled",
+                Qty(x.qty),
+                Qty(MAX_QTY)
+            ));
+        }
+        if let (0, Some(why)) = (x.px, x.px_above_0) {
+            return Err(format!("has price 0 ({msg:?}); {why}"));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a tape header's instruments: ids equal to their index, at most
-/// [`MAX_INSTRUMENTS`], tick sizes above zero.
+/// [`MAX_INSTRUMENTS`], tick sizes above 0 and at most [`MAX_PRICE`].
 pub fn check_instruments(instruments: &[InstrumentInfo]) -> Result<(), String> {
     if instruments.len() > MAX_INSTRUMENTS {
         return Err(format!(
@@ -212,11 +311,18 @@ pub fn check_instruments(instruments: &[InstrumentInfo]) -> Result<(), String> {
         if usize::from(ins.id) != i {
             return Err(format!("instrument {i} has id {}", ins.id));
         }
+        let symbol = lockstep_sdk::untrusted(&ins.symbol).max_chars(64);
         if ins.tick_size.0 <= 0 {
             return Err(format!(
-                "instrument {i} ({}) has tick size {}; it must be above 0",
-                lockstep_sdk::untrusted(&ins.symbol).max_chars(64),
+                "instrument {i} ({symbol}) has tick size {}; it must be above 0",
                 ins.tick_size
+            ));
+        }
+        if ins.tick_size.0 > MAX_PRICE {
+            return Err(format!(
+                "instrument {i} ({symbol}) has tick size {}; it must be at most {} (MAX_PRICE)",
+                ins.tick_size,
+                Price(MAX_PRICE)
             ));
         }
     }
@@ -438,7 +544,7 @@ impl EventSource for MemorySource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lockstep_sdk::{Price, Qty, Side};
+    use lockstep_sdk::{ONE, Price, Qty, Side};
     use std::io::Cursor;
 
     fn sample(n: usize) -> Vec<TapeEvent> {
@@ -670,6 +776,279 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A lone event of instrument 0 at time `t` on both clocks.
+    fn at(t: i64, msg: MarketEvent) -> TapeEvent {
+        TapeEvent::new(Nanos(t), Nanos(t), 0, msg)
+    }
+
+    /// What a fresh check (importer rules) says of `msg` alone.
+    fn check_one(msg: MarketEvent) -> Result<(), String> {
+        EventCheck::new(1, true).check(&at(1, msg))
+    }
+
+    fn exec(px: i64, qty: i64) -> MarketEvent {
+        MarketEvent::Execute { order_id: 7, side: Side::Buy, px: Price(px), qty: Qty(qty) }
+    }
+
+    #[test]
+    fn prices_and_quantities_are_bounded() {
+        assert_eq!(check_one(exec(MAX_PRICE, MAX_QTY)), Ok(()));
+        assert_eq!(
+            check_one(exec(MAX_PRICE + 1, 1)),
+            Err(format!(
+                "has price 10000000000.00000001 above the largest a tape may hold, 10000000000 (MAX_PRICE) ({:?}); the source's prices are corrupt or mis-scaled",
+                exec(MAX_PRICE + 1, 1)
+            ))
+        );
+        // An execution of 2^62 raw (about 4.6e10 units).
+        assert_eq!(
+            check_one(exec(ONE, 1 << 62)),
+            Err(format!(
+                "has quantity 46116860184.27387904 above the largest a tape may hold, 10000000000 (MAX_QTY) ({:?}); the source's quantities are corrupt or mis-scaled",
+                exec(ONE, 1 << 62)
+            ))
+        );
+        let (side, big) = (Side::Sell, MAX_PRICE + 1);
+        let over = [
+            MarketEvent::Add { order_id: 1, side, px: Price(i64::MAX), qty: Qty(1) },
+            MarketEvent::Add { order_id: 1, side, px: Price(1), qty: Qty(big) },
+            MarketEvent::Cancel { order_id: 1, side, px: Price(big), qty: Qty(1) },
+            MarketEvent::Delete { order_id: 1, side, px: Price(1), qty: Qty(big) },
+            MarketEvent::HiddenExecute { side, px: Price(1), qty: Qty(big) },
+            MarketEvent::Level { side, px: Price(big), qty: Qty(0) },
+            MarketEvent::Forget { side, px: Price(big) },
+            MarketEvent::Quote {
+                bid_px: Price(1),
+                bid_qty: Qty(1),
+                ask_px: Price(big),
+                ask_qty: Qty(1),
+            },
+            MarketEvent::Quote {
+                bid_px: Price(1),
+                bid_qty: Qty(big),
+                ask_px: Price(2),
+                ask_qty: Qty(1),
+            },
+            MarketEvent::Trade { px: Price(1), qty: Qty(big), aggressor: None },
+        ];
+        for msg in over {
+            let e = check_one(msg).unwrap_err();
+            assert!(e.contains("above the largest a tape may hold"), "{msg:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn orders_executions_and_trades_need_a_price_above_0() {
+        let side = Side::Buy;
+        let add = |px: i64, qty: i64| MarketEvent::Add {
+            order_id: 1,
+            side,
+            px: Price(px),
+            qty: Qty(qty),
+        };
+        assert_eq!(
+            check_one(add(0, ONE)),
+            Err(format!(
+                "has price 0 ({:?}); an order, execution or trade must have a price above 0",
+                add(0, ONE)
+            ))
+        );
+        assert_eq!(
+            check_one(add(ONE, 0)),
+            Err(format!(
+                "adds an order of quantity 0 ({:?}); an Add must have a quantity above 0",
+                add(ONE, 0)
+            ))
+        );
+        let quote = |bid_px: i64, bid_qty: i64, ask_px: i64, ask_qty: i64| MarketEvent::Quote {
+            bid_px: Price(bid_px),
+            bid_qty: Qty(bid_qty),
+            ask_px: Price(ask_px),
+            ask_qty: Qty(ask_qty),
+        };
+        assert_eq!(
+            check_one(quote(0, 3, ONE, 1)),
+            Err(format!(
+                "has price 0 ({:?}); a quote side with a quantity must have a price above 0; an empty side has price 0 and quantity 0",
+                quote(0, 3, ONE, 1)
+            ))
+        );
+        let refused = [
+            exec(0, ONE),
+            MarketEvent::HiddenExecute { side, px: Price(0), qty: Qty(ONE) },
+            MarketEvent::Trade { px: Price(0), qty: Qty(ONE), aggressor: Some(side) },
+            MarketEvent::Level { side, px: Price(0), qty: Qty(1) },
+            quote(ONE, 1, 0, 2),
+        ];
+        for msg in refused {
+            let e = check_one(msg).unwrap_err();
+            assert!(e.starts_with("has price 0 ("), "{msg:?}: {e}");
+        }
+        let accepted = [
+            add(1, 1),
+            exec(1, 0),
+            MarketEvent::Cancel { order_id: 1, side, px: Price(0), qty: Qty(1) },
+            MarketEvent::Delete { order_id: 1, side, px: Price(0), qty: Qty(0) },
+            MarketEvent::Forget { side, px: Price(0) },
+            MarketEvent::Level { side, px: Price(0), qty: Qty(0) },
+            quote(0, 0, 0, 0),
+            quote(0, 0, ONE, 1),
+            quote(ONE, 0, ONE, 0),
+            MarketEvent::Clear,
+            MarketEvent::Status { code: -1 },
+        ];
+        for msg in accepted {
+            assert_eq!(check_one(msg), Ok(()), "{msg:?}");
+        }
+    }
+
+    #[test]
+    fn local_time_trails_its_feed_by_at_most_the_skew_bound() {
+        const S: i64 = 1_000_000_000;
+        let ev = |ex: i64, lo: i64| TapeEvent::new(Nanos(ex), Nanos(lo), 1, MarketEvent::Clear);
+        let t = 2_000 * S;
+        let mut c = EventCheck::new(2, false);
+        c.check(&ev(t, t)).unwrap();
+        c.check(&ev(t + 1, t - MAX_FEED_SKEW_NS)).unwrap();
+        // Instrument 0 is a feed of its own.
+        c.check(&TapeEvent::new(Nanos(1), Nanos(1), 0, MarketEvent::Clear)).unwrap();
+        assert_eq!(
+            c.check(&ev(t + 2, t - MAX_FEED_SKEW_NS - 1)),
+            Err("has local time 1939999999999 ns on instrument 1, 60000000001 ns behind the feed's latest local time (2000000000000 ns); a feed's local time may trail its latest by at most 60000000000 ns (MAX_FEED_SKEW_NS): Clear".into())
+        );
+        let mut c = EventCheck::new(2, false);
+        c.check(&ev(t, t)).unwrap();
+        let e = c.check(&ev(t + 1, t - 1_000 * S)).unwrap_err();
+        assert!(e.contains("1000000000000 ns behind"), "{e}");
+        // The synthetic market's local times trail by under 10 µs: the bound leaves a margin
+        // of more than six orders of magnitude.
+        let mut synth = crate::Synth::new(crate::SynthConfig::default());
+        let mut c = EventCheck::new(2, false);
+        let (mut latest, mut trail) = ([0i64; 2], 0i64);
+        let mut buf = Vec::new();
+        while synth.next_chunk(&mut buf).unwrap() {
+            for e in &buf {
+                c.check(e).unwrap();
+                let l = &mut latest[usize::from(e.instrument)];
+                trail = trail.max(*l - e.local_ts.0);
+                *l = (*l).max(e.local_ts.0);
+            }
+        }
+        assert!(trail > 0 && trail < 10_000, "{trail}");
+        assert!(MAX_FEED_SKEW_NS / trail > 1_000_000);
+    }
+
+    #[test]
+    fn tick_sizes_are_bounded() {
+        let mut h = header();
+        h.instruments[1].tick_size = Price(MAX_PRICE);
+        assert_eq!(check_instruments(&h.instruments), Ok(()));
+        h.instruments[1].tick_size = Price(i64::MAX);
+        assert_eq!(
+            check_instruments(&h.instruments),
+            Err("instrument 1 (S1) has tick size 92233720368.54775807; it must be at most 10000000000 (MAX_PRICE)".into())
+        );
+        h.instruments[1].tick_size = Price(-1);
+        assert!(check_instruments(&h.instruments).unwrap_err().ends_with("it must be above 0"));
+        // The reader refuses a header holding it, checksum valid.
+        h.instruments[1].tick_size = Price(i64::MAX);
+        let mut buf = Cursor::new(Vec::new());
+        TapeWriter::new(&mut buf, h, Compression::None).unwrap().finish_into().unwrap();
+        match TapeReader::new(&buf.into_inner()[..]).map(|r| r.header().clone()) {
+            Err(e @ TapeError::Header { .. }) => assert_eq!(
+                e.to_string(),
+                "tape header at byte offset 16 is corrupt: instrument 1 (S1) has tick size 92233720368.54775807; it must be at most 10000000000 (MAX_PRICE); re-import the data"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Tapes whose checksums are valid but whose events are nonsense are refused by the reader,
+    /// the chunk, offset and event named.
+    #[test]
+    fn forged_tapes_with_valid_checksums_are_refused() {
+        let bad = |e: TapeEvent| {
+            let mut ev = sample(3);
+            ev.push(e);
+            match read_all(&write(&ev, Compression::Deflate)) {
+                Err(e @ TapeError::Corrupt { chunk: 0, .. }) => e.to_string(),
+                other => panic!("{other:?}"),
+            }
+        };
+        let t = 2_000_000_000_000;
+        let side = Side::Sell;
+        let add0 = MarketEvent::Add { order_id: 9, side, px: Price(0), qty: Qty(ONE) };
+        let chunk_at = first_chunk(&write(&sample(3), Compression::Deflate));
+        assert_eq!(
+            bad(at(t, add0)),
+            format!(
+                "tape chunk 0 at byte offset {chunk_at} is corrupt: event 3 of the chunk has price 0 ({add0:?}); an order, execution or trade must have a price above 0; the tape cannot be replayed, re-import the data"
+            )
+        );
+        let cases = [
+            // An execute of an unknown order for 2^62.
+            (exec(ONE, 1 << 62), "has quantity 46116860184.27387904 above the largest"),
+            (
+                MarketEvent::Add { order_id: 9, side, px: Price(i64::MAX), qty: Qty(1) },
+                "has price 92233720368.54775807 above the largest",
+            ),
+            (
+                MarketEvent::Add { order_id: 9, side, px: Price(ONE), qty: Qty(0) },
+                "adds an order of quantity 0",
+            ),
+            (exec(0, 1), "has price 0"),
+            (MarketEvent::HiddenExecute { side, px: Price(0), qty: Qty(1) }, "has price 0"),
+            (MarketEvent::Trade { px: Price(0), qty: Qty(1), aggressor: None }, "has price 0"),
+            (MarketEvent::Level { side, px: Price(0), qty: Qty(1) }, "has price 0"),
+            (
+                MarketEvent::Quote {
+                    bid_px: Price(0),
+                    bid_qty: Qty(1),
+                    ask_px: Price(0),
+                    ask_qty: Qty(0),
+                },
+                "has price 0",
+            ),
+        ];
+        for (msg, want) in cases {
+            let e = bad(at(t, msg));
+            assert!(e.contains(&format!("event 3 of the chunk {want}")), "{msg:?}: {e}");
+        }
+        // Local time 1,000 s behind instrument 0's latest (1,000,000,002,498 ns) while its
+        // exchange time moves on: in exchange-time order, but skewed beyond the bound.
+        let back = TapeEvent::new(Nanos(t), Nanos(2_498), 0, MarketEvent::Clear);
+        let e = bad(back);
+        assert!(
+            e.contains("event 3 of the chunk has local time 2498 ns on instrument 0, 1000000000000 ns behind the feed's latest local time (1000000002498 ns)"),
+            "{e}"
+        );
+    }
+
+    /// An execute naming an order the book does not hold is within the rules (data may begin
+    /// mid-session): the tape reads, and the run report counts it per instrument.
+    #[test]
+    fn an_execute_of_an_unknown_order_is_read_and_counted_in_the_run_report() {
+        let mut ev = sample(3);
+        let unknown = MarketEvent::Execute {
+            order_id: 1 << 62,
+            side: Side::Sell,
+            px: Price(ONE),
+            qty: Qty(MAX_QTY),
+        };
+        ev.push(at(2_000_000_000_000, unknown));
+        let read = read_all(&write(&ev, Compression::None)).unwrap();
+        assert_eq!(read, ev);
+        let cfg = crate::SessionConfig::default();
+        let mut s = crate::Session::from_runners(&header(), Vec::new(), cfg);
+        for e in &read {
+            s.step(e).unwrap();
+        }
+        let stats = s.finish().report.book_stats;
+        assert_eq!(stats[0].unknown_orders, 1);
+        assert_eq!(stats[0].unabsorbed_qty, Qty(MAX_QTY));
+        assert_eq!(stats[1], crate::BookStats::default());
     }
 
     /// Mutated tapes (bit flips, overwritten bytes, cuts, insertions) are read to the end or
