@@ -139,6 +139,13 @@ pub enum FeedError {
         /// The datagram's.
         got: SessionId,
     },
+    /// A recorded delivery sequence ([`crate::MoldItchHandler::replay_sequence`]) is not one.
+    Recording {
+        /// Offset of the record at fault.
+        offset: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for FeedError {
@@ -155,6 +162,11 @@ impl fmt::Display for FeedError {
                 "datagram of MoldUDP64 session '{got}' at byte 0, the handler follows \
                  '{expected}': dropped; check the multicast group and port"
             ),
+            Self::Recording { offset, reason } => write!(
+                f,
+                "the recorded feed sequence is damaged at byte {offset}: {reason}; it cannot be \
+                 played back (was the gateway's input log changed?)"
+            ),
         }
     }
 }
@@ -164,7 +176,7 @@ impl std::error::Error for FeedError {
         match self {
             Self::Mold(e) => Some(e),
             Self::Itch { error, .. } => Some(error),
-            Self::WrongSession { .. } => None,
+            Self::WrongSession { .. } | Self::Recording { .. } => None,
         }
     }
 }

@@ -101,6 +101,11 @@ impl TapeMapper {
         self.orders.clear();
     }
 
+    /// Whether the end of the session was signalled.
+    pub fn has_ended(&self) -> bool {
+        self.ended
+    }
+
     /// Signals the end of the session at `local_ts` (once; later calls do nothing).
     pub fn end_of_session<F: FnMut(FeedEvent)>(&mut self, local_ts: Nanos, out: &mut F) {
         if !self.ended {

@@ -99,6 +99,8 @@ pub struct MoldItchHandler {
     store: Vec<u8>,
     scratch: Vec<u8>,
     pending: Option<Pending>,
+    /// The delivered sequence, when recording ([`MoldItchHandler::record_sequence`]).
+    tap: Option<Vec<u8>>,
 }
 
 impl MoldItchHandler {
@@ -119,6 +121,7 @@ impl MoldItchHandler {
             store: vec![0; gap_slots.saturating_mul(slot_bytes)],
             scratch: Vec::with_capacity(slot_bytes),
             pending: None,
+            tap: None,
         }
     }
 
@@ -171,6 +174,9 @@ impl MoldItchHandler {
             // Validated on arrival.
             if let Ok(msg) = ItchMessage::decode(m.bytes) {
                 self.mapper.on_message(&msg, recv, out);
+            }
+            if let Some(tap) = self.tap.as_mut() {
+                sequence::message(tap, m.seq, recv, m.bytes);
             }
             self.expected = Some(m.seq.saturating_add(1));
             n += 1;
@@ -249,6 +255,9 @@ impl MoldItchHandler {
         out: &mut F,
     ) -> u64 {
         self.mapper.counters.unrecoverable += 1;
+        if let Some(tap) = self.tap.as_mut() {
+            sequence::give_up(tap, recv, reason, skip_to);
+        }
         self.mapper.halt();
         out(FeedEvent::Halt { scope: HaltScope::All, reason });
         self.pending = None;
@@ -277,6 +286,9 @@ impl MoldItchHandler {
             }
         }
         if self.end_at.is_some_and(|e| exp >= e) {
+            if let Some(tap) = self.tap.as_mut().filter(|_| !self.mapper.has_ended()) {
+                sequence::end(tap, recv);
+            }
             self.mapper.end_of_session(recv, out);
         }
         if self.pending.is_none() {
@@ -379,5 +391,6 @@ impl FeedHandler for MoldItchHandler {
     }
 }
 
+mod sequence;
 #[cfg(test)]
 mod tests;

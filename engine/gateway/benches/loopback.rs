@@ -68,6 +68,7 @@ fn run(tape: Option<&PathBuf>, events: u64, tier: Tier, pace: Pace, name: &str) 
         risk: RiskLimits::default(),
         wait: Duration::from_secs(30),
         kill: lockstep_gateway::KillSwitch::default(),
+        recover: false,
     };
     let report = run_gateway(&opts, vec![strategy]).expect("the gateway runs");
     venue.join().unwrap().expect("the venue runs");

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod core;
+mod inputs;
 mod journal;
 mod latency;
 mod live;
@@ -26,6 +27,7 @@ mod verify;
 mod wire;
 
 pub use crate::core::{Gateway, Outbound, StrategySpec, StrategySummary};
+pub use inputs::{INPUTS_VERSION, Input, InputLog, Inputs, read_inputs};
 pub use journal::{
     CHUNK_RECORDS, Entry, JOURNAL_VERSION, Journal, JournalError, JournalHeader, JournalWriter,
     Origin, Record, read_journal,

@@ -4,14 +4,15 @@
 #![allow(clippy::disallowed_methods, reason = "receive times from net's clock")]
 
 use crate::core::{Gateway, Outbound, StrategySpec, StrategySummary};
-use crate::journal::JournalHeader;
+use crate::inputs::{Input, InputLog, Inputs, read_inputs};
+use crate::journal::{JournalHeader, read_journal};
 use crate::latency::{StageLatency, Stages};
 use crate::net::{Clock, FixLink, NetError, socket};
 use crate::risk::RiskLimits;
 use crate::wire::{answer_body, order_message, strategy_order, venue_order_id};
 use lockstep_feed::{Counters, FeedEvent, FeedHandler, HandlerConfig, MoldItchHandler};
-use lockstep_fix::{Event, FileSeqStore, Role, Session, SessionConfig, Symbol, Text};
-use lockstep_sdk::{Action, ActionRecord, EventHeader, Nanos, Side, StrategyRunner};
+use lockstep_fix::{Event, FileSeqStore, Role, SeqStore, Session, SessionConfig, Symbol, Text};
+use lockstep_sdk::{Action, ActionRecord, EventBody, EventHeader, Nanos, Side, StrategyRunner};
 use lockstep_sim::{InstrumentInfo, TapeEvent};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -38,6 +39,11 @@ pub struct GatewayOptions {
     /// The kill switch's trigger from outside the gateway's thread (the binary sets it on
     /// `SIGUSR1`); `touch DIR/KILL` is the other way.
     pub kill: KillSwitch,
+    /// Carry on a session killed mid-way whose files are in `journal_dir`: its input log is
+    /// played back through fresh strategies (the same ones, checked against its journals,
+    /// which are moved to `journal_dir/before-recovery-N/`), the orders sent already are not
+    /// sent again, the feed and the FIX session resume where the log ends.
+    pub recover: bool,
 }
 
 /// Pulls the kill switch from another thread or a signal handler: the gateway checks it on
@@ -151,6 +157,16 @@ struct Live {
     feed_events: Vec<FeedEvent>,
     /// The core's orders being sent (reused).
     outbound: Vec<Outbound>,
+    /// The input log, written ahead of every order (`None` once it failed).
+    log: Option<InputLog>,
+    /// The feed handler's recorded sequence, on its way to the log (reused).
+    sequence: Vec<u8>,
+    /// Playing the input log back: nothing is logged again.
+    replaying: bool,
+    /// Orders decided again while recovering that were sent before the restart.
+    skip: u64,
+    /// The end-of-session cancels were decided.
+    cancelled: bool,
 }
 
 /// Runs `strategies` live until the feed's end of session: then cancels what is open, logs
@@ -163,11 +179,18 @@ pub fn run_gateway(
     strategies: Vec<LiveStrategy>,
 ) -> Result<LiveReport, GatewayError> {
     let clock = Clock::wall();
+    let log_path = opts.journal_dir.join("inputs.log");
+    let recovered = if opts.recover { Some(recover_dir(opts, &strategies)?) } else { None };
     let (journals, pending) = open_journals(&opts.journal_dir, strategies)?;
+    let log = match &recovered {
+        Some(r) => InputLog::resume(&log_path, r),
+        None => InputLog::create(&log_path),
+    }
+    .map_err(|e| GatewayError::Journal { path: log_path.clone(), reason: e.to_string() })?;
     let udp =
         UdpSocket::bind(opts.feed).map_err(socket(format!("receive the feed on {}", opts.feed)))?;
     udp.set_nonblocking(true).map_err(socket("make the feed socket non-blocking"))?;
-    let link = connect(opts, &clock)?;
+    let link = connect(opts, &clock, recovered.as_ref().and_then(Inputs::last_fix_seq))?;
     let mut live = Live {
         clock,
         udp,
@@ -197,10 +220,23 @@ pub fn run_gateway(
         last_kill_check: 0,
         feed_events: Vec::with_capacity(256),
         outbound: Vec::with_capacity(64),
+        log: Some(log),
+        sequence: Vec::with_capacity(64 << 10),
+        replaying: false,
+        skip: 0,
+        cancelled: false,
     };
-    if let Err(e) = live.run() {
+    live.handler.record_sequence(true);
+    let replayed = match recovered {
+        Some(r) => live.replay(r, &log_path),
+        None => Ok(()),
+    };
+    if let Err(e) = replayed.and_then(|()| live.run()) {
         // Whatever happened, what the strategies were handed stays on disk; a session that
         // ended before the market opened still leaves each journal its header (no empty file).
+        if let Some(log) = live.log.as_mut() {
+            let _ = log.flush();
+        }
         let pending = std::mem::take(&mut live.pending);
         let core = live.core.take().or_else(|| Gateway::new(&[], pending, live.limits).ok());
         if let Some(core) = core {
@@ -222,13 +258,7 @@ fn open_journals(
     let mut paths = Vec::new();
     let mut specs = Vec::new();
     for (i, s) in strategies.into_iter().enumerate() {
-        let name: String = s
-            .header
-            .strategy
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
-            .collect();
-        let path = dir.join(format!("{i}-{name}.journal"));
+        let path = dir.join(journal_name(i, &s.header));
         let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| {
             err(&path, format!("cannot create it ({e}); give an empty --journal directory, a journal is never overwritten"))
         })?;
@@ -243,8 +273,73 @@ fn open_journals(
     Ok((paths, specs))
 }
 
-/// Connects to the venue (retrying until `opts.wait`) and logs on.
-fn connect(opts: &GatewayOptions, clock: &Clock) -> Result<FixLink<FileSeqStore>, GatewayError> {
+/// The file name of strategy `i`'s journal.
+fn journal_name(i: usize, header: &JournalHeader) -> String {
+    let name: String = header
+        .strategy
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect();
+    format!("{i}-{name}.journal")
+}
+
+/// Reads the input log of the session to recover, checks that `strategies` are the ones its
+/// journals were written for, and moves those journals to `before-recovery-N/` (the
+/// recovered session writes them again, the same bytes first).
+fn recover_dir(opts: &GatewayOptions, strategies: &[LiveStrategy]) -> Result<Inputs, GatewayError> {
+    let dir = &opts.journal_dir;
+    let err =
+        |p: &std::path::Path, reason: String| GatewayError::Journal { path: p.to_owned(), reason };
+    let path = dir.join("inputs.log");
+    let file = std::fs::File::open(&path).map_err(|e| {
+        err(&path, format!("cannot open it ({e}); --recover takes the --journal directory of a gateway session that stopped mid-way"))
+    })?;
+    let inputs =
+        read_inputs(std::io::BufReader::new(file)).map_err(|e| err(&path, e.to_string()))?;
+    let mut found = Vec::new();
+    for (i, s) in strategies.iter().enumerate() {
+        let jp = dir.join(journal_name(i, &s.header));
+        let file = std::fs::File::open(&jp).map_err(|e| {
+            err(&jp, format!("cannot open it ({e}); --recover needs the session's strategies, in its order, with its --params and --tier"))
+        })?;
+        let j = read_journal(std::io::BufReader::new(file)).map_err(|e| err(&jp, e.to_string()))?;
+        if j.header != s.header {
+            return Err(err(
+                &jp,
+                format!(
+                    "it was written for {} (params {:?}, tier {}, module {}), not for {} (params {:?}, tier {}, module {}); --recover with the session's own strategies",
+                    j.header.strategy,
+                    j.header.params,
+                    j.header.tier,
+                    j.header.module_sha256,
+                    s.header.strategy,
+                    s.header.params,
+                    s.header.tier,
+                    s.header.module_sha256,
+                ),
+            ));
+        }
+        found.push(jp);
+    }
+    let aside = (1..).map(|n| dir.join(format!("before-recovery-{n}"))).find(|d| !d.exists());
+    let aside = aside.unwrap_or_else(|| dir.join("before-recovery"));
+    std::fs::create_dir(&aside).map_err(|e| err(&aside, format!("cannot create it: {e}")))?;
+    for jp in found {
+        let to = aside.join(jp.file_name().unwrap_or_default());
+        std::fs::rename(&jp, &to)
+            .map_err(|e| err(&jp, format!("cannot move it to {}: {e}", to.display())))?;
+    }
+    Ok(inputs)
+}
+
+/// Connects to the venue (retrying until `opts.wait`) and logs on. Recovering, the sequence
+/// numbers go on from `DIR/fix.seq`, expecting the venue's message after `last_logged`
+/// again, so that the venue resends every answer the log does not hold.
+fn connect(
+    opts: &GatewayOptions,
+    clock: &Clock,
+    last_logged: Option<u64>,
+) -> Result<FixLink<FileSeqStore>, GatewayError> {
     let start = clock.now();
     let stream = loop {
         let refused = match TcpStream::connect_timeout(&opts.fix, Duration::from_millis(200)) {
@@ -271,10 +366,20 @@ fn connect(opts: &GatewayOptions, clock: &Clock) -> Result<FixLink<FileSeqStore>
     };
     let mut cfg =
         SessionConfig::new(Role::Initiator, Text::lossy(b"GATEWAY"), Text::lossy(b"VENUE"));
-    cfg.reset_on_logon = true;
+    cfg.reset_on_logon = !opts.recover;
     // Each change overwrites DIR/fix.seq in place (one positioned write, no fsync: a crash of
     // the process keeps them, the logout syncs them to the disk).
-    let store = FileSeqStore::in_place(opts.journal_dir.join("fix.seq"));
+    let seq_path = opts.journal_dir.join("fix.seq");
+    let mut store = FileSeqStore::in_place(&seq_path);
+    if let Some(last) = last_logged {
+        let store_err = |e: lockstep_fix::StoreError| GatewayError::Journal {
+            path: seq_path.clone(),
+            reason: e.to_string(),
+        };
+        let mut nums = store.load().map_err(store_err)?;
+        nums.next_target = last.saturating_add(1);
+        store.save(nums).map_err(store_err)?;
+    }
     let session = Session::new(cfg, store).map_err(NetError::Fix)?;
     let mut link = FixLink::new(stream, session)?;
     link.connect(clock.now())?;
@@ -322,9 +427,88 @@ impl Live {
                 let _ = self.udp.send_to(&r.encode(), to);
             }
             self.feed_events = events;
+            self.log_feed(now);
             self.apply_feed(now)?;
         }
         Ok(())
+    }
+
+    /// Plays the input log of the session being recovered back through the fresh core: the
+    /// same orders are decided, and those sent before the restart are not sent again.
+    fn replay(&mut self, inputs: Inputs, path: &std::path::Path) -> Result<(), GatewayError> {
+        let bad = |reason: String| GatewayError::Journal { path: path.to_owned(), reason };
+        self.skip = inputs.sent();
+        self.replaying = true;
+        for input in inputs.inputs {
+            match input {
+                Input::Feed { recv, sequence } => {
+                    let mut events = std::mem::take(&mut self.feed_events);
+                    let played = self.handler.replay_sequence(&sequence, &mut |e| events.push(e));
+                    self.feed_events = events;
+                    played.map_err(|e| bad(e.to_string()))?;
+                    self.apply_feed(recv)?;
+                }
+                Input::Venue { recv, order, answer, .. } => {
+                    if let Ok(ev) = answer.decode() {
+                        self.answer(order, ev.body, recv);
+                    }
+                    self.send_outbound(recv)?;
+                }
+                Input::Kill { recv } => self.pull_kill(recv)?,
+                Input::CancelAll { recv } => self.cancel_all(recv)?,
+                Input::Sent { .. } => {}
+            }
+        }
+        self.replaying = false;
+        if self.skip > 0 {
+            return Err(bad(format!(
+                "played back, the session decided {} orders fewer than it had sent: these are \
+                 not the session's strategies, or they are not deterministic",
+                self.skip
+            )));
+        }
+        Ok(())
+    }
+
+    /// Moves what the feed handler delivered since the last call into the input log.
+    fn log_feed(&mut self, recv: i64) {
+        self.handler.take_sequence(&mut self.sequence);
+        if self.sequence.is_empty() {
+            return;
+        }
+        if !self.replaying
+            && let Some(log) = self.log.as_mut()
+        {
+            log.push_feed(recv, &self.sequence);
+            // With no orders to write ahead of, the log still goes out a MiB at a time.
+            if log.buffered() > 1 << 20
+                && let Err(e) = log.flush()
+            {
+                self.log_failed(&e.to_string());
+            }
+        }
+        self.sequence.clear();
+    }
+
+    /// Adds an input to the log (not while playing it back).
+    fn log_input(&mut self, input: &Input) {
+        if !self.replaying
+            && let Some(log) = self.log.as_mut()
+        {
+            log.push(input);
+        }
+    }
+
+    /// The input log cannot be written: a restart could not rebuild the session, so every
+    /// strategy is halted and what is open cancelled.
+    fn log_failed(&mut self, why: &str) {
+        self.log = None;
+        if let Some(c) = self.core.as_mut() {
+            c.halt_all(&format!(
+                "the input log failed ({why}); the session could not be recovered after a crash"
+            ));
+            c.kill();
+        }
     }
 
     /// One datagram: decoded, applied, strategies called, orders sent; each stage timed.
@@ -333,6 +517,7 @@ impl Live {
         let mut events = std::mem::take(&mut self.feed_events);
         let outcome = self.handler.on_datagram(d, Nanos(t0), &mut |e| events.push(e));
         self.feed_events = events;
+        self.log_feed(t0);
         if let Ok(o) = outcome
             && let Some(r) = o.request
         {
@@ -392,6 +577,17 @@ impl Live {
         let mut out = std::mem::take(&mut self.outbound);
         out.clear();
         out.extend(core.drain_outbound());
+        // Written ahead: the inputs behind these orders, and their count, reach the operating
+        // system before the first of them leaves.
+        if !out.is_empty()
+            && !self.replaying
+            && let Some(log) = self.log.as_mut()
+        {
+            log.push(&Input::Sent { count: u32::try_from(out.len()).unwrap_or(u32::MAX) });
+            if let Err(e) = log.flush() {
+                self.log_failed(&e.to_string());
+            }
+        }
         for o in &out {
             let (s, order_id, instrument, action) = match *o {
                 Outbound::New { strategy, order_id, instrument, side, px, qty } => {
@@ -423,6 +619,11 @@ impl Live {
             let entry = self.orders.entry(id).or_insert((symbol, side, 0, instrument));
             let version = entry.2;
             entry.2 += 1;
+            // Recovering: decided again, and sent before the restart.
+            if self.skip > 0 {
+                self.skip -= 1;
+                continue;
+            }
             if let Some(m) = order_message(&action, id, version, symbol, side, now) {
                 self.link.send(&m, now)?;
             }
@@ -444,14 +645,27 @@ impl Live {
             return Ok(());
         }
         self.last_kill_check = now;
-        if let Some(c) = self.core.as_mut()
-            && (pulled || self.kill_file.exists())
-        {
-            self.killed = true;
-            c.kill();
-            self.send_outbound(now)?;
+        if self.core.is_some() && (pulled || self.kill_file.exists()) {
+            self.log_input(&Input::Kill { recv: now });
+            self.pull_kill(now)?;
         }
         Ok(())
+    }
+
+    fn pull_kill(&mut self, now: i64) -> Result<(), GatewayError> {
+        self.killed = true;
+        if let Some(c) = self.core.as_mut() {
+            c.kill();
+        }
+        self.send_outbound(now).map(|_| ())
+    }
+
+    fn cancel_all(&mut self, now: i64) -> Result<(), GatewayError> {
+        self.cancelled = true;
+        if let Some(c) = self.core.as_mut() {
+            c.cancel_all();
+        }
+        self.send_outbound(now).map(|_| ())
     }
 
     /// Reads the venue's answers and hands them to the strategies.
@@ -459,30 +673,38 @@ impl Live {
         self.link.poll(now)?;
         let events = std::mem::take(&mut self.link.events);
         for e in &events {
-            let Event::App { msg, .. } = e else { continue };
+            let Event::App { msg, seq, .. } = e else { continue };
             let Some((id, body)) = answer_body(msg) else { continue };
-            let (s, _) = strategy_order(id);
-            // Known from the order it answers: no search by symbol per answer.
-            let instrument = self.orders.get(&id).map_or(0, |o| o.3);
             let h =
-                EventHeader { seq: 0, instrument, exchange_ts: Nanos(now), local_ts: Nanos(now) };
-            let body = crate::wire::strategy_body(body);
-            if let Some(c) = self.core.as_mut() {
-                c.on_venue(s, h, body, now);
-            }
+                EventHeader { seq: 0, instrument: 0, exchange_ts: Nanos(0), local_ts: Nanos(0) };
+            let answer = lockstep_sdk::Event { h, body }.encode();
+            self.log_input(&Input::Venue { recv: now, fix_seq: *seq, order: id, answer });
+            self.answer(id, body, now);
         }
         self.link.events = events;
         self.send_outbound(now)?;
         Ok(())
     }
 
+    /// Hands the venue's answer to order `id` to its strategy.
+    fn answer(&mut self, id: u64, body: EventBody, now: i64) {
+        let (s, _) = strategy_order(id);
+        // Known from the order it answers: no search by symbol per answer.
+        let instrument = self.orders.get(&id).map_or(0, |o| o.3);
+        let h = EventHeader { seq: 0, instrument, exchange_ts: Nanos(now), local_ts: Nanos(now) };
+        let body = crate::wire::strategy_body(body);
+        if let Some(c) = self.core.as_mut() {
+            c.on_venue(s, h, body, now);
+        }
+    }
+
     /// End of session: cancel what is open, wait for the answers, log out.
     fn finish(mut self, opts: &GatewayOptions) -> Result<LiveReport, GatewayError> {
-        if let Some(c) = self.core.as_mut() {
-            c.cancel_all();
+        if !self.cancelled {
+            let now = self.clock.now();
+            self.log_input(&Input::CancelAll { recv: now });
+            self.cancel_all(now)?;
         }
-        let now = self.clock.now();
-        self.send_outbound(now)?;
         let start = self.clock.now();
         while !self.clock.passed(start, Duration::from_millis(300)) {
             self.fix(self.clock.now())?;
@@ -499,6 +721,12 @@ impl Live {
             path: opts.journal_dir.join("fix.seq"),
             reason: e.to_string(),
         })?;
+        if let Some(log) = self.log.as_mut() {
+            log.sync().map_err(|e| GatewayError::Journal {
+                path: opts.journal_dir.join("inputs.log"),
+                reason: e.to_string(),
+            })?;
+        }
         let since = (self.clock.now() - self.started).max(0) as u64;
         let (latency_files, latency) = self.stages.finish(&opts.journal_dir, since);
         let feed = *self.handler.counters();

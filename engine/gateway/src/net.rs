@@ -167,6 +167,18 @@ impl<S: SeqStore> FixLink<S> {
     }
 
     /// Whether the peer closed the connection.
+    /// Carries the session on over a new connection (the peer reconnected after losing the
+    /// last one): the session's sequence numbers and resend store are kept.
+    pub(crate) fn reattach(&mut self, stream: TcpStream) -> Result<(), NetError> {
+        stream.set_nodelay(true).map_err(socket("set TCP_NODELAY"))?;
+        stream.set_nonblocking(true).map_err(socket("make the FIX socket non-blocking"))?;
+        self.stream = stream;
+        self.out.clear();
+        self.events.clear();
+        self.closed = false;
+        Ok(())
+    }
+
     pub(crate) fn closed(&self) -> bool {
         self.closed
     }

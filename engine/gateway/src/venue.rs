@@ -9,7 +9,8 @@ use lockstep_feed::{
     DEFAULT_MAX_DATAGRAM, ItchPublisher, PacketBuilder, Request, SessionId, end_of_session,
 };
 use lockstep_fix::{
-    AppMessage, Event, MemorySeqStore, Role, Session, SessionConfig, SessionState, Text,
+    AppMessage, DisconnectReason, Event, MemorySeqStore, Role, Session, SessionConfig,
+    SessionState, Text,
 };
 use lockstep_sdk::{InstrumentId, Nanos};
 use lockstep_sim::{
@@ -66,6 +67,11 @@ pub struct VenueReport {
     pub requests_fix: u64,
     /// Execution reports and cancel rejects sent.
     pub reports: u64,
+    /// Requests whose ClOrdID the venue had seen before: refused, not executed (a gateway
+    /// that sends an order twice shows here).
+    pub duplicate_requests: u64,
+    /// Times the gateway connected again after losing its connection mid-session.
+    pub reconnects: u64,
     /// Tape events applied to the venue's book but not published: ITCH carries orders only,
     /// not L2 levels or forgotten orders (a LOBSTER tape seeded from its orderbook file has
     /// these), nor events about orders it never announced.
@@ -111,6 +117,13 @@ struct Store {
 }
 
 struct Venue {
+    listener: TcpListener,
+    /// Answers due while the gateway was away, sent when it has logged on again.
+    unsent: Vec<AppMessage>,
+    /// Every ClOrdID received.
+    cl_ord_ids: std::collections::BTreeSet<lockstep_fix::Id>,
+    /// The gateway ended the session with a Logout.
+    logged_out: bool,
     udp: UdpSocket,
     feed: SocketAddr,
     session: SessionId,
@@ -144,13 +157,17 @@ pub fn run_venue(
         VenueError::Publish(format!("session name {:?} is not 1-10 ASCII characters", opts.session))
     })?;
     let clock = Clock::wall();
-    let link = accept(opts, &clock)?;
+    let (listener, link) = accept(opts, &clock)?;
     let udp = UdpSocket::bind(("0.0.0.0", 0)).map_err(socket("open the feed's UDP socket"))?;
     udp.set_nonblocking(true).map_err(socket("make the feed socket non-blocking"))?;
     let instruments = &header.instruments;
     let latency = LatencyModel { entry: Nanos(0), feed: Nanos(0) };
     let cfg = ExchangeConfig { latency, ..ExchangeConfig::default() };
     let mut v = Venue {
+        listener,
+        unsent: Vec::new(),
+        cl_ord_ids: std::collections::BTreeSet::new(),
+        logged_out: false,
         udp,
         feed: opts.feed,
         session,
@@ -178,8 +195,12 @@ pub fn run_venue(
     Ok(v.report)
 }
 
-/// Waits for the gateway's connection and Logon.
-fn accept(opts: &VenueOptions, clock: &Clock) -> Result<FixLink<MemorySeqStore>, VenueError> {
+/// Waits for the gateway's connection and Logon; the listener stays open for a gateway that
+/// reconnects after a restart.
+fn accept(
+    opts: &VenueOptions,
+    clock: &Clock,
+) -> Result<(TcpListener, FixLink<MemorySeqStore>), VenueError> {
     let listener =
         TcpListener::bind(opts.fix).map_err(socket(format!("listen for FIX on {}", opts.fix)))?;
     listener.set_nonblocking(true).map_err(socket("make the FIX listener non-blocking"))?;
@@ -203,14 +224,16 @@ fn accept(opts: &VenueOptions, clock: &Clock) -> Result<FixLink<MemorySeqStore>,
             }
         }
     };
-    let cfg = SessionConfig::new(Role::Acceptor, text("VENUE"), text("GATEWAY"));
+    let mut cfg = SessionConfig::new(Role::Acceptor, text("VENUE"), text("GATEWAY"));
+    // Execution reports are kept to resend to a gateway that restarts mid-session.
+    cfg.resend_capacity = 1 << 14;
     let session = Session::new(cfg, MemorySeqStore::default()).map_err(NetError::Fix)?;
     let mut link = FixLink::new(stream, session)?;
     link.session.accept(clock.now());
     loop {
         link.poll(clock.now())?;
         if link.events.iter().any(|e| matches!(e, Event::LoggedOn { .. })) {
-            return Ok(link);
+            return Ok((listener, link));
         }
         if link.closed() || clock.passed(start, opts.wait) {
             return Err(NetError::Timeout { what: "the gateway's FIX Logon".into() }.into());
@@ -346,15 +369,40 @@ impl Venue {
             }
         }
         let now = self.clock.now();
+        if self.link.closed() && !self.logged_out {
+            self.reconnect(now)?;
+        }
         self.link.poll(now)?;
         let events = std::mem::take(&mut self.link.events);
         for e in &events {
-            if let Event::App { msg, .. } = e {
-                self.order(msg);
+            match e {
+                Event::App { msg, .. } => self.order(msg),
+                Event::Disconnected {
+                    reason: DisconnectReason::Logout | DisconnectReason::PeerLogout,
+                    ..
+                } => self.logged_out = true,
+                _ => {}
             }
         }
         self.link.events = events;
         self.answers(now)
+    }
+
+    /// A gateway that lost its connection (or was restarted) connects again: the session goes
+    /// on with its sequence numbers, so what it missed is resent.
+    fn reconnect(&mut self, now: i64) -> Result<(), VenueError> {
+        match self.listener.accept() {
+            Ok((stream, _)) => {
+                self.link.reattach(stream)?;
+                self.link.session.accept(now);
+                self.report.reconnects += 1;
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(()),
+            Err(e) => {
+                Err(NetError::Socket { what: "accept the gateway again".into(), source: e }.into())
+            }
+        }
     }
 
     fn retransmit(&mut self, r: Request, to: SocketAddr) -> Result<(), VenueError> {
@@ -398,6 +446,16 @@ impl Venue {
             .position(|s| *s == symbol)
             .map_or(InstrumentId::MAX, |i| i as InstrumentId);
         let Some((id, action)) = request_action(msg, instrument) else { return };
+        let cl = match msg {
+            AppMessage::NewOrderSingle(o) => o.cl_ord_id,
+            AppMessage::OrderCancelRequest(c) => c.cl_ord_id,
+            AppMessage::OrderCancelReplaceRequest(r) => r.cl_ord_id,
+            _ => return,
+        };
+        if !self.cl_ord_ids.insert(cl) {
+            self.report.duplicate_requests += 1;
+            return;
+        }
         let st = self.orders.entry(id).or_insert_with(|| new_state(msg));
         match msg {
             AppMessage::NewOrderSingle(o) => *st = new_state(&AppMessage::NewOrderSingle(*o)),
@@ -418,13 +476,20 @@ impl Venue {
             let Some(id) = order_of(&body) else { continue };
             let Some(st) = self.orders.get_mut(&id) else { continue };
             self.exec += 1;
-            // After the gateway logged out (or dropped), answers due have no one to go to.
-            if self.link.session.state() != SessionState::Active {
-                continue;
-            }
+            // While the gateway is away, answers wait for it to log on again.
             if let Some(m) = answer_message(st, id, &body, self.exec) {
-                self.link.send(&m, now)?;
-                self.report.reports += 1;
+                self.unsent.push(m);
+            }
+        }
+        if self.link.session.state() == SessionState::Active {
+            for m in std::mem::take(&mut self.unsent) {
+                // A report whose send failed is in the session's resend store already; those
+                // after it wait for the gateway's return.
+                if self.link.closed() {
+                    self.unsent.push(m);
+                } else if self.link.send(&m, now).is_ok() {
+                    self.report.reports += 1;
+                }
             }
         }
         Ok(())
@@ -449,11 +514,9 @@ impl Venue {
     fn linger(&mut self, wait: Duration) -> Result<(), VenueError> {
         let start = self.clock.now();
         let mut last_eos = start;
-        while !self.link.closed() && !self.clock.passed(start, wait) {
+        // A gateway that vanished without a Logout may come back (restarted) within `wait`.
+        while !self.logged_out && !self.clock.passed(start, wait) {
             self.service()?;
-            if self.link.events.iter().any(|e| matches!(e, Event::Disconnected { .. })) {
-                break;
-            }
             if self.clock.passed(last_eos, Duration::from_millis(100)) {
                 last_eos = self.clock.now();
                 let eos = end_of_session(self.session, self.builder.next_seq());

@@ -213,3 +213,35 @@ fn fuzz_mutated_datagrams_never_panic() {
         assert_eq!(c.datagrams, 8);
     }
 }
+
+#[test]
+fn a_recorded_sequence_played_into_a_fresh_handler_gives_the_same_events_and_position() {
+    let mut a = handler(4);
+    a.record_sequence(true);
+    let mut first = Vec::new();
+    // In order, a duplicate, a gap filled by a retransmission, a gap given up on, the end.
+    for (d, t) in [(pkt(1, 3), 1), (pkt(1, 3), 2), (pkt(6, 2), 3), (pkt(4, 2), 4), (pkt(12, 1), 5)]
+    {
+        first.extend(feed(&mut a, &d, t).1);
+    }
+    for t in [200, 400, 600, 800] {
+        let _ = a.poll(Nanos(t), &mut |e| first.push(e));
+    }
+    first.extend(feed(&mut a, &end_of_session(sess(), 13), 900).1);
+    let mut tap = Vec::new();
+    a.take_sequence(&mut tap);
+    assert!(first.iter().any(|e| matches!(e, FeedEvent::Halt { .. })), "{first:?}");
+    let mut b = handler(4);
+    let mut again = Vec::new();
+    let n = b.replay_sequence(&tap, &mut |e| again.push(e)).unwrap();
+    assert_eq!(again, first);
+    assert_eq!(n, a.counters().messages);
+    assert_eq!(b.expected(), a.expected());
+    // A damaged recording is refused at the offending record, not played on.
+    let mut bad = tap.clone();
+    bad[0] = 9;
+    let e = handler(4).replay_sequence(&bad, &mut |_| {}).unwrap_err();
+    assert!(e.to_string().contains("at byte 0: unknown record kind"), "{e}");
+    let cut = handler(4).replay_sequence(&tap[..tap.len() - 3], &mut |_| {}).unwrap_err();
+    assert!(matches!(cut, FeedError::Recording { .. }), "{cut}");
+}

@@ -39,11 +39,16 @@ struct Args {
     /// Pin the gateway's thread to this core.
     #[arg(long)]
     core: Option<usize>,
-    /// Directory for the journals, the FIX sequence numbers and the latency logs (created; it
-    /// must not hold a journal already). The kill switch: `touch DIR/KILL` or `kill -USR1
-    /// <pid>` cancels every open order and refuses new ones.
-    #[arg(long)]
-    journal: PathBuf,
+    /// Directory for the journals, the input log, the FIX sequence numbers and the latency
+    /// logs (created; it must not hold a journal already). The kill switch: `touch DIR/KILL`
+    /// or `kill -USR1 <pid>` cancels every open order and refuses new ones.
+    #[arg(long, required_unless_present = "recover", conflicts_with = "recover")]
+    journal: Option<PathBuf>,
+    /// Carry on the session whose --journal directory this is, after the gateway was killed
+    /// mid-way: give the same strategies, --params and --tier. Its input log is played back
+    /// (no order is sent twice), then the feed and the FIX session resume where it ends.
+    #[arg(long, value_name = "DIR")]
+    recover: Option<PathBuf>,
     /// Pre-trade risk limits (JSON: max_order_qty, max_notional, collar_ticks, collar_bps,
     /// max_position, max_orders_per_second, max_open_orders).
     #[arg(long)]
@@ -91,10 +96,11 @@ fn main() -> Result<()> {
     let opts = GatewayOptions {
         feed: args.feed,
         fix: args.fix,
-        journal_dir: args.journal.clone(),
+        journal_dir: args.journal.clone().or_else(|| args.recover.clone()).unwrap_or_default(),
         risk,
         wait: Duration::from_secs(args.wait),
         kill,
+        recover: args.recover.is_some(),
     };
     let report = run_gateway(&opts, strategies)?;
     if args.json {
