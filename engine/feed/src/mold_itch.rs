@@ -45,8 +45,13 @@ pub struct HandlerConfig {
     pub slot_bytes: usize,
     /// Wait before re-sending a retransmission request.
     pub request_timeout: Nanos,
-    /// Requests per gap before giving up on it.
+    /// Requests per gap before giving up on it (a request that brings messages starts the
+    /// count again).
     pub max_attempts: u32,
+    /// Most messages one retransmission request asks for: a gap longer than this (a restart
+    /// that missed seconds of feed) is asked for a window at a time, so that a venue's answer
+    /// fits the socket's receive buffer instead of overflowing it.
+    pub max_request: u16,
     /// Exchange time of ITCH's midnight (timestamps are nanoseconds since midnight).
     pub midnight: Nanos,
 }
@@ -61,6 +66,7 @@ impl Default for HandlerConfig {
             slot_bytes: 1500,
             request_timeout: Nanos(50_000_000),
             max_attempts: 3,
+            max_request: u16::MAX - 1,
             midnight: Nanos::ZERO,
         }
     }
@@ -233,7 +239,7 @@ impl MoldItchHandler {
         if end <= exp {
             return None;
         }
-        let count = (end - exp).min(u64::from(u16::MAX - 1));
+        let count = (end - exp).min(u64::from(self.cfg.max_request.clamp(1, u16::MAX - 1)));
         let attempts = match self.pending {
             Some(p) if p.seq == exp => p.attempts.saturating_add(1),
             _ => 1,

@@ -33,7 +33,9 @@ pub use journal::{
     Origin, Record, read_journal,
 };
 pub use latency::{STAGES, StageLatency};
-pub use live::{GatewayError, GatewayOptions, KillSwitch, LiveReport, LiveStrategy, run_gateway};
+pub use live::{
+    GatewayError, GatewayOptions, KillSwitch, LiveReport, LiveStrategy, Recovery, run_gateway,
+};
 pub use net::{NetError, Pace};
 pub use risk::{OrderRequest, RiskBook, RiskError, RiskFile, RiskLimits};
 pub use venue::{Faults, VenueError, VenueOptions, VenueReport, run_venue};

@@ -98,6 +98,21 @@ pub struct LiveReport {
     pub latency_files: Vec<PathBuf>,
     /// The journal files written.
     pub journals: Vec<PathBuf>,
+    /// What `--recover` played back, when it was used.
+    pub recovery: Option<Recovery>,
+}
+
+/// What a recovery played back before the session went on.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Recovery {
+    /// Inputs played back from the log.
+    pub inputs: u64,
+    /// Orders decided again that had been sent before the restart (not sent again).
+    pub orders_not_resent: u64,
+    /// Bytes after the log's last whole frame, dropped (a frame the crash cut).
+    pub torn_tail: u64,
+    /// How long the play-back took, in nanoseconds.
+    pub play_back_ns: i64,
 }
 
 /// Why the gateway stopped.
@@ -202,6 +217,8 @@ pub fn run_gateway(
             gap_slots: 8192,
             request_timeout: Nanos(2_000_000),
             max_attempts: 100,
+            // A window of messages per request: after a restart the gap can be seconds of feed.
+            max_request: 2048,
             ..HandlerConfig::default()
         }),
         link,
@@ -227,8 +244,21 @@ pub fn run_gateway(
         cancelled: false,
     };
     live.handler.record_sequence(true);
+    let t0 = live.clock.now();
+    let mut recovery = None;
     let replayed = match recovered {
-        Some(r) => live.replay(r, &log_path),
+        Some(r) => {
+            let mut rec = Recovery {
+                inputs: r.inputs.len() as u64,
+                orders_not_resent: r.sent(),
+                torn_tail: r.torn_tail,
+                play_back_ns: 0,
+            };
+            let done = live.replay(r, &log_path);
+            rec.play_back_ns = live.clock.now() - t0;
+            recovery = Some(rec);
+            done
+        }
         None => Ok(()),
     };
     if let Err(e) = replayed.and_then(|()| live.run()) {
@@ -246,6 +276,7 @@ pub fn run_gateway(
     }
     let mut report = live.finish(opts)?;
     report.journals = journals;
+    report.recovery = recovery;
     Ok(report)
 }
 
@@ -738,6 +769,7 @@ impl Live {
             latency,
             latency_files,
             journals: Vec::new(),
+            recovery: None,
         })
     }
 }

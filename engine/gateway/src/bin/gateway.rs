@@ -141,6 +141,15 @@ fn print_report(r: &LiveReport) {
         f.unrecoverable,
         f.malformed
     );
+    if let Some(rec) = &r.recovery {
+        println!(
+            "recovered: {} logged inputs played back in {:.1} ms, {} orders already sent not sent again, {} torn bytes dropped",
+            rec.inputs,
+            rec.play_back_ns as f64 / 1e6,
+            rec.orders_not_resent,
+            rec.torn_tail
+        );
+    }
     for s in &r.strategies {
         println!(
             "{}: {} events, {} orders sent, {} cancels, {} acks, {} fills; venue rejects {:?}; risk rejects {:?}",

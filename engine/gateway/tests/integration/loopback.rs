@@ -352,6 +352,11 @@ fn a_gateway_killed_mid_session_recovers_and_sends_no_order_twice() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
     assert_eq!(venue.reconnects, 1, "{venue:?}");
+    let rec = &report["recovery"];
+    assert!(
+        rec["inputs"].as_u64() > Some(0) && rec["orders_not_resent"].as_u64() >= Some(25),
+        "{rec}"
+    );
     assert_eq!(venue.duplicate_requests, 0, "an order went out twice: {venue:?}");
     assert_eq!(report["market_events"].as_u64(), Some(venue.events), "{report}");
     let s = &report["strategies"][0];
