@@ -99,6 +99,9 @@ pub enum PacketStatus {
     Duplicate,
     /// It is ahead of a gap: held until the gap fills.
     Buffered,
+    /// It is ahead of a gap and the gap buffer is full: dropped, to be re-requested with the
+    /// gap.
+    Deferred,
     /// A heartbeat.
     Heartbeat,
     /// An end-of-session packet.
@@ -202,6 +205,9 @@ pub struct Counters {
     pub skipped: u64,
     /// Datagrams held in the gap buffer.
     pub buffered: u64,
+    /// Datagrams after a gap that found the gap buffer full and were dropped, to be
+    /// re-requested ([`crate::HandlerConfig::drop_when_full`]).
+    pub deferred: u64,
     /// Datagrams rejected (bad framing, bad ITCH, wrong session).
     pub malformed: u64,
     /// Of those, datagrams with a message of an unknown type.

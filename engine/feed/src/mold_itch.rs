@@ -52,6 +52,10 @@ pub struct HandlerConfig {
     /// that missed seconds of feed) is asked for a window at a time, so that a venue's answer
     /// fits the socket's receive buffer instead of overflowing it.
     pub max_request: u16,
+    /// When the gap buffer is full, drop the datagram and ask for it again with the gap,
+    /// instead of giving the gap up. For a venue that retransmits everything it sent (ours
+    /// does): a restart that missed seconds of feed then catches up instead of halting.
+    pub drop_when_full: bool,
     /// Exchange time of ITCH's midnight (timestamps are nanoseconds since midnight).
     pub midnight: Nanos,
 }
@@ -67,6 +71,7 @@ impl Default for HandlerConfig {
             request_timeout: Nanos(50_000_000),
             max_attempts: 3,
             max_request: u16::MAX - 1,
+            drop_when_full: false,
             midnight: Nanos::ZERO,
         }
     }
@@ -329,6 +334,11 @@ impl MoldItchHandler {
         if self.buffer(p, datagram) {
             let request = if self.pending.is_none() { self.request(recv, true) } else { None };
             return DatagramOutcome { status: PacketStatus::Buffered, delivered: 0, request };
+        }
+        if self.cfg.drop_when_full {
+            self.mapper.counters.deferred += 1;
+            let request = if self.pending.is_none() { self.request(recv, true) } else { None };
+            return DatagramOutcome { status: PacketStatus::Deferred, delivered: 0, request };
         }
         let exp = self.expected.unwrap_or(p.seq);
         let reason = HaltReason::GapBufferFull {

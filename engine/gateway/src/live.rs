@@ -219,6 +219,7 @@ pub fn run_gateway(
             max_attempts: 100,
             // A window of messages per request: after a restart the gap can be seconds of feed.
             max_request: 2048,
+            drop_when_full: true,
             ..HandlerConfig::default()
         }),
         link,

@@ -245,3 +245,34 @@ fn a_recorded_sequence_played_into_a_fresh_handler_gives_the_same_events_and_pos
     let cut = handler(4).replay_sequence(&tap[..tap.len() - 3], &mut |_| {}).unwrap_err();
     assert!(matches!(cut, FeedError::Recording { .. }), "{cut}");
 }
+
+#[test]
+fn with_drop_when_full_a_full_gap_buffer_defers_instead_of_giving_up() {
+    let mut h = MoldItchHandler::new(HandlerConfig {
+        gap_slots: 1,
+        order_capacity: 1024,
+        drop_when_full: true,
+        max_request: 3,
+        ..HandlerConfig::default()
+    });
+    assert_eq!(order_ids(&feed(&mut h, &pkt(1, 1), 1).1), vec![1]);
+    // 5 waits in the one slot; 6 and 7 find it full and are dropped, not a halt.
+    let (o, _) = feed(&mut h, &pkt(5, 1), 2);
+    assert_eq!(
+        (o.status, o.request.map(|r| (r.seq, r.count))),
+        (PacketStatus::Buffered, Some((2, 3)))
+    );
+    for s in [6, 7] {
+        let (o, ev) = feed(&mut h, &pkt(s, 1), 3);
+        assert_eq!((o.status, ev.len()), (PacketStatus::Deferred, 0));
+    }
+    // The retransmission of 2..5 releases 5; the rest (6, 7) is asked for next, a window at a
+    // time, and arrives.
+    let (o, ev) = feed(&mut h, &pkt(2, 3), 4);
+    assert_eq!(order_ids(&ev), vec![2, 3, 4, 5]);
+    assert_eq!(o.request.map(|r| (r.seq, r.count)), Some((6, 2)));
+    let (_, ev) = feed(&mut h, &pkt(6, 2), 5);
+    assert_eq!(order_ids(&ev), vec![6, 7]);
+    let c = h.counters();
+    assert_eq!((c.deferred, c.unrecoverable, h.expected()), (2, 0, Some(8)));
+}
