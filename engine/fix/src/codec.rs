@@ -144,7 +144,12 @@ impl Encoder {
     }
 
     /// A string field. The value must not contain SOH (the [`FixStr`] types guarantee that).
+    /// FIX has no empty fields (`58=` is garbled to every parser): an empty value is left out,
+    /// so an optional field reads back as absent.
     pub fn str(&mut self, tag: u32, value: &[u8]) {
+        if value.is_empty() {
+            return;
+        }
         self.tag(tag);
         self.body.extend_from_slice(value);
         self.body.push(SOH);
