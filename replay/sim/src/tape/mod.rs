@@ -383,9 +383,16 @@ fn event_config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-fn header_config()
--> bincode::config::Configuration<bincode::config::LittleEndian, bincode::config::Fixint> {
-    bincode::config::standard().with_fixed_int_encoding()
+/// Fixed-width integers; decoding is limited to the largest header, so a forged string or
+/// list length is refused before anything is allocated for it (found by `lockstep-fuzz`).
+type HeaderLimit = bincode::config::Limit<{ MAX_HEADER_BYTES as usize }>;
+
+fn header_config() -> bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Fixint,
+    HeaderLimit,
+> {
+    bincode::config::standard().with_fixed_int_encoding().with_limit()
 }
 
 /// Anything that went wrong reading or writing a tape.
