@@ -70,8 +70,8 @@ pub enum Input {
 
 /// Appends inputs, a frame per [`InputLog::flush`].
 #[derive(Debug)]
-pub struct InputLog {
-    file: File,
+pub struct InputLog<W: Write = File> {
+    file: W,
     payload: Vec<u8>,
     frame: Vec<u8>,
 }
@@ -82,11 +82,8 @@ impl InputLog {
     /// # Errors
     /// [`JournalError::Io`] when it exists or cannot be written.
     pub fn create(path: &Path) -> Result<Self, JournalError> {
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
-        let mut head = MAGIC.to_vec();
-        head.extend_from_slice(&INPUTS_VERSION.to_le_bytes());
-        file.write_all(&head)?;
-        Ok(Self::over(file))
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(path)?;
+        InputLog::new(file)
     }
 
     /// Opens a log read by [`read_inputs`] to go on appending: what follows its last whole
@@ -101,8 +98,40 @@ impl InputLog {
         Ok(Self::over(file))
     }
 
-    fn over(file: File) -> Self {
-        Self { file, payload: Vec::with_capacity(256 << 10), frame: Vec::with_capacity(256 << 10) }
+    /// Flushes and forces the log to the disk.
+    ///
+    /// # Errors
+    /// [`JournalError::Io`].
+    pub fn sync(&mut self) -> Result<(), JournalError> {
+        self.flush()?;
+        self.file.sync_data()?;
+        Ok(())
+    }
+}
+
+impl<W: Write> InputLog<W> {
+    /// A log written to `out`, starting with its header.
+    ///
+    /// # Errors
+    /// [`JournalError::Io`] when the header cannot be written.
+    pub fn new(mut out: W) -> Result<Self, JournalError> {
+        let mut head = MAGIC.to_vec();
+        head.extend_from_slice(&INPUTS_VERSION.to_le_bytes());
+        out.write_all(&head)?;
+        Ok(Self::over(out))
+    }
+
+    fn over(file: W) -> Self {
+        Self { file, payload: Vec::with_capacity(64 << 10), frame: Vec::with_capacity(64 << 10) }
+    }
+
+    /// Flushes and returns the writer.
+    ///
+    /// # Errors
+    /// As [`InputLog::flush`].
+    pub fn finish(mut self) -> Result<W, JournalError> {
+        self.flush()?;
+        Ok(self.file)
     }
 
     /// Adds an input (written at the next [`InputLog::flush`]).
@@ -138,17 +167,8 @@ impl InputLog {
         self.frame.extend_from_slice(&crc32fast::hash(&self.payload).to_le_bytes());
         self.frame.extend_from_slice(&self.payload);
         self.file.write_all(&self.frame)?;
+        self.file.flush()?;
         self.payload.clear();
-        Ok(())
-    }
-
-    /// Flushes and forces the log to the disk.
-    ///
-    /// # Errors
-    /// [`JournalError::Io`].
-    pub fn sync(&mut self) -> Result<(), JournalError> {
-        self.flush()?;
-        self.file.sync_data()?;
         Ok(())
     }
 }

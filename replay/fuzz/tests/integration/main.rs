@@ -1,0 +1,3 @@
+//! Integration tests of the fuzzing harness.
+
+mod replay;
