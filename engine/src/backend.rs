@@ -203,20 +203,26 @@ pub(crate) struct Exports<U, I> {
     abi_version: U,
     regions: U,
     init: I,
+    migrate: Option<I>,
+    state_version: Option<U>,
 }
 
 /// One entry point of [`Exports`], by its parameter type.
 pub(crate) enum EntryFn<'a, U, I> {
     /// An entry point that takes nothing.
     Unit(&'a U),
-    /// `lockstep_init`, which takes the parameters' length.
+    /// `lockstep_init`, which takes the parameters' length (and `lockstep_migrate`).
     Init(&'a I),
+    /// An optional entry point the module does not export: the call returns 0.
+    Missing,
 }
 
 impl<U, I> Exports<U, I> {
-    /// Collects the entry points: `init` as looked up, the others by name through `unit`.
+    /// Collects the entry points: `init` and `migrate` as looked up, the others by name
+    /// through `unit` (`lockstep_state_version` only if exported).
     pub(crate) fn new<E>(
         init: Result<I, E>,
+        migrate: Option<I>,
         mut unit: impl FnMut(&'static str) -> Result<U, E>,
     ) -> Result<Self, E> {
         Ok(Self {
@@ -224,6 +230,8 @@ impl<U, I> Exports<U, I> {
             abi_version: unit(names::ABI_VERSION)?,
             regions: unit(names::REGIONS)?,
             init: init?,
+            migrate,
+            state_version: unit(names::STATE_VERSION).ok(),
         })
     }
 
@@ -235,6 +243,10 @@ impl<U, I> Exports<U, I> {
             Entry::AbiVersion => EntryFn::Unit(&self.abi_version),
             Entry::Regions => EntryFn::Unit(&self.regions),
             Entry::Init => EntryFn::Init(&self.init),
+            Entry::Migrate => self.migrate.as_ref().map_or(EntryFn::Missing, EntryFn::Init),
+            Entry::StateVersion => {
+                self.state_version.as_ref().map_or(EntryFn::Missing, EntryFn::Unit)
+            }
         }
     }
 }

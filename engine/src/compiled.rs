@@ -213,7 +213,8 @@ impl BackendGuest for Guest {
             .map_err(|e| instantiate_failure::<Self>(&mut store.data_mut().report, &e, config))?;
         // The module's export signatures were checked at load.
         let init = instance.get_typed_func(&mut store, names::INIT);
-        let exports = Exports::new(init, |name| instance.get_typed_func(&mut store, name))
+        let migrate = instance.get_typed_func(&mut store, names::MIGRATE).ok();
+        let exports = Exports::new(init, migrate, |name| instance.get_typed_func(&mut store, name))
             .map_err(|e| internal(&e))?;
         let globals = find_globals(wanted, |name| instance.get_global(&mut store, name))?;
         Ok(Self { store, memory, exports, globals })
@@ -234,6 +235,7 @@ impl BackendGuest for Guest {
         match self.exports.get(entry) {
             EntryFn::Unit(f) => f.call(&mut self.store, ()),
             EntryFn::Init(f) => f.call(&mut self.store, arg),
+            EntryFn::Missing => Ok(0),
         }
     }
 

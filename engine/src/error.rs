@@ -49,6 +49,8 @@ pub enum Phase {
     Init,
     /// Handling the event with this sequence number.
     Event(u64),
+    /// A hot swap: the new version's `lockstep_migrate` taking over the old one's state.
+    Migrate,
 }
 
 impl fmt::Display for Phase {
@@ -57,6 +59,7 @@ impl fmt::Display for Phase {
             Phase::Load => f.write_str("at load"),
             Phase::Init => f.write_str("during init"),
             Phase::Event(seq) => write!(f, "on event seq {seq}"),
+            Phase::Migrate => f.write_str("while migrating the running version's state"),
         }
     }
 }
@@ -119,6 +122,13 @@ pub enum Error {
     /// more locals than the interpreter takes): refused at load on every tier.
     Unportable {
         /// What and where.
+        reason: String,
+    },
+    /// A hot swap's new version did not take over the running version's state: it exports no
+    /// `lockstep_migrate`, its mutable globals differ from the old version's, or its
+    /// `lockstep_migrate` refused (with its message). The running version is untouched.
+    MigrationRefused {
+        /// Why.
         reason: String,
     },
     /// The module's region descriptor is invalid (outside memory, overlapping, or too large).
@@ -294,6 +304,7 @@ impl Error {
             Error::WrongTier { .. } => (24, 0),
             Error::Checkpoint(c) => (25, c.sub_code()),
             Error::Unportable { .. } => (26, 0),
+            Error::MigrationRefused { .. } => (27, 0),
         };
         variant << 8 | low
     }
@@ -344,6 +355,10 @@ impl fmt::Display for Error {
                 "module speaks Lockstep ABI v{found}, this engine speaks v{expected}; rebuild the strategy against a matching lockstep-sdk"
             ),
             Error::BadRegions { reason } => write!(f, "module's ABI regions are invalid: {reason}"),
+            Error::MigrationRefused { reason } => write!(
+                f,
+                "the new version did not take over the running one's state: {reason}; the running version goes on (swap with a fresh start instead, or fix the migration)"
+            ),
             Error::Unportable { reason } => write!(
                 f,
                 "module cannot run alike on both tiers: {reason}; size tables in their declaration and split the function"

@@ -84,6 +84,10 @@ pub(crate) enum Entry {
     Regions,
     Init,
     OnEvent,
+    /// `lockstep_migrate`, optional.
+    Migrate,
+    /// `lockstep_state_version`, optional.
+    StateVersion,
 }
 
 /// What a guest's host functions and memory limiter observed during a call, kept by each tier's

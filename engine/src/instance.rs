@@ -38,6 +38,65 @@ impl StrategyModule {
     pub fn restore(&self, checkpoint: &[u8]) -> Result<Instance, Error> {
         Instance::restore(self, checkpoint)
     }
+
+    /// Hot swap: prepares this module, a new version of the strategy, to take over from
+    /// `running` (an instance of the old version, on either tier). Switch by putting the
+    /// result in `running`'s place between two events: no event is lost or seen twice.
+    ///
+    /// - [`Handover::Fresh`] starts the new version with `lockstep_init(params)`; prepare it
+    ///   ahead and the switch itself costs nothing.
+    /// - [`Handover::Migrate`] carries the old version's state over: a guest of this module
+    ///   gets `running`'s memory, mutable globals and halted state (as a checkpoint restores
+    ///   them), then this module's `lockstep_migrate(from)` runs under the init fuel budget,
+    ///   `from` being the old version's `lockstep_state_version()` (0 when it has none). It
+    ///   accepts with the number of actions it wrote (as init does) or refuses with a negative
+    ///   length and a message in the params region. Do it at the boundary, so that the state
+    ///   taken over is the latest.
+    ///
+    /// # Errors
+    /// [`Error::MigrationRefused`] (no `lockstep_migrate`, other mutable globals, or the
+    /// migration said no), a trap, panic or [`Error::OutOfFuel`] in `lockstep_migrate`
+    /// ([`Phase::Migrate`]), or what [`StrategyModule::instantiate`] returns. In every case
+    /// `running` is untouched and goes on.
+    pub fn take_over(&self, running: &mut Instance, how: Handover<'_>) -> Result<Instance, Error> {
+        match how {
+            Handover::Fresh { params } => self.instantiate(params),
+            Handover::Migrate => {
+                if !self.migrates {
+                    return Err(Error::MigrationRefused {
+                        reason: "the new version exports no lockstep_migrate, so it does not \
+                                 declare that it can take over a running version's state"
+                            .into(),
+                    });
+                }
+                if running.halted {
+                    return Err(Error::MigrationRefused {
+                        reason: "the running version has halted; its state is not one to carry \
+                                 over"
+                            .into(),
+                    });
+                }
+                let from = running.state_version()?;
+                let bytes = running.checkpoint();
+                let image = checkpoint::read(&bytes).map_err(Error::Checkpoint)?;
+                let mut next = Instance::from_image(self, &image, true)?;
+                next.migrate(self, from)?;
+                Ok(next)
+            }
+        }
+    }
+}
+
+/// How a new version of a strategy takes over at a hot swap ([`StrategyModule::take_over`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handover<'a> {
+    /// Start afresh with `lockstep_init(params)`; the old version's state is dropped.
+    Fresh {
+        /// The new version's parameters.
+        params: &'a str,
+    },
+    /// Carry the old version's state over through the new version's `lockstep_migrate`.
+    Migrate,
 }
 
 /// One strategy, instantiated: takes events, yields actions, reports the fuel each event used.
@@ -102,7 +161,6 @@ impl Instance {
 
     /// A fresh guest of `module` carrying a checkpoint's state.
     fn restore(module: &StrategyModule, bytes: &[u8]) -> Result<Self, Error> {
-        let config: &Config = &module.engine.config;
         let image = checkpoint::read(bytes).map_err(Error::Checkpoint)?;
         if image.module != module.sha256 {
             return Err(Error::Checkpoint(CheckpointError::OtherModule {
@@ -110,6 +168,17 @@ impl Instance {
                 found: checkpoint::hex(&image.module),
             }));
         }
+        Self::from_image(module, &image, false)
+    }
+
+    /// A fresh guest of `module` with `image`'s memory, globals and halted state; `migrating`:
+    /// the image is another version's (its globals must have the same shape).
+    fn from_image(
+        module: &StrategyModule,
+        image: &checkpoint::Image<'_>,
+        migrating: bool,
+    ) -> Result<Self, Error> {
+        let config: &Config = &module.engine.config;
         if image.abi_version != ABI_VERSION {
             let found = i64::from(image.abi_version);
             return Err(Error::AbiVersion { found, expected: ABI_VERSION });
@@ -124,6 +193,16 @@ impl Instance {
         let corrupt =
             |reason: &str| Error::Checkpoint(CheckpointError::Corrupt { reason: reason.into() });
         if !image.globals.iter().map(|(g, _)| g).eq(module.globals.iter()) {
+            if migrating {
+                return Err(Error::MigrationRefused {
+                    reason: format!(
+                        "the old version has {} mutable globals and the new one {}, not of the \
+                         same indices and types: its state cannot be carried over",
+                        image.globals.len(),
+                        module.globals.len()
+                    ),
+                });
+            }
             return Err(corrupt("its globals are not the module's"));
         }
         let (mut guest, regions) = module.linked()?;
@@ -152,6 +231,37 @@ impl Instance {
             module: module.sha256,
             globals: Vec::with_capacity(module.globals.len()),
         })
+    }
+
+    /// The version of its state's layout the strategy declares (`lockstep_state_version`, 0
+    /// when it exports none), for a successor's `lockstep_migrate`.
+    ///
+    /// # Errors
+    /// A trap, panic or [`Error::OutOfFuel`] in the export ([`Phase::Migrate`]).
+    pub fn state_version(&mut self) -> Result<i32, Error> {
+        let budget = self.budget;
+        let (rc, _) = on_guest!(&mut self.guest, g =>
+            g.call(Entry::StateVersion, 0, budget, Phase::Migrate));
+        rc
+    }
+
+    /// Runs the new version's `lockstep_migrate(from)` on the state carried over.
+    fn migrate(&mut self, module: &StrategyModule, from: i32) -> Result<(), Error> {
+        let fuel = module.engine.config.init_fuel.0;
+        let (rc, used) =
+            on_guest!(&mut self.guest, g => g.call(Entry::Migrate, from, fuel, Phase::Migrate));
+        let rc = rc?;
+        self.last_fuel = Fuel(used);
+        if rc < 0 {
+            let at = self.regions.params_ptr as usize;
+            let n = (rc.unsigned_abs() as usize).min(self.regions.params_cap as usize);
+            let msg = on_guest!(&self.guest, g => String::from_utf8_lossy(&g.memory()[at..at + n])
+                .into_owned());
+            return Err(Error::MigrationRefused {
+                reason: format!("its lockstep_migrate({from}) refused: {msg}"),
+            });
+        }
+        self.collect(rc, Phase::Migrate)
     }
 
     /// The strategy's whole state as versioned bytes (see `engine/ABI.md`, "Checkpoints"): the

@@ -123,7 +123,8 @@ impl BackendGuest for Guest {
             })?;
             // The module's export signatures were checked at load.
             let init = instance.get_typed_func(&store, names::INIT);
-            let exports = Exports::new(init, |name| instance.get_typed_func(&store, name))
+            let migrate = instance.get_typed_func(&store, names::MIGRATE).ok();
+            let exports = Exports::new(init, migrate, |name| instance.get_typed_func(&store, name))
                 .map_err(|e| internal(&e))?;
             let globals = find_globals(wanted, |name| instance.get_global(&store, name))?;
             Ok(Linked { store, memory, exports, globals })
@@ -147,6 +148,7 @@ impl BackendGuest for Guest {
         match g.exports.get(entry) {
             EntryFn::Unit(f) => f.call(&mut g.store, ()),
             EntryFn::Init(f) => f.call(&mut g.store, arg),
+            EntryFn::Missing => Ok(0),
         }
     }
 

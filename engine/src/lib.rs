@@ -56,7 +56,7 @@ pub use checkpoint::{CHECKPOINT_VERSION, CheckpointError};
 pub use config::{Config, Fuel, Tier, UnknownTier, WASM_PAGE};
 pub use engine::Engine;
 pub use error::{Error, GuestStatus, Phase, TrapKind};
-pub use instance::Instance;
+pub use instance::{Handover, Instance};
 pub use lockstep_sdk::{RunError, Step, StrategyRunner};
 pub use module::StrategyModule;
 pub use sys::CountingAlloc;

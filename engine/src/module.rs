@@ -28,6 +28,8 @@ pub struct StrategyModule {
     pub(crate) sha256: [u8; 32],
     /// The mutable globals, exported for checkpoints by `instrument`.
     pub(crate) globals: Arc<[MutableGlobal]>,
+    /// Whether it exports `lockstep_migrate` (it can take over a running version's state).
+    pub(crate) migrates: bool,
     /// The guest the load checks linked, kept for the first `instantiate` (shared by clones),
     /// so a load followed by an instantiation links once.
     trial: Arc<Mutex<Option<(Guest, Regions)>>>,
@@ -126,6 +128,18 @@ impl StrategyModule {
                 Some(_) => return Err(Error::BadSignature { name, expected: sig }),
             }
         }
+        // The optional exports of a hot swap, checked alike when present.
+        for (name, params, sig) in [
+            (names::MIGRATE, &[i32_][..], SIG_I32_I32),
+            (names::STATE_VERSION, &[][..], SIG_NONE_I32),
+        ] {
+            match code.export(name) {
+                None => {}
+                Some(Some(s)) if s.params == params && s.results == [i32_] => {}
+                Some(_) => return Err(Error::BadSignature { name, expected: sig }),
+            }
+        }
+        let migrates = code.export(names::MIGRATE).is_some();
         // Linking runs any start function under the init fuel budget and checks the ABI
         // version and regions, so a hostile module is refused at load rather than later.
         let globals: Arc<[MutableGlobal]> = code.globals().into();
@@ -137,6 +151,7 @@ impl StrategyModule {
             size,
             sha256,
             globals,
+            migrates,
             trial: Arc::new(Mutex::new(Some(trial))),
         })
     }

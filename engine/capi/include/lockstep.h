@@ -184,6 +184,9 @@
 // function with too many locals).
 #define LS_CODE_UNPORTABLE 6656
 
+// Engine family: a hot swap's new version did not take over the running version's state.
+#define LS_CODE_MIGRATION_REFUSED 6912
+
 // An engine of one tier (opaque). Made by `ls_engine_new`, freed by `ls_engine_free`.
 typedef struct ls_engine ls_engine;
 
@@ -499,6 +502,33 @@ int32_t ls_instance_restore(const struct ls_module *module,
                             struct ls_instance **out,
                             char *err,
                             size_t err_cap);
+
+// Hot swap: prepares `module`, a new version of the strategy `running` runs, to take over
+// from it, and stores the new instance in `*out` (null on failure). With `migrate` 0 it
+// starts afresh with `params` (`lockstep_init`); otherwise it carries `running`'s state over
+// through the new version's `lockstep_migrate` (`params` is ignored and may be null). Switch
+// by using `*out` instead of `running` from the next event on, then free `running`.
+//
+// Ownership: the caller owns `*out` (free it with `ls_instance_free`); `running` stays the
+// caller's and is untouched whatever the result.
+// Thread safety: as `ls_instance_on_event` for `running`; call it between two events.
+// Errors: `LS_ERR_NULL`, `LS_ERR_INVALID_ARGUMENT` (params not UTF-8),
+// `LS_CODE_MIGRATION_REFUSED` (no `lockstep_migrate`, other mutable globals, a halted
+// `running`, or the migration refused), a runtime code from `lockstep_migrate` (fuel, trap),
+// or what `ls_instance_new` returns.
+//
+// # Safety
+// `module` is null or live; `running` is null or live and not used concurrently; `params` is
+// null or readable for `params_len` bytes; `out` is null or writable; `err` is null or
+// writable for `err_cap` bytes.
+int32_t ls_instance_take_over(const struct ls_module *module,
+                              struct ls_instance *running,
+                              const char *params,
+                              size_t params_len,
+                              int32_t migrate,
+                              struct ls_instance **out,
+                              char *err,
+                              size_t err_cap);
 
 // Frees an instance and its action records. Null is accepted and ignored.
 //

@@ -181,6 +181,30 @@ fn restore(module: Option<&ls_module>, checkpoint: Option<&[u8]>) -> Result<ls_i
     Ok(ls_instance { instance, scratch: Vec::new() })
 }
 
+/// `ls_instance_take_over`: `module` (a new version) takes over from `running`.
+pub(crate) fn instance_take_over(
+    module: Option<&ls_module>,
+    running: Option<&mut ls_instance>,
+    params: Option<&[u8]>,
+    migrate: bool,
+    out: Option<&mut *mut ls_instance>,
+) -> ApiResult {
+    put(out, || {
+        let module = &need(module, "module")?.module;
+        let running = &mut need(running, "running")?.instance;
+        let how = if migrate {
+            lockstep_engine::Handover::Migrate
+        } else {
+            let params = std::str::from_utf8(need(params, "params")?).map_err(|e| {
+                ApiError::Invalid(format!("params are not UTF-8 (byte {})", e.valid_up_to()))
+            })?;
+            lockstep_engine::Handover::Fresh { params }
+        };
+        let instance = module.take_over(running, how)?;
+        Ok(ls_instance { instance, scratch: Vec::new() })
+    })
+}
+
 /// What `ls_instance_on_event` writes back.
 pub(crate) struct EventOut<'a> {
     /// Where the actions' address goes.

@@ -394,6 +394,52 @@ pub unsafe extern "C" fn ls_instance_restore(
     )
 }
 
+/// Hot swap: prepares `module`, a new version of the strategy `running` runs, to take over
+/// from it, and stores the new instance in `*out` (null on failure). With `migrate` 0 it
+/// starts afresh with `params` (`lockstep_init`); otherwise it carries `running`'s state over
+/// through the new version's `lockstep_migrate` (`params` is ignored and may be null). Switch
+/// by using `*out` instead of `running` from the next event on, then free `running`.
+///
+/// Ownership: the caller owns `*out` (free it with `ls_instance_free`); `running` stays the
+/// caller's and is untouched whatever the result.
+/// Thread safety: as `ls_instance_on_event` for `running`; call it between two events.
+/// Errors: `LS_ERR_NULL`, `LS_ERR_INVALID_ARGUMENT` (params not UTF-8),
+/// `LS_CODE_MIGRATION_REFUSED` (no `lockstep_migrate`, other mutable globals, a halted
+/// `running`, or the migration refused), a runtime code from `lockstep_migrate` (fuel, trap),
+/// or what `ls_instance_new` returns.
+///
+/// # Safety
+/// `module` is null or live; `running` is null or live and not used concurrently; `params` is
+/// null or readable for `params_len` bytes; `out` is null or writable; `err` is null or
+/// writable for `err_cap` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn ls_instance_take_over(
+    module: *const ls_module,
+    running: *mut ls_instance,
+    params: *const c_char,
+    params_len: usize,
+    migrate: i32,
+    out: *mut *mut ls_instance,
+    err: *mut c_char,
+    err_cap: usize,
+) -> i32 {
+    run(
+        // SAFETY: the caller's contract on `err`.
+        || unsafe { err_buf(err, err_cap) },
+        // SAFETY: the caller's contract on `module`, `running`, `params` and `out`.
+        || unsafe {
+            let params = slice_or_empty(params.cast::<u8>(), params_len);
+            api::instance_take_over(
+                module.as_ref(),
+                running.as_mut(),
+                params,
+                migrate != 0,
+                out.as_mut(),
+            )
+        },
+    )
+}
+
 /// Frees an instance and its action records. Null is accepted and ignored.
 ///
 /// # Safety

@@ -5,10 +5,10 @@ use crate::types::{
     LS_CODE_ABI_VERSION, LS_CODE_ARTEFACT, LS_CODE_BAD_REGIONS, LS_CODE_BAD_SIGNATURE,
     LS_CODE_CHECKPOINT, LS_CODE_FORBIDDEN_IMPORT, LS_CODE_GUEST, LS_CODE_GUEST_PANIC,
     LS_CODE_HALTED, LS_CODE_HOST, LS_CODE_INIT_REJECTED, LS_CODE_MALFORMED, LS_CODE_MEMORY_LIMIT,
-    LS_CODE_MEMORY_TOO_LARGE, LS_CODE_MISSING_EXPORT, LS_CODE_MISSING_MEMORY_IMPORT,
-    LS_CODE_MODULE_TOO_LARGE, LS_CODE_OUT_OF_FUEL, LS_CODE_PARAMS_TOO_LONG, LS_CODE_SETUP,
-    LS_CODE_TRAP, LS_CODE_UNPORTABLE, LS_CODE_WRONG_TIER, LS_ERR_BUFFER_TOO_SMALL,
-    LS_ERR_INVALID_ARGUMENT, LS_ERR_NULL, LS_ERR_PANIC, LS_OK,
+    LS_CODE_MEMORY_TOO_LARGE, LS_CODE_MIGRATION_REFUSED, LS_CODE_MISSING_EXPORT,
+    LS_CODE_MISSING_MEMORY_IMPORT, LS_CODE_MODULE_TOO_LARGE, LS_CODE_OUT_OF_FUEL,
+    LS_CODE_PARAMS_TOO_LONG, LS_CODE_SETUP, LS_CODE_TRAP, LS_CODE_UNPORTABLE, LS_CODE_WRONG_TIER,
+    LS_ERR_BUFFER_TOO_SMALL, LS_ERR_INVALID_ARGUMENT, LS_ERR_NULL, LS_ERR_PANIC, LS_OK,
 };
 use core::fmt;
 use lockstep_engine::Error;
@@ -163,6 +163,7 @@ fn family_name(family: i32) -> &'static CStr {
         LS_CODE_WRONG_TIER => c"wrong tier",
         LS_CODE_CHECKPOINT => c"checkpoint refused",
         LS_CODE_UNPORTABLE => c"module not portable across tiers",
+        LS_CODE_MIGRATION_REFUSED => c"migration refused",
         _ => c"engine error",
     }
 }
@@ -247,6 +248,7 @@ mod tests {
             ),
             (Error::Checkpoint(CheckpointError::NotACheckpoint), LS_CODE_CHECKPOINT),
             (Error::Unportable { reason: String::new() }, LS_CODE_UNPORTABLE),
+            (Error::MigrationRefused { reason: String::new() }, LS_CODE_MIGRATION_REFUSED),
         ];
         for (error, family) in cases {
             let status = ApiError::from(error.clone()).status();

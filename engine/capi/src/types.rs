@@ -127,6 +127,8 @@ pub const LS_CODE_CHECKPOINT: i32 = 0x1900;
 /// Load family: the module uses what the two tiers cannot run alike (growing a table, a
 /// function with too many locals).
 pub const LS_CODE_UNPORTABLE: i32 = 0x1A00;
+/// Engine family: a hot swap's new version did not take over the running version's state.
+pub const LS_CODE_MIGRATION_REFUSED: i32 = 0x1B00;
 
 const _: () = {
     assert!(LS_ABI_VERSION == sdk::ABI_VERSION);

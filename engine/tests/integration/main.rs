@@ -8,6 +8,7 @@ mod determinism;
 mod differential;
 mod fuzz_modules;
 mod hostile;
+mod hot_swap;
 mod tier_parity;
 mod wat_abi;
 mod zero_alloc;

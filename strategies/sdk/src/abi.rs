@@ -38,6 +38,12 @@ pub mod names {
     pub const INIT: &str = "lockstep_init";
     /// Export `lockstep_on_event() -> i32`.
     pub const ON_EVENT: &str = "lockstep_on_event";
+    /// Optional export `lockstep_migrate(from_state_version: i32) -> i32`: this version takes
+    /// over a running older version's memory and globals at a hot swap (see `engine/ABI.md`).
+    pub const MIGRATE: &str = "lockstep_migrate";
+    /// Optional export `lockstep_state_version() -> i32`: the layout version of the state this
+    /// version keeps, handed to its successor's `lockstep_migrate` (0 when not exported).
+    pub const STATE_VERSION: &str = "lockstep_state_version";
 }
 
 #[inline]

@@ -222,6 +222,25 @@ static void check_load_and_restore_errors(ls_engine *engine, const ls_module *mo
     free(bytes);
 }
 
+/* Hot swap: a fresh take-over by the same module is a working instance; a migration to a
+ * module without lockstep_migrate is refused and the running instance goes on. */
+static void check_take_over(const ls_module *module, ls_instance *inst, const char *params) {
+    char err[ERR_CAP];
+    ls_instance *next = NULL;
+    int32_t st = ls_instance_take_over(module, inst, params, strlen(params), 0, &next, err,
+                                       sizeof err);
+    expect(st == LS_OK && next != NULL, "a fresh take-over gives an instance");
+    ls_instance_free(next);
+    next = (ls_instance *)(uintptr_t)1; /* must be overwritten with NULL */
+    st = ls_instance_take_over(module, inst, NULL, 0, 1, &next, err, sizeof err);
+    expect(st == LS_CODE_MIGRATION_REFUSED && next == NULL, "no lockstep_migrate: refused");
+    expect(strcmp(ls_status_name(st), "migration refused") == 0, "status name of a refusal");
+    expect(ls_instance_is_halted(inst) == 0, "the running instance goes on");
+    expect(ls_instance_take_over(module, NULL, NULL, 0, 1, &next, err, sizeof err) == LS_ERR_NULL,
+           "null running instance");
+    printf("take_over fresh=ok migrate=refused\n");
+}
+
 /* Null pointers, bad arguments, and an instance that runs out of fuel. */
 static void check_api_errors(const ls_module *module, ls_instance *inst, int tier,
                              const char *wasm_path, const char *params) {
@@ -340,6 +359,7 @@ int main(int argc, char **argv) {
     expect(t.kinds[0] == 0, "every action decodes");
 
     check_load_and_restore_errors(engine, module, inst);
+    check_take_over(module, inst, params);
     check_api_errors(module, inst, compiled, argv[1], params);
 
     ls_instance_free(inst);

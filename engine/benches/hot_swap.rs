@@ -1,0 +1,90 @@
+//! Hot swap benchmark: the pause at the event boundary when a new version takes over, on both
+//! tiers. A fresh start is prepared before the boundary, so its pause is the switch alone; a
+//! migration must take the latest state, so its pause is checkpoint + restore into the new
+//! version + `lockstep_migrate`, here with 1 MiB of live memory. Prints medians and p99s;
+//! asserts nothing about time.
+//!
+//! Run: `cargo bench -p lockstep-engine --bench hot_swap`.
+#![allow(clippy::disallowed_methods, reason = "Instant::now: this program measures time by design")]
+
+use lockstep_engine::{Config, Engine, Fuel, Handover, StrategyModule, Tier, WASM_PAGE};
+use std::hint::black_box;
+use std::time::Instant;
+
+/// A guest with 16 pages (1 MiB) of memory filled past its regions by init; `migrate` adds a
+/// `lockstep_migrate` that accepts state version 0 and touches its counter.
+fn guest(migrate: bool) -> Vec<u8> {
+    let descriptor: String = [1u32, 64, 128, 4, 512, 1024, 256, 0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .map(|b| format!("\\{b:02x}"))
+        .collect();
+    let fill_from = 2048;
+    let migrate = if migrate {
+        r#"(func (export "lockstep_migrate") (param $from i32) (result i32)
+            (i64.store (i32.const 1536) (i64.add (i64.load (i32.const 1536)) (i64.const 1)))
+            (i32.const 0))"#
+    } else {
+        ""
+    };
+    let wat = format!(
+        r#"(module
+  (import "lockstep" "memory" (memory 16 16))
+  (data (i32.const 0) "{descriptor}")
+  (func (export "lockstep_abi_version") (result i32) (i32.const 1))
+  (func (export "lockstep_regions") (result i32) (i32.const 0))
+  (func (export "lockstep_init") (param i32) (result i32)
+    (memory.fill (i32.const {fill_from}) (i32.const 0xab) (i32.const {len})) (i32.const 0))
+  (func (export "lockstep_on_event") (result i32)
+    (i64.store (i32.const 1536) (i64.add (i64.load (i32.const 1536)) (i64.const 1))) (i32.const 0))
+  {migrate})"#,
+        len = 16 * WASM_PAGE - fill_from
+    );
+    wat::parse_str(wat).expect("valid WAT")
+}
+
+/// Median and p99 of `f`'s wall time in microseconds over `n` runs.
+fn time(n: usize, mut f: impl FnMut()) -> (f64, f64) {
+    let mut ns: Vec<u64> = (0..n)
+        .map(|_| {
+            let t0 = Instant::now();
+            f();
+            t0.elapsed().as_nanos() as u64
+        })
+        .collect();
+    ns.sort_unstable();
+    let at = |q: f64| ns[((ns.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
+    (at(0.5), at(0.99))
+}
+
+fn main() {
+    let (v1, v2) = (guest(false), guest(true));
+    println!("hot swap pause at the event boundary, 300 runs each: median and p99 in us");
+    for tier in [Tier::Interpreter, Tier::Compiled] {
+        let mut config = Config::new();
+        config.tier(tier).init_fuel(Fuel(1 << 32));
+        let engine = Engine::new(&config);
+        let old = StrategyModule::new(&engine, &v1).expect("loads");
+        let new = StrategyModule::new(&engine, &v2).expect("loads");
+        let mut running = old.instantiate("").expect("starts");
+        // Fresh: prepared ahead (init runs off the boundary); the pause is the switch.
+        let mut switch = Vec::with_capacity(300);
+        let (p50, p99) = time(300, || {
+            let mut next = new.take_over(&mut running, Handover::Fresh { params: "" }).unwrap();
+            let t0 = Instant::now();
+            std::mem::swap(black_box(&mut running), black_box(&mut next));
+            switch.push(t0.elapsed().as_nanos() as u64);
+            std::mem::swap(&mut running, &mut next);
+        });
+        switch.sort_unstable();
+        let (s50, s99) = (switch[150], switch[296]);
+        // Migrate: everything happens at the boundary.
+        let (m50, m99) = time(300, || {
+            black_box(new.take_over(&mut running, Handover::Migrate).expect("migrates"));
+        });
+        println!(
+            "{:>11} 1 MiB live memory: fresh: prepare p50 {p50:>7.1} p99 {p99:>7.1}, pause (switch) p50 {s50} ns p99 {s99} ns; migrate: pause p50 {m50:>7.1} p99 {m99:>7.1}",
+            tier.to_string()
+        );
+    }
+}
