@@ -57,6 +57,7 @@ fn run(tape: Option<&PathBuf>, events: u64, tier: Tier, pace: Pace, name: &str) 
         header,
         init_actions: instance.actions().to_vec(),
         runner: Box::new(instance),
+        restore: None,
     };
     let dir = std::env::temp_dir()
         .join(format!("lockstep-loopback-{}-{tier}-{name}", std::process::id()));
@@ -69,6 +70,8 @@ fn run(tape: Option<&PathBuf>, events: u64, tier: Tier, pace: Pace, name: &str) 
         wait: Duration::from_secs(30),
         kill: lockstep_gateway::KillSwitch::default(),
         recover: false,
+        checkpoint_events: 0,
+        checkpoint_interval: Duration::ZERO,
     };
     let report = run_gateway(&opts, vec![strategy]).expect("the gateway runs");
     venue.join().unwrap().expect("the venue runs");

@@ -273,6 +273,25 @@ impl Gateway {
         }
     }
 
+    /// Flushes each journal and takes the state of each strategy that can be checkpointed and
+    /// has not halted, between two inputs: `(strategy, journal records written, state)`.
+    pub fn checkpoint_strategies(&mut self, out: &mut Vec<(usize, u64, Vec<u8>)>) {
+        out.clear();
+        for (s, slot) in self.slots.iter_mut().enumerate() {
+            if slot.sum.halted.is_some() {
+                continue;
+            }
+            let Some(j) = slot.journal.as_mut() else { continue };
+            if j.flush().is_err() {
+                continue;
+            }
+            let mut state = Vec::new();
+            if slot.spec.runner.checkpoint(&mut state) {
+                out.push((s, j.written(), state));
+            }
+        }
+    }
+
     /// Halts every strategy with `reason` (e.g. the feed lost messages it cannot recover).
     pub fn halt_all(&mut self, reason: &str) {
         for slot in &mut self.slots {

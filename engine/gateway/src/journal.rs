@@ -292,59 +292,139 @@ pub struct Journal {
 /// # Errors
 /// [`JournalError::NotAJournal`] for another file or version, [`JournalError::Corrupt`] when a
 /// complete chunk fails its checksum or does not parse, [`JournalError::Io`].
-pub fn read_journal(mut input: impl Read) -> Result<Journal, JournalError> {
-    let mut bytes = Vec::new();
-    input.read_to_end(&mut bytes)?;
-    let not = |reason: String| JournalError::NotAJournal { reason };
-    if bytes.len() < MAGIC.len() + 8 || &bytes[..MAGIC.len()] != MAGIC {
-        return Err(not("no LOCKSTEP-JOURNAL header".into()));
+pub fn read_journal(input: impl Read) -> Result<Journal, JournalError> {
+    let mut cursor = JournalCursor::new(input)?;
+    let mut entries = Vec::new();
+    while let Some(e) = cursor.next_entry()? {
+        entries.push(e);
     }
-    let version = u32_at(&bytes, 16);
-    if version != JOURNAL_VERSION {
-        return Err(not(format!("format version {version}; this build reads {JOURNAL_VERSION}")));
-    }
-    let len = u32_at(&bytes, 20).min(MAX_CHUNK_BYTES) as usize;
-    let Some(json) = bytes.get(24..24 + len) else {
-        return Err(not("the header is cut short".into()));
-    };
-    let crc_ok =
-        bytes.get(24 + len..28 + len).is_some_and(|c| c == crc32fast::hash(json).to_le_bytes());
-    if !crc_ok {
-        return Err(not("the header's checksum does not match".into()));
-    }
-    let header: JournalHeader =
-        serde_json::from_slice(json).map_err(|e| not(format!("unreadable header: {e}")))?;
-    let (entries, torn_tail) = read_chunks(&bytes, 28 + len)?;
-    Ok(Journal { header, entries, torn_tail })
+    Ok(Journal { header: cursor.header.clone(), entries, torn_tail: cursor.torn_tail })
 }
 
-fn read_chunks(bytes: &[u8], mut at: usize) -> Result<(Vec<Entry>, u64), JournalError> {
-    let mut entries = Vec::new();
-    let mut chunk = 0u64;
-    while at < bytes.len() {
-        let rest = &bytes[at..];
-        if rest.len() < CHUNK_HEADER {
-            return Ok((entries, rest.len() as u64));
+/// Reads a journal's entries a chunk at a time: what a reader holds is one chunk, whatever the
+/// journal's length.
+#[derive(Debug)]
+pub struct JournalCursor<R: Read> {
+    input: R,
+    header: JournalHeader,
+    /// Entries of the chunk being read, in reverse (popped from the end).
+    ahead: Vec<Entry>,
+    chunk: u64,
+    offset: u64,
+    torn_tail: u64,
+    done: bool,
+    payload: Vec<u8>,
+}
+
+/// Reads until `buf` is full or the input ends; the bytes read.
+fn fill(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match input.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
-        let corrupt = |reason: String| JournalError::Corrupt { chunk, offset: at as u64, reason };
-        if &rest[..4] != CHUNK_MAGIC {
+    }
+    Ok(n)
+}
+
+impl<R: Read> JournalCursor<R> {
+    /// Reads and checks the header.
+    ///
+    /// # Errors
+    /// As [`read_journal`].
+    pub fn new(mut input: R) -> Result<Self, JournalError> {
+        let not = |reason: String| JournalError::NotAJournal { reason };
+        let mut head = [0u8; 24];
+        if fill(&mut input, &mut head)? < head.len() || &head[..MAGIC.len()] != MAGIC {
+            return Err(not("no LOCKSTEP-JOURNAL header".into()));
+        }
+        let version = u32_at(&head, 16);
+        if version != JOURNAL_VERSION {
+            return Err(not(format!(
+                "format version {version}; this build reads {JOURNAL_VERSION}"
+            )));
+        }
+        let len = u32_at(&head, 20).min(MAX_CHUNK_BYTES) as usize;
+        // Grown as bytes arrive: a forged length allocates nothing it does not read.
+        let mut json = Vec::new();
+        (&mut input).take(len as u64 + 4).read_to_end(&mut json)?;
+        if json.len() < len + 4 {
+            return Err(not("the header is cut short".into()));
+        }
+        if json[len..] != crc32fast::hash(&json[..len]).to_le_bytes() {
+            return Err(not("the header's checksum does not match".into()));
+        }
+        let header: JournalHeader = serde_json::from_slice(&json[..len])
+            .map_err(|e| not(format!("unreadable header: {e}")))?;
+        let offset = (28 + len) as u64;
+        Ok(Self {
+            input,
+            header,
+            ahead: Vec::new(),
+            chunk: 0,
+            offset,
+            torn_tail: 0,
+            done: false,
+            payload: Vec::new(),
+        })
+    }
+
+    /// The journal's header.
+    pub fn header(&self) -> &JournalHeader {
+        &self.header
+    }
+
+    /// Bytes after the last complete chunk, once the end is reached.
+    pub fn torn_tail(&self) -> u64 {
+        self.torn_tail
+    }
+
+    /// The next entry, `None` at the end (a chunk a crash cut short ends it too).
+    ///
+    /// # Errors
+    /// [`JournalError::Corrupt`] for a complete chunk that fails its checks, [`JournalError::Io`].
+    pub fn next_entry(&mut self) -> Result<Option<Entry>, JournalError> {
+        while self.ahead.is_empty() && !self.done {
+            self.read_chunk()?;
+        }
+        Ok(self.ahead.pop())
+    }
+
+    fn read_chunk(&mut self) -> Result<(), JournalError> {
+        let (chunk, offset) = (self.chunk, self.offset);
+        let corrupt = |reason: String| JournalError::Corrupt { chunk, offset, reason };
+        let mut head = [0u8; CHUNK_HEADER];
+        let got = fill(&mut self.input, &mut head)?;
+        if got < CHUNK_HEADER {
+            (self.done, self.torn_tail) = (true, got as u64);
+            return Ok(());
+        }
+        if &head[..4] != CHUNK_MAGIC {
             return Err(corrupt("no chunk marker".into()));
         }
-        let (count, len, crc) = (u32_at(rest, 4), u32_at(rest, 8), u32_at(rest, 12));
+        let (count, len, crc) = (u32_at(&head, 4), u32_at(&head, 8), u32_at(&head, 12));
         if len > MAX_CHUNK_BYTES {
             return Err(corrupt(format!("payload length {len} is implausible")));
         }
-        let Some(payload) = rest.get(CHUNK_HEADER..CHUNK_HEADER + len as usize) else {
-            return Ok((entries, rest.len() as u64));
-        };
-        if crc32fast::hash(payload) != crc {
+        self.payload.clear();
+        (&mut self.input).take(u64::from(len)).read_to_end(&mut self.payload)?;
+        let got = self.payload.len();
+        if got < len as usize {
+            (self.done, self.torn_tail) = (true, (CHUNK_HEADER + got) as u64);
+            return Ok(());
+        }
+        if crc32fast::hash(&self.payload) != crc {
             return Err(corrupt("its CRC-32 does not match".into()));
         }
-        decode_chunk(payload, count, &mut entries).map_err(corrupt)?;
-        at += CHUNK_HEADER + len as usize;
-        chunk += 1;
+        decode_chunk(&self.payload, count, &mut self.ahead).map_err(corrupt)?;
+        self.ahead.reverse();
+        self.offset += (CHUNK_HEADER + len as usize) as u64;
+        self.chunk += 1;
+        Ok(())
     }
-    Ok((entries, 0))
 }
 
 fn decode_chunk(mut p: &[u8], count: u32, out: &mut Vec<Entry>) -> Result<(), String> {

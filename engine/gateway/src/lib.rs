@@ -20,6 +20,7 @@ mod journal;
 mod latency;
 mod live;
 mod net;
+mod recover;
 mod risk;
 mod step;
 mod venue;
@@ -29,14 +30,15 @@ mod wire;
 pub use crate::core::{Gateway, Outbound, StrategySpec, StrategySummary};
 pub use inputs::{INPUTS_VERSION, Input, InputLog, Inputs, read_inputs};
 pub use journal::{
-    CHUNK_RECORDS, Entry, JOURNAL_VERSION, Journal, JournalError, JournalHeader, JournalWriter,
-    Origin, Record, read_journal,
+    CHUNK_RECORDS, Entry, JOURNAL_VERSION, Journal, JournalCursor, JournalError, JournalHeader,
+    JournalWriter, Origin, Record, read_journal,
 };
 pub use latency::{STAGES, StageLatency};
 pub use live::{
     GatewayError, GatewayOptions, KillSwitch, LiveReport, LiveStrategy, Recovery, run_gateway,
 };
 pub use net::{NetError, Pace};
+pub use recover::{RECOVERY_DIVERGED, RestoreFn};
 pub use risk::{OrderRequest, RiskBook, RiskError, RiskFile, RiskLimits};
 pub use venue::{Faults, VenueError, VenueOptions, VenueReport, run_venue};
 pub use verify::{Difference, VerifyReport, verify};

@@ -5,9 +5,10 @@
 
 use crate::core::{Gateway, Outbound, StrategySpec, StrategySummary};
 use crate::inputs::{Input, InputLog, Inputs, read_inputs};
-use crate::journal::{JournalHeader, read_journal};
+use crate::journal::{JournalCursor, JournalHeader};
 use crate::latency::{StageLatency, Stages};
 use crate::net::{Clock, FixLink, NetError, socket};
+use crate::recover::RestoreFn;
 use crate::risk::RiskLimits;
 use crate::wire::{answer_body, order_message, strategy_order, venue_order_id};
 use lockstep_feed::{Counters, FeedEvent, FeedHandler, HandlerConfig, MoldItchHandler};
@@ -44,6 +45,11 @@ pub struct GatewayOptions {
     /// which are moved to `journal_dir/before-recovery-N/`), the orders sent already are not
     /// sent again, the feed and the FIX session resume where the log ends.
     pub recover: bool,
+    /// Checkpoint the strategies every this many market events (0: never), beside their
+    /// journals, so that a recovery runs only what follows the last checkpoint in them.
+    pub checkpoint_events: u64,
+    /// And at least every this long (zero: no time trigger).
+    pub checkpoint_interval: Duration,
 }
 
 /// Pulls the kill switch from another thread or a signal handler: the gateway checks it on
@@ -81,6 +87,9 @@ pub struct LiveStrategy {
     pub runner: Box<dyn StrategyRunner>,
     /// What its `init` returned.
     pub init_actions: Vec<ActionRecord>,
+    /// Restores it from one of its engine checkpoints (`None`: it cannot be checkpointed, a
+    /// native build); with it the gateway checkpoints the strategy and recovers from that.
+    pub restore: Option<RestoreFn>,
 }
 
 /// The gateway's summary.
@@ -98,6 +107,11 @@ pub struct LiveReport {
     pub latency_files: Vec<PathBuf>,
     /// The journal files written.
     pub journals: Vec<PathBuf>,
+    /// Strategy checkpoints written (one per strategy each time).
+    pub checkpoints: u64,
+    /// The last checkpoint that could not be written, if one could not (the session goes on;
+    /// a recovery then runs more of the strategies again).
+    pub checkpoint_error: Option<String>,
     /// What `--recover` played back, when it was used.
     pub recovery: Option<Recovery>,
 }
@@ -111,6 +125,11 @@ pub struct Recovery {
     pub orders_not_resent: u64,
     /// Bytes after the log's last whole frame, dropped (a frame the crash cut).
     pub torn_tail: u64,
+    /// Strategies brought back from a checkpoint.
+    pub strategies_from_checkpoint: u64,
+    /// Inputs answered from the old journals rather than run again (what the checkpoints
+    /// covered).
+    pub inputs_from_journal: u64,
     /// How long the play-back took, in nanoseconds.
     pub play_back_ns: i64,
 }
@@ -182,6 +201,13 @@ struct Live {
     skip: u64,
     /// The end-of-session cancels were decided.
     cancelled: bool,
+    /// The journals' paths, by strategy (checkpoints go beside them).
+    journal_paths: Vec<PathBuf>,
+    /// Market events and time at the last strategy checkpoint.
+    last_ckpt: (u64, i64),
+    checkpoints: u64,
+    checkpoint_error: Option<String>,
+    ckpt_every: (u64, i64),
 }
 
 /// Runs `strategies` live until the feed's end of session: then cancels what is open, logs
@@ -195,7 +221,13 @@ pub fn run_gateway(
 ) -> Result<LiveReport, GatewayError> {
     let clock = Clock::wall();
     let log_path = opts.journal_dir.join("inputs.log");
-    let recovered = if opts.recover { Some(recover_dir(opts, &strategies)?) } else { None };
+    let mut strategies = strategies;
+    let (recovered, resumed) = if opts.recover {
+        let (inputs, resumed) = recover_dir(opts, &mut strategies)?;
+        (Some(inputs), resumed)
+    } else {
+        (None, (0, 0))
+    };
     let (journals, pending) = open_journals(&opts.journal_dir, strategies)?;
     let log = match &recovered {
         Some(r) => InputLog::resume(&log_path, r),
@@ -243,6 +275,14 @@ pub fn run_gateway(
         replaying: false,
         skip: 0,
         cancelled: false,
+        journal_paths: journals.clone(),
+        last_ckpt: (0, clock.now()),
+        checkpoints: 0,
+        checkpoint_error: None,
+        ckpt_every: (
+            opts.checkpoint_events,
+            i64::try_from(opts.checkpoint_interval.as_nanos()).unwrap_or(i64::MAX),
+        ),
     };
     live.handler.record_sequence(true);
     let t0 = live.clock.now();
@@ -253,6 +293,8 @@ pub fn run_gateway(
                 inputs: r.inputs.len() as u64,
                 orders_not_resent: r.sent(),
                 torn_tail: r.torn_tail,
+                strategies_from_checkpoint: resumed.0,
+                inputs_from_journal: resumed.1,
                 play_back_ns: 0,
             };
             let done = live.replay(r, &log_path);
@@ -275,7 +317,10 @@ pub fn run_gateway(
         }
         return Err(e);
     }
+    let (checkpoints, checkpoint_error) = (live.checkpoints, live.checkpoint_error.take());
     let mut report = live.finish(opts)?;
+    report.checkpoints = checkpoints;
+    report.checkpoint_error = checkpoint_error;
     report.journals = journals;
     report.recovery = recovery;
     Ok(report)
@@ -316,9 +361,13 @@ fn journal_name(i: usize, header: &JournalHeader) -> String {
 }
 
 /// Reads the input log of the session to recover, checks that `strategies` are the ones its
-/// journals were written for, and moves those journals to `before-recovery-N/` (the
-/// recovered session writes them again, the same bytes first).
-fn recover_dir(opts: &GatewayOptions, strategies: &[LiveStrategy]) -> Result<Inputs, GatewayError> {
+/// journals were written for, and moves those journals (and the strategies' checkpoints) to
+/// `before-recovery-N/` (the recovered session writes them again, the same bytes first). A
+/// strategy with a checkpoint is wrapped to answer what it covers from its old journal.
+fn recover_dir(
+    opts: &GatewayOptions,
+    strategies: &mut [LiveStrategy],
+) -> Result<(Inputs, (u64, u64)), GatewayError> {
     let dir = &opts.journal_dir;
     let err =
         |p: &std::path::Path, reason: String| GatewayError::Journal { path: p.to_owned(), reason };
@@ -329,27 +378,51 @@ fn recover_dir(opts: &GatewayOptions, strategies: &[LiveStrategy]) -> Result<Inp
     let inputs =
         read_inputs(std::io::BufReader::new(file)).map_err(|e| err(&path, e.to_string()))?;
     let mut found = Vec::new();
-    for (i, s) in strategies.iter().enumerate() {
+    let mut resumed = (0, 0);
+    for (i, s) in strategies.iter_mut().enumerate() {
         let jp = dir.join(journal_name(i, &s.header));
         let file = std::fs::File::open(&jp).map_err(|e| {
             err(&jp, format!("cannot open it ({e}); --recover needs the session's strategies, in its order, with its --params and --tier"))
         })?;
-        let j = read_journal(std::io::BufReader::new(file)).map_err(|e| err(&jp, e.to_string()))?;
-        if j.header != s.header {
+        let reader: Box<dyn std::io::Read + Send> = Box::new(std::io::BufReader::new(file));
+        let mut j = JournalCursor::new(reader).map_err(|e| err(&jp, e.to_string()))?;
+        if *j.header() != s.header {
+            let h = j.header();
             return Err(err(
                 &jp,
                 format!(
                     "it was written for {} (params {:?}, tier {}, module {}), not for {} (params {:?}, tier {}, module {}); --recover with the session's own strategies",
-                    j.header.strategy,
-                    j.header.params,
-                    j.header.tier,
-                    j.header.module_sha256,
+                    h.strategy,
+                    h.params,
+                    h.tier,
+                    h.module_sha256,
                     s.header.strategy,
                     s.header.params,
                     s.header.tier,
                     s.header.module_sha256,
                 ),
             ));
+        }
+        let ck = jp.with_extension("ckpt");
+        if ck.exists() {
+            let (records, state) = crate::recover::read(&ck).map_err(|why| err(&ck, why))?;
+            let covered = usize::try_from(records.saturating_sub(1)).unwrap_or(usize::MAX);
+            let init = j.next_entry().map_err(|e| err(&jp, e.to_string()))?;
+            if records == 0 || !init.is_some_and(|e| e.origin == crate::journal::Origin::Init) {
+                return Err(err(
+                    &ck,
+                    format!(
+                        "it follows {records} journal records, but the journal does not start with the strategy's init"
+                    ),
+                ));
+            }
+            if let Some(restore) = s.restore.take() {
+                let fresh = std::mem::replace(&mut s.runner, Box::new(crate::recover::Spent));
+                s.runner =
+                    Box::new(crate::recover::Recovering::new(fresh, j, covered, state, restore));
+                resumed = (resumed.0 + 1, resumed.1 + covered as u64);
+            }
+            found.push(ck);
         }
         found.push(jp);
     }
@@ -361,7 +434,7 @@ fn recover_dir(opts: &GatewayOptions, strategies: &[LiveStrategy]) -> Result<Inp
         std::fs::rename(&jp, &to)
             .map_err(|e| err(&jp, format!("cannot move it to {}: {e}", to.display())))?;
     }
-    Ok(inputs)
+    Ok((inputs, resumed))
 }
 
 /// Connects to the venue (retrying until `opts.wait`) and logs on. Recovering, the sequence
@@ -461,8 +534,40 @@ impl Live {
             self.feed_events = events;
             self.log_feed(now);
             self.apply_feed(now)?;
+            self.maybe_checkpoint(now);
         }
         Ok(())
+    }
+
+    /// Checkpoints the strategies when `checkpoint_events` market events or
+    /// `checkpoint_interval` have passed since the last time: the input log first (so that it
+    /// holds every input behind the state), then each journal and state.
+    fn maybe_checkpoint(&mut self, now: i64) {
+        let (events, nanos) = self.ckpt_every;
+        let by_events = events > 0 && self.market_events >= self.last_ckpt.0.saturating_add(events);
+        let by_time = nanos > 0 && now.saturating_sub(self.last_ckpt.1) >= nanos;
+        if self.replaying || !(by_events || by_time) {
+            return;
+        }
+        self.last_ckpt = (self.market_events, now);
+        let Some(core) = self.core.as_mut() else { return };
+        if let Some(log) = self.log.as_mut()
+            && let Err(e) = log.flush()
+        {
+            self.checkpoint_error = Some(format!("input log: {e}"));
+            return;
+        }
+        let mut states = Vec::new();
+        core.checkpoint_strategies(&mut states);
+        for (s, records, state) in states {
+            let Some(path) = self.journal_paths.get(s).map(|p| p.with_extension("ckpt")) else {
+                continue;
+            };
+            match crate::recover::write(&path, records, &state) {
+                Ok(()) => self.checkpoints += 1,
+                Err(e) => self.checkpoint_error = Some(format!("{}: {e}", path.display())),
+            }
+        }
     }
 
     /// Plays the input log of the session being recovered back through the fresh core: the
@@ -770,6 +875,8 @@ impl Live {
             latency,
             latency_files,
             journals: Vec::new(),
+            checkpoints: 0,
+            checkpoint_error: None,
             recovery: None,
         })
     }

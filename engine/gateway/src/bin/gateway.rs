@@ -4,9 +4,10 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use lockstep_engine::{Config, Engine, Fuel, Tier};
+use lockstep_engine::{Config, Engine, Fuel, StrategyModule, Tier};
 use lockstep_gateway::{
-    GatewayOptions, JournalHeader, KillSwitch, LiveReport, LiveStrategy, RiskLimits, run_gateway,
+    GatewayOptions, JournalHeader, KillSwitch, LiveReport, LiveStrategy, RestoreFn, RiskLimits,
+    run_gateway,
 };
 use lockstep_host::{StrategySource, StrategySpec, start_strategy};
 use sha2::{Digest as _, Sha256};
@@ -53,6 +54,13 @@ struct Args {
     /// max_position, max_orders_per_second, max_open_orders).
     #[arg(long)]
     risk: Option<PathBuf>,
+    /// Checkpoint the strategies every N market events (0: not by count), beside their
+    /// journals: a --recover then runs only what follows the last checkpoint in them.
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    checkpoint_every: u64,
+    /// ... and at least every this many seconds (0: not by time).
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    checkpoint_secs: u64,
     /// Seconds to keep trying to reach the venue.
     #[arg(long, default_value_t = 10)]
     wait: u64,
@@ -101,6 +109,8 @@ fn main() -> Result<()> {
         wait: Duration::from_secs(args.wait),
         kill,
         recover: args.recover.is_some(),
+        checkpoint_events: args.checkpoint_every,
+        checkpoint_interval: Duration::from_secs(args.checkpoint_secs),
     };
     let report = run_gateway(&opts, strategies)?;
     if args.json {
@@ -124,7 +134,20 @@ fn start(engine: &Engine, spec: &StrategySpec, tier: Tier) -> Result<LiveStrateg
         tier: tier.to_string(),
         init_fuel: init_fuel.unwrap_or(0),
     };
-    Ok(LiveStrategy { header, runner, init_actions })
+    // A sandboxed strategy can be checkpointed, and restored from its checkpoint by a module
+    // loaded again from the same bytes.
+    let restore: Option<RestoreFn> = match &spec.source {
+        StrategySource::Native(_) => None,
+        _ => {
+            let (engine, wasm) = (engine.clone(), wasm.to_vec());
+            Some(Box::new(move |state: &[u8]| {
+                let module = StrategyModule::new(&engine, &wasm).map_err(|e| e.to_string())?;
+                let instance = module.restore(state).map_err(|e| e.to_string())?;
+                Ok(Box::new(instance) as Box<dyn lockstep_engine::StrategyRunner>)
+            }))
+        }
+    };
+    Ok(LiveStrategy { header, runner, init_actions, restore })
 }
 
 fn print_report(r: &LiveReport) {
@@ -143,11 +166,13 @@ fn print_report(r: &LiveReport) {
     );
     if let Some(rec) = &r.recovery {
         println!(
-            "recovered: {} logged inputs played back in {:.1} ms, {} orders already sent not sent again, {} torn bytes dropped",
+            "recovered: {} logged inputs played back in {:.1} ms, {} orders already sent not sent again, {} torn bytes dropped; {} strategies from their checkpoints ({} inputs answered from the journal)",
             rec.inputs,
             rec.play_back_ns as f64 / 1e6,
             rec.orders_not_resent,
-            rec.torn_tail
+            rec.torn_tail,
+            rec.strategies_from_checkpoint,
+            rec.inputs_from_journal
         );
     }
     for s in &r.strategies {

@@ -95,6 +95,7 @@ fn strategies(tier: Tier) -> Vec<LiveStrategy> {
                 header,
                 init_actions: instance.actions().to_vec(),
                 runner: Box::new(instance),
+                restore: None,
             }
         })
         .collect()
@@ -115,6 +116,8 @@ fn gateway(
         wait: Duration::from_secs(wait),
         kill: lockstep_gateway::KillSwitch::default(),
         recover: false,
+        checkpoint_events: 0,
+        checkpoint_interval: Duration::ZERO,
     };
     run_gateway(&opts, strategies(tier)).map_err(|e| e.to_string())
 }
@@ -343,16 +346,32 @@ fn a_gateway_killed_mid_session_recovers_and_sends_no_order_twice() {
     let (feed, fix) = free_ports();
     let dir = journal_dir("recover");
     let v = venue_paced(feed, fix, 100_000, Faults::default(), Pace::Rate(40_000));
-    let mut child = gateway_process(feed, fix, &dir);
+    let mut child = gateway_command(feed, fix)
+        .args(["--checkpoint-every", "5000", "--journal"])
+        .arg(&dir)
+        .spawn()
+        .expect("start the gateway");
+    // Killed after its first strategy checkpoint and 30 FIX messages.
+    let start = std::time::Instant::now();
+    while !dir.join("0-avellaneda-stoikov.ckpt").exists() {
+        assert!(start.elapsed() < Duration::from_secs(30), "no strategy checkpoint was written");
+        std::thread::sleep(Duration::from_millis(2));
+    }
     wait_for_sent(&dir, 30);
     signal(&child, "-9");
     let _ = child.wait();
-    let out = gateway_command(feed, fix).arg("--recover").arg(&dir).output().expect("recover");
+    let out = gateway_command(feed, fix)
+        .args(["--checkpoint-every", "5000", "--recover"])
+        .arg(&dir)
+        .output()
+        .expect("recover");
     let venue = v.join().unwrap().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
     assert_eq!(venue.reconnects, 1, "{venue:?}");
     let rec = &report["recovery"];
+    assert_eq!(rec["strategies_from_checkpoint"].as_u64(), Some(1), "{rec}");
+    assert!(rec["inputs_from_journal"].as_u64() > Some(1000), "{rec}");
     assert!(
         rec["inputs"].as_u64() > Some(0) && rec["orders_not_resent"].as_u64() >= Some(25),
         "{rec}"
