@@ -171,6 +171,45 @@ pub struct TapeEvent {
     pub msg: MarketEvent,
 }
 
+/// For people: prices and quantities as decimals, the side in words (`add #12 buy 100 @
+/// 579.4`), as `replay inspect --events` prints them.
+impl core::fmt::Display for MarketEvent {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let side = |s: &Side| match s {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        };
+        match self {
+            Self::Add { order_id, side: s, px, qty } => {
+                write!(f, "add #{order_id} {} {qty} @ {px}", side(s))
+            }
+            Self::Cancel { order_id, side: s, px, qty } => {
+                write!(f, "cancel #{order_id} {} {qty} @ {px}", side(s))
+            }
+            Self::Delete { order_id, side: s, px, qty } => {
+                write!(f, "delete #{order_id} {} {qty} @ {px}", side(s))
+            }
+            Self::Execute { order_id, side: s, px, qty } => {
+                write!(f, "execute #{order_id} {} {qty} @ {px}", side(s))
+            }
+            Self::HiddenExecute { side: s, px, qty } => {
+                write!(f, "hidden execute {} {qty} @ {px}", side(s))
+            }
+            Self::Level { side: s, px, qty } => write!(f, "level {} {px}: {qty}", side(s)),
+            Self::Clear => f.write_str("clear the book"),
+            Self::Forget { side: s, px } => write!(f, "forget {} {px}", side(s)),
+            Self::Quote { bid_px, bid_qty, ask_px, ask_qty } => {
+                write!(f, "quote {bid_qty} @ {bid_px} / {ask_qty} @ {ask_px}")
+            }
+            Self::Trade { px, qty, aggressor } => match aggressor {
+                Some(s) => write!(f, "trade {qty} @ {px} ({} aggressor)", side(s)),
+                None => write!(f, "trade {qty} @ {px}"),
+            },
+            Self::Status { code } => write!(f, "status {code}"),
+        }
+    }
+}
+
 impl TapeEvent {
     /// An event with both timestamps and no flags.
     pub fn new(
@@ -185,5 +224,27 @@ impl TapeEvent {
     #[inline]
     pub fn more(&self) -> bool {
         self.flags & FLAG_MORE != 0
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn events_read_as_decimals_and_words() {
+        let px = Price(57_940_000_000);
+        let qty = Qty(100 * lockstep_sdk::ONE);
+        let add = MarketEvent::Add { order_id: 12, side: Side::Buy, px, qty };
+        assert_eq!(add.to_string(), "add #12 buy 100 @ 579.4");
+        let t = MarketEvent::Trade { px, qty, aggressor: Some(Side::Sell) };
+        assert_eq!(t.to_string(), "trade 100 @ 579.4 (sell aggressor)");
+        let q = MarketEvent::Quote {
+            bid_px: px,
+            bid_qty: qty,
+            ask_px: Price(57_950_000_000),
+            ask_qty: qty,
+        };
+        assert_eq!(q.to_string(), "quote 100 @ 579.4 / 100 @ 579.5");
     }
 }

@@ -73,7 +73,7 @@ pub(crate) fn inspect(
         for s in v {
             say!(
                 o,
-                "#{} ins {} local {} exch {}{}: {:?}",
+                "#{} ins {} local {} exch {}{}: {}",
                 s.index,
                 s.instrument,
                 s.local_ns,

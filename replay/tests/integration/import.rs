@@ -1,7 +1,7 @@
 //! Importers on small hand-written inputs: errors name the file and line, the tape rules apply at
 //! the offending line, the generic CSV, collector time units and every LOBSTER event type.
 
-use crate::common::{bin, fails, json, kinds, tmp};
+use crate::common::{bin, fails, json, kinds, run_ok, tmp};
 
 #[test]
 fn import_errors_name_the_file_and_line() {
@@ -329,6 +329,11 @@ fn lobster_rows_with_long_time_fractions_and_every_event_type_import() {
     assert_eq!(v["end_ns"], 34_200_900_000_000i64);
     let i = json(bin().args(["inspect", "--events", "0..2", "--tape"]).arg(&tape));
     assert_eq!(i["instruments"][0]["symbol"], "XYZ");
+    // In text, prices and quantities read as decimals, sides as words.
+    let text = run_ok(bin().args(["inspect", "--events", "0..2", "--tape"]).arg(&tape));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains(": add #11 buy 100 @ 100\n"), "{text}");
+    assert!(text.contains(": add #12 sell 50 @ 100.01\n") && !text.contains("Price("), "{text}");
     assert_eq!(i["selected"][1]["local_ns"], 34_200_100_000_001i64);
     assert_eq!(
         kinds(&i),
