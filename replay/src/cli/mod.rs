@@ -306,6 +306,15 @@ pub(crate) struct ReplayArgs {
     /// Seed of the synthetic market (without --tape).
     #[arg(long, default_value_t = lockstep_sim::DEFAULT_SYNTH_SEED)]
     pub(crate) seed: u64,
+    /// Stop after this many events of the tape (or market), at the end of that event's batch.
+    #[arg(long, value_name = "N")]
+    #[serde(default)]
+    pub(crate) stop_after: Option<u64>,
+    /// Stop before the first batch at or after this exchange time (ns since the epoch, as
+    /// `replay inspect` shows them).
+    #[arg(long, value_name = "NS")]
+    #[serde(default)]
+    pub(crate) until: Option<i64>,
     /// A built-in strategy name or a path to a .wasm file; repeat for several.
     #[arg(long = "strategy")]
     pub(crate) strategies: Vec<String>,

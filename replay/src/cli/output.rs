@@ -3,18 +3,23 @@
 use super::ReplayArgs;
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use lockstep_sim::{EventSource, Synth, SynthConfig};
+use lockstep_sim::{EventSource, Limited, Synth, SynthConfig};
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 
-/// The replay's event source: the tape, or the synthetic market.
+/// The replay's event source: the tape, or the synthetic market, cut at `--stop-after` or
+/// `--until` when given.
 pub(crate) fn open_source(a: &ReplayArgs) -> Result<Box<dyn EventSource + Send>> {
-    Ok(match &a.tape {
+    let src: Box<dyn EventSource + Send> = match &a.tape {
         Some(p) => {
             Box::new(lockstep_io::open_tape(p).with_context(|| format!("--tape {}", p.display()))?)
         }
         None => Box::new(Synth::new(SynthConfig { events: a.events, seed: a.seed })),
-    })
+    };
+    if a.stop_after.is_none() && a.until.is_none() {
+        return Ok(src);
+    }
+    Ok(Box::new(Limited::new(src, a.stop_after, a.until.map(lockstep_sdk::Nanos))))
 }
 
 /// A name for the source in messages.

@@ -189,3 +189,30 @@ fn nonsense_flags_are_refused_with_what_to_do() {
     assert!(!err.contains("backtrace") && err.lines().count() == 1, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--stop-after` and `--until` cut a tape between batches: the cut run equals the run of a
+/// tape holding only what it kept.
+#[test]
+fn a_tape_run_stops_after_n_events_or_at_a_time() {
+    let dir = tmp("stop-after");
+    let (full, short) = (dir.join("full.tape"), dir.join("short.tape"));
+    run_ok(bin().args(["import", "synth", "--events", "6000", "--out"]).arg(&full));
+    let run = |extra: &[&str]| {
+        json(bin().args(["run", "--strategy", "microprice", "--tape"]).arg(&full).args(extra))
+    };
+    let cut = run(&["--stop-after", "2500"]);
+    let n = cut["events"].as_u64().unwrap();
+    assert!((2500..2600).contains(&n), "{cut}");
+    // The same events as a tape of their own give the same digest.
+    run_ok(bin().args(["import", "synth", "--events", &n.to_string(), "--out"]).arg(&short));
+    let alone = json(bin().args(["run", "--strategy", "microprice", "--tape"]).arg(&short));
+    assert_eq!(cut["strategies"][0]["digest"], alone["strategies"][0]["digest"]);
+    // A time cut: before the batch of the event after the count cut, the same run.
+    let i =
+        json(bin().args(["inspect", "--events", &format!("{n}..{}", n + 1), "--tape"]).arg(&full));
+    let t = i["selected"][0]["exchange_ns"].as_i64().unwrap();
+    let by_time = run(&["--until", &t.to_string()]);
+    assert_eq!(by_time["events"].as_u64(), Some(n), "{by_time}");
+    assert_eq!(by_time["strategies"][0]["digest"], cut["strategies"][0]["digest"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -494,6 +494,15 @@ pub trait EventSource {
     fn next_chunk(&mut self, buf: &mut Vec<TapeEvent>) -> Result<bool, TapeError>;
 }
 
+impl<S: EventSource + ?Sized> EventSource for Box<S> {
+    fn header(&self) -> &TapeHeader {
+        (**self).header()
+    }
+    fn next_chunk(&mut self, buf: &mut Vec<TapeEvent>) -> Result<bool, TapeError> {
+        (**self).next_chunk(buf)
+    }
+}
+
 /// Events held in memory, served in chunks (benchmarks and tests).
 #[derive(Clone, Debug)]
 pub struct MemorySource {
@@ -545,6 +554,53 @@ impl EventSource for MemorySource {
         buf.extend_from_slice(&self.events[self.pos..end]);
         self.pos = end;
         Ok(true)
+    }
+}
+
+/// Another source's events up to a limit, cut only between batches (a batch is never split):
+/// after the batch holding the `events`-th event, and before the first batch that starts at
+/// or after exchange time `until`. The header stays the tape's.
+#[derive(Debug)]
+pub struct Limited<S> {
+    inner: S,
+    left: u64,
+    until: Option<Nanos>,
+    /// The last event served was flagged `more`: its batch goes on.
+    in_batch: bool,
+    done: bool,
+}
+
+impl<S: EventSource> Limited<S> {
+    /// `inner` cut after `events` events (`None`: no count) or at `until` (`None`: no time).
+    pub fn new(inner: S, events: Option<u64>, until: Option<Nanos>) -> Self {
+        Self { inner, left: events.unwrap_or(u64::MAX), until, in_batch: false, done: false }
+    }
+}
+
+impl<S: EventSource> EventSource for Limited<S> {
+    fn header(&self) -> &TapeHeader {
+        self.inner.header()
+    }
+
+    fn next_chunk(&mut self, buf: &mut Vec<TapeEvent>) -> Result<bool, TapeError> {
+        buf.clear();
+        if self.done || !self.inner.next_chunk(buf)? {
+            return Ok(false);
+        }
+        let mut keep = 0;
+        for ev in buf.iter() {
+            let starts_batch = !self.in_batch;
+            let out = self.left == 0 || self.until.is_some_and(|t| ev.exchange_ts >= t);
+            if starts_batch && out {
+                self.done = true;
+                break;
+            }
+            self.left = self.left.saturating_sub(1);
+            self.in_batch = ev.more();
+            keep += 1;
+        }
+        buf.truncate(keep);
+        Ok(!buf.is_empty())
     }
 }
 
@@ -1151,5 +1207,34 @@ mod tests {
         }
         assert_eq!(n, ev.len());
         assert_eq!(m.header().event_count, 10_000);
+    }
+
+    #[test]
+    fn limited_cuts_between_batches_by_count_and_time() {
+        let header = TapeHeader::new("t", vec![]);
+        let ev = |t: i64, more: bool| {
+            let msg = MarketEvent::Status { code: 0 };
+            let mut e = TapeEvent::new(Nanos(t), Nanos(t), 0, msg);
+            e.flags = if more { FLAG_MORE } else { 0 };
+            e
+        };
+        // Batches: [0], [1 2 3], [4], [5].
+        let evs =
+            vec![ev(0, false), ev(1, true), ev(2, true), ev(3, false), ev(4, false), ev(5, false)];
+        let all = |mut s: Limited<MemorySource>| {
+            let (mut out, mut buf) = (Vec::new(), Vec::new());
+            while s.next_chunk(&mut buf).unwrap() {
+                out.extend(buf.iter().map(|e| e.exchange_ts.0));
+            }
+            out
+        };
+        let src = || MemorySource::new(header.clone(), evs.clone());
+        // Two events asked: the second's batch is finished.
+        assert_eq!(all(Limited::new(src(), Some(2), None)), [0, 1, 2, 3]);
+        assert_eq!(all(Limited::new(src(), Some(5), None)), [0, 1, 2, 3, 4]);
+        assert_eq!(all(Limited::new(src(), None, Some(Nanos(2)))), [0, 1, 2, 3]);
+        assert_eq!(all(Limited::new(src(), None, Some(Nanos(5)))), [0, 1, 2, 3, 4]);
+        assert_eq!(all(Limited::new(src(), Some(0), None)), Vec::<i64>::new());
+        assert_eq!(all(Limited::new(src(), None, None)), [0, 1, 2, 3, 4, 5]);
     }
 }
