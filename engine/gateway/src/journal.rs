@@ -15,6 +15,7 @@
 
 use core::fmt;
 use lockstep_sdk::{ACTION_SIZE, ActionRecord, BOOK_SIZE, BookRecord, EVENT_SIZE, EventRecord};
+use lockstep_sim::read_full as fill;
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Write};
 
@@ -314,20 +315,6 @@ pub struct JournalCursor<R: Read> {
     torn_tail: u64,
     done: bool,
     payload: Vec<u8>,
-}
-
-/// Reads until `buf` is full or the input ends; the bytes read.
-fn fill(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match input.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 impl<R: Read> JournalCursor<R> {

@@ -30,7 +30,7 @@ use std::io;
 mod reader;
 mod writer;
 
-pub use reader::TapeReader;
+pub use reader::{TapeReader, read_full};
 pub use writer::TapeWriter;
 
 /// The tape format version this build reads and writes.

@@ -33,7 +33,12 @@ impl<R: Read> std::fmt::Debug for TapeReader<R> {
     }
 }
 
-fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+/// Reads until `buf` is full or the input ends; the bytes read (a short count is the end, not
+/// an error: the caller says what was cut short). Shared by every chunked file reader.
+///
+/// # Errors
+/// The input's, other than an interrupted read (retried).
+pub fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {
