@@ -44,11 +44,14 @@ pub(crate) trait BackendGuest: Sized {
         globals: &[MutableGlobal],
     ) -> Result<Self, Error>;
 
-    /// Sets the fuel meter. Cannot fail: fuel metering is always on in a Lockstep engine.
-    fn set_fuel(&mut self, fuel: u64);
+    /// Sets the module's meters (`meter`): `fuel` left, no stack in use.
+    fn set_meter(&mut self, fuel: u64);
 
-    /// The fuel left on the meter, `None` if the backend cannot say.
-    fn remaining_fuel(&self) -> Option<u64>;
+    /// The fuel left on the module's meter (negative once spent).
+    fn fuel_left(&mut self) -> i64;
+
+    /// The stack units in use on the module's meter.
+    fn depth(&mut self) -> i32;
 
     /// Calls `entry`, passing `arg` to `lockstep_init` (the other entries take nothing).
     fn invoke(&mut self, entry: Entry, arg: i32) -> Result<i32, Self::Error>;
@@ -88,10 +91,22 @@ pub(crate) trait BackendGuest: Sized {
         budget: u64,
         phase: Phase,
     ) -> (Result<i32, Error>, u64) {
-        self.set_fuel(budget);
+        self.set_meter(budget);
         let result = self.invoke(entry, arg);
-        let used = budget.saturating_sub(self.remaining_fuel().unwrap_or(0));
-        (result.map_err(|e| failure(self.report(), Self::fault(&e), phase, budget)), used)
+        let left = self.fuel_left();
+        let used = budget.saturating_sub(u64::try_from(left).unwrap_or(0));
+        let result = result.map_err(|e| {
+            // The module's own meters trap with `unreachable`; they name the real cause.
+            let fault = if left < 0 {
+                Fault::OutOfFuel
+            } else if self.depth() > crate::meter::STACK_LIMIT {
+                Fault::Trap(crate::error::TrapKind::StackExhausted)
+            } else {
+                Self::fault(&e)
+            };
+            failure(self.report(), fault, phase, budget)
+        });
+        (result, used)
     }
 }
 
@@ -160,6 +175,14 @@ pub(crate) struct Linked<S, M, U, I, G> {
     pub(crate) memory: M,
     pub(crate) exports: Exports<U, I>,
     pub(crate) globals: Vec<(G, MutableGlobal)>,
+    /// The module's fuel and stack meters (`meter::FUEL_EXPORT`, `meter::DEPTH_EXPORT`).
+    pub(crate) meter: [G; 2],
+}
+
+/// Looks up the module's two meter globals with `get` (a backend's `get_global`).
+pub(crate) fn find_meter<G>(mut get: impl FnMut(&str) -> Option<G>) -> Result<[G; 2], Error> {
+    let mut find = |name| get(name).ok_or_else(|| internal(&format_args!("no meter {name}")));
+    Ok([find(crate::meter::FUEL_EXPORT)?, find(crate::meter::DEPTH_EXPORT)?])
 }
 
 /// Looks up each of `wanted`'s exported globals with `get` (a backend's `get_global`).
@@ -205,6 +228,8 @@ pub(crate) struct Exports<U, I> {
     init: I,
     migrate: Option<I>,
     state_version: Option<U>,
+    /// The wrapper of the module's start function (`meter::START_EXPORT`), if it has one.
+    start: Option<U>,
 }
 
 /// One entry point of [`Exports`], by its parameter type.
@@ -232,6 +257,7 @@ impl<U, I> Exports<U, I> {
             init: init?,
             migrate,
             state_version: unit(names::STATE_VERSION).ok(),
+            start: unit(crate::meter::START_EXPORT).ok(),
         })
     }
 
@@ -244,6 +270,7 @@ impl<U, I> Exports<U, I> {
             Entry::Regions => EntryFn::Unit(&self.regions),
             Entry::Init => EntryFn::Init(&self.init),
             Entry::Migrate => self.migrate.as_ref().map_or(EntryFn::Missing, EntryFn::Init),
+            Entry::Start => self.start.as_ref().map_or(EntryFn::Missing, EntryFn::Unit),
             Entry::StateVersion => {
                 self.state_version.as_ref().map_or(EntryFn::Missing, EntryFn::Unit)
             }

@@ -10,7 +10,7 @@ use crate::backend::{
     BackendGuest, EntryFn, Exports, FAIL_TRAP, Fault, Linked, fault_of_trap, instantiate_failure,
     internal, limiter, link_refused, malformed, memory_refused, one_line, val_kind,
 };
-use crate::backend::{exported_globals, find_globals, pages_to_grow};
+use crate::backend::{exported_globals, find_globals, find_meter, pages_to_grow};
 use crate::config::Config;
 use crate::error::{Error, TrapKind};
 use crate::guest::{Entry, ExportSig, GuestReport, ImportDesc, ImportKind, ValKind};
@@ -29,7 +29,7 @@ use wasmtime::{
 /// component model and async are not even compiled in (see the workspace manifest).
 pub(crate) fn new_engine(config: &Config) -> Result<wasmtime::Engine, Error> {
     let mut c = wasmtime::Config::new();
-    c.consume_fuel(true)
+    c.consume_fuel(false)
         .cranelift_nan_canonicalization(true)
         .cranelift_opt_level(OptLevel::Speed)
         .wasm_simd(false)
@@ -76,7 +76,8 @@ fn fingerprint(engine: &wasmtime::Engine, config: &Config) -> [u8; 32] {
         }
     }
     let mut h = ShaHasher(Sha256::new());
-    h.0.update(b"lockstep compiled tier v1\0");
+    h.0.update(b"lockstep compiled tier v2 (module-metered fuel and stack)\0");
+    h.0.update(config.init_fuel.0.to_le_bytes());
     std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut h);
     h.0.update(std::env::consts::ARCH.as_bytes());
     h.0.update(std::env::consts::OS.as_bytes());
@@ -199,7 +200,6 @@ impl BackendGuest for Guest {
     ) -> Result<Self, Error> {
         let mut store = Store::new(engine, HostState::new(config.memory_bytes()));
         store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
-        store.set_fuel(config.init_fuel.0).map_err(|e| internal(&e))?;
         let memory = Memory::new(&mut store, MemoryType::new(min_pages, max_pages))
             .map_err(|e| memory_refused(&e))?;
         store.data_mut().memory = Some(memory);
@@ -217,17 +217,25 @@ impl BackendGuest for Guest {
         let exports = Exports::new(init, migrate, |name| instance.get_typed_func(&mut store, name))
             .map_err(|e| internal(&e))?;
         let globals = find_globals(wanted, |name| instance.get_global(&mut store, name))?;
-        Ok(Self { store, memory, exports, globals })
+        let meter = find_meter(|name| instance.get_global(&mut store, name))?;
+        Ok(Self { store, memory, exports, globals, meter })
     }
 
     #[inline]
-    fn set_fuel(&mut self, fuel: u64) {
-        let _ = self.store.set_fuel(fuel);
+    fn set_meter(&mut self, fuel: u64) {
+        let [f, d] = &self.meter;
+        // Both are the module's own i64 and i32 globals: the types match.
+        let _ = f.set(&mut self.store, Val::I64(i64::try_from(fuel).unwrap_or(i64::MAX)));
+        let _ = d.set(&mut self.store, Val::I32(0));
     }
 
     #[inline]
-    fn remaining_fuel(&self) -> Option<u64> {
-        self.store.get_fuel().ok()
+    fn fuel_left(&mut self) -> i64 {
+        self.meter[0].get(&mut self.store).i64().unwrap_or(-1)
+    }
+
+    fn depth(&mut self) -> i32 {
+        self.meter[1].get(&mut self.store).i32().unwrap_or(0)
     }
 
     #[inline]

@@ -2,8 +2,9 @@
 
 use core::fmt;
 
-/// Units of wasmi fuel: a deterministic, machine-independent measure of work (roughly one unit
-/// per executed instruction), the same on every machine for the same module and input.
+/// Units of fuel: a deterministic measure of work, one unit per WebAssembly operator executed
+/// and one per 8 elements a bulk memory or table operation touches. The module meters it
+/// itself, so it is the same on every machine and tier for the same module and input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Fuel(pub u64);
 
@@ -66,7 +67,9 @@ impl Config {
     }
 
     /// Host stack a compiled-tier guest call may use; deeper calls trap as stack exhaustion.
-    /// Compiled code runs on the calling thread's stack, so that thread needs this much free
+    /// A backstop: the module's own stack meter (64 KiB of values, the same on both tiers) is
+    /// met first at the default; set below about 256 KiB, deep guests could halt on this tier
+    /// only. Compiled code runs on the calling thread's stack, so that thread needs this much free
     /// plus about 64 KiB for the host. The interpreter keeps its own stack (see
     /// [`Config::max_stack_bytes`]) and ignores this. Default: 512 KiB.
     pub fn compiled_stack_bytes(&mut self, bytes: usize) -> &mut Self {
@@ -110,13 +113,15 @@ impl Config {
         self
     }
 
-    /// Largest value stack in bytes; deeper use traps as stack exhaustion. Default: 4 MiB.
+    /// Largest value stack in bytes; deeper use traps as stack exhaustion. A backstop behind the
+    /// module's own stack meter (see [`Config::compiled_stack_bytes`]). Default: 4 MiB.
     pub fn max_stack_bytes(&mut self, bytes: usize) -> &mut Self {
         self.max_stack_bytes = bytes;
         self
     }
 
-    /// Deepest call nesting before a stack-exhaustion trap. Default: 1024.
+    /// Deepest interpreter call nesting before a stack-exhaustion trap: a backstop, since the
+    /// module's own stack meter allows at most 512 frames. Default: 1024.
     pub fn max_recursion_depth(&mut self, depth: usize) -> &mut Self {
         self.max_recursion_depth = depth;
         self

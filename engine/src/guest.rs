@@ -88,6 +88,8 @@ pub(crate) enum Entry {
     Migrate,
     /// `lockstep_state_version`, optional.
     StateVersion,
+    /// The module's start function, through the wrapper `meter` exports (if it has one).
+    Start,
 }
 
 /// What a guest's host functions and memory limiter observed during a call, kept by each tier's

@@ -45,10 +45,10 @@ pub(crate) struct MutableGlobal {
 }
 
 /// One section of a module: id and the byte range of its body.
-struct Section {
-    id: u8,
-    start: usize,
-    body: std::ops::Range<usize>,
+pub(crate) struct Section {
+    pub(crate) id: u8,
+    pub(crate) start: usize,
+    pub(crate) body: std::ops::Range<usize>,
 }
 
 /// Exports every mutable global of `wasm`. Bytes that are not a well-formed module are passed
@@ -100,7 +100,7 @@ pub(crate) fn export_globals(wasm: &[u8]) -> Cow<'_, [u8]> {
 }
 
 /// The module's sections, or `None` if the framing is broken.
-fn sections(wasm: &[u8]) -> Option<Vec<Section>> {
+pub(crate) fn sections(wasm: &[u8]) -> Option<Vec<Section>> {
     if wasm.len() < 8 || &wasm[..4] != b"\0asm" {
         return None;
     }

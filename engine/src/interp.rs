@@ -5,7 +5,7 @@ use crate::backend::{
     BackendGuest, EntryFn, Exports, FAIL_TRAP, Fault, Linked, fault_of_trap, instantiate_failure,
     internal, limiter, link_refused, malformed, memory_refused, val_kind,
 };
-use crate::backend::{exported_globals, find_globals, pages_to_grow};
+use crate::backend::{exported_globals, find_globals, find_meter, pages_to_grow};
 use crate::config::Config;
 use crate::error::Error;
 use crate::guest::{Entry, ExportSig, GuestReport, ImportDesc, ImportKind, ValKind};
@@ -17,11 +17,11 @@ use wasmi::{
     TypedFunc, Val, ValType,
 };
 
-/// Builds the wasmi engine: fuel on, eager compilation, value stack pre-sized, only the Wasm
+/// Builds the wasmi engine: fuel metered by the module itself (`meter`), eager compilation, value stack pre-sized, only the Wasm
 /// proposals both tiers accept.
 pub(crate) fn new_engine(config: &Config) -> wasmi::Engine {
     let mut c = wasmi::Config::default();
-    c.consume_fuel(true)
+    c.consume_fuel(false)
         .compilation_mode(CompilationMode::Eager)
         .wasm_multi_memory(false)
         .wasm_custom_page_sizes(false)
@@ -108,7 +108,6 @@ impl BackendGuest for Guest {
         let inner = WithStaticMemory::new(buffer, |bytes| {
             let mut store = Store::new(engine, HostState::new(config.memory_bytes()));
             store.limiter(|s| s as &mut dyn wasmi::ResourceLimiter);
-            store.set_fuel(config.init_fuel.0).map_err(|e| internal(&e))?;
             let memory =
                 Memory::new_static(&mut store, MemoryType::new(min_pages, max_pages), bytes)
                     .map_err(|e| memory_refused(&e))?;
@@ -127,19 +126,28 @@ impl BackendGuest for Guest {
             let exports = Exports::new(init, migrate, |name| instance.get_typed_func(&store, name))
                 .map_err(|e| internal(&e))?;
             let globals = find_globals(wanted, |name| instance.get_global(&store, name))?;
-            Ok(Linked { store, memory, exports, globals })
+            let meter = find_meter(|name| instance.get_global(&store, name))?;
+            Ok(Linked { store, memory, exports, globals, meter })
         })?;
         Ok(Self { inner })
     }
 
     #[inline]
-    fn set_fuel(&mut self, fuel: u64) {
-        let _ = self.inner.store.set_fuel(fuel);
+    fn set_meter(&mut self, fuel: u64) {
+        let g = &mut *self.inner;
+        let [f, d] = &g.meter;
+        // Both are the module's own i64 and i32 globals: the types match.
+        let _ = f.set(&mut g.store, Val::I64(i64::try_from(fuel).unwrap_or(i64::MAX)));
+        let _ = d.set(&mut g.store, Val::I32(0));
     }
 
     #[inline]
-    fn remaining_fuel(&self) -> Option<u64> {
-        self.inner.store.get_fuel().ok()
+    fn fuel_left(&mut self) -> i64 {
+        self.inner.meter[0].get(&self.inner.store).i64().unwrap_or(-1)
+    }
+
+    fn depth(&mut self) -> i32 {
+        self.inner.meter[1].get(&self.inner.store).i32().unwrap_or(0)
     }
 
     #[inline]

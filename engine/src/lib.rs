@@ -2,7 +2,7 @@
 //!
 //! Deterministic, fuel-metered execution of WebAssembly trading strategies, on two tiers
 //! behind one API: the wasmi interpreter (the reference) and Cranelift-compiled code on
-//! wasmtime ([`Tier`]). Both give the same actions for the same events; fuel is per tier.
+//! wasmtime ([`Tier`]). Both give the same actions and the same fuel for the same events.
 //!
 //! ```no_run
 //! use lockstep_engine::{Config, Engine, Fuel, StrategyModule};
@@ -20,12 +20,13 @@
 //! ```
 //!
 //! ## Determinism contract
-//! The interpreter runs with wasmi's `deterministic` feature (canonical NaNs), eager
-//! compilation and fuel metering; the compiled tier with Cranelift's NaN canonicalisation, fuel
-//! metering, and SIMD, threads and every other nondeterministic proposal off. Guests import nothing but `lockstep.memory` and
+//! The interpreter runs with wasmi's `deterministic` feature (canonical NaNs) and eager
+//! compilation; the compiled tier with Cranelift's NaN canonicalisation, and SIMD, threads and
+//! every other nondeterministic proposal off. Fuel and stack are metered by the module itself
+//! (the meters are written into it at load), so both tiers count them alike. Guests import nothing but `lockstep.memory` and
 //! `lockstep.fail`: no clock, no randomness, no I/O. Given the same module, parameters and
 //! event records, an instance produces the same action bytes and the same fuel per event on
-//! every machine (fuel per tier). Nothing in this crate reads a clock or iterates a hash map.
+//! every machine and tier. Nothing in this crate reads a clock or iterates a hash map.
 //!
 //! ## Hot path
 //! [`Instance::on_event`] copies a 64-byte [`EventRecord`](lockstep_sdk::EventRecord) (and a
@@ -46,6 +47,7 @@ mod guest;
 mod instance;
 mod instrument;
 mod interp;
+mod meter;
 mod module;
 mod portable;
 mod sys;

@@ -66,10 +66,11 @@ impl StrategyModule {
         if wasm.len() > config.max_module_bytes {
             return Err(Error::ModuleTooLarge { size: wasm.len(), limit: config.max_module_bytes });
         }
-        crate::portable::check(wasm)?;
+        let shape = crate::portable::check(wasm)?;
         let sha256: [u8; 32] = Sha256::digest(wasm).into();
         let size = wasm.len();
-        let wasm = instrument::export_globals(wasm);
+        let wasm =
+            crate::meter::meter(&instrument::export_globals(wasm), &shape, config.init_fuel.0)?;
         let code = match &engine.inner {
             Backend::Interpreter(e) => Code::Interpreter(interp::compile(e, &wasm)?),
             Backend::Compiled(e) => Code::Compiled(compiled::compile(e, &wasm)?),

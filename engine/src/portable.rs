@@ -9,8 +9,12 @@
 //! - A function with more than [`MAX_FUNCTION_LOCALS`] parameters and locals: the interpreter
 //!   refuses it, the compiled tier would run it.
 
+use crate::backend::malformed;
 use crate::error::Error;
-use wasmparser::{FunctionBody, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures};
+use wasmparser::{
+    FuncValidator, FuncValidatorAllocations, FunctionBody, Operator, Parser, Payload, TypeRef,
+    ValidPayload, Validator, ValidatorResources, WasmFeatures,
+};
 
 /// The WebAssembly features both tiers run alike: 2.0 without SIMD, with tail calls and
 /// extended constant expressions. A module is validated against exactly these first, so both
@@ -27,78 +31,134 @@ const FEATURES: WasmFeatures = WasmFeatures::FLOATS
     .union(WasmFeatures::EXTENDED_CONST);
 
 /// Most parameters and locals one function may declare (the interpreter's own limit).
-pub(crate) const MAX_FUNCTION_LOCALS: u64 = 30_000;
+pub(crate) const MAX_FUNCTION_LOCALS: u32 = 30_000;
 
-/// Validates `wasm` against [`FEATURES`] and refuses what the tiers cannot run alike.
+/// Stack units every frame costs besides its locals and operands: return address, saved
+/// registers, the engine's bookkeeping. A unit is one 8-byte value.
+const FRAME_BASE: u32 = 16;
+
+/// Export names the engine gives its own additions to a module (`lockstep:global:N`,
+/// `lockstep:fuel`, `lockstep:depth`); a module may not use them.
+const RESERVED_EXPORT: &str = "lockstep:";
+
+/// What metering needs to know of a valid module.
+#[derive(Debug, Default)]
+pub(crate) struct Shape {
+    /// Globals in the module's global space (imported and defined).
+    pub(crate) globals: u32,
+    /// Types in the module's type space.
+    pub(crate) types: u32,
+    /// Imported functions.
+    pub(crate) imported_funcs: u32,
+    /// The memory's maximum in pages: as declared, else the most a 32-bit memory can have.
+    pub(crate) memory_max: u32,
+    /// Each defined function, in code-section order.
+    pub(crate) funcs: Vec<FuncShape>,
+}
+
+/// One defined function: its locals (parameters included) and the stack units its frame may
+/// use (locals, the deepest operand stack, and [`FRAME_BASE`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FuncShape {
+    pub(crate) locals: u32,
+    pub(crate) frame: u32,
+}
+
+/// Validates `wasm` against [`FEATURES`], refuses what the tiers cannot run alike, and measures
+/// each function's frame for the stack meter.
 ///
 /// # Errors
 /// [`Error::Malformed`] with the validator's message, or [`Error::Unportable`].
-pub(crate) fn check(wasm: &[u8]) -> Result<(), Error> {
-    Validator::new_with_features(FEATURES)
-        .validate_all(wasm)
-        .map_err(|e| crate::backend::malformed(&e))?;
-    let mut params: Vec<u64> = Vec::new();
-    let mut funcs: Vec<u32> = Vec::new();
-    let (mut imported, mut defined) = (0u32, 0usize);
+pub(crate) fn check(wasm: &[u8]) -> Result<Shape, Error> {
+    let mut validator = Validator::new_with_features(FEATURES);
+    let mut allocs = FuncValidatorAllocations::default();
+    let mut shape = Shape::default();
     for payload in Parser::new(0).parse_all(wasm) {
-        let Ok(payload) = payload else { return Ok(()) };
-        match payload {
-            Payload::TypeSection(r) => {
-                for group in r.into_iter().flatten() {
-                    for ty in group.into_types() {
-                        let n = ty.unwrap_func().params().len();
-                        params.push(n as u64);
-                    }
-                }
-            }
+        let payload = payload.map_err(|e| malformed(&e))?;
+        match &payload {
             Payload::ImportSection(r) => {
-                for import in r.into_imports().flatten() {
-                    if matches!(import.ty, TypeRef::Func(_)) {
-                        imported += 1;
+                for import in r.clone().into_imports() {
+                    let import = import.map_err(|e| malformed(&e))?;
+                    match import.ty {
+                        TypeRef::Global(_) => shape.globals = shape.globals.saturating_add(1),
+                        TypeRef::Func(_) => {
+                            shape.imported_funcs = shape.imported_funcs.saturating_add(1);
+                        }
+                        TypeRef::Memory(m) => shape.memory_max = memory_max(&m),
+                        _ => {}
                     }
                 }
             }
-            Payload::FunctionSection(r) => funcs.extend(r.into_iter().flatten()),
-            Payload::CodeSectionEntry(body) => {
-                let ty = funcs.get(defined).copied();
-                let declared = ty.and_then(|t| params.get(t as usize)).copied().unwrap_or(0);
-                let index = imported.saturating_add(u32::try_from(defined).unwrap_or(u32::MAX));
-                function(&body, index, declared)?;
-                defined += 1;
+            Payload::GlobalSection(r) => shape.globals = shape.globals.saturating_add(r.count()),
+            Payload::MemorySection(r) => {
+                if let Some(Ok(m)) = r.clone().into_iter().next() {
+                    shape.memory_max = memory_max(&m);
+                }
+            }
+            // Without the GC proposal every recursion group holds one type.
+            Payload::TypeSection(r) => shape.types = r.count(),
+            Payload::ExportSection(r) => {
+                for export in r.clone() {
+                    let export = export.map_err(|e| malformed(&e))?;
+                    if export.name.starts_with(RESERVED_EXPORT) {
+                        return Err(Error::Unportable {
+                            reason: format!(
+                                "export name `{}` is reserved for the engine",
+                                lockstep_sdk::untrusted(export.name)
+                            ),
+                        });
+                    }
+                }
             }
             _ => {}
         }
+        if let ValidPayload::Func(func, body) =
+            validator.payload(&payload).map_err(|e| malformed(&e))?
+        {
+            let mut v = func.into_validator(std::mem::take(&mut allocs));
+            shape.funcs.push(function(&mut v, &body)?);
+            allocs = v.into_allocations();
+        }
     }
-    Ok(())
+    Ok(shape)
 }
 
-/// Checks one function body (function `index`, with `params` parameters).
-fn function(body: &FunctionBody<'_>, index: u32, params: u64) -> Result<(), Error> {
-    let Ok(locals) = body.get_locals_reader() else { return Ok(()) };
-    let mut n = params;
-    for group in locals {
-        let Ok((count, _)) = group else { return Ok(()) };
-        n = n.saturating_add(u64::from(count));
-    }
-    if n > MAX_FUNCTION_LOCALS {
+/// A 32-bit memory's maximum in pages.
+fn memory_max(m: &wasmparser::MemoryType) -> u32 {
+    const PAGES_32: u64 = 1 << 16;
+    u32::try_from(m.maximum.unwrap_or(PAGES_32).min(PAGES_32)).unwrap_or(1 << 16)
+}
+
+/// Validates one function body, refuses what is unportable in it, and measures its frame.
+fn function(
+    v: &mut FuncValidator<ValidatorResources>,
+    body: &FunctionBody<'_>,
+) -> Result<FuncShape, Error> {
+    let index = v.index();
+    let mut reader = body.get_binary_reader();
+    v.read_locals(&mut reader).map_err(|e| malformed(&e))?;
+    let locals = v.len_locals();
+    if locals > MAX_FUNCTION_LOCALS {
         return Err(Error::Unportable {
             reason: format!(
-                "function {index} declares {n} parameters and locals, more than {MAX_FUNCTION_LOCALS}"
+                "function {index} declares {locals} parameters and locals, more than {MAX_FUNCTION_LOCALS}"
             ),
         });
     }
-    let Ok(mut ops) = body.get_operators_reader() else { return Ok(()) };
+    let mut ops = body.get_operators_reader().map_err(|e| malformed(&e))?;
+    let mut deepest = 0u32;
     while !ops.eof() {
         let offset = ops.original_position();
-        match ops.read() {
-            Ok(Operator::TableGrow { .. }) => {
-                return Err(Error::Unportable {
-                    reason: format!("function {index} grows a table (table.grow at byte {offset})"),
-                });
-            }
-            Ok(_) => {}
-            Err(_) => return Ok(()),
+        let op = ops.read().map_err(|e| malformed(&e))?;
+        if let Operator::TableGrow { .. } = op {
+            return Err(Error::Unportable {
+                reason: format!("function {index} grows a table (table.grow at byte {offset})"),
+            });
         }
+        v.op(offset, &op).map_err(|e| malformed(&e))?;
+        deepest = deepest.max(v.operand_stack_height());
     }
-    Ok(())
+    ops.finish().map_err(|e| malformed(&e))?;
+    let frame = FRAME_BASE.saturating_add(locals).saturating_add(deepest);
+    Ok(FuncShape { locals, frame })
 }

@@ -85,6 +85,7 @@ pub(crate) fn link(
         _ => unreachable!("a module is compiled by the engine it keeps"),
     };
     let budget = config.init_fuel.0;
+    on_guest!(&mut guest, g => g.call(Entry::Start, 0, budget, Phase::Load)).0?;
     let (version, _) =
         on_guest!(&mut guest, g => g.call(Entry::AbiVersion, 0, budget, Phase::Load));
     let version = version?;

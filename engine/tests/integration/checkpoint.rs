@@ -39,6 +39,7 @@ fn straight_equals_restored_for_every_builtin_on_and_across_tiers() {
             let mut s = load(tier, info.wasm).instantiate(info.default_params).unwrap();
             run(&mut s, &evs)
         });
+        assert_eq!(straight[0], straight[1], "{}: actions and fuel on both tiers", info.name);
         for from in [Tier::Interpreter, Tier::Compiled] {
             let mut first = load(from, info.wasm).instantiate(info.default_params).unwrap();
             run(&mut first, head);
@@ -50,7 +51,7 @@ fn straight_equals_restored_for_every_builtin_on_and_across_tiers() {
                 let actions =
                     |t: &[(Vec<u8>, u64)]| t.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
                 assert_eq!(actions(&rest), actions(reference), "{} {from} -> {to}", info.name);
-                // Fuel is per tier: equal to the straight run of the tier that resumed.
+                // Fuel too: equal to the straight run (the same on both tiers).
                 assert_eq!(rest, reference, "{} fuel {from} -> {to}", info.name);
                 // And the original instance is untouched by having been checkpointed.
             }

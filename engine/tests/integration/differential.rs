@@ -2,15 +2,10 @@
 //! deterministic profile: no SIMD, threads, GC, exceptions, memory64 or multi-memory), shaped to
 //! the ABI (the `lockstep.memory` import, the four exports, a valid region descriptor), each
 //! loaded, initialised and given a few events on the interpreter and on the compiled tier.
-//! Refusal, init, traps, halts and actions must agree; a divergence fails with the case's
+//! Refusal, init, traps, halts, actions and the fuel of every event must agree (the module
+//! meters its own fuel and stack, the same on both tiers); a divergence fails with the case's
 //! number, and its module is written beside the test binary; minimised, it joins `repro/` as a
 //! regression test.
-//!
-//! Fuel is metered by each tier its own way, so a module whose work falls between the two
-//! tiers' counts for one budget runs out of fuel on one tier only; likewise native stack
-//! depth. Those two classes are counted and printed as *boundary* cases, not divergences:
-//! they need tier-independent metering (see ARCHITECTURE.md). Every other disagreement is a
-//! bug.
 //!
 //! CI runs [`DEFAULT_CASES`] modules; a long run:
 //! `LOCKSTEP_FUZZ_CASES=100000 cargo test --release -p lockstep-engine --test integration differential`.
@@ -208,17 +203,17 @@ fn constant_body(regions: bool) -> wasm_encoder::Function {
     f
 }
 
-/// What one tier made of a module: each step's outcome, fuel left out.
+/// What one tier made of a module: each step's outcome, with its fuel when it ran.
 #[derive(Debug, PartialEq)]
 enum Step {
     Refused(u16, String),
-    Ok(Vec<u8>),
+    Ok(Vec<u8>, u64),
     Failed(u16, String),
 }
 
-fn step(r: Result<Vec<u8>, Error>, load: bool) -> Step {
+fn step(r: Result<(Vec<u8>, u64), Error>, load: bool) -> Step {
     match r {
-        Ok(v) => Step::Ok(v),
+        Ok((v, fuel)) => Step::Ok(v, fuel),
         Err(e) if load => Step::Refused(e.code(), e.to_string()),
         Err(e) => Step::Failed(e.code(), e.to_string()),
     }
@@ -234,20 +229,12 @@ fn run(tier: Tier, wasm: &[u8]) -> Vec<Step> {
         Ok(i) => i,
         Err(e) => return vec![step(Err(e), false)],
     };
-    let mut out = vec![Step::Ok(Vec::new())];
+    let mut out = vec![Step::Ok(Vec::new(), 0)];
     for (e, b) in events(EVENTS) {
         let r = inst.on_event(&e, b.as_ref()).map(|a| a.iter().flat_map(|r| r.0).collect());
-        out.push(step(r, false));
+        out.push(step(r.map(|a| (a, inst.last_fuel().0)), false));
     }
     out
-}
-
-/// Whether two outcomes differ only where each tier meters its own way (fuel, native stack).
-fn boundary(a: &[Step], b: &[Step]) -> bool {
-    // Out of fuel, and a trap for stack exhaustion (the codes `tier_parity` pins).
-    let metered = |s: &Step| matches!(s, Step::Failed(c, _) | Step::Refused(c, _) if *c == 0x0c00 || *c == 0x0e06);
-    let first = a.iter().zip(b).position(|(x, y)| x != y);
-    first.is_some_and(|i| metered(&a[i]) || metered(&b[i]))
 }
 
 #[test]
@@ -255,7 +242,7 @@ fn differential_generated_modules_agree_on_both_tiers() {
     let (imports, exports) = shape();
     let cfg = config(&imports, &exports);
     let mut rng = lockstep_engine::sdk::SplitMix64::new(0x5eed_d1ff);
-    let (mut ran, mut loaded, mut acted, mut boundaries) = (0u64, 0u64, 0u64, 0u64);
+    let (mut ran, mut loaded, mut acted, mut metered) = (0u64, 0u64, 0u64, 0u64);
     let mut bad = Vec::new();
     let mut refused = std::collections::BTreeMap::new();
     for case in 0..cases() {
@@ -271,12 +258,12 @@ fn differential_generated_modules_agree_on_both_tiers() {
             let key: String = why.chars().take(70).collect();
             *refused.entry(key).or_insert(0u32) += 1;
         }
-        acted += u64::from(i.iter().skip(1).any(|s| matches!(s, Step::Ok(v) if !v.is_empty())));
+        acted += u64::from(i.iter().skip(1).any(|s| matches!(s, Step::Ok(v, _) if !v.is_empty())));
+        // Out of fuel, or stack exhaustion (the codes `tier_parity` pins).
+        metered += u64::from(
+            i.iter().any(|s| matches!(s, Step::Failed(c, _) if *c == 0x0c00 || *c == 0x0e06)),
+        );
         if i == c {
-            continue;
-        }
-        if boundary(&i, &c) {
-            boundaries += 1;
             continue;
         }
         let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -288,7 +275,7 @@ fn differential_generated_modules_agree_on_both_tiers() {
         ));
     }
     eprintln!(
-        "differential: {ran} generated modules, {loaded} loaded, {acted} returned actions, {boundaries} fuel or stack boundary cases, {} divergences",
+        "differential: {ran} generated modules, {loaded} loaded, {acted} returned actions, {metered} ran out of fuel or stack, {} divergences",
         bad.len()
     );
     eprintln!("refused at load: {refused:#?}");

@@ -290,3 +290,53 @@ fn precompiled_artefacts_load_and_anything_else_is_refused() {
         Err(Error::WrongTier { .. })
     ));
 }
+
+/// A loop of `memory.grow` by 0 pages, and past the memory's maximum, two million times on a
+/// thread with a 1 MiB stack: the interpreter's `memory.grow` is not a tail-call dispatch
+/// (wasmi 2.0), so such a loop used to grow the host's stack until the process died.
+#[test]
+fn a_loop_of_memory_grow_does_not_exhaust_the_host_stack() {
+    for delta in [0, 100_000] {
+        let spin = format!(
+            "(func $spin (local i32) (loop $l (drop (memory.grow (i32.const {delta})))
+               (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+               (br_if $l (i32.lt_u (local.get 0) (i32.const 2000000)))))"
+        );
+        let wasm = guest("(call $spin) (i32.const 0)", &spin);
+        for tier in Tier::ALL {
+            let wasm = wasm.clone();
+            let run = std::thread::Builder::new().stack_size(1 << 20).spawn(move || {
+                let engine = engine_with_fuel(tier, 1_000_000_000);
+                let mut inst =
+                    StrategyModule::new(&engine, &wasm).unwrap().instantiate("").unwrap();
+                let (e, b) = events(1).remove(0);
+                inst.on_event(&e, b.as_ref()).map(|a| a.len()).map(|n| (n, inst.last_fuel().0))
+            });
+            let (actions, fuel) = run.unwrap().join().expect("no stack overflow").unwrap();
+            assert_eq!((actions, fuel), (0, 22_000_006), "grow by {delta} on {tier}");
+        }
+    }
+}
+
+/// The module meters itself, so both tiers spend the same fuel to the unit and run out at the
+/// same point, and a recursion stops at the same depth with the same fuel spent.
+#[test]
+fn fuel_and_stack_run_out_alike_on_both_tiers() {
+    let counting = "(global.set $n (i32.add (global.get $n) (i32.const 1)))";
+    let cases = [
+        format!("(loop $l {counting} (br $l)) (i32.const 0)"),
+        format!("{counting} (call $on_event)"),
+    ];
+    for body in cases {
+        let extra = r#"(global $n (mut i32) (i32.const 0)) (export "n" (global $n))"#;
+        let wasm = guest(&body, extra);
+        let outcome = |tier| {
+            let engine = engine_with_fuel(tier, 100_000);
+            let mut inst = StrategyModule::new(&engine, &wasm).unwrap().instantiate("").unwrap();
+            let err = inst.on_event(&events(1)[0].0, None).unwrap_err();
+            (err, inst.last_fuel().0, inst.checkpoint())
+        };
+        let (i, c) = (outcome(Tier::Interpreter), outcome(Tier::Compiled));
+        assert_eq!(i, c, "{body}");
+    }
+}

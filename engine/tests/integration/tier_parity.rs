@@ -1,6 +1,6 @@
 //! The same failure reads the same on both tiers: at load, in init or on an event, the
 //! interpreter and the compiled tier give the same typed error, the same message and the same
-//! stable code. Only fuel differs, since each tier meters its own way.
+//! stable code, and the same fuel (the module meters its own).
 
 use crate::common::{MID_WAT, REGIONS, engine_with_fuel, events, guest, guest_module, wasm};
 use lockstep_engine::{Error, RunError, StrategyModule, StrategyRunner, Tier};

@@ -359,7 +359,7 @@ pub struct SweepOutput {
     pub tapes: Vec<String>,
     /// Bar length of the statistics (ns).
     pub bar_ns: i64,
-    /// Engine tier (fuel digests are per tier).
+    /// Engine tier.
     pub tier: String,
     /// Points in the whole sweep.
     pub total: u64,

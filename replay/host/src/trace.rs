@@ -302,7 +302,8 @@ pub struct Divergence {
 }
 
 /// Finds the first call (`init`, then each event) at which two traces differ, or `None` if
-/// they are identical; fuel is compared only `with_fuel` (it is metered per tier).
+/// they are identical; fuel is compared only `with_fuel` (not for a native build's trace,
+/// which has no fuel).
 ///
 /// # Errors
 /// I/O errors reading either trace, or one that is not a trace.

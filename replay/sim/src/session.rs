@@ -245,7 +245,7 @@ pub struct StrategyReport {
     pub tier: Option<Tier>,
     /// Its digest: every action, exchange event and halt (the same on every tier).
     pub digest: [u8; 32],
-    /// Digest of the fuel of every event (the same across runs and machines within a tier).
+    /// Digest of the fuel of every event (the same across runs, machines and tiers).
     pub fuel_digest: [u8; 32],
     /// Events it handled.
     pub events: u64,

@@ -326,7 +326,7 @@ pub(crate) struct ReplayArgs {
     #[arg(long)]
     pub(crate) native: bool,
     /// Engine tier for WebAssembly strategies: `interpreter` (the reference) or `compiled`
-    /// (Cranelift). Actions and `digest` are the same on both; fuel is per tier.
+    /// (Cranelift). Actions, `digest` and fuel are the same on both.
     #[arg(long, default_value_t = RunOptions::default().tier)]
     #[serde(with = "tier_name")]
     pub(crate) tier: Tier,

@@ -1,6 +1,7 @@
 //! `replay verify`: the same replay in separate processes pinned on different cores, and in
 //! parallel threads in one process, on one tier or (`--tiers`) on both; every strategy's
-//! `digest` must be the same everywhere, and its `fuel_digest` the same within each tier.
+//! `digest` and its `fuel_digest` must be the same everywhere (modules meter their own fuel, so
+//! fuel is the same on both tiers).
 
 use super::output::{Text, cores, open_source, pin, print_json, say};
 use super::{ReplayArgs, VerifyArgs};
@@ -184,14 +185,14 @@ fn find_divergence(
         }
         traces.push(trace_path(&tdir, 0, &spec.name));
     }
-    // Fuel is metered per tier: across tiers only events and actions must agree.
-    let d = first_divergence(&traces[0], &traces[1], a.tier == b.tier)?;
+    // Modules meter their own fuel: it must agree across tiers too.
+    let d = first_divergence(&traces[0], &traces[1], true)?;
     Ok(DivergenceJson {
         strategy: spec.name.clone(),
         run_a: a.label.clone(),
         run_b: b.label.clone(),
         reproduced: d.is_some(),
-        fuel_compared: d.as_ref().map(|_| a.tier == b.tier),
+        fuel_compared: d.as_ref().map(|_| true),
         in_init: d.as_ref().is_some_and(|d| d.in_init),
         event_index: d.as_ref().map(|d| d.index),
         a: d.as_ref().map(|d| d.a.as_ref().map(TracedJson::new)),
@@ -310,8 +311,7 @@ fn all_runs(
 }
 
 /// All strategies in one session, stopped after `at` tape events and checkpointed on
-/// `first`, then resumed from the checkpoint's bytes on `second`. The fuel digests are kept
-/// only when both halves ran on one tier (fuel is metered per tier).
+/// `first`, then resumed from the checkpoint's bytes on `second`.
 fn resumed_run(
     replay: &ReplayArgs,
     specs: &[StrategySpec],
@@ -341,11 +341,7 @@ fn resumed_run(
         tier: second,
         cores: Vec::new(),
         digests: report.iter().map(|s| s.digest).collect(),
-        fuel_digests: if first == second {
-            report.iter().map(|s| s.fuel_digest).collect()
-        } else {
-            Vec::new()
-        },
+        fuel_digests: report.iter().map(|s| s.fuel_digest).collect(),
         events: out.report.events,
     })
 }
@@ -370,9 +366,8 @@ fn process_run(replay: &ReplayArgs, k: usize, core: usize, out: &Path) -> Result
     })
 }
 
-/// The first strategy (by index) whose digest differs from the first run's, or whose fuel
-/// digest differs from its tier's first run's: the strategy, the run to compare with and the
-/// run that differs.
+/// The first strategy (by index) whose digest or fuel digest differs from the first run's: the
+/// strategy, the run to compare with and the run that differs.
 fn first_mismatch<'r>(
     specs: &[StrategySpec],
     runs: &'r [RunResult],
@@ -380,13 +375,10 @@ fn first_mismatch<'r>(
     let first = &runs[0];
     for i in 0..specs.len() {
         for r in &runs[1..] {
-            let reference = runs.iter().find(|x| x.tier == r.tier).unwrap_or(first);
-            // A run resumed on another tier than its first half has no fuel digest to compare.
-            let fuel_differs = !r.fuel_digests.is_empty()
-                && r.fuel_digests.get(i) != reference.fuel_digests.get(i);
-            if r.digests.get(i) != first.digests.get(i) || fuel_differs {
-                let base = if r.digests.get(i) == first.digests.get(i) { reference } else { first };
-                return Some((i, base, r));
+            if r.digests.get(i) != first.digests.get(i)
+                || r.fuel_digests.get(i) != first.fuel_digests.get(i)
+            {
+                return Some((i, first, r));
             }
         }
     }

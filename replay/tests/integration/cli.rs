@@ -95,7 +95,7 @@ fn a_strategy_out_of_fuel_is_halted_and_the_others_go_on() {
     let out = tmp("halt");
     let v = json(
         bin()
-            .args(["run", "--events", "3000", "--fuel-per-event", "1000"])
+            .args(["run", "--events", "3000", "--fuel-per-event", "200"])
             .args(["--strategy", "noop", "--strategy", "microprice", "--out"])
             .arg(&out),
     );
@@ -109,7 +109,7 @@ fn a_strategy_out_of_fuel_is_halted_and_the_others_go_on() {
     // Human output says so too, and a closed pipe is not an error.
     let o = run_ok(
         bin()
-            .args(["run", "--events", "3000", "--fuel-per-event", "1000"])
+            .args(["run", "--events", "3000", "--fuel-per-event", "200"])
             .args(["--strategy", "noop", "--strategy", "microprice", "--out"])
             .arg(&out),
     );

@@ -6,8 +6,7 @@ use core::fmt;
 /// so that harnesses can name it in reports without depending on the engine.
 ///
 /// Both tiers take the same `.wasm` modules through the same sandbox checks and produce the same
-/// actions; fuel is counted per tier (each engine meters its own way), so fuel figures compare
-/// only within a tier.
+/// actions and the same fuel (the module meters its own fuel, written into it at load).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Tier {
     /// The wasmi interpreter: the reference. Instant load, no code generation, deterministic

@@ -104,7 +104,7 @@ class BacktestResult:
 
     @property
     def fuel_digest(self) -> str:
-        """Digest with each event's fuel (equal across runs within one engine tier)."""
+        """Digest with each event's fuel (equal across runs, machines and engine tiers)."""
         return self.summary["fuel_digest"]
 
     @property
