@@ -33,6 +33,38 @@ pub(crate) fn new_engine(config: &Config) -> wasmi::Engine {
     wasmi::Engine::new(&c)
 }
 
+/// Refuses, on every tier alike, a module the interpreter cannot translate: wasmi 2.0's
+/// translator panics on some valid modules (a store whose address and value are both in its
+/// integer register), so it runs first on a throwaway engine, with the panic contained.
+///
+/// # Errors
+/// [`Error::Unportable`] naming the translator's failure.
+pub(crate) fn check_translates(wasm: &[u8]) -> Result<(), Error> {
+    let mut c = wasmi::Config::default();
+    c.compilation_mode(CompilationMode::Eager)
+        .wasm_multi_memory(false)
+        .wasm_custom_page_sizes(false)
+        .wasm_wide_arithmetic(false);
+    let engine = wasmi::Engine::new(&c);
+    let translated = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wasmi::Module::new(&engine, wasm).map(drop)
+    }));
+    match translated {
+        // The backends' own validation reports a refusal, with their words.
+        Ok(_) => Ok(()),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_owned());
+            Err(Error::Unportable {
+                reason: format!("the interpreter (wasmi 2.0) cannot translate it ({what})"),
+            })
+        }
+    }
+}
+
 /// Validates and translates `wasm`.
 pub(crate) fn compile(engine: &wasmi::Engine, wasm: &[u8]) -> Result<wasmi::Module, Error> {
     wasmi::Module::new(engine, wasm).map_err(|e| malformed(&e))

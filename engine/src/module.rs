@@ -71,6 +71,7 @@ impl StrategyModule {
         let size = wasm.len();
         let wasm =
             crate::meter::meter(&instrument::export_globals(wasm), &shape, config.init_fuel.0)?;
+        interp::check_translates(&wasm)?;
         let code = match &engine.inner {
             Backend::Interpreter(e) => Code::Interpreter(interp::compile(e, &wasm)?),
             Backend::Compiled(e) => Code::Compiled(compiled::compile(e, &wasm)?),

@@ -340,3 +340,15 @@ fn fuel_and_stack_run_out_alike_on_both_tiers() {
         assert_eq!(i, c, "{body}");
     }
 }
+
+/// A valid module on which wasmi 2.0's translator panics (found by the differential fuzzer) is
+/// refused at load on both tiers with a message, and the process goes on.
+#[test]
+fn a_module_the_interpreter_cannot_translate_is_refused_on_both_tiers() {
+    let path =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/integration/repro/wasmi-translator-panic.wasm");
+    let wasm = std::fs::read(path).expect("reproducer");
+    let e = refuse(&wasm);
+    assert!(matches!(e, Error::Unportable { .. }), "{e}");
+    assert!(e.to_string().contains("cannot translate"), "{e}");
+}
