@@ -248,6 +248,15 @@ impl<S: SeqStore> Session<S> {
         &mut self.core.store
     }
 
+    /// Stores the sequence numbers of everything appended to `out` so far
+    /// ([`SeqStore::commit`]); call it before writing those bytes to the wire.
+    ///
+    /// # Errors
+    /// [`SessionError::Store`].
+    pub fn commit(&mut self) -> Result<(), SessionError> {
+        Ok(self.core.store.commit()?)
+    }
+
     /// Initiator: a connection is open; appends our Logon to `out`.
     pub fn connect(&mut self, now_ns: i64, out: &mut Vec<u8>) -> Result<(), SessionError> {
         let c = &mut self.core;

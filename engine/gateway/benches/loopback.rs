@@ -79,6 +79,47 @@ fn run(tape: Option<&PathBuf>, events: u64, tier: Tier, pace: Pace, name: &str) 
     report
 }
 
+/// The platform's floor for the send stage: one `write` of a FIX-sized message (200 bytes) on a
+/// loopback TCP socket with `TCP_NODELAY`, to a reader spinning on the other end, paced at
+/// 100,000 a second. No wire-to-wire figure can be below it with the kernel's TCP.
+#[allow(clippy::disallowed_methods, reason = "measures real time; nothing here reaches a digest")]
+fn tcp_write_floor() -> [u64; 3] {
+    use std::io::{Read, Write};
+    use std::time::Instant;
+    const N: usize = 20_000;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let reader = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_nonblocking(true).unwrap();
+        let (mut buf, mut got) = (vec![0u8; 65_536], 0usize);
+        while got < N * 200 {
+            match s.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(_) => std::hint::spin_loop(),
+            }
+        }
+    });
+    let mut w = std::net::TcpStream::connect(addr).unwrap();
+    w.set_nodelay(true).unwrap();
+    let msg = [b'x'; 200];
+    let mut took = Vec::with_capacity(N);
+    let start = Instant::now();
+    for i in 0..N {
+        let due = Duration::from_micros(10 * i as u64);
+        while start.elapsed() < due {
+            std::hint::spin_loop();
+        }
+        let t = Instant::now();
+        w.write_all(&msg).unwrap();
+        took.push(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
+    }
+    reader.join().unwrap();
+    took.sort_unstable();
+    [took[N / 2], took[N * 99 / 100], took[N * 999 / 1000]]
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let tape =
@@ -94,6 +135,10 @@ fn main() {
             || format!("synthetic market, {events} events"),
             |t| t.display().to_string()
         )
+    );
+    let [p50, p99, p999] = tcp_write_floor();
+    println!(
+        "-- platform floor: one 200-byte TCP write over loopback at 100,000/s: p50 {p50}  p99 {p99}  p99.9 {p999}"
     );
     for name in ["microprice", "avellaneda-stoikov"] {
         for tier in [Tier::Interpreter, Tier::Compiled] {

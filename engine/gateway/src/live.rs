@@ -761,10 +761,17 @@ impl Live {
                 self.skip -= 1;
                 continue;
             }
-            if let Some(m) = order_message(&action, id, version, symbol, side, now) {
-                self.link.send(&m, now)?;
+            if let Some(m) = order_message(&action, id, version, symbol, side, now)
+                && let Err(e) = self.link.queue(&m, now)
+            {
+                // What was queued before the failure still goes out, as it did one by one.
+                self.outbound = out;
+                self.link.flush()?;
+                return Err(e.into());
             }
         }
+        // The batch leaves in one write, its sequence numbers stored first.
+        self.link.flush()?;
         let n = out.len();
         self.outbound = out;
         Ok(n)

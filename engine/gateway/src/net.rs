@@ -183,11 +183,14 @@ impl<S: SeqStore> FixLink<S> {
         self.closed
     }
 
-    /// Writes whatever the session produced; blocks (spinning) until it is all written.
+    /// Stores the sequence numbers of whatever the session produced, then writes it; blocks
+    /// (spinning) until it is all written.
     ///
     /// # Errors
+    /// [`NetError::Fix`] when the numbers cannot be stored (nothing is written),
     /// [`NetError::Disconnected`] when the peer is gone.
     pub(crate) fn flush(&mut self) -> Result<(), NetError> {
+        self.session.commit().map_err(NetError::Fix)?;
         let mut at = 0;
         while at < self.out.len() {
             match self.stream.write(&self.out[at..]) {
@@ -207,16 +210,17 @@ impl<S: SeqStore> FixLink<S> {
         Ok(())
     }
 
-    /// Sends one application message now.
+    /// Encodes one application message behind what is queued; [`FixLink::flush`] sends the
+    /// batch in one write.
     ///
     /// # Errors
-    /// [`NetError::Fix`] (e.g. not logged on) or a write failure.
-    pub(crate) fn send(&mut self, msg: &AppMessage, now: i64) -> Result<(), NetError> {
+    /// [`NetError::Fix`] (e.g. not logged on), or [`NetError::Disconnected`].
+    pub(crate) fn queue(&mut self, msg: &AppMessage, now: i64) -> Result<(), NetError> {
         if self.closed {
             return Err(NetError::Disconnected { what: "before an order could be sent".into() });
         }
         self.session.send(msg, now, &mut self.out).map_err(NetError::Fix)?;
-        self.flush()
+        Ok(())
     }
 
     /// Reads what has arrived (without waiting) and runs the session's timers; the events are

@@ -482,14 +482,18 @@ impl Venue {
             }
         }
         if self.link.session.state() == SessionState::Active {
+            let mut queued = 0;
             for m in std::mem::take(&mut self.unsent) {
-                // A report whose send failed is in the session's resend store already; those
-                // after it wait for the gateway's return.
                 if self.link.closed() {
                     self.unsent.push(m);
-                } else if self.link.send(&m, now).is_ok() {
-                    self.report.reports += 1;
+                } else if self.link.queue(&m, now).is_ok() {
+                    queued += 1;
                 }
+            }
+            // One write for the batch. Reports whose write failed are in the session's resend
+            // store already; the gateway asks for them when it logs on again.
+            if queued > 0 && self.link.flush().is_ok() {
+                self.report.reports += queued;
             }
         }
         Ok(())
