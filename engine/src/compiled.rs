@@ -65,7 +65,7 @@ const HEADER: usize = MAGIC.len() + 32 + 32 + 8 + 32;
 
 /// What an artefact must have been produced by: this wasmtime build and target, and every
 /// setting of ours that reaches the generated code.
-fn fingerprint(engine: &wasmtime::Engine, config: &Config) -> [u8; 32] {
+pub(crate) fn fingerprint(engine: &wasmtime::Engine, config: &Config) -> [u8; 32] {
     struct ShaHasher(Sha256);
     impl std::hash::Hasher for ShaHasher {
         fn finish(&self) -> u64 {

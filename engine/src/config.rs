@@ -34,6 +34,7 @@ pub struct Config {
     pub(crate) max_recursion_depth: usize,
     pub(crate) pretouch_memory: bool,
     pub(crate) max_action_cap: u32,
+    pub(crate) artefact_cache: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -50,6 +51,7 @@ impl Default for Config {
             max_recursion_depth: 1024,
             pretouch_memory: true,
             max_action_cap: 1024,
+            artefact_cache: None,
         }
     }
 }
@@ -137,6 +139,17 @@ impl Config {
     /// Largest action region (in records) a guest may declare. Default: 1024.
     pub fn max_action_cap(&mut self, records: u32) -> &mut Self {
         self.max_action_cap = records;
+        self
+    }
+
+    /// A directory where the compiled tier keeps the native code of each module it compiles,
+    /// keyed by the SHA-256 of the metered module and of the engine's fingerprint, so a
+    /// module compiled once loads afterwards without running Cranelift. Default: none (every
+    /// load compiles). The interpreter ignores it. The directory is created (private to the
+    /// user) on first use; any file in it may be deleted at any time. Treat it like a build
+    /// output: whoever can write it can run native code in this process.
+    pub fn artefact_cache(&mut self, dir: Option<std::path::PathBuf>) -> &mut Self {
+        self.artefact_cache = dir;
         self
     }
 

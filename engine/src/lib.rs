@@ -38,6 +38,7 @@
 #![deny(unsafe_code)] // only `sys` may use unsafe, and it says so
 
 mod backend;
+mod cache;
 mod checkpoint;
 mod compiled;
 mod config;
@@ -54,6 +55,7 @@ mod sys;
 mod tier;
 mod worker;
 
+pub use cache::{CacheUse, default_artefact_cache};
 pub use checkpoint::{CHECKPOINT_VERSION, CheckpointError};
 pub use config::{Config, Fuel, Tier, UnknownTier, WASM_PAGE};
 pub use engine::Engine;

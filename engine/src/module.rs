@@ -2,6 +2,7 @@
 //! rules are written once, over a tier-neutral view of the module's imports and exports, so
 //! both tiers refuse the same modules with the same errors.
 
+use crate::cache::CacheUse;
 use crate::compiled;
 use crate::config::{Config, Tier};
 use crate::engine::{Backend, Engine};
@@ -30,6 +31,8 @@ pub struct StrategyModule {
     pub(crate) globals: Arc<[MutableGlobal]>,
     /// Whether it exports `lockstep_migrate` (it can take over a running version's state).
     pub(crate) migrates: bool,
+    /// What the artefact cache did for this load.
+    cache: CacheUse,
     /// The guest the load checks linked, kept for the first `instantiate` (shared by clones),
     /// so a load followed by an instantiation links once.
     trial: Arc<Mutex<Option<(Guest, Regions)>>>,
@@ -72,11 +75,21 @@ impl StrategyModule {
         let wasm =
             crate::meter::meter(&instrument::export_globals(wasm), &shape, config.init_fuel.0)?;
         interp::check_translates(&wasm)?;
-        let code = match &engine.inner {
-            Backend::Interpreter(e) => Code::Interpreter(interp::compile(e, &wasm)?),
-            Backend::Compiled(e) => Code::Compiled(compiled::compile(e, &wasm)?),
+        let (code, cache) = match &engine.inner {
+            Backend::Interpreter(e) => {
+                (Code::Interpreter(interp::compile(e, &wasm)?), CacheUse::Off)
+            }
+            Backend::Compiled(e) => {
+                let (m, cache) = crate::cache::load_or_compile(e, config, &wasm, &sha256)?;
+                (Code::Compiled(m), cache)
+            }
         };
-        Self::checked(engine, code, size, sha256)
+        Ok(Self { cache, ..Self::checked(engine, code, size, sha256)? })
+    }
+
+    /// What the artefact cache ([`Config::artefact_cache`]) did when this module was loaded.
+    pub fn artefact_cache(&self) -> &CacheUse {
+        &self.cache
     }
 
     /// Compiles `wasm` ahead of time into an artefact that [`StrategyModule::from_precompiled`]
@@ -154,6 +167,7 @@ impl StrategyModule {
             sha256,
             globals,
             migrates,
+            cache: CacheUse::Off,
             trial: Arc::new(Mutex::new(Some(trial))),
         })
     }

@@ -3,7 +3,9 @@
 //! runs on both tiers, which must give the same error.
 
 use crate::common::{MID_WAT, engine_with_fuel, events, guest, healthy, wasm};
-use lockstep_engine::{Config, Engine, Error, GuestStatus, Phase, StrategyModule, Tier, TrapKind};
+use lockstep_engine::{
+    CacheUse, Config, Engine, Error, Fuel, GuestStatus, Phase, StrategyModule, Tier, TrapKind,
+};
 use lockstep_sdk::{Action, EventBody};
 
 /// Checks the healthy WAT strategy still answers correctly on the same engine.
@@ -289,6 +291,62 @@ fn precompiled_artefacts_load_and_anything_else_is_refused() {
         StrategyModule::precompile(&interp, &wasm(MID_WAT)),
         Err(Error::WrongTier { .. })
     ));
+}
+
+/// The artefact cache: compiled once, loaded afterwards; a damaged entry is compiled again and
+/// replaced, an unwritable cache costs only the compile, and every load runs the same.
+#[test]
+fn the_artefact_cache_loads_native_code_and_survives_damage() {
+    let dir = std::env::temp_dir().join(format!("lockstep-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cached = |dir: &std::path::Path, init_fuel: u64| {
+        let mut c = Config::new();
+        c.tier(Tier::Compiled).init_fuel(Fuel(init_fuel)).artefact_cache(Some(dir.to_owned()));
+        StrategyModule::new(&Engine::new(&c), &wasm(MID_WAT)).unwrap()
+    };
+    let run = |module: &StrategyModule| {
+        let mut inst = module.instantiate("").unwrap();
+        events(200)
+            .iter()
+            .map(|(ev, book)| inst.on_event(ev, book.as_ref()).unwrap().to_vec())
+            .collect::<Vec<_>>()
+    };
+    let first = cached(&dir, 1_000_000);
+    assert_eq!(first.artefact_cache(), &CacheUse::Stored);
+    let again = cached(&dir, 1_000_000);
+    assert_eq!(again.artefact_cache(), &CacheUse::Hit);
+    assert_eq!(run(&first), run(&again));
+    assert_eq!(first.sha256(), again.sha256());
+    // Another setting that reaches the code is another entry.
+    assert_eq!(cached(&dir, 2_000_000).artefact_cache(), &CacheUse::Stored);
+    // One flipped byte in every entry: refused by its checksum, compiled again, replaced.
+    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    for path in &entries {
+        let mut bytes = std::fs::read(path).unwrap();
+        let at = bytes.len() - 100;
+        bytes[at] ^= 0x40;
+        std::fs::write(path, bytes).unwrap();
+    }
+    let repaired = cached(&dir, 1_000_000);
+    match repaired.artefact_cache() {
+        CacheUse::Replaced { reason } => assert!(reason.contains("corrupted"), "{reason}"),
+        other => panic!("expected Replaced, got {other:?}"),
+    }
+    assert_eq!(run(&repaired), run(&first));
+    assert_eq!(cached(&dir, 1_000_000).artefact_cache(), &CacheUse::Hit);
+    // A file where the directory should be: the load still works, and says so.
+    let blocked = dir.join("not-a-directory");
+    std::fs::write(&blocked, b"x").unwrap();
+    let m = cached(&blocked, 1_000_000);
+    assert!(matches!(m.artefact_cache(), CacheUse::NotStored { .. }), "{:?}", m.artefact_cache());
+    assert_eq!(run(&m), run(&first));
+    // The interpreter keeps no native code.
+    let mut c = Config::new();
+    c.tier(Tier::Interpreter).artefact_cache(Some(dir.clone()));
+    let m = StrategyModule::new(&Engine::new(&c), &wasm(MID_WAT)).unwrap();
+    assert_eq!(m.artefact_cache(), &CacheUse::Off);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// A loop of `memory.grow` by 0 pages, and past the memory's maximum, two million times on a

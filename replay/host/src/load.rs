@@ -4,7 +4,7 @@
 
 use crate::timing::Clock;
 use crate::trace::FileTrace;
-use lockstep_engine::{Config, Engine, StrategyModule};
+use lockstep_engine::{CacheUse, Config, Engine, StrategyModule};
 use lockstep_sdk::{ActionRecord, StrategyRunner};
 use lockstep_sim::{
     EventSource, JitterRecorder, Meter, NoMeter, Pacing, ReplayError, ResumeError, RunOutput,
@@ -314,6 +314,12 @@ pub fn start(engine: &Engine, spec: &StrategySpec) -> Result<Started, SessionErr
                 StrategySource::Builtin(info) | StrategySource::Native(info) => info.wasm,
             };
             let m = StrategyModule::new(engine, bytes).map_err(load)?;
+            if let use_ @ (CacheUse::Replaced { .. } | CacheUse::NotStored { .. }) =
+                m.artefact_cache()
+            {
+                // Costs load time only; the run is the same, so it is a warning, not an error.
+                eprintln!("warning: strategy {}: {use_}", spec.name);
+            }
             let inst = m.instantiate(&spec.params).map_err(load)?;
             let init = inst.actions().to_vec();
             let fuel = inst.last_fuel().0;
@@ -471,7 +477,10 @@ impl Meter for Stoppable<'_> {
 /// The one engine a session's WebAssembly strategies share: `cfg`'s tier and fuel.
 fn session_engine(cfg: &SessionConfig) -> Result<Engine, SessionError> {
     let mut config = Config::new();
-    config.tier(cfg.tier).fuel_per_event(lockstep_engine::Fuel(cfg.fuel_per_event));
+    config
+        .tier(cfg.tier)
+        .fuel_per_event(lockstep_engine::Fuel(cfg.fuel_per_event))
+        .artefact_cache(lockstep_engine::default_artefact_cache());
     Engine::try_new(&config).map_err(|source| SessionError::Engine { source })
 }
 

@@ -125,7 +125,10 @@ fn verify_one(
             StrategySpec::resolve(&journal.header.strategy, Some(&journal.header.params), false)
                 .with_context(|| format!("{}: the journal's strategy", path.display()))?;
         let mut config = Config::new();
-        config.tier(tier).fuel_per_event(Fuel(50_000_000));
+        config
+            .tier(tier)
+            .fuel_per_event(Fuel(50_000_000))
+            .artefact_cache(lockstep_engine::default_artefact_cache());
         let engine = Engine::try_new(&config)?;
         let (mut runner, init, fuel) = start_strategy(&engine, &spec)?;
         let r = verify(journal, runner.as_mut(), &init, fuel.unwrap_or(0), tier == live_tier);

@@ -1,9 +1,9 @@
 //! The everyday commands: `strategies`, `run` on the synthetic market, `backtest`, a `.wasm` file,
 //! a halted strategy, pacing and pinning, and flags that make no sense.
 
-use crate::common::{bin, fails, json, run_ok, tmp};
+use crate::common::{bin, digests, fails, json, run_ok, tmp};
 use crate::golden;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[test]
 fn strategies_lists_the_builtins() {
@@ -73,6 +73,57 @@ fn a_wasm_file_runs_like_the_builtin() {
     let native = json(bin().args(["run", "--events", "3000", "--native", "--out"]).arg(&out));
     assert_eq!(native["strategies"][0]["wasm"], false);
     assert_eq!(native["fuel"]["total"], 0);
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// The compiled tier's artefact cache: the first run stores native code, the second loads it,
+/// and both report the same digests as a run without the cache; a damaged entry only warns.
+#[test]
+fn compiled_runs_from_the_artefact_cache_are_the_same_runs() {
+    let out = tmp("artefact-cache");
+    let cache = out.join("cache");
+    let run = |cache: &str| {
+        let mut cmd = bin();
+        cmd.env("LOCKSTEP_CACHE_DIR", cache).args([
+            "run",
+            "--events",
+            "5000",
+            "--tier",
+            "compiled",
+            "--strategy",
+            "microprice",
+            "--strategy",
+            "avellaneda-stoikov",
+        ]);
+        cmd.arg("--out").arg(&out);
+        digests(&json(&mut cmd))
+    };
+    let reference = run("off");
+    assert!(!cache.exists());
+    let cache_str = cache.to_str().unwrap();
+    assert_eq!(run(cache_str), reference);
+    let entries = || std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
+    let stored: Vec<PathBuf> = entries();
+    assert_eq!(stored.len(), 2, "one entry per module: {stored:?}");
+    assert_eq!(run(cache_str), reference);
+    for path in &stored {
+        std::fs::write(path, b"not an artefact").unwrap();
+    }
+    let o = run_ok(bin().env("LOCKSTEP_CACHE_DIR", &cache).args([
+        "run",
+        "--events",
+        "5000",
+        "--tier",
+        "compiled",
+        "--strategy",
+        "microprice",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the cached artefact was refused"), "{err}");
+    assert_eq!(entries(), stored);
     let _ = std::fs::remove_dir_all(&out);
 }
 

@@ -94,7 +94,10 @@ fn main() -> Result<()> {
         None => RiskLimits::default(),
     };
     let mut config = Config::new();
-    config.tier(args.tier).fuel_per_event(Fuel(args.fuel));
+    config
+        .tier(args.tier)
+        .fuel_per_event(Fuel(args.fuel))
+        .artefact_cache(lockstep_engine::default_artefact_cache());
     let engine = Engine::try_new(&config)?;
     let mut strategies = Vec::new();
     for (i, name) in args.strategy.iter().enumerate() {
