@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::guest::{Entry, ExportSig, GuestReport, ImportDesc, ImportKind, ValKind};
 use crate::instrument::{GlobalKind, MutableGlobal};
 use crate::sys::{StaticMemory, WithStaticMemory};
+use lockstep_sdk::math::MathFn;
 use lockstep_sdk::names;
 use wasmi::{
     Caller, CompilationMode, ExternType, Global, Linker, Memory, MemoryType, Store, TrapCode,
@@ -149,6 +150,17 @@ impl BackendGuest for Guest {
                 .define(names::HOST_MODULE, names::MEMORY, memory)
                 .and_then(|l| l.func_wrap(names::HOST_MODULE, names::FAIL, host_fail))
                 .map_err(|e| link_refused(&e))?;
+            for m in lockstep_sdk::math::HOST_FUNCTIONS {
+                match m.func {
+                    MathFn::Unary(f) => {
+                        linker.func_wrap(names::HOST_MODULE, m.name, move |x: f64| f(x))
+                    }
+                    MathFn::Binary(f) => {
+                        linker.func_wrap(names::HOST_MODULE, m.name, move |x: f64, y: f64| f(x, y))
+                    }
+                }
+                .map_err(|e| link_refused(&e))?;
+            }
             let instance = linker.instantiate_and_start(&mut store, module).map_err(|e| {
                 instantiate_failure::<Self>(&mut store.data_mut().report, &e, config)
             })?;

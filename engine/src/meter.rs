@@ -4,7 +4,8 @@
 //! between the two limits ran out on one tier only. Here the module counts for itself:
 //!
 //! - **Fuel**: a global, set by the host before each call. Every straight run of operators
-//!   (up to the next branch, block boundary or trap) charges its length on entry; a bulk memory
+//!   (up to the next branch, block boundary or trap) charges its length on entry, plus the
+//!   fixed fuel of each host math function (`lockstep.math.*`) it calls; a bulk memory
 //!   or table operation also charges one per 8 elements it touches. The global is checked at
 //!   each function entry, each loop iteration and each bulk operation; below zero the guest
 //!   traps, and the host reads the global to report [`Error::OutOfFuel`](crate::Error::OutOfFuel).
@@ -243,7 +244,8 @@ impl Metering<'_> {
         for (i, op) in ops.iter().enumerate() {
             if run_start {
                 let len = ops[i..].iter().position(ends_run).map_or(ops.len() - i, |p| p + 1);
-                self.charge(&mut f, i64::try_from(len).unwrap_or(i64::MAX));
+                let cost = ops[i..i + len].iter().map(|op| self.cost(op)).sum::<u64>();
+                self.charge(&mut f, i64::try_from(cost).unwrap_or(i64::MAX));
                 if i == 0 || after_loop {
                     self.check_fuel(&mut f);
                 }
@@ -270,6 +272,22 @@ impl Metering<'_> {
             after_loop = matches!(op, Operator::Loop { .. });
         }
         Ok(f)
+    }
+
+    /// An operator's fuel: one, plus a host math function's fixed fuel for a direct call to it
+    /// (the only way such a function can be called: `portable` refuses references to them).
+    fn cost(&self, op: &Operator<'_>) -> u64 {
+        let host = match op {
+            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+                usize::try_from(*function_index)
+                    .ok()
+                    .and_then(|i| self.shape.import_fuel.get(i))
+                    .copied()
+                    .unwrap_or(0)
+            }
+            _ => 0,
+        };
+        1 + u64::from(host)
     }
 
     /// The two meter globals.

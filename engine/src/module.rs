@@ -11,6 +11,7 @@ use crate::guest::{ImportDesc, ImportKind, ValKind};
 use crate::instrument::{self, MutableGlobal};
 use crate::interp;
 use crate::tier::{self, Code, Guest};
+use lockstep_sdk::math::{self, MathFn};
 use lockstep_sdk::{Regions, names};
 use sha2::{Digest as _, Sha256};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -234,6 +235,18 @@ fn check_imports(imports: &[ImportDesc], config: &Config) -> Result<(u32, Option
             }
             (names::HOST_MODULE, names::FAIL, _) => {
                 return Err(Error::BadSignature { name: "lockstep.fail", expected: SIG_FAIL });
+            }
+            (names::HOST_MODULE, name, kind) if let Some(m) = math::host_function(name) => {
+                let (params, expected): (&[ValKind], _) = match m.func {
+                    MathFn::Unary(_) => (&[ValKind::F64], "a function (f64) -> f64"),
+                    MathFn::Binary(_) => {
+                        (&[ValKind::F64, ValKind::F64], "a function (f64, f64) -> f64")
+                    }
+                };
+                if !matches!(kind, ImportKind::Func(s) if s.params == params && s.results == [ValKind::F64])
+                {
+                    return Err(Error::BadSignature { name: m.name, expected });
+                }
             }
             (m, n, _) => {
                 return Err(Error::ForbiddenImport { module: m.to_owned(), name: n.to_owned() });

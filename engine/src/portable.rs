@@ -8,12 +8,15 @@
 //!   segments fill them).
 //! - A function with more than [`MAX_FUNCTION_LOCALS`] parameters and locals: the interpreter
 //!   refuses it, the compiled tier would run it.
+//! - A host math function (`lockstep.math.*`) used other than by a direct call (`ref.func`, an
+//!   element segment): its fixed fuel is charged at the call site, which an indirect call
+//!   would escape.
 
 use crate::backend::malformed;
 use crate::error::Error;
 use wasmparser::{
-    FuncValidator, FuncValidatorAllocations, FunctionBody, Operator, Parser, Payload, TypeRef,
-    ValidPayload, Validator, ValidatorResources, WasmFeatures,
+    ElementItems, FuncValidator, FuncValidatorAllocations, FunctionBody, Operator, Parser, Payload,
+    TypeRef, ValidPayload, Validator, ValidatorResources, WasmFeatures,
 };
 
 /// The WebAssembly features both tiers run alike: 2.0 without SIMD, with tail calls and
@@ -50,6 +53,8 @@ pub(crate) struct Shape {
     pub(crate) types: u32,
     /// Imported functions.
     pub(crate) imported_funcs: u32,
+    /// The fixed fuel of each imported function by index (a host math function's, else 0).
+    pub(crate) import_fuel: Vec<u32>,
     /// The memory's maximum in pages: as declared, else the most a 32-bit memory can have.
     pub(crate) memory_max: u32,
     /// Each defined function, in code-section order.
@@ -83,13 +88,44 @@ pub(crate) fn check(wasm: &[u8]) -> Result<Shape, Error> {
                         TypeRef::Global(_) => shape.globals = shape.globals.saturating_add(1),
                         TypeRef::Func(_) => {
                             shape.imported_funcs = shape.imported_funcs.saturating_add(1);
+                            let math = (import.module == lockstep_sdk::names::HOST_MODULE)
+                                .then(|| lockstep_sdk::math::host_function(import.name))
+                                .flatten();
+                            shape.import_fuel.push(math.map_or(0, |m| m.fuel));
                         }
                         TypeRef::Memory(m) => shape.memory_max = memory_max(&m),
                         _ => {}
                     }
                 }
             }
-            Payload::GlobalSection(r) => shape.globals = shape.globals.saturating_add(r.count()),
+            Payload::GlobalSection(r) => {
+                shape.globals = shape.globals.saturating_add(r.count());
+                for g in r.clone() {
+                    let g = g.map_err(|e| malformed(&e))?;
+                    refuse_math_refs(&shape, g.init_expr.get_operators_reader(), "a global")?;
+                }
+            }
+            Payload::ElementSection(r) => {
+                for (i, el) in r.clone().into_iter().enumerate() {
+                    match el.map_err(|e| malformed(&e))?.items {
+                        ElementItems::Functions(funcs) => {
+                            for f in funcs {
+                                shape.math_ref(
+                                    f.map_err(|e| malformed(&e))?,
+                                    "an element segment",
+                                )?;
+                            }
+                        }
+                        ElementItems::Expressions(_, exprs) => {
+                            for e in exprs {
+                                let e = e.map_err(|e| malformed(&e))?;
+                                let at = format!("element segment {i}");
+                                refuse_math_refs(&shape, e.get_operators_reader(), &at)?;
+                            }
+                        }
+                    }
+                }
+            }
             Payload::MemorySection(r) => {
                 if let Some(Ok(m)) = r.clone().into_iter().next() {
                     shape.memory_max = memory_max(&m);
@@ -116,11 +152,41 @@ pub(crate) fn check(wasm: &[u8]) -> Result<Shape, Error> {
             validator.payload(&payload).map_err(|e| malformed(&e))?
         {
             let mut v = func.into_validator(std::mem::take(&mut allocs));
-            shape.funcs.push(function(&mut v, &body)?);
+            let f = function(&mut v, &body, &shape)?;
+            shape.funcs.push(f);
             allocs = v.into_allocations();
         }
     }
     Ok(shape)
+}
+
+impl Shape {
+    /// Refuses a reference to function `index` (from `at`) when it is a host math function.
+    fn math_ref(&self, index: u32, at: &str) -> Result<(), Error> {
+        match usize::try_from(index).ok().and_then(|i| self.import_fuel.get(i)) {
+            Some(&fuel) if fuel > 0 => Err(Error::Unportable {
+                reason: format!(
+                    "{at} refers to imported function {index}, a host math function \
+                     (lockstep.math.*); call those directly, their fuel is charged at the call"
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Refuses a `ref.func` of a host math function in a constant expression.
+fn refuse_math_refs(
+    shape: &Shape,
+    mut ops: wasmparser::OperatorsReader<'_>,
+    at: &str,
+) -> Result<(), Error> {
+    while !ops.eof() {
+        if let Operator::RefFunc { function_index } = ops.read().map_err(|e| malformed(&e))? {
+            shape.math_ref(function_index, at)?;
+        }
+    }
+    Ok(())
 }
 
 /// A 32-bit memory's maximum in pages.
@@ -133,6 +199,7 @@ fn memory_max(m: &wasmparser::MemoryType) -> u32 {
 fn function(
     v: &mut FuncValidator<ValidatorResources>,
     body: &FunctionBody<'_>,
+    shape: &Shape,
 ) -> Result<FuncShape, Error> {
     let index = v.index();
     let mut reader = body.get_binary_reader();
@@ -154,6 +221,12 @@ fn function(
             return Err(Error::Unportable {
                 reason: format!("function {index} grows a table (table.grow at byte {offset})"),
             });
+        }
+        if let Operator::RefFunc { function_index } = op {
+            shape.math_ref(
+                function_index,
+                &format!("function {index} (ref.func at byte {offset})"),
+            )?;
         }
         v.op(offset, &op).map_err(|e| malformed(&e))?;
         deepest = deepest.max(v.operand_stack_height());

@@ -7,6 +7,7 @@ mod common;
 mod determinism;
 mod differential;
 mod fuzz_modules;
+mod host_math;
 mod hostile;
 mod hot_swap;
 mod tier_parity;

@@ -2,8 +2,11 @@
 //! its native build), then its `fuel_digest` (the same on every tier: modules meter their own
 //! fuel). They change only when replay, exchange, feeder, digest, synthetic market or a
 //! strategy's behaviour (or, for the fuel digests, its fuel) changes; update them deliberately,
-//! with the reason. Re-blessed when fuel moved out of `digest` into `fuel_digest`, and when
-//! modules began to meter their own fuel (one fuel digest for both tiers).
+//! with the reason. Re-blessed when fuel moved out of `digest` into `fuel_digest`, when
+//! modules began to meter their own fuel (one fuel digest for both tiers), and when the SDK's
+//! transcendental math became host calls (`lockstep.math.*`) charged a fixed fuel: every
+//! `digest` held, only the fuel digests of strategies calling them (avellaneda-stoikov here)
+//! moved.
 
 /// (strategy, digest, fuel digest)
 pub(crate) type Golden = (&'static str, &'static str, &'static str);
@@ -17,7 +20,7 @@ pub(crate) const SYNTH_20K: [Golden; 3] = [
     (
         "avellaneda-stoikov",
         "50b517e8fbb8faf36c8e9b4f82d01863b1f7ce8485e7cd4e507f77219845dffe",
-        "475955d0dda54e3c096f03e4cc3a320deefe3eba3dd03137d00e931b3b0af685",
+        "41281666b89cfb58e9eb14ed41dd92b8059670c34d2d1365dccfe79421ca8c5c",
     ),
     (
         "microprice",
@@ -56,7 +59,7 @@ pub(crate) const BTC: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "ed7c9ea3a613f3dd9976bf0aad9d05c49cf0da463d374914f19b8154e4cf166f",
-        "c48aa92877d3f289a063cdb7b86dbbb2affff40f69dc57ea4784568e49af1cea",
+        "72ba5fc125078e0c9ac498f0bdb34643337d504a20704e8d98637d177c3518fd",
     ),
 ];
 /// `book-check` on GOOG level 5, top 1..5 levels.
@@ -87,7 +90,7 @@ pub(crate) const USDM: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "a8e1c1a087dbe6fc00a3f71c7b5475b27bdd65e999d61cc4fbae37e1c2c8f807",
-        "8967d104836cf3a9f3d3bf815f1605fd2a426c2b1950c2e993247b97f0a2d59b",
+        "f70503a59ab359a281a6acea162a47a0afcd05c5c3cfdb9eead7aa4bf39509e7",
     ),
 ];
 /// Binance COIN-M futures BTCUSD_PERP capture 2024-08-08.
@@ -102,7 +105,7 @@ pub(crate) const COINM: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "1ec3435e44f6651cc0a64a30c25ca2f29353ca5850bceda8885a97920af46159",
-        "a820eac98fd1f3dccbac6673fe555491b5c5ff50368308544f0610ebf49d2ed0",
+        "d388ed32db0b7a93860383c4076b1372cd6fb06786ea9c24251c32198aea2997",
     ),
 ];
 /// Databento ESH4 MBO snapshot (8,725 adds) with the ES definition file.
@@ -116,7 +119,7 @@ pub(crate) const DBN_MBO: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "54f5c67312278062e82a274e06a285c86fb3f9494766e24c9c00cc137c31c5ac",
-        "3c17729440e515d1c1aa2c22f6ac99ef7fc8da56457b65eb398b0fda38ce9628",
+        "622e0c2a0951cab31576d51b1062db5f22e8d023dc71d38e0b5b2ba8a800cf67",
     ),
 ];
 /// Databento MBP-1 + trades + definition of one CME future (ESU4).
@@ -135,7 +138,7 @@ pub(crate) const DBN_MBP1: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "e46eb9318da3b25e5dd40114a11bce1c479f9086cda0fc1dfe6c94761381bcb1",
-        "1c9f679ac4d9ace895e507981a191aa1530d0f5bbefd12a9eabf75a97da10d29",
+        "3f743d2182a6592923b1d257efbb6aa761ddff387e81791e57dd19f4e1322b02",
     ),
 ];
 /// NautilusTrader's Binance USD-M depth CSV: a 100-level snapshot and one update.
@@ -149,7 +152,7 @@ pub(crate) const NT_DEPTH: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "a5eb39ff53998746dd8c3a31fcf5abba88cf565bc347af71f38aa93f7bdcfe69",
-        "6b6391a0c25dfc7e684f9d1d3a1e9db21995312ff3b2cc8d190acd19cc3da6b5",
+        "6065c2ba04278fffe258197679e07787b047eb408b885a9709045a233bafba78",
     ),
 ];
 /// NautilusTrader's TrueFX USD/JPY ticks: 1,000 quotes without sizes.
@@ -162,7 +165,7 @@ pub(crate) const NT_TRUEFX: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "e2903a40db877db2f00a5deabec0ccf10a4f6126d399464994f778deed2defba",
-        "5cf98d74211b9a446cdc5acff14b8bfe3bf7d0abdc4107365c2157422f6b0966",
+        "bd28d93e94d974a99157ab343b3f2b83b41c9c944d817805cc6d1c822a5c8032",
     ),
 ];
 /// Databento one-minute BBO of two futures and two options, with the options' definitions.

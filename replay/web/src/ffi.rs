@@ -13,6 +13,11 @@
 //!   `book` is not 0, the 328-byte book record there) to strategy `slot`, copy the `n` action
 //!   records it returned to `out` (at most `cap`); or return `-code` with the engine's stable
 //!   error code (`lockstep_engine::Error::code`) when it failed.
+//!
+//! The strategies' host math (`lockstep.math.*`, [`lockstep_sdk::math`]) comes from here, so
+//! the page computes it with the same `libm` code as the engine: `ls_math_names()` puts the
+//! names (one per line) in the outbox, and `ls_math(i, x, y)` computes function `i` of that list
+//! (`y` ignored by one-argument functions).
 #![allow(unsafe_code, reason = "calling the host's imports; each call says why it is sound")]
 #![allow(unreachable_pub, reason = "the `ls_*` functions are exported by symbol, not by path")]
 
@@ -119,6 +124,25 @@ pub extern "C" fn ls_inbox(len: u32) -> *mut u8 {
 }
 
 /// The outbox's address.
+#[unsafe(no_mangle)]
+pub extern "C" fn ls_math_names() -> i32 {
+    let names: Vec<&str> = lockstep_sdk::math::HOST_FUNCTIONS.iter().map(|m| m.name).collect();
+    STATE.with_borrow_mut(|s| {
+        s.outbox = names.join("\n").into_bytes();
+        i32::try_from(s.outbox.len()).unwrap_or(i32::MAX)
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn ls_math(index: u32, x: f64, y: f64) -> f64 {
+    use lockstep_sdk::math::{HOST_FUNCTIONS, MathFn};
+    match usize::try_from(index).ok().and_then(|i| HOST_FUNCTIONS.get(i)).map(|m| m.func) {
+        Some(MathFn::Unary(f)) => f(x),
+        Some(MathFn::Binary(f)) => f(x, y),
+        None => f64::NAN,
+    }
+}
+
 #[unsafe(no_mangle)]
 pub extern "C" fn ls_outbox() -> *const u8 {
     STATE.with_borrow(|s| s.outbox.as_ptr())

@@ -104,7 +104,8 @@ export function memoryImport(bytes) {
 /// One strategy module instantiated in this engine: the ABI's init and per-event calls.
 export class Strategy {
   /// Compiles and instantiates `bytes`, checks the ABI version and regions, and runs
-  /// `lockstep_init(params)`. Throws with a message saying what is wrong.
+  /// `lockstep_init(params)`. Throws with a message saying what is wrong. A module that
+  /// imports host math needs the replay core loaded first ([`Replay.load`]).
   static async load(bytes, params = "") {
     const limits = memoryImport(bytes);
     if (limits.min > MAX_PAGES) {
@@ -114,17 +115,22 @@ export class Strategy {
     const memory = new WebAssembly.Memory({ initial: limits.min, maximum });
     const s = new Strategy(memory);
     const module = await WebAssembly.compile(bytes);
+    const lockstep = { memory, fail: (ptr, len) => s.fail(ptr, len) };
     for (const imp of WebAssembly.Module.imports(module)) {
-      const ok = imp.module === "lockstep" && (imp.name === "memory" || imp.name === "fail");
+      const ok =
+        imp.module === "lockstep" && (Object.hasOwn(lockstep, imp.name) || Object.hasOwn(hostMath, imp.name));
+      if (!ok && imp.module === "lockstep" && imp.name.startsWith("math.") && !hostMathLoaded) {
+        throw new Error(
+          `module imports \`lockstep.${imp.name}\` from the replay core: load it (Replay.load) before the strategies`,
+        );
+      }
       if (!ok) {
         throw new Error(
-          `module imports \`${imp.module}.${imp.name}\`, which Lockstep does not provide; only lockstep.memory and lockstep.fail may be imported`,
+          `module imports \`${imp.module}.${imp.name}\`, which Lockstep does not provide; only lockstep.memory, lockstep.fail and lockstep.math.* (engine/ABI.md) may be imported`,
         );
       }
     }
-    const instance = await WebAssembly.instantiate(module, {
-      lockstep: { memory, fail: (ptr, len) => s.fail(ptr, len) },
-    });
+    const instance = await WebAssembly.instantiate(module, { lockstep: { ...lockstep, ...hostMath } });
     s.exports = instance.exports;
     for (const name of ["lockstep_abi_version", "lockstep_regions", "lockstep_init", "lockstep_on_event"]) {
       if (typeof s.exports[name] !== "function") throw new Error(`module lacks the export \`${name}\``);
@@ -231,6 +237,11 @@ export class Strategy {
   }
 }
 
+/// The host math functions (`lockstep.math.*`), from the replay core once it is loaded: the
+/// same `libm` code the engine runs, so a strategy's results are the same bits here.
+let hostMath = {};
+let hostMathLoaded = false;
+
 /// The replay core: the server's tape decoding, book, simulated exchange and digest, built
 /// for wasm32, driving `strategies` (Strategy instances, in slot order).
 export class Replay {
@@ -245,6 +256,13 @@ export class Replay {
       },
     });
     r.core = instance.exports;
+    hostMath = {};
+    r.read(r.core.ls_math_names())
+      .split("\n")
+      .forEach((name, i) => {
+        hostMath[name] = (x, y) => r.core.ls_math(i, x, y === undefined ? 0 : y);
+      });
+    hostMathLoaded = true;
     return r;
   }
 

@@ -13,6 +13,8 @@
 //! `Decimal` on the interpreter. [`Model::quotes`] is the same computation with decimal
 //! inputs and outputs, for tests and readers.
 
+use lockstep_sdk::math;
+
 use lockstep_sdk::rust_decimal::{Decimal, RoundingStrategy};
 use lockstep_sdk::{Price, SCALE};
 
@@ -84,7 +86,7 @@ pub struct Quotes {
 /// The only transcendental of the model; evaluated once at init with fdlibm's `log1p`
 /// (`StrictMath.log1p` in Java) and then rounded to 8 places with [`lockstep_sdk::f64_to_fixed`].
 pub fn spread_const_f64(gamma: f64, k: f64) -> f64 {
-    2.0 / gamma * libm::log1p(gamma / k)
+    2.0 / gamma * math::log1p(gamma / k)
 }
 
 /// Seconds from nanoseconds, exactly (a change of scale, not a division).

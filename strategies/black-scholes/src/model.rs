@@ -1,9 +1,11 @@
 //! The Black–Scholes–Merton model in plain IEEE-754 arithmetic.
 //!
-//! Only `+ - * /`, comparisons and the fdlibm-derived `libm::exp`, `libm::log` and `libm::sqrt`
+//! Only `+ - * /`, comparisons and the fdlibm-derived `exp`, `ln` and `sqrt` of `lockstep_sdk::math`
 //! are used, and every expression is written in the order it is evaluated, so a line-by-line port
 //! (Java with `StrictMath`, which is fdlibm too) produces the same bits. No fused multiply-add,
 //! no `powf`, no platform `f64::exp`.
+
+use lockstep_sdk::math;
 
 /// `1 / sqrt(2π)`.
 pub const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
@@ -19,7 +21,7 @@ pub fn norm_cdf(x: f64) -> f64 {
     let tail = if y > 37.0 {
         0.0
     } else {
-        let e = libm::exp(-(y * y) / 2.0);
+        let e = math::exp(-(y * y) / 2.0);
         if y < 7.071_067_811_865_47 {
             let mut a = 3.526_249_659_989_11e-2 * y + 0.700_383_064_443_688;
             a = a * y + 6.373_962_203_531_65;
@@ -49,7 +51,7 @@ pub fn norm_cdf(x: f64) -> f64 {
 
 /// The standard normal density `φ(x) = exp(−x²/2) / sqrt(2π)`.
 pub fn norm_pdf(x: f64) -> f64 {
-    libm::exp(-(x * x) / 2.0) * INV_SQRT_2PI
+    math::exp(-(x * x) / 2.0) * INV_SQRT_2PI
 }
 
 pub use lockstep_sdk::OptionKind;
@@ -101,12 +103,12 @@ pub struct Greeks {
 ///
 /// Requires `s, k, t, sigma > 0`; the caller checks (the strategy never passes anything else).
 pub fn greeks(i: &Inputs) -> Greeks {
-    let sqrt_t = libm::sqrt(i.t);
+    let sqrt_t = math::sqrt(i.t);
     let vol_t = i.sigma * sqrt_t;
-    let d1 = (libm::log(i.s / i.k) + (i.r - i.q + i.sigma * i.sigma / 2.0) * i.t) / vol_t;
+    let d1 = (math::ln(i.s / i.k) + (i.r - i.q + i.sigma * i.sigma / 2.0) * i.t) / vol_t;
     let d2 = d1 - vol_t;
-    let df_q = libm::exp(-i.q * i.t);
-    let df_r = libm::exp(-i.r * i.t);
+    let df_q = math::exp(-i.q * i.t);
+    let df_r = math::exp(-i.r * i.t);
     let s_q = i.s * df_q;
     let k_r = i.k * df_r;
     let pdf_d1 = norm_pdf(d1);
@@ -143,12 +145,12 @@ pub fn greeks(i: &Inputs) -> Greeks {
 
 /// Price and vega only: the inner step of [`implied_vol`].
 fn price_vega(i: &Inputs) -> (f64, f64) {
-    let sqrt_t = libm::sqrt(i.t);
+    let sqrt_t = math::sqrt(i.t);
     let vol_t = i.sigma * sqrt_t;
-    let d1 = (libm::log(i.s / i.k) + (i.r - i.q + i.sigma * i.sigma / 2.0) * i.t) / vol_t;
+    let d1 = (math::ln(i.s / i.k) + (i.r - i.q + i.sigma * i.sigma / 2.0) * i.t) / vol_t;
     let d2 = d1 - vol_t;
-    let s_q = i.s * libm::exp(-i.q * i.t);
-    let k_r = i.k * libm::exp(-i.r * i.t);
+    let s_q = i.s * math::exp(-i.q * i.t);
+    let k_r = i.k * math::exp(-i.r * i.t);
     let vega = s_q * norm_pdf(d1) * sqrt_t;
     let price = match i.kind {
         OptionKind::Call => s_q * norm_cdf(d1) - k_r * norm_cdf(d2),
@@ -176,8 +178,8 @@ pub fn implied_vol(i: &Inputs, target: f64, tol: f64, max_iter: u32) -> Option<f
     if !(i.s > 0.0 && i.k > 0.0 && i.t > 0.0 && target > 0.0 && target < f64::MAX) {
         return None;
     }
-    let s_q = i.s * libm::exp(-i.q * i.t);
-    let k_r = i.k * libm::exp(-i.r * i.t);
+    let s_q = i.s * math::exp(-i.q * i.t);
+    let k_r = i.k * math::exp(-i.r * i.t);
     let (intrinsic, cap) = match i.kind {
         OptionKind::Call => (s_q - k_r, s_q),
         OptionKind::Put => (k_r - s_q, k_r),
@@ -188,9 +190,9 @@ pub fn implied_vol(i: &Inputs, target: f64, tol: f64, max_iter: u32) -> Option<f
     let tol_abs = if target > 1.0 { tol * target } else { tol };
     let mut lo = IV_MIN;
     let mut hi = IV_MAX;
-    let m = libm::log(i.s / i.k) + (i.r - i.q) * i.t;
+    let m = math::ln(i.s / i.k) + (i.r - i.q) * i.t;
     let m_abs = if m < 0.0 { -m } else { m };
-    let mut sigma = libm::sqrt(2.0 * m_abs / i.t);
+    let mut sigma = math::sqrt(2.0 * m_abs / i.t);
     if !(sigma > lo && sigma < hi) {
         sigma = 0.5 * (lo + hi);
     }

@@ -6,6 +6,8 @@
 //! `dirty = Σ_{k=0}^{n−1} C·v^{w+k} + 100·v^{w+n−1}`. Compound discounting is used in the last
 //! period too. Floats go through basic arithmetic and software `libm` (`pow` once per call).
 
+use lockstep_sdk::math;
+
 /// Everything one price/yield evaluation gives, per 100 face.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Analytics {
@@ -40,7 +42,7 @@ pub const YIELD_MAX: f64 = 2.0;
 /// Dirty price, durations and convexity at annual yield `y` (compounded `freq` times a year).
 pub fn analytics(fl: &Flows, y: f64) -> Analytics {
     let v = 1.0 / (1.0 + y / fl.freq);
-    let mut df = libm::pow(v, fl.w);
+    let mut df = math::pow(v, fl.w);
     let (mut pv, mut t_pv, mut tt_pv) = (0.0, 0.0, 0.0);
     for k in 0..fl.n {
         let t = fl.w + f64::from(k);

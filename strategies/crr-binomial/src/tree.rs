@@ -1,5 +1,7 @@
 //! The Cox–Ross–Rubinstein binomial tree, evaluated by backward induction in two fixed buffers.
 
+use lockstep_sdk::math;
+
 pub use lockstep_sdk::OptionKind;
 
 /// Exercise style.
@@ -78,14 +80,14 @@ impl Tree {
         }
         let nf = n as f64;
         let dt = c.t / nf;
-        let vol_dt = c.sigma * libm::sqrt(dt);
-        let u = libm::exp(vol_dt);
+        let vol_dt = c.sigma * math::sqrt(dt);
+        let u = math::exp(vol_dt);
         let d = 1.0 / u;
-        let p = (libm::exp((c.r - c.q) * dt) - d) / (u - d);
+        let p = (math::exp((c.r - c.q) * dt) - d) / (u - d);
         if !(p > 0.0 && p < 1.0) {
             return None;
         }
-        let disc = libm::exp(-c.r * dt);
+        let disc = math::exp(-c.r * dt);
         let pu = disc * p;
         let pd = disc * (1.0 - p);
         let u2 = u * u;
@@ -98,7 +100,7 @@ impl Tree {
         let (v, e) = (&mut self.v[..=n], &mut self.e[..=n]);
 
         // Terminal nodes: S·d^n·u^{2j}, j = 0..=n.
-        let mut s_low = c.s * libm::exp(-nf * vol_dt);
+        let mut s_low = c.s * math::exp(-nf * vol_dt);
         let mut s = s_low;
         for node in v.iter_mut() {
             let x = phi * (s - c.k);

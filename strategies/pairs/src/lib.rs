@@ -10,7 +10,7 @@
 //! Statistics are exact: spreads are fixed-point integers in a ring buffer of `window` slots
 //! allocated at init, and the running sums `Σx` and `Σx²` are `i128`, so adding and removing
 //! samples never drifts. `z = (N·x − Σx) / sqrt(N·Σx² − (Σx)²)` (population variance, the
-//! newest sample included) is the only float step: two exact conversions, one `libm::sqrt`,
+//! newest sample included) is the only float step: two exact conversions, one `sqrt`,
 //! one division.
 //!
 //! # Parameters
@@ -39,6 +39,8 @@
 //! On leg A: [`SIG_SPREAD`] every sample, [`SIG_ZSCORE`] once the window is full,
 //! [`SIG_STATE`] when the position changes; [`SIG_POSITION`] on the filled leg after each fill.
 #![deny(unsafe_code)]
+
+use lockstep_sdk::math;
 
 use lockstep_sdk::{
     Actions, BookView, Canceled, EventHeader, Fill, InitError, InstrumentId, ONE, OrderId, Params,
@@ -120,7 +122,7 @@ impl Rolling {
             return None;
         }
         let num = n * i128::from(x) - self.sum;
-        Some(num as f64 / libm::sqrt(var_n2 as f64))
+        Some(num as f64 / math::sqrt(var_n2 as f64))
     }
 }
 

@@ -49,6 +49,38 @@ unsafe extern "C" {
     fn host_fail(ptr: *const u8, len: usize);
 }
 
+/// The host's math functions (`lockstep.math.*`, see [`crate::math`]): pure functions of
+/// their arguments that touch no memory, so they are safe to call.
+pub(crate) mod math {
+    #[link(wasm_import_module = "lockstep")]
+    unsafe extern "C" {
+        #[link_name = "math.exp"]
+        pub(crate) safe fn exp(x: f64) -> f64;
+        #[link_name = "math.expm1"]
+        pub(crate) safe fn expm1(x: f64) -> f64;
+        #[link_name = "math.ln"]
+        pub(crate) safe fn ln(x: f64) -> f64;
+        #[link_name = "math.log1p"]
+        pub(crate) safe fn log1p(x: f64) -> f64;
+        #[link_name = "math.log2"]
+        pub(crate) safe fn log2(x: f64) -> f64;
+        #[link_name = "math.log10"]
+        pub(crate) safe fn log10(x: f64) -> f64;
+        #[link_name = "math.erf"]
+        pub(crate) safe fn erf(x: f64) -> f64;
+        #[link_name = "math.erfc"]
+        pub(crate) safe fn erfc(x: f64) -> f64;
+        #[link_name = "math.sin"]
+        pub(crate) safe fn sin(x: f64) -> f64;
+        #[link_name = "math.cos"]
+        pub(crate) safe fn cos(x: f64) -> f64;
+        #[link_name = "math.tanh"]
+        pub(crate) safe fn tanh(x: f64) -> f64;
+        #[link_name = "math.pow"]
+        pub(crate) safe fn pow(x: f64, y: f64) -> f64;
+    }
+}
+
 /// Holds the exported strategy instance; created by [`export_strategy!`](crate::export_strategy).
 pub struct StrategySlot<S>(UnsafeCell<Option<S>>);
 

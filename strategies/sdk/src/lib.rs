@@ -19,7 +19,8 @@
 //! Guests receive no clock, no randomness and no I/O. Time is the event's `local_ts`. Prices and
 //! quantities are fixed-point integers ([`Price`], [`Qty`]) convertible to `rust_decimal`.
 //! Floating point, where a model needs it, must go through software `libm` so the same bits come
-//! out on every machine, and leaves the guest only as fixed-point [`Action::Signal`] values.
+//! out on every machine ([`math`]: the host's `lockstep.math.*` in a Wasm guest, the same `libm`
+//! code natively), and leaves the guest only as fixed-point [`Action::Signal`] values.
 //!
 //! ## Hot path
 //! The host writes a 64-byte [`EventRecord`] into the guest's event region, calls
@@ -28,6 +29,7 @@
 
 mod abi;
 mod calendar;
+pub mod math;
 mod option;
 mod params;
 mod quoter;
