@@ -127,8 +127,8 @@ pub(crate) const DBN_MBP1_EVENTS: u64 = 2_528;
 pub(crate) const DBN_MBP1_KINDS: [(&str, u64); 2] = [("quote", 2_288), ("trade", 240)];
 pub(crate) const DBN_MBP1_SYMBOL: &str = "ESU4";
 /// MBP-1 records come only from messages that change the top of the book, and CME numbers
-/// messages per channel: the sequence jumps (an upper bound on loss, none here).
-pub(crate) const DBN_MBP1_SEQUENCE_GAPS: u64 = 537;
+/// messages per channel: the sequence jumps where nothing was lost (counted apart from gaps).
+pub(crate) const DBN_MBP1_SEQUENCE_JUMPS: u64 = 537;
 pub(crate) const DBN_MBP1: [Golden; 2] = [
     (
         "noop",

@@ -24,9 +24,11 @@
 //! first on equal times. Prices (units of 1e-9) must fit the tape's 8 decimals.
 //!
 //! **Sequence numbers.** MBO, MBP-1/TBBO and MBP-10 records carry the venue's message sequence
-//! number; the report's `sequence_gaps` counts jumps forward by more than one per schema,
-//! publisher and instrument, and a note counts steps back (resets, not gaps). Snapshot records
-//! are not checked. See `Sequences` for why a gap is an upper bound on loss.
+//! number; the report's `sequence_gaps` counts jumps forward by more than one in MBO records,
+//! per publisher and instrument (absent when there are none), a note counts the jumps in MBP
+//! records (expected: they come only from messages that change the levels they show), and
+//! another counts steps back (resets, not gaps). Snapshot records are not checked. See
+//! `Sequences` for why a gap is an upper bound on loss.
 //!
 //! **Checks.** Where an instrument has MBO data, every top-of-book or MBP-10 record of the same
 //! instrument is compared with the book rebuilt from MBO at that time (top 1..10 levels), and
@@ -347,7 +349,7 @@ mod tests {
     }
 
     #[test]
-    fn mbp10_records_rebuild_the_top_ten_levels_and_sequence_gaps_are_counted() {
+    fn mbp10_records_rebuild_the_top_ten_levels_and_sequence_jumps_are_counted_apart() {
         let d = scratch_dir("dbn", "mbp10");
         let lv = |k: i64, bs: u32, as_: u32| (P - k * TICK, bs, P + (k + 1) * TICK, as_);
         // Ten levels a side; then level 3 of the bid changes size, the best ask leaves (the
@@ -374,8 +376,10 @@ mod tests {
         let out = d.join("t.tape");
         let s =
             import_databento(std::slice::from_ref(&f), &out, &ImportOptions::default()).unwrap();
-        assert_eq!(s.sequence_gaps, Some(1));
+        // MBP records alone: their jumps are not gaps, and there is no gap count.
+        assert_eq!(s.sequence_gaps, None);
         let note = |k: &str| s.notes.iter().find(|n| n.0.starts_with(k)).map(|n| n.1);
+        assert_eq!(note("sequence jumps in MBP records"), Some(1));
         assert_eq!(note("sequence numbers going backwards"), Some(1));
         // No definition: the tick is the GCD of every level's and the trade's price.
         assert_eq!(s.ticks[0].source, TickSource::Inferred);

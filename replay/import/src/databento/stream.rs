@@ -70,7 +70,7 @@ pub(crate) fn stream(
     Ok(Streamed {
         rows: scan.rows,
         notes: w.notes(),
-        sequence_gaps: w.seqs.seen.then_some(w.seqs.gaps),
+        sequence_gaps: w.seqs.mbo_seen.then_some(w.seqs.gaps),
         skipped: w.skipped,
         ..Streamed::default()
     })
@@ -327,6 +327,14 @@ impl Writer<'_> {
             notes.push((
                 "sequence numbers going backwards (resets, not counted as gaps)".to_owned(),
                 self.seqs.resets,
+            ));
+        }
+        if self.seqs.mbp_seen {
+            notes.push((
+                "sequence jumps in MBP records (not gaps: MBP records come only from the \
+                 messages that change the levels they show)"
+                    .to_owned(),
+                self.seqs.mbp_jumps,
             ));
         }
         notes
