@@ -320,6 +320,27 @@ macro_rules! val_kind {
 
 pub(crate) use val_kind;
 
+/// Defines every host math function (`lockstep.math.*`, [`lockstep_sdk::math::HOST_FUNCTIONS`])
+/// in a backend's linker: both crates' `Linker::func_wrap` take the same closures.
+macro_rules! link_host_math {
+    ($linker:expr) => {
+        for m in lockstep_sdk::math::HOST_FUNCTIONS {
+            let host = lockstep_sdk::names::HOST_MODULE;
+            match m.func {
+                lockstep_sdk::math::MathFn::Unary(f) => {
+                    $linker.func_wrap(host, m.name, move |x: f64| f(x))
+                }
+                lockstep_sdk::math::MathFn::Binary(f) => {
+                    $linker.func_wrap(host, m.name, move |x: f64, y: f64| f(x, y))
+                }
+            }
+            .map_err(|e| $crate::backend::link_refused(&e))?;
+        }
+    };
+}
+
+pub(crate) use link_host_math;
+
 /// Implements a backend's `ResourceLimiter` for its store's state with the limits both tiers
 /// enforce: memory up to the configured limit (a refusal is recorded in the report), tables up
 /// to `MAX_TABLE_ELEMENTS` elements, one instance, one memory and four tables, plus `$extra`

@@ -3,7 +3,7 @@
 
 use crate::backend::{
     BackendGuest, EntryFn, Exports, FAIL_TRAP, Fault, Linked, fault_of_trap, instantiate_failure,
-    internal, limiter, link_refused, malformed, memory_refused, val_kind,
+    internal, limiter, link_host_math, link_refused, malformed, memory_refused, val_kind,
 };
 use crate::backend::{exported_globals, find_globals, find_meter, pages_to_grow};
 use crate::config::Config;
@@ -11,7 +11,6 @@ use crate::error::Error;
 use crate::guest::{Entry, ExportSig, GuestReport, ImportDesc, ImportKind, ValKind};
 use crate::instrument::{GlobalKind, MutableGlobal};
 use crate::sys::{StaticMemory, WithStaticMemory};
-use lockstep_sdk::math::MathFn;
 use lockstep_sdk::names;
 use wasmi::{
     Caller, CompilationMode, ExternType, Global, Linker, Memory, MemoryType, Store, TrapCode,
@@ -150,17 +149,7 @@ impl BackendGuest for Guest {
                 .define(names::HOST_MODULE, names::MEMORY, memory)
                 .and_then(|l| l.func_wrap(names::HOST_MODULE, names::FAIL, host_fail))
                 .map_err(|e| link_refused(&e))?;
-            for m in lockstep_sdk::math::HOST_FUNCTIONS {
-                match m.func {
-                    MathFn::Unary(f) => {
-                        linker.func_wrap(names::HOST_MODULE, m.name, move |x: f64| f(x))
-                    }
-                    MathFn::Binary(f) => {
-                        linker.func_wrap(names::HOST_MODULE, m.name, move |x: f64, y: f64| f(x, y))
-                    }
-                }
-                .map_err(|e| link_refused(&e))?;
-            }
+            link_host_math!(linker);
             let instance = linker.instantiate_and_start(&mut store, module).map_err(|e| {
                 instantiate_failure::<Self>(&mut store.data_mut().report, &e, config)
             })?;

@@ -82,21 +82,18 @@ fn a_wasm_file_runs_like_the_builtin() {
 fn compiled_runs_from_the_artefact_cache_are_the_same_runs() {
     let out = tmp("artefact-cache");
     let cache = out.join("cache");
-    let run = |cache: &str| {
+    // `run --tier compiled` of `strategies` on 5,000 synthetic events, with the cache at `dir`.
+    let compiled_run = |dir: &std::ffi::OsStr, strategies: &[&str]| {
         let mut cmd = bin();
-        cmd.env("LOCKSTEP_CACHE_DIR", cache).args([
-            "run",
-            "--events",
-            "5000",
-            "--tier",
-            "compiled",
-            "--strategy",
-            "microprice",
-            "--strategy",
-            "avellaneda-stoikov",
-        ]);
+        cmd.env("LOCKSTEP_CACHE_DIR", dir).args(["run", "--events", "5000", "--tier", "compiled"]);
+        for s in strategies {
+            cmd.args(["--strategy", s]);
+        }
         cmd.arg("--out").arg(&out);
-        digests(&json(&mut cmd))
+        cmd
+    };
+    let run = |dir: &str| {
+        digests(&json(&mut compiled_run(dir.as_ref(), &["microprice", "avellaneda-stoikov"])))
     };
     let reference = run("off");
     assert!(!cache.exists());
@@ -109,18 +106,7 @@ fn compiled_runs_from_the_artefact_cache_are_the_same_runs() {
     for path in &stored {
         std::fs::write(path, b"not an artefact").unwrap();
     }
-    let o = run_ok(bin().env("LOCKSTEP_CACHE_DIR", &cache).args([
-        "run",
-        "--events",
-        "5000",
-        "--tier",
-        "compiled",
-        "--strategy",
-        "microprice",
-        "--json",
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let o = run_ok(compiled_run(cache.as_os_str(), &["microprice"]).arg("--json"));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("the cached artefact was refused"), "{err}");
     assert_eq!(entries(), stored);
