@@ -24,8 +24,8 @@ pub use table::parquet_to_csv;
 
 use lockstep_sdk::{InstrumentId, Side};
 use lockstep_sim::{
-    Blotter, BlotterConfig, EquityRow, FillRow, OrderKind, OrderRow, RunOutput, StrategyReport,
-    TapeHeader, hex, reject_reason_hint, reject_reason_name,
+    Blotter, BlotterConfig, EquityRow, FillRow, OrderKind, OrderRow, RequestKind, RunOutput,
+    StrategyReport, TapeHeader, hex, reject_reason_hint, reject_reason_name,
 };
 use serde::Serialize;
 use stats::{changes, max_drawdown, percentile, sharpe, sortino, step_profile};
@@ -172,9 +172,9 @@ pub struct Stats {
     pub orders: u64,
     /// Fills.
     pub fills: u64,
-    /// Orders cancelled (by request, or a market order's unfilled rest).
+    /// Cancel requests, accepted or refused (the run summary's count).
     pub cancels: u64,
-    /// Replaces accepted.
+    /// Replace requests, accepted or refused (the run summary's count).
     pub replaces: u64,
     /// Requests refused (new orders, cancels and replaces).
     pub rejects: u64,
@@ -342,7 +342,19 @@ fn stats(
         .collect();
     let (start, end) = b.span().unwrap_or((0, 0));
     let (lo, hi, twa) = step_profile(&steps, start, end);
-    let rejects = b.rejects().iter().filter(|((i, _, _), _)| pick(*i)).map(|(_, n)| *n).sum();
+    let refused = |kind: Option<RequestKind>| -> u64 {
+        let mine = |i: &InstrumentId, k: &RequestKind| pick(*i) && kind.is_none_or(|w| w == *k);
+        b.rejects().iter().filter(|((i, k, _), _)| mine(i, k)).map(|(_, n)| *n).sum()
+    };
+    let rejects = refused(None);
+    // Requests, accepted or refused, as the run's summary counts them: an accepted cancel
+    // request is the only way a limit order ends cancelled.
+    let cancel_requests =
+        orders.iter().filter(|o| o.kind == OrderKind::Limit && o.cancelled_ns.is_some()).count()
+            as u64
+            + refused(Some(RequestKind::Cancel));
+    let replace_requests = orders.iter().map(|o| u64::from(o.replaces)).sum::<u64>()
+        + refused(Some(RequestKind::Replace));
     Stats {
         instrument: on,
         symbol: on.and_then(|i| header.instruments.get(usize::from(i)).map(|x| x.symbol.clone())),
@@ -361,8 +373,8 @@ fn stats(
         bars: equity.len() as u64,
         orders: orders.len() as u64,
         fills: fills.len() as u64,
-        cancels: orders.iter().filter(|o| o.cancelled_ns.is_some()).count() as u64,
-        replaces: orders.iter().map(|o| u64::from(o.replaces)).sum(),
+        cancels: cancel_requests,
+        replaces: replace_requests,
         rejects,
         maker_fills: maker,
         taker_fills: fills.len() as u64 - maker,
