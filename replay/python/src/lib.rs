@@ -296,6 +296,7 @@ impl BacktestRequest {
         Ok(ReportConfig {
             blotter: BlotterConfig { bar_ns: self.bar_ns, window: self.window },
             year_ns: self.year_ns,
+            ..ReportConfig::default()
         })
     }
 

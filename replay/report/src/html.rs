@@ -32,6 +32,14 @@ fn num(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_owned(), |x| format!("{x:.4}"))
 }
 
+/// A ratio, or why it is absent when there were too few bars for it.
+fn ratio(v: Option<f64>, s: &Stats) -> String {
+    match (&s.ratios_note, v) {
+        (Some(_), _) => format!("too few bars ({})", s.bars),
+        (None, v) => num(v),
+    }
+}
+
 /// A time in nanoseconds, or a dash for none.
 fn time(v: Option<i64>) -> String {
     v.map_or_else(|| "–".to_owned(), |t| format!("{t}"))
@@ -44,10 +52,10 @@ fn stat_rows(s: &Stats) -> Vec<(&'static str, &'static str, String)> {
         ("gross_pnl", "Gross PnL", s.gross_pnl.clone()),
         ("fees", "Fees", s.fees.clone()),
         ("equity_end", "Equity at end", s.equity_end.clone()),
-        ("sharpe", "Sharpe (per bar)", num(s.sharpe)),
-        ("sharpe_annualised", "Sharpe (annualised)", num(s.sharpe_annualised)),
-        ("sortino", "Sortino (per bar)", num(s.sortino)),
-        ("sortino_annualised", "Sortino (annualised)", num(s.sortino_annualised)),
+        ("sharpe", "Sharpe (per bar)", ratio(s.sharpe, s)),
+        ("sharpe_annualised", "Sharpe (annualised)", ratio(s.sharpe_annualised, s)),
+        ("sortino", "Sortino (per bar)", ratio(s.sortino, s)),
+        ("sortino_annualised", "Sortino (annualised)", ratio(s.sortino_annualised, s)),
         ("max_drawdown", "Max drawdown", s.max_drawdown.clone()),
         ("max_drawdown_ns", "Max drawdown at (ns)", time(s.max_drawdown_ns)),
         ("turnover", "Turnover", s.turnover.clone()),

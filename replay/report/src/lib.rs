@@ -44,12 +44,29 @@ pub struct ReportConfig {
     /// Tape nanoseconds in a year, to annualise Sharpe and Sortino (default
     /// [`DEFAULT_YEAR_NS`]: 252 days of 6.5 hours; use 365 days of 24 hours for crypto).
     pub year_ns: i64,
+    /// Fewest bars Sharpe and Sortino are computed from (default [`DEFAULT_MIN_BARS`]); with
+    /// fewer, the report says so instead of printing a number that means nothing.
+    pub min_bars: usize,
 }
+
+/// Fewest bars a Sharpe or Sortino ratio is given for by default.
+pub const DEFAULT_MIN_BARS: usize = 30;
 
 impl Default for ReportConfig {
     fn default() -> Self {
-        Self { blotter: BlotterConfig::default(), year_ns: DEFAULT_YEAR_NS }
+        Self {
+            blotter: BlotterConfig::default(),
+            year_ns: DEFAULT_YEAR_NS,
+            min_bars: DEFAULT_MIN_BARS,
+        }
     }
+}
+
+/// How per-bar ratios are annualised and when there are too few bars for them.
+#[derive(Clone, Copy, Debug)]
+struct Ratios {
+    bars_per_year: f64,
+    min_bars: usize,
 }
 
 /// The report could not be built.
@@ -158,6 +175,8 @@ pub struct Stats {
     pub sortino: Option<f64>,
     /// `sortino` times the square root of bars per year.
     pub sortino_annualised: Option<f64>,
+    /// Why Sharpe and Sortino are absent when there were too few bars for them.
+    pub ratios_note: Option<String>,
     /// Largest fall of equity from a running peak (zero if none).
     pub max_drawdown: String,
     /// End of the bar where that peak was (`None`: the starting zero).
@@ -316,7 +335,7 @@ fn stats(
     header: &TapeHeader,
     end_state: (i128, i128),
     equity: &[(i64, i128)],
-    bars_per_year: f64,
+    ratios: Ratios,
 ) -> Stats {
     let pick = |i: InstrumentId| on.is_none_or(|x| x == i);
     let orders: Vec<_> = b.orders().iter().filter(|o| pick(o.instrument)).collect();
@@ -326,8 +345,17 @@ fn stats(
     let maker = fills.iter().filter(|f| f.maker).count() as u64;
     let (gross, fees) = end_state;
     let returns = changes(equity);
-    let scale = bars_per_year.sqrt();
-    let (sh, so) = (sharpe(&returns), sortino(&returns));
+    let scale = ratios.bars_per_year.sqrt();
+    let enough = returns.len() >= ratios.min_bars;
+    let (sh, so) = if enough { (sharpe(&returns), sortino(&returns)) } else { (None, None) };
+    let ratios_note = (!enough).then(|| {
+        format!(
+            "Sharpe and Sortino need at least {} bars and this run has {}: give a shorter --bar \
+             or a longer tape",
+            ratios.min_bars,
+            returns.len()
+        )
+    });
     let dd = max_drawdown(equity);
     let turnover = fills.iter().fold(0i128, |acc, f| {
         acc.saturating_add((i128::from(f.px.0) * i128::from(f.qty.0)).abs() / 100_000_000)
@@ -366,6 +394,7 @@ fn stats(
         sharpe_annualised: sh.map(|s| s * scale),
         sortino: so,
         sortino_annualised: so.map(|s| s * scale),
+        ratios_note,
         max_drawdown: decimal(dd.map_or(0, |d| d.0)),
         max_drawdown_peak_ns: dd.and_then(|d| d.1),
         max_drawdown_ns: dd.map(|d| d.2),
@@ -668,7 +697,7 @@ fn strategy_summary(
     b: &Blotter,
     header: &TapeHeader,
     latency: (i64, i64),
-    bars_per_year: f64,
+    ratios: Ratios,
 ) -> StrategySummary {
     let x = &s.exchange;
     let end_state = |on: Option<InstrumentId>| {
@@ -679,13 +708,13 @@ fn strategy_summary(
             },
         )
     };
-    let total = stats(b, None, header, end_state(None), &equity_series(b, None), bars_per_year);
+    let total = stats(b, None, header, end_state(None), &equity_series(b, None), ratios);
     let instruments = x
         .instruments
         .iter()
         .map(|i| {
             let on = Some(i.instrument);
-            stats(b, on, header, end_state(on), &equity_series(b, on), bars_per_year)
+            stats(b, on, header, end_state(on), &equity_series(b, on), ratios)
         })
         .collect();
     let rejects = b
@@ -741,13 +770,14 @@ pub fn summarize(
     }
     let bar = run.blotters[0].config().bar_ns;
     let bars_per_year = cfg.year_ns as f64 / bar as f64;
+    let ratios = Ratios { bars_per_year, min_bars: cfg.min_bars };
     let strategies: Vec<StrategySummary> = run
         .report
         .strategies
         .iter()
         .zip(&run.blotters)
         .enumerate()
-        .map(|(k, (s, b))| strategy_summary(k, s, b, header, latency, bars_per_year))
+        .map(|(k, (s, b))| strategy_summary(k, s, b, header, latency, ratios))
         .collect();
     let span = run.blotters[0].span();
     Ok(Summary {

@@ -507,6 +507,10 @@ pub(crate) struct ReportArgs {
     /// 6.5 hours; 8766 for markets that never close).
     #[arg(long, default_value_t = 1638.0)]
     pub(crate) trading_hours_per_year: f64,
+    /// Fewest bars Sharpe and Sortino are given for; with fewer the report says so instead of
+    /// printing a number that means nothing.
+    #[arg(long, default_value_t = lockstep_report::DEFAULT_MIN_BARS)]
+    pub(crate) min_bars: usize,
 }
 
 /// Slowest `--speed`.
@@ -569,9 +573,13 @@ impl ReportArgs {
         if !(h.is_finite() && h > 0.0 && h <= 8784.0) {
             bail!("--trading-hours-per-year {h}: give a number of hours above 0 and at most 8784");
         }
+        if self.min_bars < 2 {
+            bail!("--min-bars {}: a ratio of per-bar changes needs at least 2 bars", self.min_bars);
+        }
         Ok(Some(ReportConfig {
             blotter: BlotterConfig { bar_ns, window },
             year_ns: (h * 3.6e12) as i64,
+            min_bars: self.min_bars,
         }))
     }
 }
