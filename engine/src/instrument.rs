@@ -143,8 +143,8 @@ fn mutable_globals(reader: BinaryReader<'_>, first: u32) -> Option<Vec<MutableGl
             ValType::I64 => GlobalKind::I64,
             ValType::F32 => GlobalKind::F32,
             ValType::F64 => GlobalKind::F64,
-            // A mutable v128 or reference global: the tiers refuse SIMD and references, so
-            // leave the module as it is for the validator to name.
+            // A mutable v128 or reference global: the load checks refuse both (no SIMD;
+            // `portable` refuses mutable references), so leave the module for them to name.
             _ => return None,
         };
         out.push(MutableGlobal { index: first.checked_add(u32::try_from(i).ok()?)?, kind });

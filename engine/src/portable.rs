@@ -8,6 +8,8 @@
 //!   segments fill them).
 //! - A function with more than [`MAX_FUNCTION_LOCALS`] parameters and locals: the interpreter
 //!   refuses it, the compiled tier would run it.
+//! - A mutable global of a reference type: checkpoints carry numeric globals only, so such a
+//!   module could not be checkpointed and resumed exactly.
 //! - A host math function (`lockstep.math.*`) used other than by a direct call (`ref.func`, an
 //!   element segment): its fixed fuel is charged at the call site, which an indirect call
 //!   would escape.
@@ -100,9 +102,18 @@ pub(crate) fn check(wasm: &[u8]) -> Result<Shape, Error> {
             }
             Payload::GlobalSection(r) => {
                 shape.globals = shape.globals.saturating_add(r.count());
-                for g in r.clone() {
+                for (i, g) in r.clone().into_iter().enumerate() {
                     let g = g.map_err(|e| malformed(&e))?;
                     refuse_math_refs(&shape, g.init_expr.get_operators_reader(), "a global")?;
+                    if g.ty.mutable && matches!(g.ty.content_type, wasmparser::ValType::Ref(_)) {
+                        return Err(Error::Unportable {
+                            reason: format!(
+                                "defined global {i} is a mutable reference: a checkpoint could \
+                                 not carry it (make it immutable, or keep the reference in a \
+                                 table)"
+                            ),
+                        });
+                    }
                 }
             }
             Payload::ElementSection(r) => {

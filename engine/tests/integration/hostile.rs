@@ -410,3 +410,23 @@ fn a_module_the_interpreter_cannot_translate_is_refused_on_both_tiers() {
     assert!(matches!(e, Error::Unportable { .. }), "{e}");
     assert!(e.to_string().contains("cannot translate"), "{e}");
 }
+
+/// A mutable reference-typed global could not travel in a checkpoint (they carry numeric
+/// globals), so such a module is refused at load on both tiers, and an immutable one loads.
+#[test]
+fn a_mutable_reference_global_is_refused_at_load() {
+    for ty in ["funcref", "externref"] {
+        let wasm = guest(
+            "(i32.const 0)",
+            &format!("(global (mut {ty}) (ref.null {})) ", &ty[..ty.len() - 3]),
+        );
+        let e = refuse(&wasm);
+        assert!(matches!(e, Error::Unportable { .. }), "{e}");
+        assert!(e.to_string().contains("mutable reference"), "{e}");
+    }
+    let fine =
+        guest("(i32.const 0)", "(global funcref (ref.null func)) (global (mut i64) (i64.const 3))");
+    for tier in [Tier::Interpreter, Tier::Compiled] {
+        StrategyModule::new(&engine_with_fuel(tier, 100_000), &fine).unwrap();
+    }
+}
