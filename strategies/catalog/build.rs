@@ -3,6 +3,8 @@
 //! never need a manual step. The modules are also copied to `target/strategies/<name>.wasm` at
 //! the workspace root, the documented place to pick them up for shipping to a gateway.
 
+mod as_build;
+mod c_build;
 mod wasm_build;
 
 use std::env;
@@ -29,6 +31,37 @@ fn strategies(manifest: &str) -> Vec<(String, String, String)> {
     out
 }
 
+/// Builds the C strategies when clang can (see `c_build`): their modules land in `out` as
+/// `<name>.wasm`, their native objects are linked into this crate, and `cfg(lockstep_c)` is set.
+fn c_strategies(root: &std::path::Path, out: &std::path::Path) -> Vec<c_build::CStrategy> {
+    println!("cargo:rustc-check-cfg=cfg(lockstep_c)");
+    let c_dir = root.join("strategies/c");
+    let include = c_dir.join("include");
+    let list = c_build::strategies(&c_dir);
+    let Some(clang) = c_build::find_clang(out, &include) else { return Vec::new() };
+    for s in &list {
+        c_build::build(&clang, s, &include, &out.join(format!("{}.wasm", s.name())));
+    }
+    c_build::build_abi_check(&clang, &c_dir.join("test/abi_check.c"), &include);
+    let hostile = root.join("target/strategies/c-hostile");
+    c_build::build_hostile(&clang, &c_dir.join("test/hostile"), &include, &hostile);
+    println!("cargo:rustc-cfg=lockstep_c");
+    list
+}
+
+/// Builds the AssemblyScript strategies when their compiler is installed (see `as_build`):
+/// their modules land in `out` as `<name>.wasm`.
+fn as_strategies(root: &std::path::Path, out: &std::path::Path) -> Vec<as_build::AsStrategy> {
+    let dir = root.join("strategies/assemblyscript");
+    let list = as_build::strategies(&dir);
+    let Some(asc) = as_build::find_asc(&dir) else { return Vec::new() };
+    for s in &list {
+        as_build::build(&asc, &dir, s, &out.join(format!("{}.wasm", s.name())));
+    }
+    as_build::build_hostile(&asc, &dir, &root.join("target/strategies/as-hostile"));
+    list
+}
+
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let root = manifest.join("../..").canonicalize().expect("workspace root exists");
@@ -46,10 +79,57 @@ fn main() {
     // through `export_strategy!`).
     let entries: String = list
         .iter()
-        .map(|(name, _, krate)| format!("    {krate}::Exported => \"{name}\",\n"))
+        .map(|(name, _, krate)| format!("        {krate}::Exported => \"{name}\",\n"))
         .collect();
-    std::fs::write(out.join("catalog.rs"), format!("catalog! {{\n{entries}}}\n"))
-        .expect("write catalog.rs");
+    let c_list = c_strategies(&root, &out);
+    let c_entries: String = c_list
+        .iter()
+        .map(|s| {
+            format!(
+                "        {} => {:?}, {:?}, {:?}, {:?};\n",
+                s.id,
+                s.name(),
+                s.summary,
+                s.default_params,
+                s.params
+            )
+        })
+        .collect();
+    let as_list = as_strategies(&root, &out);
+    let as_entries: String = as_list
+        .iter()
+        .map(|s| {
+            format!(
+                "        {:?}, {:?}, {:?}, {:?};\n",
+                s.name(),
+                s.summary,
+                s.default_params,
+                s.params
+            )
+        })
+        .collect();
+    std::fs::write(
+        out.join("catalog.rs"),
+        format!(
+            "catalog! {{\n    rust {{\n{entries}    }}\n    c {{\n{c_entries}    }}\n    \
+             assemblyscript {{\n{as_entries}    }}\n}}\n"
+        ),
+    )
+    .expect("write catalog.rs");
+    let c_ffi: String = c_list
+        .iter()
+        .map(|s| {
+            let f = |what: &str| format!("\"lockstep_c_{}_{what}\"", s.id);
+            format!(
+                "c_strategy!({}, {}, {}, {});\n",
+                s.id,
+                f("state_size"),
+                f("init"),
+                f("on_event")
+            )
+        })
+        .collect();
+    std::fs::write(out.join("c_ffi.rs"), c_ffi).expect("write c_ffi.rs");
 
     let nested_target = root.join("target/wasm-build");
     let packages: Vec<&str> = list.iter().map(|(_, pkg, _)| pkg.as_str()).collect();
@@ -62,6 +142,10 @@ fn main() {
     let built = nested_target.join(TARGET).join("wasm");
     let staged = root.join("target/strategies");
     std::fs::create_dir_all(&staged).expect("create target/strategies");
+    let foreign = c_list.iter().map(|s| s.name()).chain(as_list.iter().map(|s| s.name()));
+    for name in foreign {
+        wasm_build::copy(&out.join(format!("{name}.wasm")), &staged.join(format!("{name}.wasm")));
+    }
     for (name, _, stem) in &list {
         let src = built.join(format!("{stem}.wasm"));
         wasm_build::copy(&src, &out.join(format!("{name}.wasm")));

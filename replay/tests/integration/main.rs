@@ -10,6 +10,7 @@ mod goldens;
 mod hostile;
 mod import;
 mod integrity;
+mod languages;
 mod models;
 mod report;
 mod resume;

@@ -4,7 +4,16 @@
 //! build script from the same source and embedded here) and its native build, so any strategy
 //! runs natively and as Wasm over the same input. The `.wasm` files are also written to
 //! `target/strategies/<name>.wasm` for shipping to a gateway ([`wasm_dir`]).
-#![forbid(unsafe_code)]
+//!
+//! The C strategies (`strategies/c/<id>.c`, named `<id>-c`) are built too when a clang that
+//! targets wasm32 is present (see `build.rs`): their Wasm with clang, their native build with
+//! the same clang, linked in and run through `c_native`, the crate's one `unsafe` module.
+//! The AssemblyScript strategies (`strategies/assemblyscript/<id>.ts`, named `<id>-as`) are
+//! built when `npm ci` has installed their compiler; they are WebAssembly only
+//! ([`StrategyInfo::has_native`] is false).
+#![deny(unsafe_code)]
+
+mod c_native;
 
 use core::fmt;
 use lockstep_sdk::{InitError, NativeInstance, Strategy, StrategyRunner};
@@ -21,7 +30,8 @@ pub struct StrategyInfo {
     pub params: &'static [&'static str],
     /// The compiled WebAssembly module.
     pub wasm: &'static [u8],
-    native: fn(&str) -> Result<Box<dyn StrategyRunner>, InitError>,
+    /// The native build; `None` for a strategy whose language only targets WebAssembly.
+    native: Option<fn(&str) -> Result<Box<dyn StrategyRunner>, InitError>>,
 }
 
 impl fmt::Debug for StrategyInfo {
@@ -34,12 +44,25 @@ impl fmt::Debug for StrategyInfo {
 }
 
 impl StrategyInfo {
+    /// Whether the strategy has a native build (the Rust and C ones do; the AssemblyScript
+    /// ones run as WebAssembly only).
+    pub fn has_native(&self) -> bool {
+        self.native.is_some()
+    }
+
     /// Builds the native version with `params`.
     ///
     /// # Errors
-    /// The strategy's [`InitError`].
+    /// The strategy's [`InitError`], or [`InitError::Other`] when it has no native build.
     pub fn native(&self, params: &str) -> Result<Box<dyn StrategyRunner>, InitError> {
-        (self.native)(params)
+        match self.native {
+            Some(build) => build(params),
+            None => Err(InitError::Other(format!(
+                "`{}` has no native build (its language compiles to WebAssembly only); run it \
+                 on the interpreter or compiled tier instead",
+                self.name
+            ))),
+        }
     }
 }
 
@@ -97,7 +120,13 @@ const fn same(a: &str, b: &str) -> bool {
 }
 
 macro_rules! catalog {
-    ($( $krate:ident :: $ty:ident => $file:literal ),* $(,)?) => {
+    (
+        rust { $( $krate:ident :: $ty:ident => $file:literal ),* $(,)? }
+        c { $( $id:ident => $cname:literal, $summary:literal, $defaults:literal,
+               [ $( $param:literal ),* ] );* $(;)? }
+        assemblyscript { $( $aname:literal, $asummary:literal, $adefaults:literal,
+               [ $( $aparam:literal ),* ] );* $(;)? }
+    ) => {
         // Package `strategy-<name>` must call itself `<name>`: the file names follow it.
         $(const _: () = assert!(
             same($krate::NAME, $file),
@@ -110,14 +139,31 @@ macro_rules! catalog {
                 default_params: $krate::DEFAULT_PARAMS,
                 params: $krate::PARAMS,
                 wasm: include_bytes!(concat!(env!("OUT_DIR"), "/", $file, ".wasm")),
-                native: boxed::<$krate::$ty>,
-            }),*
+                native: Some(boxed::<$krate::$ty>),
+            },)*
+            $(StrategyInfo {
+                name: $cname,
+                summary: $summary,
+                default_params: $defaults,
+                params: &[$($param),*],
+                wasm: include_bytes!(concat!(env!("OUT_DIR"), "/", $cname, ".wasm")),
+                native: Some(c_native::$id::native),
+            },)*
+            $(StrategyInfo {
+                name: $aname,
+                summary: $asummary,
+                default_params: $adefaults,
+                params: &[$($aparam),*],
+                wasm: include_bytes!(concat!(env!("OUT_DIR"), "/", $aname, ".wasm")),
+                native: None,
+            },)*
         ];
     };
 }
 
-// `catalog! { strategy_noop::Exported => "noop", ... }`, written by build.rs from this crate's
-// `strategy-<name>` dependencies.
+// `catalog! { rust { strategy_noop::Exported => "noop", ... } c { microprice => ... }
+// assemblyscript { "microprice-as", ... } }`, written by build.rs from this crate's
+// `strategy-<name>` dependencies, `strategies/c` and `strategies/assemblyscript`.
 include!(concat!(env!("OUT_DIR"), "/catalog.rs"));
 
 /// Every built-in strategy, in a fixed order.

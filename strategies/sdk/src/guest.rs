@@ -9,11 +9,8 @@ use crate::abi::{
     ABI_VERSION, ActionRecord, BookRecord, EVENT_SIZE, EventRecord, REGIONS_SIZE, Regions,
 };
 use crate::params::Params;
-use crate::strategy::{Actions, DEFAULT_ACTION_CAP, Strategy, dispatch, status};
+use crate::strategy::{Actions, DEFAULT_ACTION_CAP, PARAMS_CAP, Strategy, dispatch, status};
 use core::cell::UnsafeCell;
-
-/// Capacity of the parameter region in bytes.
-pub const PARAMS_CAP: usize = 4096;
 
 #[repr(C, align(8))]
 struct Buffers {

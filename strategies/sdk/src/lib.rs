@@ -57,8 +57,8 @@ pub use quoter::TwoSidedQuoter;
 pub use rng::SplitMix64;
 pub use runner::{RunError, Step, StrategyRunner};
 pub use strategy::{
-    Actions, DEFAULT_ACTION_CAP, DispatchError, InitError, NativeInstance, Strategy, dispatch,
-    f64_to_fixed, status,
+    Actions, DEFAULT_ACTION_CAP, DispatchError, InitError, NativeInstance, PARAMS_CAP, Strategy,
+    dispatch, f64_to_fixed, status,
 };
 pub use text::{UNTRUSTED_MAX_CHARS, Untrusted, untrusted};
 pub use tier::{Tier, UnknownTier};

@@ -16,6 +16,9 @@ use core::fmt;
 /// Default capacity of the action region, in records.
 pub const DEFAULT_ACTION_CAP: usize = 64;
 
+/// Capacity of a guest's parameter region in bytes (also where an init refusal's message goes).
+pub const PARAMS_CAP: usize = 4096;
+
 /// Status codes a guest returns from `lockstep_on_event` when it cannot complete the event.
 pub mod status {
     /// More actions were pushed than the action region holds.
