@@ -68,24 +68,13 @@ fn constant(source: &str, name: &str, file: &Path) -> String {
 
 /// Every `strategies/assemblyscript/*.ts`, in name order, with its metadata.
 pub(crate) fn strategies(dir: &Path) -> Vec<AsStrategy> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "ts"));
-    files.sort();
-    files
+    crate::files_with_ext(dir, "ts")
         .into_iter()
         .map(|source| {
             let text = std::fs::read_to_string(&source).expect("read an AssemblyScript strategy");
-            let id = source.file_stem().and_then(|s| s.to_str()).expect("UTF-8 file name");
-            assert!(
-                !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
-                "{}: an AssemblyScript strategy's file name must be lower-case letters and `_`",
-                source.display()
-            );
             let params = constant(&text, "LOCKSTEP_PARAMS", &source);
             AsStrategy {
-                id: id.to_owned(),
+                id: crate::strategy_id(&source, "AssemblyScript"),
                 summary: constant(&text, "LOCKSTEP_SUMMARY", &source),
                 default_params: constant(&text, "LOCKSTEP_DEFAULT_PARAMS", &source),
                 params: params.split(',').map(str::to_owned).collect(),
@@ -133,11 +122,7 @@ fn compile(asc: &Path, dir: &Path, source: &Path, flags: &[&str], wasm: &Path) {
 /// refuses them at load.
 pub(crate) fn build_hostile(asc: &Path, dir: &Path, staged: &Path) {
     std::fs::create_dir_all(staged).expect("create the hostile fixtures' folder");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("test/hostile"))
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "ts"));
-    for source in files {
+    for source in crate::files_with_ext(&dir.join("test/hostile"), "ts") {
         let text = std::fs::read_to_string(&source).expect("read a hostile fixture");
         let flags = text
             .lines()

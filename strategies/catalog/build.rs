@@ -1,14 +1,16 @@
 //! Compiles every built-in strategy crate to `wasm32-unknown-unknown` with a nested cargo build
 //! and stages the modules for `include_bytes!`, so `cargo build`, `cargo run` and `cargo test`
 //! never need a manual step. The modules are also copied to `target/strategies/<name>.wasm` at
-//! the workspace root, the documented place to pick them up for shipping to a gateway.
+//! the workspace root, the documented place to pick them up for shipping to a gateway. The C
+//! strategies (`c_build`) and the AssemblyScript ones (`as_build`) join them when their
+//! compilers are present.
 
 mod as_build;
 mod c_build;
 mod wasm_build;
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use wasm_build::TARGET;
 
 /// The built-in strategies: every `strategy-<name>` package in this crate's `[dependencies]`,
@@ -31,9 +33,31 @@ fn strategies(manifest: &str) -> Vec<(String, String, String)> {
     out
 }
 
+/// The files in `dir` whose name ends in `.ext`, in name order (none when `dir` is missing).
+fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == ext));
+    files.sort();
+    files
+}
+
+/// A C or AssemblyScript strategy's id: its file stem, which must be lower-case letters and `_`
+/// (it becomes a symbol prefix and, with `-c` or `-as`, the catalog name).
+fn strategy_id(source: &Path, language: &str) -> String {
+    let id = source.file_stem().and_then(|s| s.to_str()).expect("UTF-8 file name");
+    assert!(
+        !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+        "{}: a {language} strategy's file name must be lower-case letters and `_`",
+        source.display()
+    );
+    id.to_owned()
+}
+
 /// Builds the C strategies when clang can (see `c_build`): their modules land in `out` as
 /// `<name>.wasm`, their native objects are linked into this crate, and `cfg(lockstep_c)` is set.
-fn c_strategies(root: &std::path::Path, out: &std::path::Path) -> Vec<c_build::CStrategy> {
+fn c_strategies(root: &Path, out: &Path) -> Vec<c_build::CStrategy> {
     println!("cargo:rustc-check-cfg=cfg(lockstep_c)");
     let c_dir = root.join("strategies/c");
     let include = c_dir.join("include");
@@ -51,7 +75,7 @@ fn c_strategies(root: &std::path::Path, out: &std::path::Path) -> Vec<c_build::C
 
 /// Builds the AssemblyScript strategies when their compiler is installed (see `as_build`):
 /// their modules land in `out` as `<name>.wasm`.
-fn as_strategies(root: &std::path::Path, out: &std::path::Path) -> Vec<as_build::AsStrategy> {
+fn as_strategies(root: &Path, out: &Path) -> Vec<as_build::AsStrategy> {
     let dir = root.join("strategies/assemblyscript");
     let list = as_build::strategies(&dir);
     let Some(asc) = as_build::find_asc(&dir) else { return Vec::new() };

@@ -114,24 +114,13 @@ fn define(source: &str, name: &str, file: &Path) -> String {
 
 /// Every `strategies/c/*.c`, in name order, with its metadata.
 pub(crate) fn strategies(dir: &Path) -> Vec<CStrategy> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "c"));
-    files.sort();
-    files
+    crate::files_with_ext(dir, "c")
         .into_iter()
         .map(|source| {
             let text = std::fs::read_to_string(&source).expect("read a C strategy");
-            let id = source.file_stem().and_then(|s| s.to_str()).expect("UTF-8 file name");
-            assert!(
-                !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
-                "{}: a C strategy's file name must be lower-case letters and `_`",
-                source.display()
-            );
             let params = define(&text, "LOCKSTEP_PARAMS", &source);
             CStrategy {
-                id: id.to_owned(),
+                id: crate::strategy_id(&source, "C"),
                 summary: define(&text, "LOCKSTEP_SUMMARY", &source),
                 default_params: define(&text, "LOCKSTEP_DEFAULT_PARAMS", &source),
                 params: params.split(',').map(str::to_owned).collect(),
@@ -199,11 +188,7 @@ pub(crate) fn build_abi_check(clang: &Clang, source: &Path, include: &Path) {
 /// refuses them at load.
 pub(crate) fn build_hostile(clang: &Clang, dir: &Path, include: &Path, staged: &Path) {
     std::fs::create_dir_all(staged).expect("create the hostile fixtures' folder");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "c"));
-    for source in files {
+    for source in crate::files_with_ext(dir, "c") {
         let text = std::fs::read_to_string(&source).expect("read a hostile fixture");
         let flags = text
             .lines()

@@ -18,6 +18,9 @@ mod c_native;
 use core::fmt;
 use lockstep_sdk::{InitError, NativeInstance, Strategy, StrategyRunner};
 
+/// Builds a strategy's native version from its parameters.
+type NativeBuild = fn(&str) -> Result<Box<dyn StrategyRunner>, InitError>;
+
 /// One built-in strategy.
 pub struct StrategyInfo {
     /// Catalog name, e.g. `"black-scholes"`.
@@ -31,7 +34,7 @@ pub struct StrategyInfo {
     /// The compiled WebAssembly module.
     pub wasm: &'static [u8],
     /// The native build; `None` for a strategy whose language only targets WebAssembly.
-    native: Option<fn(&str) -> Result<Box<dyn StrategyRunner>, InitError>>,
+    native: Option<NativeBuild>,
 }
 
 impl fmt::Debug for StrategyInfo {
