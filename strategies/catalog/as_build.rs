@@ -4,18 +4,9 @@
 //! and `node` are present; with `LOCKSTEP_REQUIRE_ASC=1` (CI) their absence fails the build
 //! instead of leaving the strategies out.
 
+use crate::Foreign;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// An AssemblyScript strategy with the catalog metadata its source defines.
-pub(crate) struct AsStrategy {
-    /// The file stem; the catalog name is `<id>-as`.
-    pub(crate) id: String,
-    pub(crate) summary: String,
-    pub(crate) default_params: String,
-    pub(crate) params: Vec<String>,
-    source: PathBuf,
-}
 
 /// The compiler's flags: no garbage collector (the stub runtime; the SDK never allocates), the
 /// memory imported as `lockstep.memory` (asc says `env.memory`; the transform renames it) and
@@ -66,33 +57,13 @@ fn constant(source: &str, name: &str, file: &Path) -> String {
         .unwrap_or_else(|| panic!("{}: {name} must be one string literal", file.display()))
 }
 
-/// Every `strategies/assemblyscript/*.ts`, in name order, with its metadata.
-pub(crate) fn strategies(dir: &Path) -> Vec<AsStrategy> {
-    crate::files_with_ext(dir, "ts")
-        .into_iter()
-        .map(|source| {
-            let text = std::fs::read_to_string(&source).expect("read an AssemblyScript strategy");
-            let params = constant(&text, "LOCKSTEP_PARAMS", &source);
-            AsStrategy {
-                id: crate::strategy_id(&source, "AssemblyScript"),
-                summary: constant(&text, "LOCKSTEP_SUMMARY", &source),
-                default_params: constant(&text, "LOCKSTEP_DEFAULT_PARAMS", &source),
-                params: params.split(',').map(str::to_owned).collect(),
-                source,
-            }
-        })
-        .collect()
-}
-
-impl AsStrategy {
-    /// The catalog name.
-    pub(crate) fn name(&self) -> String {
-        format!("{}-as", self.id.replace('_', "-"))
-    }
+/// Every `strategies/assemblyscript/*.ts`, in name order, with its metadata (`const`s).
+pub(crate) fn strategies(dir: &Path) -> Vec<Foreign> {
+    crate::foreign_strategies(dir, "ts", "AssemblyScript", "as", constant)
 }
 
 /// Compiles `s` to `wasm` with `asc`.
-pub(crate) fn build(asc: &Path, dir: &Path, s: &AsStrategy, wasm: &Path) {
+pub(crate) fn build(asc: &Path, dir: &Path, s: &Foreign, wasm: &Path) {
     compile(asc, dir, &s.source, ASC_FLAGS, wasm);
 }
 

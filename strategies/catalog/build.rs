@@ -43,21 +43,64 @@ fn files_with_ext(dir: &Path, ext: &str) -> Vec<PathBuf> {
     files
 }
 
-/// A C or AssemblyScript strategy's id: its file stem, which must be lower-case letters and `_`
-/// (it becomes a symbol prefix and, with `-c` or `-as`, the catalog name).
-fn strategy_id(source: &Path, language: &str) -> String {
-    let id = source.file_stem().and_then(|s| s.to_str()).expect("UTF-8 file name");
-    assert!(
-        !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
-        "{}: a {language} strategy's file name must be lower-case letters and `_`",
-        source.display()
-    );
-    id.to_owned()
+/// A strategy written in C or AssemblyScript (`<dir>/<id>.<ext>`), with the catalog metadata
+/// its source defines.
+pub(crate) struct Foreign {
+    /// The file stem: lower-case letters and `_` (a C symbol prefix, and the catalog name with
+    /// `_` as `-` and the language's suffix).
+    pub(crate) id: String,
+    pub(crate) summary: String,
+    pub(crate) default_params: String,
+    pub(crate) params: Vec<String>,
+    pub(crate) source: PathBuf,
+    /// `c` or `as`: the catalog name is `<id>-<suffix>`.
+    suffix: &'static str,
+}
+
+impl Foreign {
+    /// The catalog name.
+    pub(crate) fn name(&self) -> String {
+        format!("{}-{}", self.id.replace('_', "-"), self.suffix)
+    }
+}
+
+/// Every `<dir>/*.<ext>` as a strategy in `language`, in name order; `constant(text, NAME,
+/// file)` reads the string a source defines for `LOCKSTEP_SUMMARY`, `LOCKSTEP_DEFAULT_PARAMS`
+/// and `LOCKSTEP_PARAMS` (comma-separated keys).
+pub(crate) fn foreign_strategies(
+    dir: &Path,
+    ext: &str,
+    language: &str,
+    suffix: &'static str,
+    constant: fn(&str, &str, &Path) -> String,
+) -> Vec<Foreign> {
+    files_with_ext(dir, ext)
+        .into_iter()
+        .map(|source| {
+            let text = std::fs::read_to_string(&source)
+                .unwrap_or_else(|e| panic!("read {}: {e}", source.display()));
+            let id = source.file_stem().and_then(|s| s.to_str()).expect("UTF-8 file name");
+            assert!(
+                !id.is_empty() && id.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{}: a {language} strategy's file name must be lower-case letters and `_`",
+                source.display()
+            );
+            let params = constant(&text, "LOCKSTEP_PARAMS", &source);
+            Foreign {
+                id: id.to_owned(),
+                summary: constant(&text, "LOCKSTEP_SUMMARY", &source),
+                default_params: constant(&text, "LOCKSTEP_DEFAULT_PARAMS", &source),
+                params: params.split(',').map(str::to_owned).collect(),
+                source,
+                suffix,
+            }
+        })
+        .collect()
 }
 
 /// Builds the C strategies when clang can (see `c_build`): their modules land in `out` as
 /// `<name>.wasm`, their native objects are linked into this crate, and `cfg(lockstep_c)` is set.
-fn c_strategies(root: &Path, out: &Path) -> Vec<c_build::CStrategy> {
+fn c_strategies(root: &Path, out: &Path) -> Vec<Foreign> {
     println!("cargo:rustc-check-cfg=cfg(lockstep_c)");
     let c_dir = root.join("strategies/c");
     let include = c_dir.join("include");
@@ -75,7 +118,7 @@ fn c_strategies(root: &Path, out: &Path) -> Vec<c_build::CStrategy> {
 
 /// Builds the AssemblyScript strategies when their compiler is installed (see `as_build`):
 /// their modules land in `out` as `<name>.wasm`.
-fn as_strategies(root: &Path, out: &Path) -> Vec<as_build::AsStrategy> {
+fn as_strategies(root: &Path, out: &Path) -> Vec<Foreign> {
     let dir = root.join("strategies/assemblyscript");
     let list = as_build::strategies(&dir);
     let Some(asc) = as_build::find_asc(&dir) else { return Vec::new() };

@@ -3,18 +3,9 @@
 //! same clang, through `cc`) for the native runner. Built when such a clang is present; with
 //! `LOCKSTEP_REQUIRE_CLANG=1` (CI) its absence fails the build instead of leaving them out.
 
+use crate::Foreign;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// A C strategy found under `strategies/c`, with the catalog metadata its source defines.
-pub(crate) struct CStrategy {
-    /// The file stem: the C symbol prefix `lockstep_c_<id>_` and the catalog name `<id>-c`.
-    pub(crate) id: String,
-    pub(crate) summary: String,
-    pub(crate) default_params: String,
-    pub(crate) params: Vec<String>,
-    source: PathBuf,
-}
 
 /// A clang that links wasm32 modules, and compiler-rt's wasm32 builtins archive.
 pub(crate) struct Clang {
@@ -112,33 +103,13 @@ fn define(source: &str, name: &str, file: &Path) -> String {
     }
 }
 
-/// Every `strategies/c/*.c`, in name order, with its metadata.
-pub(crate) fn strategies(dir: &Path) -> Vec<CStrategy> {
-    crate::files_with_ext(dir, "c")
-        .into_iter()
-        .map(|source| {
-            let text = std::fs::read_to_string(&source).expect("read a C strategy");
-            let params = define(&text, "LOCKSTEP_PARAMS", &source);
-            CStrategy {
-                id: crate::strategy_id(&source, "C"),
-                summary: define(&text, "LOCKSTEP_SUMMARY", &source),
-                default_params: define(&text, "LOCKSTEP_DEFAULT_PARAMS", &source),
-                params: params.split(',').map(str::to_owned).collect(),
-                source,
-            }
-        })
-        .collect()
-}
-
-impl CStrategy {
-    /// The catalog name.
-    pub(crate) fn name(&self) -> String {
-        format!("{}-c", self.id.replace('_', "-"))
-    }
+/// Every `strategies/c/*.c`, in name order, with its metadata (`#define`s).
+pub(crate) fn strategies(dir: &Path) -> Vec<Foreign> {
+    crate::foreign_strategies(dir, "c", "C", "c", define)
 }
 
 /// Compiles `s` to `wasm` and natively (linked into this crate as `lockstep_c_<id>`).
-pub(crate) fn build(clang: &Clang, s: &CStrategy, include: &Path, wasm: &Path) {
+pub(crate) fn build(clang: &Clang, s: &Foreign, include: &Path, wasm: &Path) {
     let out = Command::new(&clang.path)
         .args(WASM_FLAGS)
         .arg("-I")
