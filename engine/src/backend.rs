@@ -92,9 +92,15 @@ pub(crate) trait BackendGuest: Sized {
         phase: Phase,
     ) -> (Result<i32, Error>, u64) {
         self.set_meter(budget);
+        if let Some(p) = &mut self.report().profile {
+            p.begin(budget);
+        }
         let result = self.invoke(entry, arg);
         let left = self.fuel_left();
         let used = budget.saturating_sub(u64::try_from(left).unwrap_or(0));
+        if let Some(p) = &mut self.report().profile {
+            p.finish(budget, used);
+        }
         let result = result.map_err(|e| {
             // The module's own meters trap with `unreachable`; they name the real cause.
             let fault = if left < 0 {
@@ -340,6 +346,37 @@ macro_rules! link_host_math {
 }
 
 pub(crate) use link_host_math;
+
+/// Links the fuel profile's host functions (`crate::profile`): they feed the store's profile
+/// when the engine profiles, and do nothing otherwise (only a profiled rewrite calls them).
+macro_rules! link_profile {
+    ($linker:expr, $Caller:ident) => {
+        $linker
+            .func_wrap(
+                $crate::profile::PROFILE_MODULE,
+                $crate::profile::ENTER,
+                |mut c: $Caller<'_, HostState>, func: i32, fuel: i64| {
+                    if let Some(p) = &mut c.data_mut().report.profile {
+                        p.enter(u32::from_ne_bytes(func.to_ne_bytes()), fuel);
+                    }
+                },
+            )
+            .and_then(|l| {
+                l.func_wrap(
+                    $crate::profile::PROFILE_MODULE,
+                    $crate::profile::EXIT,
+                    |mut c: $Caller<'_, HostState>, fuel: i64| {
+                        if let Some(p) = &mut c.data_mut().report.profile {
+                            p.exit(fuel);
+                        }
+                    },
+                )
+            })
+            .map_err(|e| $crate::backend::link_refused(&e))?;
+    };
+}
+
+pub(crate) use link_profile;
 
 /// Implements a backend's `ResourceLimiter` for its store's state with the limits both tiers
 /// enforce: memory up to the configured limit (a refusal is recorded in the report), tables up

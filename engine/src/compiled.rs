@@ -8,7 +8,8 @@
 
 use crate::backend::{
     BackendGuest, EntryFn, Exports, FAIL_TRAP, Fault, Linked, fault_of_trap, instantiate_failure,
-    internal, limiter, link_host_math, link_refused, malformed, memory_refused, one_line, val_kind,
+    internal, limiter, link_host_math, link_profile, link_refused, malformed, memory_refused,
+    one_line, val_kind,
 };
 use crate::backend::{exported_globals, find_globals, find_meter, pages_to_grow};
 use crate::config::Config;
@@ -198,7 +199,7 @@ impl BackendGuest for Guest {
         (min_pages, max_pages): (u32, Option<u32>),
         wanted: &[MutableGlobal],
     ) -> Result<Self, Error> {
-        let mut store = Store::new(engine, HostState::new(config.memory_bytes()));
+        let mut store = Store::new(engine, HostState::new(config));
         store.limiter(|s| s as &mut dyn wasmtime::ResourceLimiter);
         let memory = Memory::new(&mut store, MemoryType::new(min_pages, max_pages))
             .map_err(|e| memory_refused(&e))?;
@@ -209,6 +210,7 @@ impl BackendGuest for Guest {
             .and_then(|l| l.func_wrap(names::HOST_MODULE, names::FAIL, host_fail))
             .map_err(|e| link_refused(&e))?;
         link_host_math!(linker);
+        link_profile!(linker, Caller);
         let instance = linker
             .instantiate(&mut store, module)
             .map_err(|e| instantiate_failure::<Self>(&mut store.data_mut().report, &e, config))?;

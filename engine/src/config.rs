@@ -35,6 +35,7 @@ pub struct Config {
     pub(crate) pretouch_memory: bool,
     pub(crate) max_action_cap: u32,
     pub(crate) artefact_cache: Option<std::path::PathBuf>,
+    pub(crate) fuel_profile: bool,
 }
 
 impl Default for Config {
@@ -52,6 +53,7 @@ impl Default for Config {
             pretouch_memory: true,
             max_action_cap: 1024,
             artefact_cache: None,
+            fuel_profile: false,
         }
     }
 }
@@ -150,6 +152,15 @@ impl Config {
     /// output: whoever can write it can run native code in this process.
     pub fn artefact_cache(&mut self, dir: Option<std::path::PathBuf>) -> &mut Self {
         self.artefact_cache = dir;
+        self
+    }
+
+    /// Whether modules loaded by this engine gather an exact fuel profile by call stack
+    /// ([`Instance::take_fuel_profile`](crate::Instance::take_fuel_profile)). A profiled module
+    /// spends the same fuel and returns the same actions as a plain one, at a cost in speed
+    /// (two host calls per guest call). Default: off.
+    pub fn fuel_profile(&mut self, on: bool) -> &mut Self {
+        self.fuel_profile = on;
         self
     }
 

@@ -99,11 +99,14 @@ pub(crate) struct GuestReport {
     pub(crate) limit_bytes: usize,
     pub(crate) grow_refused: bool,
     pub(crate) fail_message: Option<String>,
+    /// The fuel profile the guest's entries and exits build, when the engine profiles.
+    pub(crate) profile: Option<crate::profile::FuelProfile>,
 }
 
 impl GuestReport {
-    pub(crate) fn new(limit_bytes: usize) -> Self {
-        Self { limit_bytes, grow_refused: false, fail_message: None }
+    pub(crate) fn new(limit_bytes: usize, profile: bool) -> Self {
+        let profile = profile.then(crate::profile::FuelProfile::default);
+        Self { limit_bytes, grow_refused: false, fail_message: None, profile }
     }
 
     /// The message a guest passed to `lockstep.fail`, read from its memory (at most 4 KiB).
@@ -149,8 +152,8 @@ pub(crate) struct HostState<M> {
 }
 
 impl<M> HostState<M> {
-    /// A store's state before its memory exists, for a guest limited to `limit_bytes`.
-    pub(crate) fn new(limit_bytes: usize) -> Self {
-        Self { memory: None, report: GuestReport::new(limit_bytes) }
+    /// A store's state before its memory exists, for a guest limited as `config` says.
+    pub(crate) fn new(config: &crate::config::Config) -> Self {
+        Self { memory: None, report: GuestReport::new(config.memory_bytes(), config.fuel_profile) }
     }
 }

@@ -406,6 +406,14 @@ impl Instance {
         self.last_fuel
     }
 
+    /// The fuel profile gathered since instantiation or the last take, and a fresh one started;
+    /// `None` unless the engine profiles ([`Config::fuel_profile`]). The first take holds the
+    /// start function's and `lockstep_init`'s fuel; take it right after instantiation to keep
+    /// them apart from the events'.
+    pub fn take_fuel_profile(&mut self) -> Option<crate::profile::FuelProfile> {
+        on_guest!(&mut self.guest, g => g.report().profile.as_mut().map(std::mem::take))
+    }
+
     /// Whether an error has halted this instance.
     pub fn is_halted(&self) -> bool {
         self.halted

@@ -3,7 +3,8 @@
 
 use crate::backend::{
     BackendGuest, EntryFn, Exports, FAIL_TRAP, Fault, Linked, fault_of_trap, instantiate_failure,
-    internal, limiter, link_host_math, link_refused, malformed, memory_refused, val_kind,
+    internal, limiter, link_host_math, link_profile, link_refused, malformed, memory_refused,
+    val_kind,
 };
 use crate::backend::{exported_globals, find_globals, find_meter, pages_to_grow};
 use crate::config::Config;
@@ -138,7 +139,7 @@ impl BackendGuest for Guest {
             buffer.pretouch();
         }
         let inner = WithStaticMemory::new(buffer, |bytes| {
-            let mut store = Store::new(engine, HostState::new(config.memory_bytes()));
+            let mut store = Store::new(engine, HostState::new(config));
             store.limiter(|s| s as &mut dyn wasmi::ResourceLimiter);
             let memory =
                 Memory::new_static(&mut store, MemoryType::new(min_pages, max_pages), bytes)
@@ -150,6 +151,7 @@ impl BackendGuest for Guest {
                 .and_then(|l| l.func_wrap(names::HOST_MODULE, names::FAIL, host_fail))
                 .map_err(|e| link_refused(&e))?;
             link_host_math!(linker);
+            link_profile!(linker, Caller);
             let instance = linker.instantiate_and_start(&mut store, module).map_err(|e| {
                 instantiate_failure::<Self>(&mut store.data_mut().report, &e, config)
             })?;

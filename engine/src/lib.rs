@@ -51,6 +51,7 @@ mod interp;
 mod meter;
 mod module;
 mod portable;
+mod profile;
 mod sys;
 mod tier;
 mod worker;
@@ -63,6 +64,7 @@ pub use error::{Error, GuestStatus, Phase, TrapKind};
 pub use instance::{Handover, Instance};
 pub use lockstep_sdk::{RunError, Step, StrategyRunner};
 pub use module::StrategyModule;
+pub use profile::{FuelProfile, MAX_PROFILE_NODES, ProfileNode};
 pub use sys::CountingAlloc;
 pub use worker::{Feed, Output, Worker, WorkerConfig, WorkerInfo, pin_current_thread};
 

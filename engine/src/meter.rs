@@ -53,11 +53,19 @@ const BULK_SHIFT: i64 = 3;
 
 /// Rewrites `wasm` (validated, with `shape` measured by `portable::check`) to meter itself.
 /// The fuel global starts at `init_fuel`, which bounds a start function.
-pub(crate) fn meter(wasm: &[u8], shape: &Shape, init_fuel: u64) -> Result<Vec<u8>, Error> {
+pub(crate) fn meter(
+    wasm: &[u8],
+    shape: &Shape,
+    init_fuel: u64,
+    profile: bool,
+) -> Result<Vec<u8>, Error> {
     let (wasm, start) = take_start(wasm, shape);
     let mut m = Metering {
         shape,
         start,
+        profile,
+        types_done: false,
+        imports_done: false,
         fuel: shape.globals,
         depth: shape.globals.saturating_add(1),
         init_fuel: i64::try_from(init_fuel).unwrap_or(i64::MAX),
@@ -76,6 +84,10 @@ struct Metering<'a> {
     shape: &'a Shape,
     /// The start function taken out of the module, to be called through the wrapper.
     start: Option<u32>,
+    /// Whether functions report their entries and exits (`crate::profile`).
+    profile: bool,
+    types_done: bool,
+    imports_done: bool,
     fuel: u32,
     depth: u32,
     init_fuel: i64,
@@ -185,6 +197,56 @@ impl Metering<'_> {
             .instruction(&I::End);
     }
 
+    /// Reports the function's entry with the fuel left, in a profiled rewrite.
+    fn profile_enter(&self, f: &mut Function) {
+        if self.profile {
+            // The body being rewritten: `parse_function_body` has counted it already.
+            let body = u32::try_from(self.next_body.saturating_sub(1)).unwrap_or(u32::MAX);
+            let index = self.shape.imported_funcs.saturating_add(body);
+            let func = i32::from_ne_bytes(index.to_ne_bytes());
+            f.instruction(&I::I32Const(func))
+                .instruction(&I::GlobalGet(self.fuel))
+                .instruction(&I::Call(self.shape.imported_funcs));
+        }
+    }
+
+    /// Reports a way out of the function with the fuel left, in a profiled rewrite.
+    fn profile_exit(&self, f: &mut Function) {
+        if self.profile {
+            f.instruction(&I::GlobalGet(self.fuel))
+                .instruction(&I::Call(self.shape.imported_funcs.saturating_add(1)));
+        }
+    }
+
+    /// Functions the profiled rewrite imports before the module's own.
+    fn added_imports(&self) -> u32 {
+        if self.profile { 2 } else { 0 }
+    }
+
+    /// The type index of the first type the rewrite appends.
+    fn added_types_start(&self) -> u32 {
+        self.shape.types.saturating_add(u32::from(self.start.is_some()))
+    }
+
+    /// The profile's two function types, `(i32, i64) -> ()` and `(i64) -> ()`.
+    fn add_profile_types(&self, types: &mut wasm_encoder::TypeSection) {
+        if self.profile {
+            types.ty().function([ValType::I32, ValType::I64], []);
+            types.ty().function([ValType::I64], []);
+        }
+    }
+
+    /// The profile's two imports, after the module's own.
+    fn add_profile_imports(&self, imports: &mut wasm_encoder::ImportSection) {
+        if self.profile {
+            let t = self.added_types_start();
+            let module = crate::profile::PROFILE_MODULE;
+            imports.import(module, crate::profile::ENTER, wasm_encoder::EntityType::Function(t));
+            let exit = wasm_encoder::EntityType::Function(t.saturating_add(1));
+            imports.import(module, crate::profile::EXIT, exit);
+        }
+    }
+
     /// Charges a bulk operation's length (on top of the stack, kept there) and checks.
     fn charge_bulk(&self, f: &mut Function, scratch: u32) {
         f.instruction(&I::LocalTee(scratch))
@@ -238,6 +300,7 @@ impl Metering<'_> {
         let mut f = Function::new(locals);
         let ops = func.get_operators_reader()?.into_iter().collect::<Result<Vec<_>, _>>()?;
         let frame = i32::try_from(shape.frame).unwrap_or(i32::MAX);
+        self.profile_enter(&mut f);
         self.enter(&mut f, frame, mine);
         let mut run_start = true;
         let mut after_loop = false;
@@ -252,6 +315,12 @@ impl Metering<'_> {
             }
             if is_bulk(op) {
                 self.charge_bulk(&mut f, scratch);
+            }
+            if matches!(op, Operator::Return | Operator::ReturnCall { .. })
+                || matches!(op, Operator::ReturnCallIndirect { .. })
+                || i + 1 == ops.len()
+            {
+                self.profile_exit(&mut f);
             }
             if matches!(op, Operator::ReturnCall { .. } | Operator::ReturnCallIndirect { .. }) {
                 // The callee's frame replaces this one.
@@ -309,12 +378,21 @@ impl Metering<'_> {
     /// The start wrapper's function index: after every function of the module.
     fn wrapper_index(&self) -> u32 {
         let defined = u32::try_from(self.shape.funcs.len()).unwrap_or(u32::MAX);
-        self.shape.imported_funcs.saturating_add(defined)
+        self.shape.imported_funcs.saturating_add(self.added_imports()).saturating_add(defined)
     }
 }
 
 impl Reencode for Metering<'_> {
     type Error = std::convert::Infallible;
+
+    fn function_index(&mut self, func: u32) -> Result<u32, ReencodeError> {
+        // The profile's imports come before the module's own functions.
+        Ok(if func >= self.shape.imported_funcs {
+            func.saturating_add(self.added_imports())
+        } else {
+            func
+        })
+    }
 
     fn parse_type_section(
         &mut self,
@@ -325,6 +403,19 @@ impl Reencode for Metering<'_> {
         if self.start.is_some() {
             types.ty().function([], [ValType::I32]);
         }
+        self.add_profile_types(types);
+        self.types_done = true;
+        Ok(())
+    }
+
+    fn parse_import_section(
+        &mut self,
+        imports: &mut wasm_encoder::ImportSection,
+        section: wasmparser::ImportSectionReader<'_>,
+    ) -> Result<(), ReencodeError> {
+        utils::parse_import_section(self, imports, section)?;
+        self.add_profile_imports(imports);
+        self.imports_done = true;
         Ok(())
     }
 
@@ -348,7 +439,9 @@ impl Reencode for Metering<'_> {
         utils::parse_code_section(self, code, section)?;
         if let Some(start) = self.start {
             let mut f = Function::new([]);
-            f.instruction(&I::Call(start)).instruction(&I::I32Const(0)).instruction(&I::End);
+            f.instruction(&I::Call(self.function_index(start)?))
+                .instruction(&I::I32Const(0))
+                .instruction(&I::End);
             code.function(&f);
         }
         Ok(())
@@ -406,6 +499,18 @@ impl Reencode for Metering<'_> {
         before: Option<SectionId>,
     ) -> Result<(), ReencodeError> {
         let past = |id| before.is_none_or(|b| order(b) > order(id));
+        if self.profile && !self.types_done && past(SectionId::Type) {
+            let mut types = wasm_encoder::TypeSection::new();
+            self.add_profile_types(&mut types);
+            module.section(&types);
+            self.types_done = true;
+        }
+        if self.profile && !self.imports_done && past(SectionId::Import) {
+            let mut imports = wasm_encoder::ImportSection::new();
+            self.add_profile_imports(&mut imports);
+            module.section(&imports);
+            self.imports_done = true;
+        }
         if !self.globals_done && past(SectionId::Global) {
             let mut globals = GlobalSection::new();
             self.add_globals(&mut globals);
@@ -429,7 +534,9 @@ mod tests {
     fn metered(wat: &str) -> Vec<u8> {
         let wasm = wat::parse_str(wat).unwrap();
         let shape = crate::portable::check(&wasm).unwrap();
-        let out = meter(&wasm, &shape, 1000).unwrap();
+        let out = meter(&wasm, &shape, 1000, false).unwrap();
+        wasmparser::Validator::new().validate_all(&out).unwrap();
+        let out = meter(&wasm, &shape, 1000, true).unwrap();
         wasmparser::Validator::new().validate_all(&out).unwrap();
         out
     }

@@ -73,8 +73,12 @@ impl StrategyModule {
         let shape = crate::portable::check(wasm)?;
         let sha256: [u8; 32] = Sha256::digest(wasm).into();
         let size = wasm.len();
-        let wasm =
-            crate::meter::meter(&instrument::export_globals(wasm), &shape, config.init_fuel.0)?;
+        let wasm = crate::meter::meter(
+            &instrument::export_globals(wasm),
+            &shape,
+            config.init_fuel.0,
+            config.fuel_profile,
+        )?;
         interp::check_translates(&wasm)?;
         let (code, cache) = match &engine.inner {
             Backend::Interpreter(e) => {
@@ -248,6 +252,8 @@ fn check_imports(imports: &[ImportDesc], config: &Config) -> Result<(u32, Option
                     return Err(Error::BadSignature { name: m.name, expected });
                 }
             }
+            // Added by a profiled rewrite; `portable` refuses them in a module as given.
+            (crate::profile::PROFILE_MODULE, _, _) => {}
             (m, n, _) => {
                 return Err(Error::ForbiddenImport { module: m.to_owned(), name: n.to_owned() });
             }

@@ -42,8 +42,9 @@ pub(crate) const MAX_FUNCTION_LOCALS: u32 = 30_000;
 /// registers, the engine's bookkeeping. A unit is one 8-byte value.
 const FRAME_BASE: u32 = 16;
 
-/// Export names the engine gives its own additions to a module (`lockstep:global:N`,
-/// `lockstep:fuel`, `lockstep:depth`); a module may not use them.
+/// Export and import module names the engine gives its own additions to a module
+/// (`lockstep:global:N`, `lockstep:fuel`, `lockstep:depth`, `lockstep:profile`); a module may
+/// not use them.
 const RESERVED_EXPORT: &str = "lockstep:";
 
 /// What metering needs to know of a valid module.
@@ -86,6 +87,14 @@ pub(crate) fn check(wasm: &[u8]) -> Result<Shape, Error> {
             Payload::ImportSection(r) => {
                 for import in r.clone().into_imports() {
                     let import = import.map_err(|e| malformed(&e))?;
+                    if import.module.starts_with(RESERVED_EXPORT) {
+                        return Err(Error::Unportable {
+                            reason: format!(
+                                "import module `{}` is reserved for the engine",
+                                lockstep_sdk::untrusted(import.module)
+                            ),
+                        });
+                    }
                     match import.ty {
                         TypeRef::Global(_) => shape.globals = shape.globals.saturating_add(1),
                         TypeRef::Func(_) => {

@@ -10,6 +10,7 @@ mod fuzz_modules;
 mod host_math;
 mod hostile;
 mod hot_swap;
+mod profile;
 mod tier_parity;
 mod wat_abi;
 mod zero_alloc;
