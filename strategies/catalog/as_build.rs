@@ -10,7 +10,8 @@ use std::process::Command;
 
 /// The compiler's flags: no garbage collector (the stub runtime; the SDK never allocates), the
 /// memory imported as `lockstep.memory` (asc says `env.memory`; the transform renames it) and
-/// assumed zeroed, runtime checks trapping through the SDK's `abort` instead of importing one.
+/// assumed zeroed, runtime checks trapping through the SDK's `abort` instead of importing one,
+/// function names kept.
 const ASC_FLAGS: &[&str] = &[
     "-O3",
     "--runtime",
@@ -23,6 +24,8 @@ const ASC_FLAGS: &[&str] = &[
     "abort=lib/lockstep/abort",
     "--transform",
     "./lib/memory-import.mjs",
+    // Keeps the name section (`replay profile` names functions from it); the code is the same.
+    "--debug",
 ];
 
 const HINT: &str = "the AssemblyScript strategies need node and the compiler npm installs: \
