@@ -11,6 +11,8 @@
 //!   an observer of the session, and where two traces part.
 //! - **Sweeps** ([`SweepPlan`], [`merge`]): parameter grids over tapes, sharded for job arrays.
 //! - **Inspection** ([`inspect_tape`]): a tape's instruments, times, events and book.
+//! - **Profiling** ([`profile`]): exact fuel profiles by call stack, as folded stacks, a flame
+//!   graph and speedscope JSON, the same bytes on every run and tier.
 //! - **Options** ([`RunOptions`]): the run settings, with one set of names and defaults, that
 //!   the CLI, Python and the web server share.
 //!
@@ -30,6 +32,7 @@
 mod inspect;
 mod load;
 mod options;
+mod profile;
 mod sweep;
 mod timing;
 mod trace;
@@ -43,6 +46,10 @@ pub use load::{
     StrategySpec, start as start_strategy, strategy_listing, trace_path,
 };
 pub use options::{MAX_BUDGET, MAX_FUEL_PER_EVENT, MAX_WORK_PER_EVENT, OptionsError, RunOptions};
+pub use profile::{
+    COSTLIEST_KEPT, CostlyEvent, FuelBucket, FunctionFuel, ProfileError, ProfileOutput,
+    ProfileSummary, profile,
+};
 pub use sweep::{
     Grid, MAX_POINTS, PointResult, Shard, SweepError, SweepOutput, SweepPlan, TapeRef, merge,
 };

@@ -343,7 +343,7 @@ impl HostSession for Session {
         cfg: SessionConfig,
         trace_dir: Option<&Path>,
     ) -> Result<Self, SessionError> {
-        let engine = session_engine(&cfg)?;
+        let engine = session_engine(&cfg, false)?;
         let mut runners = Vec::with_capacity(specs.len());
         let mut traces = Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
@@ -375,7 +375,7 @@ impl HostSession for Session {
         cfg: SessionConfig,
         ck: SessionCheckpoint,
     ) -> Result<Self, SessionError> {
-        let engine = session_engine(&cfg)?;
+        let engine = session_engine(&cfg, false)?;
         let mismatch = |what: String| SessionError::Resume(ResumeError::Mismatch { what });
         if specs.len() != ck.strategies().len() {
             return Err(mismatch(format!(
@@ -474,12 +474,14 @@ impl Meter for Stoppable<'_> {
     }
 }
 
-/// The one engine a session's WebAssembly strategies share: `cfg`'s tier and fuel.
-fn session_engine(cfg: &SessionConfig) -> Result<Engine, SessionError> {
+/// The one engine a session's WebAssembly strategies share: `cfg`'s tier and fuel, gathering
+/// fuel profiles when `profile` says so.
+pub(crate) fn session_engine(cfg: &SessionConfig, profile: bool) -> Result<Engine, SessionError> {
     let mut config = Config::new();
     config
         .tier(cfg.tier)
         .fuel_per_event(lockstep_engine::Fuel(cfg.fuel_per_event))
+        .fuel_profile(profile)
         .artefact_cache(lockstep_engine::default_artefact_cache());
     Engine::try_new(&config).map_err(|source| SessionError::Engine { source })
 }

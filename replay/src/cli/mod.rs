@@ -5,6 +5,7 @@ mod inspect;
 mod json;
 mod live;
 mod output;
+mod profile;
 mod resume;
 mod run;
 mod serve;
@@ -64,10 +65,23 @@ enum Cmd {
     Sweep(SweepArgs),
     /// Join the JSON outputs of a sweep's shards, refusing duplicates, gaps and strangers.
     SweepMerge(SweepMergeArgs),
+    /// Where a strategy's fuel goes: an exact, deterministic profile by call stack (folded
+    /// stacks, a flame graph, speedscope JSON, the per-event fuel histogram and the costliest
+    /// events), the same bytes on every run and tier.
+    Profile(ProfileArgs),
     /// Serve the replay terminal: a page that runs a strategy in the browser's own
     /// WebAssembly engine over the same replay core, and compares its digest with this
     /// server's replay of the same run.
     Serve(serve::ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ProfileArgs {
+    #[command(flatten)]
+    pub(crate) replay: ReplayArgs,
+    /// Directory for profile.json, profile.folded, flamegraph.svg and speedscope.json.
+    #[arg(long, default_value = "profile-out")]
+    pub(crate) out: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -717,5 +731,6 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::Sweep(a) => sweep::sweep(&a, json),
         Cmd::SweepMerge(a) => sweep::sweep_merge(&a, json),
         Cmd::Serve(a) => serve::serve(a, json),
+        Cmd::Profile(a) => profile::profile_cmd(&a, json),
     }
 }

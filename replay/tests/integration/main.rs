@@ -12,6 +12,7 @@ mod import;
 mod integrity;
 mod languages;
 mod models;
+mod profile;
 mod report;
 mod resume;
 mod samples;
