@@ -57,6 +57,25 @@ impl Engine {
         Ok(Self { inner, config: Arc::new(config.clone()) })
     }
 
+    /// What fixes the fuel a module spends and the code that runs it: this engine's version,
+    /// its metering rules, the tier and the fuel settings (and, compiled, the code generator's
+    /// own fingerprint). A fuel certificate names it; another engine's must not reuse it.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::Digest as _;
+        let c = &self.config;
+        let mut h = sha2::Sha256::new();
+        h.update(b"lockstep-engine fuel v1\0");
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        h.update(c.tier.to_string().as_bytes());
+        h.update(c.fuel_per_event.0.to_le_bytes());
+        h.update(c.init_fuel.0.to_le_bytes());
+        h.update(c.max_memory_pages.to_le_bytes());
+        if let Backend::Compiled(e) = &self.inner {
+            h.update(crate::compiled::fingerprint(e, c));
+        }
+        h.finalize().into()
+    }
+
     /// The configuration this engine was built with.
     pub fn config(&self) -> &Config {
         &self.config

@@ -38,6 +38,7 @@
 #![deny(unsafe_code)] // only `sys` may use unsafe, and it says so
 
 mod backend;
+mod bound;
 mod cache;
 mod checkpoint;
 mod compiled;
@@ -56,6 +57,7 @@ mod sys;
 mod tier;
 mod worker;
 
+pub use bound::{Cost, FunctionBound, StaticBound, Unbounded, static_bound};
 pub use cache::{CacheUse, default_artefact_cache};
 pub use checkpoint::{CHECKPOINT_VERSION, CheckpointError};
 pub use config::{Config, Fuel, Tier, UnknownTier, WASM_PAGE};

@@ -49,7 +49,7 @@ pub(crate) const START_EXPORT: &str = "lockstep:start";
 /// words) hold far more, so this limit is the one every tier meets.
 pub(crate) const STACK_LIMIT: i32 = 8192;
 /// Elements a bulk operation may touch per unit of fuel (as a shift).
-const BULK_SHIFT: i64 = 3;
+pub(crate) const BULK_SHIFT: i64 = 3;
 
 /// Rewrites `wasm` (validated, with `shape` measured by `portable::check`) to meter itself.
 /// The fuel global starts at `init_fuel`, which bounds a start function.
@@ -132,7 +132,7 @@ fn order(id: SectionId) -> u8 {
 
 /// Whether a run of straight-line operators ends after `op`: it branches, opens or closes a
 /// block, or ends execution, so what follows may be reached from elsewhere.
-fn ends_run(op: &Operator<'_>) -> bool {
+pub(crate) fn ends_run(op: &Operator<'_>) -> bool {
     matches!(
         op,
         Operator::Block { .. }
@@ -150,8 +150,24 @@ fn ends_run(op: &Operator<'_>) -> bool {
     )
 }
 
+/// An operator's fuel: one, plus a host math function's fixed fuel for a direct call to it
+/// (the only way such a function can be called: `portable` refuses references to them).
+pub(crate) fn op_cost(shape: &Shape, op: &Operator<'_>) -> u64 {
+    let host = match op {
+        Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
+            usize::try_from(*function_index)
+                .ok()
+                .and_then(|i| shape.import_fuel.get(i))
+                .copied()
+                .unwrap_or(0)
+        }
+        _ => 0,
+    };
+    1 + u64::from(host)
+}
+
 /// Whether `op` is a bulk operation whose length (an i32) is on top of the stack.
-fn is_bulk(op: &Operator<'_>) -> bool {
+pub(crate) fn is_bulk(op: &Operator<'_>) -> bool {
     matches!(
         op,
         Operator::MemoryFill { .. }
@@ -343,20 +359,9 @@ impl Metering<'_> {
         Ok(f)
     }
 
-    /// An operator's fuel: one, plus a host math function's fixed fuel for a direct call to it
-    /// (the only way such a function can be called: `portable` refuses references to them).
+    /// An operator's fuel ([`op_cost`]).
     fn cost(&self, op: &Operator<'_>) -> u64 {
-        let host = match op {
-            Operator::Call { function_index } | Operator::ReturnCall { function_index } => {
-                usize::try_from(*function_index)
-                    .ok()
-                    .and_then(|i| self.shape.import_fuel.get(i))
-                    .copied()
-                    .unwrap_or(0)
-            }
-            _ => 0,
-        };
-        1 + u64::from(host)
+        op_cost(self.shape, op)
     }
 
     /// The two meter globals.
