@@ -13,6 +13,8 @@
 //! - **Inspection** ([`inspect_tape`]): a tape's instruments, times, events and book.
 //! - **Profiling** ([`profile`]): exact fuel profiles by call stack, as folded stacks, a flame
 //!   graph and speedscope JSON, the same bytes on every run and tier.
+//! - **Certifying** ([`certify`], [`check_certificate`]): a strategy's static fuel bound, the
+//!   fuel it used over replays, and the time a unit of fuel costs here.
 //! - **Options** ([`RunOptions`]): the run settings, with one set of names and defaults, that
 //!   the CLI, Python and the web server share.
 //!
@@ -29,6 +31,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod certify;
 mod inspect;
 mod load;
 mod options;
@@ -37,6 +40,10 @@ mod sweep;
 mod timing;
 mod trace;
 
+pub use certify::{
+    CERTIFICATE_VERSION, Calibration, Certificate, CertifyError, FunctionSummary, Observed,
+    StaticSummary, certify, check_certificate, static_summary,
+};
 pub use inspect::{
     ShownEvent, TapeInspection, TapeInstrument, TapeTime, TopOfBook, event_kind_name, inspect_tape,
     iso8601,

@@ -237,7 +237,7 @@ pub fn profile(
     })
 }
 
-fn sha256(bytes: &[u8]) -> [u8; 32] {
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
     use sha2::Digest as _;
     sha2::Sha256::digest(bytes).into()
 }
@@ -389,14 +389,24 @@ impl Meter for CallFuel {
     }
 }
 
-/// Function names from a module's name section, demangled and made safe for folded stacks.
-struct FunctionNames(BTreeMap<u32, String>);
+/// Function names from a module's name section (or, without one, its export names),
+/// demangled and made safe for folded stacks.
+pub(crate) struct FunctionNames(BTreeMap<u32, String>);
 
 impl FunctionNames {
     /// The names `wasm` gives its functions; a name section that does not parse gives none.
-    fn of(wasm: &[u8]) -> Self {
+    pub(crate) fn of(wasm: &[u8]) -> Self {
         let mut names = BTreeMap::new();
         for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+            // Export names first: the name section, which comes later, overrides them.
+            if let Ok(wasmparser::Payload::ExportSection(r)) = &payload {
+                for e in r.clone().into_iter().flatten() {
+                    if e.kind == wasmparser::ExternalKind::Func {
+                        names.entry(e.index).or_insert_with(|| clean(e.name));
+                    }
+                }
+                continue;
+            }
             let Ok(wasmparser::Payload::CustomSection(c)) = payload else { continue };
             let wasmparser::KnownCustom::Name(reader) = c.as_known() else { continue };
             for name in reader.into_iter().flatten() {
@@ -410,7 +420,7 @@ impl FunctionNames {
         Self(names)
     }
 
-    fn name(&self, func: u32) -> String {
+    pub(crate) fn name(&self, func: u32) -> String {
         self.0.get(&func).cloned().unwrap_or_else(|| format!("func[{func}]"))
     }
 }

@@ -1,5 +1,6 @@
 //! Command-line interface: argument definitions and dispatch.
 
+mod certify;
 mod import;
 mod inspect;
 mod json;
@@ -69,10 +70,43 @@ enum Cmd {
     /// stacks, a flame graph, speedscope JSON, the per-event fuel histogram and the costliest
     /// events), the same bytes on every run and tier.
     Profile(ProfileArgs),
+    /// Certify a strategy's worst case: the most fuel an event can cost, from its code
+    /// (per function, bounded or why not), the most it cost over the replays, and that
+    /// bound in nanoseconds on this machine; `--check CERT` re-verifies a certificate.
+    Certify(CertifyArgs),
     /// Serve the replay terminal: a page that runs a strategy in the browser's own
     /// WebAssembly engine over the same replay core, and compares its digest with this
     /// server's replay of the same run.
     Serve(serve::ServeArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct CertifyArgs {
+    /// A built-in strategy name or a path to a .wasm file.
+    #[arg(long)]
+    pub(crate) strategy: String,
+    /// Its parameters (`key=value;...`); default: a built-in's defaults.
+    #[arg(long)]
+    pub(crate) params: Option<String>,
+    /// Engine tier the time is calibrated for (the fuel is the same on both).
+    #[arg(long, default_value_t = RunOptions::default().tier)]
+    pub(crate) tier: Tier,
+    /// Fuel each event may use before the strategy is halted.
+    #[arg(long, default_value_t = RunOptions::default().fuel_per_event)]
+    pub(crate) fuel_per_event: u64,
+    /// Tapes to observe the most fuel per event over; repeat for several (none: the
+    /// synthetic market).
+    #[arg(long = "tape")]
+    pub(crate) tapes: Vec<PathBuf>,
+    /// Events of the synthetic market (without --tape).
+    #[arg(long, default_value_t = lockstep_sim::DEFAULT_SYNTH_EVENTS)]
+    pub(crate) events: u64,
+    /// Where the certificate goes.
+    #[arg(long, default_value = "certificate.json")]
+    pub(crate) out: PathBuf,
+    /// Check this certificate against the module and this engine instead of making one.
+    #[arg(long, conflicts_with_all = ["tapes", "out"])]
+    pub(crate) check: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -732,5 +766,6 @@ pub(crate) fn dispatch(cli: Cli) -> Result<ExitCode> {
         Cmd::SweepMerge(a) => sweep::sweep_merge(&a, json),
         Cmd::Serve(a) => serve::serve(a, json),
         Cmd::Profile(a) => profile::profile_cmd(&a, json),
+        Cmd::Certify(a) => certify::certify_cmd(&a, json),
     }
 }

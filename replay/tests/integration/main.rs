@@ -3,6 +3,7 @@
 //! Tests that need the shared real data (`../shared/data` beside the repository) print a
 //! notice and pass when it is absent, unless `LOCKSTEP_REQUIRE_DATA=1`, which makes them fail.
 
+mod certify;
 mod cli;
 mod common;
 mod golden;
