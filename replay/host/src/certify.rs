@@ -2,9 +2,9 @@
 //! derived from its code, the most it did cost over the given replays, and what a unit of
 //! fuel costs in time on this machine, so the bound can be stated in nanoseconds.
 
-use crate::load::{HostSession, SessionError, StrategySource, StrategySpec};
+use crate::load::{HostSession, SessionError, StrategySource, StrategySpec, session_engine};
 use crate::profile::{FunctionNames, sha256};
-use lockstep_engine::{Config, Engine, Fuel, StrategyModule, Tier, Unbounded, static_bound};
+use lockstep_engine::{Engine, StrategyModule, Tier, Unbounded, static_bound};
 use lockstep_sim::{EventSource, ReplayError, Session, SessionConfig, hex};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -319,11 +319,9 @@ pub fn check_certificate(cert: &Certificate, spec: &StrategySpec) -> Result<(), 
     Ok(())
 }
 
-/// The engine a certificate is made for.
+/// The engine a certificate is made for: the one a session of `cfg` runs on.
 fn engine(cfg: &SessionConfig) -> Result<Engine, CertifyError> {
-    let mut c = Config::new();
-    c.tier(cfg.tier).fuel_per_event(Fuel(cfg.fuel_per_event));
-    Ok(Engine::try_new(&c)?)
+    Ok(session_engine(cfg, false)?)
 }
 
 /// The calibration kernels: a name and `lockstep_on_event`'s body, each a loop over one
