@@ -10,7 +10,17 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Version of the certificate format.
-pub const CERTIFICATE_VERSION: u32 = 1;
+pub const CERTIFICATE_VERSION: u32 = 2;
+
+/// Events of the synthetic market `replay certify` observes by default: enough for every
+/// built-in to reach its costliest kind of event, few enough that the heaviest (CRR) certifies
+/// in seconds.
+pub const CERTIFY_SYNTH_EVENTS: u64 = 50_000;
+
+/// The tier the observed maximum is measured on: the faster one. Both count fuel alike (the
+/// metering rewrite is the same module on both, and the fuel digests are checked equal in CI),
+/// so the maximum is the certified tier's too.
+pub const OBSERVE_TIER: Tier = Tier::Compiled;
 
 /// Why a certificate could not be made or does not hold.
 #[derive(Debug)]
@@ -148,6 +158,8 @@ pub struct Observed {
     pub events: u64,
     /// The most fuel one of them used.
     pub max_fuel: u64,
+    /// The tier it ran on ([`OBSERVE_TIER`]; fuel is the same on both).
+    pub tier: String,
 }
 
 /// Nanoseconds per unit of fuel, measured here for the costliest kinds of work.
@@ -247,16 +259,37 @@ pub fn certify(
     sources: &mut [(String, Box<dyn EventSource + Send>)],
     machine: serde_json::Value,
 ) -> Result<Certificate, CertifyError> {
-    let wasm = module_bytes(spec)?;
-    let static_bound = static_summary(wasm)?;
+    module_bytes(spec)?;
     let mut observed = Vec::new();
+    let observe = SessionConfig { tier: OBSERVE_TIER, ..cfg.clone() };
     for (name, src) in sources.iter_mut() {
         let header = src.header().clone();
-        let out = Session::load(&header, std::slice::from_ref(spec), cfg.clone())?
+        let out = Session::load(&header, std::slice::from_ref(spec), observe.clone())?
             .run_until(&mut **src, &mut || false)?;
         let s = &out.report.strategies[0];
-        observed.push(Observed { source: name.clone(), events: s.events, max_fuel: s.fuel_max.0 });
+        observed.push(Observed {
+            source: name.clone(),
+            events: s.events,
+            max_fuel: s.fuel_max.0,
+            tier: OBSERVE_TIER.to_string(),
+        });
     }
+    certificate(spec, cfg, observed, machine)
+}
+
+/// The certificate of `spec` under `cfg` given what runs elsewhere `observed` (a backtest
+/// reports its own maximum): the static bound, and the calibration run here.
+///
+/// # Errors
+/// [`CertifyError`]: a native build, a refused module.
+pub fn certificate(
+    spec: &StrategySpec,
+    cfg: &SessionConfig,
+    observed: Vec<Observed>,
+    machine: serde_json::Value,
+) -> Result<Certificate, CertifyError> {
+    let wasm = module_bytes(spec)?;
+    let static_bound = static_summary(wasm)?;
     let engine = engine(cfg)?;
     let calibration = calibrate(&engine)?;
     let certified_fuel =

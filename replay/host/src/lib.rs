@@ -14,7 +14,8 @@
 //! - **Profiling** ([`profile`]): exact fuel profiles by call stack, as folded stacks, a flame
 //!   graph and speedscope JSON, the same bytes on every run and tier.
 //! - **Certifying** ([`certify`], [`check_certificate`]): a strategy's static fuel bound, the
-//!   fuel it used over replays, and the time a unit of fuel costs here.
+//!   fuel it used over replays, and the time a unit of fuel costs here; [`fuel_section`] puts
+//!   a certificate and a profile into the backtest report.
 //! - **Options** ([`RunOptions`]): the run settings, with one set of names and defaults, that
 //!   the CLI, Python and the web server share.
 //!
@@ -32,6 +33,7 @@
 #![forbid(unsafe_code)]
 
 mod certify;
+mod fuel_report;
 mod inspect;
 mod load;
 mod options;
@@ -41,9 +43,11 @@ mod timing;
 mod trace;
 
 pub use certify::{
-    CERTIFICATE_VERSION, Calibration, Certificate, CertifyError, FunctionSummary, Observed,
-    StaticSummary, certify, check_certificate, static_summary,
+    CERTIFICATE_VERSION, CERTIFY_SYNTH_EVENTS, Calibration, Certificate, CertifyError,
+    FunctionSummary, OBSERVE_TIER, Observed, StaticSummary, certificate, certify,
+    check_certificate, static_summary,
 };
+pub use fuel_report::{FuelInputs, FuelReportError, fuel_section};
 pub use inspect::{
     ShownEvent, TapeInspection, TapeInstrument, TapeTime, TopOfBook, event_kind_name, inspect_tape,
     iso8601,

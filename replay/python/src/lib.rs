@@ -338,7 +338,7 @@ fn backtest(
         let header = src.header().clone();
         let session = Session::load(&header, std::slice::from_ref(&spec), cfg).map_err(fail)?;
         let out = session.run(&mut *src, &mut |_| {}).map_err(fail)?;
-        let report = build_report(&out, &header, &rc, latency, false).map_err(fail)?;
+        let report = build_report(&out, &header, &rc, latency, false, &[]).map_err(fail)?;
         let r = &out.report;
         let run = json!({
             "elapsed_ns": r.elapsed_ns,

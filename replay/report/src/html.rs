@@ -2,11 +2,11 @@
 //! the charts inlined as SVG. Every value shown carries an `id` (`s<index>-<field>`), so tests
 //! and tools can find it in the DOM.
 
-use super::{ReportFile, Stats, StrategySummary, Summary};
+use super::{FuelSection, ReportFile, Stats, StrategySummary, Summary};
 use std::fmt::Write as _;
 
 /// Escapes text for HTML element content and attribute values.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -23,7 +23,7 @@ fn esc(s: &str) -> String {
 
 /// Text from a file (the tape's source, a symbol) for the page: control characters escaped
 /// by the shared sanitiser and cut at `max` characters, then HTML-escaped.
-fn esc_untrusted(s: &str, max: usize) -> String {
+pub(super) fn esc_untrusted(s: &str, max: usize) -> String {
     esc(&lockstep_sdk::untrusted(s).max_chars(max).to_string())
 }
 
@@ -80,23 +80,28 @@ fn inline_svg(svg: &str) -> &str {
     svg.find("<svg").map_or(svg, |k| &svg[k..])
 }
 
-/// The page. `pictures`: (strategy index, chart, file stem, SVG text).
+/// The page. `pictures`: (strategy index, chart, file stem, SVG text); `fuel`: the fuel
+/// sections of the strategies that have one.
 pub(super) fn page(
     summary: &Summary,
     pictures: &[(usize, &'static str, String, String)],
+    fuel: &[FuelSection],
     files: &[ReportFile],
 ) -> String {
     let mut h = String::new();
-    head(&mut h, summary);
+    head(&mut h, summary, !fuel.is_empty());
     for s in &summary.strategies {
         strategy_section(&mut h, s, pictures);
+        for f in fuel.iter().filter(|f| f.strategy == s.index) {
+            super::fuel::section(&mut h, f);
+        }
     }
     files_list(&mut h, files);
     h
 }
 
 /// The page's head and opening: title, style, the tape and the run's digests.
-fn head(h: &mut String, summary: &Summary) {
+fn head(h: &mut String, summary: &Summary, timed: bool) {
     let t = &summary.tape;
     let names: Vec<&str> = summary.strategies.iter().map(|s| s.name.as_str()).collect();
     let _ = write!(
@@ -120,9 +125,11 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:90%}}figure{
         summary.digest,
         summary.fuel_digest
     );
+    let except =
+        if timed { " except the fuel certificates' times, measured on this machine" } else { "" };
     let _ = writeln!(
         h,
-        "<p>Every file of this report is byte-identical for the same tape, strategies and parameters; the host's wall-clock facts (throughput, per-event latency) are in <a href=\"run.json\">run.json</a>.</p>"
+        "<p>Every file of this report is byte-identical for the same tape, strategies and parameters{except}; the host's wall-clock facts (throughput, per-event latency) are in <a href=\"run.json\">run.json</a>.</p>"
     );
 }
 

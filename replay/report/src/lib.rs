@@ -6,12 +6,15 @@
 //!
 //! Files: `summary.json`; `orders`, `fills`, `equity` as `.csv` and `.parquet`; the charts
 //! `equity`, `inventory`, `prices`, `latency` as `.svg` and `.png` (suffixed `-<index>` per
-//! strategy when there are several); `report.html`, one self-contained page.
+//! strategy when there are several); `report.html`, one self-contained page. With fuel
+//! sections (`backtest --fuel-report`), each WebAssembly strategy's certificate and fuel
+//! profile files too; the certificate's times are this machine's.
 
 #![forbid(unsafe_code)]
 
 mod chart;
 mod charts;
+mod fuel;
 mod html;
 mod stats;
 mod table;
@@ -20,6 +23,7 @@ pub use chart::{
     ChartError, DrawResult, FONT, Rendered, clock_label, percentile_label, percentile_x,
     register_font, render,
 };
+pub use fuel::{FuelBound, FuelEvent, FuelFunction, FuelSection};
 pub use table::parquet_to_csv;
 
 use lockstep_sdk::{InstrumentId, Side};
@@ -808,7 +812,8 @@ pub fn summarize(
 
 /// Builds the report of `run` (which must have kept blotters) over the tape `header`;
 /// `latency` is the simulated exchange's (entry, feed) latency in ns. With `charts` false
-/// the charts and the page are left out (the summary and tables only).
+/// the charts and the page are left out (the summary and tables only). `fuel` adds the fuel
+/// sections the host computed (`backtest --fuel-report`), with their files.
 ///
 /// # Errors
 /// [`ReportError::NoBlotter`] if the run kept none; a chart or Parquet encoding failure.
@@ -818,6 +823,7 @@ pub fn build_report(
     cfg: &ReportConfig,
     latency: (i64, i64),
     charts: bool,
+    fuel: &[FuelSection],
 ) -> Result<Report, ReportError> {
     let summary = summarize(run, header, cfg, latency)?;
     let mut files = Vec::new();
@@ -833,6 +839,11 @@ pub fn build_report(
             .parquet()
             .map_err(|message| ReportError::Parquet { file: format!("{name}.parquet"), message })?;
         files.push(ReportFile { name: format!("{name}.parquet"), bytes: pq });
+    }
+    for f in fuel {
+        for (name, bytes) in &f.files {
+            files.push(ReportFile { name: name.clone(), bytes: bytes.clone() });
+        }
     }
     if !charts {
         return Ok(Report { summary, files });
@@ -851,7 +862,7 @@ pub fn build_report(
             pictures.push((k, chart, format!("{chart}{suffix}"), r.svg));
         }
     }
-    let page = html::page(&summary, &pictures, &files);
+    let page = html::page(&summary, &pictures, fuel, &files);
     files.push(ReportFile { name: "report.html".into(), bytes: page.into_bytes() });
     Ok(Report { summary, files })
 }

@@ -80,10 +80,11 @@ fn say_certificate(c: &Certificate, path: &std::path::Path) -> Result<()> {
     for ob in &c.observed {
         say!(
             o,
-            "observed   at most {} fuel over {} events of {}",
+            "observed   at most {} fuel over {} events of {} (on the {} tier)",
             ob.max_fuel,
             ob.events,
-            ob.source
+            ob.source,
+            ob.tier
         );
     }
     say!(

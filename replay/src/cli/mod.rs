@@ -99,7 +99,7 @@ pub(crate) struct CertifyArgs {
     #[arg(long = "tape")]
     pub(crate) tapes: Vec<PathBuf>,
     /// Events of the synthetic market (without --tape).
-    #[arg(long, default_value_t = lockstep_sim::DEFAULT_SYNTH_EVENTS)]
+    #[arg(long, default_value_t = lockstep_host::CERTIFY_SYNTH_EVENTS)]
     pub(crate) events: u64,
     /// Where the certificate goes.
     #[arg(long, default_value = "certificate.json")]
@@ -542,6 +542,11 @@ pub(crate) struct ReportArgs {
     /// Do not write the backtest report.
     #[arg(long, conflicts_with = "report")]
     pub(crate) no_report: bool,
+    /// Add each WebAssembly strategy's fuel certificate and fuel profile (flame graph,
+    /// costliest functions and events) to the report. The source is replayed once more per
+    /// strategy, profiled; the certificate's times are this machine's.
+    #[arg(long, conflicts_with = "no_report")]
+    pub(crate) fuel_report: bool,
     /// Bar length for equity, Sharpe and drawdown, in tape time: a number with a unit (`ns`,
     /// `us`, `ms`, `s`, `m`, `h`), e.g. `1m` (the default) or `500ms`.
     #[arg(long, default_value = "1m")]

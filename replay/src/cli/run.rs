@@ -7,13 +7,13 @@ use super::output::{
 };
 use super::resume;
 use super::{BookCheckArgs, RunArgs};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use lockstep_host::HostSession;
-use lockstep_host::{StrategySource, StrategySpec, trace_path};
+use lockstep_host::{FuelInputs, StrategySource, StrategySpec, fuel_section, trace_path};
 use lockstep_import::book_check as check;
 use lockstep_io::{AtomicFile, refuse_overwriting_inputs};
 use lockstep_report::{
-    RejectSummary, Report, ReportConfig, ReportFile, StrategySummary, build_report,
+    FuelSection, RejectSummary, Report, ReportConfig, ReportFile, StrategySummary, build_report,
 };
 use lockstep_sdk::untrusted;
 use lockstep_sim::{
@@ -100,12 +100,18 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
     let latencies = (cfg.exchange.latency.entry.0, cfg.exchange.latency.feed.0);
     refuse_outputs_over_inputs(a, &specs)?;
     let pacing = cfg.pacing;
-    let (header, out) = replay(a, &specs, cfg, checkpoint)?;
+    if a.reporting.fuel_report && checkpoint.is_some() {
+        bail!("--fuel-report profiles the whole source from its start; run it without --resume");
+    }
+    let (header, out) = replay(a, &specs, cfg.clone(), checkpoint)?;
     let report = match &report_cfg {
-        Some(rc) => Some(
-            build_report(&out, &header, rc, latencies, true)
-                .context("building the backtest report (the replay itself finished)")?,
-        ),
+        Some(rc) => {
+            let fuel = fuel_sections(a, &specs, &cfg, &header, &out)?;
+            Some(
+                build_report(&out, &header, rc, latencies, true, &fuel)
+                    .context("building the backtest report (the replay itself finished)")?,
+            )
+        }
         None => None,
     };
     let report_dir = report_dir(a, &specs, &out, report.as_ref())?;
@@ -125,6 +131,47 @@ pub(crate) fn run(a: &RunArgs, json: bool, mode: Mode) -> Result<ExitCode> {
     done.say_latency(&mut o);
     o.emit()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The report's fuel sections (`--fuel-report`): each WebAssembly strategy's certificate and
+/// profile, the source replayed once more for each; none without the flag.
+fn fuel_sections(
+    a: &RunArgs,
+    specs: &[StrategySpec],
+    cfg: &SessionConfig,
+    header: &TapeHeader,
+    out: &RunOutput,
+) -> Result<Vec<FuelSection>> {
+    if !a.reporting.fuel_report {
+        return Ok(Vec::new());
+    }
+    let machine = latency_lab::collect_sysinfo().to_json();
+    let profile_cfg = SessionConfig {
+        pacing: Pacing::AsFastAsPossible,
+        measure_latency: false,
+        blotter: None,
+        ..cfg.clone()
+    };
+    let mut sections = Vec::new();
+    for (k, spec) in specs.iter().enumerate() {
+        if matches!(spec.source, StrategySource::Native(_)) {
+            continue;
+        }
+        let mut src = open_source(&a.replay)?;
+        let x = FuelInputs {
+            index: k,
+            several: specs.len() > 1,
+            spec,
+            cfg: &profile_cfg,
+            report: &out.report.strategies[k],
+            source: source_name(&a.replay),
+            machine: machine.clone(),
+        };
+        let section = fuel_section(x, header, &mut *src)
+            .with_context(|| format!("--fuel-report for {}", spec.name))?;
+        sections.push(section);
+    }
+    Ok(sections)
 }
 
 /// The strategies of a run: none for `--book-only`, else those given or the command's

@@ -250,3 +250,57 @@ fn report_html_renders_in_headless_chromium() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// `--fuel-report`: each WebAssembly strategy gets its certificate (whose observed maximum is
+/// the run's own) and its profile in the report, byte-identical run to run but for the
+/// certificate's measured times; a native run has no fuel and gets no section.
+#[test]
+fn fuel_report_adds_each_strategys_certificate_and_profile() {
+    let out = tmp("report-fuel");
+    let run = |d: &str, extra: &[&str]| {
+        json(
+            bin()
+                .args(["backtest", "--events", "20000", "--fuel-report", "--no-latency"])
+                .args(["--strategy", "avellaneda-stoikov", "--strategy", "microprice"])
+                .args(extra)
+                .arg("--report")
+                .arg(out.join(d))
+                .arg("--out")
+                .arg(&out),
+        )
+    };
+    let (a, _) = (run("a", &[]), run("b", &[]));
+    let strip = |d: &str| -> Vec<(String, Vec<u8>)> {
+        report_files(&out.join(d))
+            .into_iter()
+            .filter(|(n, _)| !n.starts_with("certificate") && n != "report.html")
+            .collect()
+    };
+    assert_eq!(strip("a"), strip("b"), "the fuel profiles differ between runs");
+    let html = std::fs::read_to_string(out.join("a/report.html")).unwrap();
+    for k in 0..2 {
+        let cert: Value = serde_json::from_slice(
+            &std::fs::read(out.join(format!("a/certificate-{k}.json"))).unwrap(),
+        )
+        .unwrap();
+        let s = &a["strategies"][k];
+        assert_eq!(cert["strategy"], s["name"]);
+        assert_eq!(cert["observed"][0]["max_fuel"], s["fuel"]["max_per_event"], "{k}");
+        assert!(cert["certified_fuel"].as_u64() >= s["fuel"]["max_per_event"].as_u64());
+        let prof: Value = serde_json::from_slice(
+            &std::fs::read(out.join(format!("a/profile-{k}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(prof["total_fuel"], s["fuel"]["total"], "{k}: the profile lost fuel");
+        assert!(out.join(format!("a/fuel-flamegraph-{k}.svg")).is_file());
+        assert!(html.contains(&format!("id=\"s{k}-certificate\"")), "{k}");
+        assert!(html.contains(&format!("src=\"fuel-flamegraph-{k}.svg\"")), "{k}");
+        let observed = format!("id=\"s{k}-cert-observed\">{}<", s["fuel"]["max_per_event"]);
+        assert!(html.contains(&observed), "{k}: {observed}");
+    }
+    assert!(html.contains("Reading the flame graph") && html.contains("Reading the certificate"));
+    assert!(!html.contains("<script"), "the page must stay script-free");
+    run("native", &["--native"]);
+    let native = std::fs::read_to_string(out.join("native/report.html")).unwrap();
+    assert!(!native.contains("-fuel\"") && !out.join("native/certificate-0.json").exists());
+}
