@@ -264,6 +264,24 @@ impl Instance {
         self.collect(rc, Phase::Migrate)
     }
 
+    /// What the instance holds now (after init, for [`crate::bound_after_init`]): its memory,
+    /// its mutable globals and the records the host writes before each event.
+    pub fn init_image(&mut self) -> crate::InitImage {
+        let mut globals = std::mem::take(&mut self.globals);
+        on_guest!(&mut self.guest, g => g.read_globals(&mut globals));
+        let memory = on_guest!(&self.guest, g => g.memory()).to_vec();
+        let image = crate::InitImage {
+            memory,
+            globals: globals.iter().map(|(g, bits)| (g.index, *bits)).collect(),
+            host_written: vec![
+                self.regions.event_ptr..self.regions.event_ptr.saturating_add(EVENT_SIZE as u32),
+                self.regions.book_ptr..self.regions.book_ptr.saturating_add(BOOK_SIZE as u32),
+            ],
+        };
+        self.globals = globals;
+        image
+    }
+
     /// The strategy's whole state as versioned bytes (see `engine/ABI.md`, "Checkpoints"): the
     /// module's SHA-256, the ABI version, linear memory, mutable globals and the halted state.
     /// Take it between events; [`StrategyModule::restore`] restores it on either tier.

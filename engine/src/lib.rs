@@ -57,7 +57,10 @@ mod sys;
 mod tier;
 mod worker;
 
-pub use bound::{Cost, FunctionBound, StaticBound, Unbounded, static_bound};
+pub use bound::{
+    Cost, FunctionBound, InitBound, InitImage, InitUnbounded, StaticBound, Unbounded,
+    bound_after_init, static_bound,
+};
 pub use cache::{CacheUse, default_artefact_cache};
 pub use checkpoint::{CHECKPOINT_VERSION, CheckpointError};
 pub use config::{Config, Fuel, Tier, UnknownTier, WASM_PAGE};

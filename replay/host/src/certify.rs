@@ -4,7 +4,9 @@
 
 use crate::load::{HostSession, SessionError, StrategySource, StrategySpec, session_engine};
 use crate::profile::{FunctionNames, sha256};
-use lockstep_engine::{Engine, StrategyModule, Tier, Unbounded, static_bound};
+use lockstep_engine::{
+    Engine, InitUnbounded, StrategyModule, Tier, Unbounded, bound_after_init, static_bound,
+};
 use lockstep_sim::{EventSource, ReplayError, Session, SessionConfig, hex};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -104,10 +106,14 @@ pub struct Certificate {
     pub tier: String,
     /// Fuel each event may use before the strategy is halted.
     pub fuel_per_event: u64,
+    /// The strategy's parameters, which the bound after init depends on.
+    pub params: String,
     /// What the code proves.
     pub static_bound: StaticSummary,
-    /// The fuel an event that completes can cost at most: the static bound when there is one
-    /// below the fuel per event, else the fuel per event.
+    /// What the code proves from the state `lockstep_init` leaves with these parameters.
+    pub after_init: AfterInit,
+    /// The fuel an event that completes can cost at most: the smallest of the static bound,
+    /// the bound after init and the fuel per event.
     pub certified_fuel: u64,
     /// The most fuel one event used over the replays given.
     pub observed: Vec<Observed>,
@@ -132,6 +138,23 @@ pub struct StaticSummary {
     pub bounded_loops: u32,
     /// Every function `lockstep_on_event` can reach.
     pub functions: Vec<FunctionSummary>,
+}
+
+/// The bound after init, as certified.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AfterInit {
+    /// The most fuel an event that completes can cost, from the state init left; `None`
+    /// when there is no bound.
+    pub bound: Option<u64>,
+    /// Why there is none.
+    pub reason: Option<String>,
+    /// Rounds until the state an event leaves settled.
+    pub rounds: u32,
+    /// Bytes of memory not known at an event's start.
+    pub variable_bytes: u64,
+    /// Abstract operators the analysis executed.
+    pub work: u64,
 }
 
 /// One function's static bound.
@@ -223,6 +246,31 @@ pub fn static_summary(wasm: &[u8]) -> Result<StaticSummary, CertifyError> {
     Ok(StaticSummary { bound, reason: why, bounded_loops: b.bounded_loops, functions })
 }
 
+/// The bound after init of `wasm` with `params`, with function names.
+///
+/// # Errors
+/// The engine's refusal of the module, or of its init with these parameters.
+pub fn after_init(engine: &Engine, wasm: &[u8], params: &str) -> Result<AfterInit, CertifyError> {
+    let module = StrategyModule::new(engine, wasm)?;
+    let mut inst = module.instantiate(params)?;
+    let b = bound_after_init(wasm, &inst.init_image())?;
+    let names = FunctionNames::of(wasm);
+    let (bound, reason) = match b.bound {
+        Ok(n) => (Some(n.unwrap_or(0)), None),
+        Err(InitUnbounded::Recursion { callee }) => {
+            (None, Some(format!("recursion: calls {} again", names.name(callee))))
+        }
+        Err(u) => (None, Some(u.to_string())),
+    };
+    Ok(AfterInit {
+        bound,
+        reason,
+        rounds: b.rounds,
+        variable_bytes: b.variable_bytes,
+        work: b.work,
+    })
+}
+
 /// Why `lockstep_on_event` is unbounded, down the chain of unbounded callees to the loop,
 /// recursion or indirect call at the bottom: `on_event → f → g: loop at byte …`.
 fn root_cause(
@@ -291,9 +339,12 @@ pub fn certificate(
     let wasm = module_bytes(spec)?;
     let static_bound = static_summary(wasm)?;
     let engine = engine(cfg)?;
+    let after_init = after_init(&engine, wasm, &spec.params)?;
     let calibration = calibrate(&engine)?;
-    let certified_fuel =
-        static_bound.bound.map_or(cfg.fuel_per_event, |b| b.min(cfg.fuel_per_event));
+    let certified_fuel = [static_bound.bound, after_init.bound]
+        .into_iter()
+        .flatten()
+        .fold(cfg.fuel_per_event, u64::min);
     let certified_ns = (certified_fuel as f64 * calibration.worst_ns_per_fuel).ceil() as u64;
     Ok(Certificate {
         version: CERTIFICATE_VERSION,
@@ -302,7 +353,9 @@ pub fn certificate(
         engine_fingerprint: hex(&engine.fingerprint()),
         tier: cfg.tier.to_string(),
         fuel_per_event: cfg.fuel_per_event,
+        params: spec.params.clone(),
         static_bound,
+        after_init,
         certified_fuel,
         observed,
         calibration,
@@ -312,7 +365,7 @@ pub fn certificate(
 }
 
 /// Checks that `cert` holds for `spec` on an engine configured as it says: the same module,
-/// the same engine and the same static bound.
+/// the same engine, the same parameters and the same bounds.
 ///
 /// # Errors
 /// [`CertifyError::Mismatch`] naming what differs.
@@ -339,15 +392,22 @@ pub fn check_certificate(cert: &Certificate, spec: &StrategySpec) -> Result<(), 
     })?;
     let cfg =
         SessionConfig { tier, fuel_per_event: cert.fuel_per_event, ..SessionConfig::default() };
-    let fingerprint = hex(&engine(&cfg)?.fingerprint());
+    let engine = engine(&cfg)?;
+    let fingerprint = hex(&engine.fingerprint());
     if cert.engine_fingerprint != fingerprint {
         return mismatch("engine fingerprint", &cert.engine_fingerprint, fingerprint);
     }
+    let show = |b: Option<u64>| b.map_or_else(|| "unbounded".to_owned(), |b| b.to_string());
     let now = static_summary(wasm)?;
     if now != cert.static_bound {
-        let show =
-            |s: &StaticSummary| s.bound.map_or_else(|| "unbounded".to_owned(), |b| b.to_string());
-        return mismatch("static bound", &show(&cert.static_bound), show(&now));
+        return mismatch("static bound", &show(cert.static_bound.bound), show(now.bound));
+    }
+    if spec.params != cert.params {
+        return mismatch("parameter string", &cert.params, spec.params.clone());
+    }
+    let now = after_init(&engine, wasm, &cert.params)?;
+    if now != cert.after_init {
+        return mismatch("bound after init", &show(cert.after_init.bound), show(now.bound));
     }
     Ok(())
 }

@@ -110,6 +110,8 @@ fn bound(c: &Certificate, machine: String) -> FuelBound {
     FuelBound {
         static_bound: s.bound,
         reason: s.reason.clone(),
+        after_init: c.after_init.bound,
+        after_init_reason: c.after_init.reason.clone(),
         functions: (
             s.functions.len(),
             s.functions.iter().filter(|f| f.status == "bounded").count(),

@@ -43,8 +43,8 @@ mod timing;
 mod trace;
 
 pub use certify::{
-    CERTIFICATE_VERSION, CERTIFY_SYNTH_EVENTS, Calibration, Certificate, CertifyError,
-    FunctionSummary, OBSERVE_TIER, Observed, StaticSummary, certificate, certify,
+    AfterInit, CERTIFICATE_VERSION, CERTIFY_SYNTH_EVENTS, Calibration, Certificate, CertifyError,
+    FunctionSummary, OBSERVE_TIER, Observed, StaticSummary, after_init, certificate, certify,
     check_certificate, static_summary,
 };
 pub use fuel_report::{FuelInputs, FuelReportError, fuel_section};

@@ -13,6 +13,10 @@ pub struct FuelBound {
     pub static_bound: Option<u64>,
     /// Why it proves none: the chain from `lockstep_on_event` down to the cause.
     pub reason: Option<String>,
+    /// The bound from the state `lockstep_init` left, when there is one.
+    pub after_init: Option<u64>,
+    /// Why there is none.
+    pub after_init_reason: Option<String>,
     /// Reachable functions, and how many of them are bounded.
     pub functions: (usize, usize),
     /// Fuel each event may use before the strategy is halted.
@@ -92,8 +96,14 @@ fn certificate(h: &mut String, k: usize, b: &FuelBound) {
         (None, Some(why)) => format!("none proven: {}", esc_untrusted(why, 400)),
         (None, None) => "none proven".to_owned(),
     };
+    let init = match (b.after_init, &b.after_init_reason) {
+        (Some(n), _) => format!("{n} fuel, proven from the code and the state init left"),
+        (None, Some(why)) => format!("none proven: {}", esc_untrusted(why, 400)),
+        (None, None) => "none proven".to_owned(),
+    };
     let rows = [
         ("static", "Static bound", proven),
+        ("after-init", "Bound after init (these parameters)", init),
         ("limit", "Fuel per event (the engine's limit)", b.fuel_per_event.to_string()),
         ("certified", "Certified fuel per event", b.certified_fuel.to_string()),
         ("observed", "Most fuel one event used in this run", b.observed_max.to_string()),
@@ -122,8 +132,10 @@ fn certificate(h: &mut String, k: usize, b: &FuelBound) {
         "<p><b>Reading the certificate.</b> Fuel counts the work of the strategy's code the same way \
          on every machine and tier. The <i>static bound</i> is the longest path through \
          <code>lockstep_on_event</code> and all it calls, found from the code without running it; \
-         when a loop's trip count cannot be proven, the reason names it and the engine's fuel per \
-         event is the bound. An event that would pass the certified fuel is stopped by the engine, \
+         when a loop's trip count cannot be proven, the reason names it. The <i>bound after \
+         init</i> also uses what <code>lockstep_init</code> left in memory for these parameters \
+         (a tree's size, a buffer's length), proven to hold at every event's start; when neither \
+         is proven, the engine's fuel per event is the bound. An event that would pass the certified fuel is stopped by the engine, \
          so no event of this strategy does more work. The time is that fuel times the slowest ns \
          per fuel measured on this machine ({}), so it holds here, not on another host; the time \
          figures are the only ones in this report that are not byte-identical run to run. \

@@ -77,6 +77,17 @@ fn say_certificate(c: &Certificate, path: &std::path::Path) -> Result<()> {
         s.functions.len(),
         s.functions.iter().filter(|f| f.status == "bounded").count()
     );
+    let a = &c.after_init;
+    match (a.bound, &a.reason) {
+        (Some(b), _) => say!(
+            o,
+            "after init at most {b} fuel per completing event, from the state init leaves with \
+             these parameters ({} bytes vary between events)",
+            a.variable_bytes
+        ),
+        (None, Some(why)) => say!(o, "after init unbounded: {why}"),
+        (None, None) => say!(o, "after init unbounded"),
+    }
     for ob in &c.observed {
         say!(
             o,

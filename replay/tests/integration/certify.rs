@@ -31,6 +31,20 @@ fn assert_sound(name: &str, c: &Value) {
     let statuses: Vec<&str> =
         s["functions"].as_array().unwrap().iter().map(|f| f["status"].as_str().unwrap()).collect();
     assert!(statuses.iter().all(|s| ["bounded", "unbounded", "never returns"].contains(s)));
+    let a = &c["after_init"];
+    for o in c["observed"].as_array().unwrap() {
+        let seen = o["max_fuel"].as_u64().unwrap();
+        if let Some(b) = a["bound"].as_u64() {
+            assert!(
+                b >= seen,
+                "{name}: bound after init {b} < observed {seen} over {}",
+                o["source"]
+            );
+        }
+    }
+    if a["bound"].is_null() {
+        assert!(a["reason"].as_str().is_some_and(|r| !r.is_empty()), "{name}: {a}");
+    }
     assert!(c["certified_ns"].as_u64().unwrap() > 0, "{name}");
     assert!(c["calibration"]["worst_ns_per_fuel"].as_f64().unwrap() > 0.0);
     assert!(c["machine"]["summary"].is_string(), "{name}: {}", c["machine"]);
@@ -54,11 +68,36 @@ fn every_builtin_is_certified_at_or_above_what_it_used() {
         serde_json::from_slice(&std::fs::read(dir.join("noop.json")).unwrap()).unwrap();
     let b = noop["static_bound"]["bound"].as_u64().unwrap();
     assert!(b < 1_000 && noop["certified_fuel"] == b, "{noop}");
-    // Over a real tape too.
+    // The CRR tree's loops run over `steps`, fixed at init: bounded from it, and the bound
+    // follows the parameter (the tree's work grows as its square).
+    let crr = |steps: u32| -> u64 {
+        let out = dir.join(format!("crr-{steps}.json"));
+        let c = certify(
+            "crr-binomial",
+            &out,
+            &["--events", "3000", "--params", &format!("steps={steps}")],
+        );
+        assert_sound("crr-binomial", &c);
+        assert!(c["static_bound"]["bound"].is_null(), "the code alone does not bound it");
+        let b = c["after_init"]["bound"].as_u64().expect("CRR is bounded after init");
+        assert_eq!(c["certified_fuel"], b);
+        let seen = c["observed"][0]["max_fuel"].as_u64().unwrap();
+        assert!(b - seen < b / 100, "{b} is not tight over {seen}");
+        b
+    };
+    let (small, large) = (crr(50), crr(200));
+    assert!(large > 12 * small && large < 20 * small, "{small} {large}");
+    let e = fails(
+        bin()
+            .args(["certify", "--strategy", "crr-binomial", "--params", "steps=50", "--check"])
+            .arg(dir.join("crr-200.json")),
+    );
+    assert!(e.contains("parameter string"), "{e}");
+    // Over real tapes too.
     if let Some(d) = data() {
         let tape = dir.join("goog.tape");
         import_goog(&d, &tape);
-        for name in ["noop", "microprice", "avellaneda-stoikov"] {
+        for name in ["noop", "microprice", "avellaneda-stoikov", "black-scholes"] {
             let c = certify(name, &dir.join("goog.json"), &["--tape", tape.to_str().unwrap()]);
             assert_sound(name, &c);
         }
@@ -90,6 +129,11 @@ fn check_refuses_a_certificate_for_another_module_or_engine() {
             "static_bound",
             serde_json::json!({"bound": 1, "reason": null, "bounded_loops": 0, "functions": []}),
             "static bound",
+        ),
+        (
+            "after_init",
+            serde_json::json!({"bound": 1, "reason": null, "rounds": 2, "variable_bytes": 0, "work": 0}),
+            "bound after init",
         ),
     ] {
         let original = v[field].clone();

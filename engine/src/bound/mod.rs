@@ -13,6 +13,10 @@
 //! are analysed before their callers, without recursion in the analysis itself, and the
 //! analysis has a fixed work budget, so no module can make it hang.
 
+mod init;
+
+pub use init::{InitBound, InitImage, InitUnbounded, bound_after_init};
+
 use crate::error::Error;
 use crate::meter::{BULK_SHIFT, ends_run, is_bulk, op_cost};
 use crate::portable::Shape;
@@ -115,6 +119,8 @@ struct Module<'a> {
     on_event: Option<u32>,
     /// Imported functions that return (`lockstep.fail` never does).
     import_returns: Vec<bool>,
+    /// Each global (imports first): its type, and its initial value when a constant.
+    globals: Vec<(wasmparser::ValType, Option<u64>)>,
 }
 
 /// Rounds of the may-return fixpoint before the functions still undecided are taken to
@@ -161,6 +167,7 @@ impl<'a> Module<'a> {
             tables_change: false,
             on_event: None,
             import_returns: Vec::new(),
+            globals: Vec::new(),
         };
         for payload in Parser::new(0).parse_all(wasm) {
             match payload.map_err(bad)? {
@@ -180,6 +187,7 @@ impl<'a> Module<'a> {
                                 m.import_returns.push(!fail);
                             }
                             TypeRef::Table(_) => m.tables_change = true,
+                            TypeRef::Global(g) => m.globals.push((g.content_type, None)),
                             _ => {}
                         }
                     }
@@ -188,6 +196,18 @@ impl<'a> Module<'a> {
                     for t in r {
                         let t = t.map_err(bad)?;
                         m.func_types.push(m.ty(t));
+                    }
+                }
+                Payload::GlobalSection(r) => {
+                    for g in r {
+                        let g = g.map_err(bad)?;
+                        let mut ops = g.init_expr.get_operators_reader();
+                        let value = match ops.read().map_err(bad)? {
+                            Operator::I32Const { value } => Some(u64::from(value as u32)),
+                            Operator::I64Const { value } => Some(value as u64),
+                            _ => None,
+                        };
+                        m.globals.push((g.ty.content_type, value));
                     }
                 }
                 Payload::ElementSection(r) => {
