@@ -486,11 +486,14 @@ impl<'a> Analysis<'_, 'a> {
                     let end = code.end[&i];
                     let (params, results) = self.arity(*blockty);
                     let height = s.stack.len() - params;
+                    self.enter()?;
                     let after = if is_loop {
-                        self.looped(code, i, end, s, height, params, base, &mut out)?
+                        self.turns(code, i, end, s, height, params, base, &mut out)
                     } else {
-                        self.block(code, i + 1, end, s, base, &mut out)?
+                        self.block(code, i + 1, end, s, base, &mut out)
                     };
+                    self.depth -= 1;
+                    let after = after?;
                     let Some(mut next) = after else { return Ok(out) };
                     keep(&mut next.stack, height, results);
                     s = next;
@@ -683,10 +686,7 @@ impl<'a> Analysis<'_, 'a> {
         base: &Base<'_>,
         out: &mut Out,
     ) -> Step<Option<State>> {
-        self.enter()?;
-        let inner = self.seq(code, from, end, s, base);
-        self.depth -= 1;
-        let mut inner = inner?;
+        let mut inner = self.seq(code, from, end, s, base)?;
         let mut after = inner.fall.take().map(|mut f| {
             f.world.fuel += code.charge[end];
             f
@@ -696,24 +696,6 @@ impl<'a> Analysis<'_, 'a> {
     }
 
     /// A `loop` at `at`, run turn by turn while some path branches back.
-    #[allow(clippy::too_many_arguments, reason = "one loop's whole context, used once")]
-    fn looped(
-        &mut self,
-        code: &Code<'a>,
-        at: usize,
-        end: usize,
-        s: State,
-        height: usize,
-        params: usize,
-        base: &Base<'_>,
-        out: &mut Out,
-    ) -> Step<Option<State>> {
-        self.enter()?;
-        let r = self.turns(code, at, end, s, height, params, base, out);
-        self.depth -= 1;
-        r
-    }
-
     #[allow(clippy::too_many_arguments, reason = "one loop's whole context, used once")]
     fn turns(
         &mut self,
@@ -963,10 +945,7 @@ impl<'a> Analysis<'_, 'a> {
                     };
                 }
                 let one = match x {
-                    Some(x) if signed && r.bytes < 8 => {
-                        let sh = 64 - 8 * r.bytes;
-                        Val::known(w, (((x << sh) as i64) >> sh) as u64)
-                    }
+                    Some(x) if signed && r.bytes < 8 => Val::known(w, sext(x, 8 * r.bytes) as u64),
                     Some(x) => Val::known(w, x),
                     None if signed => Val::full(w),
                     None => Val::range(w, 0, (1u128 << (8 * r.bytes)) - 1),
@@ -1182,10 +1161,7 @@ fn arith(op: &Operator<'_>, st: &mut Vec<Val>) -> bool {
                 _ => 32,
             };
             match pop(st).exact() {
-                Some(x) => {
-                    let sh = 64 - bits;
-                    Val::known(w, (((x << sh) as i64) >> sh) as u64)
-                }
+                Some(x) => Val::known(w, sext(x, bits) as u64),
                 None => Val::full(w),
             }
         }
@@ -1200,6 +1176,23 @@ fn arith(op: &Operator<'_>, st: &mut Vec<Val>) -> bool {
     };
     st.push(v);
     true
+}
+
+/// Two operands as `w`-bit intervals, and their values when both are exact.
+struct Pair {
+    a: (u128, u128),
+    b: (u128, u128),
+    exact: Option<(u64, u64)>,
+}
+
+fn pair(w: u8, a: Val, b: Val) -> Pair {
+    Pair { a: a.int(w), b: b.int(w), exact: a.exact().zip(b.exact()) }
+}
+
+/// The low `bits` of `x`, sign-extended.
+fn sext(x: u64, bits: u32) -> i64 {
+    let sh = 64 - bits;
+    ((x << sh) as i64) >> sh
 }
 
 /// The interval of signed `lo..=hi` as `w`-bit patterns.
@@ -1287,9 +1280,8 @@ fn binary(op: &Operator<'_>, w: u8, a: Val, b: Val) -> Option<Val> {
 /// A shift or rotation.
 fn shift(op: &Operator<'_>, w: u8, a: Val, b: Val) -> Val {
     use Operator as O;
-    let (alo, ahi) = a.int(w);
+    let Pair { a: (alo, ahi), exact, .. } = pair(w, a, b);
     let m = u128::from(mask(w));
-    let exact = a.exact().zip(b.exact());
     let sa = a.signed(w);
     match op {
         O::I32Shl | O::I64Shl => match (exact, b.exact()) {
@@ -1310,8 +1302,7 @@ fn shift(op: &Operator<'_>, w: u8, a: Val, b: Val) -> Val {
         O::I32ShrS | O::I64ShrS => match (exact, b.exact()) {
             (Some((x, y)), _) => {
                 let k = (y % u64::from(w)) as u32;
-                let sh = 64 - u32::from(w);
-                Val::known(w, ((((x << sh) as i64) >> sh) >> k) as u64)
+                Val::known(w, (sext(x, u32::from(w)) >> k) as u64)
             }
             (None, Some(y)) if sa.0 >= 0 => {
                 let k = (y % u64::from(w)) as u32;
@@ -1345,9 +1336,7 @@ fn shift(op: &Operator<'_>, w: u8, a: Val, b: Val) -> Val {
 /// A division or remainder; `None` when it traps on every path.
 fn divide(op: &Operator<'_>, w: u8, a: Val, b: Val) -> Option<Val> {
     use Operator as O;
-    let (alo, ahi) = a.int(w);
-    let (blo, bhi) = b.int(w);
-    let exact = a.exact().zip(b.exact());
+    let Pair { a: (alo, ahi), b: (blo, bhi), exact } = pair(w, a, b);
     Some(match op {
         O::I32DivU | O::I64DivU | O::I32RemU | O::I64RemU => {
             if bhi == 0 {
@@ -1366,8 +1355,7 @@ fn divide(op: &Operator<'_>, w: u8, a: Val, b: Val) -> Option<Val> {
             }
             match exact {
                 Some((x, y)) if y != 0 => {
-                    let sh = 64 - u32::from(w);
-                    let (x, y) = (((x << sh) as i64) >> sh, ((y << sh) as i64) >> sh);
+                    let (x, y) = (sext(x, u32::from(w)), sext(y, u32::from(w)));
                     let r = if matches!(op, O::I32DivS | O::I64DivS) {
                         x.checked_div(y)?
                     } else {
@@ -1385,9 +1373,7 @@ fn divide(op: &Operator<'_>, w: u8, a: Val, b: Val) -> Option<Val> {
 /// An integer comparison (`None`: not one).
 fn compare(op: &Operator<'_>, w: u8, a: Val, b: Val) -> Option<Val> {
     use Operator as O;
-    let (alo, ahi) = a.int(w);
-    let (blo, bhi) = b.int(w);
-    let exact = a.exact().zip(b.exact());
+    let Pair { a: (alo, ahi), b: (blo, bhi), exact } = pair(w, a, b);
     let cmp = |lt: Option<bool>| Some(Val::bool(lt));
     let (sa, sb) = (a.signed(w), b.signed(w));
     Some(match op {
