@@ -2,7 +2,9 @@
 //! defaults, checked in one place.
 
 use lockstep_sdk::{Nanos, Price, Tier};
-use lockstep_sim::{ExchangeConfig, FeeModel, LatencyModel, SessionConfig, VenueBudgets};
+use lockstep_sim::{
+    ExchangeConfig, FeeModel, LatencyModel, Models, QueueModel, SessionConfig, VenueBudgets,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -40,6 +42,9 @@ pub struct RunOptions {
     pub max_venue_work: u64,
     /// Venue budget: venue messages and timers each tape event adds to a strategy's allowance.
     pub venue_work_per_event: u64,
+    /// The venue's queue-position model: `fifo` (exact on order-by-order tapes), or on L2
+    /// tapes the probabilistic `power:N` (0 < N <= 10) or `log`.
+    pub queue_model: String,
 }
 
 impl Default for RunOptions {
@@ -61,6 +66,7 @@ impl Default for RunOptions {
             max_timers_per_sec: b.timers_per_sec,
             max_venue_work: b.work_reserve,
             venue_work_per_event: b.work_per_event,
+            queue_model: "fifo".to_owned(),
         }
     }
 }
@@ -140,15 +146,32 @@ impl RunOptions {
         })
     }
 
+    /// The venue's models when they are not the default ones (`None`: the latency and fees
+    /// of [`RunOptions::exchange`] and FIFO queues).
+    ///
+    /// # Errors
+    /// As [`RunOptions::exchange`], and [`OptionsError::QueueModel`].
+    pub fn models(&self) -> Result<Option<Models>, OptionsError> {
+        let queue = QueueModel::parse(&self.queue_model)
+            .map_err(|message| OptionsError::QueueModel { message })?;
+        if queue == QueueModel::Fifo {
+            return Ok(None);
+        }
+        let mut m = Models::from_config(&self.exchange()?);
+        m.queue_model(queue);
+        Ok(Some(m))
+    }
+
     /// A session with these options (everything else the session's defaults).
     ///
     /// # Errors
-    /// As [`RunOptions::exchange`].
+    /// As [`RunOptions::exchange`] and [`RunOptions::models`].
     pub fn session(&self) -> Result<SessionConfig, OptionsError> {
         Ok(SessionConfig {
             tier: self.tier,
             fuel_per_event: self.fuel()?,
             exchange: self.exchange()?,
+            models: self.models()?,
             ..SessionConfig::default()
         })
     }
@@ -181,6 +204,11 @@ pub enum OptionsError {
         /// The most it may be.
         max: u64,
     },
+    /// A queue model that is not known or has a parameter out of range.
+    QueueModel {
+        /// What is wrong.
+        message: String,
+    },
 }
 
 fn in_range(option: &'static str, value: u64, max: u64) -> Result<u64, OptionsError> {
@@ -207,6 +235,7 @@ impl fmt::Display for OptionsError {
                 f,
                 "{option} is {value}: give 1 to {max} (a bound that large still stops a runaway strategy)"
             ),
+            OptionsError::QueueModel { message } => write!(f, "{message}"),
         }
     }
 }

@@ -233,6 +233,12 @@ struct BacktestRequest {
     window: Option<(i64, i64)>,
     #[serde(default = "default_year")]
     year_ns: i64,
+    #[serde(default = "default_queue")]
+    queue_model: String,
+}
+
+fn default_queue() -> String {
+    RunOptions::default().queue_model
 }
 
 fn default_events() -> u64 {
@@ -275,6 +281,7 @@ impl BacktestRequest {
             feed_latency_ns: self.feed_latency_ns,
             maker_fee_bps: self.maker_fee_bps.clone().unwrap_or(defaults.maker_fee_bps.clone()),
             taker_fee_bps: self.taker_fee_bps.clone().unwrap_or(defaults.taker_fee_bps.clone()),
+            queue_model: self.queue_model.clone(),
             ..defaults
         })
     }
@@ -328,6 +335,7 @@ fn backtest(
         tier: req.tier()?,
         fuel_per_event: req.options()?.fuel().map_err(fail)?,
         exchange: req.exchange()?,
+        models: req.options()?.models().map_err(fail)?,
         measure_latency: false,
         blotter: Some(rc.blotter),
         ..SessionConfig::default()

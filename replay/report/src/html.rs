@@ -125,6 +125,11 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:90%}}figure{
         summary.digest,
         summary.fuel_digest
     );
+    let _ = writeln!(
+        h,
+        "<p>Simulated venue: queue position <span id=\"queue-model\">{}</span>.</p>",
+        esc(&summary.queue_model)
+    );
     let except =
         if timed { " except the fuel certificates' times, measured on this machine" } else { "" };
     let _ = writeln!(

@@ -288,6 +288,8 @@ pub struct Summary {
     pub digest: String,
     /// The run's fuel digest.
     pub fuel_digest: String,
+    /// The simulated venue's queue-position model.
+    pub queue_model: String,
     /// Per strategy.
     pub strategies: Vec<StrategySummary>,
 }
@@ -806,6 +808,7 @@ pub fn summarize(
         window_ns: run.blotters[0].window().map(|w| w.0),
         digest: hex(&run.report.digest),
         fuel_digest: hex(&run.report.fuel_digest),
+        queue_model: run.report.queue_model.clone(),
         strategies,
     })
 }

@@ -52,9 +52,9 @@ pub use digest::{Digest, combine, hex};
 pub use exchange::{
     Blotter, BlotterConfig, BudgetExceeded, Due, EquityRow, ExchangeConfig, ExchangeStats,
     ExchangeSummary, FeeModel, Fees, FifoQueue, FillRow, InstrumentSummary, Latency, LatencyModel,
-    MAX_ROWS, MINUTE_NS, Models, Money, OrderKind, OrderRow, OrderStatus, PriceSample,
-    QueuePosition, RequestKind, RestingOrder, SimExchange, VenueBudget, VenueBudgets,
-    reject_reason_hint, reject_reason_name,
+    MAX_ROWS, MINUTE_NS, Models, Money, OrderKind, OrderRow, OrderStatus, PriceSample, ProbQueue,
+    QueueFamily, QueueModel, QueuePosition, RequestKind, RestingOrder, SimExchange, VenueBudget,
+    VenueBudgets, reject_reason_hint, reject_reason_name,
 };
 pub use fuzz::{FuzzRng, fuzz_cases};
 pub use jitter::{

@@ -297,6 +297,8 @@ pub struct RunReport {
     pub book_stats: Vec<BookStats>,
     /// An [`Observer`] (a trace file) that could not record the run, if any.
     pub trace_error: Option<String>,
+    /// The simulated venue's queue-position model, by name.
+    pub queue_model: String,
 }
 
 /// A finished run: the report and the latency recorder (to write `.hlog`/`.hgrm` files).
@@ -751,6 +753,11 @@ impl Session {
             strategies,
             book_stats: self.view.books.iter().map(Book::stats).collect(),
             trace_error,
+            queue_model: self
+                .cfg
+                .models
+                .as_ref()
+                .map_or_else(|| crate::QueuePosition::name(&crate::FifoQueue), Models::queue_name),
         }
     }
 }

@@ -425,6 +425,16 @@ pub(crate) struct ReplayArgs {
     /// allowance (see --max-venue-work).
     #[arg(long, default_value_t = RunOptions::default().venue_work_per_event)]
     pub(crate) venue_work_per_event: u64,
+    /// The venue's queue-position model: `fifo` (the default: exact on order-by-order tapes,
+    /// L2 decreases taken from behind our order), or for L2 decreases the probabilistic
+    /// `power:N` (0 < N <= 10) or `log`, as hftbacktest documents them.
+    #[arg(long, default_value = "fifo")]
+    #[serde(default = "fifo")]
+    pub(crate) queue_model: String,
+}
+
+fn fifo() -> String {
+    "fifo".to_owned()
 }
 
 impl ReplayArgs {
@@ -476,6 +486,7 @@ impl ReplayArgs {
             max_timers_per_sec: self.max_timers_per_sec,
             max_venue_work: self.max_venue_work,
             venue_work_per_event: self.venue_work_per_event,
+            queue_model: self.queue_model.clone(),
         }
     }
 
@@ -589,7 +600,7 @@ impl RunArgs {
             tier: self.replay.tier,
             fuel_per_event: self.replay.options().fuel()?,
             exchange: self.replay.exchange()?,
-            models: None,
+            models: self.replay.options().models()?,
             pacing,
             interval_ns: self.interval_ms.max(1).saturating_mul(1_000_000),
             book_digest: self.book_only,

@@ -2,6 +2,7 @@
 //! nothing, and a user's latency, queue-position or fee model changes the run the way it
 //! should, deterministically.
 
+use crate::common::{BTC_CAPTURE, bin, data, fails, import_files, json, tmp};
 use lockstep_host::HostSession;
 use lockstep_host::StrategySpec;
 use lockstep_sdk::{InstrumentId, Nanos, Qty};
@@ -36,7 +37,7 @@ impl QueuePosition for FrontOfQueue {
     fn on_trade_at(&self, _: Qty, traded: Qty) -> (Qty, Qty) {
         (traded, Qty(0))
     }
-    fn on_level(&self, _: Qty, _: Qty) -> Qty {
+    fn on_level(&self, _: Qty, _: Qty, _: Qty) -> Qty {
         Qty(0)
     }
     fn on_removed(&self, _: Qty, _: Qty, _: bool) -> Qty {
@@ -101,4 +102,49 @@ fn a_fee_model_is_charged_on_every_fill() {
     let (_, s) = run(Some(m));
     assert!(s.fills > 0);
     assert_eq!(s.fees, Money(1_000_000 * i128::from(s.fills)));
+}
+
+/// The queue models by name (`--queue-model`): FIFO is the default and changes nothing;
+/// on an L2 capture the probabilistic ones advance resting orders on level decreases, so
+/// they fill at least as many passive orders, the same on every run, and the report names
+/// the model. Bad names and exponents are refused.
+#[test]
+fn queue_models_by_name_are_deterministic_named_and_checked() {
+    for bad in ["power:0", "power:12", "poisson"] {
+        let e = fails(bin().args(["run", "--events", "100", "--queue-model", bad]));
+        assert!(e.contains("queue model"), "{bad}: {e}");
+    }
+    let Some(d) = data() else { return };
+    let out = tmp("queue-models");
+    let tape = out.join("btc.tape");
+    import_files("binance", &[d.join(BTC_CAPTURE)], &tape);
+    let run = |model: &str, dir: &str| {
+        let v = json(
+            bin()
+                .args(["backtest", "--no-latency", "--strategy", "avellaneda-stoikov"])
+                .args(["--params", "tick=0.01", "--queue-model", model, "--stop-after", "200000"])
+                .arg("--tape")
+                .arg(&tape)
+                .arg("--report")
+                .arg(out.join(dir))
+                .arg("--out")
+                .arg(&out),
+        );
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join(dir).join("summary.json")).unwrap())
+                .unwrap();
+        let maker = summary["strategies"][0]["total"]["fills"].as_u64().unwrap();
+        (v["digest"].as_str().unwrap().to_owned(), maker, summary["queue_model"].clone())
+    };
+    let (fifo, fifo_fills, name) = run("fifo", "fifo");
+    assert!(name.as_str().unwrap().starts_with("fifo"), "{name}");
+    assert_eq!(run("fifo", "fifo-again").0, fifo);
+    for model in ["power:2", "log"] {
+        let (a, fills, name) = run(model, model);
+        assert_eq!(run(model, &format!("{model}-again")).0, a, "{model} is not deterministic");
+        assert_ne!(a, fifo, "{model} changed nothing on an L2 tape");
+        assert!(fills >= fifo_fills, "{model}: {fills} fills < fifo's {fifo_fills}");
+        assert!(name.as_str().unwrap().starts_with("probabilistic"), "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
 }

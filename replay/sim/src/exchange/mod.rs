@@ -49,7 +49,8 @@ pub use blotter::{
 
 pub use budget::{BudgetExceeded, VenueBudget, VenueBudgets};
 pub use models::{
-    ExchangeConfig, FeeModel, Fees, FifoQueue, Latency, LatencyModel, Models, QueuePosition,
+    ExchangeConfig, FeeModel, Fees, FifoQueue, Latency, LatencyModel, Models, ProbQueue,
+    QueueFamily, QueueModel, QueuePosition,
 };
 pub use summary::{ExchangeStats, ExchangeSummary, InstrumentSummary, Money, RestingOrder};
 
@@ -976,7 +977,8 @@ impl SimExchange {
             }
             if a.side == Some(o.side) && a.px == o.px {
                 if let Some(q) = a.level_set {
-                    o.ahead = queue.on_level(o.ahead, q);
+                    let prev = Qty(q.0.saturating_add(a.removed.0).saturating_sub(a.added.0));
+                    o.ahead = queue.on_level(o.ahead, prev, q);
                 } else if a.removed.0 > 0 {
                     let earlier = a.removed_stamp < o.join_stamp;
                     o.ahead = queue.on_removed(o.ahead, a.removed, earlier);
