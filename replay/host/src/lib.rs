@@ -56,7 +56,10 @@ pub use load::{
     HostSession, MAX_MODULE_BYTES, SessionError, Started, StrategyListing, StrategySource,
     StrategySpec, start as start_strategy, strategy_listing, trace_path,
 };
-pub use options::{MAX_BUDGET, MAX_FUEL_PER_EVENT, MAX_WORK_PER_EVENT, OptionsError, RunOptions};
+pub use options::{
+    MAX_BUDGET, MAX_FUEL_PER_EVENT, MAX_LATENCY_FILE_BYTES, MAX_WORK_PER_EVENT, OptionsError,
+    RunOptions,
+};
 pub use profile::{
     COSTLIEST_KEPT, CostlyEvent, FuelBucket, FunctionFuel, ProfileError, ProfileOutput,
     ProfileSummary, profile,

@@ -3,8 +3,12 @@
 
 use lockstep_sdk::{Nanos, Price, Tier};
 use lockstep_sim::{
-    ExchangeConfig, FeeModel, LatencyModel, Models, QueueModel, SessionConfig, VenueBudgets,
+    ExchangeConfig, FeeModel, LatencyChoice, LatencyModel, Models, QueueModel, SessionConfig,
+    VenueBudgets,
 };
+
+/// Largest latency file `file:PATH` reads.
+pub const MAX_LATENCY_FILE_BYTES: u64 = 512 << 20;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -45,6 +49,11 @@ pub struct RunOptions {
     /// The venue's queue-position model: `fifo` (exact on order-by-order tapes), or on L2
     /// tapes the probabilistic `power:N` (0 < N <= 10) or `log`.
     pub queue_model: String,
+    /// The venue's latency model: `constant` (the two latencies above), a seeded
+    /// distribution (`normal:MEAN,SD`, `lognormal:MEDIAN,SIGMA`, `uniform:LO,HI`,
+    /// `exponential:MEAN`, ns, optionally `,seed=N`), `feed[:MULTIPLIER]` (the tape's own feed
+    /// latency) or `file:PATH` (interpolated from recorded orders).
+    pub latency_model: String,
 }
 
 impl Default for RunOptions {
@@ -67,6 +76,7 @@ impl Default for RunOptions {
             max_venue_work: b.work_reserve,
             venue_work_per_event: b.work_per_event,
             queue_model: "fifo".to_owned(),
+            latency_model: "constant".to_owned(),
         }
     }
 }
@@ -150,15 +160,27 @@ impl RunOptions {
     /// of [`RunOptions::exchange`] and FIFO queues).
     ///
     /// # Errors
-    /// As [`RunOptions::exchange`], and [`OptionsError::QueueModel`].
+    /// As [`RunOptions::exchange`], and [`OptionsError::Model`].
     pub fn models(&self) -> Result<Option<Models>, OptionsError> {
         let queue = QueueModel::parse(&self.queue_model)
-            .map_err(|message| OptionsError::QueueModel { message })?;
-        if queue == QueueModel::Fifo {
+            .map_err(|message| OptionsError::Model { message })?;
+        let latency = LatencyChoice::parse(&self.latency_model)
+            .map_err(|message| OptionsError::Model { message })?;
+        if queue == QueueModel::Fifo && latency == LatencyChoice::Constant {
             return Ok(None);
         }
-        let mut m = Models::from_config(&self.exchange()?);
+        let exchange = self.exchange()?;
+        let mut m = Models::from_config(&exchange);
         m.queue_model(queue);
+        let read = |path: &str| {
+            lockstep_io::read_bounded(std::path::Path::new(path), MAX_LATENCY_FILE_BYTES)
+                .map_err(|e| format!("latency model file:{path}: {e}"))
+                .and_then(|b| String::from_utf8(b).map_err(|_| format!("{path}: not UTF-8 text")))
+        };
+        let model = latency
+            .model(exchange.latency, read)
+            .map_err(|message| OptionsError::Model { message })?;
+        m.latency_shared(model);
         Ok(Some(m))
     }
 
@@ -204,8 +226,9 @@ pub enum OptionsError {
         /// The most it may be.
         max: u64,
     },
-    /// A queue model that is not known or has a parameter out of range.
-    QueueModel {
+    /// A queue or latency model that is not known, has a parameter out of range, or whose
+    /// file cannot be read.
+    Model {
         /// What is wrong.
         message: String,
     },
@@ -235,7 +258,7 @@ impl fmt::Display for OptionsError {
                 f,
                 "{option} is {value}: give 1 to {max} (a bound that large still stops a runaway strategy)"
             ),
-            OptionsError::QueueModel { message } => write!(f, "{message}"),
+            OptionsError::Model { message } => write!(f, "{message}"),
         }
     }
 }

@@ -235,6 +235,12 @@ struct BacktestRequest {
     year_ns: i64,
     #[serde(default = "default_queue")]
     queue_model: String,
+    #[serde(default = "default_latency_model")]
+    latency_model: String,
+}
+
+fn default_latency_model() -> String {
+    RunOptions::default().latency_model
 }
 
 fn default_queue() -> String {
@@ -282,6 +288,7 @@ impl BacktestRequest {
             maker_fee_bps: self.maker_fee_bps.clone().unwrap_or(defaults.maker_fee_bps.clone()),
             taker_fee_bps: self.taker_fee_bps.clone().unwrap_or(defaults.taker_fee_bps.clone()),
             queue_model: self.queue_model.clone(),
+            latency_model: self.latency_model.clone(),
             ..defaults
         })
     }

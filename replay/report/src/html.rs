@@ -127,7 +127,8 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:90%}}figure{
     );
     let _ = writeln!(
         h,
-        "<p>Simulated venue: queue position <span id=\"queue-model\">{}</span>.</p>",
+        "<p>Simulated venue: latency <span id=\"latency-model\">{}</span>; queue position <span id=\"queue-model\">{}</span>.</p>",
+        esc_untrusted(&summary.latency_model, 300),
         esc(&summary.queue_model)
     );
     let except =

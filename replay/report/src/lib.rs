@@ -290,6 +290,8 @@ pub struct Summary {
     pub fuel_digest: String,
     /// The simulated venue's queue-position model.
     pub queue_model: String,
+    /// The simulated venue's latency model.
+    pub latency_model: String,
     /// Per strategy.
     pub strategies: Vec<StrategySummary>,
 }
@@ -809,6 +811,7 @@ pub fn summarize(
         digest: hex(&run.report.digest),
         fuel_digest: hex(&run.report.fuel_digest),
         queue_model: run.report.queue_model.clone(),
+        latency_model: run.report.latency_model.clone(),
         strategies,
     })
 }

@@ -50,11 +50,12 @@ mod view;
 pub use book::{Applied, Book, BookStats, LevelOverflow, OrderView};
 pub use digest::{Digest, combine, hex};
 pub use exchange::{
-    Blotter, BlotterConfig, BudgetExceeded, Due, EquityRow, ExchangeConfig, ExchangeStats,
-    ExchangeSummary, FeeModel, Fees, FifoQueue, FillRow, InstrumentSummary, Latency, LatencyModel,
-    MAX_ROWS, MINUTE_NS, Models, Money, OrderKind, OrderRow, OrderStatus, PriceSample, ProbQueue,
-    QueueFamily, QueueModel, QueuePosition, RequestKind, RestingOrder, SimExchange, VenueBudget,
-    VenueBudgets, reject_reason_hint, reject_reason_name,
+    Blotter, BlotterConfig, BudgetExceeded, Distribution, Due, EquityRow, ExchangeConfig,
+    ExchangeStats, ExchangeSummary, FeeModel, Fees, FifoQueue, FillRow, InstrumentSummary, Latency,
+    LatencyChoice, LatencyContext, LatencyModel, MAX_LATENCY_ROWS, MAX_ROWS, MINUTE_NS, Models,
+    Money, OrderKind, OrderRow, OrderStatus, PriceSample, ProbQueue, QueueFamily, QueueModel,
+    QueuePosition, RandomLatency, RecordedLatency, RequestKind, RestingOrder, SimExchange,
+    TapeFeedLatency, VenueBudget, VenueBudgets, reject_reason_hint, reject_reason_name,
 };
 pub use fuzz::{FuzzRng, fuzz_cases};
 pub use jitter::{

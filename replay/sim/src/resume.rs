@@ -20,7 +20,7 @@ use lockstep_sdk::{ActionRecord, StrategyRunner};
 use std::fmt;
 
 /// The session checkpoint format this build writes and reads.
-pub const SESSION_CHECKPOINT_VERSION: u32 = 2;
+pub const SESSION_CHECKPOINT_VERSION: u32 = 3;
 const MAGIC: &[u8; 8] = b"LSSESS\0\0";
 
 /// Why a session could not be checkpointed or resumed. Nothing running is touched.

@@ -299,6 +299,8 @@ pub struct RunReport {
     pub trace_error: Option<String>,
     /// The simulated venue's queue-position model, by name.
     pub queue_model: String,
+    /// The simulated venue's latency model, by name.
+    pub latency_model: String,
 }
 
 /// A finished run: the report and the latency recorder (to write `.hlog`/`.hgrm` files).
@@ -653,6 +655,7 @@ impl Session {
         }
         let a = self.view.apply(ev)?;
         for slot in &mut self.slots {
+            slot.exch.note_tape_times(ev.instrument, ev.exchange_ts.0, t);
             slot.exch.on_market(ev.instrument, &a, t, &self.view.books[ii]);
         }
         if !self.view.end_batch(ev) {
@@ -758,6 +761,10 @@ impl Session {
                 .models
                 .as_ref()
                 .map_or_else(|| crate::QueuePosition::name(&crate::FifoQueue), Models::queue_name),
+            latency_model: self.cfg.models.as_ref().map_or_else(
+                || crate::Latency::name(&self.cfg.exchange.latency),
+                Models::latency_name,
+            ),
         }
     }
 }

@@ -431,6 +431,18 @@ pub(crate) struct ReplayArgs {
     #[arg(long, default_value = "fifo")]
     #[serde(default = "fifo")]
     pub(crate) queue_model: String,
+    /// The venue's latency model: `constant` (the default: --entry-latency-ns and
+    /// --feed-latency-ns), a seeded distribution in ns (`normal:MEAN,SD`,
+    /// `lognormal:MEDIAN,SIGMA`, `uniform:LO,HI`, `exponential:MEAN`, each optionally ending in
+    /// `,seed=N`), `feed[:MULTIPLIER]` (the tape's own feed latency, local minus exchange
+    /// time) or `file:PATH` (a CSV `req_ts,exch_ts,resp_ts` of recorded orders, interpolated).
+    #[arg(long, default_value = "constant")]
+    #[serde(default = "constant")]
+    pub(crate) latency_model: String,
+}
+
+fn constant() -> String {
+    "constant".to_owned()
 }
 
 fn fifo() -> String {
@@ -487,6 +499,7 @@ impl ReplayArgs {
             max_venue_work: self.max_venue_work,
             venue_work_per_event: self.venue_work_per_event,
             queue_model: self.queue_model.clone(),
+            latency_model: self.latency_model.clone(),
         }
     }
 

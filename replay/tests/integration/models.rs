@@ -7,8 +7,8 @@ use lockstep_host::HostSession;
 use lockstep_host::StrategySpec;
 use lockstep_sdk::{InstrumentId, Nanos, Qty};
 use lockstep_sim::{
-    EventSource, ExchangeSummary, Fees, Latency, Models, Money, QueuePosition, Session,
-    SessionConfig, Synth, SynthConfig, hex,
+    EventSource, ExchangeSummary, Fees, Latency, LatencyContext, Models, Money, QueuePosition,
+    Session, SessionConfig, Synth, SynthConfig, hex,
 };
 
 const EVENTS: u64 = 20_000;
@@ -49,10 +49,10 @@ impl QueuePosition for FrontOfQueue {
 /// latency that depends on the time it is asked about.
 struct Congested;
 impl Latency for Congested {
-    fn entry(&self, _: InstrumentId, sent: Nanos) -> Nanos {
+    fn entry(&self, _: InstrumentId, sent: Nanos, _: &LatencyContext) -> Nanos {
         Nanos(20_000 + sent.0.rem_euclid(1_000_000_000) / 1_000_000 * 1_000)
     }
-    fn feed(&self, _: InstrumentId, _: Nanos) -> Nanos {
+    fn feed(&self, _: InstrumentId, _: Nanos, _: &LatencyContext) -> Nanos {
         Nanos(20_000)
     }
 }
@@ -145,6 +145,70 @@ fn queue_models_by_name_are_deterministic_named_and_checked() {
         assert_ne!(a, fifo, "{model} changed nothing on an L2 tape");
         assert!(fills >= fifo_fills, "{model}: {fills} fills < fifo's {fifo_fills}");
         assert!(name.as_str().unwrap().starts_with("probabilistic"), "{name}");
+    }
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// The latency models by name (`--latency-model`): the default is the constant one; a seeded
+/// distribution gives the same run for the same seed and another for another; recorded
+/// latencies interpolate from a file, and a bad file is refused with its line; each is named
+/// in the report.
+#[test]
+fn latency_models_by_name_are_deterministic_named_and_checked() {
+    let out = tmp("latency-models");
+    let run = |model: &str| {
+        let dir = out.join(format!("r{}", model.len()));
+        let v = json(
+            bin()
+                .args(["backtest", "--no-latency", "--events", "20000", "--latency-model", model])
+                .arg("--report")
+                .arg(&dir)
+                .arg("--out")
+                .arg(&out),
+        );
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+        (v["digest"].as_str().unwrap().to_owned(), summary["latency_model"].clone())
+    };
+    let (constant, name) = run("constant");
+    assert!(name.as_str().unwrap().starts_with("constant: entry 20000 ns"), "{name}");
+    let plain = json(bin().args(["backtest", "--no-latency", "--events", "20000", "--no-report"]));
+    assert_eq!(plain["digest"], constant.as_str());
+    let (a, name) = run("lognormal:20000,0.5,seed=1");
+    assert!(name.as_str().unwrap().starts_with("random: log-normal"), "{name}");
+    assert_eq!(run("lognormal:20000,0.5,seed=1").0, a);
+    assert_ne!(a, constant);
+    assert_ne!(run("lognormal:20000,0.5,seed=2").0, a, "the seed changes nothing");
+    // Recorded: 5 µs to the venue early on, 500 µs later; the synthetic market's times.
+    let file = out.join("lat.csv");
+    std::fs::write(
+        &file,
+        "req_ts,exch_ts,resp_ts\n0,5000,10000\n60000000000,60000500000,60001000000\n",
+    )
+    .unwrap();
+    let (recorded, name) = run(&format!("file:{}", file.display()));
+    assert!(
+        name.as_str().unwrap().contains("interpolated from")
+            && name.as_str().unwrap().contains("2 orders")
+    );
+    assert_ne!(recorded, constant);
+    for (text, says) in [
+        ("req_ts,exch_ts,resp_ts\n10,5,20\n", "line 2"),
+        ("req_ts,exch_ts,resp_ts\n10,20,30\n5,6,7\n", "line 3: req_ts goes back"),
+        ("req_ts,exch_ts,resp_ts\n10,20\n", "line 2: 2 columns"),
+        ("time,delay\n1,2\n", "header"),
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let e = fails(
+            bin()
+                .args(["run", "--events", "100", "--latency-model"])
+                .arg(format!("file:{}", file.display())),
+        );
+        assert!(e.contains(says) && e.contains("lat.csv"), "{text:?}: {e}");
+    }
+    for bad in ["gamma:3", "normal:1", "feed:0", "file:"] {
+        let e = fails(bin().args(["run", "--events", "100", "--latency-model", bad]));
+        assert!(e.contains("latency model"), "{bad}: {e}");
     }
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -136,7 +136,9 @@ def backtest(
     Options: ``events`` and ``seed`` (synthetic market), ``fuel_per_event``,
     ``entry_latency_ns``, ``feed_latency_ns``, ``maker_fee_bps``, ``taker_fee_bps``, ``bar_ns``
     (default one minute), ``window`` (``(start_ns, end_ns)``), ``year_ns``, ``queue_model``
-    (``"fifo"``, ``"power:N"`` or ``"log"``; the report's ``queue_model`` names it). Unknown options,
+    (``"fifo"``, ``"power:N"`` or ``"log"``), ``latency_model`` (``"constant"``,
+    ``"normal:MEAN,SD"`` and the other distributions, ``"feed"`` or ``"file:PATH"``; the report's
+    ``queue_model`` and ``latency_model`` name them). Unknown options,
     a bad strategy or parameters, or a corrupt tape raise :class:`LockstepError`.
     """
     request: dict[str, Any] = dict(exchange_options)

@@ -35,6 +35,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 mod blotter;
 mod budget;
+mod latency;
 mod models;
 mod order;
 mod summary;
@@ -48,9 +49,12 @@ pub use blotter::{
 };
 
 pub use budget::{BudgetExceeded, VenueBudget, VenueBudgets};
+pub use latency::{
+    Distribution, LatencyChoice, MAX_LATENCY_ROWS, RandomLatency, RecordedLatency, TapeFeedLatency,
+};
 pub use models::{
-    ExchangeConfig, FeeModel, Fees, FifoQueue, Latency, LatencyModel, Models, ProbQueue,
-    QueueFamily, QueueModel, QueuePosition,
+    ExchangeConfig, FeeModel, Fees, FifoQueue, Latency, LatencyContext, LatencyModel, Models,
+    ProbQueue, QueueFamily, QueueModel, QueuePosition,
 };
 pub use summary::{ExchangeStats, ExchangeSummary, InstrumentSummary, Money, RestingOrder};
 
@@ -233,6 +237,9 @@ pub struct SimExchange {
     /// Local time of the last quote and of the last book change, per instrument.
     quote_time: Vec<i64>,
     book_time: Vec<i64>,
+    /// The feed latency of the last market event per instrument on the tape (`i64::MIN`:
+    /// none), for latency models that follow the tape's.
+    tape_feed: Vec<i64>,
     pub(crate) stats: ExchangeStats,
     /// Venue messages processed since the last tape event or the start of the tape second,
     /// whichever came later.
@@ -334,6 +341,7 @@ impl SimExchange {
             last_quote: vec![Quote::default(); n],
             quote_time: vec![i64::MIN; n],
             book_time: vec![i64::MIN; n],
+            tape_feed: vec![i64::MIN; n],
             stats: ExchangeStats::default(),
             messages: PerSecond::default(),
             live_timers: 0,
@@ -364,6 +372,7 @@ impl SimExchange {
         self.last_quote.put(w);
         self.quote_time.put(w);
         self.book_time.put(w);
+        self.tape_feed.put(w);
         self.stats.put(w);
         self.messages.put(w);
         self.live_timers.put(w);
@@ -402,6 +411,7 @@ impl SimExchange {
             last_quote: Snap::get(r)?,
             quote_time: Snap::get(r)?,
             book_time: Snap::get(r)?,
+            tape_feed: Snap::get(r)?,
             stats: Snap::get(r)?,
             messages: Snap::get(r)?,
             live_timers: Snap::get(r)?,
@@ -417,7 +427,10 @@ impl SimExchange {
         // Per-instrument tables all as long as the instrument list, and every order on it.
         let n = v.ticks.len();
         let per = [v.open.len(), v.pos.len(), v.last_trade.len(), v.last_quote.len()];
-        let fits = per.iter().chain(&[v.quote_time.len(), v.book_time.len()]).all(|&l| l == n)
+        let fits = per
+            .iter()
+            .chain(&[v.quote_time.len(), v.book_time.len(), v.tape_feed.len()])
+            .all(|&l| l == n)
             && v.orders.keys().all(|&(i, _)| usize::from(i) < n)
             && v.ids.values().all(|k| v.orders.contains_key(k));
         if !fits {
@@ -647,7 +660,8 @@ impl SimExchange {
             }
             Action::Signal { .. } => self.stats.signals += 1,
             action => {
-                let delay = self.models.latency.entry(instrument_of(&action), Nanos(now));
+                let ins = instrument_of(&action);
+                let delay = self.models.latency.entry(ins, Nanos(now), &self.context(ins));
                 let t = now.saturating_add(delay.0.max(0));
                 self.push(t, CLASS_ARRIVE, Pending::Arrive { action, sent: now });
             }
@@ -655,7 +669,7 @@ impl SimExchange {
     }
 
     fn send(&mut self, t: i64, instrument: InstrumentId, body: EventBody) {
-        let delay = self.models.latency.feed(instrument, Nanos(t));
+        let delay = self.models.latency.feed(instrument, Nanos(t), &self.context(instrument));
         let at = t.saturating_add(delay.0.max(0));
         self.push(at, CLASS_DELIVER, Pending::Deliver { instrument, exchange_ts: t, body });
     }
@@ -925,6 +939,22 @@ impl SimExchange {
         self.open[usize::from(key.0)] -= 1;
         self.note(|b| b.unrested(key.0, o.side, o.px));
         o
+    }
+
+    /// Notes a market event's exchange and local times, for latency models that follow the
+    /// tape's feed latency (an event without an exchange time changes nothing).
+    pub fn note_tape_times(&mut self, instrument: InstrumentId, exchange_ts: i64, local_ts: i64) {
+        if let Some(f) = self.tape_feed.get_mut(usize::from(instrument))
+            && exchange_ts > 0
+        {
+            *f = local_ts.saturating_sub(exchange_ts);
+        }
+    }
+
+    /// What a latency model is told about `instrument`.
+    fn context(&self, instrument: InstrumentId) -> LatencyContext {
+        let f = self.tape_feed.get(usize::from(instrument)).copied().unwrap_or(i64::MIN);
+        LatencyContext { tape_feed: (f != i64::MIN).then_some(Nanos(f)) }
     }
 
     /// The market moved on `instrument` at time `t` (`applied` says how): update queue

@@ -24,13 +24,25 @@ pub struct ExchangeConfig {
     pub budgets: VenueBudgets,
 }
 
+/// What the venue knows when it asks a [`Latency`] model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LatencyContext {
+    /// The feed latency of the instrument's last market event on the tape (its local time
+    /// minus its exchange time), when the tape has both.
+    pub tape_feed: Option<Nanos>,
+}
+
 /// When an order reaches the venue and when the venue's answer reaches the strategy. A negative
 /// delay counts as zero.
 pub trait Latency: Send + Sync {
     /// Delay from a strategy's order action, emitted at local time `sent`, to the venue.
-    fn entry(&self, instrument: InstrumentId, sent: Nanos) -> Nanos;
+    fn entry(&self, instrument: InstrumentId, sent: Nanos, ctx: &LatencyContext) -> Nanos;
     /// Delay from an answer the venue makes at `at` (ack, fill, reject, cancel) to the strategy.
-    fn feed(&self, instrument: InstrumentId, at: Nanos) -> Nanos;
+    fn feed(&self, instrument: InstrumentId, at: Nanos, ctx: &LatencyContext) -> Nanos;
+    /// The model's name and parameters, for the report.
+    fn name(&self) -> String {
+        "custom".to_owned()
+    }
 }
 
 /// What one fill costs.
@@ -75,11 +87,14 @@ impl Default for LatencyModel {
 }
 
 impl Latency for LatencyModel {
-    fn entry(&self, _: InstrumentId, _: Nanos) -> Nanos {
+    fn entry(&self, _: InstrumentId, _: Nanos, _: &LatencyContext) -> Nanos {
         self.entry
     }
-    fn feed(&self, _: InstrumentId, _: Nanos) -> Nanos {
+    fn feed(&self, _: InstrumentId, _: Nanos, _: &LatencyContext) -> Nanos {
         self.feed
+    }
+    fn name(&self) -> String {
+        format!("constant: entry {} ns, feed {} ns", self.entry.0, self.feed.0)
     }
 }
 
@@ -278,6 +293,17 @@ impl Models {
     /// The queue-position model's name, for the report.
     pub fn queue_name(&self) -> String {
         self.queue.name()
+    }
+
+    /// The latency model's name, for the report.
+    pub fn latency_name(&self) -> String {
+        self.latency.name()
+    }
+
+    /// Replaces the latency model with a shared one.
+    pub fn latency_shared(&mut self, model: Arc<dyn Latency>) -> &mut Self {
+        self.latency = model;
+        self
     }
 }
 
