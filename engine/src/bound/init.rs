@@ -361,6 +361,8 @@ struct Code<'a> {
     els: BTreeMap<usize, usize>,
     /// For operators on floats (and float-integer conversions): values popped, value pushed.
     float: Vec<Option<(u8, Val)>>,
+    /// Each operator's integer width (64 for `i64.*`, else 32).
+    width: Vec<u8>,
     locals: Vec<Val>,
     params: usize,
     results: usize,
@@ -485,7 +487,7 @@ impl<'a> Analysis<'_, 'a> {
                     let is_loop = matches!(op, Operator::Loop { .. });
                     let end = code.end[&i];
                     let (params, results) = self.arity(*blockty);
-                    let height = s.stack.len() - params;
+                    let height = s.stack.len().saturating_sub(params);
                     self.enter()?;
                     let after = if is_loop {
                         self.turns(code, i, end, s, height, params, base, &mut out)
@@ -564,7 +566,7 @@ impl<'a> Analysis<'_, 'a> {
                     i += 1;
                 }
                 _ => {
-                    if !self.plain(op, *offset, &mut s, base)? {
+                    if !self.plain(op, (*offset, code.width[i]), &mut s, base)? {
                         return Ok(out); // it traps on every path
                     }
                     i += 1;
@@ -589,7 +591,7 @@ impl<'a> Analysis<'_, 'a> {
         let end = code.end[&at];
         let els = code.els.get(&at).copied();
         let (params, results) = self.arity(blockty);
-        let height = s.stack.len() - params;
+        let height = s.stack.len().saturating_sub(params);
         let mut joined: Option<State> = None;
         self.enter()?;
         let arms = (|| {
@@ -789,14 +791,16 @@ impl<'a> Analysis<'_, 'a> {
     }
 
     /// A non-control operator; `false` when it traps on every path.
+    /// `at`: the operator's byte offset and integer width.
     fn plain(
         &mut self,
         op: &Operator<'_>,
-        offset: usize,
+        at: (usize, u8),
         s: &mut State,
         base: &Base<'_>,
     ) -> Step<bool> {
         use Operator as O;
+        let (offset, w) = at;
         let st = &mut s.stack;
         let pop = |st: &mut Vec<Val>| st.pop().unwrap_or(Val::Top);
         match op {
@@ -838,6 +842,21 @@ impl<'a> Analysis<'_, 'a> {
                     None => a.join(b),
                 });
             }
+            O::DataDrop { .. } | O::ElemDrop { .. } => {}
+            O::RefNull { .. } | O::RefFunc { .. } => st.push(Val::Top),
+            O::RefIsNull => {
+                pop(st);
+                st.push(Val::bool(None));
+            }
+            O::TableGet { .. } => {
+                pop(st);
+                st.push(Val::Top);
+            }
+            O::TableSize { .. } => st.push(Val::full(32)),
+            O::TableSet { .. } => {
+                pop(st);
+                pop(st);
+            }
             O::MemorySize { .. } if s.world.grown => st.push(Val::full(32)),
             O::MemorySize { .. } => st.push(Val::known(32, (base.bytes.len() / 65536) as u64)),
             O::MemoryGrow { .. } => {
@@ -850,7 +869,7 @@ impl<'a> Analysis<'_, 'a> {
                 if let Some(r) = memory_op(op) {
                     return self.memory(r, offset, s, base);
                 }
-                return Ok(arith(op, st));
+                return Ok(arith(op, w, st));
             }
         }
         Ok(true)
@@ -984,6 +1003,7 @@ fn read(s: &State, base: &Base<'_>, a: u32) -> Option<u8> {
 
 /// Keeps `keep` values above `height` on `stack` (a branch's or block's results).
 fn keep(stack: &mut Vec<Val>, height: usize, keep: usize) {
+    let height = height.min(stack.len());
     let top = stack.len().saturating_sub(keep).max(height);
     stack.drain(height..top);
 }
@@ -1062,6 +1082,10 @@ fn decode<'a>(m: &Module<'a>, f: u32, body: &wasmparser::FunctionBody<'a>) -> Op
         }
     }
     let float = ops.iter().map(|(op, _)| float_shape(op)).collect();
+    let widths: Vec<u8> = ops
+        .iter()
+        .map(|(op, _)| if format!("{op:?}").starts_with("I64") { 64 } else { 32 })
+        .collect();
     let ty = m.func_types.get(f as usize)?;
     let mut locals: Vec<Val> =
         ty.params().iter().map(|t| width(*t).map_or(Val::Top, Val::full)).collect();
@@ -1076,6 +1100,7 @@ fn decode<'a>(m: &Module<'a>, f: u32, body: &wasmparser::FunctionBody<'a>) -> Op
         end,
         els,
         float,
+        width: widths,
         locals,
         params: ty.params().len(),
         results: ty.results().len(),
@@ -1108,12 +1133,8 @@ fn float_shape(op: &Operator<'_>) -> Option<(u8, Val)> {
 }
 
 /// An integer operator on `st`; `false` when it traps on every path (division by zero).
-fn arith(op: &Operator<'_>, st: &mut Vec<Val>) -> bool {
+fn arith(op: &Operator<'_>, w: u8, st: &mut Vec<Val>) -> bool {
     use Operator as O;
-    let w = {
-        let name = format!("{op:?}");
-        if name.starts_with("I64") { 64 } else { 32 }
-    };
     let pop = |st: &mut Vec<Val>| st.pop().unwrap_or(Val::Top);
     let v = match op {
         O::I32Eqz | O::I64Eqz => {
@@ -1510,6 +1531,14 @@ mod tests {
             "))".repeat(2_000)
         );
         assert_eq!(after(&ifs, "", &[]).bound, Err(InitUnbounded::TooDeep));
+        // Reference and table operators keep the stack straight.
+        let refs = after(
+            "(drop (ref.is_null (ref.null func))) (drop (table.size)) (drop (table.get (i32.const 0)))
+             (data.drop 0) (i32.const 0)",
+            "(table 1 funcref) (data \"x\")",
+            &[],
+        );
+        assert!(matches!(refs.bound, Ok(Some(n)) if n > 5), "{refs:?}");
         let trap = after("(unreachable)", "", &[]);
         assert_eq!(trap.bound, Ok(None));
         let div0 = after("(drop (i32.div_u (i32.const 1) (i32.const 0))) (i32.const 0)", "", &[]);
