@@ -17,8 +17,8 @@ use lockstep_report::{
 };
 use lockstep_sdk::untrusted;
 use lockstep_sim::{
-    ExchangeSummary, Pacing, RunOutput, Session, SessionCheckpoint, SessionConfig, TapeHeader,
-    WorstEvent, hex,
+    ExchangeSummary, LatencyChoice, Pacing, RunOutput, Session, SessionCheckpoint, SessionConfig,
+    TapeHeader, WorstEvent, hex,
 };
 use serde::Serialize;
 use std::io::BufWriter;
@@ -56,9 +56,12 @@ fn write_files(out: &RunOutput, dir: &Path, mode: &str) -> Result<(PathBuf, Path
     Ok((hlog, hgrm))
 }
 
-/// The run's input files (the tape, `.wasm` modules).
+/// The run's input files (the tape, `.wasm` modules, a recorded latency file).
 pub(crate) fn report_inputs(a: &RunArgs, specs: &[StrategySpec]) -> Vec<PathBuf> {
     let mut inputs: Vec<PathBuf> = a.replay.tape.iter().chain(&a.resume).cloned().collect();
+    if let Ok(LatencyChoice::File(path)) = LatencyChoice::parse(&a.replay.latency_model) {
+        inputs.push(PathBuf::from(path));
+    }
     for s in specs {
         if let StrategySource::WasmFile { path, .. } = &s.source {
             inputs.push(path.clone());
@@ -68,7 +71,7 @@ pub(crate) fn report_inputs(a: &RunArgs, specs: &[StrategySpec]) -> Vec<PathBuf>
 }
 
 /// Refuses a run whose output files (latency files, traces) would overwrite its inputs (the
-/// tape, `.wasm` modules), before anything is written.
+/// tape, `.wasm` modules, a recorded latency file), before anything is written.
 fn refuse_outputs_over_inputs(a: &RunArgs, specs: &[StrategySpec]) -> Result<()> {
     let inputs = report_inputs(a, specs);
     let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();

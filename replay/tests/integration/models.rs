@@ -206,6 +206,22 @@ fn latency_models_by_name_are_deterministic_named_and_checked() {
         );
         assert!(e.contains(says) && e.contains("lat.csv"), "{text:?}: {e}");
     }
+    // A report never writes over the latency file it read.
+    let report = out.join("over");
+    std::fs::create_dir_all(&report).unwrap();
+    let own = report.join("orders.csv");
+    std::fs::write(&own, "req_ts,exch_ts,resp_ts\n0,5000,10000\n").unwrap();
+    let e = fails(
+        bin()
+            .args(["backtest", "--no-latency", "--events", "2000", "--latency-model"])
+            .arg(format!("file:{}", own.display()))
+            .arg("--report")
+            .arg(&report)
+            .arg("--out")
+            .arg(&out),
+    );
+    assert!(e.contains("orders.csv"), "{e}");
+    assert!(std::fs::read_to_string(&own).unwrap().starts_with("req_ts"));
     for bad in ["gamma:3", "normal:1", "feed:0", "file:"] {
         let e = fails(bin().args(["run", "--events", "100", "--latency-model", bad]));
         assert!(e.contains("latency model"), "{bad}: {e}");
