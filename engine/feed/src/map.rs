@@ -25,7 +25,7 @@ use crate::itch::{self, Header, ItchMessage, ItchSide, Stock};
 use crate::orders::{InsertError, Order, OrderTable};
 use core::fmt;
 use lockstep_sdk::{InstrumentId, Nanos, ONE, Price, Qty, Side};
-use lockstep_sim::{FLAG_MORE, InstrumentInfo, MarketEvent, TapeEvent};
+use lockstep_sim::{Contract, FLAG_MORE, InstrumentInfo, MarketEvent, TapeEvent};
 
 /// SDK price mantissa per ITCH price unit (8 − 4 decimals).
 const PRICE_FACTOR: i64 = 10_000;
@@ -163,6 +163,11 @@ impl TapeMapper {
             venue: VENUE.to_owned(),
             tick_size: Price(PRICE_FACTOR),
             price_scale: 4,
+            // ITCH quantities are shares; Nasdaq trades in US dollars, New York time.
+            lot_size: Qty(ONE),
+            contract: Contract::LINEAR,
+            currency: "USD".to_owned(),
+            time_zone: "America/New_York".to_owned(),
         }));
     }
 

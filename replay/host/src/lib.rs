@@ -38,6 +38,7 @@ mod inspect;
 mod load;
 mod options;
 mod profile;
+mod spec_params;
 mod sweep;
 mod timing;
 mod trace;
@@ -64,6 +65,7 @@ pub use profile::{
     COSTLIEST_KEPT, CostlyEvent, FuelBucket, FunctionFuel, ProfileError, ProfileOutput,
     ProfileSummary, profile,
 };
+pub use spec_params::Contradiction;
 pub use sweep::{
     Grid, MAX_POINTS, PointResult, Shard, SweepError, SweepOutput, SweepPlan, TapeRef, merge,
 };

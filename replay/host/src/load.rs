@@ -2,6 +2,7 @@
 //! loaded into an engine of the chosen tier, traces on disk, and [`HostSession::run`], which
 //! reads a source to its end and measures each event's latency on the wall clock.
 
+use crate::spec_params::{Contradiction, with_instrument};
 use crate::timing::Clock;
 use crate::trace::FileTrace;
 use lockstep_engine::{CacheUse, Config, Engine, StrategyModule};
@@ -70,6 +71,8 @@ impl StrategySpec {
                 } else {
                     StrategySource::Builtin(info)
                 },
+                // The defaults suit the synthetic market; their tick and lot give way to the
+                // tape's ([`StrategySpec::on_tape`]).
                 params: params.unwrap_or(info.default_params).to_owned(),
             });
         }
@@ -91,6 +94,26 @@ impl StrategySpec {
             source: StrategySource::WasmFile { path, bytes: bytes.into() },
             params: params.unwrap_or("").to_owned(),
         })
+    }
+}
+
+impl StrategySpec {
+    /// This spec as it runs on `header`: a built-in's `tick` and `lot`, where it accepts them
+    /// and the parameters do not give them, are the instrument's on the tape; a given one
+    /// that contradicts the tape is refused. A `.wasm` file's parameters are its own.
+    ///
+    /// # Errors
+    /// [`SessionError::Contradicts`].
+    pub fn on_tape(&self, header: &TapeHeader) -> Result<Self, SessionError> {
+        let (StrategySource::Builtin(info) | StrategySource::Native(info)) = &self.source else {
+            return Ok(self.clone());
+        };
+        let defaults = self.params == info.default_params;
+        let params =
+            with_instrument(&self.params, info.params, header, defaults).map_err(|source| {
+                SessionError::Contradicts { name: self.name.clone(), source: Box::new(source) }
+            })?;
+        Ok(Self { params, ..self.clone() })
     }
 }
 
@@ -194,6 +217,13 @@ pub enum SessionError {
     },
     /// A session checkpoint does not fit the run, or is corrupt.
     Resume(ResumeError),
+    /// A built-in's parameter contradicts the tape's instrument (its tick or lot).
+    Contradicts {
+        /// The strategy.
+        name: String,
+        /// What contradicts what (boxed: errors stay small).
+        source: Box<Contradiction>,
+    },
 }
 
 impl fmt::Display for SessionError {
@@ -222,6 +252,7 @@ impl fmt::Display for SessionError {
                 write!(f, "cannot create trace {}: {source}", path.display())
             }
             SessionError::Resume(e) => e.fmt(f),
+            SessionError::Contradicts { name, source } => write!(f, "strategy `{name}`: {source}"),
         }
     }
 }
@@ -347,6 +378,7 @@ impl HostSession for Session {
         let mut runners = Vec::with_capacity(specs.len());
         let mut traces = Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
+            let spec = &spec.on_tape(header)?;
             let (runner, init_actions, init_fuel) = start(&engine, spec)?;
             if let Some(dir) = trace_dir {
                 let path = trace_path(dir, i, &spec.name);
@@ -386,6 +418,7 @@ impl HostSession for Session {
         }
         let mut runners: Vec<Box<dyn StrategyRunner>> = Vec::with_capacity(specs.len());
         for (spec, state) in specs.iter().zip(ck.strategies()) {
+            let spec = &spec.on_tape(header)?;
             if spec.name != state.name || spec.params != state.params {
                 return Err(mismatch(format!(
                     "strategy `{}` with `{}` was checkpointed, not `{}` with `{}`",

@@ -76,7 +76,12 @@ pub(crate) fn run<I: Importer>(
     if let Some(reason) = importer.nothing_found(&scan) {
         return Err(ImportError::Format { file: first, reason: reason.into() });
     }
-    let instruments = importer.instruments(&scan);
+    let mut instruments = importer.instruments(&scan);
+    for ins in &mut instruments {
+        opts.spec.apply(ins);
+    }
+    lockstep_sim::check_instruments(&instruments)
+        .map_err(|reason| ImportError::Format { file: first.clone(), reason })?;
     let ticks = importer.ticks(&scan, &instruments);
     let header = TapeHeader::new(importer.source(&scan), instruments);
     let mut sink = Sink::create(out, header, opts)?;

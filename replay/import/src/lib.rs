@@ -35,6 +35,7 @@ mod merge;
 mod number;
 mod options;
 mod sink;
+mod spec;
 mod summary;
 mod tardis;
 #[cfg(test)]
@@ -48,6 +49,7 @@ pub use databento::import_databento;
 pub use error::{ImportError, Position};
 pub use lobster::{BookCheckReport, LobsterInput, MismatchClass, book_check, import_lobster};
 pub use options::{ImportOptions, LocalTsUnit};
+pub use spec::{SpecOverrides, UNKNOWN_CURRENCY};
 pub use summary::{ImportSummary, TsUnitChoice};
 pub use tardis::import_tardis;
 pub use tick::{TickChoice, TickSource};

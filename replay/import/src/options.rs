@@ -1,6 +1,7 @@
 //! What the caller chooses for every importer: how the tape is stored, and the unit of a
 //! capture's local timestamps where the data does not say.
 
+use crate::spec::SpecOverrides;
 use lockstep_sim::Compression;
 
 /// Options shared by the importers.
@@ -12,6 +13,8 @@ pub struct ImportOptions {
     pub chunk_events: u32,
     /// Unit of the local timestamps of collector captures (`None`: detected from the data).
     pub local_ts_unit: Option<LocalTsUnit>,
+    /// Instrument specifications stated by the caller, over what the data says.
+    pub spec: SpecOverrides,
 }
 
 /// The unit of a capture's local timestamps.

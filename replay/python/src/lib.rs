@@ -141,6 +141,9 @@ fn import_tape(
         compression: if req.compress { Compression::Deflate } else { Compression::None },
         chunk_events: req.chunk_events,
         local_ts_unit,
+        // The instruments' specifications are the data's (the CLI's --lot and the like
+        // override them there).
+        ..ImportOptions::default()
     };
     let ins: Vec<&std::path::Path> =
         files.iter().chain(&req.orderbook).map(PathBuf::as_path).collect();

@@ -32,6 +32,11 @@ fn num(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_owned(), |x| format!("{x:.4}"))
 }
 
+/// A share as a percentage with two decimals.
+fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".to_owned(), |x| format!("{:.2} %", x * 100.0))
+}
+
 /// A ratio, or why it is absent when there were too few bars for it.
 fn ratio(v: Option<f64>, s: &Stats) -> String {
     match (&s.ratios_note, v) {
@@ -65,6 +70,9 @@ fn stat_rows(s: &Stats) -> Vec<(&'static str, &'static str, String)> {
         ("cancels", "Cancelled", s.cancels.to_string()),
         ("replaces", "Replaces", s.replaces.to_string()),
         ("rejects", "Rejected requests", s.rejects.to_string()),
+        ("too_late", "Of which too late (order already closed)", s.too_late.to_string()),
+        ("reject_rate", "Reject rate (refused on their merits)", percent(s.reject_rate)),
+        ("too_late_rate", "Too-late rate", percent(s.too_late_rate)),
         ("maker_share", "Maker share", num(s.maker_share)),
         ("fill_ratio", "Fill ratio", num(s.fill_ratio)),
         ("mean_ahead_at_rest", "Mean queue ahead at rest", num(s.mean_ahead_at_rest)),

@@ -201,6 +201,13 @@ pub struct Stats {
     pub replaces: u64,
     /// Requests refused (new orders, cancels and replaces).
     pub rejects: u64,
+    /// Of those, cancels and replaces that came too late: the order had filled or been
+    /// cancelled while the request was in flight (a venue's "too late to cancel").
+    pub too_late: u64,
+    /// Requests refused on their merits (rejects less those too late) over all requests.
+    pub reject_rate: Option<f64>,
+    /// Requests too late over all requests.
+    pub too_late_rate: Option<f64>,
     /// Fills that rested (maker).
     pub maker_fills: u64,
     /// Fills that took liquidity (taker).
@@ -383,6 +390,7 @@ fn stats(
         b.rejects().iter().filter(|((i, k, _), _)| mine(i, k)).map(|(_, n)| *n).sum()
     };
     let rejects = refused(None);
+    let too_late: u64 = b.too_late().iter().filter(|(i, _)| pick(**i)).map(|(_, n)| *n).sum();
     // Requests, accepted or refused, as the run's summary counts them: an accepted cancel
     // request is the only way a limit order ends cancelled.
     let cancel_requests =
@@ -413,6 +421,12 @@ fn stats(
         cancels: cancel_requests,
         replaces: replace_requests,
         rejects,
+        too_late,
+        reject_rate: ratio(
+            rejects - too_late,
+            orders.len() as u64 + cancel_requests + replace_requests,
+        ),
+        too_late_rate: ratio(too_late, orders.len() as u64 + cancel_requests + replace_requests),
         maker_fills: maker,
         taker_fills: fills.len() as u64 - maker,
         maker_share: ratio(maker, fills.len() as u64),

@@ -52,17 +52,18 @@ pub use digest::{Digest, combine, hex};
 pub use exchange::{
     Blotter, BlotterConfig, BudgetExceeded, Distribution, Due, EquityRow, ExchangeConfig,
     ExchangeStats, ExchangeSummary, FeeModel, Fees, FifoQueue, FillRow, InstrumentSummary, Latency,
-    LatencyChoice, LatencyContext, LatencyModel, MAX_LATENCY_ROWS, MAX_ROWS, MINUTE_NS, Models,
-    Money, OrderKind, OrderRow, OrderStatus, PriceSample, ProbQueue, QueueFamily, QueueModel,
-    QueuePosition, RandomLatency, RecordedLatency, RequestKind, RestingOrder, SimExchange,
-    TapeFeedLatency, VenueBudget, VenueBudgets, reject_reason_hint, reject_reason_name,
+    LatencyChoice, LatencyContext, LatencyModel, MAX_LATENCY_ROWS, MAX_ROWS, MINUTE_NS, Marked,
+    Models, Money, OrderKind, OrderRow, OrderStatus, PriceSample, ProbQueue, QueueFamily,
+    QueueModel, QueuePosition, RandomLatency, RecordedLatency, RequestKind, RestingOrder,
+    SimExchange, TapeFeedLatency, VenueBudget, VenueBudgets, reject_reason_hint,
+    reject_reason_name,
 };
 pub use fuzz::{FuzzRng, fuzz_cases};
 pub use jitter::{
     JitterRecorder, LatencyReport, MAX_TRACKABLE_NS, Percentiles, SIGNIFICANT_DIGITS, WORST_KEPT,
     WorstEvent, format_ns, percentile_distribution,
 };
-pub use market::{FLAG_MORE, InstrumentInfo, MarketEvent, TapeEvent};
+pub use market::{Contract, FLAG_MORE, InstrumentInfo, MarketEvent, TapeEvent};
 pub use resume::{ResumeError, SESSION_CHECKPOINT_VERSION, SessionCheckpoint, StrategyState};
 pub use session::{
     CLOSING_WINDOW_NS, Meter, NoMeter, Observer, Pacing, ReplayError, RunOutput, RunReport,

@@ -23,6 +23,88 @@ pub struct InstrumentInfo {
     pub tick_size: Price,
     /// Decimal places of prices in the source (LOBSTER: 4, i.e. dollars × 10000).
     pub price_scale: u32,
+    /// Smallest quantity increment: every order's quantity is a whole number of lots.
+    #[serde(with = "units_serde::qty")]
+    pub lot_size: Qty,
+    /// How a price and a quantity become money: multiplier, and linear or inverse.
+    pub contract: Contract,
+    /// Currency of prices and PnL: `USD`, `USDT`, or the coin of an inverse contract (`BTC`).
+    pub currency: String,
+    /// The venue's time zone, an IANA name (`America/New_York`, `UTC`).
+    pub time_zone: String,
+}
+
+impl InstrumentInfo {
+    /// A spot instrument (multiplier 1, linear) in `currency` on a venue in `time_zone`.
+    pub fn spot(
+        id: InstrumentId,
+        symbol: impl Into<String>,
+        venue: impl Into<String>,
+        tick_size: Price,
+        lot_size: Qty,
+        currency: impl Into<String>,
+        time_zone: impl Into<String>,
+    ) -> Self {
+        let tick_decimals = decimals_of(tick_size.0);
+        Self {
+            id,
+            symbol: symbol.into(),
+            venue: venue.into(),
+            tick_size,
+            price_scale: tick_decimals,
+            lot_size,
+            contract: Contract::LINEAR,
+            currency: currency.into(),
+            time_zone: time_zone.into(),
+        }
+    }
+}
+
+/// Decimal places of a positive fixed-point value (8 at most).
+fn decimals_of(raw: i64) -> u32 {
+    let mut d = lockstep_sdk::SCALE;
+    let mut v = raw;
+    while d > 0 && v != 0 && v % 10 == 0 {
+        v /= 10;
+        d -= 1;
+    }
+    d
+}
+
+/// A contract's terms: how a quantity at a price is worth money in the instrument's
+/// currency. Linear (spot, USD-M futures, CME futures): `qty × price × multiplier`. Inverse
+/// (coin-margined futures): each contract is `multiplier` of the quote currency, so holding
+/// `qty` at `price` is worth `qty × multiplier / price` coins, and a long loses coins as the
+/// price rises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contract {
+    /// Contract multiplier (ES: 50; spot: 1; BTCUSD_PERP: 100 USD a contract).
+    #[serde(with = "units_serde::qty")]
+    pub multiplier: Qty,
+    /// Whether the contract is inverse (priced in quote currency, settled in the coin).
+    pub inverse: bool,
+}
+
+impl Contract {
+    /// Multiplier 1, linear: what a spot instrument is.
+    pub const LINEAR: Contract = Contract { multiplier: Qty(lockstep_sdk::ONE), inverse: false };
+
+    /// What holding `qty` (signed: negative is short) at `px` is worth, fixed-point money
+    /// with 8 decimals. Buying `q` at `p` costs `value(q, p)`; a position is marked at
+    /// `value(position, mark)`. Zero at a price of zero or below (nothing to mark at).
+    pub fn value(self, qty: i64, px: i64) -> i128 {
+        let one = i128::from(lockstep_sdk::ONE);
+        let (q, p, m) = (i128::from(qty), i128::from(px), i128::from(self.multiplier.0));
+        if self.inverse {
+            if p <= 0 {
+                return 0;
+            }
+            // qty × multiplier / price, in coins: the scales cancel to 8 decimals.
+            return -(q.saturating_mul(m) / p);
+        }
+        let v = q.saturating_mul(p) / one;
+        if m == one { v } else { v.saturating_mul(m) / one }
+    }
 }
 
 /// What happened in the market: L3 order messages (with order ids) and L2, quote and trade

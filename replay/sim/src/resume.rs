@@ -11,7 +11,7 @@
 
 use crate::digest::Digest;
 use crate::exchange::{Models, SimExchange};
-use crate::market::InstrumentInfo;
+use crate::market::{Contract, InstrumentInfo};
 use crate::session::{Session, SessionConfig, Slot};
 use crate::snap::{Reader, Snap, SnapError, snap_struct};
 use crate::tape::TapeHeader;
@@ -20,7 +20,7 @@ use lockstep_sdk::{ActionRecord, StrategyRunner};
 use std::fmt;
 
 /// The session checkpoint format this build writes and reads.
-pub const SESSION_CHECKPOINT_VERSION: u32 = 3;
+pub const SESSION_CHECKPOINT_VERSION: u32 = 4;
 const MAGIC: &[u8; 8] = b"LSSESS\0\0";
 
 /// Why a session could not be checkpointed or resumed. Nothing running is touched.
@@ -96,7 +96,18 @@ impl From<SnapError> for ResumeError {
     }
 }
 
-snap_struct!(InstrumentInfo { id, symbol, venue, tick_size, price_scale });
+snap_struct!(Contract { multiplier, inverse });
+snap_struct!(InstrumentInfo {
+    id,
+    symbol,
+    venue,
+    tick_size,
+    price_scale,
+    lot_size,
+    contract,
+    currency,
+    time_zone
+});
 snap_struct!(TapeHeader { event_count, chunk_events, source, instruments });
 
 /// One strategy as a checkpoint holds it.

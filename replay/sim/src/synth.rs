@@ -10,7 +10,7 @@
 //! bit, on every machine (integer arithmetic only).
 
 use crate::book::Book;
-use crate::market::{FLAG_MORE, InstrumentInfo, MarketEvent, TapeEvent};
+use crate::market::{Contract, FLAG_MORE, InstrumentInfo, MarketEvent, TapeEvent};
 use crate::tape::{DEFAULT_CHUNK_EVENTS, EventSource, TapeError, TapeHeader};
 use lockstep_sdk::{InstrumentId, Nanos, ONE, Price, Qty, Side, SplitMix64};
 
@@ -68,6 +68,10 @@ impl Synth {
             venue: "synthetic".into(),
             tick_size: Price(TICK),
             price_scale: 2,
+            lot_size: Qty(ONE),
+            contract: Contract::LINEAR,
+            currency: "USD".into(),
+            time_zone: "UTC".into(),
         };
         let mut header = TapeHeader::new(
             format!("synthetic market (seed {:#x}, {} events)", cfg.seed, cfg.events),

@@ -6,11 +6,11 @@ use super::{ImportCommon, ImportSource};
 use anyhow::{Context, Result, bail};
 use lockstep_host::Stopwatch;
 use lockstep_import::{
-    ImportOptions, ImportSummary, LobsterInput, TickSource, import_binance, import_csv,
-    import_databento, import_lobster, import_tardis,
+    ImportOptions, ImportSummary, LobsterInput, SpecOverrides, TickSource, import_binance,
+    import_csv, import_databento, import_lobster, import_tardis,
 };
 use lockstep_io::refuse_overwriting_inputs;
-use lockstep_sdk::{Price, untrusted};
+use lockstep_sdk::{Price, Qty, untrusted};
 use lockstep_sim::{Compression, EventSource, Synth, SynthConfig};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -18,12 +18,26 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// The importers' options from the shared flags (the local time unit left to detection).
-fn options(c: &ImportCommon) -> ImportOptions {
-    ImportOptions {
+fn options(c: &ImportCommon) -> Result<ImportOptions> {
+    let amount = |flag: &str, text: &Option<String>| -> Result<Option<Qty>> {
+        let Some(t) = text else { return Ok(None) };
+        match Qty::parse(t) {
+            Some(q) if q.0 > 0 => Ok(Some(q)),
+            _ => bail!("{flag} {t:?} is not a decimal above 0 with at most 8 places"),
+        }
+    };
+    Ok(ImportOptions {
         compression: if c.compress { Compression::Deflate } else { Compression::None },
         chunk_events: c.chunk_events,
         local_ts_unit: None,
-    }
+        spec: SpecOverrides {
+            lot: amount("--lot", &c.lot)?,
+            multiplier: amount("--multiplier", &c.multiplier)?,
+            inverse: c.inverse.then_some(true),
+            currency: c.currency.clone(),
+            time_zone: c.time_zone.clone(),
+        },
+    })
 }
 
 /// One note of an import report.
@@ -75,7 +89,12 @@ fn synth(events: u64, seed: u64, c: &ImportCommon) -> Result<ImportSummary> {
     let mut s = Synth::new(SynthConfig { events, seed });
     let mut header = s.header().clone();
     header.chunk_events = c.chunk_events;
-    let mut w = lockstep_io::TapeFile::create(&c.out, header, options(c).compression)?;
+    let opts = options(c)?;
+    for ins in &mut header.instruments {
+        opts.spec.apply(ins);
+    }
+    lockstep_sim::check_instruments(&header.instruments).map_err(anyhow::Error::msg)?;
+    let mut w = lockstep_io::TapeFile::create(&c.out, header, opts.compression)?;
     let mut buf = Vec::new();
     while s.next_chunk(&mut buf)? {
         for e in &buf {
@@ -177,22 +196,22 @@ fn write_tape(src: &ImportSource) -> Result<(&'static str, ImportSummary)> {
             import_lobster(
                 &lobster_inputs(message, orderbook, symbol, tick)?,
                 &common.out,
-                &options(common),
+                &options(common)?,
             )?,
         ),
         ImportSource::Tardis { files, common } => {
-            ("tardis", import_tardis(files, &common.out, &options(common))?)
+            ("tardis", import_tardis(files, &common.out, &options(common)?)?)
         }
         ImportSource::Binance { files, local_ts_unit, common } => {
             let opts =
-                ImportOptions { local_ts_unit: local_ts_unit.map(Into::into), ..options(common) };
+                ImportOptions { local_ts_unit: local_ts_unit.map(Into::into), ..options(common)? };
             ("binance", import_binance(files, &common.out, &opts)?)
         }
         ImportSource::Databento { files, common } => {
-            ("databento", import_databento(files, &common.out, &options(common))?)
+            ("databento", import_databento(files, &common.out, &options(common)?)?)
         }
         ImportSource::Csv { files, ts_unit, common } => {
-            ("csv", import_csv(files, &common.out, (*ts_unit).into(), &options(common))?)
+            ("csv", import_csv(files, &common.out, (*ts_unit).into(), &options(common)?)?)
         }
         ImportSource::Synth { events, seed, common } => ("synth", {
             synth(*events, *seed, common)
@@ -252,6 +271,23 @@ impl<'a> ImportReport<'a> {
     }
 }
 
+/// An instrument's contract, currency and zone in words, with how to state an unknown
+/// currency.
+fn terms(i: &lockstep_sim::InstrumentInfo) -> String {
+    let kind = if i.contract.inverse { "inverse, " } else { "" };
+    let currency = untrusted(&i.currency).max_chars(NAME_CHARS);
+    let unknown = if i.currency == lockstep_import::UNKNOWN_CURRENCY {
+        " (unknown: state it with --currency)"
+    } else {
+        ""
+    };
+    format!(
+        "{kind}multiplier {}, currency {currency}{unknown}, time zone {}",
+        i.contract.multiplier,
+        untrusted(&i.time_zone).max_chars(NAME_CHARS)
+    )
+}
+
 /// The text output of an import: the tape, each instrument and its tick, the rate, then
 /// the notes, skipped rows, gaps and the local clock.
 fn say_summary(o: &mut Text, common: &ImportCommon, summary: &ImportSummary, elapsed: u64) {
@@ -268,11 +304,13 @@ fn say_summary(o: &mut Text, common: &ImportCommon, summary: &ImportSummary, ela
         };
         say!(
             o,
-            "instrument {}: {} on {}, tick {}{how}",
+            "instrument {}: {} on {}, tick {}{how}, lot {}, {}",
             i.id,
             untrusted(&i.symbol).max_chars(NAME_CHARS),
             untrusted(&i.venue).max_chars(NAME_CHARS),
-            i.tick_size
+            i.tick_size,
+            i.lot_size,
+            terms(i)
         );
     }
     say!(

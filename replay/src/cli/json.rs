@@ -28,6 +28,11 @@ struct InstrumentJson<'a> {
     venue: &'a str,
     tick_size: String,
     price_scale: u32,
+    lot_size: String,
+    multiplier: String,
+    inverse: bool,
+    currency: &'a str,
+    time_zone: &'a str,
 }
 
 impl<'a> TapeJson<'a> {
@@ -44,6 +49,11 @@ impl<'a> TapeJson<'a> {
                     venue: &i.venue,
                     tick_size: i.tick_size.to_string(),
                     price_scale: i.price_scale,
+                    lot_size: i.lot_size.to_string(),
+                    multiplier: i.contract.multiplier.to_string(),
+                    inverse: i.contract.inverse,
+                    currency: &i.currency,
+                    time_zone: &i.time_zone,
                 })
                 .collect(),
             path: None,
@@ -125,6 +135,9 @@ struct ExchangeJson {
     cancels: u64,
     replaces: u64,
     rejects: u64,
+    too_late: u64,
+    reject_rate: f64,
+    too_late_rate: f64,
     timers: u64,
     signals: u64,
     invalid_actions: u64,
@@ -211,6 +224,9 @@ impl<'a> StrategyJson<'a> {
                 cancels: x.stats.cancels,
                 replaces: x.stats.replaces,
                 rejects: x.stats.rejects,
+                too_late: x.stats.too_late,
+                reject_rate: x.stats.reject_rate(),
+                too_late_rate: x.stats.too_late_rate(),
                 timers: x.stats.timers,
                 signals: x.stats.signals,
                 invalid_actions: x.stats.invalid_actions,

@@ -324,6 +324,21 @@ struct ImportCommon {
     #[arg(long, default_value_t = lockstep_sim::DEFAULT_CHUNK_EVENTS,
           value_parser = clap::value_parser!(u32).range(1..=1 << 20))]
     chunk_events: u32,
+    /// Lot size of every instrument (a decimal), over what the data says.
+    #[arg(long)]
+    lot: Option<String>,
+    /// Contract multiplier of every instrument (a decimal; ES: 50), over what the data says.
+    #[arg(long)]
+    multiplier: Option<String>,
+    /// Contracts are inverse: priced in the quote currency, settled in the coin.
+    #[arg(long)]
+    inverse: bool,
+    /// Currency of prices and PnL (ISO 4217 or the coin: USD, USDT, BTC).
+    #[arg(long)]
+    currency: Option<String>,
+    /// The venue's time zone, an IANA name (America/New_York, UTC).
+    #[arg(long)]
+    time_zone: Option<String>,
 }
 
 /// `Tier` as its name in serialised arguments.

@@ -15,7 +15,7 @@ use lockstep_io::{AtomicFile, refuse_overwriting_inputs};
 use lockstep_report::{
     FuelSection, RejectSummary, Report, ReportConfig, ReportFile, StrategySummary, build_report,
 };
-use lockstep_sdk::untrusted;
+use lockstep_sdk::{InstrumentId, untrusted};
 use lockstep_sim::{
     ExchangeSummary, LatencyChoice, Pacing, RunOutput, Session, SessionCheckpoint, SessionConfig,
     TapeHeader, WorstEvent, hex,
@@ -385,7 +385,7 @@ impl Finished<'_> {
             say_report_notes(o, sum);
         }
         if self.mode == Mode::Backtest || s.exchange.fills > 0 {
-            say_account(o, &s.exchange);
+            say_account(o, &s.exchange, &self.header);
         }
     }
 
@@ -444,14 +444,31 @@ fn say_report_notes(o: &mut Text, sum: &StrategySummary) {
 
 /// A strategy's venue account in the text output: its counts, PnL and fees, then each
 /// instrument's position.
-fn say_account(o: &mut Text, x: &ExchangeSummary) {
+fn say_account(o: &mut Text, x: &ExchangeSummary, header: &TapeHeader) {
+    let currency = |i: InstrumentId| {
+        header
+            .instruments
+            .get(usize::from(i))
+            .map_or(String::new(), |s| format!(" {}", untrusted(&s.currency).max_chars(NAME_CHARS)))
+    };
+    let mut currencies: Vec<String> =
+        x.instruments.iter().map(|i| currency(i.instrument)).collect();
+    currencies.dedup();
+    let total = match currencies.as_slice() {
+        [one] => one.clone(),
+        [] => String::new(),
+        _ => " (in mixed currencies: see each instrument)".to_owned(),
+    };
     say!(
         o,
-        "  orders {}, cancels {}, replaces {}, rejects {}, fills {}, open {}, PnL {}, fees {}",
+        "  orders {}, cancels {}, replaces {}, rejects {} ({} too late; reject rate {:.2} %, too late {:.2} %), fills {}, open {}, PnL {}{total}, fees {}",
         x.stats.orders,
         x.stats.cancels,
         x.stats.replaces,
         x.stats.rejects,
+        x.stats.too_late,
+        x.stats.reject_rate() * 100.0,
+        x.stats.too_late_rate() * 100.0,
         x.fills,
         x.open_orders,
         x.pnl,
@@ -460,7 +477,7 @@ fn say_account(o: &mut Text, x: &ExchangeSummary) {
     for i in &x.instruments {
         say!(
             o,
-            "    instrument {}: position {}, bought {}, sold {}, maker fills {}, taker fills {}, mark {}, PnL {}",
+            "    instrument {}: position {}, bought {}, sold {}, maker fills {}, taker fills {}, mark {}, PnL {}{}",
             i.instrument,
             i.position,
             i.bought,
@@ -468,7 +485,8 @@ fn say_account(o: &mut Text, x: &ExchangeSummary) {
             i.maker_fills,
             i.taker_fills,
             i.mark,
-            i.pnl
+            i.pnl,
+            currency(i.instrument)
         );
     }
 }

@@ -89,8 +89,8 @@ pub(crate) const USDM: [Golden; 2] = [
     ),
     (
         "avellaneda-stoikov",
-        "a8e1c1a087dbe6fc00a3f71c7b5475b27bdd65e999d61cc4fbae37e1c2c8f807",
-        "f70503a59ab359a281a6acea162a47a0afcd05c5c3cfdb9eead7aa4bf39509e7",
+        "fb407ebb9277c4e9b7921bb03bfe91311060b8b520324deb0e6fad0cf7231eea",
+        "264b47027d830fbc3f9ed7de889a52b46790f155a8de3f87e578b5a8009255f3",
     ),
 ];
 /// Binance COIN-M futures BTCUSD_PERP capture 2024-08-08.
@@ -104,8 +104,8 @@ pub(crate) const COINM: [Golden; 2] = [
     ),
     (
         "avellaneda-stoikov",
-        "1ec3435e44f6651cc0a64a30c25ca2f29353ca5850bceda8885a97920af46159",
-        "d388ed32db0b7a93860383c4076b1372cd6fb06786ea9c24251c32198aea2997",
+        "534258add6a653b70855e1c6f4ef2a0a91a642c3d77b4c5db3325c2ee5c90da1",
+        "df4c79dabcd4fb38792400816025edb344ac9441ee26888668503533567ca4e7",
     ),
 ];
 /// Databento ESH4 MBO snapshot (8,725 adds) with the ES definition file.
@@ -118,8 +118,8 @@ pub(crate) const DBN_MBO: [Golden; 2] = [
     ),
     (
         "avellaneda-stoikov",
-        "54f5c67312278062e82a274e06a285c86fb3f9494766e24c9c00cc137c31c5ac",
-        "622e0c2a0951cab31576d51b1062db5f22e8d023dc71d38e0b5b2ba8a800cf67",
+        "23cb807d972ae8909aa98bc1b0e15e88adb2191227167ae08431c6cc29800f69",
+        "c2bf978099a13dc64c97e622efca8f5fd1922950e8d337d706578c2ca5b7d86a",
     ),
 ];
 /// Databento MBP-1 + trades + definition of one CME future (ESU4).
@@ -137,8 +137,8 @@ pub(crate) const DBN_MBP1: [Golden; 2] = [
     ),
     (
         "avellaneda-stoikov",
-        "e46eb9318da3b25e5dd40114a11bce1c479f9086cda0fc1dfe6c94761381bcb1",
-        "3f743d2182a6592923b1d257efbb6aa761ddff387e81791e57dd19f4e1322b02",
+        "f6dbc953bd983d8a7934d824655d0dddeeecdcf39083387ebda37f7adeba21d1",
+        "532c9e8a2e12a9bd99400154e3b43ced3cdf986b328affcba83203e72a708ce9",
     ),
 ];
 /// NautilusTrader's Binance USD-M depth CSV: a 100-level snapshot and one update.
@@ -152,7 +152,7 @@ pub(crate) const NT_DEPTH: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "a5eb39ff53998746dd8c3a31fcf5abba88cf565bc347af71f38aa93f7bdcfe69",
-        "6065c2ba04278fffe258197679e07787b047eb408b885a9709045a233bafba78",
+        "b633f836e947e002466fa86eb7d01dd0763e9f7702d3d4d8aaa582b9deba9a22",
     ),
 ];
 /// NautilusTrader's TrueFX USD/JPY ticks: 1,000 quotes without sizes.
@@ -164,8 +164,8 @@ pub(crate) const NT_TRUEFX: [Golden; 2] = [
     ),
     (
         "avellaneda-stoikov",
-        "e2903a40db877db2f00a5deabec0ccf10a4f6126d399464994f778deed2defba",
-        "bd28d93e94d974a99157ab343b3f2b83b41c9c944d817805cc6d1c822a5c8032",
+        "ebeb26de9a956fd613fe1c75c1ee9faa14305533f4d24a1cc37bbf67f3f594e8",
+        "06b636979ce4f01eb31df7206eedb40f14d33c969bb69f0b1fd392806cd7b62c",
     ),
 ];
 /// Databento one-minute BBO of two futures and two options, with the options' definitions.

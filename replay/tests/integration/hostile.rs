@@ -257,6 +257,10 @@ fn forged_tape(path: &Path) {
         venue: format!("VENUE{FORGED}"),
         tick_size: Price(ONE / 100),
         price_scale: 2,
+        lot_size: lockstep_sdk::Qty(lockstep_sdk::ONE),
+        contract: lockstep_sim::Contract::LINEAR,
+        currency: "USD".into(),
+        time_zone: "UTC".into(),
     };
     let header = TapeHeader::new(format!("source{FORGED}"), vec![ins]);
     let mut w =

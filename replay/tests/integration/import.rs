@@ -158,6 +158,10 @@ fn importers_apply_the_tape_rules_at_the_offending_line() {
         venue: "test".into(),
         tick_size: lockstep_sdk::Price(lockstep_sdk::ONE / 100),
         price_scale: 2,
+        lot_size: lockstep_sdk::Qty(lockstep_sdk::ONE),
+        contract: lockstep_sim::Contract::LINEAR,
+        currency: "USD".into(),
+        time_zone: "UTC".into(),
     };
     let mut header = lockstep_sim::TapeHeader::new("test", vec![ins]);
     header.chunk_events = 2;

@@ -77,7 +77,7 @@ fn inspect_reports_the_goog_tape() {
     );
     let v = inspect(&tape);
     assert_eq!(v["events"], golden::GOOG_EVENTS);
-    assert_eq!(v["format_version"], 1);
+    assert_eq!(v["format_version"], lockstep_sim::FORMAT_VERSION);
     assert_eq!(v["compression"], "deflate");
     assert_eq!(v["chunks"], golden::GOOG_EVENTS.div_ceil(4096));
     assert_eq!(v["instruments"][0]["symbol"], "GOOG");

@@ -7,6 +7,10 @@ fn info(id: InstrumentId, symbol: &str) -> InstrumentInfo {
         venue: VENUE.into(),
         tick_size: Price(PRICE_FACTOR),
         price_scale: 4,
+        lot_size: Qty(ONE),
+        contract: lockstep_sim::Contract::LINEAR,
+        currency: "USD".into(),
+        time_zone: "America/New_York".into(),
     }
 }
 

@@ -4,9 +4,9 @@
 use super::refused;
 use crate::draw::{G, PRINTABLE, UPPER};
 use crate::harness::{Checked, Verdict};
-use lockstep_sdk::{Nanos, Price, Qty, Side};
+use lockstep_sdk::{Nanos, ONE, Price, Qty, Side};
 use lockstep_sim::{
-    Compression, EventSource, InstrumentInfo, MAX_PRICE, MAX_QTY, MarketEvent, TapeError,
+    Compression, Contract, EventSource, InstrumentInfo, MAX_PRICE, MAX_QTY, MarketEvent, TapeError,
     TapeEvent, TapeHeader, TapeReader, TapeWriter,
 };
 use std::io::Cursor;
@@ -20,6 +20,13 @@ pub(crate) fn instruments(g: &mut G<'_>, n: usize) -> Vec<InstrumentInfo> {
             venue: g.word(PRINTABLE, 0, 8),
             tick_size: Price(g.pick(&[1, 100, 1_000_000, 25_000_000, MAX_PRICE])),
             price_scale: g.u(0, 9) as u32,
+            lot_size: Qty(g.pick(&[1, 1_000, ONE, MAX_QTY])),
+            contract: Contract {
+                multiplier: Qty(g.pick(&[1, ONE, 50 * ONE, MAX_QTY])),
+                inverse: g.one_in(4),
+            },
+            currency: g.word(UPPER, 1, 12),
+            time_zone: g.pick(&["UTC", "America/New_York", "Etc/GMT+5"]).to_owned(),
         })
         .collect()
 }

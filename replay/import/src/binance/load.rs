@@ -69,7 +69,15 @@ fn scan_file(
             .map(decimals)
             .max()
             .unwrap_or(0);
-        listing.observe(&lines, VENUE, &sym.to_ascii_uppercase(), d)?;
+        // Quantities: trades' `q`, the book ticker's `B` and `A` (depth levels are pairs).
+        let qd = ["q", "B", "A"]
+            .iter()
+            .filter_map(|k| data.get(*k))
+            .filter_map(|x| x.as_str())
+            .map(decimals)
+            .max()
+            .unwrap_or(0);
+        listing.observe(&lines, VENUE, &sym.to_ascii_uppercase(), d, qd)?;
     }
     choose_unit(p, &samples, first, given)
 }

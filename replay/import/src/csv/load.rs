@@ -28,7 +28,7 @@ pub(crate) fn scan(files: &[PathBuf]) -> Result<Scan, ImportError> {
             let f: Vec<&str> = lines.text().split(',').map(str::trim).collect();
             let (sym, prices) = dialect.symbol_and_prices(&lines, &f)?;
             let d = prices.into_iter().map(decimals).max().unwrap_or(0);
-            listing.observe(&lines, venue, sym, d)?;
+            listing.observe(&lines, venue, sym, d, lockstep_sdk::SCALE)?;
         }
     }
     Ok(Scan { listing, kinds })

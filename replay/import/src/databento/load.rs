@@ -5,9 +5,10 @@
 use super::input::Input;
 use super::record::{MBP_DEPTH, Rec, UNDEF_PRICE, tick_decimals};
 use crate::error::ImportError;
+use crate::spec::UNKNOWN_CURRENCY;
 use crate::tick::{TickChoice, TickGcd, TickSource};
 use dbn::decode::DbnMetadata;
-use lockstep_sdk::{ONE, Price};
+use lockstep_sdk::{ONE, Price, Qty};
 use lockstep_sim::{InstrumentInfo, MAX_INSTRUMENTS};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,6 +18,10 @@ use std::path::PathBuf;
 struct Found {
     symbol: Option<String>,
     tick: Option<i64>,
+    /// Contract multiplier, lot and currency from a definition.
+    multiplier: Option<Qty>,
+    lot: Option<Qty>,
+    currency: Option<String>,
     /// Finest decimals of the prices seen (the price scale when no definition gives a tick).
     decimals: u32,
     /// The prices seen in tape units (for a tick when no definition gives one).
@@ -46,6 +51,25 @@ struct Census {
     order: Vec<u32>,
     mapped: BTreeMap<u32, String>,
     rows: u64,
+    /// The venue's time zone, from the first file's dataset.
+    zone: Option<&'static str>,
+}
+
+/// The time zone of a Databento dataset's venue (`GLBX.MDP3`: CME Globex, Chicago); UTC for
+/// a dataset not listed here (`--time-zone` states it).
+fn dataset_zone(dataset: &str) -> &'static str {
+    let venue = dataset.split('.').next().unwrap_or("");
+    match venue {
+        "GLBX" => "America/Chicago",
+        "XNAS" | "XNYS" | "XBOS" | "XPSX" | "XCHI" | "XCIS" | "ARCX" | "BATS" | "BATY" | "EDGA"
+        | "EDGX" | "IEXG" | "MEMX" | "EPRL" | "DBEQ" | "EQUS" | "OPRA" | "IFUS" => {
+            "America/New_York"
+        }
+        "IFEU" | "IFLL" => "Europe/London",
+        "NDEX" => "Europe/Amsterdam",
+        "XEUR" | "XEEE" => "Europe/Berlin",
+        _ => "UTC",
+    }
 }
 
 /// The first pass.
@@ -53,6 +77,7 @@ pub(crate) fn scan(files: &[PathBuf]) -> Result<Scan, ImportError> {
     let mut c = Census::default();
     for p in files {
         let mut inp = Input::open(p)?;
+        c.zone.get_or_insert_with(|| dataset_zone(&inp.dec.metadata().dataset));
         for m in &inp.dec.metadata().mappings {
             for iv in &m.intervals {
                 if let Ok(id) = iv.symbol.parse::<u32>() {
@@ -82,10 +107,20 @@ impl Census {
         let f = self.found.entry(id).or_default();
         let mut prices = [UNDEF_PRICE; 2 * MBP_DEPTH + 1];
         match rec {
-            Rec::Def { symbol, tick } => {
+            Rec::Def { symbol, tick, size, lot, currency } => {
                 f.symbol = Some(symbol.clone());
                 if *tick > 0 && *tick != UNDEF_PRICE {
                     f.tick = Some(*tick);
+                }
+                // Sizes are 1e-9 fixed point; the tape's are 1e-8.
+                if *size > 0 && *size != UNDEF_PRICE && size % 10 == 0 {
+                    f.multiplier = Some(Qty(size / 10));
+                }
+                if *lot > 0 && *lot != i32::MAX {
+                    f.lot = i64::from(*lot).checked_mul(ONE).map(Qty);
+                }
+                if !currency.is_empty() {
+                    f.currency = Some(currency.clone());
                 }
             }
             Rec::Other(_) => {}
@@ -123,14 +158,32 @@ impl Census {
                 .or_else(|| self.mapped.get(id).cloned())
                 .unwrap_or_else(|| id.to_string());
             let idx = u16::try_from(i).unwrap_or(u16::MAX);
-            let (tick, price_scale) = choose_tick(idx, f);
-            s.instruments.push(InstrumentInfo {
-                id: idx,
+            // A definition of the same symbol under another instrument id (a definition file
+            // of another day) stands for one under this id.
+            let def = if f.tick.is_some() {
+                f
+            } else {
+                self.found
+                    .values()
+                    .find(|g| g.tick.is_some() && g.symbol.as_deref() == Some(symbol.as_str()))
+                    .unwrap_or(f)
+            };
+            let (tick, price_scale) = choose_tick(idx, def.tick, f);
+            // What a definition does not give: one contract is one unit, lots of one, and
+            // the currency unknown (ISO 4217's XXX) rather than guessed.
+            let currency = def.currency.clone().unwrap_or_else(|| UNKNOWN_CURRENCY.to_owned());
+            let mut ins = InstrumentInfo::spot(
+                idx,
                 symbol,
-                venue: "Databento".into(),
-                tick_size: tick.tick,
-                price_scale,
-            });
+                "Databento",
+                tick.tick,
+                def.lot.unwrap_or(Qty(ONE)),
+                currency,
+                self.zone.unwrap_or("UTC"),
+            );
+            ins.price_scale = price_scale;
+            ins.contract.multiplier = def.multiplier.unwrap_or(Qty(ONE));
+            s.instruments.push(ins);
             s.ticks.push(tick);
             s.ids.insert(*id, idx);
             s.has_mbo.push(f.mbo);
@@ -161,8 +214,8 @@ fn prices_of(rec: &Rec, prices: &mut [i64; 2 * MBP_DEPTH + 1]) {
 
 /// Instrument `instrument`'s tick and price scale: its definition's, else the greatest common
 /// divisor of its prices (a whole unit without any).
-fn choose_tick(instrument: u16, f: &Found) -> (TickChoice, u32) {
-    match (f.tick, f.gcd.tick(1)) {
+fn choose_tick(instrument: u16, defined: Option<i64>, f: &Found) -> (TickChoice, u32) {
+    match (defined, f.gcd.tick(1)) {
         (Some(t), _) if t % 10 == 0 => (
             TickChoice {
                 instrument,

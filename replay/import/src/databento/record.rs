@@ -42,6 +42,12 @@ pub(crate) enum Rec {
     Def {
         symbol: String,
         tick: i64,
+        /// Contract size (`unit_of_measure_qty`, 1e-9 units; `UNDEF_PRICE` or 0 when unset).
+        size: i64,
+        /// Round lot (`min_lot_size_round_lot`; 0 or below when unset).
+        lot: i32,
+        /// Currency, as the definition spells it (empty when unset).
+        currency: String,
     },
     Other(&'static str),
 }
@@ -135,7 +141,13 @@ pub(crate) fn convert(r: RecordRefEnum<'_>) -> Result<Item, String> {
         }
         RecordRefEnum::InstrumentDef(m) => {
             let symbol = m.raw_symbol().map_err(|e| format!("instrument definition: {e}"))?;
-            let rec = Rec::Def { symbol: symbol.to_owned(), tick: m.min_price_increment };
+            let rec = Rec::Def {
+                symbol: symbol.to_owned(),
+                tick: m.min_price_increment,
+                size: m.unit_of_measure_qty,
+                lot: m.min_lot_size_round_lot,
+                currency: m.currency().unwrap_or("").to_owned(),
+            };
             (m.hd, m.ts_recv, 0, rec)
         }
         RecordRefEnum::Ohlcv(m) => (m.hd, UNDEF_TS, 0, Rec::Other("OHLCV bar")),

@@ -7,7 +7,7 @@ use super::record::{BookRow, PRICE_MUL, parse_book_row, parse_message};
 use crate::error::{ImportError, file_name, quoted};
 use crate::lines::Lines;
 use crate::tick::{TickChoice, TickGcd, TickSource};
-use lockstep_sdk::Price;
+use lockstep_sdk::{ONE, Price, Qty};
 use lockstep_sim::{InstrumentInfo, MAX_INSTRUMENTS};
 use std::path::{Path, PathBuf};
 
@@ -90,12 +90,19 @@ pub(crate) fn instruments(scan: &Scan) -> Vec<InstrumentInfo> {
         .iter()
         .zip(&scan.ticks)
         .enumerate()
-        .map(|(i, (ins, t))| InstrumentInfo {
-            id: i as u16,
-            symbol: ins.symbol.clone(),
-            venue: "NASDAQ (LOBSTER)".into(),
-            tick_size: t.tick,
-            price_scale: 4,
+        .map(|(i, (ins, t))| {
+            // LOBSTER sizes are shares of a Nasdaq stock: US dollars, New York time.
+            let mut info = InstrumentInfo::spot(
+                i as u16,
+                ins.symbol.clone(),
+                "NASDAQ (LOBSTER)",
+                t.tick,
+                Qty(ONE),
+                "USD",
+                "America/New_York",
+            );
+            info.price_scale = 4;
+            info
         })
         .collect()
 }

@@ -22,7 +22,7 @@ pub(crate) fn scan(paths: &[PathBuf]) -> Result<Listing, ImportError> {
                 return Err(lines.err("row lacks the exchange or symbol field"));
             };
             let d = pcols.iter().filter_map(|&i| get(i)).map(decimals).max().unwrap_or(0);
-            listing.observe(&lines, ex, sym, d)?;
+            listing.observe(&lines, ex, sym, d, lockstep_sdk::SCALE)?;
         }
     }
     Ok(listing)

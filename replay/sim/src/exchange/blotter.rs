@@ -231,6 +231,9 @@ pub struct EquityRow {
     pub position: Qty,
     /// Mark price (the book's mid, else the last trade, else the last quote's mid).
     pub mark: Price,
+    /// The position's worth at the mark in the instrument's currency, 8 decimals (the
+    /// contract's terms applied: multiplier, linear or inverse).
+    pub value: i128,
     /// Cash from fills, 8 decimals.
     pub cash: i128,
     /// Fees paid, 8 decimals.
@@ -240,13 +243,23 @@ pub struct EquityRow {
 impl EquityRow {
     /// Net equity: cash plus the position at the mark, less fees.
     pub fn equity(&self) -> i128 {
-        self.cash
-            .saturating_add(
-                i128::from(self.position.0) * i128::from(self.mark.0)
-                    / i128::from(lockstep_sdk::ONE),
-            )
-            .saturating_sub(self.fees)
+        self.cash.saturating_add(self.value).saturating_sub(self.fees)
     }
+}
+
+/// One instrument's account at a moment, as the venue marks it for the blotter's bars.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Marked {
+    /// Position.
+    pub position: Qty,
+    /// Mark price.
+    pub mark: Price,
+    /// The position's worth at the mark.
+    pub value: i128,
+    /// Cash from fills.
+    pub cash: i128,
+    /// Fees paid.
+    pub fees: i128,
 }
 
 /// The market's and the strategy's best prices on one instrument after a change (zero:
@@ -318,7 +331,7 @@ snap_struct!(FillRow {
     ahead_at_fill,
     position
 });
-snap_struct!(EquityRow { bar_end_ns, instrument, position, mark, cash, fees });
+snap_struct!(EquityRow { bar_end_ns, instrument, position, mark, value, cash, fees });
 snap_struct!(PriceSample { ts_ns, instrument, bid, ask, our_bid, our_ask });
 snap_struct!(WindowBuf { minute, score, samples });
 snap_struct!(Blotter {
@@ -327,6 +340,7 @@ snap_struct!(Blotter {
     fills,
     equity,
     rejects,
+    too_late,
     live,
     levels,
     last,
@@ -351,6 +365,9 @@ pub struct Blotter {
     fills: Vec<FillRow>,
     equity: Vec<EquityRow>,
     rejects: BTreeMap<(InstrumentId, RequestKind, u32), u64>,
+    /// Of those, cancels and replaces that came too late (the order had just closed), per
+    /// instrument.
+    too_late: BTreeMap<InstrumentId, u64>,
     /// Live orders by id: index into `orders`.
     live: BTreeMap<OrderId, usize>,
     /// Our resting quantity count per (instrument, side byte, price).
@@ -396,6 +413,7 @@ impl Blotter {
             fills: Vec::new(),
             equity: Vec::new(),
             rejects: BTreeMap::new(),
+            too_late: BTreeMap::new(),
             live: BTreeMap::new(),
             levels: BTreeMap::new(),
             last,
@@ -450,6 +468,11 @@ impl Blotter {
     /// Rejected requests by (instrument, request, reason code).
     pub fn rejects(&self) -> &BTreeMap<(InstrumentId, RequestKind, u32), u64> {
         &self.rejects
+    }
+    /// Cancels and replaces refused because they came too late, per instrument (they are
+    /// among [`Blotter::rejects`] too).
+    pub fn too_late(&self) -> &BTreeMap<InstrumentId, u64> {
+        &self.too_late
     }
     /// First and last local time seen.
     pub fn span(&self) -> Option<(i64, i64)> {
@@ -563,7 +586,7 @@ impl Blotter {
 
     /// Closes every bar that ended at or before `t`; `marks(i)` gives instrument `i`'s
     /// (position, mark, cash, fees) now. Call before anything at `t` happens.
-    pub fn close_bars(&mut self, t: i64, marks: impl Fn(usize) -> (Qty, Price, i128, i128)) {
+    pub fn close_bars(&mut self, t: i64, marks: impl Fn(usize) -> Marked) {
         let bar = self.cfg.bar_ns;
         let next = t.div_euclid(bar).saturating_add(1).saturating_mul(bar);
         let Some(end) = self.bar_end else {
@@ -582,7 +605,7 @@ impl Blotter {
     }
 
     /// Records the last, partial bar ending at `end` and closes the window.
-    pub fn finish(&mut self, end: i64, marks: impl Fn(usize) -> (Qty, Price, i128, i128)) {
+    pub fn finish(&mut self, end: i64, marks: impl Fn(usize) -> Marked) {
         if self.bar_end.is_some() {
             self.close_bars(end, &marks);
             if self.bar_active {
@@ -596,18 +619,19 @@ impl Blotter {
         }
     }
 
-    fn record_bar(&mut self, end: i64, marks: &impl Fn(usize) -> (Qty, Price, i128, i128)) {
+    fn record_bar(&mut self, end: i64, marks: &impl Fn(usize) -> Marked) {
         self.bar_ends.push(end);
         for i in 0..self.last.len() {
             if !self.traded.get(i).copied().unwrap_or(false) {
                 continue;
             }
-            let (position, mark, cash, fees) = marks(i);
+            let Marked { position, mark, value, cash, fees } = marks(i);
             self.equity.push(EquityRow {
                 bar_end_ns: end,
                 instrument: i as InstrumentId,
                 position,
                 mark,
+                value,
                 cash,
                 fees,
             });
@@ -672,10 +696,21 @@ impl Blotter {
         }
     }
 
-    /// A cancel or replace was refused at `t`.
-    pub fn refused(&mut self, t: i64, instrument: InstrumentId, kind: RequestKind, reason: u32) {
+    /// A cancel or replace was refused at `t`; `late`: it named an order that had just
+    /// filled or been cancelled.
+    pub fn refused(
+        &mut self,
+        t: i64,
+        instrument: InstrumentId,
+        kind: RequestKind,
+        reason: u32,
+        late: bool,
+    ) {
         self.request(t);
         *self.rejects.entry((instrument, kind, reason)).or_default() += 1;
+        if late {
+            *self.too_late.entry(instrument).or_default() += 1;
+        }
     }
 
     /// A live order was replaced at `t`.
@@ -809,7 +844,7 @@ mod tests {
         b.unrested(0, Side::Buy, Price(100));
         // The id is free again: a new order with it is a new row.
         place(&mut b, 30, 7, None);
-        b.refused(40, 0, RequestKind::Cancel, reject_reason::UNKNOWN_ORDER);
+        b.refused(40, 0, RequestKind::Cancel, reject_reason::UNKNOWN_ORDER, true);
         place(&mut b, 50, 7, Some(reject_reason::DUPLICATE_ID));
         let o = b.orders();
         assert_eq!(o.len(), 3);
@@ -842,7 +877,7 @@ mod tests {
     #[test]
     fn bars_close_at_boundaries_and_skip_empty_ones() {
         let mut b = Blotter::new(BlotterConfig { bar_ns: 10, window: None }, 1);
-        let marks = |_: usize| (Qty(0), Price(0), 0i128, 0i128);
+        let marks = |_: usize| Marked::default();
         for t in [1, 5, 12, 55] {
             b.close_bars(t, marks);
             b.market(t, 0, None);

@@ -25,10 +25,10 @@
 //! data at a time comes after order arrivals at that time and before answers and timers.
 
 use crate::book::{Applied, Book};
-use crate::market::InstrumentInfo;
+use crate::market::{Contract, InstrumentInfo};
 use lockstep_sdk::{
-    Action, ActionRecord, Canceled, EventBody, Fill, InstrumentId, Nanos, ONE, OrderAck, OrderId,
-    Price, Qty, Quote, Reject, Side, reject_reason,
+    Action, ActionRecord, Canceled, EventBody, Fill, InstrumentId, Nanos, OrderAck, OrderId, Price,
+    Qty, Quote, Reject, Side, reject_reason,
 };
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
@@ -44,7 +44,7 @@ use crate::snap::{Reader, Snap, SnapError, snap_enum, snap_struct};
 use order::{FillAt, OrderRef};
 
 pub use blotter::{
-    Blotter, BlotterConfig, EquityRow, FillRow, MAX_ROWS, MINUTE_NS, OrderKind, OrderRow,
+    Blotter, BlotterConfig, EquityRow, FillRow, MAX_ROWS, MINUTE_NS, Marked, OrderKind, OrderRow,
     OrderStatus, PriceSample, RequestKind, reject_reason_hint, reject_reason_name,
 };
 
@@ -120,7 +120,8 @@ snap_struct!(ExchangeStats {
     timers,
     signals,
     invalid_actions,
-    dropped
+    dropped,
+    too_late
 });
 snap_struct!(BudgetExceeded { budget, limit, seq, local_ts });
 snap_enum!(VenueBudget [ActionsPerEvent, MessagesPerEvent, RestingOrders, LiveTimers, TimersPerSec, Work]);
@@ -216,12 +217,20 @@ struct Position {
     taker_fills: u64,
 }
 
+/// How many closed orders the venue remembers, to tell a cancel or replace that came too late
+/// (crossed a fill or cancel in flight) from one naming an order that never existed.
+const RECENTLY_CLOSED: usize = 4096;
+
 /// One strategy's simulated exchange session: the one venue simulator, used by the replay
 /// session (one per strategy) and by the network venue (one per order session).
 pub struct SimExchange {
     cfg: ExchangeConfig,
     models: Models,
     ticks: Vec<i64>,
+    /// Lot size per instrument: order quantities are whole lots.
+    lots: Vec<i64>,
+    /// Contract terms per instrument: how fills and marks become money.
+    contracts: Vec<Contract>,
     /// Resting orders by (instrument, arrival number): per instrument in the order they
     /// joined, which is the order they are matched in.
     orders: BTreeMap<(InstrumentId, u64), SimOrder>,
@@ -255,6 +264,12 @@ pub struct SimExchange {
     now: i64,
     /// Scratch: keys of orders filled completely by one market event.
     done: Vec<(InstrumentId, u64)>,
+    /// The last [`RECENTLY_CLOSED`] orders that filled or were cancelled, by id (with the
+    /// close's number) and by close number: a cancel or replace of one is too late, not a
+    /// mistake.
+    closed_ids: BTreeMap<OrderId, u64>,
+    closed_order: BTreeMap<u64, OrderId>,
+    closes: u64,
     /// The budget crossed (the session is frozen from then on), and whether it was reported.
     crossed: Option<BudgetExceeded>,
     reported: bool,
@@ -330,6 +345,8 @@ impl SimExchange {
             cfg,
             models,
             ticks: instruments.iter().map(|i| i.tick_size.0).collect(),
+            lots: instruments.iter().map(|i| i.lot_size.0).collect(),
+            contracts: instruments.iter().map(|i| i.contract).collect(),
             orders: BTreeMap::new(),
             ids: BTreeMap::new(),
             next_order: 0,
@@ -350,6 +367,9 @@ impl SimExchange {
             tape_events: 0,
             now: i64::MIN,
             done: Vec::new(),
+            closed_ids: BTreeMap::new(),
+            closed_order: BTreeMap::new(),
+            closes: 0,
             crossed: None,
             reported: false,
             blotter: None,
@@ -361,6 +381,8 @@ impl SimExchange {
     pub(crate) fn snap(&self, w: &mut Vec<u8>) {
         self.cfg.put(w);
         self.ticks.put(w);
+        self.lots.put(w);
+        self.contracts.put(w);
         self.orders.put(w);
         self.ids.put(w);
         self.next_order.put(w);
@@ -381,6 +403,9 @@ impl SimExchange {
         self.tape_events.put(w);
         self.now.put(w);
         self.done.put(w);
+        self.closed_ids.put(w);
+        self.closed_order.put(w);
+        self.closes.put(w);
         self.crossed.put(w);
         self.reported.put(w);
         self.blotter.put(w);
@@ -400,6 +425,8 @@ impl SimExchange {
             cfg: *cfg,
             models,
             ticks: Snap::get(r)?,
+            lots: Snap::get(r)?,
+            contracts: Snap::get(r)?,
             orders: Snap::get(r)?,
             ids: Snap::get(r)?,
             next_order: Snap::get(r)?,
@@ -420,16 +447,19 @@ impl SimExchange {
             tape_events: Snap::get(r)?,
             now: Snap::get(r)?,
             done: Snap::get(r)?,
+            closed_ids: Snap::get(r)?,
+            closed_order: Snap::get(r)?,
+            closes: Snap::get(r)?,
             crossed: Snap::get(r)?,
             reported: Snap::get(r)?,
             blotter: Snap::get(r)?,
         };
         // Per-instrument tables all as long as the instrument list, and every order on it.
         let n = v.ticks.len();
-        let per = [v.open.len(), v.pos.len(), v.last_trade.len(), v.last_quote.len()];
+        let per = [v.open.len(), v.pos.len(), v.last_trade.len(), v.last_quote.len(), v.lots.len()];
         let fits = per
             .iter()
-            .chain(&[v.quote_time.len(), v.book_time.len(), v.tape_feed.len()])
+            .chain(&[v.quote_time.len(), v.book_time.len(), v.tape_feed.len(), v.contracts.len()])
             .all(|&l| l == n)
             && v.orders.keys().all(|&(i, _)| usize::from(i) < n)
             && v.ids.values().all(|k| v.orders.contains_key(k));
@@ -473,10 +503,17 @@ impl SimExchange {
         }
     }
 
-    /// Instrument `i`'s (position, mark, cash, fees) now.
-    fn marks(&self, i: usize, books: &[Book]) -> (Qty, Price, i128, i128) {
+    /// Instrument `i`'s account now, marked to `books`.
+    fn marks(&self, i: usize, books: &[Book]) -> Marked {
         let p = self.pos[i];
-        (Qty(p.qty), Price(self.mark(i, books)), p.cash, p.fees)
+        let mark = self.mark(i, books);
+        Marked {
+            position: Qty(p.qty),
+            mark: Price(mark),
+            value: self.contracts[i].value(p.qty, mark),
+            cash: p.cash,
+            fees: p.fees,
+        }
     }
 
     /// The price positions in instrument `i` are marked at: the book's mid, else the last
@@ -681,8 +718,10 @@ impl SimExchange {
 
     fn fill(&mut self, f: FillAt) {
         let FillAt { t, order, px, qty, maker, .. } = f;
-        let notional = i128::from(px.0) * i128::from(qty.0) / i128::from(ONE);
-        let fee = self.models.fees.fee(order.instrument, Money(notional), maker).0;
+        // What the quantity bought at `px` costs (negative for an inverse contract, whose
+        // buyer receives coins' worth); fees are on its size.
+        let notional = self.contracts[usize::from(order.instrument)].value(qty.0, px.0);
+        let fee = self.models.fees.fee(order.instrument, Money(notional.abs()), maker).0;
         let p = &mut self.pos[usize::from(order.instrument)];
         // Saturating: a strategy trading absurd sizes gets absurd (but never wrapped) totals.
         match order.side {
@@ -774,6 +813,12 @@ impl SimExchange {
         px > 0 && (tick <= 0 || px % tick == 0)
     }
 
+    /// A quantity above 0 and a whole number of the instrument's lots.
+    fn valid_qty(&self, instrument: InstrumentId, qty: i64) -> bool {
+        let lot = self.lots[usize::from(instrument)];
+        qty > 0 && (lot <= 0 || qty % lot == 0)
+    }
+
     /// Why a new order on `instrument` at `px` (`None`: market) for `qty` is refused, if it is.
     fn refusal(
         &self,
@@ -785,7 +830,9 @@ impl SimExchange {
     ) -> Option<u32> {
         if usize::from(instrument) >= books.len() {
             Some(reject_reason::UNKNOWN_INSTRUMENT)
-        } else if qty <= 0 || px.is_some_and(|px| !self.valid_price(instrument, px)) {
+        } else if !self.valid_qty(instrument, qty)
+            || px.is_some_and(|px| !self.valid_price(instrument, px))
+        {
             Some(reject_reason::INVALID)
         } else if px.is_some() && self.ids.contains_key(&order_id) {
             Some(reject_reason::DUPLICATE_ID)
@@ -822,6 +869,8 @@ impl SimExchange {
                 let rem = self.take(t, order, Some(px), qty, book);
                 if rem.0 > 0 {
                     self.rest(order, px, rem, book);
+                } else {
+                    self.close(order_id);
                 }
             }
             Action::PlaceMarket { instrument, order_id, side, qty } => {
@@ -846,6 +895,7 @@ impl SimExchange {
                     self.send(t, instrument, EventBody::Canceled(Canceled { order_id, qty: rem }));
                     self.note(|b| b.cancelled(t, order_id));
                 }
+                self.close(order_id);
             }
             Action::Cancel { instrument, order_id } => {
                 self.stats.cancels += 1;
@@ -853,6 +903,7 @@ impl SimExchange {
                     Some(key) => {
                         self.note(|b| b.request(t));
                         let o = self.unrest(key);
+                        self.close(order_id);
                         self.send(
                             t,
                             instrument,
@@ -861,8 +912,9 @@ impl SimExchange {
                         self.note(|b| b.cancelled(t, order_id));
                     }
                     None => {
+                        let late = self.missed(order_id);
                         let reason = reject_reason::UNKNOWN_ORDER;
-                        self.note(|b| b.refused(t, instrument, RequestKind::Cancel, reason));
+                        self.note(|b| b.refused(t, instrument, RequestKind::Cancel, reason, late));
                         self.reject(t, instrument, order_id, reason);
                     }
                 }
@@ -872,14 +924,18 @@ impl SimExchange {
                 let found = self.find(instrument, order_id);
                 let refused = match found {
                     None => Some(reject_reason::UNKNOWN_ORDER),
-                    Some(_) if qty.0 <= 0 || !self.valid_price(instrument, px.0) => {
+                    Some(_)
+                        if !self.valid_qty(instrument, qty.0)
+                            || !self.valid_price(instrument, px.0) =>
+                    {
                         Some(reject_reason::INVALID)
                     }
                     Some(_) => None,
                 };
                 let (Some(key), None) = (found, refused) else {
+                    let late = found.is_none() && self.missed(order_id);
                     let reason = refused.unwrap_or(reject_reason::INVALID);
-                    self.note(|b| b.refused(t, instrument, RequestKind::Replace, reason));
+                    self.note(|b| b.refused(t, instrument, RequestKind::Replace, reason, late));
                     return self.reject(t, instrument, order_id, reason);
                 };
                 self.note(|b| b.replaced(t, order_id, px, qty));
@@ -896,6 +952,8 @@ impl SimExchange {
                     let rem = self.take(t, order, Some(px), qty, book);
                     if rem.0 > 0 {
                         self.rest(order, px, rem, book);
+                    } else {
+                        self.close(order_id);
                     }
                 } else {
                     // Keeps its place.
@@ -939,6 +997,28 @@ impl SimExchange {
         self.open[usize::from(key.0)] -= 1;
         self.note(|b| b.unrested(key.0, o.side, o.px));
         o
+    }
+
+    /// Order `id` is done (filled or cancelled): remembered among the recently closed.
+    fn close(&mut self, id: OrderId) {
+        self.closes += 1;
+        if let Some(old) = self.closed_ids.insert(id, self.closes) {
+            self.closed_order.remove(&old);
+        }
+        self.closed_order.insert(self.closes, id);
+        if self.closed_order.len() > RECENTLY_CLOSED
+            && let Some((_, oldest)) = self.closed_order.pop_first()
+        {
+            self.closed_ids.remove(&oldest);
+        }
+    }
+
+    /// A cancel or replace of `id` found no live order: counted as too late when `id` closed
+    /// recently (the request crossed a fill or cancel in flight).
+    fn missed(&mut self, id: OrderId) -> bool {
+        let late = self.closed_ids.contains_key(&id);
+        self.stats.too_late += u64::from(late);
+        late
     }
 
     /// Notes a market event's exchange and local times, for latency models that follow the
@@ -1048,6 +1128,7 @@ impl SimExchange {
         for key in done.drain(..) {
             if let Some(o) = orders.remove(&key) {
                 self.ids.remove(&o.id);
+                self.close(o.id);
                 self.open[ii] -= 1;
                 self.note(|b| b.unrested(instrument, o.side, o.px));
             }
@@ -1085,10 +1166,8 @@ impl SimExchange {
                 continue;
             }
             let mark = self.mark(i, books);
-            let pnl = p
-                .cash
-                .saturating_add(i128::from(p.qty) * i128::from(mark) / i128::from(ONE))
-                .saturating_sub(p.fees);
+            let value = self.contracts[i].value(p.qty, mark);
+            let pnl = p.cash.saturating_add(value).saturating_sub(p.fees);
             out.fills += p.maker_fills + p.taker_fills;
             out.pnl.0 = out.pnl.0.saturating_add(pnl);
             out.fees.0 = out.fees.0.saturating_add(p.fees);
@@ -1113,6 +1192,7 @@ impl SimExchange {
 mod tests {
     use super::*;
     use crate::market::MarketEvent;
+    use lockstep_sdk::ONE;
 
     fn info() -> Vec<InstrumentInfo> {
         vec![InstrumentInfo {
@@ -1121,6 +1201,10 @@ mod tests {
             venue: "t".into(),
             tick_size: Price(ONE / 100),
             price_scale: 2,
+            lot_size: Qty(ONE / 100),
+            contract: crate::Contract::LINEAR,
+            currency: "USD".into(),
+            time_zone: "UTC".into(),
         }]
     }
     fn p(x: i64) -> Price {

@@ -61,6 +61,32 @@ pub struct ExchangeStats {
     pub invalid_actions: u64,
     /// Timers or orders dropped because too many were pending.
     pub dropped: u64,
+    /// Of the rejects, cancels and replaces that came too late: the order had filled or been
+    /// cancelled while the request was in flight (a real venue's "too late to cancel"). The
+    /// rest of the rejects are requests the venue refused on their merits.
+    pub too_late: u64,
+}
+
+impl ExchangeStats {
+    /// Requests the strategy sent the venue: orders, cancels and replaces.
+    pub fn requests(&self) -> u64 {
+        self.orders.saturating_add(self.cancels).saturating_add(self.replaces)
+    }
+
+    /// Share of requests refused on their merits (rejects less those too late), 0 with none.
+    pub fn reject_rate(&self) -> f64 {
+        ratio(self.rejects.saturating_sub(self.too_late), self.requests())
+    }
+
+    /// Share of requests that came too late.
+    pub fn too_late_rate(&self) -> f64 {
+        ratio(self.too_late, self.requests())
+    }
+}
+
+#[allow(clippy::cast_precision_loss, reason = "a rate for people, not money")]
+fn ratio(n: u64, d: u64) -> f64 {
+    if d == 0 { 0.0 } else { n as f64 / d as f64 }
 }
 
 /// The result for one instrument.
@@ -99,7 +125,8 @@ pub struct ExchangeSummary {
     pub open_orders: usize,
     /// Total fills.
     pub fills: u64,
-    /// Total PnL over all instruments (all assumed to be quoted in the same currency).
+    /// Total PnL over all instruments, each in its own currency (the tape header names them;
+    /// the total means something only where they share one).
     pub pnl: Money,
     /// Total fees.
     pub fees: Money,

@@ -33,8 +33,10 @@ mod writer;
 pub use reader::{TapeReader, read_full};
 pub use writer::TapeWriter;
 
-/// The tape format version this build reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+/// The tape format version this build reads and writes. Version 2 added each instrument's
+/// specification (lot, contract terms, currency, time zone); version 1 tapes are refused with
+/// how to re-import them.
+pub const FORMAT_VERSION: u16 = 2;
 /// Default number of events per chunk.
 pub const DEFAULT_CHUNK_EVENTS: u32 = 4096;
 /// Largest chunk payload a reader accepts (guards against a corrupt length field).
@@ -325,6 +327,33 @@ pub fn check_instruments(instruments: &[InstrumentInfo]) -> Result<(), String> {
                 Price(MAX_PRICE)
             ));
         }
+        check_spec(ins).map_err(|e| format!("instrument {i} ({symbol}) {e}"))?;
+    }
+    Ok(())
+}
+
+/// An instrument's specification is in range: a lot and a multiplier above 0 and at most
+/// [`MAX_QTY`], a currency of 1 to 12 letters or digits, a time zone of IANA name characters.
+fn check_spec(ins: &InstrumentInfo) -> Result<(), String> {
+    if !(1..=MAX_QTY).contains(&ins.lot_size.0) {
+        return Err(format!("has lot size {}; it must be above 0 and at most 10^10", ins.lot_size));
+    }
+    let m = ins.contract.multiplier;
+    if !(1..=MAX_QTY).contains(&m.0) {
+        return Err(format!("has multiplier {m}; it must be above 0 and at most 10^10"));
+    }
+    let c = &ins.currency;
+    if c.is_empty() || c.len() > 12 || !c.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        let c = lockstep_sdk::untrusted(c).max_chars(16);
+        return Err(format!("has currency {c:?}; it must be 1 to 12 ASCII letters or digits"));
+    }
+    let z = &ins.time_zone;
+    let zone_char = |b: u8| b.is_ascii_alphanumeric() || b"/_+-".contains(&b);
+    if z.is_empty() || z.len() > 64 || !z.bytes().all(zone_char) {
+        let z = lockstep_sdk::untrusted(z).max_chars(64);
+        return Err(format!(
+            "has time zone {z:?}; it must be an IANA name such as America/New_York"
+        ));
     }
     Ok(())
 }
@@ -457,6 +486,10 @@ impl fmt::Display for TapeError {
             TapeError::NotATape { found } => write!(
                 f,
                 "not a Lockstep tape: the file starts with {found:02x?} instead of \"LOCKTAPE\"; create tapes with `replay import`"
+            ),
+            TapeError::Version { found: 1 } => write!(
+                f,
+                "tape format version 1 has no instrument specifications (lot size, contract multiplier, currency, time zone), which this build needs (it reads version {FORMAT_VERSION}); re-import the source data with this build's `replay import` (the importers take them from the data, or from --lot, --multiplier, --currency and --time-zone)"
             ),
             TapeError::Version { found } => write!(
                 f,
@@ -649,6 +682,10 @@ mod tests {
             venue: "test".into(),
             tick_size: Price(1_000_000),
             price_scale: 2,
+            lot_size: Qty(ONE),
+            contract: crate::Contract::LINEAR,
+            currency: "USD".into(),
+            time_zone: "UTC".into(),
         };
         let mut h = TapeHeader::new("unit test", vec![ins(0), ins(1)]);
         h.chunk_events = 100;
