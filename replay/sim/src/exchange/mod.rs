@@ -109,7 +109,7 @@ struct Item {
 }
 
 snap_struct!(Item { time, class, ins, what });
-snap_struct!(SimOrder { id, side, px, leaves, ahead, join_stamp });
+snap_struct!(SimOrder { id, side, px, leaves, ahead, join_stamp, traded });
 snap_struct!(Position { qty, cash, fees, bought, sold, maker_fills, taker_fills });
 snap_struct!(PerSecond { second, n });
 snap_struct!(ExchangeStats {
@@ -204,6 +204,9 @@ struct SimOrder {
     ahead: Qty,
     /// Book arrival stamp when we joined: orders with a smaller stamp are ahead.
     join_stamp: u64,
+    /// Quantity traded at our price since the level's last L2 update: the next update's
+    /// decrease includes it, and the queue model has already taken it off the queue.
+    traded: i64,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -979,7 +982,8 @@ impl SimExchange {
         self.next_order += 1;
         let ahead = self.models.queue.on_join(book.qty_at(side, px));
         let join_stamp = book.stamp();
-        self.orders.insert(key, SimOrder { id, side, px, leaves: qty, ahead, join_stamp });
+        self.orders
+            .insert(key, SimOrder { id, side, px, leaves: qty, ahead, join_stamp, traded: 0 });
         self.note(|b| b.rested(id, instrument, side, px, ahead));
         self.ids.insert(id, key);
         self.open[usize::from(instrument)] += 1;
@@ -1082,12 +1086,17 @@ impl SimExchange {
                     } else if tr.px == o.px {
                         let (f, ahead) = queue.on_trade_at(o.ahead, tr.qty);
                         (fill, o.ahead) = (f.0, ahead);
+                        o.traded = o.traded.saturating_add(tr.qty.0);
                     }
                 }
             }
             if a.side == Some(o.side) && a.px == o.px {
                 if let Some(q) = a.level_set {
-                    let prev = Qty(q.0.saturating_add(a.removed.0).saturating_sub(a.added.0));
+                    // The trades since the last update are in this decrease already; the
+                    // model sees only the rest (hftbacktest subtracts them the same way).
+                    let prev = q.0.saturating_add(a.removed.0).saturating_sub(a.added.0);
+                    let prev = Qty(prev.saturating_sub(o.traded).max(0));
+                    o.traded = 0;
                     o.ahead = queue.on_level(o.ahead, prev, q);
                 } else if a.removed.0 > 0 {
                     let earlier = a.removed_stamp < o.join_stamp;
@@ -1272,6 +1281,49 @@ mod tests {
         assert_eq!(s.fees.to_string(), "0.060008");
         // Marked at the mid (100.00; no market impact) for 3 units: 300 - 300.04 - 0.060008.
         assert_eq!(s.pnl.to_string(), "-0.100008");
+    }
+
+    #[test]
+    fn a_trade_and_the_level_update_that_reports_it_advance_the_queue_once() {
+        let level =
+            |q: i64| MarketEvent::Level { side: Side::Buy, px: p(10_000), qty: Qty(q * ONE) };
+        let run = |queue: QueueModel| {
+            let mut books = [Book::new()];
+            books[0].apply(&level(10));
+            books[0].apply(&MarketEvent::Level { side: Side::Sell, px: p(10_002), qty: Qty(ONE) });
+            let cfg = ExchangeConfig::default();
+            let mut models = Models::from_config(&cfg);
+            models.queue_model(queue);
+            let mut x = SimExchange::with_models(cfg, models, &info());
+            let order = Action::PlaceLimit {
+                instrument: 0,
+                order_id: 1,
+                side: Side::Buy,
+                px: p(10_000),
+                qty: Qty(ONE),
+            };
+            x.action(order, 0);
+            drain(&mut x, &books);
+            // 4 trade at our price, then the L2 update shows the level down by those 4.
+            let t = MarketEvent::Trade {
+                px: p(10_000),
+                qty: Qty(4 * ONE),
+                aggressor: Some(Side::Sell),
+            };
+            let a = books[0].apply(&t);
+            x.on_market(0, &a, 100_000, &books[0]);
+            let a = books[0].apply(&level(6));
+            x.on_market(0, &a, 100_000, &books[0]);
+            x.resting()[0].ahead
+        };
+        // 10 ahead, 4 traded: 6 ahead, whichever model, since the update held nothing else.
+        for q in [
+            QueueModel::Fifo,
+            QueueModel::Prob(QueueFamily::Power(2.0)),
+            QueueModel::Prob(QueueFamily::Log),
+        ] {
+            assert_eq!(run(q), Qty(6 * ONE), "{q:?}");
+        }
     }
 
     #[test]
