@@ -40,6 +40,12 @@ pub(crate) trait Importer {
     /// The tape's instruments, by id.
     fn instruments(&self, scan: &Self::Scan) -> Vec<InstrumentInfo>;
 
+    /// The day whose local midnight the times count from, for a format whose times are
+    /// times of day (LOBSTER); `None`: Unix time.
+    fn local_midnight(&self, _scan: &Self::Scan) -> Option<String> {
+        None
+    }
+
     /// How each instrument's tick was chosen; by default ten to the minus the most decimals of
     /// its prices, as [`Importer::instruments`] gave it.
     fn ticks(&self, _scan: &Self::Scan, instruments: &[InstrumentInfo]) -> Vec<TickChoice> {
@@ -83,7 +89,14 @@ pub(crate) fn run<I: Importer>(
     lockstep_sim::check_instruments(&instruments)
         .map_err(|reason| ImportError::Format { file: first.clone(), reason })?;
     let ticks = importer.ticks(&scan, &instruments);
-    let header = TapeHeader::new(importer.source(&scan), instruments);
+    let mut header = TapeHeader::new(importer.source(&scan), instruments);
+    header.local_midnight = importer.local_midnight(&scan);
+    lockstep_sim::check_local_midnight(header.local_midnight.as_deref()).map_err(|reason| {
+        ImportError::Format {
+            file: first.clone(),
+            reason: format!("the file name's day: {reason}"),
+        }
+    })?;
     let mut sink = Sink::create(out, header, opts)?;
     let streamed = importer.stream(scan, &mut sink)?;
     let mut summary = sink.finish(streamed.rows, streamed.notes)?;

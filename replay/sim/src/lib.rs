@@ -73,6 +73,6 @@ pub use synth::{DEFAULT_SYNTH_EVENTS, DEFAULT_SYNTH_SEED, Synth, SynthConfig};
 pub use tape::{
     Compression, DEFAULT_CHUNK_EVENTS, EventCheck, EventSource, FORMAT_VERSION, Limited,
     MAX_FEED_SKEW_NS, MAX_INSTRUMENTS, MAX_PRICE, MAX_QTY, MemorySource, TapeError, TapeHeader,
-    TapeReader, TapeWriter, check_instruments, read_full,
+    TapeReader, TapeWriter, check_instruments, check_local_midnight, read_full,
 };
 pub use view::{Emit, MarketView};

@@ -108,7 +108,7 @@ snap_struct!(InstrumentInfo {
     currency,
     time_zone
 });
-snap_struct!(TapeHeader { event_count, chunk_events, source, instruments });
+snap_struct!(TapeHeader { event_count, chunk_events, source, instruments, local_midnight });
 
 /// One strategy as a checkpoint holds it.
 #[derive(Debug)]

@@ -16,6 +16,8 @@ pub(crate) struct TapeJson<'a> {
     source: &'a str,
     events: u64,
     instruments: Vec<InstrumentJson<'a>>,
+    /// The day whose local midnight times count from (LOBSTER); `null`: Unix time.
+    local_midnight: Option<&'a str>,
     /// The tape's path (`null`: the synthetic market); left out where no file is involved.
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<Option<String>>,
@@ -56,6 +58,7 @@ impl<'a> TapeJson<'a> {
                     time_zone: &i.time_zone,
                 })
                 .collect(),
+            local_midnight: h.local_midnight.as_deref(),
             path: None,
         }
     }

@@ -66,6 +66,8 @@ pub(crate) struct Scan {
     pub(crate) of_input: Vec<u16>,
     /// Each instrument's tick, by id.
     pub(crate) ticks: Vec<TickChoice>,
+    /// The trading day the file names give (`YYYY-MM-DD`), if they give one.
+    pub(crate) day: Option<String>,
 }
 
 /// The first pass (see [`crate::import_lobster`] for how a tick is inferred).
@@ -81,7 +83,8 @@ pub(crate) fn scan(inputs: &[LobsterInput]) -> Result<Scan, ImportError> {
     let ticks: Vec<TickChoice> = (0..instruments.len())
         .map(|i| choose_tick(i, &instruments[i], inputs, &of_input))
         .collect::<Result<_, _>>()?;
-    Ok(Scan { instruments, of_input, ticks })
+    let day = first_day.map(|(d, _)| d.to_owned());
+    Ok(Scan { instruments, of_input, ticks, day })
 }
 
 /// The tape's instruments.

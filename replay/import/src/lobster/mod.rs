@@ -94,6 +94,10 @@ impl Importer for Lobster<'_> {
         "LOBSTER"
     }
 
+    fn local_midnight(&self, scan: &load::Scan) -> Option<String> {
+        scan.day.clone()
+    }
+
     fn source(&self, scan: &load::Scan) -> String {
         let source = source_name(self.describe(scan), &self.messages);
         let orderbooks: Vec<PathBuf> =

@@ -91,6 +91,10 @@ pub struct TapeHeader {
     pub source: String,
     /// Instruments, indexed by id.
     pub instruments: Vec<InstrumentInfo>,
+    /// `Some("YYYY-MM-DD")`: times count nanoseconds from midnight of that day on the venue's
+    /// clock, in the instruments' time zone (LOBSTER's seconds after midnight). `None`:
+    /// nanoseconds since the Unix epoch, UTC.
+    pub local_midnight: Option<String>,
 }
 
 impl TapeHeader {
@@ -101,6 +105,7 @@ impl TapeHeader {
             chunk_events: DEFAULT_CHUNK_EVENTS,
             source: source.into(),
             instruments,
+            local_midnight: None,
         }
     }
 }
@@ -330,6 +335,28 @@ pub fn check_instruments(instruments: &[InstrumentInfo]) -> Result<(), String> {
         check_spec(ins).map_err(|e| format!("instrument {i} ({symbol}) {e}"))?;
     }
     Ok(())
+}
+
+/// A header's `local_midnight` is a real date, `YYYY-MM-DD`.
+pub fn check_local_midnight(day: Option<&str>) -> Result<(), String> {
+    let Some(d) = day else { return Ok(()) };
+    let parts: Vec<&str> = d.split('-').collect();
+    let num = |s: &str, n: usize| {
+        (s.len() == n && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<u32>().ok())?
+    };
+    let ok = match parts.as_slice() {
+        [y, m, dd] => match (num(y, 4), num(m, 2), num(dd, 2)) {
+            (Some(y), Some(m), Some(dd)) => lockstep_sdk::is_valid_date(y as i32, m, dd),
+            _ => false,
+        },
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        let d = lockstep_sdk::untrusted(d).max_chars(16);
+        Err(format!("its day {d:?} is not a date YYYY-MM-DD"))
+    }
 }
 
 /// An instrument's specification is in range: a lot and a multiplier above 0 and at most

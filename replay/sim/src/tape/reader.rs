@@ -119,6 +119,7 @@ impl<R: Read> TapeReader<R> {
             });
         }
         check_instruments(&header.instruments)
+            .and_then(|()| super::check_local_midnight(header.local_midnight.as_deref()))
             .map_err(|reason| TapeError::Header { offset: PROLOGUE_LEN, reason })?;
         Ok(Self {
             check: EventCheck::new(header.instruments.len(), false),
