@@ -352,7 +352,8 @@ impl fmt::Display for Error {
             }
             Error::AbiVersion { found, expected } => write!(
                 f,
-                "module speaks Lockstep ABI v{found}, this engine speaks v{expected}; rebuild the strategy against a matching lockstep-sdk"
+                "module speaks Lockstep ABI v{found}, this engine speaks v{}..=v{expected}; rebuild the strategy against a matching lockstep-sdk",
+                lockstep_sdk::MIN_ABI_VERSION
             ),
             Error::BadRegions { reason } => write!(f, "module's ABI regions are invalid: {reason}"),
             Error::MigrationRefused { reason } => write!(

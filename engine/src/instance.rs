@@ -179,7 +179,7 @@ impl Instance {
         migrating: bool,
     ) -> Result<Self, Error> {
         let config: &Config = &module.engine.config;
-        if image.abi_version != ABI_VERSION {
+        if !crate::tier::supported(i64::from(image.abi_version)) {
             let found = i64::from(image.abi_version);
             return Err(Error::AbiVersion { found, expected: ABI_VERSION });
         }
@@ -475,5 +475,9 @@ impl StrategyRunner for Instance {
     fn checkpoint(&mut self, out: &mut Vec<u8>) -> bool {
         self.checkpoint_into(out);
         true
+    }
+
+    fn abi_version(&self) -> u32 {
+        self.regions.abi_version
     }
 }

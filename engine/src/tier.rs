@@ -10,7 +10,9 @@ use crate::error::{Error, Phase};
 use crate::guest::{Entry, ExportSig, ImportDesc};
 use crate::instrument::MutableGlobal;
 use crate::{compiled, interp};
-use lockstep_sdk::{ABI_VERSION, ACTION_SIZE, BOOK_SIZE, EVENT_SIZE, REGIONS_SIZE, Regions};
+use lockstep_sdk::{
+    ABI_VERSION, ACTION_SIZE, BOOK_SIZE, EVENT_SIZE, MIN_ABI_VERSION, REGIONS_SIZE, Regions,
+};
 
 /// A module compiled for one tier.
 #[derive(Clone)]
@@ -89,7 +91,7 @@ pub(crate) fn link(
     let (version, _) =
         on_guest!(&mut guest, g => g.call(Entry::AbiVersion, 0, budget, Phase::Load));
     let version = version?;
-    if version != ABI_VERSION as i32 {
+    if !supported(i64::from(version)) {
         return Err(Error::AbiVersion { found: i64::from(version), expected: ABI_VERSION });
     }
     let (at, _) = on_guest!(&mut guest, g => g.call(Entry::Regions, 0, budget, Phase::Load));
@@ -103,12 +105,25 @@ pub(crate) fn link(
     let mut bytes = [0u8; REGIONS_SIZE];
     bytes.copy_from_slice(raw);
     let regions = Regions::decode(&bytes);
+    if i64::from(regions.abi_version) != i64::from(version) {
+        return Err(Error::BadRegions {
+            reason: format!(
+                "the descriptor says ABI v{} but lockstep_abi_version returned {version}",
+                regions.abi_version
+            ),
+        });
+    }
     check_regions(&regions, memory.len(), config)?;
     Ok((guest, regions))
 }
 
+/// Whether the engine runs guests of ABI `version` (v1 and v2: v1's records keep their meaning).
+pub(crate) fn supported(version: i64) -> bool {
+    (i64::from(MIN_ABI_VERSION)..=i64::from(ABI_VERSION)).contains(&version)
+}
+
 fn check_regions(r: &Regions, mem_len: usize, config: &Config) -> Result<(), Error> {
-    if r.abi_version != ABI_VERSION {
+    if !supported(i64::from(r.abi_version)) {
         return Err(Error::AbiVersion { found: i64::from(r.abi_version), expected: ABI_VERSION });
     }
     if r.action_cap == 0 || r.action_cap > config.max_action_cap {

@@ -18,8 +18,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// The guest ABI version this library speaks (`engine/ABI.md`).
-#define LS_ABI_VERSION 1
+// The guest ABI version this library speaks (`engine/ABI.md`); it also runs guests of
+// `LS_ABI_VERSION_MIN` and later.
+#define LS_ABI_VERSION 2
+
+// The oldest guest ABI version this library runs.
+#define LS_ABI_VERSION_MIN 1
 
 // Size in bytes of one event record.
 #define LS_EVENT_SIZE 64
@@ -96,6 +100,21 @@
 
 // Action kind: publish a computed value.
 #define LS_ACTION_SIGNAL 6
+
+// Time in force of an `LS_ACTION_PLACE_LIMIT` (ABI v2): good till cancelled.
+#define LS_TIF_GTC 0
+
+// Time in force: immediate or cancel.
+#define LS_TIF_IOC 1
+
+// Time in force: fill or kill.
+#define LS_TIF_FOK 2
+
+// Time in force: post only (rejected if it would cross).
+#define LS_TIF_POST_ONLY 3
+
+// Time in force: good till crossing (cancelled if it would cross).
+#define LS_TIF_GTX 4
 
 // Status: success.
 #define LS_OK 0
@@ -272,7 +291,7 @@ typedef struct ls_level {
 //
 // | kind | fields |
 // |---|---|
-// | `LS_ACTION_PLACE_LIMIT` | `instrument`, `order_id`, `side`, `px`, `qty` |
+// | `LS_ACTION_PLACE_LIMIT` | `instrument`, `order_id`, `side`, `tif`, `px`, `qty` |
 // | `LS_ACTION_PLACE_MARKET` | `instrument`, `order_id`, `side`, `qty` |
 // | `LS_ACTION_CANCEL` | `instrument`, `order_id` |
 // | `LS_ACTION_REPLACE` | `instrument`, `order_id`, `px`, `qty` |
@@ -285,6 +304,8 @@ typedef struct ls_action {
     uint16_t instrument;
     // `LS_SIDE_BUY` or `LS_SIDE_SELL` for placements, else `LS_SIDE_NONE`.
     uint8_t side;
+    // An `LS_TIF_*` time in force for `LS_ACTION_PLACE_LIMIT` (ABI v2), else 0.
+    uint8_t tif;
     // Strategy-defined signal id.
     uint32_t signal_id;
     // Client order id.

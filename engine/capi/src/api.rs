@@ -365,6 +365,10 @@ pub(crate) fn action_decode(
             (a.instrument, a.order_id, a.side, a.px, a.qty) =
                 (instrument, order_id, side.to_u8(), px.0, qty.0);
         }
+        Action::PlaceOrder { instrument, order_id, side, px, qty, tif } => {
+            (a.instrument, a.order_id, a.side, a.tif, a.px, a.qty) =
+                (instrument, order_id, side.to_u8(), tif.code(), px.0, qty.0);
+        }
         Action::PlaceMarket { instrument, order_id, side, qty } => {
             (a.instrument, a.order_id, a.side, a.qty) = (instrument, order_id, side.to_u8(), qty.0);
         }

@@ -5,8 +5,11 @@
 use lockstep_engine::sdk::{self, action_kind, event_kind};
 use lockstep_engine::{Engine, Instance, StrategyModule};
 
-/// The guest ABI version this library speaks (`engine/ABI.md`).
-pub const LS_ABI_VERSION: u32 = 1;
+/// The guest ABI version this library speaks (`engine/ABI.md`); it also runs guests of
+/// `LS_ABI_VERSION_MIN` and later.
+pub const LS_ABI_VERSION: u32 = 2;
+/// The oldest guest ABI version this library runs.
+pub const LS_ABI_VERSION_MIN: u32 = 1;
 /// Size in bytes of one event record.
 pub const LS_EVENT_SIZE: usize = 64;
 /// Size in bytes of one action record.
@@ -63,6 +66,17 @@ pub const LS_ACTION_REPLACE: u16 = 4;
 pub const LS_ACTION_SET_TIMER: u16 = 5;
 /// Action kind: publish a computed value.
 pub const LS_ACTION_SIGNAL: u16 = 6;
+
+/// Time in force of an `LS_ACTION_PLACE_LIMIT` (ABI v2): good till cancelled.
+pub const LS_TIF_GTC: u8 = 0;
+/// Time in force: immediate or cancel.
+pub const LS_TIF_IOC: u8 = 1;
+/// Time in force: fill or kill.
+pub const LS_TIF_FOK: u8 = 2;
+/// Time in force: post only (rejected if it would cross).
+pub const LS_TIF_POST_ONLY: u8 = 3;
+/// Time in force: good till crossing (cancelled if it would cross).
+pub const LS_TIF_GTX: u8 = 4;
 
 /// Status: success.
 pub const LS_OK: i32 = 0;
@@ -131,7 +145,12 @@ pub const LS_CODE_UNPORTABLE: i32 = 0x1A00;
 pub const LS_CODE_MIGRATION_REFUSED: i32 = 0x1B00;
 
 const _: () = {
-    assert!(LS_ABI_VERSION == sdk::ABI_VERSION);
+    assert!(LS_ABI_VERSION == sdk::ABI_VERSION && LS_ABI_VERSION_MIN == sdk::MIN_ABI_VERSION);
+    assert!(
+        LS_TIF_IOC == sdk::TimeInForce::Ioc.code() && LS_TIF_FOK == sdk::TimeInForce::Fok.code()
+    );
+    assert!(LS_TIF_POST_ONLY == sdk::TimeInForce::PostOnly.code());
+    assert!(LS_TIF_GTX == sdk::TimeInForce::Gtx.code());
     assert!(LS_EVENT_SIZE == sdk::EVENT_SIZE);
     assert!(LS_ACTION_SIZE == sdk::ACTION_SIZE);
     assert!(LS_BOOK_LEVELS == sdk::BOOK_LEVELS);
@@ -228,7 +247,7 @@ pub struct ls_level {
 ///
 /// | kind | fields |
 /// |---|---|
-/// | `LS_ACTION_PLACE_LIMIT` | `instrument`, `order_id`, `side`, `px`, `qty` |
+/// | `LS_ACTION_PLACE_LIMIT` | `instrument`, `order_id`, `side`, `tif`, `px`, `qty` |
 /// | `LS_ACTION_PLACE_MARKET` | `instrument`, `order_id`, `side`, `qty` |
 /// | `LS_ACTION_CANCEL` | `instrument`, `order_id` |
 /// | `LS_ACTION_REPLACE` | `instrument`, `order_id`, `px`, `qty` |
@@ -243,6 +262,8 @@ pub struct ls_action {
     pub instrument: u16,
     /// `LS_SIDE_BUY` or `LS_SIDE_SELL` for placements, else `LS_SIDE_NONE`.
     pub side: u8,
+    /// An `LS_TIF_*` time in force for `LS_ACTION_PLACE_LIMIT` (ABI v2), else 0.
+    pub tif: u8,
     /// Strategy-defined signal id.
     pub signal_id: u32,
     /// Client order id.

@@ -8,7 +8,7 @@ use crate::risk::{OrderRequest, RiskBook, RiskLimits};
 use crate::step::digest_step;
 use lockstep_sdk::{
     Action, ActionRecord, Event, EventBody, EventHeader, EventRecord, InstrumentId, Nanos, Price,
-    Qty, Reject, Side, StrategyRunner,
+    Qty, Reject, Side, StrategyRunner, TimeInForce, reject_reason,
 };
 use lockstep_sim::{Digest, InstrumentInfo, LevelOverflow, MarketView, TapeEvent, hex};
 use serde::Serialize;
@@ -32,6 +32,9 @@ pub enum Outbound {
         px: Option<Price>,
         /// The quantity.
         qty: Qty,
+        /// A limit order's time in force other than good till cancelled (IOC or FOK: the FIX
+        /// link has no post-only order, which the gateway refuses).
+        tif: Option<TimeInForce>,
     },
     /// Cancel an order.
     Cancel {
@@ -408,19 +411,28 @@ impl Gateway {
     /// Passes each action through risk: orders out, refusals back to the strategy as rejects.
     fn act(&mut self, s: usize, actions: &[ActionRecord], now: i64) {
         for a in actions {
-            let Ok(action) = a.decode() else { continue };
             let slot = &mut self.slots[s];
+            let Ok(action) = a.decode_for(slot.spec.runner.abi_version()) else { continue };
             let (order_id, instrument, checked) = match action {
+                Action::PlaceOrder {
+                    instrument,
+                    order_id,
+                    tif: TimeInForce::PostOnly | TimeInForce::Gtx,
+                    ..
+                } => (order_id, instrument, Err(reject_reason::UNSUPPORTED)),
                 Action::PlaceLimit { instrument, order_id, side, .. }
+                | Action::PlaceOrder { instrument, order_id, side, .. }
                 | Action::PlaceMarket { instrument, order_id, side, .. } => {
-                    let (px, qty) = match action {
-                        Action::PlaceLimit { px, qty, .. } => (Some(px), qty),
-                        Action::PlaceMarket { qty, .. } => (None, qty),
+                    let (px, qty, tif) = match action {
+                        Action::PlaceLimit { px, qty, .. } => (Some(px), qty, None),
+                        Action::PlaceOrder { px, qty, tif, .. } => (Some(px), qty, Some(tif)),
+                        Action::PlaceMarket { qty, .. } => (None, qty, None),
                         _ => continue,
                     };
                     let o = OrderRequest { instrument, side, px, qty };
                     let r = slot.risk.check_new(order_id, &o, now);
-                    let new = Outbound::New { strategy: s, order_id, instrument, side, px, qty };
+                    let new =
+                        Outbound::New { strategy: s, order_id, instrument, side, px, qty, tif };
                     (order_id, instrument, r.map(|()| new))
                 }
                 Action::Replace { instrument, order_id, px, qty } => {

@@ -727,10 +727,15 @@ impl Live {
         }
         for o in &out {
             let (s, order_id, instrument, action) = match *o {
-                Outbound::New { strategy, order_id, instrument, side, px, qty } => {
-                    let a = match px {
-                        Some(px) => Action::PlaceLimit { instrument, order_id, side, px, qty },
-                        None => Action::PlaceMarket { instrument, order_id, side, qty },
+                Outbound::New { strategy, order_id, instrument, side, px, qty, tif } => {
+                    let a = match (px, tif) {
+                        (Some(px), Some(tif)) => {
+                            Action::PlaceOrder { instrument, order_id, side, px, qty, tif }
+                        }
+                        (Some(px), None) => {
+                            Action::PlaceLimit { instrument, order_id, side, px, qty }
+                        }
+                        (None, _) => Action::PlaceMarket { instrument, order_id, side, qty },
                     };
                     (strategy, order_id, instrument, a)
                 }
@@ -750,7 +755,9 @@ impl Live {
                 .get(usize::from(instrument))
                 .map_or(Symbol::lossy(b"?"), |i| Symbol::lossy(i.symbol.as_bytes()));
             let side = match action {
-                Action::PlaceLimit { side, .. } | Action::PlaceMarket { side, .. } => side,
+                Action::PlaceLimit { side, .. }
+                | Action::PlaceOrder { side, .. }
+                | Action::PlaceMarket { side, .. } => side,
                 _ => self.orders.get(&id).map_or(Side::Buy, |o| o.1),
             };
             let entry = self.orders.entry(id).or_insert((symbol, side, 0, instrument));

@@ -150,6 +150,10 @@ impl StrategyRunner for Recovering {
         if self.left == 0 && self.restore.is_none() { self.runner.actions() } else { &self.actions }
     }
 
+    fn abi_version(&self) -> u32 {
+        self.runner.abi_version()
+    }
+
     fn checkpoint(&mut self, out: &mut Vec<u8>) -> bool {
         // Still answering from the journal: no state to take yet.
         if self.left > 0 {

@@ -4,11 +4,11 @@
 
 use lockstep_fix::{
     AppMessage, CxlRejResponseTo, ExecType, ExecutionReport, Id, NewOrderSingle, OrdStatus,
-    OrdType, OrderCancelReject, OrderCancelReplaceRequest, OrderCancelRequest, Symbol,
+    OrdType, OrderCancelReject, OrderCancelReplaceRequest, OrderCancelRequest, Symbol, TimeInForce,
 };
 use lockstep_sdk::{
     Action, Canceled, EventBody, Fill, InstrumentId, OrderAck, Price, Qty, Reject, Side,
-    reject_reason,
+    TimeInForce as SdkTif, reject_reason,
 };
 
 /// Bits of a client order id that carry the strategy's own order id; the strategy's index is
@@ -91,6 +91,21 @@ pub(crate) fn order_message(
             time_in_force: None,
             transact_time_ns: now_ns,
         }),
+        Action::PlaceOrder { px, qty, tif, .. } => AppMessage::NewOrderSingle(NewOrderSingle {
+            cl_ord_id: cl,
+            symbol,
+            side,
+            qty,
+            ord_type: OrdType::Limit,
+            price: Some(px),
+            // FIX 4.4 has IOC and FOK; the gateway refuses post only and GTX before this.
+            time_in_force: Some(match tif {
+                SdkTif::Ioc => TimeInForce::Ioc,
+                SdkTif::Fok => TimeInForce::Fok,
+                SdkTif::PostOnly | SdkTif::Gtx => return None,
+            }),
+            transact_time_ns: now_ns,
+        }),
         Action::PlaceMarket { qty, .. } => AppMessage::NewOrderSingle(NewOrderSingle {
             cl_ord_id: cl,
             symbol,
@@ -130,8 +145,21 @@ pub(crate) fn request_action(msg: &AppMessage, instrument: InstrumentId) -> Opti
     Some(match msg {
         AppMessage::NewOrderSingle(o) => {
             let id = parse_cl_ord_id(&o.cl_ord_id)?;
-            let action = match (o.ord_type, o.price) {
-                (OrdType::Limit, Some(px)) => {
+            let tif = match o.time_in_force {
+                Some(TimeInForce::Ioc) => Some(SdkTif::Ioc),
+                Some(TimeInForce::Fok) => Some(SdkTif::Fok),
+                _ => None,
+            };
+            let action = match (o.ord_type, o.price, tif) {
+                (OrdType::Limit, Some(px), Some(tif)) => Action::PlaceOrder {
+                    instrument,
+                    order_id: id,
+                    side: o.side,
+                    px,
+                    qty: o.qty,
+                    tif,
+                },
+                (OrdType::Limit, Some(px), None) => {
                     Action::PlaceLimit { instrument, order_id: id, side: o.side, px, qty: o.qty }
                 }
                 _ => Action::PlaceMarket { instrument, order_id: id, side: o.side, qty: o.qty },
@@ -310,6 +338,21 @@ mod tests {
         assert_eq!(parse_cl_ord_id(&cl_ord_id(id, 0)), Some(id));
         assert_eq!(parse_cl_ord_id(&cl_ord_id(id, 4)), Some(id));
         assert_eq!(cl_ord_id(id, 4).as_str(), format!("{id}.4"));
+    }
+
+    #[test]
+    fn ioc_and_fok_travel_as_fix_time_in_force_and_back() {
+        let symbol = Symbol::lossy(b"GOOG");
+        let (side, px, qty) = (Side::Buy, Price(5), Qty(6));
+        for tif in [SdkTif::Ioc, SdkTif::Fok] {
+            let a = Action::PlaceOrder { instrument: 0, order_id: 7, side, px, qty, tif };
+            let m = order_message(&a, 7, 0, symbol, side, 1).expect("a FIX order");
+            assert_eq!(request_action(&m, 0), Some((7, a)));
+        }
+        for tif in [SdkTif::PostOnly, SdkTif::Gtx] {
+            let a = Action::PlaceOrder { instrument: 0, order_id: 7, side, px, qty, tif };
+            assert!(order_message(&a, 7, 0, symbol, side, 1).is_none());
+        }
     }
 
     #[test]

@@ -124,7 +124,7 @@ fn load_failures_read_the_same_on_both_tiers() {
     };
     let wrong_version = wasm(&MID_WAT.replace(
         r#"(func (export "lockstep_abi_version") (result i32) (i32.const 1))"#,
-        r#"(func (export "lockstep_abi_version") (result i32) (i32.const 2))"#,
+        r#"(func (export "lockstep_abi_version") (result i32) (i32.const 3))"#,
     ));
     let fail_in_start =
         format!("{FAIL_IMPORT} (func $f (call $fail (i32.const 3000) (i32.const 4))) (start $f)");

@@ -48,6 +48,10 @@ impl<R: StrategyRunner> StrategyRunner for Timed<R> {
     fn actions(&self) -> &[ActionRecord] {
         self.inner.actions()
     }
+
+    fn abi_version(&self) -> u32 {
+        self.inner.abi_version()
+    }
 }
 
 /// Runs `runner` (its `init` done; `metered`: an engine instance) over `events` market events

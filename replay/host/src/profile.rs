@@ -322,6 +322,10 @@ impl StrategyRunner for Profiled {
     fn actions(&self) -> &[ActionRecord] {
         self.inst.actions()
     }
+
+    fn abi_version(&self) -> u32 {
+        self.inst.abi_version()
+    }
 }
 
 impl Drop for Profiled {

@@ -1,11 +1,13 @@
 //! The report's charts: equity with drawdown, inventory, prices with our quotes and fills over
-//! the window, and the time-to-fill percentile distribution. Each is one generic drawing
+//! the window, the time-to-fill percentile distribution and the mean markout by horizon. Clock
+//! times on the axes are on the venue's clock ([`Clock`]). Each is one generic drawing
 //! function rendered to SVG and PNG by [`crate::chart::render`].
 
 use super::{StrategySummary, equity_series};
 use crate::chart::{
-    ChartError, DrawResult, FONT, Rendered, clock_label, percentile_label, percentile_x, render,
+    ChartError, DrawResult, FONT, Rendered, percentile_label, percentile_x, render,
 };
+use crate::zone::Clock;
 use lockstep_sdk::{InstrumentId, Side};
 use lockstep_sim::Blotter;
 use lockstep_sim::TapeHeader;
@@ -24,6 +26,16 @@ const LINE: RGBColor = RGBColor(0x2b, 0x57, 0x9a);
 /// Seconds since the epoch as a float, for plotting.
 fn secs(ns: i64) -> f64 {
     ns as f64 / 1e9
+}
+
+/// Seconds as plotted back to tape nanoseconds, for axis labels.
+fn ns(secs: f64) -> i64 {
+    (secs * 1e9).round() as i64
+}
+
+/// The x axis's description: tape time on the venue's clock.
+fn time_desc(clock: &Clock) -> String {
+    format!("tape time ({})", clock.label())
 }
 
 /// A range that plotters can draw even for a single value.
@@ -59,6 +71,7 @@ fn steps(pts: &[(f64, f64)]) -> Vec<(f64, f64)> {
 }
 
 struct EquityData {
+    clock: Clock,
     title: String,
     equity: Vec<(f64, f64)>,
     drawdown: Vec<(f64, f64)>,
@@ -73,7 +86,8 @@ fn draw_equity<DB: DrawingBackend>(
     let (top, bottom) = root.split_vertically(TALL.1 * 62 / 100);
     let (x0, x1) = finite_or(bounds(d.equity.iter().map(|p| p.0)), (0.0, 1.0));
     let (y0, y1) = finite_or(bounds(d.equity.iter().map(|p| p.1).chain([0.0])), (0.0, 1.0));
-    let xfmt = |x: &f64| clock_label(*x);
+    let xfmt = |x: &f64| d.clock.clock(ns(*x));
+    let x_desc = time_desc(&d.clock);
     let mut c = ChartBuilder::on(&top)
         .caption(&d.title, (FONT, 20))
         .margin(12)
@@ -95,7 +109,7 @@ fn draw_equity<DB: DrawingBackend>(
         .build_cartesian_2d(span(x0, x1), span(d0, 0.0))?;
     c.configure_mesh()
         .x_label_formatter(&xfmt)
-        .x_desc("tape time (UTC)")
+        .x_desc(x_desc.as_str())
         .y_desc("drawdown")
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))
@@ -110,6 +124,7 @@ fn draw_equity<DB: DrawingBackend>(
 type Line = (String, RGBColor, Vec<(f64, f64)>);
 
 struct Lines {
+    clock: Clock,
     title: String,
     x_desc: String,
     y_desc: String,
@@ -137,7 +152,7 @@ fn draw_lines<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, d: &Lines) -> D
         .x_label_area_size(40)
         .y_label_area_size(90)
         .build_cartesian_2d(xr, span(y0, y1))?;
-    let clock = |x: &f64| clock_label(*x);
+    let clock = |x: &f64| d.clock.clock(ns(*x));
     let pct = |x: &f64| percentile_label(*x);
     let mut mesh = c.configure_mesh();
     mesh.x_desc(d.x_desc.as_str())
@@ -232,19 +247,22 @@ pub(super) fn draw(
     header: &TapeHeader,
 ) -> Result<Vec<(&'static str, Rendered)>, ChartError> {
     let who = format!("{} ({})", s.name, s.tier);
+    let clock = super::tape_clock(header);
     Ok(vec![
-        ("equity", equity_chart(b, &who)?),
-        ("inventory", inventory_chart(b, &who, header)?),
-        ("prices", prices_chart(b, &who, header)?),
-        ("latency", time_to_fill_chart(b, &who)?),
+        ("equity", equity_chart(b, &who, &clock)?),
+        ("inventory", inventory_chart(b, &who, header, &clock)?),
+        ("prices", prices_chart(b, &who, header, &clock)?),
+        ("latency", time_to_fill_chart(b, &who, &clock)?),
+        ("markouts", markouts_chart(s, &who)?),
     ])
 }
 
 /// Equity per bar over all instruments, with the drawdown from its running peak below.
-fn equity_chart(b: &Blotter, who: &str) -> Result<Rendered, ChartError> {
+fn equity_chart(b: &Blotter, who: &str, clock: &Clock) -> Result<Rendered, ChartError> {
     let series = equity_series(b, None);
     let mut peak = 0i128;
     let eq = EquityData {
+        clock: clock.clone(),
         title: format!("{who}: equity and drawdown per bar"),
         equity: series.iter().map(|&(t, e)| (secs(t), e as f64 / 1e8)).collect(),
         drawdown: series
@@ -259,15 +277,21 @@ fn equity_chart(b: &Blotter, who: &str) -> Result<Rendered, ChartError> {
 }
 
 /// The position of every traded instrument after each fill, over the whole run.
-fn inventory_chart(b: &Blotter, who: &str, header: &TapeHeader) -> Result<Rendered, ChartError> {
+fn inventory_chart(
+    b: &Blotter,
+    who: &str,
+    header: &TapeHeader,
+    clock: &Clock,
+) -> Result<Rendered, ChartError> {
     let (start, end) = b.span().unwrap_or((0, 0));
     let mut traded: Vec<InstrumentId> = b.fills().iter().map(|f| f.instrument).collect();
     traded.sort_unstable();
     traded.dedup();
     let palette = [LINE, SELL, BUY, RGBColor(0x8e, 0x44, 0xad), RGBColor(0xe6, 0x7e, 0x22)];
     let inv = Lines {
+        clock: clock.clone(),
         title: format!("{who}: inventory"),
-        x_desc: "tape time (UTC)".into(),
+        x_desc: time_desc(clock),
         y_desc: "position".into(),
         lines: traded
             .iter()
@@ -293,7 +317,12 @@ fn inventory_chart(b: &Blotter, who: &str, header: &TapeHeader) -> Result<Render
 
 /// The market's and our best prices of the most traded instrument over the price window,
 /// with our fills marked.
-fn prices_chart(b: &Blotter, who: &str, header: &TapeHeader) -> Result<Rendered, ChartError> {
+fn prices_chart(
+    b: &Blotter,
+    who: &str,
+    header: &TapeHeader,
+    clock: &Clock,
+) -> Result<Rendered, ChartError> {
     let (start, end) = b.span().unwrap_or((0, 0));
     let main = main_instrument(b);
     let (window, samples) = b.window().map_or(((start, end), &[][..]), |(w, s)| (w, s));
@@ -324,8 +353,14 @@ fn prices_chart(b: &Blotter, who: &str, header: &TapeHeader) -> Result<Rendered,
         .map(|f| (secs(f.ts_ns), f.px.to_f64(), f.side == Side::Buy))
         .collect();
     let prices = Lines {
+        clock: clock.clone(),
         title: format!("{who}: {} prices, our quotes and fills", super::shown_symbol(header, main)),
-        x_desc: format!("tape time (UTC), {} to {}", clock_label(w0), clock_label(w1)),
+        x_desc: format!(
+            "{}, {} to {}",
+            time_desc(clock),
+            clock.date_time(window.0),
+            clock.clock(window.1)
+        ),
         y_desc: "price".into(),
         lines,
         marks,
@@ -336,7 +371,7 @@ fn prices_chart(b: &Blotter, who: &str, header: &TapeHeader) -> Result<Rendered,
 }
 
 /// The distribution of the time from order to first fill, by percentile.
-fn time_to_fill_chart(b: &Blotter, who: &str) -> Result<Rendered, ChartError> {
+fn time_to_fill_chart(b: &Blotter, who: &str, clock: &Clock) -> Result<Rendered, ChartError> {
     let to_fill = b.times_to_first_fill();
     let n = to_fill.len();
     let curve: Vec<(f64, f64)> = to_fill
@@ -348,6 +383,7 @@ fn time_to_fill_chart(b: &Blotter, who: &str) -> Result<Rendered, ChartError> {
         })
         .collect();
     let lat = Lines {
+        clock: clock.clone(),
         title: format!("{who}: time from order to first fill (simulated, n={n})"),
         x_desc: "percentile".into(),
         y_desc: "ms of tape time".into(),
@@ -361,4 +397,90 @@ fn time_to_fill_chart(b: &Blotter, who: &str) -> Result<Rendered, ChartError> {
         x_range: None,
     };
     render("latency", WIDE, |r| draw_lines(r, &lat), |r| draw_lines(r, &lat))
+}
+
+/// Mean markouts (bps) per horizon, one line per side and liquidity.
+struct MarkoutLines {
+    title: String,
+    lines: Vec<Line>,
+}
+
+/// The markout chart: horizons as categories on x, mean markout in bps on y.
+fn draw_markouts<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    d: &MarkoutLines,
+) -> DrawResult<DB> {
+    root.fill(&WHITE)?;
+    let (y0, y1) = finite_or(
+        bounds(d.lines.iter().flat_map(|l| l.2.iter().map(|p| p.1)).chain([0.0])),
+        (0.0, 1.0),
+    );
+    let n = lockstep_sim::FillRow::MARKOUT_HORIZON_NAMES.len();
+    let mut c = ChartBuilder::on(root)
+        .caption(&d.title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(90)
+        .build_cartesian_2d(-0.3..(n as f64 - 0.7), span(y0, y1))?;
+    let label = |x: &f64| {
+        let k = x.round();
+        let names = lockstep_sim::FillRow::MARKOUT_HORIZON_NAMES;
+        if (x - k).abs() > 1e-9 || k < 0.0 {
+            String::new()
+        } else {
+            names.get(k as usize).map_or_else(String::new, |s| (*s).to_owned())
+        }
+    };
+    c.configure_mesh()
+        .x_labels(n)
+        .x_label_formatter(&label)
+        .x_desc("horizon after the fill (tape time)")
+        .y_desc("mean markout (bps, positive is good for us)")
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .draw()?;
+    c.draw_series(LineSeries::new([(-0.3, 0.0), (n as f64 - 0.7, 0.0)], MARKET.mix(0.5)))?;
+    for (name, colour, pts) in &d.lines {
+        let colour = *colour;
+        c.draw_series(LineSeries::new(pts.iter().copied(), colour.stroke_width(2)))?
+            .label(name.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+        c.draw_series(pts.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+    }
+    if !d.lines.is_empty() {
+        c.configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font((FONT, 13))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+    }
+    root.present()
+}
+
+/// Mean markout by horizon for each side and liquidity with fills.
+fn markouts_chart(s: &StrategySummary, who: &str) -> Result<Rendered, ChartError> {
+    let palette = [
+        ("buy", "maker", BUY),
+        ("buy", "taker", RGBColor(0x7f, 0xc9, 0x7f)),
+        ("sell", "maker", SELL),
+        ("sell", "taker", RGBColor(0xf4, 0xa5, 0x82)),
+    ];
+    let mut lines = Vec::new();
+    for (side, liquidity, colour) in palette {
+        let pts: Vec<(f64, f64)> = s
+            .markouts
+            .iter()
+            .filter(|m| m.side == side && m.liquidity == liquidity)
+            .enumerate()
+            .filter_map(|(k, m)| m.mean_bps.map(|v| (k as f64, v)))
+            .collect();
+        if !pts.is_empty() {
+            lines.push((format!("{side} {liquidity}"), colour, pts));
+        }
+    }
+    let d = MarkoutLines { title: format!("{who}: mean markout by horizon"), lines };
+    render("markouts", WIDE, |r| draw_markouts(r, &d), |r| draw_markouts(r, &d))
 }

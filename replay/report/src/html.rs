@@ -50,6 +50,11 @@ fn time(v: Option<i64>) -> String {
     v.map_or_else(|| "–".to_owned(), |t| format!("{t}"))
 }
 
+/// A date and time, or a dash for none.
+fn when(v: Option<&str>) -> String {
+    v.map_or_else(|| "–".to_owned(), str::to_owned)
+}
+
 /// The rows of the statistics table: (field, label, value).
 fn stat_rows(s: &Stats) -> Vec<(&'static str, &'static str, String)> {
     vec![
@@ -62,7 +67,7 @@ fn stat_rows(s: &Stats) -> Vec<(&'static str, &'static str, String)> {
         ("sortino", "Sortino (per bar)", ratio(s.sortino, s)),
         ("sortino_annualised", "Sortino (annualised)", ratio(s.sortino_annualised, s)),
         ("max_drawdown", "Max drawdown", s.max_drawdown.clone()),
-        ("max_drawdown_ns", "Max drawdown at (ns)", time(s.max_drawdown_ns)),
+        ("max_drawdown_ns", "Max drawdown at", when(s.max_drawdown_time.as_deref())),
         ("turnover", "Turnover", s.turnover.clone()),
         ("bars", "Bars", s.bars.to_string()),
         ("orders", "Orders", s.orders.to_string()),
@@ -124,15 +129,20 @@ th{{background:#f3f3f3}}td.l,th.l{{text-align:left}}code{{font-size:90%}}figure{
     let _ = writeln!(h, "<h1>Backtest report</h1>");
     let _ = writeln!(
         h,
-        "<p>Tape <b id=\"tape-source\">{}</b>: <span id=\"tape-events\">{}</span> events, local time {} to {} ns; bars of {} ns. Run digest <code id=\"digest\">{}</code>, fuel digest <code id=\"fuel-digest\">{}</code>.</p>",
+        "<p>Tape <b id=\"tape-source\">{}</b>: <span id=\"tape-events\">{}</span> events, from <span id=\"tape-start\">{}</span> to <span id=\"tape-end\">{}</span> (local tape time {} to {} ns); bars of {}. Run digest <code id=\"digest\">{}</code>, fuel digest <code id=\"fuel-digest\">{}</code>.</p>",
         esc_untrusted(&t.source, super::SOURCE_CHARS),
         t.events,
+        esc(&when(t.start_time.as_deref())),
+        esc(&when(t.end_time.as_deref())),
         time(t.start_ns),
         time(t.end_ns),
-        summary.bar_ns,
+        crate::zone::human_duration(summary.bar_ns),
         summary.digest,
         summary.fuel_digest
     );
+    if let Some(note) = &t.time_zone_note {
+        let _ = writeln!(h, "<p id=\"time-zone-note\"><b>Note:</b> {}</p>", esc(note));
+    }
     let _ = writeln!(
         h,
         "<p>Simulated venue: latency <span id=\"latency-model\">{}</span>; queue position <span id=\"queue-model\">{}</span>.</p>",
@@ -184,6 +194,7 @@ fn strategy_section(
         time(l.to_first_fill_max_ns)
     );
     rejects_table(h, s);
+    quant_tables(h, s);
     for (_, chart, stem, svg) in pictures.iter().filter(|p| p.0 == k) {
         let _ = writeln!(
             h,
@@ -242,6 +253,150 @@ fn rejects_table(h: &mut String, s: &StrategySummary) {
         );
     }
     h.push_str("</table>\n");
+}
+
+/// Writes a table with the id `id`, header cells `head` (the first left-aligned) and `rows`
+/// of already escaped cells.
+fn table(h: &mut String, id: &str, head: &[&str], rows: &[Vec<String>]) {
+    let _ = write!(h, "<table id=\"{id}\">\n<tr>");
+    for (k, c) in head.iter().enumerate() {
+        let class = if k == 0 { " class=\"l\"" } else { "" };
+        let _ = write!(h, "<th{class}>{c}</th>");
+    }
+    h.push_str("</tr>\n");
+    for r in rows {
+        h.push_str("<tr>");
+        for (k, c) in r.iter().enumerate() {
+            let class = if k == 0 { " class=\"l\"" } else { "" };
+            let _ = write!(h, "<td{class}>{c}</td>");
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
+}
+
+/// Text or a dash for none, escaped.
+fn opt(v: Option<&str>) -> String {
+    esc(v.unwrap_or("–"))
+}
+
+/// The markouts, attribution, round-trip and per-period tables of a strategy.
+fn quant_tables(h: &mut String, s: &StrategySummary) {
+    let k = s.index;
+    let _ = writeln!(
+        h,
+        "<h3>Markouts</h3>\n<p>Side × (mid after the horizon − fill price), positive is good for us; fills whose horizon fell after the end of the data are left out (counted under \"end of data\").</p>"
+    );
+    let rows: Vec<Vec<String>> = s
+        .markouts
+        .iter()
+        .filter(|m| m.count > 0 || m.end_of_data > 0)
+        .map(|m| {
+            vec![
+                format!("{} {}", m.side, m.liquidity),
+                m.horizon.to_owned(),
+                m.count.to_string(),
+                opt(m.mean.as_deref()),
+                num(m.mean_bps),
+                percent(m.positive_share),
+                m.end_of_data.to_string(),
+            ]
+        })
+        .collect();
+    let head = ["fills", "horizon", "count", "mean", "mean (bps)", "positive", "end of data"];
+    table(h, &format!("s{k}-markouts"), &head, &rows);
+    let _ = writeln!(h, "<h3>PnL attribution</h3>");
+    let rows: Vec<Vec<String>> = s
+        .attribution
+        .iter()
+        .map(|a| {
+            vec![
+                esc_untrusted(&a.symbol, super::NAME_CHARS),
+                esc(&a.gross_pnl),
+                esc(&a.spread_capture),
+                esc(&a.inventory_pnl),
+                esc(&a.fees),
+                esc(&a.net_pnl),
+            ]
+        })
+        .collect();
+    let head = ["instrument", "gross PnL", "spread capture", "inventory PnL", "fees", "net PnL"];
+    table(h, &format!("s{k}-attribution"), &head, &rows);
+    round_trips_table(h, s);
+    periods_table(h, s);
+}
+
+/// Round-trip statistics per instrument.
+fn round_trips_table(h: &mut String, s: &StrategySummary) {
+    let k = s.index;
+    let _ = writeln!(
+        h,
+        "<h3>Round trips</h3>\n<p>Fills matched lot by lot, first in first out; each opening lot and closing fill pair is a trip, its PnL before fees.</p>"
+    );
+    let rows: Vec<Vec<String>> = s
+        .round_trips
+        .iter()
+        .map(|r| {
+            vec![
+                esc_untrusted(&r.symbol, super::NAME_CHARS),
+                r.trips.to_string(),
+                format!("{} / {}", r.wins, r.losses),
+                percent(r.win_rate),
+                opt(r.mean_pnl.as_deref()),
+                opt(r.median_pnl.as_deref()),
+                opt(r.mean_holding.as_deref()),
+                opt(r.longest_holding.as_deref()),
+                r.open_lots.to_string(),
+            ]
+        })
+        .collect();
+    let head = [
+        "instrument",
+        "trips",
+        "wins / losses",
+        "win rate",
+        "mean PnL",
+        "median PnL",
+        "mean holding",
+        "longest",
+        "open lots",
+    ];
+    table(h, &format!("s{k}-round-trips"), &head, &rows);
+}
+
+/// Most periods shown on the page (all of them are in summary.json).
+const MAX_PERIOD_ROWS: usize = 200;
+
+/// The per-period table.
+fn periods_table(h: &mut String, s: &StrategySummary) {
+    let k = s.index;
+    let p = &s.periods;
+    let shown = p.rows.len().min(MAX_PERIOD_ROWS);
+    let more = if shown < p.rows.len() {
+        format!(" The first {shown} of {} are shown; summary.json has them all.", p.rows.len())
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        h,
+        "<h3>Per {}</h3>\n<p>Net PnL is the change of equity over all instruments.{more}</p>",
+        p.period
+    );
+    let rows: Vec<Vec<String>> = p.rows[..shown]
+        .iter()
+        .map(|r| {
+            vec![
+                esc(&r.start_time),
+                esc(&r.pnl),
+                r.fills.to_string(),
+                esc(&r.volume),
+                esc(&r.notional),
+                esc(&r.max_inventory),
+            ]
+        })
+        .collect();
+    let head = ["start", "net PnL", "fills", "volume", "notional", "max inventory"];
+    table(h, &format!("s{k}-periods"), &head, &rows);
 }
 
 /// The list of the report's files, `run.json` last, and the page's close.

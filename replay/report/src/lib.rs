@@ -5,7 +5,8 @@
 //! not in them; the caller keeps those apart (the CLI's `run.json`).
 //!
 //! Files: `summary.json`; `orders`, `fills`, `equity` as `.csv` and `.parquet`; the charts
-//! `equity`, `inventory`, `prices`, `latency` as `.svg` and `.png` (suffixed `-<index>` per
+//! `equity`, `inventory`, `prices`, `latency`, `markouts` as `.svg` and `.png` (suffixed
+//! `-<index>` per
 //! strategy when there are several); `report.html`, one self-contained page. With fuel
 //! sections (`backtest --fuel-report`), each WebAssembly strategy's certificate and fuel
 //! profile files too; the certificate's times are this machine's.
@@ -16,15 +17,19 @@ mod chart;
 mod charts;
 mod fuel;
 mod html;
+mod quant;
 mod stats;
 mod table;
+mod zone;
 
 pub use chart::{
     ChartError, DrawResult, FONT, Rendered, clock_label, percentile_label, percentile_x,
     register_font, render,
 };
 pub use fuel::{FuelBound, FuelEvent, FuelFunction, FuelSection};
+pub use quant::{Attribution, MarkoutRow, PeriodRow, Periods, RoundTrips};
 pub use table::parquet_to_csv;
+pub use zone::{Clock, Zone, human_duration};
 
 use lockstep_sdk::{InstrumentId, Side};
 use lockstep_sim::{
@@ -134,6 +139,14 @@ pub struct TapeSummary {
     pub start_ns: Option<i64>,
     /// Last local time.
     pub end_ns: Option<i64>,
+    /// `start_ns` as a date and time on the venue's clock.
+    pub start_time: Option<String>,
+    /// `end_ns` as a date and time on the venue's clock.
+    pub end_time: Option<String>,
+    /// The venue's time zone the times are shown in (the first instrument's).
+    pub time_zone: String,
+    /// Why times are not on the venue's clock, when they are not (an unknown zone).
+    pub time_zone_note: Option<String>,
     /// Instruments.
     pub instruments: Vec<InstrumentRef>,
 }
@@ -187,6 +200,8 @@ pub struct Stats {
     pub max_drawdown_peak_ns: Option<i64>,
     /// End of the bar where the fall bottomed out.
     pub max_drawdown_ns: Option<i64>,
+    /// `max_drawdown_ns` as a date and time on the venue's clock.
+    pub max_drawdown_time: Option<String>,
     /// Notional traded (sum of price times quantity of every fill).
     pub turnover: String,
     /// Bars with equity marked.
@@ -276,6 +291,14 @@ pub struct StrategySummary {
     /// Orders and fills left out of the tables (a run past the blotter's row limit); the
     /// statistics then cover the rows kept. Both zero normally.
     pub rows_dropped: (u64, u64),
+    /// Markouts of the fills by side, liquidity and horizon.
+    pub markouts: Vec<MarkoutRow>,
+    /// PnL per instrument split into spread capture and inventory PnL.
+    pub attribution: Vec<Attribution>,
+    /// Round-trip trade statistics per instrument (FIFO lot matching).
+    pub round_trips: Vec<RoundTrips>,
+    /// PnL, fills, volume and inventory per period.
+    pub periods: Periods,
 }
 
 /// `summary.json`.
@@ -414,6 +437,7 @@ fn stats(
         max_drawdown: decimal(dd.map_or(0, |d| d.0)),
         max_drawdown_peak_ns: dd.and_then(|d| d.1),
         max_drawdown_ns: dd.map(|d| d.2),
+        max_drawdown_time: None,
         turnover: decimal(turnover),
         bars: equity.len() as u64,
         orders: orders.len() as u64,
@@ -555,6 +579,11 @@ fn fills_table(run: &RunOutput, header: &TapeHeader) -> Table {
         .col("fee", Col::Dec(f.fee))
         .col("ahead_at_fill", Col::Dec(f.ahead))
         .col("position", Col::Dec(f.position))
+        .col("mid", Col::Dec(f.mid))
+        .col("markout_100ms", Col::Dec(f.markouts[0].clone()))
+        .col("markout_1s", Col::Dec(f.markouts[1].clone()))
+        .col("markout_10s", Col::Dec(f.markouts[2].clone()))
+        .col("markout_60s", Col::Dec(f.markouts[3].clone()))
 }
 
 /// `equity`: one row per bar and instrument of every strategy, with its drawdown.
@@ -628,6 +657,9 @@ struct FillCols {
     fee: Vec<Option<i128>>,
     ahead: Vec<Option<i128>>,
     position: Vec<Option<i128>>,
+    mid: Vec<Option<i128>>,
+    /// Markout per horizon (empty: unresolved or one-sided book).
+    markouts: [Vec<Option<i128>>; 4],
 }
 
 #[derive(Default)]
@@ -647,14 +679,14 @@ struct EquityCols {
 impl OrderCols {
     /// Appends order `r` of `strategy` on instrument `symbol`.
     fn push(&mut self, strategy: String, r: &OrderRow, symbol: String) {
-        let limit = r.kind == OrderKind::Limit;
+        let limit = r.kind != OrderKind::Market;
         self.strategy.push(strategy);
         self.order_no.push(r.order_no);
         self.order_id.push(r.order_id);
         self.instrument.push(u64::from(r.instrument));
         self.symbol.push(symbol);
         self.side.push(side_name(r.side).to_owned());
-        self.kind.push(if limit { "limit" } else { "market" }.to_owned());
+        self.kind.push(r.kind.name().to_owned());
         self.px.push(limit.then_some(i128::from(r.px.0)));
         self.qty.push(Some(i128::from(r.qty.0)));
         self.sent.push(Some(r.sent_ns));
@@ -694,6 +726,10 @@ impl FillCols {
         self.fee.push(Some(r.fee));
         self.ahead.push(r.ahead_at_fill.map(|q| i128::from(q.0)));
         self.position.push(Some(i128::from(r.position.0)));
+        self.mid.push((r.mid.0 > 0).then_some(i128::from(r.mid.0)));
+        for (h, col) in self.markouts.iter_mut().enumerate() {
+            col.push(r.markout(h).map(i128::from));
+        }
     }
 }
 
@@ -720,6 +756,7 @@ fn strategy_summary(
     header: &TapeHeader,
     latency: (i64, i64),
     ratios: Ratios,
+    clock: &Clock,
 ) -> StrategySummary {
     let x = &s.exchange;
     let end_state = |on: Option<InstrumentId>| {
@@ -730,15 +767,20 @@ fn strategy_summary(
             },
         )
     };
-    let total = stats(b, None, header, end_state(None), &equity_series(b, None), ratios);
+    let timed = |mut st: Stats| {
+        st.max_drawdown_time = st.max_drawdown_ns.map(|t| clock.labelled(t));
+        st
+    };
+    let total = timed(stats(b, None, header, end_state(None), &equity_series(b, None), ratios));
     let instruments = x
         .instruments
         .iter()
         .map(|i| {
             let on = Some(i.instrument);
-            stats(b, on, header, end_state(on), &equity_series(b, on), ratios)
+            timed(stats(b, on, header, end_state(on), &equity_series(b, on), ratios))
         })
         .collect();
+    let (attribution, round_trips) = per_instrument(b, header, &end_state);
     let rejects = b
         .rejects()
         .iter()
@@ -773,7 +815,51 @@ fn strategy_summary(
             to_first_fill_max_ns: to_fill.last().copied(),
         },
         rows_dropped: b.dropped(),
+        markouts: quant::markouts(b.fills()),
+        attribution,
+        round_trips,
+        periods: quant::periods(
+            &equity_series(b, None),
+            b.fills(),
+            &contracts(header),
+            (b.span().unwrap_or((0, 0)), b.config().bar_ns),
+            clock,
+        ),
     }
+}
+
+/// The contract of every instrument of the tape, by id.
+fn contracts(header: &TapeHeader) -> Vec<lockstep_sim::Contract> {
+    header.instruments.iter().map(|i| i.contract).collect()
+}
+
+/// The attribution and round trips of every instrument the strategy traded;
+/// `end_state(instrument)` gives its (gross PnL, fees).
+fn per_instrument(
+    b: &Blotter,
+    header: &TapeHeader,
+    end_state: &dyn Fn(Option<InstrumentId>) -> (i128, i128),
+) -> (Vec<quant::Attribution>, Vec<quant::RoundTrips>) {
+    let mut traded: Vec<InstrumentId> = b.fills().iter().map(|f| f.instrument).collect();
+    traded.sort_unstable();
+    traded.dedup();
+    let cs = contracts(header);
+    let mut attribution = Vec::new();
+    let mut trips = Vec::new();
+    for i in traded {
+        let fills: Vec<&FillRow> = b.fills().iter().filter(|f| f.instrument == i).collect();
+        let c = cs.get(usize::from(i)).copied().unwrap_or(lockstep_sim::Contract::LINEAR);
+        attribution.push(quant::attribution(i, symbol(header, i), &fills, c, end_state(Some(i))));
+        trips.push(quant::round_trips(i, symbol(header, i), &fills, c));
+    }
+    (attribution, trips)
+}
+
+/// The clock tape times are shown on: the first instrument's zone and the tape's local
+/// midnight, if it has one.
+pub fn tape_clock(header: &TapeHeader) -> Clock {
+    let zone = header.instruments.first().map_or("UTC", |i| i.time_zone.as_str());
+    Clock::new(zone, header.local_midnight.as_deref())
 }
 
 /// The summary of `run` (which must have kept blotters) over the tape `header`, without the
@@ -793,13 +879,14 @@ pub fn summarize(
     let bar = run.blotters[0].config().bar_ns;
     let bars_per_year = cfg.year_ns as f64 / bar as f64;
     let ratios = Ratios { bars_per_year, min_bars: cfg.min_bars };
+    let clock = tape_clock(header);
     let strategies: Vec<StrategySummary> = run
         .report
         .strategies
         .iter()
         .zip(&run.blotters)
         .enumerate()
-        .map(|(k, (s, b))| strategy_summary(k, s, b, header, latency, ratios))
+        .map(|(k, (s, b))| strategy_summary(k, s, b, header, latency, ratios, &clock))
         .collect();
     let span = run.blotters[0].span();
     Ok(Summary {
@@ -809,6 +896,10 @@ pub fn summarize(
             events: run.report.events,
             start_ns: span.map(|s| s.0),
             end_ns: span.map(|s| s.1),
+            start_time: span.map(|s| clock.labelled(s.0)),
+            end_time: span.map(|s| clock.labelled(s.1)),
+            time_zone: clock.label(),
+            time_zone_note: clock.note(),
             instruments: header
                 .instruments
                 .iter()

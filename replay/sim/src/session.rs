@@ -429,6 +429,7 @@ impl Session {
             .map(|r| {
                 let mut exch =
                     SimExchange::with_models(cfg.exchange, models.clone(), &header.instruments);
+                exch.set_abi(r.runner.abi_version());
                 if let Some(b) = cfg.blotter {
                     exch.keep_blotter(b);
                 }

@@ -587,9 +587,10 @@ pub(crate) struct ReportArgs {
     #[arg(long, conflicts_with = "no_report")]
     pub(crate) fuel_report: bool,
     /// Bar length for equity, Sharpe and drawdown, in tape time: a number with a unit (`ns`,
-    /// `us`, `ms`, `s`, `m`, `h`), e.g. `1m` (the default) or `500ms`.
-    #[arg(long, default_value = "1m")]
-    pub(crate) bar: String,
+    /// `us`, `ms`, `s`, `m`, `h`), e.g. `1m` or `500ms`. Default: `1m` for a tape, `1s` for
+    /// the synthetic market (a couple of minutes long, so its statistics have bars enough).
+    #[arg(long)]
+    pub(crate) bar: Option<String>,
     /// The price chart's window `START..END` in local tape nanoseconds (as `replay inspect`
     /// prints them); default: the busiest minute (most fills, then most orders, then most
     /// market events).
@@ -640,13 +641,18 @@ impl RunArgs {
 
 impl ReportArgs {
     /// The report settings, or `None` when no report is written (`run` without `--report`,
-    /// or `--no-report`).
-    pub(crate) fn report_config(&self, backtest: bool) -> Result<Option<ReportConfig>> {
+    /// or `--no-report`); `synthetic`: the source is the synthetic market (bars default to
+    /// one second instead of one minute).
+    pub(crate) fn report_config(
+        &self,
+        backtest: bool,
+        synthetic: bool,
+    ) -> Result<Option<ReportConfig>> {
         if self.no_report || (!backtest && self.report.is_none()) {
             return Ok(None);
         }
-        let bar_ns =
-            parse_duration_ns(&self.bar).with_context(|| format!("--bar {:?}", self.bar))?;
+        let bar = self.bar.as_deref().unwrap_or(if synthetic { "1s" } else { "1m" });
+        let bar_ns = parse_duration_ns(bar).with_context(|| format!("--bar {bar:?}"))?;
         let window = match &self.window {
             None => None,
             Some(w) => {

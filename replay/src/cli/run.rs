@@ -197,8 +197,11 @@ pub(crate) fn run_config(
     specs: &[StrategySpec],
 ) -> Result<(SessionConfig, Option<ReportConfig>)> {
     let mut cfg = a.session_config()?;
-    let report_cfg =
-        if specs.is_empty() { None } else { a.reporting.report_config(mode == Mode::Backtest)? };
+    let report_cfg = if specs.is_empty() {
+        None
+    } else {
+        a.reporting.report_config(mode == Mode::Backtest, a.replay.tape.is_none())?
+    };
     cfg.blotter = report_cfg.map(|r| r.blotter);
     Ok((cfg, report_cfg))
 }

@@ -98,7 +98,7 @@ pub(crate) fn sweep(a: &SweepArgs, json: bool) -> Result<ExitCode> {
     let mut inputs: Vec<&Path> = a.tapes.iter().map(PathBuf::as_path).collect();
     inputs.push(Path::new(&a.strategy));
     refuse_out_over_inputs(a.out.as_deref(), &inputs)?;
-    let report: ReportConfig = a.run.report_config(true)?.unwrap_or_default();
+    let report: ReportConfig = a.run.report_config(true, false)?.unwrap_or_default();
     let plan = SweepPlan {
         strategy: a.strategy.clone(),
         base_params: a.params.clone(),

@@ -20,12 +20,12 @@ pub(crate) const SYNTH_20K: [Golden; 3] = [
     (
         "avellaneda-stoikov",
         "50b517e8fbb8faf36c8e9b4f82d01863b1f7ce8485e7cd4e507f77219845dffe",
-        "41281666b89cfb58e9eb14ed41dd92b8059670c34d2d1365dccfe79421ca8c5c",
+        "348c131bb2a2d1172aaba254a6816aecf26f7e3f75722c03b00c306dce5f55e5",
     ),
     (
         "microprice",
         "2705319a5f2bab5e599eeab6bab1989247367349cf84a24595571e4130e4837c",
-        "a4282aabf3cf702b2dec9d6420c166984efa53eecd8c7089131ff5028646a518",
+        "d5ce05137b2bbd5a4f0a6766c13a66662b2f5c873d116ad9e7f9348819432ec0",
     ),
 ];
 /// LOBSTER GOOG 2012-06-21 level 5, imported with its orderbook file.
@@ -39,7 +39,7 @@ pub(crate) const GOOG: [Golden; 2] = [
     (
         "microprice",
         "6cc993e3816ed64689ea0703e95468171ff584332daf66b3eb78527450743ae9",
-        "102b209b6a55df21bbc280c3b4df82a91bd6d33d95205ac2520c09d46932f481",
+        "f2a0046fae15a28b44c42a8b14d0dde9748af1a80d9183a1741e62ffadf52d8a",
     ),
 ];
 /// Limit prices the GOOG tick is inferred from: messages of types 1-4, and ten per orderbook
@@ -59,7 +59,7 @@ pub(crate) const BTC: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "ed7c9ea3a613f3dd9976bf0aad9d05c49cf0da463d374914f19b8154e4cf166f",
-        "72ba5fc125078e0c9ac498f0bdb34643337d504a20704e8d98637d177c3518fd",
+        "2066085fc1133cf09a416aa47c90f7d913fc6ed8ef23c54027d4af56a05c274e",
     ),
 ];
 /// `book-check` on GOOG level 5, top 1..5 levels.
@@ -90,7 +90,7 @@ pub(crate) const USDM: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "fb407ebb9277c4e9b7921bb03bfe91311060b8b520324deb0e6fad0cf7231eea",
-        "264b47027d830fbc3f9ed7de889a52b46790f155a8de3f87e578b5a8009255f3",
+        "b3732a0fb4cff3cc7cf88b6b62473c49b1a626850a30132eadd412de91975f97",
     ),
 ];
 /// Binance COIN-M futures BTCUSD_PERP capture 2024-08-08.
@@ -105,7 +105,7 @@ pub(crate) const COINM: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "534258add6a653b70855e1c6f4ef2a0a91a642c3d77b4c5db3325c2ee5c90da1",
-        "df4c79dabcd4fb38792400816025edb344ac9441ee26888668503533567ca4e7",
+        "f689f674e8521a3ef1d17e47666642610d2e2e01eacdeec0b294b871b11480c1",
     ),
 ];
 /// Databento ESH4 MBO snapshot (8,725 adds) with the ES definition file.
@@ -119,7 +119,7 @@ pub(crate) const DBN_MBO: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "23cb807d972ae8909aa98bc1b0e15e88adb2191227167ae08431c6cc29800f69",
-        "c2bf978099a13dc64c97e622efca8f5fd1922950e8d337d706578c2ca5b7d86a",
+        "f83271b2dfd436fe2bfd4cb83da10a2c040041d919ee08c01bc61545af7045b5",
     ),
 ];
 /// Databento MBP-1 + trades + definition of one CME future (ESU4).
@@ -138,7 +138,7 @@ pub(crate) const DBN_MBP1: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "f6dbc953bd983d8a7934d824655d0dddeeecdcf39083387ebda37f7adeba21d1",
-        "532c9e8a2e12a9bd99400154e3b43ced3cdf986b328affcba83203e72a708ce9",
+        "4ca7e47134e471085dc4878a627ddf630a32b90a237370623a2d9cc48b5d8afa",
     ),
 ];
 /// NautilusTrader's Binance USD-M depth CSV: a 100-level snapshot and one update.
@@ -152,7 +152,7 @@ pub(crate) const NT_DEPTH: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "a5eb39ff53998746dd8c3a31fcf5abba88cf565bc347af71f38aa93f7bdcfe69",
-        "b633f836e947e002466fa86eb7d01dd0763e9f7702d3d4d8aaa582b9deba9a22",
+        "e864c539a27d3cbc49bfe5b25bc2343ab059522938234a2cb4b8219dde4261c9",
     ),
 ];
 /// NautilusTrader's TrueFX USD/JPY ticks: 1,000 quotes without sizes.
@@ -165,7 +165,7 @@ pub(crate) const NT_TRUEFX: [Golden; 2] = [
     (
         "avellaneda-stoikov",
         "ebeb26de9a956fd613fe1c75c1ee9faa14305533f4d24a1cc37bbf67f3f594e8",
-        "06b636979ce4f01eb31df7206eedb40f14d33c969bb69f0b1fd392806cd7b62c",
+        "1676f2391a7ba3e128b9a7da65161552f79643e33c0233441afa6c8fabbbbe8e",
     ),
 ];
 /// Databento one-minute BBO of two futures and two options, with the options' definitions.

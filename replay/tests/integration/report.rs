@@ -304,3 +304,101 @@ fn fuel_report_adds_each_strategys_certificate_and_profile() {
     let native = std::fs::read_to_string(out.join("native/report.html")).unwrap();
     assert!(!native.contains("-fuel\"") && !out.join("native/certificate-0.json").exists());
 }
+
+/// An exact decimal of the summary as fixed point with 8 decimals.
+fn fixed(v: &Value) -> i128 {
+    let s = v.as_str().unwrap_or_else(|| panic!("not a decimal: {v}"));
+    let (neg, s) = s.strip_prefix('-').map_or((false, s), |r| (true, r));
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let frac = format!("{frac:0<8}");
+    let x = int.parse::<i128>().unwrap() * 100_000_000 + frac[..8].parse::<i128>().unwrap();
+    if neg { -x } else { x }
+}
+
+/// The quant sections: markouts by side, liquidity and horizon, PnL attribution that sums to
+/// the gross PnL, round trips and the per-period table, identical across processes; times as
+/// dates and clock times on the venue's clock (New York for the GOOG tape, when present).
+#[test]
+fn report_has_markouts_attribution_round_trips_periods_and_local_times() {
+    let out = tmp("report-quant");
+    let run = |d: &str| {
+        run_ok(bin().args(["backtest", "--report"]).arg(out.join(d)).arg("--out").arg(&out))
+    };
+    run("a");
+    run("b");
+    for name in [
+        "summary.json",
+        "fills.csv",
+        "fills.parquet",
+        "markouts.svg",
+        "markouts.png",
+        "report.html",
+    ] {
+        let (a, b) =
+            (std::fs::read(out.join("a").join(name)), std::fs::read(out.join("b").join(name)));
+        assert!(a.unwrap() == b.unwrap(), "{name} differs between two processes");
+    }
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(out.join("a/summary.json")).unwrap()).unwrap();
+    let st = &s["strategies"][0];
+    let m = st["markouts"].as_array().unwrap();
+    assert_eq!(m.len(), 16, "buy/sell × maker/taker × 4 horizons");
+    assert!(m.iter().any(|r| r["count"].as_u64().unwrap() > 0), "{m:?}");
+    // The default demo: bars default to one second on the synthetic market, enough of them
+    // for a Sharpe ratio.
+    assert!(st["total"]["bars"].as_u64().unwrap() >= 30, "{}", st["total"]);
+    let attribution = st["attribution"].as_array().unwrap();
+    assert!(!attribution.is_empty());
+    for a in attribution {
+        assert_eq!(
+            fixed(&a["spread_capture"]) + fixed(&a["inventory_pnl"]),
+            fixed(&a["gross_pnl"])
+        );
+        let i = a["instrument"].as_u64().unwrap();
+        let stats = st["instruments"].as_array().unwrap().iter().find(|x| x["instrument"] == i);
+        assert_eq!(a["gross_pnl"], stats.unwrap()["gross_pnl"]);
+    }
+    let trips = &st["round_trips"][0];
+    assert!(trips["trips"].as_u64().unwrap() > 0, "{trips}");
+    assert!(trips["mean_holding"].is_string(), "{trips}");
+    assert_eq!(st["periods"]["period"], "bar");
+    assert!(!st["periods"]["rows"].as_array().unwrap().is_empty());
+    assert_eq!(s["tape"]["time_zone"], "UTC");
+    assert!(s["tape"]["start_time"].as_str().unwrap().ends_with(" UTC"), "{}", s["tape"]);
+    let csv = std::fs::read_to_string(out.join("a/fills.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",mid,markout_100ms,markout_1s,markout_10s,markout_60s")
+    );
+    let html = std::fs::read_to_string(out.join("a/report.html")).unwrap();
+    for id in
+        ["s0-markouts", "s0-attribution", "s0-round-trips", "s0-periods", "s0-markouts\"><svg"]
+    {
+        assert!(html.contains(&format!("id=\"{id}")), "{id} missing from the page");
+    }
+    let Some(d) = crate::common::data() else { return };
+    let tape = out.join("goog.tape");
+    crate::common::import_goog(&d, &tape);
+    run_ok(
+        bin()
+            .args(["backtest", "--tape"])
+            .arg(&tape)
+            .arg("--report")
+            .arg(out.join("g"))
+            .arg("--out")
+            .arg(&out),
+    );
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(out.join("g/summary.json")).unwrap()).unwrap();
+    assert_eq!(s["tape"]["time_zone"], "America/New_York");
+    let start = s["tape"]["start_time"].as_str().unwrap();
+    assert!(start.starts_with("2012-06-21 09:") && start.ends_with(" America/New_York"), "{start}");
+    let html = std::fs::read_to_string(out.join("g/report.html")).unwrap();
+    assert!(
+        html.contains("<span id=\"tape-start\">2012-06-21 09:"),
+        "no local date-time on the page"
+    );
+    assert_eq!(s["strategies"][0]["periods"]["period"], "hour", "a 6.5-hour day goes by the hour");
+}

@@ -221,7 +221,8 @@ pub struct FillView {
 pub struct ActionView {
     /// Local time of the event it answered, ns.
     pub t: i64,
-    /// `place`, `market`, `cancel`, `replace`, `timer` or `signal`.
+    /// `place` (limit orders of any time in force), `market`, `cancel`, `replace`, `timer` or
+    /// `signal`.
     pub kind: &'static str,
     /// A short description.
     pub what: String,
@@ -232,6 +233,9 @@ impl ActionView {
         let (kind, what) = match *a {
             Action::PlaceLimit { order_id, side, px, qty, .. } => {
                 ("place", format!("#{} {} {qty} @ {px}", order_id, side_name(side)))
+            }
+            Action::PlaceOrder { order_id, side, px, qty, tif, .. } => {
+                ("place", format!("#{} {} {qty} @ {px} {}", order_id, side_name(side), tif.name()))
             }
             Action::PlaceMarket { order_id, side, qty, .. } => {
                 ("market", format!("#{} {} {qty}", order_id, side_name(side)))

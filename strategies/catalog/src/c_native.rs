@@ -200,8 +200,8 @@ include!(concat!(env!("OUT_DIR"), "/c_ffi.rs"));
 #[cfg(all(test, lockstep_c))]
 mod tests {
     use lockstep_sdk::{
-        ABI_VERSION, ACTION_SIZE, Action, ActionRecord, Actions, BOOK_LEVELS, BOOK_SIZE,
-        BookRecord, DEFAULT_ACTION_CAP, EVENT_SIZE, EventRecord, Nanos, ONE, Price, Qty,
+        ACTION_SIZE, Action, ActionRecord, Actions, BOOK_LEVELS, BOOK_SIZE, BookRecord,
+        DEFAULT_ACTION_CAP, EVENT_SIZE, EventRecord, MIN_ABI_VERSION, Nanos, ONE, Price, Qty,
         REGIONS_SIZE, SCALE, Side, SplitMix64, action_kind, event_kind, reject_reason, status,
     };
 
@@ -227,7 +227,8 @@ mod tests {
             BOOK_SIZE as i64,
             ACTION_SIZE as i64,
             REGIONS_SIZE as i64,
-            i64::from(ABI_VERSION),
+            // The C header speaks ABI v1, which the engine still runs unchanged.
+            i64::from(MIN_ABI_VERSION),
             i64::from(SCALE),
             ONE,
             BOOK_LEVELS as i64,

@@ -9,8 +9,59 @@
 use crate::units::{InstrumentId, Nanos, OrderId, Price, Qty, Side};
 use core::fmt;
 
-/// The ABI version this SDK speaks. A guest exporting any other version is refused at load.
-pub const ABI_VERSION: u32 = 1;
+/// The ABI version this SDK speaks. Version 2 added order types ([`TimeInForce`]: byte 5 of a
+/// `PLACE_LIMIT` record) and their reject reasons; a version-1 guest keeps loading, and its
+/// records mean exactly what they meant (byte 5 ignored). Any other version is refused.
+pub const ABI_VERSION: u32 = 2;
+/// The oldest ABI version the host still runs.
+pub const MIN_ABI_VERSION: u32 = 1;
+
+/// How long a limit order may live, and whether it may take liquidity (ABI v2, byte 5 of a
+/// `PLACE_LIMIT` record; 0 is a plain limit order, good till cancelled).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TimeInForce {
+    /// Immediate or cancel: takes what it can at its price or better, the rest is cancelled.
+    Ioc,
+    /// Fill or kill: all of it at its price or better at once, or nothing (cancelled).
+    Fok,
+    /// Post only: rests without taking liquidity; one that would cross is rejected
+    /// ([`reject_reason::WOULD_CROSS`]).
+    PostOnly,
+    /// Good till crossing (Binance's GTX): rests without taking liquidity; one that would cross
+    /// is accepted and at once cancelled (expired), as Binance does, rather than rejected.
+    Gtx,
+}
+
+impl TimeInForce {
+    /// The byte in the record.
+    pub const fn code(self) -> u8 {
+        match self {
+            TimeInForce::Ioc => 1,
+            TimeInForce::Fok => 2,
+            TimeInForce::PostOnly => 3,
+            TimeInForce::Gtx => 4,
+        }
+    }
+    /// From the record's byte (`None` for 0, a plain limit order, and unknown codes).
+    pub const fn from_code(b: u8) -> Option<Self> {
+        match b {
+            1 => Some(TimeInForce::Ioc),
+            2 => Some(TimeInForce::Fok),
+            3 => Some(TimeInForce::PostOnly),
+            4 => Some(TimeInForce::Gtx),
+            _ => None,
+        }
+    }
+    /// `ioc`, `fok`, `post_only` or `gtx`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            TimeInForce::Ioc => "ioc",
+            TimeInForce::Fok => "fok",
+            TimeInForce::PostOnly => "post_only",
+            TimeInForce::Gtx => "gtx",
+        }
+    }
+}
 /// Size in bytes of one event record.
 pub const EVENT_SIZE: usize = 64;
 /// Size in bytes of one action record.
@@ -91,6 +142,8 @@ pub enum AbiError {
     BadSide(u8),
     /// The descriptor's version field differs from [`ABI_VERSION`].
     Version(u32),
+    /// A `PLACE_LIMIT` record's order-type byte is not a [`TimeInForce`] code (ABI v2).
+    BadOrderType(u8),
 }
 
 impl fmt::Display for AbiError {
@@ -104,6 +157,10 @@ impl fmt::Display for AbiError {
             AbiError::Version(v) => {
                 write!(f, "ABI version {v} is not supported: rebuild against ABI v{ABI_VERSION}")
             }
+            AbiError::BadOrderType(t) => write!(
+                f,
+                "order type byte {t} is not defined: use 0 (limit), 1 (IOC), 2 (FOK), 3 (post only) or 4 (GTX)"
+            ),
         }
     }
 }
@@ -173,6 +230,10 @@ pub mod reject_reason {
     pub const RISK: u32 = 4;
     /// The instrument is unknown.
     pub const UNKNOWN_INSTRUMENT: u32 = 5;
+    /// A post-only order would have taken liquidity (ABI v2).
+    pub const WOULD_CROSS: u32 = 6;
+    /// The venue does not support the order type (ABI v2).
+    pub const UNSUPPORTED: u32 = 7;
     /// The gateway's pre-trade risk: the order's quantity is over the limit.
     pub const RISK_MAX_QTY: u32 = 10;
     /// The gateway's pre-trade risk: the order's notional is over the limit.
@@ -493,6 +554,22 @@ pub enum Action {
         /// The value times 1e8.
         value: i64,
     },
+    /// Place a limit order with a time in force other than good till cancelled (ABI v2; last,
+    /// so the older variants keep their discriminants and guests their code).
+    PlaceOrder {
+        /// Instrument.
+        instrument: InstrumentId,
+        /// Client order id, unique for the life of the strategy.
+        order_id: OrderId,
+        /// Side.
+        side: Side,
+        /// Limit price.
+        px: Price,
+        /// Quantity.
+        qty: Qty,
+        /// IOC, FOK, post only or GTX.
+        tif: TimeInForce,
+    },
 }
 
 impl Action {
@@ -518,6 +595,10 @@ impl Action {
             }
             Action::Signal { instrument, id, value } => {
                 (action_kind::SIGNAL, instrument, 0, 0, 0, 0, value, u64::from(id))
+            }
+            Action::PlaceOrder { instrument, order_id, side, px, qty, tif } => {
+                b[5] = tif.code();
+                (action_kind::PLACE_LIMIT, instrument, side.to_u8(), order_id, px.0, qty.0, 0, 0)
             }
         };
         wr_u16(b, 0, kind);
@@ -552,6 +633,15 @@ impl ActionRecord {
     /// # Errors
     /// [`AbiError`] if the kind or side is not defined by this ABI version.
     pub fn decode(&self) -> Result<Action, AbiError> {
+        self.decode_for(ABI_VERSION)
+    }
+
+    /// Decodes the record as a guest of ABI version `abi` wrote it: before version 2, byte 5 of
+    /// a `PLACE_LIMIT` is padding and ignored, so a version-1 guest's orders are what they were.
+    ///
+    /// # Errors
+    /// As [`ActionRecord::decode`], and [`AbiError::BadOrderType`] for an undefined order type.
+    pub fn decode_for(&self, abi: u32) -> Result<Action, AbiError> {
         let b = &self.0;
         let instrument = rd_u16(b, 2);
         let side = || Side::from_u8(b[4]).ok_or(AbiError::BadSide(b[4]));
@@ -559,6 +649,10 @@ impl ActionRecord {
         let px = Price(rd_i64(b, 16));
         let qty = Qty(rd_i64(b, 24));
         Ok(match rd_u16(b, 0) {
+            action_kind::PLACE_LIMIT if abi >= 2 && b[5] != 0 => {
+                let tif = TimeInForce::from_code(b[5]).ok_or(AbiError::BadOrderType(b[5]))?;
+                Action::PlaceOrder { instrument, order_id, side: side()?, px, qty, tif }
+            }
             action_kind::PLACE_LIMIT => {
                 Action::PlaceLimit { instrument, order_id, side: side()?, px, qty }
             }
@@ -769,6 +863,29 @@ mod tests {
 
     fn h(seq: u64) -> EventHeader {
         EventHeader { seq, instrument: 3, exchange_ts: Nanos(10), local_ts: Nanos(12) }
+    }
+
+    #[test]
+    fn order_types_round_trip_and_mean_nothing_to_a_v1_reader() {
+        let (instrument, order_id, side, px, qty) = (1, 9, Side::Sell, Price(5), Qty(6));
+        for tif in [TimeInForce::Ioc, TimeInForce::Fok, TimeInForce::PostOnly, TimeInForce::Gtx] {
+            let a = Action::PlaceOrder { instrument, order_id, side, px, qty, tif };
+            let r = a.encode();
+            assert_eq!((r.kind(), r.0[5]), (action_kind::PLACE_LIMIT, tif.code()));
+            assert_eq!(r.decode(), Ok(a));
+            assert_eq!(
+                r.decode_for(1),
+                Ok(Action::PlaceLimit { instrument, order_id, side, px, qty })
+            );
+            assert_eq!(TimeInForce::from_code(tif.code()), Some(tif));
+        }
+        let plain = Action::PlaceLimit { instrument, order_id, side, px, qty }.encode();
+        assert_eq!(plain.0[5], 0);
+        let mut bad = plain;
+        bad.0[5] = 5;
+        assert_eq!(bad.decode(), Err(AbiError::BadOrderType(5)));
+        assert!(bad.decode_for(1).is_ok());
+        assert!(AbiError::BadOrderType(5).to_string().contains("4 (GTX)"));
     }
 
     #[test]

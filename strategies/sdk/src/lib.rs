@@ -47,8 +47,8 @@ pub mod guest;
 pub use abi::{
     ABI_VERSION, ACTION_SIZE, AbiError, Action, ActionRecord, BOOK_LEVELS, BOOK_SIZE, BookRecord,
     BookView, Canceled, EVENT_SIZE, Event, EventBody, EventHeader, EventRecord, Fill, Level,
-    OrderAck, Quote, REGIONS_SIZE, Regions, Reject, Trade, action_kind, event_kind, names,
-    reject_reason,
+    MIN_ABI_VERSION, OrderAck, Quote, REGIONS_SIZE, Regions, Reject, TimeInForce, Trade,
+    action_kind, event_kind, names, reject_reason,
 };
 pub use calendar::{civil_from_days, days_from_civil, days_in_month, is_leap_year, is_valid_date};
 pub use option::{DEFAULT_TENOR_NS, DEFAULT_YEAR_NS, Expiry, OptionKind, OptionTerms, mid_f64};

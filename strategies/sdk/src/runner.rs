@@ -117,6 +117,12 @@ pub trait StrategyRunner: Send {
         out.clear();
         false
     }
+
+    /// The ABI version the strategy's action records are written for (see
+    /// [`crate::ActionRecord::decode_for`]): a sandboxed module's own; 1 unless a runner says.
+    fn abi_version(&self) -> u32 {
+        1
+    }
 }
 
 impl<R: StrategyRunner + ?Sized> StrategyRunner for Box<R> {
@@ -136,6 +142,10 @@ impl<R: StrategyRunner + ?Sized> StrategyRunner for Box<R> {
     fn checkpoint(&mut self, out: &mut Vec<u8>) -> bool {
         (**self).checkpoint(out)
     }
+
+    fn abi_version(&self) -> u32 {
+        (**self).abi_version()
+    }
 }
 
 impl<S: Strategy + Send> StrategyRunner for NativeInstance<S> {
@@ -154,6 +164,10 @@ impl<S: Strategy + Send> StrategyRunner for NativeInstance<S> {
 
     fn actions(&self) -> &[ActionRecord] {
         NativeInstance::actions(self)
+    }
+
+    fn abi_version(&self) -> u32 {
+        crate::ABI_VERSION
     }
 }
 

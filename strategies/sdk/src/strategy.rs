@@ -154,6 +154,18 @@ impl<'a> Actions<'a> {
     ) {
         self.push(Action::PlaceLimit { instrument, order_id, side, px, qty });
     }
+    /// Places a limit order with a time in force: IOC, FOK, post only or GTX (ABI v2).
+    #[inline]
+    pub fn place_with(
+        &mut self,
+        instrument: InstrumentId,
+        order_id: OrderId,
+        side: Side,
+        (px, qty): (Price, Qty),
+        tif: crate::TimeInForce,
+    ) {
+        self.push(Action::PlaceOrder { instrument, order_id, side, px, qty, tif });
+    }
     /// Places a market order.
     #[inline]
     pub fn place_market(

@@ -98,7 +98,7 @@ impl ToyVenue {
         let sent: Vec<Outbound> = g.drain_outbound().collect();
         for o in sent {
             match o {
-                Outbound::New { strategy, order_id, instrument, side, px, qty } => {
+                Outbound::New { strategy, order_id, instrument, side, px, qty, .. } => {
                     let px = px.unwrap_or_default();
                     self.open.insert((strategy, order_id), (instrument, side, px, qty));
                     self.to_fill.push((strategy, order_id));

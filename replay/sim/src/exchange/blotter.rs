@@ -3,9 +3,16 @@
 //! and, over a window, the market's and the strategy's best prices. Kept only when a report
 //! is asked for ([`BlotterConfig`] in [`crate::SessionConfig`]); the backtest report is built
 //! from it.
+//!
+//! Markouts: every fill records the market's mid at the fill and, for each of
+//! [`FillRow::MARKOUT_HORIZONS_NS`], the mid at the fill's time plus the horizon (the last mid at or
+//! before that time). The blotter keeps a queue of due times per instrument and resolves one
+//! when a later market event on the instrument arrives; at [`Blotter::finish`] those due at or
+//! before the end of the data take the last mid, and those due after it stay unresolved
+//! (`None`, "end of data": left out of the markout statistics, counted apart).
 
 use super::order::{FillAt, OrderRef};
-use crate::snap::{snap_enum, snap_struct};
+use crate::snap::{Snap, snap_enum, snap_struct};
 use lockstep_sdk::{InstrumentId, OrderId, Price, Qty, Side, reject_reason};
 use std::collections::BTreeMap;
 
@@ -37,13 +44,56 @@ pub const MAX_ROWS: usize = 2_000_000;
 /// is dropped), so a window over a whole day stays bounded.
 const MAX_SAMPLES: usize = 200_000;
 
-/// Market or limit.
+/// Snapshot of the mids after a fill, one per markout horizon, in horizon order.
+impl Snap for [Option<Price>; 4] {
+    fn put(&self, w: &mut Vec<u8>) {
+        for m in self {
+            m.put(w);
+        }
+    }
+    fn get(r: &mut crate::snap::Reader<'_>) -> Result<Self, crate::snap::SnapError> {
+        Ok([Snap::get(r)?, Snap::get(r)?, Snap::get(r)?, Snap::get(r)?])
+    }
+}
+
+/// Market or limit, and a limit order's time in force.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrderKind {
-    /// A limit order.
+    /// A limit order, good till cancelled.
     Limit,
     /// A market order (immediate, the rest cancelled).
     Market,
+    /// Immediate or cancel.
+    Ioc,
+    /// Fill or kill.
+    Fok,
+    /// Post only (rejected if it would cross).
+    PostOnly,
+    /// Good till crossing (cancelled if it would cross).
+    Gtx,
+}
+
+impl OrderKind {
+    /// The kind of a limit order with time in force `tif`.
+    pub fn of(tif: lockstep_sdk::TimeInForce) -> Self {
+        match tif {
+            lockstep_sdk::TimeInForce::Ioc => OrderKind::Ioc,
+            lockstep_sdk::TimeInForce::Fok => OrderKind::Fok,
+            lockstep_sdk::TimeInForce::PostOnly => OrderKind::PostOnly,
+            lockstep_sdk::TimeInForce::Gtx => OrderKind::Gtx,
+        }
+    }
+    /// Lower-case name, as the orders table shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderKind::Limit => "limit",
+            OrderKind::Market => "market",
+            OrderKind::Ioc => "ioc",
+            OrderKind::Fok => "fok",
+            OrderKind::PostOnly => "post_only",
+            OrderKind::Gtx => "gtx",
+        }
+    }
 }
 
 /// What a request asked for, for counting rejects.
@@ -76,6 +126,8 @@ pub fn reject_reason_name(reason: u32) -> &'static str {
         reject_reason::INVALID => "invalid_price_or_qty",
         reject_reason::RISK => "risk_limit",
         reject_reason::UNKNOWN_INSTRUMENT => "unknown_instrument",
+        reject_reason::WOULD_CROSS => "would_cross",
+        reject_reason::UNSUPPORTED => "unsupported_order_type",
         reject_reason::RISK_MAX_QTY => "risk_max_qty",
         reject_reason::RISK_MAX_NOTIONAL => "risk_max_notional",
         reject_reason::RISK_PRICE_COLLAR => "risk_price_collar",
@@ -96,8 +148,12 @@ pub fn reject_reason_hint(kind: RequestKind, reason: u32) -> &'static str {
         }
         (_, reject_reason::DUPLICATE_ID) => "the order id was still in use by a resting order",
         (_, reject_reason::INVALID) => {
-            "price not positive or not a multiple of the tick, or quantity not positive"
+            "price not positive or not a multiple of the tick, or quantity not a positive whole number of lots"
         }
+        (_, reject_reason::WOULD_CROSS) => {
+            "a post-only order would have taken liquidity: price it a tick further from the touch"
+        }
+        (_, reject_reason::UNSUPPORTED) => "the venue does not support the order type",
         (_, reject_reason::UNKNOWN_INSTRUMENT) => "the instrument id is not on the tape",
         (_, reject_reason::RISK) => "a risk limit refused it",
         _ => "see the reject reason code",
@@ -218,6 +274,30 @@ pub struct FillRow {
     pub ahead_at_fill: Option<Qty>,
     /// Position in the instrument after the fill.
     pub position: Qty,
+    /// The market's mid when the fill happened (the blotter's last top of book; zero: the
+    /// book was one-sided).
+    pub mid: Price,
+    /// The mid at each of [`FillRow::MARKOUT_HORIZONS_NS`] after the fill: `None` while
+    /// unresolved (and for good when the horizon fell after the end of the data),
+    /// `Some(Price(0))` when the book was one-sided then.
+    pub mids_after: [Option<Price>; 4],
+}
+
+impl FillRow {
+    /// The markout horizons after a fill, in tape nanoseconds: 100 ms, 1 s, 10 s and 60 s.
+    pub const MARKOUT_HORIZONS_NS: [i64; 4] =
+        [100_000_000, 1_000_000_000, 10_000_000_000, 60_000_000_000];
+    /// Names of the horizons, as column suffixes and labels.
+    pub const MARKOUT_HORIZON_NAMES: [&'static str; 4] = ["100ms", "1s", "10s", "60s"];
+
+    /// Markout at horizon `h` (an index into [`FillRow::MARKOUT_HORIZONS_NS`]) in raw price units,
+    /// signed so that positive is good for us: `side × (mid(t + h) − px)`. `None` when not
+    /// resolved or the book was one-sided.
+    pub fn markout(&self, h: usize) -> Option<i64> {
+        let later = self.mids_after.get(h).copied().flatten().filter(|m| m.0 > 0)?;
+        let d = later.0.saturating_sub(self.px.0);
+        Some(if self.side == Side::Buy { d } else { d.saturating_neg() })
+    }
 }
 
 /// Mark-to-market of one instrument at the end of a bar.
@@ -290,7 +370,7 @@ struct WindowBuf {
 }
 
 snap_struct!(BlotterConfig { bar_ns, window });
-snap_enum!(OrderKind [Limit, Market]);
+snap_enum!(OrderKind [Limit, Market, Ioc, Fok, PostOnly, Gtx]);
 snap_enum!(RequestKind [Place, Cancel, Replace]);
 snap_enum!(OrderStatus [Open, Filled, Cancelled, Rejected]);
 snap_struct!(OrderRow {
@@ -329,7 +409,9 @@ snap_struct!(FillRow {
     maker,
     fee,
     ahead_at_fill,
-    position
+    position,
+    mid,
+    mids_after
 });
 snap_struct!(EquityRow { bar_end_ns, instrument, position, mark, value, cash, fees });
 snap_struct!(PriceSample { ts_ns, instrument, bid, ask, our_bid, our_ask });
@@ -354,7 +436,8 @@ snap_struct!(Blotter {
     first_ns,
     last_ns,
     dropped,
-    max_rows
+    max_rows,
+    pending
 } if Blotter::consistent);
 
 /// The blotter of one strategy. See the module documentation.
@@ -392,6 +475,8 @@ pub struct Blotter {
     dropped: (u64, u64),
     /// [`MAX_ROWS`] (smaller in tests).
     max_rows: usize,
+    /// Markouts waiting for their horizon: (instrument, due time, fill index) → horizon index.
+    pending: BTreeMap<(InstrumentId, i64, u64), u8>,
 }
 
 impl Blotter {
@@ -400,6 +485,10 @@ impl Blotter {
     fn consistent(&self) -> bool {
         self.live.values().all(|&row| row < self.orders.len())
             && self.last.len() == self.traded.len()
+            && self.pending.iter().all(|(&(_, _, k), &h)| {
+                (k as usize) < self.fills.len()
+                    && usize::from(h) < FillRow::MARKOUT_HORIZONS_NS.len()
+            })
     }
 
     /// An empty blotter for a tape with `instruments` instruments.
@@ -428,6 +517,7 @@ impl Blotter {
             last_ns: i64::MIN,
             dropped: (0, 0),
             max_rows: MAX_ROWS,
+            pending: BTreeMap::new(),
         }
     }
 
@@ -579,8 +669,40 @@ impl Blotter {
         self.at(t);
         self.cur.score.2 += 1;
         self.bar_active = true;
+        // Markouts due before `t` take the mid as it was (the event at `t` may move it).
+        self.resolve(instrument, t);
         if top.is_some() {
             self.sample(t, instrument, top);
+        }
+    }
+
+    /// The market's mid on `instrument` now (zero: no two-sided book).
+    fn mid(&self, instrument: InstrumentId) -> Price {
+        match self.last.get(usize::from(instrument)) {
+            Some(s) if s.bid.0 > 0 && s.ask.0 > 0 => {
+                Price(((i128::from(s.bid.0) + i128::from(s.ask.0)) / 2) as i64)
+            }
+            _ => Price(0),
+        }
+    }
+
+    /// Resolves the markouts of `instrument` due before `before` with the mid now.
+    fn resolve(&mut self, instrument: InstrumentId, before: i64) {
+        let range = (instrument, i64::MIN, 0)..(instrument, before, 0);
+        if self.pending.range(range.clone()).next().is_none() {
+            return;
+        }
+        let mid = self.mid(instrument);
+        let due: Vec<_> = self.pending.range(range).map(|(&k, &h)| (k, h)).collect();
+        for (key, h) in due {
+            self.pending.remove(&key);
+            let slot = self
+                .fills
+                .get_mut(key.2 as usize)
+                .and_then(|f| f.mids_after.get_mut(usize::from(h)));
+            if let Some(m) = slot {
+                *m = Some(mid);
+            }
         }
     }
 
@@ -604,8 +726,13 @@ impl Blotter {
         self.bar_end = Some(next);
     }
 
-    /// Records the last, partial bar ending at `end` and closes the window.
+    /// Records the last, partial bar ending at `end` and closes the window. Markouts due at
+    /// or before `end` take the last mid; those due after it stay unresolved (end of data).
     pub fn finish(&mut self, end: i64, marks: impl Fn(usize) -> Marked) {
+        for i in 0..self.last.len() {
+            self.resolve(i as InstrumentId, end.saturating_add(1));
+        }
+        self.pending.clear();
         if self.bar_end.is_some() {
             self.close_bars(end, &marks);
             if self.bar_active {
@@ -795,8 +922,13 @@ impl Blotter {
             o.status = OrderStatus::Filled;
             self.live.remove(&order_id);
         }
+        let k = self.fills.len() as u64;
+        for (h, dt) in FillRow::MARKOUT_HORIZONS_NS.iter().enumerate() {
+            self.pending.insert((instrument, t.saturating_add(*dt), k), h as u8);
+        }
+        let mid = self.mid(instrument);
         self.fills.push(FillRow {
-            fill_no: self.fills.len() as u64,
+            fill_no: k,
             ts_ns: t,
             order_no,
             order_id,
@@ -809,6 +941,8 @@ impl Blotter {
             fee,
             ahead_at_fill,
             position,
+            mid,
+            mids_after: [None; 4],
         });
     }
 }
@@ -872,6 +1006,38 @@ mod tests {
         assert_eq!(b.dropped(), (4, 3));
         // Rejects are counted in full.
         assert_eq!(b.rejects().values().sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn markouts_resolve_with_the_last_mid_at_or_before_each_horizon() {
+        const MS: i64 = 1_000_000;
+        let mut b = Blotter::new(BlotterConfig::default(), 1);
+        let top = |bid: i64, ask: i64| Some((Price(bid), Price(ask)));
+        b.market(0, 0, top(98, 102));
+        place(&mut b, 10, 1, None);
+        // Bought at 100 at t=20 with the mid at 100.
+        b.fill(&fill(1, Qty(0), false), 0, Qty(1));
+        // The mid moves to 104 at 50 ms, 110 at exactly 20 ms + 1 s, 90 at 5 s.
+        b.market(50 * MS, 0, top(102, 106));
+        b.market(20 + 1_000 * MS, 0, top(108, 112));
+        // The 100 ms horizon was due before this event: it took 104.
+        assert_eq!(b.fills()[0].mids_after[0], Some(Price(104)));
+        assert_eq!(b.fills()[0].mids_after[1], None, "due at this event's time: not yet");
+        b.market(5_000 * MS, 0, top(88, 92));
+        // Due exactly at the 110 event: the mid at or before the due time is 110.
+        assert_eq!(b.fills()[0].mids_after[1], Some(Price(110)));
+        // The tape ends at 30 s: the 10 s horizon takes the last mid, the 60 s one is past
+        // the end of the data and stays unresolved.
+        b.finish(30_000 * MS, |_| Marked::default());
+        let f = &b.fills()[0];
+        assert_eq!(f.mid, Price(100));
+        assert_eq!(f.mids_after, [Some(Price(104)), Some(Price(110)), Some(Price(90)), None]);
+        assert_eq!((f.markout(0), f.markout(2), f.markout(3)), (Some(4), Some(-10), None));
+        // A snapshot round trip keeps them.
+        let mut w = Vec::new();
+        b.put(&mut w);
+        let back = Blotter::get(&mut crate::snap::Reader::new(&w)).unwrap();
+        assert_eq!(back.fills(), b.fills());
     }
 
     #[test]

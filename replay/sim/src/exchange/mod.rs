@@ -28,7 +28,7 @@ use crate::book::{Applied, Book};
 use crate::market::{Contract, InstrumentInfo};
 use lockstep_sdk::{
     Action, ActionRecord, Canceled, EventBody, Fill, InstrumentId, Nanos, OrderAck, OrderId, Price,
-    Qty, Quote, Reject, Side, reject_reason,
+    Qty, Quote, Reject, Side, TimeInForce, reject_reason,
 };
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BinaryHeap};
@@ -230,6 +230,8 @@ pub struct SimExchange {
     cfg: ExchangeConfig,
     models: Models,
     ticks: Vec<i64>,
+    /// The ABI version the strategy's action records are decoded as (1 unless it says 2).
+    abi: u32,
     /// Lot size per instrument: order quantities are whole lots.
     lots: Vec<i64>,
     /// Contract terms per instrument: how fills and marks become money.
@@ -309,6 +311,7 @@ impl PerSecond {
 fn instrument_of(a: &Action) -> InstrumentId {
     match *a {
         Action::PlaceLimit { instrument, .. }
+        | Action::PlaceOrder { instrument, .. }
         | Action::PlaceMarket { instrument, .. }
         | Action::Cancel { instrument, .. }
         | Action::Replace { instrument, .. }
@@ -348,6 +351,7 @@ impl SimExchange {
             cfg,
             models,
             ticks: instruments.iter().map(|i| i.tick_size.0).collect(),
+            abi: 1,
             lots: instruments.iter().map(|i| i.lot_size.0).collect(),
             contracts: instruments.iter().map(|i| i.contract).collect(),
             orders: BTreeMap::new(),
@@ -384,6 +388,7 @@ impl SimExchange {
     pub(crate) fn snap(&self, w: &mut Vec<u8>) {
         self.cfg.put(w);
         self.ticks.put(w);
+        self.abi.put(w);
         self.lots.put(w);
         self.contracts.put(w);
         self.orders.put(w);
@@ -428,6 +433,7 @@ impl SimExchange {
             cfg: *cfg,
             models,
             ticks: Snap::get(r)?,
+            abi: Snap::get(r)?,
             lots: Snap::get(r)?,
             contracts: Snap::get(r)?,
             orders: Snap::get(r)?,
@@ -475,6 +481,11 @@ impl SimExchange {
     /// How many instruments the venue trades.
     pub(crate) fn instruments(&self) -> usize {
         self.ticks.len()
+    }
+
+    /// Decodes the strategy's actions as ABI version `abi` writes them (its runner says which).
+    pub fn set_abi(&mut self, abi: u32) {
+        self.abi = abi;
     }
 
     /// Keeps a [`Blotter`] of every request, fill and bar from now on.
@@ -575,7 +586,7 @@ impl SimExchange {
     ) -> Option<BudgetExceeded> {
         self.check_actions(actions.len(), now);
         for a in actions {
-            match a.decode() {
+            match a.decode_for(self.abi) {
                 Ok(act) => self.action(act, now),
                 Err(_) => self.stats.invalid_actions += 1,
             }
@@ -767,6 +778,20 @@ impl SimExchange {
         qty: Qty,
         book: &Book,
     ) -> Qty {
+        self.take_or_try(t, order, limit, qty, book, false)
+    }
+
+    /// [`SimExchange::take`], or with `dry` only how much would be left, nothing filled (fill
+    /// or kill, post only).
+    fn take_or_try(
+        &mut self,
+        t: i64,
+        order: OrderRef,
+        limit: Option<Price>,
+        qty: Qty,
+        book: &Book,
+        dry: bool,
+    ) -> Qty {
         let side = order.side;
         let mut rem = qty.0;
         let ok = |px: i64| limit.is_none_or(|l| crosses(side, px, l.0));
@@ -793,7 +818,9 @@ impl SimExchange {
             if quoted.px.0 > 0 && quoted.qty.0 > 0 && ok(quoted.px.0) {
                 let take = rem.min(quoted.qty.0);
                 rem -= take;
-                self.fill(taker(quoted.px.0, take, rem));
+                if !dry {
+                    self.fill(taker(quoted.px.0, take, rem));
+                }
             }
             floor = Some(quoted.px.0);
         }
@@ -806,7 +833,9 @@ impl SimExchange {
             }
             let q = rem.min(lvl.qty.0);
             rem -= q;
-            self.fill(taker(lvl.px.0, q, rem));
+            if !dry {
+                self.fill(taker(lvl.px.0, q, rem));
+            }
         }
         Qty(rem)
     }
@@ -875,6 +904,10 @@ impl SimExchange {
                 } else {
                     self.close(order_id);
                 }
+            }
+            Action::PlaceOrder { instrument, order_id, side, px, qty, tif } => {
+                let order = OrderRef { instrument, id: order_id, side };
+                self.place_with(order, px, qty, tif, (sent, t), books);
             }
             Action::PlaceMarket { instrument, order_id, side, qty } => {
                 self.stats.orders += 1;
@@ -992,6 +1025,48 @@ impl SimExchange {
     /// The key of the order resting on `instrument` with `id`.
     fn find(&self, instrument: InstrumentId, id: OrderId) -> Option<(InstrumentId, u64)> {
         self.ids.get(&id).copied().filter(|k| k.0 == instrument)
+    }
+
+    /// A limit order with time in force `tif` (ABI v2) arrives at `at.1`, sent at `at.0`:
+    /// IOC takes what it can and cancels the rest; FOK takes all or is cancelled whole; post
+    /// only is rejected, and GTX accepted and cancelled at once, where it would take liquidity.
+    fn place_with(
+        &mut self,
+        order: OrderRef,
+        px: Price,
+        qty: Qty,
+        tif: TimeInForce,
+        (sent, t): (i64, i64),
+        books: &[Book],
+    ) {
+        let OrderRef { instrument, id, side } = order;
+        self.stats.orders += 1;
+        let mut refused = self.refusal(instrument, id, Some(px.0), qty.0, books);
+        let book = books.get(usize::from(instrument));
+        let crossing = book.is_some_and(|b| {
+            refused.is_none() && self.take_or_try(t, order, Some(px), qty, b, true) != qty
+        });
+        if crossing && tif == TimeInForce::PostOnly {
+            refused = Some(reject_reason::WOULD_CROSS);
+        }
+        let kind = OrderKind::of(tif);
+        self.note(|b| b.placed(t, sent, id, instrument, side, kind, px, qty, refused));
+        let (Some(book), None) = (book, refused) else {
+            return self.reject(t, instrument, id, refused.unwrap_or(reject_reason::INVALID));
+        };
+        self.send(t, instrument, EventBody::OrderAck(OrderAck { order_id: id, side, px, qty }));
+        let left = match tif {
+            TimeInForce::Ioc => self.take(t, order, Some(px), qty, book),
+            TimeInForce::Fok if self.take_or_try(t, order, Some(px), qty, book, true).0 > 0 => qty,
+            TimeInForce::Fok => self.take(t, order, Some(px), qty, book),
+            TimeInForce::Gtx if crossing => qty,
+            TimeInForce::PostOnly | TimeInForce::Gtx => return self.rest(order, px, qty, book),
+        };
+        if left.0 > 0 {
+            self.send(t, instrument, EventBody::Canceled(Canceled { order_id: id, qty: left }));
+            self.note(|b| b.cancelled(t, id));
+        }
+        self.close(id);
     }
 
     /// Removes a resting order.
@@ -1324,6 +1399,73 @@ mod tests {
         ] {
             assert_eq!(run(q), Qty(6 * ONE), "{q:?}");
         }
+    }
+
+    /// A book of 5 bid at 100.00 and 5 offered at 100.02, a venue on it (ABI `abi`), and
+    /// the answers to one placement of `qty` at `px` with `tif` (`None`: GTC, byte 5 = `raw`).
+    fn answers(abi: u32, px: i64, qty: i64, tif: Option<TimeInForce>, raw: u8) -> Vec<EventBody> {
+        let mut books = [Book::new()];
+        books[0].apply(&add(1, Side::Buy, 10_000, 5));
+        books[0].apply(&add(2, Side::Sell, 10_002, 5));
+        let mut x = SimExchange::new(ExchangeConfig::default(), &info());
+        x.set_abi(abi);
+        let (order_id, side, px, qty) = (7, Side::Buy, p(px), Qty(qty * ONE));
+        let mut rec = match tif {
+            Some(tif) => Action::PlaceOrder { instrument: 0, order_id, side, px, qty, tif },
+            None => Action::PlaceLimit { instrument: 0, order_id, side, px, qty },
+        }
+        .encode();
+        if raw != 0 {
+            rec.0[5] = raw;
+        }
+        x.take_actions(&[rec], 0, Some(1));
+        let out = drain(&mut x, &books).into_iter().map(|(_, b)| b).collect();
+        let still = x.resting().iter().map(|o| o.leaves).collect::<Vec<_>>();
+        assert!(still.len() <= 1);
+        out
+    }
+
+    fn ack(px: i64, q: i64) -> EventBody {
+        EventBody::OrderAck(OrderAck { order_id: 7, side: Side::Buy, px: p(px), qty: Qty(q * ONE) })
+    }
+    fn fill(q: i64, leaves: i64) -> EventBody {
+        EventBody::Fill(Fill {
+            order_id: 7,
+            side: Side::Buy,
+            px: p(10_002),
+            qty: Qty(q * ONE),
+            leaves: Qty(leaves * ONE),
+        })
+    }
+    fn cancelled(q: i64) -> EventBody {
+        EventBody::Canceled(Canceled { order_id: 7, qty: Qty(q * ONE) })
+    }
+
+    #[test]
+    fn order_types_of_abi_v2() {
+        use TimeInForce::{Fok, Gtx, Ioc, PostOnly};
+        // IOC takes the 5 offered and cancels the other 3.
+        assert_eq!(answers(2, 10_002, 8, Some(Ioc), 0), [ack(10_002, 8), fill(5, 3), cancelled(3)]);
+        // FOK: 8 cannot all fill, so none does; 5 can.
+        assert_eq!(answers(2, 10_002, 8, Some(Fok), 0), [ack(10_002, 8), cancelled(8)]);
+        assert_eq!(answers(2, 10_002, 5, Some(Fok), 0), [ack(10_002, 5), fill(5, 0)]);
+        // Post only would cross: rejected. Below the offer it rests.
+        let would_cross =
+            EventBody::Reject(Reject { order_id: 7, reason: reject_reason::WOULD_CROSS });
+        assert_eq!(answers(2, 10_002, 1, Some(PostOnly), 0), [would_cross]);
+        assert_eq!(answers(2, 10_001, 1, Some(PostOnly), 0), [ack(10_001, 1)]);
+        // GTX would cross: accepted and cancelled at once, as Binance expires it.
+        assert_eq!(answers(2, 10_002, 1, Some(Gtx), 0), [ack(10_002, 1), cancelled(1)]);
+        assert_eq!(answers(2, 10_001, 1, Some(Gtx), 0), [ack(10_001, 1)]);
+        // An undefined order-type byte is not an order.
+        assert!(answers(2, 10_002, 1, None, 9).is_empty());
+    }
+
+    #[test]
+    fn a_v1_guests_byte_5_means_nothing() {
+        // What v2 reads as IOC is a plain limit order from a v1 guest: the rest stays.
+        assert_eq!(answers(1, 10_002, 8, None, 1), [ack(10_002, 8), fill(5, 3)]);
+        assert_eq!(answers(1, 10_002, 8, None, 9), [ack(10_002, 8), fill(5, 3)]);
     }
 
     #[test]
