@@ -355,7 +355,7 @@ pub fn check_local_midnight(day: Option<&str>) -> Result<(), String> {
         Ok(())
     } else {
         let d = lockstep_sdk::untrusted(d).max_chars(16);
-        Err(format!("its day {d:?} is not a date YYYY-MM-DD"))
+        Err(format!("its day \"{d}\" is not a date YYYY-MM-DD"))
     }
 }
 
@@ -372,14 +372,14 @@ fn check_spec(ins: &InstrumentInfo) -> Result<(), String> {
     let c = &ins.currency;
     if c.is_empty() || c.len() > 12 || !c.bytes().all(|b| b.is_ascii_alphanumeric()) {
         let c = lockstep_sdk::untrusted(c).max_chars(16);
-        return Err(format!("has currency {c:?}; it must be 1 to 12 ASCII letters or digits"));
+        return Err(format!("has currency \"{c}\"; it must be 1 to 12 ASCII letters or digits"));
     }
     let z = &ins.time_zone;
-    let zone_char = |b: u8| b.is_ascii_alphanumeric() || b"/_+-".contains(&b);
+    let zone_char = |b: u8| b.is_ascii_alphanumeric() || b"/_+-:".contains(&b);
     if z.is_empty() || z.len() > 64 || !z.bytes().all(zone_char) {
         let z = lockstep_sdk::untrusted(z).max_chars(64);
         return Err(format!(
-            "has time zone {z:?}; it must be an IANA name such as America/New_York"
+            "has time zone \"{z}\"; it must be an IANA name such as America/New_York"
         ));
     }
     Ok(())
@@ -700,6 +700,28 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn instrument_specs_and_the_day_are_checked_with_their_values_named() {
+        let mut ins = header().instruments.remove(0);
+        assert_eq!(check_instruments(std::slice::from_ref(&ins)), Ok(()));
+        ins.time_zone = "+05:30".into();
+        assert_eq!(check_instruments(std::slice::from_ref(&ins)), Ok(()));
+        ins.currency = "US D".into();
+        let e = check_instruments(std::slice::from_ref(&ins)).unwrap_err();
+        assert_eq!(
+            e,
+            "instrument 0 (S0) has currency \"US D\"; it must be 1 to 12 ASCII letters or digits"
+        );
+        ins.currency = "USD".into();
+        ins.lot_size = Qty(0);
+        let e = check_instruments(std::slice::from_ref(&ins)).unwrap_err();
+        assert!(e.contains("has lot size 0; it must be above 0"), "{e}");
+        assert_eq!(check_local_midnight(Some("2012-06-21")), Ok(()));
+        for bad in ["2012-02-30", "2012-6-21", "21-06-2012", ""] {
+            assert!(check_local_midnight(Some(bad)).is_err(), "{bad}");
+        }
     }
 
     fn header() -> TapeHeader {
