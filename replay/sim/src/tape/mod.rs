@@ -9,9 +9,10 @@
 //! end      := "TEND" | total_events u64 | chunks u32 | crc32(the 12 bytes before) u32
 //! ```
 //!
-//! Integers are little-endian. A chunk's payload is its events, each one bincode-encoded
-//! (variable-width integers) with timestamps stored as deltas from the previous event of the
-//! same chunk; with deflate compression the payload is deflated. Readers hold one chunk at a
+//! Integers are little-endian. A chunk's payload is its events, each a fixed-layout 56-byte
+//! record (see `record.rs`: read with plain loads, no per-field deserializer); with deflate
+//! compression the payload is deflated. Format 1 stored bincode events with delta timestamps
+//! and no instrument specifications; it is refused with how to re-import. Readers hold one chunk at a
 //! time, so a tape larger than memory replays in bounded memory. Every structural check
 //! failure names the chunk and the byte offset where it was found.
 //!
@@ -28,6 +29,7 @@ use std::fmt;
 use std::io;
 
 mod reader;
+mod record;
 mod writer;
 
 pub use reader::{TapeReader, read_full};
@@ -383,60 +385,6 @@ fn check_spec(ins: &InstrumentInfo) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-/// The on-disk shape of an event: timestamps as deltas within the chunk.
-#[derive(Serialize, Deserialize)]
-struct WireEvent {
-    dt_exchange: i64,
-    dt_local: i64,
-    instrument: u16,
-    flags: u8,
-    msg: MarketEvent,
-}
-
-/// Decodes the `n` events of a chunk straight into the caller's buffer: bincode encodes a tuple
-/// as its elements back to back, which is exactly the chunk payload.
-struct ChunkSeed<'a> {
-    out: &'a mut Vec<TapeEvent>,
-    n: usize,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for ChunkSeed<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        let n = self.n;
-        d.deserialize_tuple(n, self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for ChunkSeed<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} tape events", self.n)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let (mut ex, mut lo) = (0i64, 0i64);
-        for i in 0..self.n {
-            let w: WireEvent = seq
-                .next_element()?
-                .ok_or_else(|| serde::de::Error::invalid_length(i, &"the chunk's event count"))?;
-            ex = ex.wrapping_add(w.dt_exchange);
-            lo = lo.wrapping_add(w.dt_local);
-            self.out.push(TapeEvent {
-                exchange_ts: Nanos(ex),
-                local_ts: Nanos(lo),
-                instrument: w.instrument,
-                flags: w.flags,
-                msg: w.msg,
-            });
-        }
-        Ok(())
-    }
-}
-
-fn event_config() -> bincode::config::Configuration {
-    bincode::config::standard()
 }
 
 /// Fixed-width integers; decoding is limited to the largest header, so a forged string or

@@ -2,9 +2,10 @@
 //! and structural rule verified and every failure named by chunk and byte offset.
 
 use super::{
-    CHUNK_HEADER_LEN, CHUNK_MAGIC, ChunkSeed, Compression, END_LEN, END_MAGIC, EventCheck,
-    EventSource, FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES, MAX_CHUNK_EVENTS, MAX_HEADER_BYTES,
-    PROLOGUE_LEN, TapeError, TapeEvent, TapeHeader, check_instruments, event_config, header_config,
+    CHUNK_HEADER_LEN, CHUNK_MAGIC, Compression, END_LEN, END_MAGIC, EventCheck, EventSource,
+    FORMAT_VERSION, MAGIC, MAX_CHUNK_BYTES, MAX_CHUNK_EVENTS, MAX_HEADER_BYTES, PROLOGUE_LEN,
+    TapeError, TapeEvent, TapeHeader, check_instruments, header_config,
+    record::{self, RECORD_LEN},
 };
 use std::fmt;
 use std::io::{self, Read};
@@ -325,22 +326,27 @@ impl<R: Read> TapeReader<R> {
                 format!("payload is {} bytes, header says {raw_len}", payload.len()),
             ));
         }
-        buf.reserve(head.n_events as usize);
-        let seed = ChunkSeed { out: buf, n: head.n_events as usize };
-        let pos = match bincode::serde::seed_decode_from_slice(seed, payload, event_config()) {
-            Ok(((), used)) => used,
-            Err(e) => {
-                let i = buf.len();
-                return Err(self.corrupt(at, format!("event {i} of the chunk: {e}")));
+        let n = head.n_events as usize;
+        if payload.len() != n.saturating_mul(RECORD_LEN) {
+            return Err(self.corrupt(
+                at,
+                format!("payload is {} bytes, not {n} events of {RECORD_LEN} bytes", payload.len()),
+            ));
+        }
+        buf.reserve(n);
+        for (i, r) in payload.chunks_exact(RECORD_LEN).enumerate() {
+            let r: &[u8; RECORD_LEN] = r.try_into().expect("chunks_exact gives whole records");
+            match record::decode(r) {
+                Ok(e) => buf.push(e),
+                Err(reason) => {
+                    return Err(self.corrupt(at, format!("event {i} of the chunk: {reason}")));
+                }
             }
-        };
+        }
         for (i, e) in buf.iter().enumerate() {
             if let Err(reason) = self.check.check(e) {
                 return Err(self.corrupt(at, format!("event {i} of the chunk {reason}")));
             }
-        }
-        if pos != payload.len() {
-            return Err(self.corrupt(at, format!("{} trailing payload bytes", payload.len() - pos)));
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 use super::{
     CHUNK_HEADER_LEN, CHUNK_MAGIC, Compression, DEFAULT_CHUNK_EVENTS, END_LEN, END_MAGIC,
     FORMAT_VERSION, MAGIC, MAX_CHUNK_EVENTS, PROLOGUE_LEN, TapeError, TapeEvent, TapeHeader,
-    WireEvent, event_config, header_config,
+    header_config,
 };
 use std::io::{Seek, SeekFrom, Write};
 
@@ -20,8 +20,6 @@ pub struct TapeWriter<W: Write + Seek> {
     total: u64,
     chunks: u32,
     offset: u64,
-    prev_exchange: i64,
-    prev_local: i64,
 }
 
 impl<W: Write + Seek> TapeWriter<W> {
@@ -49,8 +47,6 @@ impl<W: Write + Seek> TapeWriter<W> {
             total: 0,
             chunks: 0,
             offset: 0,
-            prev_exchange: 0,
-            prev_local: 0,
         };
         let bytes = w.header_bytes()?;
         w.header_len = bytes.len() as u32;
@@ -82,17 +78,7 @@ impl<W: Write + Seek> TapeWriter<W> {
     /// # Errors
     /// [`TapeError`] on an encoding or write error.
     pub fn push(&mut self, ev: &TapeEvent) -> Result<(), TapeError> {
-        let wire = WireEvent {
-            dt_exchange: ev.exchange_ts.0.wrapping_sub(self.prev_exchange),
-            dt_local: ev.local_ts.0.wrapping_sub(self.prev_local),
-            instrument: ev.instrument,
-            flags: ev.flags,
-            msg: ev.msg,
-        };
-        self.prev_exchange = ev.exchange_ts.0;
-        self.prev_local = ev.local_ts.0;
-        bincode::serde::encode_into_std_write(&wire, &mut self.raw, event_config())
-            .map_err(|e| TapeError::Encode { reason: e.to_string() })?;
+        super::record::encode(ev, &mut self.raw);
         self.in_chunk += 1;
         self.total += 1;
         if self.in_chunk >= self.header.chunk_events {
@@ -136,8 +122,6 @@ impl<W: Write + Seek> TapeWriter<W> {
         self.raw.clear();
         self.in_chunk = 0;
         self.chunks += 1;
-        self.prev_exchange = 0;
-        self.prev_local = 0;
         Ok(())
     }
 
