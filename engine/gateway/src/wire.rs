@@ -80,32 +80,30 @@ pub(crate) fn order_message(
 ) -> Option<AppMessage> {
     let cl = cl_ord_id(id, version);
     let orig = cl_ord_id(id, 0);
-    Some(match *action {
-        Action::PlaceLimit { px, qty, .. } => AppMessage::NewOrderSingle(NewOrderSingle {
+    let limit = |px, qty, time_in_force| {
+        AppMessage::NewOrderSingle(NewOrderSingle {
             cl_ord_id: cl,
             symbol,
             side,
             qty,
             ord_type: OrdType::Limit,
             price: Some(px),
-            time_in_force: None,
+            time_in_force,
             transact_time_ns: now_ns,
-        }),
-        Action::PlaceOrder { px, qty, tif, .. } => AppMessage::NewOrderSingle(NewOrderSingle {
-            cl_ord_id: cl,
-            symbol,
-            side,
+        })
+    };
+    Some(match *action {
+        Action::PlaceLimit { px, qty, .. } => limit(px, qty, None),
+        // FIX 4.4 has IOC and FOK; the gateway refuses post only and GTX before this.
+        Action::PlaceOrder { px, qty, tif, .. } => limit(
+            px,
             qty,
-            ord_type: OrdType::Limit,
-            price: Some(px),
-            // FIX 4.4 has IOC and FOK; the gateway refuses post only and GTX before this.
-            time_in_force: Some(match tif {
+            Some(match tif {
                 SdkTif::Ioc => TimeInForce::Ioc,
                 SdkTif::Fok => TimeInForce::Fok,
                 SdkTif::PostOnly | SdkTif::Gtx => return None,
             }),
-            transact_time_ns: now_ns,
-        }),
+        ),
         Action::PlaceMarket { qty, .. } => AppMessage::NewOrderSingle(NewOrderSingle {
             cl_ord_id: cl,
             symbol,

@@ -62,21 +62,18 @@ fn scan_file(
         if stream_kind(kind) == StreamKind::Other {
             continue;
         }
-        let d = ["p", "b", "a"]
-            .iter()
-            .filter_map(|k| data.get(*k))
-            .filter_map(|x| x.as_str())
-            .map(decimals)
-            .max()
-            .unwrap_or(0);
-        // Quantities: trades' `q`, the book ticker's `B` and `A` (depth levels are pairs).
-        let qd = ["q", "B", "A"]
-            .iter()
-            .filter_map(|k| data.get(*k))
-            .filter_map(|x| x.as_str())
-            .map(decimals)
-            .max()
-            .unwrap_or(0);
+        // The most decimals among the text fields `keys` of the message.
+        let finest = |keys: [&str; 3]| {
+            keys.iter()
+                .filter_map(|k| data.get(*k))
+                .filter_map(|x| x.as_str())
+                .map(decimals)
+                .max()
+                .unwrap_or(0)
+        };
+        // Prices: `p`, `b`, `a`; quantities: trades' `q`, the book ticker's `B` and `A` (depth
+        // levels are pairs, and the ticker and trades give the lot).
+        let (d, qd) = (finest(["p", "b", "a"]), finest(["q", "B", "A"]));
         listing.observe(&lines, VENUE, &sym.to_ascii_uppercase(), d, qd)?;
     }
     choose_unit(p, &samples, first, given)
