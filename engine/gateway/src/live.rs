@@ -795,8 +795,13 @@ impl Live {
         if !pulled && now.saturating_sub(self.last_kill_check) < 100_000_000 {
             return Ok(());
         }
+        // Before the core exists there is nothing to stop: look again next turn, so a KILL file
+        // already there at start takes effect with the first order, not 100 ms later.
+        if self.core.is_none() {
+            return Ok(());
+        }
         self.last_kill_check = now;
-        if self.core.is_some() && (pulled || self.kill_file.exists()) {
+        if pulled || self.kill_file.exists() {
             self.log_input(&Input::Kill { recv: now });
             self.pull_kill(now)?;
         }

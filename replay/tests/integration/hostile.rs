@@ -373,7 +373,7 @@ fn text_from_files_is_escaped_wherever_it_is_printed_or_drawn() {
     assert!(page.contains("source\\u{1b}[2J\\nforged line"), "the source is shown escaped");
     assert!(page.contains("<th>SYM\\u{1b}[2J\\nforged line\\u{202e}</th>"), "{page}");
     let charts = files_ending(&report, ".svg");
-    assert_eq!(charts.len(), 4, "{charts:?}");
+    assert_eq!(charts.len(), 5, "{charts:?}");
     for svg in charts {
         let text = std::fs::read_to_string(&svg).unwrap();
         assert_clean(&text, "forged line");

@@ -33,6 +33,7 @@ const ACTION_CAP: usize = 1024;
 #[link(wasm_import_module = "host")]
 unsafe extern "C" {
     fn init_actions(slot: u32, out: *mut u8, cap: u32) -> i32;
+    fn abi_version(slot: u32) -> u32;
     fn on_event(slot: u32, ev: *const u8, book: *const u8, out: *mut u8, cap: u32) -> i32;
 }
 
@@ -101,6 +102,11 @@ impl StrategyRunner for HostGuest {
 
     fn actions(&self) -> &[ActionRecord] {
         &self.buf[..self.len]
+    }
+
+    fn abi_version(&self) -> u32 {
+        // SAFETY: a plain call into the host with a number; it reads nothing of ours.
+        unsafe { abi_version(self.slot) }
     }
 }
 

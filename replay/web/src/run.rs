@@ -380,6 +380,10 @@ impl StrategyRunner for GuestRunner {
     fn actions(&self) -> &[ActionRecord] {
         self.guest.actions()
     }
+
+    fn abi_version(&self) -> u32 {
+        self.guest.abi_version()
+    }
 }
 
 /// The log, even if a panic poisoned it (the page reports the panic; the log stays readable).

@@ -135,8 +135,13 @@ export class Strategy {
     for (const name of ["lockstep_abi_version", "lockstep_regions", "lockstep_init", "lockstep_on_event"]) {
       if (typeof s.exports[name] !== "function") throw new Error(`module lacks the export \`${name}\``);
     }
+    // ABI 2 added order types (byte 5 of PLACE_LIMIT); version-1 modules run as before, and
+    // the replay core decodes each module's actions by its version (abi_version below).
     const version = s.exports.lockstep_abi_version();
-    if (version !== 1) throw new Error(`module speaks ABI version ${version}; this host speaks 1`);
+    if (version !== 1 && version !== 2) {
+      throw new Error(`module speaks ABI version ${version}; this host speaks 1 and 2`);
+    }
+    s.version = version;
     const at = s.exports.lockstep_regions() >>> 0;
     const d = s.view(at, REGIONS_SIZE);
     const u32 = (o) => d[o] | (d[o + 1] << 8) | (d[o + 2] << 16) | ((d[o + 3] << 24) >>> 0);
@@ -152,7 +157,7 @@ export class Strategy {
     const size = memory.buffer.byteLength;
     const inside = (p, n) => p + n <= size;
     if (
-      u32(0) !== 1 ||
+      u32(0) !== version ||
       r.actionCap < 1 ||
       r.actionCap > 1024 ||
       !inside(r.event, EVENT_SIZE) ||
@@ -251,6 +256,7 @@ export class Replay {
     const { instance } = await WebAssembly.instantiate(bytes, {
       host: {
         init_actions: (slot, out, cap) => r.initActions(slot, out >>> 0, cap),
+        abi_version: (slot) => r.strategies[slot].version,
         on_event: (slot, ev, book, out, cap) =>
           r.strategies[slot].onEvent(r.mem(), ev >>> 0, book >>> 0, out >>> 0, cap),
       },
