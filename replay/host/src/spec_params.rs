@@ -42,13 +42,9 @@ impl fmt::Display for Contradiction {
     }
 }
 
-/// The value of `key` in `key=value` text (`;` or newline separated), if given.
+/// The value of `key` in the parameter text, as the strategies' own parser reads it.
 fn value<'a>(params: &'a str, key: &str) -> Option<&'a str> {
-    params
-        .split([';', '\n'])
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| k.trim() == key)
-        .map(|(_, v)| v.trim())
+    lockstep_sdk::Params::new(params).get(key)
 }
 
 /// `params` with the value of `key` replaced by `value` where it is given, in place (so text

@@ -693,8 +693,8 @@ impl Blotter {
             return;
         }
         let mid = self.mid(instrument);
-        let due: Vec<_> = self.pending.range(range).map(|(&k, &h)| (k, h)).collect();
-        for (key, h) in due {
+        // One at a time, earliest first: nothing is collected (no allocation per event).
+        while let Some((&key, &h)) = self.pending.range(range.clone()).next() {
             self.pending.remove(&key);
             let slot = self
                 .fills

@@ -1043,9 +1043,15 @@ impl SimExchange {
         self.stats.orders += 1;
         let mut refused = self.refusal(instrument, id, Some(px.0), qty.0, books);
         let book = books.get(usize::from(instrument));
-        let crossing = book.is_some_and(|b| {
-            refused.is_none() && self.take_or_try(t, order, Some(px), qty, b, true) != qty
-        });
+        // What a dry run of the matching would leave: once, and only where the type needs it
+        // (FOK: whether all fills; post only and GTX: whether any would).
+        let left_dry = match (book, refused, tif) {
+            (Some(b), None, TimeInForce::Fok | TimeInForce::PostOnly | TimeInForce::Gtx) => {
+                Some(self.take_or_try(t, order, Some(px), qty, b, true))
+            }
+            _ => None,
+        };
+        let crossing = left_dry.is_some_and(|l| l != qty);
         if crossing && tif == TimeInForce::PostOnly {
             refused = Some(reject_reason::WOULD_CROSS);
         }
@@ -1057,7 +1063,7 @@ impl SimExchange {
         self.send(t, instrument, EventBody::OrderAck(OrderAck { order_id: id, side, px, qty }));
         let left = match tif {
             TimeInForce::Ioc => self.take(t, order, Some(px), qty, book),
-            TimeInForce::Fok if self.take_or_try(t, order, Some(px), qty, book, true).0 > 0 => qty,
+            TimeInForce::Fok if left_dry.is_some_and(|l| l.0 > 0) => qty,
             TimeInForce::Fok => self.take(t, order, Some(px), qty, book),
             TimeInForce::Gtx if crossing => qty,
             TimeInForce::PostOnly | TimeInForce::Gtx => return self.rest(order, px, qty, book),
